@@ -1,0 +1,1203 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The engine: SA tables, message dispatch, the request/response windows
+ * with retransmission (RFC 7296 section 2.1), timers and cookies (2.6).
+ * What each exchange carries lives in the task files.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/secret.h"
+
+struct ike_engine {
+	struct ike_engine_cfg cfg;
+	struct ike_ops ops;
+	struct ike_conn *conns;
+	struct ike_stats stats;
+
+	/* SAs by local SPI, and half-open responder SAs by initiator SPI. */
+	struct ike_sa **by_local, **by_peer;
+	size_t n_buckets;
+	size_t n_sas;
+	uint64_t hash_key;
+	struct ike_sa *all;
+	struct ike_sa *dead; /* killed during this call, freed at its end */
+
+	/* Timers: a binary min-heap of SAs by timer_ms. */
+	struct ike_sa **heap;
+	size_t heap_len, heap_cap;
+
+	/* Cookie secrets (section 2.6): current and previous. */
+	uint8_t cookie_secret[2][32];
+	uint8_t cookie_version;
+	uint64_t cookie_rotate_ms;
+
+	uint32_t reqid_next;
+};
+
+void ike_engine_cfg_defaults(struct ike_engine_cfg *cfg)
+{
+	*cfg = (struct ike_engine_cfg){
+		.nat_port = 4500,
+		.retransmit_timeout_ms = 4000,
+		.retransmit_base = 1.8,
+		.retransmit_tries = 5,
+		.half_open_timeout_ms = 30000,
+		.cookie_threshold = 30,
+		.cookie_threshold_ip = 3,
+		.cookie_lifetime_ms = 60000,
+		.reqid_base = 0x7c000000,
+	};
+}
+
+uint64_t ike_now(struct ike_engine *e)
+{
+	return e->ops.now_ms(e->ops.ctx);
+}
+
+const struct ike_engine_cfg *ike_cfg(struct ike_engine *e)
+{
+	return &e->cfg;
+}
+
+struct ike_stats *ike_stats_mut(struct ike_engine *e)
+{
+	return &e->stats;
+}
+
+const struct xk_kernel_ops *ike_kernel(struct ike_engine *e, void **ctx)
+{
+	*ctx = e->ops.kernel_ctx;
+	return e->ops.kernel;
+}
+
+uint32_t ike_alloc_reqid(struct ike_engine *e)
+{
+	return e->reqid_next++;
+}
+
+struct ike_conn *ike_conn_first(struct ike_engine *e)
+{
+	return e->conns;
+}
+
+void ike_emit(struct ike_sa *sa, enum ike_event_type type,
+	      const struct ike_child *child, uint16_t notify, const char *reason)
+{
+	struct ike_engine *e = sa->eng;
+	struct ike_event ev = {
+		.type = type,
+		.conn = sa->conn ? sa->conn->name : "",
+		.spi_i = sa->spi_i,
+		.spi_r = sa->spi_r,
+		.child_spi_in = child ? child->spi_in : 0,
+		.child_spi_out = child ? child->spi_out : 0,
+		.remote = &sa->remote,
+		.notify = notify,
+		.reason = reason,
+	};
+
+	if (e->ops.event)
+		e->ops.event(e->ops.ctx, &ev);
+}
+
+/* ---- hashing ---- */
+
+static size_t bucket(const struct ike_engine *e, uint64_t spi)
+{
+	/* Keyed so that a peer choosing SPIs cannot aim at one bucket. */
+	uint64_t h = (spi ^ e->hash_key) * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 32) & (e->n_buckets - 1);
+}
+
+static uint64_t local_spi(const struct ike_sa *sa)
+{
+	return sa->initiator ? sa->spi_i : sa->spi_r;
+}
+
+static void hash_insert(struct ike_engine *e, struct ike_sa *sa)
+{
+	size_t b = bucket(e, local_spi(sa));
+
+	sa->h_next = e->by_local[b];
+	e->by_local[b] = sa;
+}
+
+static void hash_remove(struct ike_engine *e, struct ike_sa *sa)
+{
+	struct ike_sa **pp = &e->by_local[bucket(e, local_spi(sa))];
+
+	for (; *pp; pp = &(*pp)->h_next) {
+		if (*pp == sa) {
+			*pp = sa->h_next;
+			return;
+		}
+	}
+}
+
+static void peer_remove(struct ike_engine *e, struct ike_sa *sa)
+{
+	struct ike_sa **pp = &e->by_peer[bucket(e, sa->spi_i)];
+
+	for (; *pp; pp = &(*pp)->h_peer_next) {
+		if (*pp == sa) {
+			*pp = sa->h_peer_next;
+			return;
+		}
+	}
+}
+
+void ike_sa_rehash_peer(struct ike_sa *sa)
+{
+	struct ike_engine *e = sa->eng;
+	size_t b = bucket(e, sa->spi_i);
+
+	sa->h_peer_next = e->by_peer[b];
+	e->by_peer[b] = sa;
+}
+
+static int grow(struct ike_engine *e)
+{
+	size_t n = e->n_buckets * 2;
+	struct ike_sa **l = calloc(n, sizeof(*l)), **p = calloc(n, sizeof(*p));
+	struct ike_sa *sa;
+
+	if (!l || !p) {
+		free(l);
+		free(p);
+		return -ENOMEM;
+	}
+	free(e->by_local);
+	free(e->by_peer);
+	e->by_local = l;
+	e->by_peer = p;
+	e->n_buckets = n;
+	for (sa = e->all; sa; sa = sa->next_all) {
+		hash_insert(e, sa);
+		if (!sa->initiator)
+			ike_sa_rehash_peer(sa);
+	}
+	return 0;
+}
+
+static struct ike_sa *find_local(struct ike_engine *e, uint64_t spi)
+{
+	struct ike_sa *sa;
+
+	for (sa = e->by_local[bucket(e, spi)]; sa; sa = sa->h_next)
+		if (local_spi(sa) == spi)
+			return sa;
+	return NULL;
+}
+
+struct ike_sa *ike_sa_find_peer(struct ike_engine *e, uint64_t spi_i,
+				const struct xk_addr *remote)
+{
+	struct ike_sa *sa;
+
+	for (sa = e->by_peer[bucket(e, spi_i)]; sa; sa = sa->h_peer_next)
+		if (sa->spi_i == spi_i && xk_addr_eq(&sa->remote, remote))
+			return sa;
+	return NULL;
+}
+
+/* ---- timers ---- */
+
+static void heap_swap(struct ike_engine *e, size_t a, size_t b)
+{
+	struct ike_sa *t = e->heap[a];
+
+	e->heap[a] = e->heap[b];
+	e->heap[b] = t;
+	e->heap[a]->heap_idx = a;
+	e->heap[b]->heap_idx = b;
+}
+
+static void heap_fix(struct ike_engine *e, size_t i)
+{
+	while (i > 0 && e->heap[(i - 1) / 2]->timer_ms > e->heap[i]->timer_ms) {
+		heap_swap(e, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < e->heap_len && e->heap[l]->timer_ms < e->heap[m]->timer_ms)
+			m = l;
+		if (r < e->heap_len && e->heap[r]->timer_ms < e->heap[m]->timer_ms)
+			m = r;
+		if (m == i)
+			return;
+		heap_swap(e, i, m);
+		i = m;
+	}
+}
+
+static void heap_remove(struct ike_engine *e, struct ike_sa *sa)
+{
+	size_t i = sa->heap_idx;
+
+	if (i == SIZE_MAX)
+		return;
+	sa->heap_idx = SIZE_MAX;
+	e->heap_len--;
+	if (i == e->heap_len)
+		return;
+	e->heap[i] = e->heap[e->heap_len];
+	e->heap[i]->heap_idx = i;
+	heap_fix(e, i);
+}
+
+void ike_sa_schedule(struct ike_sa *sa)
+{
+	struct ike_engine *e = sa->eng;
+	uint64_t t = UINT64_MAX;
+
+	if (sa->state == IKE_S_DEAD) {
+		heap_remove(e, sa);
+		return;
+	}
+	if (sa->req_out && sa->req_next_ms < t)
+		t = sa->req_next_ms;
+	if (sa->expire_ms && sa->expire_ms < t)
+		t = sa->expire_ms;
+	sa->timer_ms = t;
+	if (t == UINT64_MAX) {
+		heap_remove(e, sa);
+		return;
+	}
+	if (sa->heap_idx == SIZE_MAX) {
+		if (e->heap_len == e->heap_cap) {
+			size_t cap = e->heap_cap ? e->heap_cap * 2 : 64;
+			struct ike_sa **h = realloc(e->heap, cap * sizeof(*h));
+
+			if (!h)
+				return; /* keeps the old deadline; retried next time */
+			e->heap = h;
+			e->heap_cap = cap;
+		}
+		sa->heap_idx = e->heap_len;
+		e->heap[e->heap_len++] = sa;
+	}
+	heap_fix(e, sa->heap_idx);
+}
+
+/* ---- SA lifetime ---- */
+
+struct ike_sa *ike_sa_new(struct ike_engine *e, struct ike_conn *c, bool initiator)
+{
+	struct ike_sa *sa = calloc(1, sizeof(*sa));
+	uint64_t spi;
+
+	if (!sa)
+		return NULL;
+	if (e->n_sas >= e->n_buckets && grow(e) < 0) {
+		free(sa);
+		return NULL;
+	}
+	/* A fresh SPI: random, non-zero, not in use (section 2.6). */
+	do {
+		if (ike_random(&spi, sizeof(spi)) < 0) {
+			free(sa);
+			return NULL;
+		}
+	} while (spi == 0 || find_local(e, spi));
+	sa->eng = e;
+	sa->conn = c;
+	if (c)
+		ike_conn_get(c);
+	sa->initiator = initiator;
+	if (initiator)
+		sa->spi_i = spi;
+	else
+		sa->spi_r = spi;
+	sa->state = IKE_S_NEW;
+	sa->heap_idx = SIZE_MAX;
+	sa->created_ms = ike_now(e);
+	sa->timer_ms = UINT64_MAX;
+	hash_insert(e, sa);
+	sa->next_all = e->all;
+	if (e->all)
+		e->all->prev_all = &sa->next_all;
+	sa->prev_all = &e->all;
+	e->all = sa;
+	e->n_sas++;
+	e->stats.ike_sa_active++;
+	return sa;
+}
+
+/* Called by ike_sa_kill: unlink now, free at the end of the engine call. */
+void ike_sa_bury(struct ike_sa *sa)
+{
+	struct ike_engine *e = sa->eng;
+
+	hash_remove(e, sa);
+	if (!sa->initiator)
+		peer_remove(e, sa);
+	heap_remove(e, sa);
+	*sa->prev_all = sa->next_all;
+	if (sa->next_all)
+		sa->next_all->prev_all = sa->prev_all;
+	e->n_sas--;
+	e->stats.ike_sa_active--;
+	sa->next_all = e->dead;
+	e->dead = sa;
+}
+
+static void reap(struct ike_engine *e)
+{
+	while (e->dead) {
+		struct ike_sa *sa = e->dead;
+
+		e->dead = sa->next_all;
+		ike_sa_free(sa);
+	}
+}
+
+/* ---- conns ---- */
+
+void ike_conn_get(struct ike_conn *c)
+{
+	c->refs++;
+}
+
+static void conn_free(struct ike_conn *c)
+{
+	xk_wipe(c->psk, sizeof(c->psk));
+	free(c->ike);
+	free(c->esp);
+	free(c);
+}
+
+void ike_conn_put(struct ike_engine *e, struct ike_conn *c)
+{
+	(void)e;
+	if (--c->refs == 0 && c->deleted)
+		conn_free(c);
+}
+
+int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
+{
+	struct ike_conn *c, **pp;
+
+	if (!cfg->name || !*cfg->name || strlen(cfg->name) >= IKE_NAME_MAX ||
+	    !cfg->n_ike || !cfg->n_esp || cfg->psk_len == 0 ||
+	    cfg->psk_len > IKE_PSK_MAX || cfg->n_local_ts > IKE_MAX_TS ||
+	    cfg->n_remote_ts > IKE_MAX_TS)
+		return -EINVAL;
+	for (pp = &e->conns; *pp; pp = &(*pp)->next)
+		if (strcmp((*pp)->name, cfg->name) == 0)
+			return -EEXIST;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->ike = calloc(cfg->n_ike, sizeof(*c->ike));
+	c->esp = calloc(cfg->n_esp, sizeof(*c->esp));
+	if (!c->ike || !c->esp) {
+		conn_free(c);
+		return -ENOMEM;
+	}
+	memcpy(c->ike, cfg->ike, cfg->n_ike * sizeof(*c->ike));
+	memcpy(c->esp, cfg->esp, cfg->n_esp * sizeof(*c->esp));
+	c->n_ike = cfg->n_ike;
+	c->n_esp = cfg->n_esp;
+	strcpy(c->name, cfg->name);
+	c->local = cfg->local;
+	c->remote = cfg->remote;
+	c->local_id = cfg->local_id;
+	c->remote_id = cfg->remote_id;
+	memcpy(c->psk, cfg->psk, cfg->psk_len);
+	c->psk_len = cfg->psk_len;
+	memcpy(c->local_ts, cfg->local_ts, sizeof(c->local_ts));
+	memcpy(c->remote_ts, cfg->remote_ts, sizeof(c->remote_ts));
+	c->n_local_ts = cfg->n_local_ts;
+	c->n_remote_ts = cfg->n_remote_ts;
+	c->mode = cfg->mode;
+	c->replay_window = cfg->replay_window ? cfg->replay_window : 32;
+	c->life_time_s = cfg->life_time_s;
+	c->refs = 1; /* the list's reference */
+	*pp = c;
+	return 0;
+}
+
+int ike_engine_del_conn(struct ike_engine *e, const char *name)
+{
+	struct ike_conn **pp;
+
+	for (pp = &e->conns; *pp; pp = &(*pp)->next) {
+		struct ike_conn *c = *pp;
+
+		if (strcmp(c->name, name) == 0) {
+			*pp = c->next;
+			c->deleted = true;
+			ike_conn_put(e, c);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static struct ike_conn *conn_find(struct ike_engine *e, const char *name)
+{
+	for (struct ike_conn *c = e->conns; c; c = c->next)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* ---- engine ---- */
+
+struct ike_engine *ike_engine_new(const struct ike_engine_cfg *cfg,
+				  const struct ike_ops *ops)
+{
+	struct ike_engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	if (cfg)
+		e->cfg = *cfg;
+	else
+		ike_engine_cfg_defaults(&e->cfg);
+	e->ops = *ops;
+	e->n_buckets = 64;
+	e->by_local = calloc(e->n_buckets, sizeof(*e->by_local));
+	e->by_peer = calloc(e->n_buckets, sizeof(*e->by_peer));
+	if (!e->by_local || !e->by_peer ||
+	    ike_random(&e->hash_key, sizeof(e->hash_key)) < 0 ||
+	    ike_random(e->cookie_secret, sizeof(e->cookie_secret)) < 0) {
+		free(e->by_local);
+		free(e->by_peer);
+		free(e);
+		return NULL;
+	}
+	e->cookie_rotate_ms = ike_now(e) + e->cfg.cookie_lifetime_ms;
+	e->reqid_next = e->cfg.reqid_base ? e->cfg.reqid_base : 1;
+	return e;
+}
+
+void ike_engine_free(struct ike_engine *e)
+{
+	if (!e)
+		return;
+	while (e->all)
+		ike_sa_kill(e->all, 0, "shutdown");
+	reap(e);
+	while (e->conns) {
+		struct ike_conn *c = e->conns;
+
+		e->conns = c->next;
+		c->deleted = true;
+		ike_conn_put(e, c);
+	}
+	xk_wipe(e->cookie_secret, sizeof(e->cookie_secret));
+	free(e->by_local);
+	free(e->by_peer);
+	free(e->heap);
+	free(e);
+}
+
+void ike_engine_stats(const struct ike_engine *e, struct ike_stats *out)
+{
+	*out = e->stats;
+}
+
+void ike_send_raw(struct ike_engine *e, const struct xk_addr *local,
+		  const struct xk_addr *remote, const uint8_t *buf, size_t len)
+{
+	e->stats.tx_packets++;
+	e->ops.send(e->ops.ctx, local, remote, buf, len);
+}
+
+void ike_sa_send_raw(struct ike_sa *sa, const uint8_t *buf, size_t len)
+{
+	ike_send_raw(sa->eng, &sa->local, &sa->remote, buf, len);
+}
+
+void ike_sa_sk_ctx(const struct ike_sa *sa, bool out, struct ike_sk_ctx *c)
+{
+	/* The initiator sends with SK_ei/SK_ai, the responder with SK_er/SK_ar. */
+	bool use_i = out == sa->initiator;
+
+	c->encr = sa->suite.encr;
+	c->keybits = sa->suite.encr_keybits;
+	c->integ = sa->suite.integ;
+	c->ekey = use_i ? sa->keys.sk_ei : sa->keys.sk_er;
+	c->akey = sa->suite.integ ? (use_i ? sa->keys.sk_ai : sa->keys.sk_ar) : NULL;
+}
+
+/* ---- cookies, section 2.6 ---- */
+
+bool ike_cookie_required(struct ike_engine *e, const struct xk_addr *remote)
+{
+	uint32_t n = 0;
+
+	if (e->stats.half_open >= e->cfg.cookie_threshold)
+		return true;
+	if (e->stats.half_open < e->cfg.cookie_threshold_ip)
+		return false;
+	for (struct ike_sa *sa = e->all; sa; sa = sa->next_all)
+		if (sa->half_open && xk_addr_ip_eq(&sa->remote, remote) &&
+		    ++n >= e->cfg.cookie_threshold_ip)
+			return true;
+	return false;
+}
+
+unsigned ike_cookie_version(struct ike_engine *e)
+{
+	return e->cookie_version;
+}
+
+/* Cookie = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>). */
+void ike_cookie_make(struct ike_engine *e, unsigned version,
+		     const uint8_t *ni, size_t nilen, const struct xk_addr *remote,
+		     uint64_t spi_i, uint8_t out[IKEV2_COOKIE_MAX], size_t *len)
+{
+	uint8_t buf[IKEV2_NONCE_MAX + 16 + 8 + 32];
+	struct bw w;
+
+	bw_init(&w, buf, sizeof(buf));
+	bw_bytes(&w, ni, nilen);
+	bw_bytes(&w, remote->ip, xk_addr_len(remote));
+	bw_u64(&w, spi_i);
+	bw_bytes(&w, e->cookie_secret[version & 1], 32);
+	out[0] = (uint8_t)version;
+	ike_sha256(buf, w.len, out + 1);
+	*len = 33;
+	xk_wipe(buf, sizeof(buf));
+}
+
+bool ike_cookie_verify(struct ike_engine *e, const uint8_t *cookie, size_t clen,
+		       const uint8_t *ni, size_t nilen,
+		       const struct xk_addr *remote, uint64_t spi_i)
+{
+	uint8_t expect[IKEV2_COOKIE_MAX];
+	size_t len;
+	unsigned v;
+
+	if (clen != 33)
+		return false;
+	v = cookie[0];
+	/* Only the current secret and the one before it are honoured. */
+	if (v != e->cookie_version && v != (uint8_t)(e->cookie_version - 1))
+		return false;
+	ike_cookie_make(e, v, ni, nilen, remote, spi_i, expect, &len);
+	return xk_ct_equal(expect, cookie, len);
+}
+
+static void cookie_rotate(struct ike_engine *e, uint64_t now)
+{
+	if (now < e->cookie_rotate_ms)
+		return;
+	e->cookie_version++;
+	ike_random(e->cookie_secret[e->cookie_version & 1], 32);
+	e->cookie_rotate_ms = now + e->cfg.cookie_lifetime_ms;
+}
+
+/* ---- sending requests ---- */
+
+static void send_request(struct ike_sa *sa)
+{
+	struct ike_task *t = sa->tasks;
+	uint8_t buf[IKE_MSG_MAX];
+	struct ike_mb mb;
+	struct ike_hdr hdr = {
+		.spi_i = sa->spi_i,
+		.spi_r = sa->spi_r,
+		.exch = t->ops->exch,
+		.flags = sa->initiator ? IKEV2_FLAG_INITIATOR : 0,
+		.mid = sa->mid_next,
+	};
+	struct ike_sk_ctx sk;
+	int len;
+
+	ike_mb_init(&mb, buf, sizeof(buf), &hdr);
+	if (t->ops->exch != IKEV2_EXCH_IKE_SA_INIT)
+		ike_mb_sk_begin(&mb, ike_encr_iv_len(sa->suite.encr));
+	if (t->ops->build_i(t, sa, &mb) < 0) {
+		ike_sa_kill(sa, 0, "cannot build request");
+		return;
+	}
+	if (t->ops->exch == IKEV2_EXCH_IKE_SA_INIT) {
+		len = ike_mb_finish(&mb);
+	} else {
+		ike_sa_sk_ctx(sa, true, &sk);
+		len = ike_mb_sk_seal(&mb, &sk, NULL);
+	}
+	if (len < 0) {
+		ike_sa_kill(sa, 0, "cannot build request");
+		return;
+	}
+	ike_pkt_set(&sa->req, buf, (size_t)len);
+	if (!sa->req.buf) {
+		ike_sa_kill(sa, 0, "out of memory");
+		return;
+	}
+	sa->req_out = true;
+	sa->req_tries = 0;
+	sa->req_next_ms = ike_now(sa->eng) + sa->eng->cfg.retransmit_timeout_ms;
+	xk_debug("sending %s request conn=%s spi=%016llx mid=%u len=%d",
+		 ikev2_exch_name(hdr.exch), sa->conn ? sa->conn->name : "",
+		 (unsigned long long)local_spi(sa), hdr.mid, len);
+	ike_sa_send_raw(sa, sa->req.buf, sa->req.len);
+	ike_sa_schedule(sa);
+}
+
+static void next_task(struct ike_sa *sa)
+{
+	if (!sa->req_out && sa->tasks && sa->state != IKE_S_DEAD)
+		send_request(sa);
+}
+
+void ike_sa_queue(struct ike_sa *sa, struct ike_task *t)
+{
+	struct ike_task **pp = &sa->tasks;
+
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = t;
+	next_task(sa);
+}
+
+static void task_pop(struct ike_sa *sa)
+{
+	struct ike_task *t = sa->tasks;
+
+	sa->tasks = t->next;
+	t->ops->destroy(t);
+}
+
+int ike_engine_initiate(struct ike_engine *e, const char *name, uint64_t *spi_out)
+{
+	struct ike_conn *c = conn_find(e, name);
+	struct ike_task *init, *auth;
+	struct ike_sa *sa;
+
+	if (!c)
+		return -ENOENT;
+	/* An initiator needs to know where to go. */
+	if (!c->remote.family)
+		return -EDESTADDRREQ;
+	sa = ike_sa_new(e, c, true);
+	init = task_init_new();
+	auth = task_auth_new();
+	if (!sa || !init || !auth) {
+		free(init);
+		free(auth);
+		if (sa)
+			ike_sa_kill(sa, 0, "out of memory");
+		reap(e);
+		return -ENOMEM;
+	}
+	sa->local = c->local;
+	sa->remote = c->remote;
+	if (!sa->remote.port)
+		sa->remote.port = 500;
+	if (!sa->local.port)
+		sa->local.port = 500;
+	if (spi_out)
+		*spi_out = sa->spi_i;
+	xk_info("initiating conn=%s spi=%016llx", c->name, (unsigned long long)sa->spi_i);
+	ike_sa_queue(sa, init);
+	ike_sa_queue(sa, auth);
+	reap(e);
+	return 0;
+}
+
+static struct ike_sa *find_established(struct ike_engine *e, uint64_t spi)
+{
+	struct ike_sa *sa = find_local(e, spi);
+
+	return sa && sa->state == IKE_S_ESTABLISHED ? sa : NULL;
+}
+
+int ike_engine_terminate(struct ike_engine *e, uint64_t spi)
+{
+	struct ike_sa *sa = find_local(e, spi);
+	struct ike_task *t;
+
+	if (!sa || sa->state == IKE_S_DEAD)
+		return -ENOENT;
+	if (sa->state != IKE_S_ESTABLISHED) {
+		/* Nothing the peer could be told in an authenticated message. */
+		ike_sa_kill(sa, 0, "terminated");
+		reap(e);
+		return 0;
+	}
+	t = task_delete_ike_new();
+	if (!t)
+		return -ENOMEM;
+	ike_sa_queue(sa, t);
+	reap(e);
+	return 0;
+}
+
+int ike_engine_delete_child(struct ike_engine *e, uint64_t spi, uint32_t spi_in)
+{
+	struct ike_sa *sa = find_established(e, spi);
+	struct ike_task *t;
+
+	if (!sa || !child_find_in(sa, spi_in))
+		return -ENOENT;
+	t = task_delete_child_new(spi_in);
+	if (!t)
+		return -ENOMEM;
+	ike_sa_queue(sa, t);
+	reap(e);
+	return 0;
+}
+
+int ike_engine_liveness(struct ike_engine *e, uint64_t spi)
+{
+	struct ike_sa *sa = find_established(e, spi);
+	struct ike_task *t;
+
+	if (!sa)
+		return -ENOENT;
+	t = task_liveness_new();
+	if (!t)
+		return -ENOMEM;
+	ike_sa_queue(sa, t);
+	reap(e);
+	return 0;
+}
+
+/* ---- receiving ---- */
+
+static void req_hash(const uint8_t *buf, size_t len, uint8_t out[16])
+{
+	uint8_t h[32];
+
+	ike_sha256(buf, len, h);
+	memcpy(out, h, 16);
+}
+
+/* Decrypt the SK payload in place (buf is our copy) and parse what is inside. */
+static int open_sk(struct ike_sa *sa, struct ike_msg *msg, uint8_t *buf)
+{
+	struct ike_sk_ctx sk;
+	size_t aad = msg->sk_off + IKEV2_GENHDR_LEN;
+	size_t iv_len = ike_encr_iv_len(sa->suite.encr);
+	const uint8_t *pt;
+	int n;
+	uint8_t pad;
+
+	ike_sa_sk_ctx(sa, false, &sk);
+	n = ike_sk_open(&sk, buf, aad, msg->raw_len);
+	if (n <= 0)
+		return -EBADMSG;
+	pt = buf + aad + iv_len;
+	pad = pt[n - 1];
+	/* The Pad Length cannot exceed what was decrypted. */
+	msg->authenticated = true;
+	if ((size_t)pad + 1 > (size_t)n)
+		return -EINVAL;
+	return ike_msg_parse_inner(msg, pt, (size_t)n - pad - 1);
+}
+
+/* An encrypted response that says only `notify` (with optional data). */
+static void respond_notify(struct ike_sa *sa, const struct ike_msg *req,
+			   uint16_t notify, const uint8_t *data, size_t dlen)
+{
+	uint8_t buf[512];
+	struct ike_mb mb;
+	struct ike_hdr hdr = {
+		.spi_i = sa->spi_i,
+		.spi_r = sa->spi_r,
+		.exch = req->hdr.exch,
+		.flags = IKEV2_FLAG_RESPONSE | (sa->initiator ? IKEV2_FLAG_INITIATOR : 0),
+		.mid = req->hdr.mid,
+	};
+	struct ike_sk_ctx sk;
+	int len;
+
+	ike_mb_init(&mb, buf, sizeof(buf), &hdr);
+	ike_mb_sk_begin(&mb, ike_encr_iv_len(sa->suite.encr));
+	ike_mb_notify(&mb, 0, NULL, 0, notify, data, dlen);
+	ike_sa_sk_ctx(sa, true, &sk);
+	len = ike_mb_sk_seal(&mb, &sk, NULL);
+	if (len < 0)
+		return;
+	ike_sa_send_raw(sa, buf, (size_t)len);
+	ike_pkt_set(&sa->resp, buf, (size_t)len);
+	req_hash(req->raw, req->raw_len, sa->resp_req_hash);
+	sa->resp_cached = sa->resp.buf != NULL;
+	sa->mid_expect++;
+}
+
+static void handle_request(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy)
+{
+	struct ike_engine *e = sa->eng;
+	uint8_t buf[IKE_MSG_MAX];
+	struct ike_mb mb;
+	struct ike_hdr hdr = {
+		.spi_i = sa->spi_i,
+		.spi_r = sa->spi_r,
+		.exch = msg->hdr.exch,
+		.flags = IKEV2_FLAG_RESPONSE | (sa->initiator ? IKEV2_FLAG_INITIATOR : 0),
+		.mid = msg->hdr.mid,
+	};
+	struct ike_sk_ctx sk;
+	uint16_t notify = 0;
+	int err, len;
+
+	/* Section 2.1: a retransmitted request gets the cached response again. */
+	if (sa->resp_cached && msg->hdr.mid + 1 == sa->mid_expect) {
+		uint8_t h[16];
+
+		req_hash(msg->raw, msg->raw_len, h);
+		if (memcmp(h, sa->resp_req_hash, sizeof(h)) == 0) {
+			e->stats.responses_resent++;
+			ike_sa_send_raw(sa, sa->resp.buf, sa->resp.len);
+			return;
+		}
+	}
+	/* Anything but the next request in the window is dropped (2.3). */
+	if (msg->hdr.mid != sa->mid_expect || !sa->keys_ready) {
+		e->stats.rx_unexpected++;
+		return;
+	}
+	/* Every request after IKE_SA_INIT is protected, all of it (3.14). */
+	if (!msg->has_sk || msg->n_pl != 1) {
+		e->stats.rx_malformed++;
+		return;
+	}
+	memcpy(copy, msg->raw, msg->raw_len);
+	err = open_sk(sa, msg, copy);
+	if (err == -EBADMSG) {
+		e->stats.rx_bad_icv++;
+		return;
+	}
+	/* From here on the peer is authenticated: errors are worth a notify. */
+	if (err < 0) {
+		e->stats.rx_malformed++;
+		respond_notify(sa, msg, IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		return;
+	}
+	if (msg->unsupported_critical) {
+		uint8_t t = msg->unsupported_critical;
+
+		e->stats.rx_malformed++;
+		respond_notify(sa, msg, IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD, &t, 1);
+		return;
+	}
+
+	ike_mb_init(&mb, buf, sizeof(buf), &hdr);
+	ike_mb_sk_begin(&mb, ike_encr_iv_len(sa->suite.encr));
+	switch (msg->hdr.exch) {
+	case IKEV2_EXCH_IKE_AUTH:
+		err = task_auth_respond(sa, msg, &mb, &notify);
+		break;
+	case IKEV2_EXCH_INFORMATIONAL:
+		err = task_info_respond(sa, msg, &mb, &notify);
+		break;
+	case IKEV2_EXCH_CREATE_CHILD_SA:
+		/* Not yet supported: say so rather than stay silent (1.3). */
+		err = -ENOTSUP;
+		notify = sa->state == IKE_S_ESTABLISHED ? IKEV2_N_NO_ADDITIONAL_SAS :
+							  IKEV2_N_INVALID_SYNTAX;
+		break;
+	default:
+		err = -EINVAL;
+		notify = IKEV2_N_INVALID_SYNTAX;
+		break;
+	}
+	if (err < 0) {
+		if (notify)
+			respond_notify(sa, msg, notify, NULL, 0);
+		else
+			e->stats.rx_malformed++;
+	} else {
+		ike_sa_sk_ctx(sa, true, &sk);
+		len = ike_mb_sk_seal(&mb, &sk, NULL);
+		if (len > 0) {
+			ike_sa_send_raw(sa, buf, (size_t)len);
+			ike_pkt_set(&sa->resp, buf, (size_t)len);
+			req_hash(msg->raw, msg->raw_len, sa->resp_req_hash);
+			sa->resp_cached = sa->resp.buf != NULL;
+			sa->mid_expect++;
+		}
+	}
+	if (sa->kill_after_response)
+		ike_sa_kill(sa, 0, "deleted by peer");
+	else
+		ike_sa_schedule(sa);
+}
+
+static void handle_response(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy)
+{
+	struct ike_engine *e = sa->eng;
+	struct ike_task *t = sa->tasks;
+	enum ike_task_result res;
+
+	/* Only the response to the request we have out counts (2.3). */
+	if (!sa->req_out || !t || msg->hdr.mid != sa->mid_next ||
+	    msg->hdr.exch != t->ops->exch) {
+		e->stats.rx_unexpected++;
+		return;
+	}
+	if (msg->hdr.exch != IKEV2_EXCH_IKE_SA_INIT) {
+		int err;
+
+		if (!msg->has_sk || msg->n_pl != 1) {
+			e->stats.rx_malformed++;
+			return;
+		}
+		memcpy(copy, msg->raw, msg->raw_len);
+		err = open_sk(sa, msg, copy);
+		if (err == -EBADMSG) {
+			e->stats.rx_bad_icv++;
+			return;
+		}
+		if (err < 0) {
+			/* An authenticated but broken response ends the exchange. */
+			e->stats.rx_malformed++;
+			ike_sa_kill(sa, IKEV2_N_INVALID_SYNTAX, "malformed response");
+			return;
+		}
+	}
+	if (msg->unsupported_critical) {
+		e->stats.rx_malformed++;
+		ike_sa_kill(sa, IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD,
+			    "response with unsupported critical payload");
+		return;
+	}
+	res = t->ops->process_i(t, sa, msg);
+	if (sa->state == IKE_S_DEAD)
+		return;
+	switch (res) {
+	case IKE_TASK_DONE:
+		sa->req_out = false;
+		ike_pkt_free(&sa->req);
+		sa->mid_next++;
+		task_pop(sa);
+		ike_sa_schedule(sa);
+		next_task(sa);
+		break;
+	case IKE_TASK_RETRY:
+		sa->req_out = false;
+		send_request(sa);
+		break;
+	case IKE_TASK_FAILED:
+		ike_sa_kill(sa, sa->fail_notify, "exchange failed");
+		break;
+	}
+}
+
+static void send_version_notify(struct ike_engine *e, const struct xk_addr *local,
+				const struct xk_addr *remote, const uint8_t *buf, size_t len)
+{
+	struct ike_hdr req, hdr;
+	uint8_t out[64];
+	struct ike_mb mb;
+	int n;
+
+	if (len < IKEV2_HDR_LEN)
+		return;
+	req.spi_i = get_be64(buf);
+	req.spi_r = get_be64(buf + 8);
+	req.exch = buf[18];
+	req.flags = buf[19];
+	req.mid = get_be32(buf + 20);
+	/* Section 2.5: answer only requests, and only with our version. */
+	if (req.flags & IKEV2_FLAG_RESPONSE || (buf[17] >> 4) < 2)
+		return;
+	hdr = (struct ike_hdr){ .spi_i = req.spi_i, .spi_r = req.spi_r,
+				.exch = req.exch, .flags = IKEV2_FLAG_RESPONSE,
+				.mid = req.mid };
+	ike_mb_init(&mb, out, sizeof(out), &hdr);
+	ike_mb_notify(&mb, 0, NULL, 0, IKEV2_N_INVALID_MAJOR_VERSION, NULL, 0);
+	n = ike_mb_finish(&mb);
+	if (n > 0)
+		ike_send_raw(e, local, remote, out, (size_t)n);
+}
+
+void ike_engine_input(struct ike_engine *e, const struct xk_addr *local,
+		      const struct xk_addr *remote, const uint8_t *buf, size_t len)
+{
+	struct ike_msg msg;
+	uint8_t *copy = NULL;
+	struct ike_sa *sa;
+	bool response, from_initiator;
+	int err;
+
+	e->stats.rx_packets++;
+	err = ike_msg_parse(&msg, buf, len);
+	if (err == IKE_PARSE_VERSION) {
+		e->stats.rx_malformed++;
+		send_version_notify(e, local, remote, buf, len);
+		return;
+	}
+	if (err < 0) {
+		e->stats.rx_malformed++;
+		return;
+	}
+	response = msg.hdr.flags & IKEV2_FLAG_RESPONSE;
+	from_initiator = msg.hdr.flags & IKEV2_FLAG_INITIATOR;
+
+	if (msg.hdr.exch == IKEV2_EXCH_IKE_SA_INIT && !response) {
+		/* A new IKE SA (or a retransmission of its first request). */
+		if (!from_initiator || msg.hdr.spi_r != 0 || msg.hdr.mid != 0) {
+			e->stats.rx_malformed++;
+			return;
+		}
+		task_init_respond(e, &msg, local, remote);
+		reap(e);
+		return;
+	}
+
+	sa = find_local(e, from_initiator ? msg.hdr.spi_r : msg.hdr.spi_i);
+	/* The message must name this SA by both SPIs, from the right role. */
+	if (!sa || sa->state == IKE_S_DEAD || sa->initiator == from_initiator ||
+	    (from_initiator ? msg.hdr.spi_i != sa->spi_i :
+	     msg.hdr.exch != IKEV2_EXCH_IKE_SA_INIT && msg.hdr.spi_r != sa->spi_r)) {
+		e->stats.rx_unknown_spi++;
+		return;
+	}
+	copy = malloc(len);
+	if (!copy)
+		return;
+	if (response)
+		handle_response(sa, &msg, copy);
+	else
+		handle_request(sa, &msg, copy);
+	/*
+	 * Section 2.23: once a NAT is known, the peer's address is wherever
+	 * its last authenticated message came from.
+	 */
+	if (sa->state != IKE_S_DEAD && sa->keys_ready && (sa->nat_local || sa->nat_remote) &&
+	    !xk_addr_eq(&sa->remote, remote) && msg.authenticated) {
+		sa->remote = *remote;
+		sa->local = *local;
+	}
+	xk_wipe(copy, len);
+	free(copy);
+	reap(e);
+}
+
+uint64_t ike_engine_next_timeout(struct ike_engine *e)
+{
+	uint64_t t = e->cookie_rotate_ms;
+
+	if (e->heap_len && e->heap[0]->timer_ms < t)
+		t = e->heap[0]->timer_ms;
+	return t;
+}
+
+static void sa_timer(struct ike_sa *sa, uint64_t now)
+{
+	struct ike_engine *e = sa->eng;
+
+	if (sa->expire_ms && now >= sa->expire_ms) {
+		e->stats.timeouts++;
+		ike_sa_kill(sa, 0, "half-open timeout");
+		return;
+	}
+	if (sa->req_out && now >= sa->req_next_ms) {
+		if (sa->req_tries >= e->cfg.retransmit_tries) {
+			e->stats.timeouts++;
+			ike_sa_kill(sa, 0, "peer not responding");
+			return;
+		}
+		sa->req_tries++;
+		/* Section 2.1: resend the same bytes, backing off exponentially. */
+		sa->req_next_ms = now + (uint64_t)(e->cfg.retransmit_timeout_ms *
+						   pow(e->cfg.retransmit_base, sa->req_tries));
+		e->stats.retransmits++;
+		xk_debug("retransmit %u spi=%016llx mid=%u", sa->req_tries,
+			 (unsigned long long)local_spi(sa), sa->mid_next);
+		ike_sa_send_raw(sa, sa->req.buf, sa->req.len);
+	}
+	ike_sa_schedule(sa);
+}
+
+void ike_engine_tick(struct ike_engine *e)
+{
+	uint64_t now = ike_now(e);
+
+	cookie_rotate(e, now);
+	while (e->heap_len && e->heap[0]->timer_ms <= now)
+		sa_timer(e->heap[0], now);
+	reap(e);
+}
+
+/* ---- listing ---- */
+
+static void fill_info(const struct ike_sa *sa, struct ike_sa_info *info)
+{
+	*info = (struct ike_sa_info){
+		.conn = sa->conn ? sa->conn->name : "",
+		.state = sa->state,
+		.initiator = sa->initiator,
+		.spi_i = sa->spi_i,
+		.spi_r = sa->spi_r,
+		.local = sa->local,
+		.remote = sa->remote,
+		.local_id = sa->local_id,
+		.remote_id = sa->remote_id,
+		.suite = sa->suite,
+		.nat_local = sa->nat_local,
+		.nat_remote = sa->nat_remote,
+		.established_ms = sa->established_ms,
+		.n_children = ike_sa_count_children(sa),
+	};
+}
+
+void ike_engine_foreach_sa(struct ike_engine *e, ike_sa_cb cb, void *ctx)
+{
+	struct ike_sa_info info;
+
+	for (struct ike_sa *sa = e->all; sa; sa = sa->next_all) {
+		fill_info(sa, &info);
+		cb(ctx, &info);
+	}
+}
+
+int ike_engine_sa_info(struct ike_engine *e, uint64_t spi, struct ike_sa_info *info)
+{
+	struct ike_sa *sa = find_local(e, spi);
+
+	if (!sa)
+		return -ENOENT;
+	fill_info(sa, info);
+	return 0;
+}
+
+int ike_engine_child_info(struct ike_engine *e, uint64_t spi, size_t i,
+			  struct ike_child_info *info)
+{
+	struct ike_sa *sa = find_local(e, spi);
+	struct ike_child *c;
+
+	if (!sa)
+		return -ENOENT;
+	for (c = sa->children; c && i; c = c->next)
+		i--;
+	if (!c)
+		return -ENOENT;
+	*info = (struct ike_child_info){
+		.spi_in = c->spi_in,
+		.spi_out = c->spi_out,
+		.reqid = c->reqid,
+		.mode = c->mode,
+		.suite = c->suite,
+		.n_local_ts = c->n_local_ts,
+		.n_remote_ts = c->n_remote_ts,
+		.encap = c->encap,
+	};
+	memcpy(info->local_ts, c->local_ts, sizeof(info->local_ts));
+	memcpy(info->remote_ts, c->remote_ts, sizeof(info->remote_ts));
+	return 0;
+}
+
+/* Exposed for tests: the SA with this local SPI. */
+struct ike_sa *ike_engine_find_sa(struct ike_engine *e, uint64_t spi);
+struct ike_sa *ike_engine_find_sa(struct ike_engine *e, uint64_t spi)
+{
+	return find_local(e, spi);
+}

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The engine's insides, shared by the files of src/ike (not installed, not
+ * for embedders): the IKE SA and CHILD_SA structs, the task interface and
+ * the helpers the tasks use.
+ */
+#ifndef IKE_ENGINE_H
+#define IKE_ENGINE_H
+
+#include "ike/crypto.h"
+#include "ike/ike.h"
+#include "ike/payload.h"
+
+struct ike_conn {
+	struct ike_conn *next;
+	char name[IKE_NAME_MAX];
+	struct xk_addr local, remote;
+	struct ike_id local_id, remote_id;
+	uint8_t psk[IKE_PSK_MAX];
+	size_t psk_len;
+	struct ike_proposal *ike, *esp;
+	size_t n_ike, n_esp;
+	struct xk_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];
+	size_t n_local_ts, n_remote_ts;
+	enum xk_mode mode;
+	uint32_t replay_window;
+	uint32_t life_time_s;
+	unsigned refs; /* SAs using it; freed when deleted and unused */
+	bool deleted;
+};
+
+enum child_state {
+	CHILD_S_CREATING,
+	CHILD_S_INSTALLED,
+	CHILD_S_DELETING,
+	CHILD_S_DELETED,
+};
+
+struct ike_child {
+	struct ike_child *next;
+	enum child_state state;
+	uint32_t spi_in, spi_out; /* host byte order */
+	uint32_t reqid;
+	enum xk_mode mode;
+	struct ike_suite suite;
+	struct xk_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];
+	uint8_t n_local_ts, n_remote_ts;
+	bool encap;
+	bool sa_in, sa_out; /* installed in the kernel */
+	uint8_t n_policies;  /* policies installed */
+};
+
+enum ike_task_result {
+	IKE_TASK_DONE,
+	IKE_TASK_RETRY, /* initiator: build the request again (same message ID) */
+	IKE_TASK_FAILED,
+};
+
+struct ike_task;
+
+struct ike_task_ops {
+	const char *name;
+	uint8_t exch;
+	/* Initiator: add this task's payloads to the request. */
+	int (*build_i)(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb);
+	/* Initiator: process the response. */
+	enum ike_task_result (*process_i)(struct ike_task *t, struct ike_sa *sa,
+					  const struct ike_msg *msg);
+	void (*destroy)(struct ike_task *t);
+};
+
+struct ike_task {
+	const struct ike_task_ops *ops;
+	struct ike_task *next;
+};
+
+/* The request we have out (window size 1) or the response we last sent. */
+struct ike_pkt {
+	uint8_t *buf;
+	size_t len;
+};
+
+struct ike_sa {
+	struct ike_engine *eng;
+	struct ike_conn *conn;
+	struct ike_sa *h_next;      /* hash by local SPI */
+	struct ike_sa *h_peer_next; /* hash by peer SPI (responders, half-open) */
+	struct ike_sa *next_all;    /* list of all SAs */
+	struct ike_sa **prev_all;
+	enum ike_sa_state state;
+	bool initiator;
+	uint64_t spi_i, spi_r;
+	struct xk_addr local, remote;
+	struct ike_id local_id, remote_id;
+	struct ike_suite suite;
+	struct ike_keys keys;
+	bool keys_ready;
+
+	/* IKE_SA_INIT material, dropped once IKE_AUTH is done. */
+	struct ike_dh *dh;
+	uint16_t dh_group;
+	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];
+	uint16_t ni_len, nr_len;
+	struct ike_pkt init_req, init_resp; /* as sent: signed in AUTH */
+	uint8_t cookie[IKEV2_COOKIE_MAX];
+	uint8_t cookie_len;
+	bool nat_local, nat_remote;
+
+	/* Message IDs, section 2.3, window 1. */
+	uint32_t mid_next;   /* next request we send */
+	uint32_t mid_expect; /* next request we accept */
+	struct ike_pkt req;  /* our outstanding request */
+	bool req_out;
+	uint32_t req_tries;
+	uint64_t req_next_ms;
+	struct ike_pkt resp; /* last response we sent */
+	uint8_t resp_req_hash[16];
+	bool resp_cached;
+
+	struct ike_task *tasks;  /* queued initiator tasks; head is active */
+	struct ike_child *children;
+	uint32_t reqid_next_child;
+
+	uint64_t created_ms, established_ms;
+	uint64_t expire_ms;      /* half-open timeout, 0 if none */
+	uint64_t timer_ms;       /* the earliest deadline, UINT64_MAX if none */
+	size_t heap_idx;
+	uint16_t fail_notify;
+	bool kill_after_response; /* a DELETE of this SA was answered */
+	bool half_open;           /* counted in the engine's half-open figures */
+	uint8_t init_retries;     /* COOKIE / INVALID_KE round trips so far */
+};
+
+/* ---- engine.c ---- */
+uint64_t ike_now(struct ike_engine *e);
+const struct ike_engine_cfg *ike_cfg(struct ike_engine *e);
+struct ike_stats *ike_stats_mut(struct ike_engine *e);
+void ike_emit(struct ike_sa *sa, enum ike_event_type type,
+	      const struct ike_child *child, uint16_t notify, const char *reason);
+const struct xk_kernel_ops *ike_kernel(struct ike_engine *e, void **ctx);
+uint32_t ike_alloc_reqid(struct ike_engine *e);
+struct ike_conn *ike_conn_first(struct ike_engine *e);
+void ike_conn_get(struct ike_conn *c);
+void ike_conn_put(struct ike_engine *e, struct ike_conn *c);
+/* Queue an initiator task and send it if nothing is outstanding. */
+void ike_sa_queue(struct ike_sa *sa, struct ike_task *t);
+/* The SK context for sending (out) or receiving. */
+void ike_sa_sk_ctx(const struct ike_sa *sa, bool out, struct ike_sk_ctx *c);
+void ike_sa_schedule(struct ike_sa *sa);
+/* Set our SPI in the hash table (responder learns spi_r, initiator spi_i). */
+struct ike_sa *ike_sa_new(struct ike_engine *e, struct ike_conn *c, bool initiator);
+void ike_sa_rehash_peer(struct ike_sa *sa);
+/* Unlink a killed SA from the tables; it is freed when the engine call ends. */
+void ike_sa_bury(struct ike_sa *sa);
+void ike_sa_send_raw(struct ike_sa *sa, const uint8_t *buf, size_t len);
+void ike_send_raw(struct ike_engine *e, const struct xk_addr *local,
+		  const struct xk_addr *remote, const uint8_t *buf, size_t len);
+/* Cookie handling (section 2.6). */
+unsigned ike_cookie_version(struct ike_engine *e);
+bool ike_cookie_required(struct ike_engine *e, const struct xk_addr *remote);
+void ike_cookie_make(struct ike_engine *e, unsigned version,
+		     const uint8_t *ni, size_t nilen, const struct xk_addr *remote,
+		     uint64_t spi_i, uint8_t out[IKEV2_COOKIE_MAX], size_t *len);
+bool ike_cookie_verify(struct ike_engine *e, const uint8_t *cookie, size_t clen,
+		       const uint8_t *ni, size_t nilen,
+		       const struct xk_addr *remote, uint64_t spi_i);
+/* Find the responder's half-open SA for a retransmitted IKE_SA_INIT. */
+struct ike_sa *ike_sa_find_peer(struct ike_engine *e, uint64_t spi_i,
+				const struct xk_addr *remote);
+
+/* ---- ike_sa.c ---- */
+bool ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to);
+/* Marks dead, uninstalls children, emits IKE_DOWN if it was up. */
+void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason);
+void ike_sa_free(struct ike_sa *sa);
+/* Derive the IKE SA keys once DH and nonces are known. */
+int ike_sa_derive_keys(struct ike_sa *sa, const uint8_t *gir, size_t girlen);
+/* Drop IKE_SA_INIT material no longer needed once authenticated. */
+void ike_sa_drop_init(struct ike_sa *sa);
+void ike_pkt_set(struct ike_pkt *p, const uint8_t *buf, size_t len);
+void ike_pkt_free(struct ike_pkt *p);
+size_t ike_sa_count_children(const struct ike_sa *sa);
+
+/* ---- child.c ---- */
+bool child_set_state(struct ike_child *c, enum child_state to);
+struct ike_child *child_new(struct ike_sa *sa);
+/* Our ESP proposals for the wire, with our inbound SPI filled in. */
+size_t child_proposals(const struct ike_sa *sa, uint32_t spi_in,
+		       struct ike_proposal *out, size_t max);
+/* Narrow the peer's TS against ours (section 2.9); false if empty. */
+bool child_narrow(const struct xk_ts *ours, size_t n_ours,
+		  const struct xk_ts *theirs, size_t n_theirs,
+		  struct xk_ts *out, uint8_t *n_out);
+/* Derive keys (section 2.17) and install SAs and policies. */
+int child_install(struct ike_sa *sa, struct ike_child *c,
+		  const uint8_t *gir, size_t girlen);
+void child_uninstall(struct ike_sa *sa, struct ike_child *c);
+void child_free_all(struct ike_sa *sa);
+struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in);
+struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out);
+void child_remove(struct ike_sa *sa, struct ike_child *c);
+/* The configured selectors, defaulting to the SA's addresses. */
+size_t child_local_ts(const struct ike_sa *sa, struct xk_ts *out);
+size_t child_remote_ts(const struct ike_sa *sa, struct xk_ts *out);
+
+/* ---- tasks ---- */
+struct ike_task *task_init_new(void);
+struct ike_task *task_auth_new(void);
+struct ike_task *task_delete_ike_new(void);
+struct ike_task *task_delete_child_new(uint32_t spi_in);
+struct ike_task *task_liveness_new(void);
+
+/* Responder entry points: build the response for one request. */
+void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
+		       const struct xk_addr *local, const struct xk_addr *remote);
+/* 0: response built; <0: send an error notify `*notify` (0: drop). */
+int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req,
+		      struct ike_mb *mb, uint16_t *notify);
+int task_info_respond(struct ike_sa *sa, const struct ike_msg *req,
+		      struct ike_mb *mb, uint16_t *notify);
+
+/* NAT detection hashes, section 2.23. */
+void ike_nat_hash(uint64_t spi_i, uint64_t spi_r, const struct xk_addr *a,
+		  uint8_t out[20]);
+/* AUTH payload for PSK, section 2.15; `initiator` says whose octets. */
+int ike_psk_auth(const struct ike_sa *sa, bool initiator, const uint8_t *id_body,
+		 size_t id_len, uint8_t *out, size_t *outlen);
+
+#endif

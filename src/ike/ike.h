@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * libxk-ike: an embeddable, sans-I/O IKEv2 engine (RFC 7296).
+ *
+ * The engine never touches a socket, a clock or the kernel.  The embedder
+ *  - feeds it datagrams:        ike_engine_input()
+ *  - feeds it time:             ike_engine_tick() when ike_engine_next_timeout()
+ *                               is reached (both in the clock of ops->now_ms)
+ *  - and supplies ops through which it sends datagrams (ops->send), installs
+ *    CHILD_SAs and policies (ops->kernel) and reports events (ops->event).
+ * Everything runs on the caller's thread; calls are not reentrant, and ops
+ * must not call back into the engine.
+ *
+ * A minimal responder:
+ *
+ *	struct ike_engine *e = ike_engine_new(&cfg, &ops);
+ *	ike_engine_add_conn(e, &conn);
+ *	for (;;) {
+ *		wait for a datagram or until ike_engine_next_timeout(e);
+ *		ike_engine_input(e, &local, &remote, buf, len);
+ *		ike_engine_tick(e);
+ *	}
+ *
+ * An initiator calls ike_engine_initiate(e, "conn-name") and then runs the
+ * same loop.
+ */
+#ifndef IKE_IKE_H
+#define IKE_IKE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/sa.h"
+#include "ike/proposal.h"
+
+struct ike_engine;
+struct ike_sa;
+
+/* ---- identities (RFC 7296 section 3.5) ---- */
+
+struct ike_id {
+	uint8_t type; /* IKEV2_ID_*, 0 = unset (any, or our address) */
+	uint8_t len;
+	uint8_t data[255];
+};
+
+/*
+ * "192.0.2.1" / "2001:db8::1" -> ID_IPV4_ADDR / ID_IPV6_ADDR;
+ * "user@example.org" -> ID_RFC822_ADDR; "@example.org" or "example.org"
+ * -> ID_FQDN (the '@' is dropped); "@#0a1b.." -> ID_KEY_ID (hex).
+ */
+int ike_id_parse(const char *s, struct ike_id *out);
+const char *ike_id_str(const struct ike_id *id, char *buf, size_t len);
+bool ike_id_eq(const struct ike_id *a, const struct ike_id *b);
+
+/* ---- configuration ---- */
+
+#define IKE_MAX_TS 8
+#define IKE_NAME_MAX 64
+#define IKE_PSK_MAX 256
+
+struct ike_conn_cfg {
+	const char *name;
+	struct xk_addr local;   /* family 0: any local address */
+	struct xk_addr remote;  /* family 0: any peer (responder only) */
+	struct ike_id local_id; /* type 0: our address */
+	struct ike_id remote_id; /* type 0: accept any identity */
+	const uint8_t *psk;
+	size_t psk_len;
+	const struct ike_proposal *ike;
+	size_t n_ike;
+	const struct ike_proposal *esp;
+	size_t n_esp;
+	struct xk_ts local_ts[IKE_MAX_TS];
+	size_t n_local_ts;      /* 0: our address */
+	struct xk_ts remote_ts[IKE_MAX_TS];
+	size_t n_remote_ts;     /* 0: the peer's address */
+	enum xk_mode mode;
+	uint32_t replay_window; /* packets; 0: the default (32) */
+	uint32_t life_time_s;   /* CHILD_SA hard lifetime, 0: none */
+};
+
+struct ike_engine_cfg {
+	uint16_t nat_port;              /* 4500: where NAT-T floats to */
+	uint32_t retransmit_timeout_ms; /* 4000 */
+	double retransmit_base;         /* 1.8 */
+	uint32_t retransmit_tries;      /* 5 */
+	uint32_t half_open_timeout_ms;  /* 30000: responder waiting for IKE_AUTH */
+	uint32_t cookie_threshold;      /* 30 half-open SAs in all ... */
+	uint32_t cookie_threshold_ip;   /* ... or 3 from one address */
+	uint32_t cookie_lifetime_ms;    /* 60000: secret rotation period */
+	uint32_t reqid_base;            /* first reqid handed out (ownership) */
+};
+
+/* Fills the defaults above. */
+void ike_engine_cfg_defaults(struct ike_engine_cfg *cfg);
+
+enum ike_event_type {
+	IKE_EV_IKE_UP,
+	IKE_EV_IKE_DOWN,
+	IKE_EV_CHILD_UP,
+	IKE_EV_CHILD_DOWN,
+	IKE_EV_AUTH_FAILED,
+	IKE_EV_FAILED, /* negotiation failed; `notify` says why if known */
+};
+
+struct ike_event {
+	enum ike_event_type type;
+	const char *conn;
+	uint64_t spi_i, spi_r;
+	uint32_t child_spi_in, child_spi_out;
+	const struct xk_addr *remote;
+	uint16_t notify; /* IKEV2_N_* that ended it, 0 if none */
+	const char *reason;
+};
+
+struct ike_ops {
+	void *ctx;
+	/* Send one datagram from local to remote (addresses with ports). */
+	void (*send)(void *ctx, const struct xk_addr *local,
+		     const struct xk_addr *remote, const uint8_t *buf, size_t len);
+	/* Monotonic milliseconds. */
+	uint64_t (*now_ms)(void *ctx);
+	/* Optional. */
+	void (*event)(void *ctx, const struct ike_event *ev);
+	const struct xk_kernel_ops *kernel;
+	void *kernel_ctx;
+};
+
+struct ike_engine *ike_engine_new(const struct ike_engine_cfg *cfg,
+				  const struct ike_ops *ops);
+/* Deletes every SA (uninstalling its CHILD_SAs) without notifying peers. */
+void ike_engine_free(struct ike_engine *e);
+
+/* Copies cfg.  -EEXIST if the name is taken, -EINVAL if incomplete. */
+int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg);
+int ike_engine_del_conn(struct ike_engine *e, const char *name);
+
+/* One received datagram, with the addresses it was sent from and to. */
+void ike_engine_input(struct ike_engine *e, const struct xk_addr *local,
+		      const struct xk_addr *remote, const uint8_t *buf, size_t len);
+/* Absolute time (now_ms clock) of the next timer, UINT64_MAX if none. */
+uint64_t ike_engine_next_timeout(struct ike_engine *e);
+/* Run every timer that is due. */
+void ike_engine_tick(struct ike_engine *e);
+
+/* Start IKE_SA_INIT + IKE_AUTH for a connection.  0 or -ENOENT. */
+int ike_engine_initiate(struct ike_engine *e, const char *conn, uint64_t *spi_out);
+/* Send a DELETE for the IKE SA (and so its CHILD_SAs) and drop it. */
+int ike_engine_terminate(struct ike_engine *e, uint64_t local_spi);
+/* Send a DELETE for one CHILD_SA, named by its inbound SPI. */
+int ike_engine_delete_child(struct ike_engine *e, uint64_t local_spi, uint32_t spi_in);
+/* Send an empty INFORMATIONAL request (liveness check, section 1.4). */
+int ike_engine_liveness(struct ike_engine *e, uint64_t local_spi);
+
+enum ike_sa_state {
+	IKE_S_NEW,        /* created, nothing sent yet */
+	IKE_S_INIT_SENT,  /* initiator: IKE_SA_INIT request out */
+	IKE_S_INIT_DONE,  /* responder: IKE_SA_INIT answered, waiting for IKE_AUTH */
+	IKE_S_AUTH_SENT,  /* initiator: IKE_AUTH request out */
+	IKE_S_ESTABLISHED,
+	IKE_S_DELETING,   /* our DELETE is out */
+	IKE_S_DEAD,       /* gone; freed at the next opportunity */
+};
+
+const char *ike_sa_state_name(enum ike_sa_state s);
+
+struct ike_child_info {
+	uint32_t spi_in, spi_out, reqid;
+	enum xk_mode mode;
+	struct ike_suite suite;
+	size_t n_local_ts, n_remote_ts;
+	struct xk_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];
+	bool encap;
+};
+
+struct ike_sa_info {
+	const char *conn;
+	enum ike_sa_state state;
+	bool initiator;
+	uint64_t spi_i, spi_r;
+	struct xk_addr local, remote;
+	struct ike_id local_id, remote_id;
+	struct ike_suite suite;
+	bool nat_local, nat_remote;
+	uint64_t established_ms;
+	size_t n_children;
+};
+
+typedef void (*ike_sa_cb)(void *ctx, const struct ike_sa_info *info);
+void ike_engine_foreach_sa(struct ike_engine *e, ike_sa_cb cb, void *ctx);
+/* Info of the SA with this local SPI; -ENOENT if none. */
+int ike_engine_sa_info(struct ike_engine *e, uint64_t local_spi,
+		       struct ike_sa_info *info);
+/* The i-th CHILD_SA of that SA; -ENOENT past the last. */
+int ike_engine_child_info(struct ike_engine *e, uint64_t local_spi, size_t i,
+			  struct ike_child_info *info);
+
+struct ike_stats {
+	uint64_t rx_packets, tx_packets;
+	uint64_t rx_malformed;     /* failed to parse: dropped */
+	uint64_t rx_bad_icv;       /* SK payload did not verify: dropped */
+	uint64_t rx_unknown_spi;   /* no such IKE SA: dropped */
+	uint64_t rx_unexpected;    /* wrong message ID / no request out: dropped */
+	uint64_t retransmits;      /* requests we resent */
+	uint64_t responses_resent; /* cached responses resent for retransmits */
+	uint64_t cookies_sent;
+	uint64_t invalid_ke_sent;
+	uint64_t handshakes_ok, handshakes_failed;
+	uint64_t auth_failures;
+	uint64_t timeouts;         /* SAs given up after retransmissions */
+	uint64_t ike_sa_active, child_sa_active, half_open;
+};
+
+void ike_engine_stats(const struct ike_engine *e, struct ike_stats *out);
+
+#endif

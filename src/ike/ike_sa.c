@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The IKE SA: its one state transition function, key derivation, the PSK
+ * AUTH computation (RFC 7296 section 2.15) and NAT detection hashes (2.23),
+ * and its end, which wipes every secret it held.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/secret.h"
+
+static const char *const state_names[] = {
+	[IKE_S_NEW] = "NEW",
+	[IKE_S_INIT_SENT] = "INIT_SENT",
+	[IKE_S_INIT_DONE] = "INIT_DONE",
+	[IKE_S_AUTH_SENT] = "AUTH_SENT",
+	[IKE_S_ESTABLISHED] = "ESTABLISHED",
+	[IKE_S_DELETING] = "DELETING",
+	[IKE_S_DEAD] = "DEAD",
+};
+
+const char *ike_sa_state_name(enum ike_sa_state s)
+{
+	return (unsigned)s < sizeof(state_names) / sizeof(state_names[0]) ? state_names[s] : "?";
+}
+
+/* Legal moves: allowed[from] has bit `to` set.  DEAD is reachable from all. */
+#define B(s) (1u << (s))
+static const unsigned allowed[] = {
+	[IKE_S_NEW] = B(IKE_S_INIT_SENT) | B(IKE_S_INIT_DONE),
+	[IKE_S_INIT_SENT] = B(IKE_S_INIT_SENT) | B(IKE_S_AUTH_SENT),
+	[IKE_S_INIT_DONE] = B(IKE_S_ESTABLISHED),
+	[IKE_S_AUTH_SENT] = B(IKE_S_ESTABLISHED),
+	[IKE_S_ESTABLISHED] = B(IKE_S_DELETING),
+	[IKE_S_DELETING] = 0,
+	[IKE_S_DEAD] = 0,
+};
+#undef B
+
+bool ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to)
+{
+	enum ike_sa_state from = sa->state;
+
+	if (to != IKE_S_DEAD && !(allowed[from] & (1u << to))) {
+		xk_err("illegal IKE SA transition %s -> %s spi=%016llx",
+		       ike_sa_state_name(from), ike_sa_state_name(to),
+		       (unsigned long long)(sa->initiator ? sa->spi_i : sa->spi_r));
+		return false;
+	}
+	if (from == to)
+		return true;
+	xk_debug("IKE SA %016llx_%016llx %s -> %s", (unsigned long long)sa->spi_i,
+		 (unsigned long long)sa->spi_r, ike_sa_state_name(from), ike_sa_state_name(to));
+	sa->state = to;
+	return true;
+}
+
+void ike_pkt_set(struct ike_pkt *p, const uint8_t *buf, size_t len)
+{
+	uint8_t *n = realloc(p->buf, len);
+
+	if (!n) {
+		ike_pkt_free(p);
+		return;
+	}
+	memcpy(n, buf, len);
+	p->buf = n;
+	p->len = len;
+}
+
+void ike_pkt_free(struct ike_pkt *p)
+{
+	free(p->buf);
+	p->buf = NULL;
+	p->len = 0;
+}
+
+size_t ike_sa_count_children(const struct ike_sa *sa)
+{
+	size_t n = 0;
+
+	for (const struct ike_child *c = sa->children; c; c = c->next)
+		n++;
+	return n;
+}
+
+int ike_sa_derive_keys(struct ike_sa *sa, const uint8_t *gir, size_t girlen)
+{
+	size_t a_len = sa->suite.integ ? ike_integ_key_len(sa->suite.integ) : 0;
+	size_t e_len = ike_encr_key_len(sa->suite.encr, sa->suite.encr_keybits);
+	int err;
+
+	err = ike_derive_ike_keys(sa->suite.prf, sa->ni, sa->ni_len, sa->nr, sa->nr_len,
+				  gir, girlen, sa->spi_i, sa->spi_r, a_len, e_len,
+				  &sa->keys);
+	if (err == 0)
+		sa->keys_ready = true;
+	return err;
+}
+
+void ike_sa_drop_init(struct ike_sa *sa)
+{
+	ike_dh_free(sa->dh);
+	sa->dh = NULL;
+	ike_pkt_free(&sa->init_req);
+	ike_pkt_free(&sa->init_resp);
+	xk_wipe(sa->ni, sizeof(sa->ni));
+	xk_wipe(sa->nr, sizeof(sa->nr));
+}
+
+void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
+{
+	struct ike_stats *st = ike_stats_mut(sa->eng);
+	enum ike_sa_state from = sa->state;
+
+	if (from == IKE_S_DEAD)
+		return;
+	if (sa->half_open) {
+		sa->half_open = false;
+		st->half_open--;
+	}
+	child_free_all(sa);
+	if (from == IKE_S_ESTABLISHED || from == IKE_S_DELETING) {
+		xk_info("IKE SA down conn=%s spi=%016llx_%016llx reason=\"%s\"",
+			sa->conn ? sa->conn->name : "", (unsigned long long)sa->spi_i,
+			(unsigned long long)sa->spi_r, reason);
+		ike_emit(sa, IKE_EV_IKE_DOWN, NULL, notify, reason);
+	} else {
+		st->handshakes_failed++;
+		xk_notice("IKE SA failed conn=%s spi=%016llx_%016llx state=%s notify=%s reason=\"%s\"",
+			  sa->conn ? sa->conn->name : "", (unsigned long long)sa->spi_i,
+			  (unsigned long long)sa->spi_r, ike_sa_state_name(from),
+			  notify ? ikev2_notify_name(notify) : "none", reason);
+		ike_emit(sa, IKE_EV_FAILED, NULL, notify, reason);
+	}
+	ike_sa_set_state(sa, IKE_S_DEAD);
+	ike_sa_bury(sa);
+}
+
+void ike_sa_free(struct ike_sa *sa)
+{
+	while (sa->tasks) {
+		struct ike_task *t = sa->tasks;
+
+		sa->tasks = t->next;
+		t->ops->destroy(t);
+	}
+	ike_sa_drop_init(sa);
+	ike_pkt_free(&sa->req);
+	ike_pkt_free(&sa->resp);
+	if (sa->conn)
+		ike_conn_put(sa->eng, sa->conn);
+	/* The SA's life ends here: nothing it knew survives it. */
+	xk_free_secret(sa, sizeof(*sa));
+}
+
+/*
+ * AUTH for a shared key (section 2.15):
+ *   AUTH = prf(prf(Shared Secret, "Key Pad for IKEv2"), <SignedOctets>)
+ *   InitiatorSignedOctets = RealMessage1 | NonceRData | prf(SK_pi, IDi')
+ *   ResponderSignedOctets = RealMessage2 | NonceIData | prf(SK_pr, IDr')
+ */
+int ike_psk_auth(const struct ike_sa *sa, bool initiator, const uint8_t *id_body,
+		 size_t id_len, uint8_t *out, size_t *outlen)
+{
+	static const char pad[] = "Key Pad for IKEv2";
+	const struct ike_pkt *msg = initiator ? &sa->init_req : &sa->init_resp;
+	const uint8_t *nonce = initiator ? sa->nr : sa->ni;
+	size_t nlen = initiator ? sa->nr_len : sa->ni_len;
+	uint16_t prf = sa->suite.prf;
+	size_t plen = ike_prf_len(prf);
+	uint8_t key[IKE_PRF_MAX];
+	uint8_t *octets = NULL;
+	size_t olen;
+	int err = -EINVAL;
+
+	if (!plen || !msg->buf || !sa->conn)
+		return -EINVAL;
+	olen = msg->len + nlen + plen;
+	octets = malloc(olen);
+	if (!octets)
+		return -ENOMEM;
+	memcpy(octets, msg->buf, msg->len);
+	memcpy(octets + msg->len, nonce, nlen);
+	err = ike_prf(prf, initiator ? sa->keys.sk_pi : sa->keys.sk_pr, sa->keys.prf_len,
+		      id_body, id_len, octets + msg->len + nlen);
+	if (err < 0)
+		goto out;
+	err = ike_prf(prf, sa->conn->psk, sa->conn->psk_len, (const uint8_t *)pad,
+		      sizeof(pad) - 1, key);
+	if (err < 0)
+		goto out;
+	err = ike_prf(prf, key, plen, octets, olen, out);
+	if (err < 0)
+		goto out;
+	*outlen = plen;
+out:
+	xk_wipe(key, sizeof(key));
+	xk_free_secret(octets, olen);
+	return err;
+}
+
+/* SHA-1(SPIi | SPIr | IP address | port), section 2.23. */
+void ike_nat_hash(uint64_t spi_i, uint64_t spi_r, const struct xk_addr *a,
+		  uint8_t out[20])
+{
+	uint8_t buf[8 + 8 + 16 + 2];
+	struct bw w;
+
+	bw_init(&w, buf, sizeof(buf));
+	bw_u64(&w, spi_i);
+	bw_u64(&w, spi_r);
+	bw_bytes(&w, a->ip, xk_addr_len(a));
+	bw_u16(&w, a->port);
+	ike_sha1(buf, w.len, out);
+}

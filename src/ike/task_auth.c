@@ -1,0 +1,487 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * IKE_AUTH with a pre-shared key (RFC 7296 sections 1.2, 2.15) and the
+ * first CHILD_SA it carries (1.2, 2.9, 2.17).
+ *
+ *   Initiator                         Responder
+ *   HDR, SK {IDi, [IDr,] AUTH, [N(USE_TRANSPORT_MODE),] SAi2, TSi, TSr} -->
+ *                         <-- HDR, SK {IDr, AUTH, [N(USE_TRANSPORT_MODE),] SAr2, TSi, TSr}
+ *
+ * A failed CHILD_SA does not fail the IKE SA (section 1.2): the responder
+ * answers with IDr, AUTH and the error notify instead of SAr2, TSi, TSr.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/secret.h"
+
+struct task_auth {
+	struct ike_task t;
+	struct ike_child *child;
+};
+
+/* Our identity: configured, else our IP address (section 3.5). */
+static void own_id(const struct ike_sa *sa, struct ike_id *id)
+{
+	if (sa->conn->local_id.type) {
+		*id = sa->conn->local_id;
+		return;
+	}
+	memset(id, 0, sizeof(*id));
+	id->type = sa->local.family == XK_AF_INET ? IKEV2_ID_IPV4_ADDR : IKEV2_ID_IPV6_ADDR;
+	id->len = (uint8_t)xk_addr_len(&sa->local);
+	memcpy(id->data, sa->local.ip, id->len);
+}
+
+/* The ID payload body as it is signed: type, three reserved zeros, data. */
+static size_t id_body(const struct ike_id *id, uint8_t *out)
+{
+	out[0] = id->type;
+	out[1] = out[2] = out[3] = 0;
+	memcpy(out + 4, id->data, id->len);
+	return 4u + id->len;
+}
+
+static bool id_matches(const struct ike_id *want, const struct ike_idp *got)
+{
+	return !want->type ||
+	       (want->type == got->type && want->len == got->len &&
+		memcmp(want->data, got->data, got->len) == 0);
+}
+
+static void id_from_payload(const struct ike_idp *p, struct ike_id *id)
+{
+	memset(id, 0, sizeof(*id));
+	id->type = p->type;
+	id->len = (uint8_t)(p->len > sizeof(id->data) ? sizeof(id->data) : p->len);
+	memcpy(id->data, p->data, id->len);
+}
+
+static bool verify_auth(const struct ike_sa *sa, bool initiator, const struct ike_idp *id,
+			const struct ike_auth *auth)
+{
+	uint8_t expect[IKE_PRF_MAX];
+	size_t len = 0;
+	bool ok;
+
+	if (auth->method != IKEV2_AUTH_SHARED_KEY_MIC)
+		return false;
+	if (ike_psk_auth(sa, initiator, id->body, id->body_len, expect, &len) < 0)
+		return false;
+	ok = auth->len == len && xk_ct_equal(expect, auth->data, len);
+	xk_wipe(expect, sizeof(expect));
+	return ok;
+}
+
+static void established(struct ike_sa *sa)
+{
+	struct ike_stats *st = ike_stats_mut(sa->eng);
+	char suite[96], rid[300];
+
+	ike_sa_set_state(sa, IKE_S_ESTABLISHED);
+	sa->established_ms = ike_now(sa->eng);
+	sa->expire_ms = 0;
+	if (sa->half_open) {
+		sa->half_open = false;
+		st->half_open--;
+	}
+	st->handshakes_ok++;
+	xk_info("IKE SA up conn=%s spi=%016llx_%016llx role=%s peer_id=%s suite=%s",
+		sa->conn->name, (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
+		sa->initiator ? "initiator" : "responder",
+		ike_id_str(&sa->remote_id, rid, sizeof(rid)),
+		ike_suite_str(&sa->suite, suite, sizeof(suite)));
+	ike_emit(sa, IKE_EV_IKE_UP, NULL, 0, NULL);
+}
+
+static void auth_failed(struct ike_sa *sa, const char *why)
+{
+	char rid[300];
+
+	ike_stats_mut(sa->eng)->auth_failures++;
+	xk_notice("authentication failed conn=%s spi=%016llx_%016llx peer_id=%s: %s",
+		  sa->conn ? sa->conn->name : "", (unsigned long long)sa->spi_i,
+		  (unsigned long long)sa->spi_r, ike_id_str(&sa->remote_id, rid, sizeof(rid)), why);
+	ike_emit(sa, IKE_EV_AUTH_FAILED, NULL, IKEV2_N_AUTHENTICATION_FAILED, why);
+}
+
+/* The first error notify in a message, 0 if none. */
+static uint16_t error_notify(const struct ike_msg *msg)
+{
+	struct ike_notify n;
+
+	for (size_t i = 0; i < msg->n_pl; i++)
+		if (msg->pl[i].type == IKEV2_PL_NOTIFY && ike_pl_notify(&msg->pl[i], &n) == 0 &&
+		    n.type <= IKEV2_N_ERROR_MAX)
+			return n.type;
+	return 0;
+}
+
+/* ---- initiator ---- */
+
+static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
+{
+	struct task_auth *t = (struct task_auth *)tt;
+	struct ike_proposal *props;
+	struct xk_ts ts[IKE_MAX_TS];
+	uint8_t body[4 + 255], auth[IKE_PRF_MAX];
+	size_t blen, alen, n;
+	void *kctx;
+	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
+	struct ike_child *c;
+	int err;
+
+	own_id(sa, &sa->local_id);
+	blen = id_body(&sa->local_id, body);
+	err = ike_psk_auth(sa, true, body, blen, auth, &alen);
+	if (err < 0)
+		return err;
+	c = t->child ? t->child : child_new(sa);
+	if (!c)
+		return -ENOMEM;
+	t->child = c;
+	c->mode = sa->conn->mode;
+	if (!c->spi_in) {
+		err = k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in);
+		if (err < 0)
+			goto out;
+	}
+	props = calloc(IKE_MAX_PROPOSALS, sizeof(*props));
+	if (!props) {
+		err = -ENOMEM;
+		goto out;
+	}
+	ike_mb_id(mb, IKEV2_PL_IDI, sa->local_id.type, sa->local_id.data, sa->local_id.len);
+	if (sa->conn->remote_id.type)
+		ike_mb_id(mb, IKEV2_PL_IDR, sa->conn->remote_id.type, sa->conn->remote_id.data,
+			  sa->conn->remote_id.len);
+	ike_mb_auth(mb, IKEV2_AUTH_SHARED_KEY_MIC, auth, alen);
+	if (c->mode == XK_MODE_TRANSPORT)
+		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+	n = child_proposals(sa, c->spi_in, props, IKE_MAX_PROPOSALS);
+	ike_mb_sa(mb, props, n);
+	free(props);
+	n = child_local_ts(sa, ts);
+	ike_mb_ts(mb, IKEV2_PL_TSI, ts, n);
+	n = child_remote_ts(sa, ts);
+	ike_mb_ts(mb, IKEV2_PL_TSR, ts, n);
+	ike_sa_set_state(sa, IKE_S_AUTH_SENT);
+out:
+	xk_wipe(auth, sizeof(auth));
+	return err;
+}
+
+/* Section 1.2: a CHILD_SA that fails leaves the IKE SA standing. */
+static void child_failed(struct ike_sa *sa, struct task_auth *t, uint16_t notify,
+			 const char *why)
+{
+	xk_notice("CHILD_SA failed conn=%s notify=%s: %s", sa->conn->name,
+		  notify ? ikev2_notify_name(notify) : "none", why);
+	ike_emit(sa, IKE_EV_FAILED, t->child, notify, why);
+	child_remove(sa, t->child);
+	t->child = NULL;
+}
+
+static void auth_child_process(struct ike_sa *sa, struct task_auth *t,
+			       const struct ike_msg *msg)
+{
+	struct ike_child *c = t->child;
+	const struct ike_pl *pl_sa = ike_msg_find(msg, IKEV2_PL_SA);
+	const struct ike_pl *pl_tsi = ike_msg_find(msg, IKEV2_PL_TSI);
+	const struct ike_pl *pl_tsr = ike_msg_find(msg, IKEV2_PL_TSR);
+	struct ike_proposal *ours = NULL, prop;
+	struct xk_ts ts[IKE_MAX_TS], mine[IKE_MAX_TS];
+	struct ike_notify n;
+	uint16_t err_n = error_notify(msg);
+	size_t n_ours, n_mine;
+	int cnt;
+
+	if (err_n) {
+		child_failed(sa, t, err_n, "responder refused the CHILD_SA");
+		return;
+	}
+	if (!pl_sa || !pl_tsi || !pl_tsr || ike_pl_sa(pl_sa, &prop, 1) != 1) {
+		child_failed(sa, t, 0, "response lacks SA/TS payloads");
+		return;
+	}
+	ours = calloc(IKE_MAX_PROPOSALS, sizeof(*ours));
+	if (!ours) {
+		child_failed(sa, t, 0, "out of memory");
+		return;
+	}
+	n_ours = child_proposals(sa, c->spi_in, ours, IKE_MAX_PROPOSALS);
+	if (ike_proposal_check_reply(ours, n_ours, &prop, true, &c->suite) < 0 ||
+	    prop.spi_size != 4) {
+		free(ours);
+		child_failed(sa, t, 0, "responder chose an ESP proposal we did not offer");
+		return;
+	}
+	free(ours);
+	c->spi_out = get_be32(prop.spi);
+	/* Section 2.9: the responder may narrow, never widen. */
+	n_mine = child_local_ts(sa, mine);
+	cnt = ike_pl_ts(pl_tsi, c->local_ts, IKE_MAX_TS);
+	if (cnt <= 0 || cnt > IKE_MAX_TS)
+		goto bad_ts;
+	c->n_local_ts = (uint8_t)cnt;
+	for (int i = 0; i < cnt; i++) {
+		bool inside = false;
+
+		for (size_t j = 0; j < n_mine && !inside; j++)
+			inside = xk_ts_contains(&mine[j], &c->local_ts[i]);
+		if (!inside)
+			goto bad_ts;
+	}
+	n_mine = child_remote_ts(sa, mine);
+	cnt = ike_pl_ts(pl_tsr, ts, IKE_MAX_TS);
+	if (cnt <= 0 || cnt > IKE_MAX_TS)
+		goto bad_ts;
+	memcpy(c->remote_ts, ts, sizeof(ts));
+	c->n_remote_ts = (uint8_t)cnt;
+	for (int i = 0; i < cnt; i++) {
+		bool inside = false;
+
+		for (size_t j = 0; j < n_mine && !inside; j++)
+			inside = xk_ts_contains(&mine[j], &c->remote_ts[i]);
+		if (!inside)
+			goto bad_ts;
+	}
+	/* Section 1.3.1: transport mode only if the responder echoes the notify. */
+	c->mode = c->mode == XK_MODE_TRANSPORT && ike_msg_notify(msg, IKEV2_N_USE_TRANSPORT_MODE, &n)
+			  ? XK_MODE_TRANSPORT
+			  : XK_MODE_TUNNEL;
+	if (child_install(sa, c, NULL, 0) < 0) {
+		child_failed(sa, t, 0, "kernel refused the CHILD_SA");
+		return;
+	}
+	t->child = NULL;
+	return;
+bad_ts:
+	child_failed(sa, t, IKEV2_N_TS_UNACCEPTABLE, "responder's traffic selectors are not ours");
+}
+
+static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
+					 const struct ike_msg *msg)
+{
+	struct task_auth *t = (struct task_auth *)tt;
+	const struct ike_pl *pl_id = ike_msg_find(msg, IKEV2_PL_IDR);
+	const struct ike_pl *pl_auth = ike_msg_find(msg, IKEV2_PL_AUTH);
+	struct ike_idp id;
+	struct ike_auth auth;
+	uint16_t err_n = error_notify(msg);
+
+	if (!pl_id || !pl_auth) {
+		if (err_n == IKEV2_N_AUTHENTICATION_FAILED)
+			auth_failed(sa, "peer rejected our authentication");
+		sa->fail_notify = err_n;
+		return IKE_TASK_FAILED;
+	}
+	if (ike_pl_id(pl_id, &id) < 0 || ike_pl_auth(pl_auth, &auth) < 0) {
+		sa->fail_notify = IKEV2_N_INVALID_SYNTAX;
+		return IKE_TASK_FAILED;
+	}
+	id_from_payload(&id, &sa->remote_id);
+	if (!id_matches(&sa->conn->remote_id, &id) || !verify_auth(sa, false, &id, &auth)) {
+		auth_failed(sa, "responder's AUTH does not verify");
+		sa->fail_notify = IKEV2_N_AUTHENTICATION_FAILED;
+		return IKE_TASK_FAILED;
+	}
+	established(sa);
+	auth_child_process(sa, t, msg);
+	ike_sa_drop_init(sa);
+	return IKE_TASK_DONE;
+}
+
+static void auth_destroy(struct ike_task *t)
+{
+	free(t);
+}
+
+static const struct ike_task_ops auth_ops = {
+	.name = "ike_auth",
+	.exch = IKEV2_EXCH_IKE_AUTH,
+	.build_i = auth_build,
+	.process_i = auth_process,
+	.destroy = auth_destroy,
+};
+
+struct ike_task *task_auth_new(void)
+{
+	struct task_auth *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->t.ops = &auth_ops;
+	return &t->t;
+}
+
+/* ---- responder ---- */
+
+static bool addr_matches(const struct xk_addr *cfg, const struct xk_addr *a)
+{
+	return !cfg->family || xk_addr_ip_eq(cfg, a);
+}
+
+/*
+ * The connection that fits this peer: same addresses, accepts the IKE suite
+ * already negotiated, and expects this identity.  One that also names the
+ * IDr the initiator asked for is preferred.
+ */
+static struct ike_conn *pick_conn(struct ike_sa *sa, const struct ike_idp *idi,
+				  const struct ike_idp *idr)
+{
+	struct ike_proposal chosen;
+	struct ike_conn *best = NULL;
+
+	ike_proposal_from_suite(&sa->suite, 1, &chosen);
+	for (struct ike_conn *c = ike_conn_first(sa->eng); c; c = c->next) {
+		if (!addr_matches(&c->local, &sa->local) || !addr_matches(&c->remote, &sa->remote) ||
+		    !id_matches(&c->remote_id, idi) ||
+		    ike_proposal_select(c->ike, c->n_ike, &chosen, 1, sa->suite.dh, false, NULL,
+					NULL) < 0)
+			continue;
+		if (!idr || (c->local_id.type && id_matches(&c->local_id, idr)))
+			return c;
+		if (!best)
+			best = c;
+	}
+	return best;
+}
+
+static int child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb)
+{
+	const struct ike_pl *pl_sa = ike_msg_find(req, IKEV2_PL_SA);
+	const struct ike_pl *pl_tsi = ike_msg_find(req, IKEV2_PL_TSI);
+	const struct ike_pl *pl_tsr = ike_msg_find(req, IKEV2_PL_TSR);
+	struct ike_proposal *props, reply;
+	struct xk_ts theirs[IKE_MAX_TS], ours[IKE_MAX_TS];
+	struct ike_notify n;
+	struct ike_child *c;
+	size_t chosen, n_ours;
+	int nprops, cnt;
+	void *kctx;
+	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
+	uint16_t notify = 0;
+
+	if (!pl_sa || !pl_tsi || !pl_tsr)
+		return IKEV2_N_INVALID_SYNTAX; /* the caller checked; defensive */
+	props = calloc(IKE_MAX_PROPOSALS, sizeof(*props));
+	c = child_new(sa);
+	if (!props || !c) {
+		free(props);
+		if (c)
+			child_remove(sa, c);
+		return IKEV2_N_TEMPORARY_FAILURE;
+	}
+	nprops = ike_pl_sa(pl_sa, props, IKE_MAX_PROPOSALS);
+	if (nprops <= 0 || ike_proposal_select(sa->conn->esp, sa->conn->n_esp, props,
+					       (size_t)nprops, 0, true, &c->suite, &chosen) < 0) {
+		notify = IKEV2_N_NO_PROPOSAL_CHOSEN;
+		goto fail;
+	}
+	c->spi_out = get_be32(props[chosen].spi);
+	/* Section 2.9: narrow TSi to what we accept as remote, TSr as local. */
+	cnt = ike_pl_ts(pl_tsi, theirs, IKE_MAX_TS);
+	n_ours = child_remote_ts(sa, ours);
+	if (cnt <= 0 || !child_narrow(ours, n_ours, theirs, cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt,
+				      c->remote_ts, &c->n_remote_ts)) {
+		notify = IKEV2_N_TS_UNACCEPTABLE;
+		goto fail;
+	}
+	cnt = ike_pl_ts(pl_tsr, theirs, IKE_MAX_TS);
+	n_ours = child_local_ts(sa, ours);
+	if (cnt <= 0 || !child_narrow(ours, n_ours, theirs, cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt,
+				      c->local_ts, &c->n_local_ts)) {
+		notify = IKEV2_N_TS_UNACCEPTABLE;
+		goto fail;
+	}
+	c->mode = sa->conn->mode == XK_MODE_TRANSPORT &&
+			  ike_msg_notify(req, IKEV2_N_USE_TRANSPORT_MODE, &n)
+		  ? XK_MODE_TRANSPORT
+		  : XK_MODE_TUNNEL;
+	if (k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in) < 0 ||
+	    child_install(sa, c, NULL, 0) < 0) {
+		notify = IKEV2_N_TEMPORARY_FAILURE;
+		goto fail;
+	}
+	if (c->mode == XK_MODE_TRANSPORT)
+		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+	ike_proposal_from_suite(&c->suite, props[chosen].num, &reply);
+	reply.spi_size = 4;
+	put_be32(reply.spi, c->spi_in);
+	ike_mb_sa(mb, &reply, 1);
+	ike_mb_ts(mb, IKEV2_PL_TSI, c->remote_ts, c->n_remote_ts);
+	ike_mb_ts(mb, IKEV2_PL_TSR, c->local_ts, c->n_local_ts);
+	free(props);
+	return 0;
+fail:
+	xk_notice("CHILD_SA refused conn=%s notify=%s", sa->conn->name,
+		  ikev2_notify_name(notify));
+	ike_emit(sa, IKE_EV_FAILED, c, notify, "CHILD_SA refused");
+	child_remove(sa, c);
+	free(props);
+	return notify;
+}
+
+int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb,
+		      uint16_t *notify)
+{
+	const struct ike_pl *pl_idi = ike_msg_find(req, IKEV2_PL_IDI);
+	const struct ike_pl *pl_idr = ike_msg_find(req, IKEV2_PL_IDR);
+	const struct ike_pl *pl_auth = ike_msg_find(req, IKEV2_PL_AUTH);
+	struct ike_idp idi, idr;
+	struct ike_auth auth;
+	struct ike_conn *conn;
+	uint8_t body[4 + 255], mac[IKE_PRF_MAX];
+	size_t blen, mlen;
+	uint16_t child_err;
+	int err;
+
+	/* IKE_AUTH comes once, right after IKE_SA_INIT. */
+	if (sa->state != IKE_S_INIT_DONE) {
+		*notify = IKEV2_N_INVALID_SYNTAX;
+		return -EINVAL;
+	}
+	/* Section 1.2: IDi, AUTH, SAi2, TSi and TSr are required. */
+	if (!pl_idi || !pl_auth || ike_pl_id(pl_idi, &idi) < 0 || ike_pl_auth(pl_auth, &auth) < 0 ||
+	    (pl_idr && ike_pl_id(pl_idr, &idr) < 0) || !ike_msg_find(req, IKEV2_PL_SA) ||
+	    !ike_msg_find(req, IKEV2_PL_TSI) || !ike_msg_find(req, IKEV2_PL_TSR)) {
+		*notify = IKEV2_N_INVALID_SYNTAX;
+		sa->kill_after_response = true;
+		return -EINVAL;
+	}
+	id_from_payload(&idi, &sa->remote_id);
+	conn = pick_conn(sa, &idi, pl_idr ? &idr : NULL);
+	if (conn && conn != sa->conn) {
+		ike_conn_get(conn);
+		ike_conn_put(sa->eng, sa->conn);
+		sa->conn = conn;
+	}
+	if (!conn || !verify_auth(sa, true, &idi, &auth)) {
+		auth_failed(sa, conn ? "initiator's AUTH does not verify" : "no connection for this identity");
+		*notify = IKEV2_N_AUTHENTICATION_FAILED;
+		sa->kill_after_response = true;
+		return -EACCES;
+	}
+	own_id(sa, &sa->local_id);
+	blen = id_body(&sa->local_id, body);
+	err = ike_psk_auth(sa, false, body, blen, mac, &mlen);
+	if (err < 0) {
+		*notify = IKEV2_N_TEMPORARY_FAILURE;
+		sa->kill_after_response = true;
+		return err;
+	}
+	established(sa);
+	ike_mb_id(mb, IKEV2_PL_IDR, sa->local_id.type, sa->local_id.data, sa->local_id.len);
+	ike_mb_auth(mb, IKEV2_AUTH_SHARED_KEY_MIC, mac, mlen);
+	xk_wipe(mac, sizeof(mac));
+	child_err = (uint16_t)child_respond(sa, req, mb);
+	if (child_err)
+		ike_mb_notify(mb, 0, NULL, 0, child_err, NULL, 0);
+	ike_sa_drop_init(sa);
+	return 0;
+}

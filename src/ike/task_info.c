@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * INFORMATIONAL exchanges (RFC 7296 section 1.4): DELETE of the IKE SA or
+ * of CHILD_SAs (1.4.1), and the empty request that checks liveness.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+struct task_info {
+	struct ike_task t;
+	uint32_t spi_in; /* delete_child: the CHILD_SA, by our inbound SPI */
+};
+
+static void info_destroy(struct ike_task *t)
+{
+	free(t);
+}
+
+static struct ike_task *info_new(const struct ike_task_ops *ops, uint32_t spi_in)
+{
+	struct task_info *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->t.ops = ops;
+	t->spi_in = spi_in;
+	return &t->t;
+}
+
+/* ---- DELETE of the IKE SA ---- */
+
+static int delete_ike_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
+{
+	(void)t;
+	ike_mb_delete(mb, IKEV2_PROTO_IKE, 0, NULL, 0);
+	ike_sa_set_state(sa, IKE_S_DELETING);
+	return 0;
+}
+
+static enum ike_task_result delete_ike_process(struct ike_task *t, struct ike_sa *sa,
+					       const struct ike_msg *msg)
+{
+	(void)t;
+	(void)msg;
+	/* Section 1.4.1: the (empty) response closes the IKE SA. */
+	ike_sa_kill(sa, 0, "deleted");
+	return IKE_TASK_DONE;
+}
+
+static const struct ike_task_ops delete_ike_ops = {
+	.name = "ike_delete",
+	.exch = IKEV2_EXCH_INFORMATIONAL,
+	.build_i = delete_ike_build,
+	.process_i = delete_ike_process,
+	.destroy = info_destroy,
+};
+
+struct ike_task *task_delete_ike_new(void)
+{
+	return info_new(&delete_ike_ops, 0);
+}
+
+/* ---- DELETE of one CHILD_SA ---- */
+
+static int delete_child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
+{
+	struct task_info *t = (struct task_info *)tt;
+	struct ike_child *c = child_find_in(sa, t->spi_in);
+	uint8_t spi[4];
+
+	/* Gone meanwhile (the peer deleted it first): an empty request will do. */
+	if (!c)
+		return 0;
+	put_be32(spi, c->spi_in);
+	ike_mb_delete(mb, IKEV2_PROTO_ESP, 4, spi, 1);
+	if (c->state == CHILD_S_INSTALLED)
+		child_set_state(c, CHILD_S_DELETING);
+	return 0;
+}
+
+static enum ike_task_result delete_child_process(struct ike_task *tt, struct ike_sa *sa,
+						 const struct ike_msg *msg)
+{
+	struct task_info *t = (struct task_info *)tt;
+	struct ike_child *c = child_find_in(sa, t->spi_in);
+
+	(void)msg;
+	if (c)
+		child_remove(sa, c);
+	return IKE_TASK_DONE;
+}
+
+static const struct ike_task_ops delete_child_ops = {
+	.name = "child_delete",
+	.exch = IKEV2_EXCH_INFORMATIONAL,
+	.build_i = delete_child_build,
+	.process_i = delete_child_process,
+	.destroy = info_destroy,
+};
+
+struct ike_task *task_delete_child_new(uint32_t spi_in)
+{
+	return info_new(&delete_child_ops, spi_in);
+}
+
+/* ---- liveness ---- */
+
+static int liveness_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
+{
+	(void)t;
+	(void)sa;
+	(void)mb;
+	return 0;
+}
+
+static enum ike_task_result liveness_process(struct ike_task *t, struct ike_sa *sa,
+					     const struct ike_msg *msg)
+{
+	(void)t;
+	(void)msg;
+	xk_debug("liveness check answered conn=%s", sa->conn->name);
+	return IKE_TASK_DONE;
+}
+
+static const struct ike_task_ops liveness_ops = {
+	.name = "liveness",
+	.exch = IKEV2_EXCH_INFORMATIONAL,
+	.build_i = liveness_build,
+	.process_i = liveness_process,
+	.destroy = info_destroy,
+};
+
+struct ike_task *task_liveness_new(void)
+{
+	return info_new(&liveness_ops, 0);
+}
+
+/* ---- responder ---- */
+
+int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb,
+		      uint16_t *notify)
+{
+	uint8_t spis[4 * 64];
+	uint16_t n_spis = 0;
+
+	/* INFORMATIONAL is for established SAs (or one being deleted). */
+	if (sa->state != IKE_S_ESTABLISHED && sa->state != IKE_S_DELETING) {
+		*notify = 0;
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < req->n_pl; i++) {
+		const struct ike_pl *pl = &req->pl[i];
+		struct ike_delete d;
+		struct ike_notify n;
+
+		if (pl->type == IKEV2_PL_NOTIFY) {
+			if (ike_pl_notify(pl, &n) < 0) {
+				*notify = IKEV2_N_INVALID_SYNTAX;
+				return -EINVAL;
+			}
+			/* Section 2.21.2: an AUTHENTICATION_FAILED here ends the SA. */
+			if (n.type == IKEV2_N_AUTHENTICATION_FAILED)
+				sa->kill_after_response = true;
+			continue;
+		}
+		if (pl->type != IKEV2_PL_DELETE)
+			continue;
+		if (ike_pl_delete(pl, &d) < 0) {
+			*notify = IKEV2_N_INVALID_SYNTAX;
+			return -EINVAL;
+		}
+		if (d.proto == IKEV2_PROTO_IKE) {
+			/* Section 1.4.1: answer with an empty message, then forget. */
+			sa->kill_after_response = true;
+			continue;
+		}
+		if (d.proto != IKEV2_PROTO_ESP)
+			continue;
+		for (uint16_t j = 0; j < d.n_spi; j++) {
+			struct ike_child *c = child_find_out(sa, get_be32(d.spis + 4 * j));
+
+			if (!c)
+				continue; /* already gone: nothing to say (1.4.1) */
+			/* Our half of the pair goes back, unless we are deleting it too. */
+			if (c->state == CHILD_S_INSTALLED && n_spis < 64)
+				put_be32(spis + 4 * n_spis++, c->spi_in);
+			child_remove(sa, c);
+		}
+	}
+	if (n_spis && !sa->kill_after_response)
+		ike_mb_delete(mb, IKEV2_PROTO_ESP, 4, spis, n_spis);
+	return 0;
+}

@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * IKE_SA_INIT (RFC 7296 section 1.2): SA, KE and nonces, with the COOKIE
+ * (2.6) and INVALID_KE_PAYLOAD (1.2) retries and NAT detection (2.23).
+ *
+ *   Initiator                         Responder
+ *   HDR, [N(COOKIE),] SAi1, KEi, Ni,
+ *        N(NAT_D_SRC), N(NAT_D_DST) -->
+ *                                 <-- HDR, SAr1, KEr, Nr, N(NAT_D_SRC), N(NAT_D_DST)
+ *
+ * The responder keeps no state until it has chosen a proposal, the KE group
+ * matches, and (when under load) the cookie is valid.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/secret.h"
+
+/* How many COOKIE / INVALID_KE_PAYLOAD round trips an initiator accepts. */
+#define INIT_MAX_RETRIES 4
+
+struct task_init {
+	struct ike_task t;
+};
+
+static uint16_t first_dh(const struct ike_conn *c)
+{
+	for (size_t i = 0; i < c->n_ike; i++)
+		for (size_t j = 0; j < c->ike[i].n_xforms; j++)
+			if (c->ike[i].xf[j].type == IKEV2_XF_DH)
+				return c->ike[i].xf[j].id;
+	return 0;
+}
+
+static bool offers_dh(const struct ike_conn *c, uint16_t group)
+{
+	for (size_t i = 0; i < c->n_ike; i++)
+		for (size_t j = 0; j < c->ike[i].n_xforms; j++)
+			if (c->ike[i].xf[j].type == IKEV2_XF_DH && c->ike[i].xf[j].id == group)
+				return true;
+	return false;
+}
+
+static void add_nat_notifies(struct ike_mb *mb, uint64_t spi_i, uint64_t spi_r,
+			     const struct xk_addr *src, const struct xk_addr *dst)
+{
+	uint8_t h[20];
+
+	ike_nat_hash(spi_i, spi_r, src, h);
+	ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_NAT_DETECTION_SOURCE_IP, h, sizeof(h));
+	ike_nat_hash(spi_i, spi_r, dst, h);
+	ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_NAT_DETECTION_DESTINATION_IP, h, sizeof(h));
+}
+
+/*
+ * Compare the peer's NAT_DETECTION notifies with what we see (2.23):
+ * their SOURCE hash is of the address they sent from, which we see as
+ * `remote`; their DESTINATION hash is of the address they sent to, `local`.
+ */
+static void check_nat(struct ike_sa *sa, const struct ike_msg *msg)
+{
+	bool saw_src = false, src_match = false, dst_match = true;
+	uint8_t h[20];
+
+	for (size_t i = 0; i < msg->n_pl; i++) {
+		struct ike_notify n;
+
+		if (msg->pl[i].type != IKEV2_PL_NOTIFY || ike_pl_notify(&msg->pl[i], &n) < 0)
+			continue;
+		if (n.type == IKEV2_N_NAT_DETECTION_SOURCE_IP && n.len == 20) {
+			saw_src = true;
+			ike_nat_hash(sa->spi_i, sa->spi_r, &sa->remote, h);
+			src_match |= memcmp(h, n.data, 20) == 0;
+		} else if (n.type == IKEV2_N_NAT_DETECTION_DESTINATION_IP && n.len == 20) {
+			ike_nat_hash(sa->spi_i, sa->spi_r, &sa->local, h);
+			dst_match = memcmp(h, n.data, 20) == 0;
+		}
+	}
+	/* A peer that does not do NAT detection gets no NAT-T from us either. */
+	if (!saw_src)
+		return;
+	sa->nat_remote = !src_match;
+	sa->nat_local = !dst_match;
+	if (sa->nat_local || sa->nat_remote)
+		xk_info("NAT detected conn=%s local=%s remote=%s", sa->conn->name,
+			sa->nat_local ? "behind-nat" : "direct",
+			sa->nat_remote ? "behind-nat" : "direct");
+}
+
+/* ---- initiator ---- */
+
+static int init_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
+{
+	uint8_t pub[1024];
+	size_t publen = sizeof(pub);
+
+	(void)t;
+	if (!sa->dh_group)
+		sa->dh_group = first_dh(sa->conn);
+	if (!sa->dh || ike_dh_group(sa->dh) != sa->dh_group) {
+		ike_dh_free(sa->dh);
+		sa->dh = ike_dh_new(sa->dh_group);
+		if (!sa->dh)
+			return -ENOTSUP;
+	}
+	if (!sa->ni_len) {
+		sa->ni_len = IKEV2_NONCE_LEN;
+		if (ike_random(sa->ni, sa->ni_len) < 0)
+			return -EIO;
+	}
+	if (ike_dh_public(sa->dh, pub, &publen) < 0)
+		return -EIO;
+	/* Section 2.6: the cookie goes first. */
+	if (sa->cookie_len)
+		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_COOKIE, sa->cookie, sa->cookie_len);
+	ike_mb_sa(mb, sa->conn->ike, sa->conn->n_ike);
+	ike_mb_ke(mb, sa->dh_group, pub, publen);
+	ike_mb_nonce(mb, sa->ni, sa->ni_len);
+	add_nat_notifies(mb, sa->spi_i, 0, &sa->local, &sa->remote);
+	ike_sa_set_state(sa, IKE_S_INIT_SENT);
+	return 0;
+}
+
+static enum ike_task_result init_fail(struct ike_sa *sa, uint16_t notify, const char *why)
+{
+	xk_notice("IKE_SA_INIT failed conn=%s notify=%s: %s", sa->conn->name,
+		  notify ? ikev2_notify_name(notify) : "none", why);
+	sa->fail_notify = notify;
+	return IKE_TASK_FAILED;
+}
+
+static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
+					 const struct ike_msg *msg)
+{
+	struct ike_proposal prop;
+	const struct ike_pl *pl_sa, *pl_ke, *pl_nr;
+	struct ike_notify n;
+	struct ike_ke ke;
+	const uint8_t *nr;
+	size_t nrlen;
+	uint8_t gir[1024];
+	size_t girlen = sizeof(gir);
+	int err;
+	enum ike_task_result res = IKE_TASK_FAILED;
+
+	(void)t;
+	if (ike_msg_notify(msg, IKEV2_N_COOKIE, &n)) {
+		/* Section 2.6: retry with the cookie, everything else the same. */
+		if (n.len < 1 || n.len > IKEV2_COOKIE_MAX || ++sa->init_retries > INIT_MAX_RETRIES)
+			return init_fail(sa, 0, "bad or repeated COOKIE");
+		memcpy(sa->cookie, n.data, n.len);
+		sa->cookie_len = (uint8_t)n.len;
+		return IKE_TASK_RETRY;
+	}
+	if (ike_msg_notify(msg, IKEV2_N_INVALID_KE_PAYLOAD, &n)) {
+		uint16_t group = n.len == 2 ? get_be16(n.data) : 0;
+
+		/* Section 1.2: retry with the group the responder asked for. */
+		if (!group || group == sa->dh_group || !offers_dh(sa->conn, group) ||
+		    ++sa->init_retries > INIT_MAX_RETRIES)
+			return init_fail(sa, IKEV2_N_INVALID_KE_PAYLOAD, "unacceptable group");
+		xk_info("peer asks for DH group %s conn=%s", ikev2_xform_name(IKEV2_XF_DH, group),
+			sa->conn->name);
+		sa->dh_group = group;
+		return IKE_TASK_RETRY;
+	}
+	for (size_t i = 0; i < msg->n_pl; i++) {
+		if (msg->pl[i].type == IKEV2_PL_NOTIFY && ike_pl_notify(&msg->pl[i], &n) == 0 &&
+		    n.type <= IKEV2_N_ERROR_MAX)
+			return init_fail(sa, n.type, "error notify from responder");
+	}
+
+	pl_sa = ike_msg_find(msg, IKEV2_PL_SA);
+	pl_ke = ike_msg_find(msg, IKEV2_PL_KE);
+	pl_nr = ike_msg_find(msg, IKEV2_PL_NONCE);
+	/* A response must carry exactly one proposal, a KE and a nonce. */
+	if (!pl_sa || !pl_ke || !pl_nr || ike_pl_sa(pl_sa, &prop, 1) != 1 ||
+	    ike_pl_ke(pl_ke, &ke) < 0 || ike_pl_nonce(pl_nr, &nr, &nrlen) < 0 ||
+	    msg->hdr.spi_r == 0)
+		return init_fail(sa, 0, "malformed IKE_SA_INIT response");
+	if (ike_msg_count(msg, IKEV2_PL_SA) != 1 || ike_msg_count(msg, IKEV2_PL_KE) != 1)
+		return init_fail(sa, 0, "duplicate payloads");
+	if (ike_proposal_check_reply(sa->conn->ike, sa->conn->n_ike, &prop, false, &sa->suite) < 0)
+		return init_fail(sa, 0, "responder chose a proposal we did not offer");
+	/* The chosen group is the one our KE used, and theirs uses it too. */
+	if (sa->suite.dh != sa->dh_group || ke.group != sa->dh_group)
+		return init_fail(sa, 0, "KE group mismatch");
+	err = ike_dh_derive(sa->dh, ke.data, ke.len, gir, &girlen);
+	if (err < 0)
+		return init_fail(sa, 0, "invalid KE public value");
+	sa->spi_r = msg->hdr.spi_r;
+	memcpy(sa->nr, nr, nrlen);
+	sa->nr_len = (uint16_t)nrlen;
+	check_nat(sa, msg);
+	if (ike_sa_derive_keys(sa, gir, girlen) < 0)
+		goto out;
+	/* The private value has done its work. */
+	ike_dh_free(sa->dh);
+	sa->dh = NULL;
+	ike_pkt_set(&sa->init_req, sa->req.buf, sa->req.len);
+	ike_pkt_set(&sa->init_resp, msg->raw, msg->raw_len);
+	if (!sa->init_req.buf || !sa->init_resp.buf)
+		goto out;
+	/* Section 2.23: once a NAT is seen, the rest goes over the NAT-T port. */
+	if (sa->nat_local || sa->nat_remote) {
+		sa->local.port = ike_cfg(sa->eng)->nat_port;
+		sa->remote.port = ike_cfg(sa->eng)->nat_port;
+	}
+	res = IKE_TASK_DONE;
+out:
+	xk_wipe(gir, sizeof(gir));
+	return res;
+}
+
+static void init_destroy(struct ike_task *t)
+{
+	free(t);
+}
+
+static const struct ike_task_ops init_ops = {
+	.name = "ike_init",
+	.exch = IKEV2_EXCH_IKE_SA_INIT,
+	.build_i = init_build,
+	.process_i = init_process,
+	.destroy = init_destroy,
+};
+
+struct ike_task *task_init_new(void)
+{
+	struct task_init *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->t.ops = &init_ops;
+	return &t->t;
+}
+
+/* ---- responder ---- */
+
+/* An unencrypted response carrying one notify, for a stateless answer. */
+static void respond_plain(struct ike_engine *e, const struct ike_msg *req, uint64_t spi_r,
+			  const struct xk_addr *local, const struct xk_addr *remote,
+			  uint16_t type, const uint8_t *data, size_t len)
+{
+	uint8_t buf[256];
+	struct ike_mb mb;
+	struct ike_hdr hdr = {
+		.spi_i = req->hdr.spi_i,
+		.spi_r = spi_r,
+		.exch = IKEV2_EXCH_IKE_SA_INIT,
+		.flags = IKEV2_FLAG_RESPONSE,
+		.mid = 0,
+	};
+	int n;
+
+	ike_mb_init(&mb, buf, sizeof(buf), &hdr);
+	ike_mb_notify(&mb, 0, NULL, 0, type, data, len);
+	n = ike_mb_finish(&mb);
+	if (n > 0)
+		ike_send_raw(e, local, remote, buf, (size_t)n);
+}
+
+static bool addr_matches(const struct xk_addr *cfg, const struct xk_addr *a)
+{
+	return !cfg->family || xk_addr_ip_eq(cfg, a);
+}
+
+void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
+		       const struct xk_addr *local, const struct xk_addr *remote)
+{
+	struct ike_proposal *props = NULL;
+	const struct ike_pl *pl_sa, *pl_ke, *pl_ni;
+	struct ike_conn *conn = NULL;
+	struct ike_suite suite;
+	struct ike_notify n;
+	struct ike_ke ke;
+	struct ike_sa *sa;
+	const uint8_t *ni;
+	size_t nilen, chosen = 0;
+	int nprops;
+	uint8_t gir[1024], pub[1024], buf[IKE_MSG_MAX];
+	size_t girlen = sizeof(gir), publen = sizeof(pub);
+	struct ike_mb mb;
+	struct ike_hdr hdr;
+	struct ike_proposal reply;
+	int len;
+
+	sa = ike_sa_find_peer(e, msg->hdr.spi_i, remote);
+	if (sa) {
+		/* A retransmission: the same response again, no new state (2.1). */
+		if (sa->init_req.buf && sa->init_req.len == msg->raw_len &&
+		    memcmp(sa->init_req.buf, msg->raw, msg->raw_len) == 0 && sa->init_resp.buf) {
+			ike_stats_mut(e)->responses_resent++;
+			ike_sa_send_raw(sa, sa->init_resp.buf, sa->init_resp.len);
+		} else {
+			ike_stats_mut(e)->rx_unexpected++;
+		}
+		return;
+	}
+	if (msg->unsupported_critical) {
+		uint8_t t = msg->unsupported_critical;
+
+		respond_plain(e, msg, 0, local, remote, IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD, &t, 1);
+		ike_stats_mut(e)->rx_malformed++;
+		return;
+	}
+	pl_sa = ike_msg_find(msg, IKEV2_PL_SA);
+	pl_ke = ike_msg_find(msg, IKEV2_PL_KE);
+	pl_ni = ike_msg_find(msg, IKEV2_PL_NONCE);
+	/* Without SA, KE and Ni there is nothing to answer (and no SK yet). */
+	if (!pl_sa || !pl_ke || !pl_ni || ike_pl_ke(pl_ke, &ke) < 0 ||
+	    ike_pl_nonce(pl_ni, &ni, &nilen) < 0 || ike_msg_count(msg, IKEV2_PL_SA) != 1 ||
+	    ike_msg_count(msg, IKEV2_PL_KE) != 1 || ike_msg_count(msg, IKEV2_PL_NONCE) != 1) {
+		ike_stats_mut(e)->rx_malformed++;
+		return;
+	}
+
+	/* Section 2.6: under load, no state before a valid cookie. */
+	if (ike_cookie_required(e, remote)) {
+		/* The cookie, if any, must be the first payload. */
+		bool ok = msg->n_pl > 0 && msg->pl[0].type == IKEV2_PL_NOTIFY &&
+			  ike_pl_notify(&msg->pl[0], &n) == 0 && n.type == IKEV2_N_COOKIE &&
+			  ike_cookie_verify(e, n.data, n.len, ni, nilen, remote, msg->hdr.spi_i);
+
+		if (!ok) {
+			uint8_t cookie[IKEV2_COOKIE_MAX];
+			size_t clen;
+
+			ike_cookie_make(e, ike_cookie_version(e), ni, nilen, remote,
+					msg->hdr.spi_i, cookie, &clen);
+			respond_plain(e, msg, 0, local, remote, IKEV2_N_COOKIE, cookie, clen);
+			ike_stats_mut(e)->cookies_sent++;
+			return;
+		}
+	}
+
+	props = calloc(IKE_MAX_PROPOSALS, sizeof(*props));
+	if (!props)
+		return;
+	nprops = ike_pl_sa(pl_sa, props, IKE_MAX_PROPOSALS);
+	if (nprops < 0) {
+		ike_stats_mut(e)->rx_malformed++;
+		goto out;
+	}
+	for (conn = ike_conn_first(e); conn; conn = conn->next) {
+		if (!addr_matches(&conn->local, local) || !addr_matches(&conn->remote, remote))
+			continue;
+		if (ike_proposal_select(conn->ike, conn->n_ike, props, (size_t)nprops, ke.group,
+					false, &suite, &chosen) == 0)
+			break;
+	}
+	if (!conn) {
+		xk_notice("IKE_SA_INIT from %s: no acceptable proposal",
+			  xk_addr_str(remote, (char[64]){ 0 }, 64));
+		respond_plain(e, msg, 0, local, remote, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+		ike_stats_mut(e)->handshakes_failed++;
+		goto out;
+	}
+	if (suite.dh != ke.group) {
+		uint8_t g[2];
+
+		/* Section 1.2: tell the initiator which group to use; keep no state. */
+		put_be16(g, suite.dh);
+		respond_plain(e, msg, 0, local, remote, IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
+		ike_stats_mut(e)->invalid_ke_sent++;
+		goto out;
+	}
+
+	sa = ike_sa_new(e, conn, false);
+	if (!sa)
+		goto out;
+	sa->spi_i = msg->hdr.spi_i;
+	sa->local = *local;
+	sa->remote = *remote;
+	sa->suite = suite;
+	sa->dh_group = suite.dh;
+	sa->dh = ike_dh_new(suite.dh);
+	if (!sa->dh || ike_dh_derive(sa->dh, ke.data, ke.len, gir, &girlen) < 0 ||
+	    ike_dh_public(sa->dh, pub, &publen) < 0) {
+		/* A bad public value: nothing worth keeping (2.21.1 allows silence). */
+		ike_stats_mut(e)->rx_malformed++;
+		ike_sa_kill(sa, 0, "invalid KE payload");
+		goto out;
+	}
+	memcpy(sa->ni, ni, nilen);
+	sa->ni_len = (uint16_t)nilen;
+	sa->nr_len = IKEV2_NONCE_LEN;
+	if (ike_random(sa->nr, sa->nr_len) < 0 || ike_sa_derive_keys(sa, gir, girlen) < 0) {
+		ike_sa_kill(sa, 0, "key derivation failed");
+		goto out;
+	}
+	check_nat(sa, msg);
+
+	hdr = (struct ike_hdr){ .spi_i = sa->spi_i, .spi_r = sa->spi_r,
+				.exch = IKEV2_EXCH_IKE_SA_INIT, .flags = IKEV2_FLAG_RESPONSE };
+	ike_mb_init(&mb, buf, sizeof(buf), &hdr);
+	ike_proposal_from_suite(&suite, props[chosen].num, &reply);
+	ike_mb_sa(&mb, &reply, 1);
+	ike_mb_ke(&mb, suite.dh, pub, publen);
+	ike_mb_nonce(&mb, sa->nr, sa->nr_len);
+	add_nat_notifies(&mb, sa->spi_i, sa->spi_r, local, remote);
+	len = ike_mb_finish(&mb);
+	if (len < 0) {
+		ike_sa_kill(sa, 0, "response too large");
+		goto out;
+	}
+	ike_pkt_set(&sa->init_req, msg->raw, msg->raw_len);
+	ike_pkt_set(&sa->init_resp, buf, (size_t)len);
+	if (!sa->init_req.buf || !sa->init_resp.buf) {
+		ike_sa_kill(sa, 0, "out of memory");
+		goto out;
+	}
+	ike_sa_set_state(sa, IKE_S_INIT_DONE);
+	ike_sa_rehash_peer(sa);
+	sa->half_open = true;
+	ike_stats_mut(e)->half_open++;
+	sa->mid_expect = 1;
+	sa->expire_ms = ike_now(e) + ike_cfg(e)->half_open_timeout_ms;
+	/* The IKE SA no longer needs its private value. */
+	ike_dh_free(sa->dh);
+	sa->dh = NULL;
+	ike_sa_schedule(sa);
+	ike_sa_send_raw(sa, buf, (size_t)len);
+out:
+	xk_wipe(gir, sizeof(gir));
+	free(props);
+}
