@@ -26,6 +26,7 @@
 #include <openssl/crypto.h>
 #include <openssl/dh.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
@@ -253,6 +254,11 @@ out:
 	return ret;
 }
 
+/*
+ * The key schedule writes into a local struct and copies it out only on
+ * success, so `out` may hold the old SK_d it is derived from (rekey), and
+ * a failure leaves `out` wiped rather than half-written.
+ */
 int ike_derive_ike_keys(uint16_t prf, const uint8_t *ni, size_t nilen,
 			const uint8_t *nr, size_t nrlen,
 			const uint8_t *gir, size_t girlen,
@@ -262,18 +268,22 @@ int ike_derive_ike_keys(uint16_t prf, const uint8_t *ni, size_t nilen,
 	uint8_t skeyseed[IKE_PRF_MAX];
 	size_t plen = ike_prf_len(prf), klen = nilen + nrlen;
 	struct span in = { gir, girlen };
+	struct ike_keys k;
 	uint8_t *key = NULL;
 	int ret;
 
-	ike_keys_wipe(out);
+	ike_keys_wipe(&k);
+	ret = -ENOTSUP;
 	if (!plen)
-		return -ENOTSUP;
+		goto out;
+	ret = -EINVAL;
 	if (a_len > IKE_KEY_MAX || e_len > IKE_KEY_MAX || klen < nilen)
-		return -EINVAL;
+		goto out;
 	/* Section 2.14: with an HMAC PRF, Ni | Nr is the key as it is. */
+	ret = -ENOMEM;
 	key = OPENSSL_malloc(klen ? klen : 1);
 	if (!key)
-		return -ENOMEM;
+		goto out;
 	if (nilen)
 		memcpy(key, ni, nilen);
 	if (nrlen)
@@ -283,12 +293,15 @@ int ike_derive_ike_keys(uint16_t prf, const uint8_t *ni, size_t nilen,
 	if (ret)
 		goto out;
 	ret = derive_from_skeyseed(prf, skeyseed, plen, ni, nilen, nr, nrlen,
-				   spi_i, spi_r, a_len, e_len, out);
+				   spi_i, spi_r, a_len, e_len, &k);
+	if (!ret)
+		memcpy(out, &k, sizeof(k));
 out:
-	OPENSSL_cleanse(skeyseed, sizeof(skeyseed));
-	OPENSSL_clear_free(key, klen ? klen : 1);
 	if (ret)
 		ike_keys_wipe(out);
+	ike_keys_wipe(&k);
+	OPENSSL_cleanse(skeyseed, sizeof(skeyseed));
+	OPENSSL_clear_free(key, klen ? klen : 1);
 	return ret;
 }
 
@@ -302,23 +315,29 @@ int ike_derive_rekey_keys(uint16_t old_prf, const uint8_t *old_sk_d, size_t old_
 	uint8_t skeyseed[IKE_PRF_MAX];
 	size_t old_plen = ike_prf_len(old_prf);
 	struct span in[3] = { { gir, girlen }, { ni, nilen }, { nr, nrlen } };
+	struct ike_keys k;
 	int ret;
 
-	ike_keys_wipe(out);
+	ike_keys_wipe(&k);
+	ret = -ENOTSUP;
 	if (!old_plen || !ike_prf_len(prf))
-		return -ENOTSUP;
+		goto out;
+	ret = -EINVAL;
 	if (a_len > IKE_KEY_MAX || e_len > IKE_KEY_MAX)
-		return -EINVAL;
+		goto out;
 	/* Section 2.18: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr) */
 	ret = hmac_once(prf_digest(old_prf), old_sk_d, old_dlen, in, 3, skeyseed, old_plen);
 	if (ret)
 		goto out;
 	ret = derive_from_skeyseed(prf, skeyseed, old_plen, ni, nilen, nr, nrlen,
-				   spi_i, spi_r, a_len, e_len, out);
+				   spi_i, spi_r, a_len, e_len, &k);
+	if (!ret)
+		memcpy(out, &k, sizeof(k));
 out:
-	OPENSSL_cleanse(skeyseed, sizeof(skeyseed));
 	if (ret)
 		ike_keys_wipe(out);
+	ike_keys_wipe(&k);
+	OPENSSL_cleanse(skeyseed, sizeof(skeyseed));
 	return ret;
 }
 
@@ -498,7 +517,7 @@ static EVP_PKEY *modp_from_private(const struct dh_group *g, const uint8_t *priv
 	bn = BN_CTX_new();
 	if (!x || !y || !bn || !BN_bin2bn(priv, (int)len, x))
 		goto out;
-	/* 1 < x < p - 1: anything else gives a degenerate g^x. */
+	/* x in [2, p): 0 and 1 give a degenerate g^x, larger x are not reduced. */
 	if (BN_cmp(x, BN_value_one()) <= 0 || BN_cmp(x, p) >= 0)
 		goto out;
 	BN_set_flags(x, BN_FLG_CONSTTIME);
@@ -747,8 +766,11 @@ int ike_dh_derive(struct ike_dh *dh, const uint8_t *peer, size_t plen,
 	*outlen = len;
 	ret = 0;
 out:
-	if (ret)
+	if (ret) {
 		OPENSSL_cleanse(out, g->secret_len);
+		/* A bad peer value is routine: leave no errors queued for others. */
+		ERR_clear_error();
+	}
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pk);
 	return ret;
@@ -859,7 +881,7 @@ size_t ike_integ_key_len(uint16_t integ)
 
 size_t ike_integ_icv_len(uint16_t integ)
 {
-	/* RFC 4868 section 2.6: half the digest. */
+	/* RFC 4868 section 2.3: truncated to half the digest. */
 	return ike_integ_key_len(integ) / 2;
 }
 
@@ -877,6 +899,7 @@ static int sk_icv(const struct ike_sk_ctx *c, const uint8_t *msg, size_t len, ui
 {
 	struct span in = { msg, len };
 	uint8_t full[ICV_MAX];
+	/* RFC 4868 section 2.1: key and full MAC are both the digest size. */
 	size_t dlen = ike_integ_key_len(c->integ);
 	int ret;
 
@@ -949,6 +972,7 @@ static int aead_open(const struct ike_sk_ctx *c, const char *name, uint8_t *msg,
 		goto out;
 	/* The tag is compared in constant time by the provider. */
 	if (EVP_DecryptFinal_ex(ctx, tmp + outl, &outl) != 1) {
+		ERR_clear_error();
 		ret = -EBADMSG;
 		goto out;
 	}
@@ -992,7 +1016,7 @@ int ike_sk_seal(const struct ike_sk_ctx *c, uint8_t *msg, size_t aad_len,
 	const char *name = encr_cipher(c->encr, c->keybits);
 	size_t iv_len = ike_encr_iv_len(c->encr);
 	bool aead = ike_encr_is_aead(c->encr);
-	uint8_t *ivp = msg + aad_len, *pt = ivp + iv_len;
+	uint8_t *ivp, *pt;
 	int ret;
 
 	if (!name || (!aead && !ike_integ_supported(c->integ)))
@@ -1004,6 +1028,8 @@ int ike_sk_seal(const struct ike_sk_ctx *c, uint8_t *msg, size_t aad_len,
 	/* Section 3.14: the padded plaintext fills whole cipher blocks. */
 	if (!aead && (pt_len == 0 || pt_len % CBC_BLOCK))
 		return -EINVAL;
+	ivp = msg + aad_len;
+	pt = ivp + iv_len;
 	if (iv)
 		memmove(ivp, iv, iv_len);
 	else if (ike_random(ivp, iv_len))

@@ -38,6 +38,9 @@ struct ike_engine {
 	uint64_t cookie_rotate_ms;
 
 	uint32_t reqid_next;
+
+	/* Addresses of the datagram being processed. */
+	const struct xk_addr *rx_local, *rx_remote;
 };
 
 void ike_engine_cfg_defaults(struct ike_engine_cfg *cfg)
@@ -533,10 +536,21 @@ void ike_sa_sk_ctx(const struct ike_sa *sa, bool out, struct ike_sk_ctx *c)
 
 /* ---- cookies, section 2.6 ---- */
 
+static void cookie_rotate(struct ike_engine *e, uint64_t now)
+{
+	if (now < e->cookie_rotate_ms)
+		return;
+	e->cookie_version++;
+	ike_random(e->cookie_secret[e->cookie_version & 1], 32);
+	e->cookie_rotate_ms = now + e->cfg.cookie_lifetime_ms;
+}
+
 bool ike_cookie_required(struct ike_engine *e, const struct xk_addr *remote)
 {
 	uint32_t n = 0;
 
+	/* Rotated lazily, when cookies are in use: no wake-ups when idle. */
+	cookie_rotate(e, ike_now(e));
 	if (e->stats.half_open >= e->cfg.cookie_threshold)
 		return true;
 	if (e->stats.half_open < e->cfg.cookie_threshold_ip)
@@ -588,15 +602,6 @@ bool ike_cookie_verify(struct ike_engine *e, const uint8_t *cookie, size_t clen,
 		return false;
 	ike_cookie_make(e, v, ni, nilen, remote, spi_i, expect, &len);
 	return xk_ct_equal(expect, cookie, len);
-}
-
-static void cookie_rotate(struct ike_engine *e, uint64_t now)
-{
-	if (now < e->cookie_rotate_ms)
-		return;
-	e->cookie_version++;
-	ike_random(e->cookie_secret[e->cookie_version & 1], 32);
-	e->cookie_rotate_ms = now + e->cfg.cookie_lifetime_ms;
 }
 
 /* ---- sending requests ---- */
@@ -793,8 +798,16 @@ static int open_sk(struct ike_sa *sa, struct ike_msg *msg, uint8_t *buf)
 		return -EBADMSG;
 	pt = buf + aad + iv_len;
 	pad = pt[n - 1];
-	/* The Pad Length cannot exceed what was decrypted. */
 	msg->authenticated = true;
+	/*
+	 * Section 2.23: once a NAT is known, the peer's address is wherever
+	 * its last authenticated message came from; answers go there.
+	 */
+	if ((sa->nat_local || sa->nat_remote) && !xk_addr_eq(&sa->remote, sa->eng->rx_remote)) {
+		sa->remote = *sa->eng->rx_remote;
+		sa->local = *sa->eng->rx_local;
+	}
+	/* The Pad Length cannot exceed what was decrypted. */
 	if ((size_t)pad + 1 > (size_t)n)
 		return -EINVAL;
 	return ike_msg_parse_inner(msg, pt, (size_t)n - pad - 1);
@@ -1062,19 +1075,12 @@ void ike_engine_input(struct ike_engine *e, const struct xk_addr *local,
 	copy = malloc(len);
 	if (!copy)
 		return;
+	e->rx_local = local;
+	e->rx_remote = remote;
 	if (response)
 		handle_response(sa, &msg, copy);
 	else
 		handle_request(sa, &msg, copy);
-	/*
-	 * Section 2.23: once a NAT is known, the peer's address is wherever
-	 * its last authenticated message came from.
-	 */
-	if (sa->state != IKE_S_DEAD && sa->keys_ready && (sa->nat_local || sa->nat_remote) &&
-	    !xk_addr_eq(&sa->remote, remote) && msg.authenticated) {
-		sa->remote = *remote;
-		sa->local = *local;
-	}
 	xk_wipe(copy, len);
 	free(copy);
 	reap(e);
@@ -1082,11 +1088,7 @@ void ike_engine_input(struct ike_engine *e, const struct xk_addr *local,
 
 uint64_t ike_engine_next_timeout(struct ike_engine *e)
 {
-	uint64_t t = e->cookie_rotate_ms;
-
-	if (e->heap_len && e->heap[0]->timer_ms < t)
-		t = e->heap[0]->timer_ms;
-	return t;
+	return e->heap_len ? e->heap[0]->timer_ms : UINT64_MAX;
 }
 
 static void sa_timer(struct ike_sa *sa, uint64_t now)
@@ -1120,7 +1122,6 @@ void ike_engine_tick(struct ike_engine *e)
 {
 	uint64_t now = ike_now(e);
 
-	cookie_rotate(e, now);
 	while (e->heap_len && e->heap[0]->timer_ms <= now)
 		sa_timer(e->heap[0], now);
 	reap(e);
@@ -1195,8 +1196,6 @@ int ike_engine_child_info(struct ike_engine *e, uint64_t spi, size_t i,
 	return 0;
 }
 
-/* Exposed for tests: the SA with this local SPI. */
-struct ike_sa *ike_engine_find_sa(struct ike_engine *e, uint64_t spi);
 struct ike_sa *ike_engine_find_sa(struct ike_engine *e, uint64_t spi)
 {
 	return find_local(e, spi);

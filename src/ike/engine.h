@@ -132,6 +132,8 @@ struct ike_sa {
 };
 
 /* ---- engine.c ---- */
+/* The SA with this local SPI (also for white-box tests). */
+struct ike_sa *ike_engine_find_sa(struct ike_engine *e, uint64_t spi);
 uint64_t ike_now(struct ike_engine *e);
 const struct ike_engine_cfg *ike_cfg(struct ike_engine *e);
 struct ike_stats *ike_stats_mut(struct ike_engine *e);

@@ -57,7 +57,9 @@ static void add_nat_notifies(struct ike_mb *mb, uint64_t spi_i, uint64_t spi_r,
 }
 
 /*
- * Compare the peer's NAT_DETECTION notifies with what we see (2.23):
+ * Compare the peer's NAT_DETECTION notifies with what we see (2.23), hashed
+ * with the SPIs as they stand in that message's header (SPIr is 0 in the
+ * request):
  * their SOURCE hash is of the address they sent from, which we see as
  * `remote`; their DESTINATION hash is of the address they sent to, `local`.
  */
@@ -73,10 +75,10 @@ static void check_nat(struct ike_sa *sa, const struct ike_msg *msg)
 			continue;
 		if (n.type == IKEV2_N_NAT_DETECTION_SOURCE_IP && n.len == 20) {
 			saw_src = true;
-			ike_nat_hash(sa->spi_i, sa->spi_r, &sa->remote, h);
+			ike_nat_hash(msg->hdr.spi_i, msg->hdr.spi_r, &sa->remote, h);
 			src_match |= memcmp(h, n.data, 20) == 0;
 		} else if (n.type == IKEV2_N_NAT_DETECTION_DESTINATION_IP && n.len == 20) {
-			ike_nat_hash(sa->spi_i, sa->spi_r, &sa->local, h);
+			ike_nat_hash(msg->hdr.spi_i, msg->hdr.spi_r, &sa->local, h);
 			dst_match = memcmp(h, n.data, 20) == 0;
 		}
 	}

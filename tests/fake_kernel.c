@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: ISC */
+#include "fake_kernel.h"
+
+#include <errno.h>
+#include <string.h>
+
+void fake_kernel_init(struct fake_kernel *k, uint32_t spi_base)
+{
+	memset(k, 0, sizeof(*k));
+	k->next_spi = spi_base;
+}
+
+static int fk_alloc_spi(void *ctx, const struct xk_addr *src, const struct xk_addr *dst,
+			uint32_t *spi)
+{
+	struct fake_kernel *k = ctx;
+
+	(void)src;
+	(void)dst;
+	if (k->n_spis == FK_MAX)
+		return -ENOSPC;
+	*spi = k->next_spi++;
+	k->spis[k->n_spis++] = *spi;
+	return 0;
+}
+
+static int fk_add_sa(void *ctx, const struct xk_sa *sa)
+{
+	struct fake_kernel *k = ctx;
+
+	if (k->fail_add_sa && --k->fail_add_sa == 0)
+		return -ENOMEM;
+	if (k->n_sas == FK_MAX)
+		return -ENOSPC;
+	if (fake_kernel_find(k, sa->spi))
+		return -EEXIST;
+	k->sas[k->n_sas++] = *sa;
+	return 0;
+}
+
+static int fk_del_sa(void *ctx, const struct xk_sa_id *id)
+{
+	struct fake_kernel *k = ctx;
+	int found = -ESRCH;
+
+	for (size_t i = 0; i < k->n_sas; i++) {
+		if (k->sas[i].spi == id->spi && xk_addr_ip_eq(&k->sas[i].dst, &id->dst)) {
+			k->sas[i] = k->sas[--k->n_sas];
+			found = 0;
+			break;
+		}
+	}
+	for (size_t i = 0; i < k->n_spis; i++) {
+		if (k->spis[i] == id->spi) {
+			k->spis[i] = k->spis[--k->n_spis];
+			found = 0;
+			break;
+		}
+	}
+	return found;
+}
+
+static int fk_add_policy(void *ctx, const struct xk_policy *p)
+{
+	struct fake_kernel *k = ctx;
+
+	if (k->n_pols == FK_MAX)
+		return -ENOSPC;
+	k->pols[k->n_pols++] = *p;
+	return 0;
+}
+
+static int fk_del_policy(void *ctx, const struct xk_policy *p)
+{
+	struct fake_kernel *k = ctx;
+
+	for (size_t i = 0; i < k->n_pols; i++) {
+		if (memcmp(&k->pols[i].src, &p->src, sizeof(p->src)) == 0 &&
+		    memcmp(&k->pols[i].dst, &p->dst, sizeof(p->dst)) == 0 &&
+		    k->pols[i].dir == p->dir) {
+			k->pols[i] = k->pols[--k->n_pols];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+const struct xk_kernel_ops fake_kernel_ops = {
+	.alloc_spi = fk_alloc_spi,
+	.add_sa = fk_add_sa,
+	.del_sa = fk_del_sa,
+	.add_policy = fk_add_policy,
+	.del_policy = fk_del_policy,
+};
+
+const struct xk_sa *fake_kernel_find(const struct fake_kernel *k, uint32_t spi)
+{
+	for (size_t i = 0; i < k->n_sas; i++)
+		if (k->sas[i].spi == spi)
+			return &k->sas[i];
+	return NULL;
+}
+
+int fake_kernel_empty(const struct fake_kernel *k)
+{
+	return k->n_sas == 0 && k->n_spis == 0 && k->n_pols == 0;
+}

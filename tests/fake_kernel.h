@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * A fake ESP backend for tests: keeps SAs, allocated SPIs and policies in
+ * arrays so that tests can look at exactly what the engine installed.
+ */
+#ifndef XK_TEST_FAKE_KERNEL_H
+#define XK_TEST_FAKE_KERNEL_H
+
+#include "common/sa.h"
+
+#define FK_MAX 256
+
+struct fake_kernel {
+	struct xk_sa sas[FK_MAX];
+	size_t n_sas;
+	uint32_t spis[FK_MAX]; /* allocated, inbound; freed by del_sa */
+	size_t n_spis;
+	struct xk_policy pols[FK_MAX];
+	size_t n_pols;
+	uint32_t next_spi;
+	int fail_add_sa; /* >0: the n-th add_sa from now fails */
+};
+
+extern const struct xk_kernel_ops fake_kernel_ops;
+
+void fake_kernel_init(struct fake_kernel *k, uint32_t spi_base);
+const struct xk_sa *fake_kernel_find(const struct fake_kernel *k, uint32_t spi);
+/* True if nothing at all is left installed or allocated. */
+int fake_kernel_empty(const struct fake_kernel *k);
+
+#endif

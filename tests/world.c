@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: ISC */
+#include "world.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+
+static uint64_t w_now(void *ctx)
+{
+	struct w_peer *p = ctx;
+
+	return p->w->now;
+}
+
+static void w_send(void *ctx, const struct xk_addr *local, const struct xk_addr *remote,
+		   const uint8_t *buf, size_t len)
+{
+	struct w_peer *p = ctx;
+	struct world *w = p->w;
+	struct w_pkt *pkt;
+
+	p->sent++;
+	if (w->q_len == W_MAX_PKTS)
+		return;
+	pkt = malloc(sizeof(*pkt));
+	if (!pkt)
+		return;
+	pkt->to = 1 - p->idx;
+	pkt->src = *local;
+	/* An unset local address is what the "kernel" picks: ours. */
+	if (!pkt->src.family) {
+		pkt->src = p->addr;
+		pkt->src.port = local->port;
+	}
+	pkt->dst = *remote;
+	memcpy(pkt->buf, buf, len);
+	pkt->len = len;
+	pkt->copy = false;
+	w->q[w->q_len++] = pkt;
+}
+
+static void w_event(void *ctx, const struct ike_event *ev)
+{
+	struct w_peer *p = ctx;
+
+	if (p->n_events < W_MAX_EVENTS)
+		p->events[p->n_events++] = *ev;
+}
+
+void world_init(struct world *w, const struct ike_engine_cfg *cfg0,
+		const struct ike_engine_cfg *cfg1, bool v6)
+{
+	const char *env = getenv("XIKE_TEST_LOG");
+
+	memset(w, 0, sizeof(*w));
+	xk_log_set_level(env ? (enum xk_log_level)xk_log_level_parse(env) : XK_LOG_ERROR);
+	w->now = 1000000;
+	for (int i = 0; i < 2; i++) {
+		struct w_peer *p = &w->p[i];
+		struct ike_ops ops = {
+			.ctx = p,
+			.send = w_send,
+			.now_ms = w_now,
+			.event = w_event,
+			.kernel = &fake_kernel_ops,
+			.kernel_ctx = &p->k,
+		};
+
+		p->w = w;
+		p->idx = i;
+		fake_kernel_init(&p->k, 0xc0000000u + (uint32_t)i * 0x1000000u);
+		xk_addr_parse(v6 ? (i ? "2001:db8::2" : "2001:db8::1")
+				 : (i ? "192.0.2.2" : "192.0.2.1"),
+			      &p->addr);
+		p->addr.port = 500;
+		p->e = ike_engine_new(i ? cfg1 : cfg0, &ops);
+	}
+}
+
+void world_free(struct world *w)
+{
+	for (int i = 0; i < 2; i++)
+		ike_engine_free(w->p[i].e);
+	for (size_t i = 0; i < w->q_len; i++)
+		free(w->q[i]);
+	w->q_len = 0;
+}
+
+void world_run(struct world *w, uint64_t max_ms)
+{
+	uint64_t end = w->now + max_ms;
+
+	for (unsigned guard = 0; guard < 100000; guard++) {
+		if (w->q_len) {
+			struct w_pkt *pkt = w->q[0];
+			unsigned seq = w->seq++;
+
+			memmove(w->q, w->q + 1, (w->q_len - 1) * sizeof(w->q[0]));
+			w->q_len--;
+			if (!w->filter || w->filter(w, pkt, seq)) {
+				struct w_peer *to = &w->p[pkt->to];
+
+				w->delivered++;
+				ike_engine_input(to->e, &pkt->dst, &pkt->src, pkt->buf, pkt->len);
+			}
+			free(pkt);
+			continue;
+		}
+		uint64_t t0 = ike_engine_next_timeout(w->p[0].e);
+		uint64_t t1 = ike_engine_next_timeout(w->p[1].e);
+		uint64_t t = t0 < t1 ? t0 : t1;
+
+		if (t > end)
+			return;
+		if (t > w->now)
+			w->now = t;
+		ike_engine_tick(w->p[0].e);
+		ike_engine_tick(w->p[1].e);
+	}
+}
+
+int world_conn(struct world *w, int idx, const char *name, const char *ike,
+	       const char *esp, const char *psk)
+{
+	struct ike_proposal ip[IKE_MAX_PROPOSALS], ep[IKE_MAX_PROPOSALS];
+	char err[128];
+	int ni = ike_proposals_parse(ike, 1, ip, IKE_MAX_PROPOSALS, err, sizeof(err));
+	int ne = ike_proposals_parse(esp, 3, ep, IKE_MAX_PROPOSALS, err, sizeof(err));
+	struct ike_conn_cfg c = {
+		.name = name,
+		.local = w->p[idx].addr,
+		.remote = w->p[1 - idx].addr,
+		.psk = (const uint8_t *)psk,
+		.psk_len = strlen(psk),
+		.ike = ip,
+		.n_ike = ni > 0 ? (size_t)ni : 0,
+		.esp = ep,
+		.n_esp = ne > 0 ? (size_t)ne : 0,
+		.mode = XK_MODE_TUNNEL,
+	};
+
+	if (ni < 0 || ne < 0)
+		return -1;
+	c.local.port = c.remote.port = 0;
+	return ike_engine_add_conn(w->p[idx].e, &c);
+}
+
+size_t world_events(const struct w_peer *p, enum ike_event_type t)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_events; i++)
+		n += p->events[i].type == t;
+	return n;
+}
+
+const struct ike_event *world_event(const struct w_peer *p, enum ike_event_type t)
+{
+	for (size_t i = p->n_events; i > 0; i--)
+		if (p->events[i - 1].type == t)
+			return &p->events[i - 1];
+	return NULL;
+}
+
+struct sa_walk {
+	uint64_t spi;
+	size_t n;
+};
+
+static void walk(void *ctx, const struct ike_sa_info *info)
+{
+	struct sa_walk *s = ctx;
+
+	s->spi = info->initiator ? info->spi_i : info->spi_r;
+	s->n++;
+}
+
+uint64_t world_sa_spi(struct w_peer *p)
+{
+	struct sa_walk s = { 0 };
+
+	ike_engine_foreach_sa(p->e, walk, &s);
+	return s.spi;
+}
+
+size_t world_sa_count(struct w_peer *p)
+{
+	struct sa_walk s = { 0 };
+
+	ike_engine_foreach_sa(p->e, walk, &s);
+	return s.n;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Two engines in one process: a fake clock, a fake network that delivers
+ * (or drops, duplicates, rewrites) datagrams in order, and a fake kernel
+ * per side.  Deterministic apart from the engines' own random numbers.
+ */
+#ifndef XK_TEST_WORLD_H
+#define XK_TEST_WORLD_H
+
+#include "fake_kernel.h"
+#include "ike/ike.h"
+
+#define W_MAX_PKTS 64
+#define W_MAX_EVENTS 64
+
+struct w_pkt {
+	int to; /* 0 = peer a, 1 = peer b */
+	struct xk_addr src, dst;
+	uint8_t buf[65535];
+	size_t len;
+	bool copy; /* a duplicate made by a filter */
+};
+
+struct world;
+
+/*
+ * Called for each datagram before delivery; return false to drop it.
+ * May rewrite addresses (a NAT) or the bytes.
+ */
+typedef bool (*w_filter)(struct world *w, struct w_pkt *p, unsigned seq);
+
+struct w_peer {
+	struct world *w;
+	int idx;
+	struct ike_engine *e;
+	struct fake_kernel k;
+	struct xk_addr addr;
+	struct ike_event events[W_MAX_EVENTS];
+	size_t n_events;
+	unsigned sent;
+};
+
+struct world {
+	uint64_t now;
+	struct w_peer p[2];
+	struct w_pkt *q[W_MAX_PKTS];
+	size_t q_len;
+	w_filter filter;
+	void *filter_ctx;
+	unsigned seq;      /* datagrams sent so far, both ways */
+	unsigned delivered;
+};
+
+/* Peer 0 at 192.0.2.1, peer 1 at 192.0.2.2 (or 2001:db8::1/2 with v6). */
+void world_init(struct world *w, const struct ike_engine_cfg *cfg0,
+		const struct ike_engine_cfg *cfg1, bool v6);
+void world_free(struct world *w);
+/* Deliver until quiet, advancing the clock to the next timer when idle. */
+void world_run(struct world *w, uint64_t max_ms);
+/* A connection between the two peers with these proposals and PSKs. */
+int world_conn(struct world *w, int idx, const char *name, const char *ike,
+	       const char *esp, const char *psk);
+/* Counts events of a type seen by a peer. */
+size_t world_events(const struct w_peer *p, enum ike_event_type t);
+/* Last event of a type, or NULL. */
+const struct ike_event *world_event(const struct w_peer *p, enum ike_event_type t);
+
+/* The one IKE SA on a peer (by walking), its local SPI; 0 if none. */
+uint64_t world_sa_spi(struct w_peer *p);
+size_t world_sa_count(struct w_peer *p);
+
+#endif
