@@ -77,7 +77,7 @@ static void test_lengths(void)
 		uint16_t integ;
 		size_t key_len, icv_len;
 	} integ[] = {
-		/* RFC 4868 section 2.1 and 2.6 */
+		/* RFC 4868 section 2.1 (key = digest size), 2.3 (ICV = half) */
 		{ IKEV2_AUTH_HMAC_SHA2_256_128, 32, 16 },
 		{ IKEV2_AUTH_HMAC_SHA2_384_192, 48, 24 },
 		{ IKEV2_AUTH_HMAC_SHA2_512_256, 64, 32 },
@@ -162,28 +162,28 @@ static const struct prf_kat rfc4231[] = {
 	  "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2" },
 	{ "RFC 4231 4.2 TC1 SHA-384", IKEV2_PRF_HMAC_SHA2_384, "\x0b", 20, TC1_DATA,
 	  "afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59c"
-		"faea9ea9076ede7f4af152e8b2fa9cb6" },
+	  "faea9ea9076ede7f4af152e8b2fa9cb6" },
 	{ "RFC 4231 4.3 TC2 SHA-384", IKEV2_PRF_HMAC_SHA2_384, "Jefe", 1, TC2_DATA,
 	  "af45d2e376484031617f78d2b58a6b1b9c7ef464f5a01b47e42ec3736322445e"
-		"8e2240ca5e69e2c78b3239ecfab21649" },
+	  "8e2240ca5e69e2c78b3239ecfab21649" },
 	{ "RFC 4231 4.7 TC6 SHA-384", IKEV2_PRF_HMAC_SHA2_384, "\xaa", 131, TC6_DATA,
 	  "4ece084485813e9088d2c63a041bc5b44f9ef1012a2b588f3cd11f05033ac4c6"
-		"0c2ef6ab4030fe8296248df163f44952" },
+	  "0c2ef6ab4030fe8296248df163f44952" },
 	{ "RFC 4231 4.8 TC7 SHA-384", IKEV2_PRF_HMAC_SHA2_384, "\xaa", 131, TC7_DATA,
 	  "6617178e941f020d351e2f254e8fd32c602420feb0b8fb9adccebb82461e99c5"
-		"a678cc31e799176d3860e6110c46523e" },
+	  "a678cc31e799176d3860e6110c46523e" },
 	{ "RFC 4231 4.2 TC1 SHA-512", IKEV2_PRF_HMAC_SHA2_512, "\x0b", 20, TC1_DATA,
 	  "87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cde"
-		"daa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854" },
+	  "daa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854" },
 	{ "RFC 4231 4.3 TC2 SHA-512", IKEV2_PRF_HMAC_SHA2_512, "Jefe", 1, TC2_DATA,
 	  "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
-		"9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737" },
+	  "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737" },
 	{ "RFC 4231 4.7 TC6 SHA-512", IKEV2_PRF_HMAC_SHA2_512, "\xaa", 131, TC6_DATA,
 	  "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f352"
-		"6b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598" },
+	  "6b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598" },
 	{ "RFC 4231 4.8 TC7 SHA-512", IKEV2_PRF_HMAC_SHA2_512, "\xaa", 131, TC7_DATA,
 	  "e37b6a775dc87dbaa4dfa9f96e5e3ffddebd71f8867289865df5a32d20cdc944"
-		"b6022cac3c4982b10d5eeb55c3e4de15134676fb6de0446065c97440fa8c6a58" },
+	  "b6022cac3c4982b10d5eeb55c3e4de15134676fb6de0446065c97440fa8c6a58" },
 };
 
 struct auth_kat {
@@ -213,22 +213,22 @@ static const struct auth_kat rfc4868[] = {
 	{ "RFC 4868 2.7.2.2 AUTH384-1", IKEV2_AUTH_HMAC_SHA2_384_192, IKEV2_PRF_HMAC_SHA2_384,
 	  "\x0b", 48, TC1_DATA,
 	  "b6a8d5636f5c6a7224f9977dcf7ee6c7fb6d0c48cbdee9737a959796489bddbc"
-		"4c5df61d5b3297b4fb68dab9f1b582c2",
+	  "4c5df61d5b3297b4fb68dab9f1b582c2",
 	  "b6a8d5636f5c6a7224f9977dcf7ee6c7fb6d0c48cbdee973" },
 	{ "RFC 4868 2.7.2.2 AUTH384-2", IKEV2_AUTH_HMAC_SHA2_384_192, IKEV2_PRF_HMAC_SHA2_384,
 	  "Jefe", 12, TC2_DATA,
 	  "2c7353974f1842fd66d53c452ca42122b28c0b594cfb184da86a368e9b8e16f5"
-		"349524ca4e82400cbde0686d403371c9",
+	  "349524ca4e82400cbde0686d403371c9",
 	  "2c7353974f1842fd66d53c452ca42122b28c0b594cfb184d" },
 	{ "RFC 4868 2.7.2.3 AUTH512-1", IKEV2_AUTH_HMAC_SHA2_512_256, IKEV2_PRF_HMAC_SHA2_512,
 	  "\x0b", 64, TC1_DATA,
 	  "637edc6e01dce7e6742a99451aae82df23da3e92439e590e43e761b33e910fb8"
-		"ac2878ebd5803f6f0b61dbce5e251ff8789a4722c1be65aea45fd464e89f8f5b",
+	  "ac2878ebd5803f6f0b61dbce5e251ff8789a4722c1be65aea45fd464e89f8f5b",
 	  "637edc6e01dce7e6742a99451aae82df23da3e92439e590e43e761b33e910fb8" },
 	{ "RFC 4868 2.7.2.3 AUTH512-2", IKEV2_AUTH_HMAC_SHA2_512_256, IKEV2_PRF_HMAC_SHA2_512,
 	  "Jefe", 16, TC2_DATA,
 	  "cb370917ae8a7ce28cfd1d8f4705d6141c173b2a9362c15df235dfb251b15454"
-		"6aa334ae9fb9afc2184932d8695e397bfa0ffb93466cfcceaae38c833b7dba38",
+	  "6aa334ae9fb9afc2184932d8695e397bfa0ffb93466cfcceaae38c833b7dba38",
 	  "cb370917ae8a7ce28cfd1d8f4705d6141c173b2a9362c15df235dfb251b15454" },
 };
 
@@ -239,21 +239,22 @@ static void test_prf(void)
 
 	for (size_t i = 0; i < sizeof(rfc4231) / sizeof(rfc4231[0]); i++) {
 		const struct prf_kat *v = &rfc4231[i];
-		const uint8_t *mac = hx(v->mac, &n);
+		const uint8_t *mac = hx(v->mac, &n), *data = (const uint8_t *)v->data;
 
 		klen = repeat(key, v->key_unit, v->key_rep);
 		CHECK_INT(n, ike_prf_len(v->prf));
-		CHECK_INT(ike_prf(v->prf, key, klen, (const uint8_t *)v->data, strlen(v->data), out), 0);
+		CHECK_INT(ike_prf(v->prf, key, klen, data, strlen(v->data), out), 0);
 		CHECK_MSG(memcmp(out, mac, n) == 0, "%s", v->src);
 	}
 	for (size_t i = 0; i < sizeof(rfc4868) / sizeof(rfc4868[0]); i++) {
 		const struct auth_kat *v = &rfc4868[i];
 		const uint8_t *mac = hx(v->mac, NULL), *trunc = hx(v->trunc, &n);
+		const uint8_t *data = (const uint8_t *)v->data;
 
 		klen = repeat(key, v->key_unit, v->key_rep);
 		CHECK_INT(klen, ike_integ_key_len(v->integ));
 		CHECK_INT(n, ike_integ_icv_len(v->integ));
-		CHECK_INT(ike_prf(v->prf, key, klen, (const uint8_t *)v->data, strlen(v->data), out), 0);
+		CHECK_INT(ike_prf(v->prf, key, klen, data, strlen(v->data), out), 0);
 		CHECK_MSG(memcmp(out, mac, ike_prf_len(v->prf)) == 0, "%s", v->src);
 		CHECK_MSG(memcmp(out, trunc, n) == 0, "%s truncated", v->src);
 	}
@@ -499,15 +500,15 @@ static const struct dh_kat dh_kats[] = {
 	/* RFC 7748 section 6.2 */
 	{ "RFC 7748 6.2 X448", IKEV2_DH_CURVE448,
 	  "9a8f4925d1519f5775cf46b04b5800d4ee9ee8bae8bc5565d498c28dd9c9baf5"
-		"74a9419744897391006382a6f127ab1d9ac2d8c0a598726b",
+	  "74a9419744897391006382a6f127ab1d9ac2d8c0a598726b",
 	  "9b08f7cc31b7e3e67d22d5aea121074a273bd2b83de09c63faa73d2c22c5d9bb"
-		"c836647241d953d40c5b12da88120d53177f80e532c41fa0",
+	  "c836647241d953d40c5b12da88120d53177f80e532c41fa0",
 	  "1c306a7ac2a0e2e0990b294470cba339e6453772b075811d8fad0d1d6927c120"
-		"bb5ee8972b0d3e21374c9c921b09d1b0366f10b65173992d",
+	  "bb5ee8972b0d3e21374c9c921b09d1b0366f10b65173992d",
 	  "3eb7a829b0cd20f5bcfc0b599b6feccf6da4627107bdb0d4f345b43027d8b972"
-		"fc3e34fb4232a13ca706dcb57aec3dae07bdc1c67bf33609",
+	  "fc3e34fb4232a13ca706dcb57aec3dae07bdc1c67bf33609",
 	  "07fff4181ac6cc95ec1c16a94a0f74d12da232ce40a77552281d282bb60c0b56"
-		"fd2464c335543936521c24403085d59a449a5037514a879d" },
+	  "fd2464c335543936521c24403085d59a449a5037514a879d" },
 	/* RFC 5903 section 8.1: gi and gr are x | y, gir is x. */
 	{ "RFC 5903 8.1 ECP-256", IKEV2_DH_ECP_256,
 	  "C88F01F5 10D9AC3F 70A292DA A2316DE5 44E9AAB8 AFE84049 C62A9C57 862D1433",
@@ -772,26 +773,26 @@ static const struct aead_kat aead_kats[] = {
 	  /* "Ladies and Gentlemen of the class of '99: If I could offer you
 	   * only one tip for the future, sunscreen would be it." */
 	  "4c616469657320616e642047656e746c656d656e206f662074686520636c6173"
-		"73206f66202739393a204966204920636f756c64206f6666657220796f75206f"
-		"6e6c79206f6e652074697020666f7220746865206675747572652c2073756e73"
-		"637265656e20776f756c642062652069742e",
+	  "73206f66202739393a204966204920636f756c64206f6666657220796f75206f"
+	  "6e6c79206f6e652074697020666f7220746865206675747572652c2073756e73"
+	  "637265656e20776f756c642062652069742e",
 	  "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d6"
-		"3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
-		"92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
-		"3ff4def08e4b7a9de576d26586cec64b6116",
+	  "3dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b36"
+	  "92ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc"
+	  "3ff4def08e4b7a9de576d26586cec64b6116",
 	  "1ae10b594f09e26a7e902ecbd0600691" },
 	/* McGrew & Viega, "The Galois/Counter Mode of Operation", test case 4 */
 	{ "GCM spec test case 4", IKEV2_ENCR_AES_GCM_16, 128, "feffe9928665731c6d6a8f9467308308",
 	  GCM_TC_IV, GCM_TC_AAD, GCM_TC_PT,
 	  "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
-		"21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091",
+	  "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091",
 	  "5bc94fbc3221a5db94fae95ae7121a47" },
 	/* ... test case 16, its AES-256 twin */
 	{ "GCM spec test case 16", IKEV2_ENCR_AES_GCM_16, 256,
 	  "feffe9928665731c6d6a8f9467308308feffe9928665731c6d6a8f9467308308",
 	  GCM_TC_IV, GCM_TC_AAD, GCM_TC_PT,
 	  "522dc1f099567d07f47f37a32a84427d643a8cdcbfe5c0c97598a2bd2555d1aa"
-		"8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
+	  "8cb08e48590dbb3da7b08b1056828838c5f61e6393ba7a0abcc9f662",
 	  "76fc6ece0f4e1768cddf8853bb2d551b" },
 };
 
@@ -861,11 +862,11 @@ static const struct {
 } cbc_kats[] = {
 	{ "SP 800-38A F.2.1", 128, "2b7e151628aed2a6abf7158809cf4f3c",
 	  "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2"
-		"73bed6b8e3c1743b7116e69e222295163ff1caa1681fac09120eca307586e1a7" },
+	  "73bed6b8e3c1743b7116e69e222295163ff1caa1681fac09120eca307586e1a7" },
 	{ "SP 800-38A F.2.5", 256,
 	  "603deb1015ca71be2b73aef0857d77811f352c073b6108d72d9810a30914dff4",
 	  "f58c4c04d6e5f1ba779eabfb5f7bfbd69cfc4e967edb808d679f777bc6702c7d"
-		"39f23369a9d9bacfa530e26304231461b2eb05e2c39be9fcda6c19078c6a9d1b" },
+	  "39f23369a9d9bacfa530e26304231461b2eb05e2c39be9fcda6c19078c6a9d1b" },
 };
 
 #define SP800_38A_IV "000102030405060708090a0b0c0d0e0f"
