@@ -921,10 +921,10 @@ static void handle_request(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy
 		break;
 	}
 	if (err < 0) {
+		if (!notify || notify == IKEV2_N_INVALID_SYNTAX)
+			e->stats.rx_malformed++;
 		if (notify)
 			respond_notify(sa, msg, notify, NULL, 0);
-		else
-			e->stats.rx_malformed++;
 	} else {
 		ike_sa_sk_ctx(sa, true, &sk);
 		len = ike_mb_sk_seal(&mb, &sk, NULL);

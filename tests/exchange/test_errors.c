@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Malformed and hostile input against a live responder: each rejection is
+ * counted and, where RFC 7296 asks for one, answered with the right notify
+ * (INVALID_SYNTAX only inside a valid SK payload, section 2.21).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "ike/engine.h"
+#include "world.h"
+
+#define PSK "a shared secret of some length"
+
+static void establish(struct world *w)
+{
+	world_init(w, NULL, NULL, false);
+	world_conn(w, 0, "c", "aes128-sha256-x25519", "aes128gcm16", PSK);
+	world_conn(w, 1, "c", "aes128-sha256-x25519", "aes128gcm16", PSK);
+	ike_engine_initiate(w->p[0].e, "c", NULL);
+	world_run(w, 1000);
+}
+
+static struct ike_sa *sa_of(struct w_peer *p)
+{
+	return ike_engine_find_sa(p->e, world_sa_spi(p));
+}
+
+/*
+ * Send an INFORMATIONAL request from the initiator's SA with `inner` as the
+ * decrypted payload chain (first type `first`), sealed with its real keys.
+ * Returns the responder's answer, decrypted and parsed, in *resp (raw bytes
+ * kept in buf).  False if the responder said nothing.
+ */
+static bool poke(struct world *w, uint8_t first, const uint8_t *inner, size_t len,
+		 struct ike_msg *resp, uint8_t *buf, size_t *buflen)
+{
+	struct ike_sa *i = sa_of(&w->p[0]), *r = sa_of(&w->p[1]);
+	uint8_t out[2048];
+	struct ike_mb mb;
+	struct ike_hdr hdr = { .spi_i = i->spi_i, .spi_r = i->spi_r,
+			       .exch = IKEV2_EXCH_INFORMATIONAL,
+			       .flags = IKEV2_FLAG_INITIATOR, .mid = r->mid_expect };
+	struct ike_sk_ctx sk;
+	struct w_pkt *p;
+	int n;
+	size_t aad;
+
+	ike_mb_init(&mb, out, sizeof(out), &hdr);
+	ike_mb_sk_begin(&mb, ike_encr_iv_len(i->suite.encr));
+	out[mb.next_off] = first;
+	bw_bytes(&mb.w, inner, len);
+	ike_sa_sk_ctx(i, true, &sk);
+	n = ike_mb_sk_seal(&mb, &sk, NULL);
+	CHECK(n > 0);
+	w->q_len = 0;
+	ike_engine_input(w->p[1].e, &w->p[1].addr, &w->p[0].addr, out, (size_t)n);
+	if (w->q_len != 1)
+		return false;
+	p = w->q[0];
+	w->q_len = 0;
+	memcpy(buf, p->buf, p->len);
+	*buflen = p->len;
+	free(p);
+	if (ike_msg_parse(resp, buf, *buflen) < 0 || !resp->has_sk)
+		return false;
+	ike_sa_sk_ctx(i, false, &sk);
+	aad = resp->sk_off + IKEV2_GENHDR_LEN;
+	n = ike_sk_open(&sk, buf, aad, *buflen);
+	if (n <= 0)
+		return false;
+	{
+		const uint8_t *pt = buf + aad + ike_encr_iv_len(i->suite.encr);
+
+		return ike_msg_parse_inner(resp, pt, (size_t)n - pt[n - 1] - 1) == 0;
+	}
+}
+
+static void test_invalid_syntax_inside_sk(void)
+{
+	struct world w;
+	struct ike_msg resp;
+	struct ike_notify n;
+	uint8_t buf[2048];
+	size_t len;
+	/* A Delete payload claiming 1 ESP SPI but carrying none. */
+	static const uint8_t bad_delete[] = { 0, 0, 0, 8, 3, 4, 0, 1 };
+	/* A payload whose length runs past the end of the plaintext. */
+	static const uint8_t overlong[] = { 0, 0, 0, 40, 1, 2, 3, 4 };
+	struct ike_stats s;
+
+	establish(&w);
+	CHECK(poke(&w, IKEV2_PL_DELETE, bad_delete, sizeof(bad_delete), &resp, buf, &len));
+	CHECK(resp.hdr.flags & IKEV2_FLAG_RESPONSE);
+	CHECK(ike_msg_notify(&resp, IKEV2_N_INVALID_SYNTAX, &n));
+	CHECK(poke(&w, IKEV2_PL_NOTIFY, overlong, sizeof(overlong), &resp, buf, &len));
+	CHECK(ike_msg_notify(&resp, IKEV2_N_INVALID_SYNTAX, &n));
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.rx_malformed, 2);
+	/* The SA survives a peer's malformed request. */
+	CHECK(sa_of(&w.p[1])->state == IKE_S_ESTABLISHED);
+	world_free(&w);
+}
+
+static void test_unsupported_critical(void)
+{
+	struct world w;
+	struct ike_msg resp;
+	struct ike_notify n;
+	uint8_t buf[2048];
+	size_t len;
+	/* Payload type 200 (unassigned) with the critical bit: must be refused. */
+	static const uint8_t crit[] = { 0, 0x80, 0, 6, 0xaa, 0xbb };
+	/* The same without the critical bit: silently skipped, liveness answered. */
+	static const uint8_t noncrit[] = { 0, 0x00, 0, 6, 0xaa, 0xbb };
+
+	establish(&w);
+	CHECK(poke(&w, 200, crit, sizeof(crit), &resp, buf, &len));
+	CHECK(ike_msg_notify(&resp, IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD, &n));
+	CHECK(n.len == 1 && n.data[0] == 200);
+	CHECK(poke(&w, 200, noncrit, sizeof(noncrit), &resp, buf, &len));
+	CHECK_INT(resp.n_pl, 0); /* an empty INFORMATIONAL response */
+	world_free(&w);
+}
+
+/* A tampered ICV is dropped without a word (no SK to answer inside). */
+static void test_bad_icv(void)
+{
+	struct world w;
+	struct ike_sa *i;
+	uint8_t out[512];
+	struct ike_mb mb;
+	struct ike_sk_ctx sk;
+	struct ike_stats s;
+	int n;
+
+	establish(&w);
+	i = sa_of(&w.p[0]);
+	struct ike_hdr hdr = { .spi_i = i->spi_i, .spi_r = i->spi_r,
+			       .exch = IKEV2_EXCH_INFORMATIONAL,
+			       .flags = IKEV2_FLAG_INITIATOR, .mid = sa_of(&w.p[1])->mid_expect };
+
+	ike_mb_init(&mb, out, sizeof(out), &hdr);
+	ike_mb_sk_begin(&mb, ike_encr_iv_len(i->suite.encr));
+	ike_sa_sk_ctx(i, true, &sk);
+	n = ike_mb_sk_seal(&mb, &sk, NULL);
+	out[n - 1] ^= 1;
+	w.q_len = 0;
+	ike_engine_input(w.p[1].e, &w.p[1].addr, &w.p[0].addr, out, (size_t)n);
+	CHECK_INT(w.q_len, 0);
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.rx_bad_icv, 1);
+	/* Undamaged, the same request is answered. */
+	out[n - 1] ^= 1;
+	ike_engine_input(w.p[1].e, &w.p[1].addr, &w.p[0].addr, out, (size_t)n);
+	CHECK_INT(w.q_len, 1);
+	world_free(&w);
+}
+
+/* An IKE_SA_INIT request built by hand (no KE etc. unless asked). */
+static size_t init_request(uint8_t *buf, size_t cap, uint8_t version, uint64_t spi_i,
+			   uint8_t extra_type, bool critical)
+{
+	struct ike_mb mb;
+	struct ike_hdr hdr = { .spi_i = spi_i, .exch = IKEV2_EXCH_IKE_SA_INIT,
+			       .flags = IKEV2_FLAG_INITIATOR };
+	uint8_t nonce[32] = { 1 };
+	size_t start;
+	int n;
+
+	ike_mb_init(&mb, buf, cap, &hdr);
+	ike_mb_nonce(&mb, nonce, sizeof(nonce));
+	if (extra_type) {
+		start = ike_mb_begin(&mb, extra_type, critical);
+		bw_u32(&mb.w, 0);
+		ike_mb_end(&mb, start);
+	}
+	n = ike_mb_finish(&mb);
+	buf[17] = version;
+	return (size_t)n;
+}
+
+static void test_init_errors(void)
+{
+	struct world w;
+	uint8_t buf[256];
+	size_t len;
+	struct ike_msg resp;
+	struct ike_notify n;
+	struct ike_stats s;
+
+	world_init(&w, NULL, NULL, false);
+	world_conn(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
+
+	/* Section 2.5: a higher major version gets INVALID_MAJOR_VERSION ... */
+	len = init_request(buf, sizeof(buf), 0x30, 0x1111, 0, false);
+	ike_engine_input(w.p[1].e, &w.p[1].addr, &w.p[0].addr, buf, len);
+	CHECK_INT(w.q_len, 1);
+	if (w.q_len == 1) {
+		CHECK(ike_msg_parse(&resp, w.q[0]->buf, w.q[0]->len) == 0);
+		CHECK(resp.hdr.version == IKEV2_VERSION);
+		CHECK(ike_msg_notify(&resp, IKEV2_N_INVALID_MAJOR_VERSION, &n));
+		free(w.q[0]);
+		w.q_len = 0;
+	}
+	/* ... and an IKEv1 (major 1) packet gets nothing. */
+	len = init_request(buf, sizeof(buf), 0x10, 0x1112, 0, false);
+	ike_engine_input(w.p[1].e, &w.p[1].addr, &w.p[0].addr, buf, len);
+	CHECK_INT(w.q_len, 0);
+
+	/* Section 2.5: unknown critical payload, answered in the clear here. */
+	len = init_request(buf, sizeof(buf), 0x20, 0x2222, 201, true);
+	ike_engine_input(w.p[1].e, &w.p[1].addr, &w.p[0].addr, buf, len);
+	CHECK_INT(w.q_len, 1);
+	if (w.q_len == 1) {
+		CHECK(ike_msg_parse(&resp, w.q[0]->buf, w.q[0]->len) == 0);
+		CHECK(ike_msg_notify(&resp, IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD, &n));
+		CHECK(n.len == 1 && n.data[0] == 201);
+		free(w.q[0]);
+		w.q_len = 0;
+	}
+	/* No SA / KE: nothing to answer, no INVALID_SYNTAX outside SK. */
+	len = init_request(buf, sizeof(buf), 0x20, 0x3333, 0, false);
+	ike_engine_input(w.p[1].e, &w.p[1].addr, &w.p[0].addr, buf, len);
+	CHECK_INT(w.q_len, 0);
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.rx_malformed, 4);
+	CHECK_INT(world_sa_count(&w.p[1]), 0);
+	world_free(&w);
+}
+
+/*
+ * Section 2.6: past 3 half-open SAs from one address the responder wants a
+ * cookie; until then it answers directly.
+ */
+static void test_half_open_per_ip(void)
+{
+	struct world w;
+	struct ike_stats s;
+
+	world_init(&w, NULL, NULL, false);
+	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
+	world_conn(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
+	/* Four initiations whose IKE_AUTH never arrives. */
+	for (int k = 0; k < 4; k++) {
+		ike_engine_initiate(w.p[0].e, "c", NULL);
+		/* Deliver IKE_SA_INIT request and response only. */
+		for (int step = 0; step < 2 && w.q_len; step++) {
+			struct w_pkt *p = w.q[0];
+
+			memmove(w.q, w.q + 1, (w.q_len - 1) * sizeof(w.q[0]));
+			w.q_len--;
+			ike_engine_input(w.p[p->to].e, &p->dst, &p->src, p->buf, p->len);
+			free(p);
+		}
+		while (w.q_len)
+			free(w.q[--w.q_len]);
+	}
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.half_open, 3);
+	CHECK_INT(s.cookies_sent, 1);
+	CHECK_INT(world_sa_count(&w.p[1]), 3);
+	/* Half-open SAs expire after 30 s. */
+	w.now += 30001;
+	ike_engine_tick(w.p[1].e);
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.half_open, 0);
+	CHECK_INT(world_sa_count(&w.p[1]), 0);
+	world_free(&w);
+}
+
+int main(void)
+{
+	test_invalid_syntax_inside_sk();
+	test_unsupported_critical();
+	test_bad_icv();
+	test_init_errors();
+	test_half_open_per_ip();
+	return check_done("errors");
+}
