@@ -138,17 +138,65 @@ struct xk_policy {
 	uint32_t if_id;
 };
 
+/* Counters of one SA, as the backend sees them. */
+struct xk_sa_stats {
+	uint64_t bytes, packets;
+	uint64_t add_time; /* seconds since the epoch */
+	uint64_t use_time; /* seconds since the epoch, 0 if never used */
+	uint32_t replay_window_drops, replay_drops, integrity_failures;
+};
+
 /*
- * What the engine needs from an ESP backend.  Every call is synchronous and
- * returns 0 or a negative errno.  `ctx` is the backend's own state.
+ * Events a backend reports on its own: the kernel wants an SA for a packet
+ * that hit a trap policy (ACQUIRE), an SA reached a lifetime (EXPIRE), or a
+ * NAT changed the peer's port (MAPPING).
+ */
+enum xk_event_type {
+	XK_EV_ACQUIRE = 1,
+	XK_EV_EXPIRE,
+	XK_EV_MAPPING,
+};
+
+struct xk_event {
+	enum xk_event_type type;
+	/* ACQUIRE: the triggering packet's selector and the policy's. */
+	struct xk_ts pkt_src, pkt_dst;
+	struct xk_ts pol_src, pol_dst;
+	enum xk_dir dir;
+	uint32_t policy_index;
+	struct xk_addr tmpl_src, tmpl_dst;
+	/* ACQUIRE, EXPIRE, MAPPING: which SA (EXPIRE/MAPPING) or template. */
+	uint32_t reqid;
+	struct xk_sa_id sa;
+	struct xk_addr sa_src;
+	/* EXPIRE */
+	bool hard;
+	/* MAPPING: the peer's old and new address and port. */
+	struct xk_addr old_src, new_src;
+};
+
+typedef void (*xk_event_cb)(void *ctx, const struct xk_event *ev);
+
+/*
+ * The ESP backend interface: what the engine and the daemon need from the
+ * kernel's XFRM (src/xfrm) or from userspace ESP (src/esp-soft).  Every call
+ * is synchronous and returns 0 or a negative errno.  `ctx` is the backend's
+ * own state.  Optional members may be NULL.
  */
 struct xk_kernel_ops {
+	/* A fresh inbound SPI for an SA from src to dst (reserved until used). */
 	int (*alloc_spi)(void *ctx, const struct xk_addr *src,
 			 const struct xk_addr *dst, uint32_t *spi);
 	int (*add_sa)(void *ctx, const struct xk_sa *sa);
+	/* Optional: change an existing SA (addresses, encap, lifetimes). */
+	int (*upd_sa)(void *ctx, const struct xk_sa *sa);
 	int (*del_sa)(void *ctx, const struct xk_sa_id *id);
 	int (*add_policy)(void *ctx, const struct xk_policy *pol);
 	int (*del_policy)(void *ctx, const struct xk_policy *pol);
+	/* Optional: counters and last use of an SA. */
+	int (*query_sa)(void *ctx, const struct xk_sa_id *id, struct xk_sa_stats *st);
+	/* Optional: remove every SA and policy this daemon owns, nothing else. */
+	int (*flush)(void *ctx);
 };
 
 #endif

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The kernel ESP backend: Linux Netlink XFRM over libmnl.
+ *
+ * It implements struct xk_kernel_ops (common/sa.h) on the neutral SA and
+ * policy types, and knows nothing of IKE.  Everything it installs carries a
+ * reqid from its own range, so that flushing after a crash touches nothing
+ * that belongs to other tools.  Buffers that carried keys are wiped.
+ */
+#ifndef XFRM_XFRM_H
+#define XFRM_XFRM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/sa.h"
+
+struct xfrm;
+
+struct xfrm_cfg {
+	uint32_t reqid_base;  /* owned reqids: [base, base + count) */
+	uint32_t reqid_count;
+	uint32_t spi_min, spi_max; /* ALLOCSPI range */
+};
+
+void xfrm_cfg_defaults(struct xfrm_cfg *cfg);
+
+/* Open the request socket.  NULL with *err set (e.g. -EPROTONOSUPPORT). */
+struct xfrm *xfrm_open(const struct xfrm_cfg *cfg, int *err);
+void xfrm_close(struct xfrm *x);
+
+/* The backend interface; ctx is the struct xfrm. */
+extern const struct xk_kernel_ops xfrm_kernel_ops;
+
+int xfrm_alloc_spi(struct xfrm *x, const struct xk_addr *src,
+		   const struct xk_addr *dst, uint32_t *spi);
+/*
+ * Inbound SAs replace the larval SA that xfrm_alloc_spi() left in the
+ * kernel (an update); all others are created.
+ */
+int xfrm_add_sa(struct xfrm *x, const struct xk_sa *sa);
+int xfrm_update_sa(struct xfrm *x, const struct xk_sa *sa);
+int xfrm_del_sa(struct xfrm *x, const struct xk_sa_id *id);
+int xfrm_add_policy(struct xfrm *x, const struct xk_policy *pol);
+int xfrm_del_policy(struct xfrm *x, const struct xk_policy *pol);
+int xfrm_query_sa(struct xfrm *x, const struct xk_sa_id *id, struct xk_sa_stats *st);
+/* Delete every SA and policy whose reqid is ours.  Returns how many. */
+int xfrm_flush_owned(struct xfrm *x);
+bool xfrm_owns_reqid(const struct xfrm *x, uint32_t reqid);
+
+/*
+ * Batching: requests queued here go to the kernel in as few sends as
+ * possible, each acknowledged by sequence number.  XFRM has no
+ * transactions: if any request fails, commit undoes the ones that
+ * succeeded (adds are deleted) and returns the first error, with the index
+ * of the failed request in *failed (-1 if none).  An inbound SA in a batch
+ * must have its SPI from xfrm_alloc_spi() (it is sent as an update).
+ */
+struct xfrm_batch;
+
+struct xfrm_batch *xfrm_batch_new(struct xfrm *x);
+int xfrm_batch_add_sa(struct xfrm_batch *b, const struct xk_sa *sa);
+int xfrm_batch_del_sa(struct xfrm_batch *b, const struct xk_sa_id *id);
+int xfrm_batch_add_policy(struct xfrm_batch *b, const struct xk_policy *pol);
+int xfrm_batch_del_policy(struct xfrm_batch *b, const struct xk_policy *pol);
+size_t xfrm_batch_len(const struct xfrm_batch *b);
+int xfrm_batch_commit(struct xfrm_batch *b, int *failed);
+/* Wipes the queued requests (they may hold keys). */
+void xfrm_batch_free(struct xfrm_batch *b);
+
+/*
+ * Events: subscribe to the ACQUIRE, EXPIRE and MAPPING multicast groups on a
+ * second, non-blocking socket; poll its fd, then read.
+ */
+int xfrm_events_open(struct xfrm *x);
+int xfrm_events_fd(const struct xfrm *x);
+/* Read and dispatch everything pending; returns the number of events. */
+int xfrm_events_read(struct xfrm *x, xk_event_cb cb, void *ctx);
+
+/*
+ * Start-up probe: which algorithms does the running kernel accept?  Each
+ * is tried with a throwaway SA in a scratch SPI, then deleted.
+ */
+struct xfrm_probe {
+	bool esp;   /* ESP itself (esp4/esp6) */
+	bool enc[4];   /* by enum xk_enc */
+	bool integ[4]; /* by enum xk_integ */
+	int esp_err;
+};
+
+int xfrm_probe(struct xfrm *x, struct xfrm_probe *p);
+/*
+ * NULL if the kernel carries enc + integ, else a sentence for the user:
+ * "kernel lacks rfc4106(gcm(aes)) (module esp4/gcm missing?)".
+ */
+const char *xfrm_probe_check(const struct xfrm_probe *p, enum xk_enc enc,
+			     enum xk_integ integ, char *buf, size_t len);
+
+/* ---- pure message codecs (no socket), for tests and fuzzing ---- */
+
+/* Build one request into buf; returns its length or a negative errno. */
+int xfrm_msg_newsa(const struct xk_sa *sa, bool update, uint32_t seq,
+		   void *buf, size_t cap);
+int xfrm_msg_delsa(const struct xk_sa_id *id, uint32_t seq, void *buf, size_t cap);
+int xfrm_msg_newpolicy(const struct xk_policy *pol, uint32_t seq, void *buf, size_t cap);
+int xfrm_msg_delpolicy(const struct xk_policy *pol, uint32_t seq, void *buf, size_t cap);
+int xfrm_msg_allocspi(const struct xk_addr *src, const struct xk_addr *dst,
+		      uint32_t min, uint32_t max, uint32_t reqid, uint32_t seq,
+		      void *buf, size_t cap);
+int xfrm_msg_getsa(const struct xk_sa_id *id, uint32_t seq, void *buf, size_t cap);
+
+/*
+ * Parse one netlink message from the event groups.  0 and *ev filled for
+ * ACQUIRE, EXPIRE and MAPPING; -ENOENT for other (valid) message types;
+ * -EINVAL for anything malformed.
+ */
+int xfrm_event_parse(const void *buf, size_t len, struct xk_event *ev);
+
+/* Parse a NEWSA reply (GETSA, ALLOCSPI) into the SPI and counters. */
+int xfrm_sa_reply_parse(const void *buf, size_t len, uint32_t *spi, uint32_t *reqid,
+			struct xk_sa_stats *st);
+
+#endif
