@@ -52,6 +52,23 @@ struct ike_child *child_new(struct ike_sa *sa)
 	return c;
 }
 
+void child_fill_info(const struct ike_child *c, struct ike_child_info *info)
+{
+	*info = (struct ike_child_info){
+		.state = child_state_names[c->state],
+		.spi_in = c->spi_in,
+		.spi_out = c->spi_out,
+		.reqid = c->reqid,
+		.mode = c->mode,
+		.suite = c->suite,
+		.n_local_ts = c->n_local_ts,
+		.n_remote_ts = c->n_remote_ts,
+		.encap = c->encap,
+	};
+	memcpy(info->local_ts, c->local_ts, sizeof(info->local_ts));
+	memcpy(info->remote_ts, c->remote_ts, sizeof(info->remote_ts));
+}
+
 size_t child_proposals(const struct ike_sa *sa, uint32_t spi_in,
 		       struct ike_proposal *out, size_t max)
 {
@@ -221,7 +238,7 @@ int child_install(struct ike_sa *sa, struct ike_child *c,
 	/* Initiator-to-responder keys come first, encryption before integrity. */
 	k_i = keymat;
 	k_r = keymat + ekey + akey;
-	c->reqid = ike_alloc_reqid(sa->eng);
+	c->reqid = sa->conn->reqid ? sa->conn->reqid : ike_alloc_reqid(sa->eng);
 	c->encap = sa->nat_local || sa->nat_remote;
 
 	in = (struct xk_sa){

@@ -93,18 +93,25 @@ void ike_emit(struct ike_sa *sa, enum ike_event_type type,
 	      const struct ike_child *child, uint16_t notify, const char *reason)
 {
 	struct ike_engine *e = sa->eng;
+	struct ike_child_info ci;
 	struct ike_event ev = {
 		.type = type,
 		.conn = sa->conn ? sa->conn->name : "",
+		.initiator = sa->initiator,
 		.spi_i = sa->spi_i,
 		.spi_r = sa->spi_r,
 		.child_spi_in = child ? child->spi_in : 0,
 		.child_spi_out = child ? child->spi_out : 0,
+		.local = &sa->local,
 		.remote = &sa->remote,
 		.notify = notify,
 		.reason = reason,
 	};
 
+	if (child) {
+		child_fill_info(child, &ci);
+		ev.child = &ci;
+	}
 	if (e->ops.event)
 		e->ops.event(e->ops.ctx, &ev);
 }
@@ -424,6 +431,7 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 	c->mode = cfg->mode;
 	c->replay_window = cfg->replay_window ? cfg->replay_window : 32;
 	c->life_time_s = cfg->life_time_s;
+	c->reqid = cfg->reqid;
 	c->refs = 1; /* the list's reference */
 	*pp = c;
 	return 0;
@@ -701,6 +709,9 @@ int ike_engine_initiate(struct ike_engine *e, const char *name, uint64_t *spi_ou
 	}
 	sa->local = c->local;
 	sa->remote = c->remote;
+	/* No local address configured: the one the system would pick. */
+	if (!sa->local.family && e->ops.source)
+		e->ops.source(e->ops.ctx, &sa->remote, &sa->local);
 	if (!sa->remote.port)
 		sa->remote.port = 500;
 	if (!sa->local.port)
@@ -1181,18 +1192,7 @@ int ike_engine_child_info(struct ike_engine *e, uint64_t spi, size_t i,
 		i--;
 	if (!c)
 		return -ENOENT;
-	*info = (struct ike_child_info){
-		.spi_in = c->spi_in,
-		.spi_out = c->spi_out,
-		.reqid = c->reqid,
-		.mode = c->mode,
-		.suite = c->suite,
-		.n_local_ts = c->n_local_ts,
-		.n_remote_ts = c->n_remote_ts,
-		.encap = c->encap,
-	};
-	memcpy(info->local_ts, c->local_ts, sizeof(info->local_ts));
-	memcpy(info->remote_ts, c->remote_ts, sizeof(info->remote_ts));
+	child_fill_info(c, info);
 	return 0;
 }
 

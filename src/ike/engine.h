@@ -25,6 +25,7 @@ struct ike_conn {
 	enum xk_mode mode;
 	uint32_t replay_window;
 	uint32_t life_time_s;
+	uint32_t reqid;
 	unsigned refs; /* SAs using it; freed when deleted and unused */
 	bool deleted;
 };
@@ -186,6 +187,7 @@ size_t ike_sa_count_children(const struct ike_sa *sa);
 /* ---- child.c ---- */
 bool child_set_state(struct ike_child *c, enum child_state to);
 struct ike_child *child_new(struct ike_sa *sa);
+void child_fill_info(const struct ike_child *c, struct ike_child_info *info);
 /* Our ESP proposals for the wire, with our inbound SPI filled in. */
 size_t child_proposals(const struct ike_sa *sa, uint32_t spi_in,
 		       struct ike_proposal *out, size_t max);

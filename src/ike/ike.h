@@ -79,6 +79,7 @@ struct ike_conn_cfg {
 	enum xk_mode mode;
 	uint32_t replay_window; /* packets; 0: the default (32) */
 	uint32_t life_time_s;   /* CHILD_SA hard lifetime, 0: none */
+	uint32_t reqid;         /* CHILD_SAs use this reqid (trap policies); 0: allocate */
 };
 
 struct ike_engine_cfg {
@@ -105,12 +106,16 @@ enum ike_event_type {
 	IKE_EV_FAILED, /* negotiation failed; `notify` says why if known */
 };
 
+struct ike_child_info;
+
 struct ike_event {
 	enum ike_event_type type;
 	const char *conn;
+	bool initiator;
 	uint64_t spi_i, spi_r;
 	uint32_t child_spi_in, child_spi_out;
-	const struct xk_addr *remote;
+	const struct xk_addr *local, *remote;
+	const struct ike_child_info *child; /* CHILD_UP / CHILD_DOWN */
 	uint16_t notify; /* IKEV2_N_* that ended it, 0 if none */
 	const char *reason;
 };
@@ -124,6 +129,11 @@ struct ike_ops {
 	uint64_t (*now_ms)(void *ctx);
 	/* Optional. */
 	void (*event)(void *ctx, const struct ike_event *ev);
+	/*
+	 * Optional: the source address the system would use towards remote,
+	 * for connections without a local address.  0 or a negative errno.
+	 */
+	int (*source)(void *ctx, const struct xk_addr *remote, struct xk_addr *local);
 	const struct xk_kernel_ops *kernel;
 	void *kernel_ctx;
 };
@@ -167,6 +177,7 @@ enum ike_sa_state {
 const char *ike_sa_state_name(enum ike_sa_state s);
 
 struct ike_child_info {
+	const char *state; /* "CREATING", "INSTALLED", "DELETING", "DELETED" */
 	uint32_t spi_in, spi_out, reqid;
 	enum xk_mode mode;
 	struct ike_suite suite;

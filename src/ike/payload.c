@@ -171,8 +171,11 @@ static int parse_proposal(struct br *r, struct ike_proposal *p, uint8_t expect_n
 	n_xf = br_u8(r);
 	if (!br_ok(r))
 		return -EINVAL;
-	/* Section 3.3.1: numbering starts at 1 and goes up by one. */
-	if (p->num != expect_num)
+	/*
+	 * Section 3.3.1: numbering starts at 1 and goes up by one; a lone
+	 * proposal (expect_num 0) is a reply echoing the number it accepted.
+	 */
+	if (expect_num ? p->num != expect_num : p->num == 0)
 		return -EINVAL;
 	if (spi_size > sizeof(p->spi) || !br_copy(r, p->spi, spi_size))
 		return -EINVAL;
@@ -247,7 +250,8 @@ int ike_pl_sa(const struct ike_pl *pl, struct ike_proposal *out, size_t max)
 			return -EINVAL;
 		if (last != IKEV2_SUBSTRUC_LAST && last != IKEV2_SUBSTRUC_PROPOSAL)
 			return -EINVAL;
-		if (parse_proposal(&body, n < max ? &out[n] : &scratch, num) < 0)
+		if (parse_proposal(&body, n < max ? &out[n] : &scratch,
+				   num == 1 && last == IKEV2_SUBSTRUC_LAST ? 0 : num) < 0)
 			return -EINVAL;
 		if (n < max)
 			n++;

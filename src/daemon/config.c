@@ -1,0 +1,600 @@
+/* SPDX-License-Identifier: ISC */
+#define _DEFAULT_SOURCE
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/secret.h"
+#include "ike/ikev2.h"
+
+#define DEFAULT_IKE "aes128gcm16-prfsha256-x25519"
+#define DEFAULT_ESP "aes128gcm16"
+
+struct parser {
+	struct xd_config *cfg;
+	const char *name;   /* file name for messages */
+	unsigned line;      /* current line, counted by our reader */
+	char *err;
+	size_t errlen;
+	bool failed;
+	struct xd_conn *cur; /* the conn section being read */
+	size_t cap;
+	/* The reader's source: a FILE or a string. */
+	FILE *f;
+	const char *text;
+};
+
+static int fail(struct parser *p, const char *section, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(struct parser *p, const char *section, const char *key, const char *fmt, ...)
+{
+	char what[256];
+	va_list ap;
+
+	if (p->failed)
+		return 0;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(p->err, p->errlen, "%s:%u: [%s] %s: %s", p->name, p->line, section, key, what);
+	p->failed = true;
+	return 0;
+}
+
+void xd_config_defaults(struct xd_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->backend = XD_BACKEND_AUTO;
+	cfg->port = 500;
+	cfg->nat_port = 4500;
+	strcpy(cfg->socket, "/run/xiked.sock");
+	cfg->log_level = XK_LOG_INFO;
+	cfg->install_routes = true;
+	cfg->route_table = 220;
+}
+
+long xd_parse_duration(const char *s)
+{
+	char *end;
+	long v;
+
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || v < 0)
+		return -1;
+	switch (*end) {
+	case '\0':
+	case 's': break;
+	case 'm': v *= 60; break;
+	case 'h': v *= 3600; break;
+	case 'd': v *= 86400; break;
+	default: return -1;
+	}
+	if (*end && end[1])
+		return -1;
+	return v;
+}
+
+static bool parse_bool(const char *v, bool *out)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1")) {
+		*out = true;
+		return true;
+	}
+	if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0")) {
+		*out = false;
+		return true;
+	}
+	return false;
+}
+
+static bool parse_port(const char *v, uint16_t *out)
+{
+	char *end;
+	long n = strtol(v, &end, 10);
+
+	if (*v == '\0' || *end || n < 1 || n > 65535)
+		return false;
+	*out = (uint16_t)n;
+	return true;
+}
+
+/* Split a comma-separated list in place; calls fn on each trimmed item. */
+static int each_item(char *list, int (*fn)(const char *item, void *ctx), void *ctx)
+{
+	char *save = NULL;
+
+	for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *end;
+		int err;
+
+		while (isspace((unsigned char)*tok))
+			tok++;
+		end = tok + strlen(tok);
+		while (end > tok && isspace((unsigned char)end[-1]))
+			*--end = '\0';
+		if (!*tok)
+			return -EINVAL;
+		err = fn(tok, ctx);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+struct ts_list {
+	struct xk_ts *ts;
+	size_t *n;
+	const char *bad;
+};
+
+static int add_ts(const char *item, void *ctx)
+{
+	struct ts_list *l = ctx;
+
+	if (*l->n >= IKE_MAX_TS) {
+		l->bad = "too many selectors";
+		return -E2BIG;
+	}
+	if (xk_ts_parse(item, &l->ts[*l->n]) < 0) {
+		l->bad = item;
+		return -EINVAL;
+	}
+	(*l->n)++;
+	return 0;
+}
+
+struct addr_list {
+	struct xk_addr *a;
+	size_t *n;
+	const char *bad;
+};
+
+static int add_listen(const char *item, void *ctx)
+{
+	struct addr_list *l = ctx;
+
+	if (*l->n >= XD_MAX_LISTEN || xk_addr_parse(item, &l->a[*l->n]) < 0) {
+		l->bad = item;
+		return -EINVAL;
+	}
+	(*l->n)++;
+	return 0;
+}
+
+static int hexval(int c)
+{
+	return isdigit(c) ? c - '0' : isxdigit(c) ? (tolower(c) - 'a' + 10) : -1;
+}
+
+/* A PSK: text as written, or 0x-prefixed hex. */
+static int set_psk(struct xd_conn *c, const char *v, size_t len)
+{
+	if (len > 2 && v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) {
+		size_t n = len - 2;
+
+		if (n % 2 || n / 2 > sizeof(c->psk))
+			return -EINVAL;
+		for (size_t i = 0; i < n / 2; i++) {
+			int hi = hexval((unsigned char)v[2 + 2 * i]);
+			int lo = hexval((unsigned char)v[3 + 2 * i]);
+
+			if (hi < 0 || lo < 0)
+				return -EINVAL;
+			c->psk[i] = (uint8_t)(hi << 4 | lo);
+		}
+		c->psk_len = n / 2;
+		return 0;
+	}
+	if (len == 0 || len > sizeof(c->psk))
+		return -EINVAL;
+	memcpy(c->psk, v, len);
+	c->psk_len = len;
+	return 0;
+}
+
+static int read_psk_file(struct parser *p, struct xd_conn *c, const char *path)
+{
+	char buf[2 * IKE_PSK_MAX + 8];
+	struct stat st;
+	size_t n;
+	FILE *f = fopen(path, "re");
+	int err;
+
+	if (!f)
+		return fail(p, c->name, "psk-file", "%s: %s", path, strerror(errno));
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+		xk_warn("%s: psk-file %s is readable by others (chmod 600)", p->name, path);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	err = set_psk(c, buf, n);
+	xk_wipe(buf, sizeof(buf));
+	if (err)
+		return fail(p, c->name, "psk-file", "%s: empty, too long or bad hex", path);
+	return 1;
+}
+
+static int proposals(struct parser *p, struct xd_conn *c, const char *key, const char *v,
+		     uint8_t proto)
+{
+	struct ike_proposal tmp[IKE_MAX_PROPOSALS];
+	char err[128];
+	int n = ike_proposals_parse(v, proto, tmp, IKE_MAX_PROPOSALS, err, sizeof(err));
+	struct ike_proposal **dst = proto == IKEV2_PROTO_IKE ? &c->ike : &c->esp;
+	size_t *ndst = proto == IKEV2_PROTO_IKE ? &c->n_ike : &c->n_esp;
+
+	if (n < 0)
+		return fail(p, c->name, key, "%s", err);
+	free(*dst);
+	*dst = malloc((size_t)n * sizeof(**dst));
+	if (!*dst)
+		return fail(p, c->name, key, "out of memory");
+	memcpy(*dst, tmp, (size_t)n * sizeof(**dst));
+	*ndst = (size_t)n;
+	snprintf(proto == IKEV2_PROTO_IKE ? c->ike_str : c->esp_str, sizeof(c->ike_str), "%s", v);
+	return 1;
+}
+
+static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const char *v)
+{
+	long d;
+
+	if (!strcmp(k, "local")) {
+		if (strcmp(v, "%any") && xk_addr_parse(v, &c->local) < 0)
+			return fail(p, c->name, k, "'%s' is not an IP address", v);
+	} else if (!strcmp(k, "remote")) {
+		if (strcmp(v, "%any") && xk_addr_parse(v, &c->remote) < 0)
+			return fail(p, c->name, k, "'%s' is not an IP address or %%any", v);
+	} else if (!strcmp(k, "local-id") || !strcmp(k, "remote-id")) {
+		if (ike_id_parse(v, k[0] == 'l' ? &c->local_id : &c->remote_id) < 0)
+			return fail(p, c->name, k, "'%s' is not an identity", v);
+	} else if (!strcmp(k, "auth")) {
+		if (strcmp(v, "psk"))
+			return fail(p, c->name, k, "'%s' is not supported (only psk)", v);
+		c->seen_auth = true;
+	} else if (!strcmp(k, "psk")) {
+		if (set_psk(c, v, strlen(v)) < 0)
+			return fail(p, c->name, k, "empty, longer than %d bytes or bad hex", IKE_PSK_MAX);
+		c->seen_psk = true;
+	} else if (!strcmp(k, "psk-file")) {
+		c->seen_psk = true;
+		return read_psk_file(p, c, v);
+	} else if (!strcmp(k, "ike")) {
+		return proposals(p, c, k, v, IKEV2_PROTO_IKE);
+	} else if (!strcmp(k, "esp")) {
+		return proposals(p, c, k, v, IKEV2_PROTO_ESP);
+	} else if (!strcmp(k, "local-ts") || !strcmp(k, "remote-ts")) {
+		bool local = k[0] == 'l';
+		struct ts_list l = { local ? c->local_ts : c->remote_ts,
+				     local ? &c->n_local_ts : &c->n_remote_ts, NULL };
+		char *copy = strdup(v);
+		int err;
+
+		*l.n = 0;
+		err = copy ? each_item(copy, add_ts, &l) : -ENOMEM;
+		if (err) {
+			fail(p, c->name, k, "'%s' is not a CIDR (like 10.0.0.0/24)",
+			     l.bad ? l.bad : v);
+			free(copy);
+			return 0;
+		}
+		free(copy);
+	} else if (!strcmp(k, "mode")) {
+		if (!strcmp(v, "tunnel"))
+			c->mode = XK_MODE_TUNNEL;
+		else if (!strcmp(v, "transport"))
+			c->mode = XK_MODE_TRANSPORT;
+		else
+			return fail(p, c->name, k, "'%s' is not tunnel or transport", v);
+	} else if (!strcmp(k, "start")) {
+		if (!strcmp(v, "none"))
+			c->start = XD_START_NONE;
+		else if (!strcmp(v, "start"))
+			c->start = XD_START_START;
+		else if (!strcmp(v, "trap"))
+			c->start = XD_START_TRAP;
+		else
+			return fail(p, c->name, k, "'%s' is not none, start or trap", v);
+	} else if (!strcmp(k, "dpd") || !strcmp(k, "rekey-time") || !strcmp(k, "ike-rekey-time") ||
+		   !strcmp(k, "life-time")) {
+		d = xd_parse_duration(v);
+		if (d < 0 || d > 0x7fffffff)
+			return fail(p, c->name, k, "'%s' is not a duration (like 30s, 1h)", v);
+		if (!strcmp(k, "dpd"))
+			c->dpd_s = (uint32_t)d;
+		else if (!strcmp(k, "rekey-time"))
+			c->rekey_s = (uint32_t)d;
+		else if (!strcmp(k, "ike-rekey-time"))
+			c->ike_rekey_s = (uint32_t)d;
+		else
+			c->life_s = (uint32_t)d;
+	} else if (!strcmp(k, "encap")) {
+		if (!parse_bool(v, &c->encap))
+			return fail(p, c->name, k, "'%s' is not yes or no", v);
+	} else {
+		return fail(p, c->name, k, "unknown key");
+	}
+	return 1;
+}
+
+static int global_key(struct parser *p, const char *k, const char *v)
+{
+	struct xd_config *cfg = p->cfg;
+
+	if (!strcmp(k, "backend")) {
+		if (!strcmp(v, "auto"))
+			cfg->backend = XD_BACKEND_AUTO;
+		else if (!strcmp(v, "xfrm"))
+			cfg->backend = XD_BACKEND_XFRM;
+		else if (!strcmp(v, "soft"))
+			cfg->backend = XD_BACKEND_SOFT;
+		else
+			return fail(p, "global", k, "'%s' is not auto, xfrm or soft", v);
+	} else if (!strcmp(k, "listen")) {
+		struct addr_list l = { cfg->listen, &cfg->n_listen, NULL };
+		char *copy = strdup(v);
+		int err;
+
+		cfg->n_listen = 0;
+		err = copy ? each_item(copy, add_listen, &l) : -ENOMEM;
+		if (err)
+			fail(p, "global", k, "'%s' is not an IP address (at most %d)",
+			     l.bad ? l.bad : v, XD_MAX_LISTEN);
+		free(copy);
+		return !err;
+	} else if (!strcmp(k, "port")) {
+		if (!parse_port(v, &cfg->port))
+			return fail(p, "global", k, "'%s' is not a port", v);
+	} else if (!strcmp(k, "nat-port")) {
+		if (!parse_port(v, &cfg->nat_port))
+			return fail(p, "global", k, "'%s' is not a port", v);
+	} else if (!strcmp(k, "socket")) {
+		if (strlen(v) >= sizeof(cfg->socket) || v[0] != '/')
+			return fail(p, "global", k, "'%s' is not an absolute path under 108 bytes", v);
+		strcpy(cfg->socket, v);
+	} else if (!strcmp(k, "log-level")) {
+		int l = xk_log_level_parse(v);
+
+		if (l < 0)
+			return fail(p, "global", k,
+				    "'%s' is not debug, info, notice, warning or error", v);
+		cfg->log_level = (enum xk_log_level)l;
+	} else if (!strcmp(k, "install-routes")) {
+		if (!parse_bool(v, &cfg->install_routes))
+			return fail(p, "global", k, "'%s' is not yes or no", v);
+	} else if (!strcmp(k, "route-table")) {
+		char *end;
+		unsigned long t = strtoul(v, &end, 10);
+
+		if (!*v || *end || t == 0 || t > 0xfffffffful)
+			return fail(p, "global", k, "'%s' is not a routing table number", v);
+		cfg->route_table = (uint32_t)t;
+	} else {
+		return fail(p, "global", k, "unknown key");
+	}
+	return 1;
+}
+
+static struct xd_conn *conn_new(struct parser *p, const char *name)
+{
+	struct xd_config *cfg = p->cfg;
+	struct xd_conn *c;
+
+	for (size_t i = 0; i < cfg->n_conns; i++)
+		if (!strcmp(cfg->conns[i].name, name))
+			return NULL;
+	if (cfg->n_conns == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 8;
+		struct xd_conn *n = realloc(cfg->conns, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		cfg->conns = n;
+		p->cap = cap;
+	}
+	c = &cfg->conns[cfg->n_conns++];
+	memset(c, 0, sizeof(*c));
+	snprintf(c->name, sizeof(c->name), "%s", name);
+	c->line = p->line;
+	c->mode = XK_MODE_TUNNEL;
+	return c;
+}
+
+static int handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct parser *p = user;
+
+	if (p->failed)
+		return 1;
+	if (!strcmp(section, "global"))
+		return global_key(p, key, value);
+	if (!strncmp(section, "conn ", 5)) {
+		const char *name = section + 5;
+
+		if (!*name || strlen(name) >= IKE_NAME_MAX || strpbrk(name, " \t\"'"))
+			return fail(p, section, key, "connection names are 1-%d characters, no spaces",
+				    IKE_NAME_MAX - 1);
+		if (!p->cur || strcmp(p->cur->name, name)) {
+			p->cur = conn_new(p, name);
+			if (!p->cur)
+				return fail(p, section, key, "connection defined twice");
+		}
+		return conn_key(p, p->cur, key, value);
+	}
+	return fail(p, section, key, "unknown section (expected [global] or [conn NAME])");
+}
+
+/* Line-counting readers, so that every message can name its line. */
+static char *read_file_line(char *str, int num, void *stream)
+{
+	struct parser *p = stream;
+	char *r = fgets(str, num, p->f);
+
+	if (r)
+		p->line++;
+	return r;
+}
+
+static char *read_text_line(char *str, int num, void *stream)
+{
+	struct parser *p = stream;
+	const char *nl;
+	size_t n;
+
+	if (!*p->text)
+		return NULL;
+	nl = strchr(p->text, '\n');
+	n = nl ? (size_t)(nl - p->text) + 1 : strlen(p->text);
+	if (n > (size_t)num - 1)
+		n = (size_t)num - 1;
+	memcpy(str, p->text, n);
+	str[n] = '\0';
+	p->text += n;
+	p->line++;
+	return str;
+}
+
+/* What can only be checked once a section is complete. */
+static void finish(struct parser *p)
+{
+	struct xd_config *cfg = p->cfg;
+
+	for (size_t i = 0; i < cfg->n_conns && !p->failed; i++) {
+		struct xd_conn *c = &cfg->conns[i];
+		char err[128];
+
+		p->line = c->line;
+		if (!c->psk_len) {
+			fail(p, c->name, "psk", "missing (set psk or psk-file)");
+			break;
+		}
+		if (!c->n_ike && proposals(p, c, "ike", DEFAULT_IKE, IKEV2_PROTO_IKE) == 0)
+			break;
+		if (!c->n_esp && proposals(p, c, "esp", DEFAULT_ESP, IKEV2_PROTO_ESP) == 0)
+			break;
+		if (c->start != XD_START_NONE && !c->remote.family) {
+			fail(p, c->name, "remote", "start = %s needs a remote address",
+			     c->start == XD_START_START ? "start" : "trap");
+			break;
+		}
+		if (c->local.family && c->remote.family && c->local.family != c->remote.family) {
+			fail(p, c->name, "remote", "local and remote are of different families");
+			break;
+		}
+		if (c->start == XD_START_TRAP && (!c->n_local_ts && !c->local.family)) {
+			fail(p, c->name, "local", "start = trap needs local (or local-ts)");
+			break;
+		}
+		(void)err;
+	}
+}
+
+static int run(struct parser *p, ini_reader reader)
+{
+	int r;
+
+	r = ini_parse_stream(reader, p, handler, p);
+	if (r > 0 && !p->failed) {
+		snprintf(p->err, p->errlen, "%s:%d: syntax error (expected [section] or key = value)",
+			 p->name, r);
+		p->failed = true;
+	}
+	if (!p->failed)
+		finish(p);
+	if (p->failed) {
+		xd_config_free(p->cfg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int xd_config_load(const char *path, struct xd_config *cfg, char *err, size_t errlen)
+{
+	struct parser p = { .cfg = cfg, .name = path, .err = err, .errlen = errlen };
+	int r;
+
+	xd_config_defaults(cfg);
+	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+	p.f = fopen(path, "re");
+	if (!p.f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	r = run(&p, read_file_line);
+	fclose(p.f);
+	return r;
+}
+
+int xd_config_parse(const char *text, const char *name, struct xd_config *cfg,
+		    char *err, size_t errlen)
+{
+	struct parser p = { .cfg = cfg, .name = name, .err = err, .errlen = errlen, .text = text };
+
+	xd_config_defaults(cfg);
+	snprintf(cfg->path, sizeof(cfg->path), "%s", name);
+	return run(&p, read_text_line);
+}
+
+void xd_config_free(struct xd_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_conns; i++) {
+		free(cfg->conns[i].ike);
+		free(cfg->conns[i].esp);
+	}
+	if (cfg->conns)
+		xk_wipe(cfg->conns, cfg->n_conns * sizeof(*cfg->conns));
+	free(cfg->conns);
+	cfg->conns = NULL;
+	cfg->n_conns = 0;
+}
+
+bool xd_conn_same(const struct xd_conn *a, const struct xd_conn *b)
+{
+	return !strcmp(a->name, b->name) && xk_addr_eq(&a->local, &b->local) &&
+	       xk_addr_eq(&a->remote, &b->remote) && ike_id_eq(&a->local_id, &b->local_id) &&
+	       ike_id_eq(&a->remote_id, &b->remote_id) && a->psk_len == b->psk_len &&
+	       xk_ct_equal(a->psk, b->psk, a->psk_len) && a->n_ike == b->n_ike &&
+	       a->n_esp == b->n_esp &&
+	       !memcmp(a->ike, b->ike, a->n_ike * sizeof(*a->ike)) &&
+	       !memcmp(a->esp, b->esp, a->n_esp * sizeof(*a->esp)) &&
+	       a->n_local_ts == b->n_local_ts && a->n_remote_ts == b->n_remote_ts &&
+	       !memcmp(a->local_ts, b->local_ts, a->n_local_ts * sizeof(a->local_ts[0])) &&
+	       !memcmp(a->remote_ts, b->remote_ts, a->n_remote_ts * sizeof(a->remote_ts[0])) &&
+	       a->mode == b->mode && a->start == b->start && a->dpd_s == b->dpd_s &&
+	       a->rekey_s == b->rekey_s && a->ike_rekey_s == b->ike_rekey_s &&
+	       a->life_s == b->life_s && a->encap == b->encap;
+}
+
+void xd_conn_to_engine(const struct xd_conn *c, struct ike_conn_cfg *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = c->name;
+	out->local = c->local;
+	out->remote = c->remote;
+	out->local_id = c->local_id;
+	out->remote_id = c->remote_id;
+	out->psk = c->psk;
+	out->psk_len = c->psk_len;
+	out->ike = c->ike;
+	out->n_ike = c->n_ike;
+	out->esp = c->esp;
+	out->n_esp = c->n_esp;
+	memcpy(out->local_ts, c->local_ts, sizeof(out->local_ts));
+	memcpy(out->remote_ts, c->remote_ts, sizeof(out->remote_ts));
+	out->n_local_ts = c->n_local_ts;
+	out->n_remote_ts = c->n_remote_ts;
+	out->mode = c->mode;
+	out->life_time_s = c->life_s;
+}

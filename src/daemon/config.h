@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * xiked.conf: INI, one [global] section and one [conn NAME] section per
+ * connection (xiked.conf(5)).  Errors name the file, the line and the key.
+ */
+#ifndef XD_CONFIG_H
+#define XD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/log.h"
+#include "common/sa.h"
+#include "ike/ike.h"
+
+#define XD_MAX_LISTEN 8
+
+enum xd_backend {
+	XD_BACKEND_AUTO,
+	XD_BACKEND_XFRM,
+	XD_BACKEND_SOFT,
+};
+
+enum xd_start {
+	XD_START_NONE,
+	XD_START_START,
+	XD_START_TRAP,
+};
+
+struct xd_conn {
+	char name[IKE_NAME_MAX];
+	unsigned line; /* where its section starts */
+	struct xk_addr local, remote; /* family 0: any */
+	struct ike_id local_id, remote_id;
+	uint8_t psk[IKE_PSK_MAX];
+	size_t psk_len;
+	char ike_str[256], esp_str[256];
+	struct ike_proposal *ike, *esp;
+	size_t n_ike, n_esp;
+	struct xk_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];
+	size_t n_local_ts, n_remote_ts;
+	enum xk_mode mode;
+	enum xd_start start;
+	uint32_t dpd_s, rekey_s, ike_rekey_s, life_s;
+	bool encap;
+	bool seen_auth, seen_psk;
+};
+
+struct xd_config {
+	char path[256];
+	enum xd_backend backend;
+	struct xk_addr listen[XD_MAX_LISTEN];
+	size_t n_listen; /* 0: all addresses */
+	uint16_t port, nat_port;
+	char socket[108];
+	enum xk_log_level log_level;
+	bool install_routes;
+	uint32_t route_table;
+	struct xd_conn *conns;
+	size_t n_conns;
+};
+
+/*
+ * Parse a file.  On error returns a negative errno and writes one line,
+ * "FILE:LINE: [section] key: what is wrong", to err.
+ */
+int xd_config_load(const char *path, struct xd_config *cfg, char *err, size_t errlen);
+/* Same from a string (tests); `name` stands in for the file name in errors. */
+int xd_config_parse(const char *text, const char *name, struct xd_config *cfg,
+		    char *err, size_t errlen);
+void xd_config_free(struct xd_config *cfg);
+/* Wipes the PSKs. */
+void xd_config_defaults(struct xd_config *cfg);
+
+/* For reload: do two conns describe the same connection? */
+bool xd_conn_same(const struct xd_conn *a, const struct xd_conn *b);
+/* Fill an engine conn from a config conn (pointers into c). */
+void xd_conn_to_engine(const struct xd_conn *c, struct ike_conn_cfg *out);
+
+/* "30s", "5m", "1h", "2d", "0", "45" (seconds). -1 if malformed. */
+long xd_parse_duration(const char *s);
+
+#endif

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * xiked's insides: the one struct that ties the engine, the ESP backend,
+ * the sockets, the control socket and the event loop together.  Only
+ * src/daemon knows libev.
+ */
+#ifndef XD_DAEMON_H
+#define XD_DAEMON_H
+
+#include <ev.h>
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "common/sa.h"
+#include "daemon/config.h"
+#include "ike/ike.h"
+#include "xfrm/xfrm.h"
+
+#define container_of(ptr, type, member) \
+	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+
+struct xd_route_ctx;
+
+/* One UDP socket: IKE on `port`, or IKE + ESP-in-UDP on the NAT-T port. */
+struct xd_sock {
+	ev_io w;
+	int fd;
+	uint8_t family;
+	uint16_t port;
+	bool nat_t;
+};
+
+/* A trap policy we installed for a start = trap connection. */
+struct xd_trap {
+	char conn[IKE_NAME_MAX];
+	uint32_t reqid;
+	struct xk_policy pol;
+};
+
+struct xd_client {
+	ev_io w;
+	int fd;
+	struct xd_client *next;
+	bool subscribed;
+	char buf[8192];
+	size_t len;
+};
+
+struct xd_stats {
+	uint64_t rx_dropped; /* datagrams the daemon itself threw away */
+	uint64_t acquires, expires, mappings;
+	uint64_t dpd_timeouts;
+};
+
+struct xiked {
+	struct ev_loop *loop;
+	struct xd_config cfg;
+	char cfg_path[256];
+	struct ike_engine *eng;
+
+	/* The ESP backend: kernel XFRM for now. */
+	struct xfrm *xfrm;
+	struct xfrm_probe probe;
+	struct xk_kernel_ops kops; /* our wrapper around the backend's ops */
+	const struct xk_kernel_ops *backend;
+	void *backend_ctx;
+	ev_io xfrm_ev;
+
+	struct xd_sock socks[2 * XD_MAX_LISTEN * 2 + 4];
+	size_t n_socks;
+
+	ev_timer timer;
+	ev_signal sig_term, sig_int, sig_hup;
+
+	int ctl_fd;
+	ev_io ctl_w;
+	struct xd_client *clients;
+
+	struct xd_trap *traps;
+	size_t n_traps;
+
+	struct xd_route_ctx *routes;
+	struct xd_stats stats;
+	uint64_t started_ms;
+	bool stopping;
+};
+
+/* main.c */
+uint64_t xd_now_ms(void);
+void xd_engine_kick(struct xiked *d);
+int xd_reload(struct xiked *d, char *err, size_t errlen);
+int xd_initiate(struct xiked *d, const char *conn, char *err, size_t errlen);
+int xd_terminate(struct xiked *d, const char *conn, char *err, size_t errlen);
+
+/* net.c: the IKE sockets. */
+int xd_net_open(struct xiked *d);
+void xd_net_close(struct xiked *d);
+void xd_net_send(void *ctx, const struct xk_addr *local, const struct xk_addr *remote,
+		 const uint8_t *buf, size_t len);
+int xd_net_source(void *ctx, const struct xk_addr *remote, struct xk_addr *local);
+
+/* ctl.c: the control socket. */
+int xd_ctl_open(struct xiked *d);
+void xd_ctl_close(struct xiked *d);
+/* Send an event object to every subscriber (takes ownership). */
+void xd_ctl_broadcast(struct xiked *d, json_object *ev);
+json_object *xd_json_ts(const struct xk_ts *ts, size_t n);
+json_object *xd_json_addr(const struct xk_addr *a);
+
+/* kernel.c: the backend, trap policies and ACQUIRE/EXPIRE handling. */
+int xd_kernel_open(struct xiked *d, char *err, size_t errlen);
+void xd_kernel_close(struct xiked *d);
+/* Check that the backend carries every algorithm a conn may negotiate. */
+int xd_kernel_check_conn(struct xiked *d, const struct xd_conn *c, char *err, size_t errlen);
+int xd_traps_install(struct xiked *d, const struct xd_conn *c, uint32_t reqid);
+void xd_traps_remove(struct xiked *d, const char *conn);
+
+/* route.c: tunnel-mode routes (libnl-route-3). */
+struct xd_route_ctx *xd_routes_open(uint32_t table);
+void xd_routes_close(struct xd_route_ctx *r);
+void xd_routes_child_up(struct xd_route_ctx *r, const struct xk_addr *local,
+			const struct ike_child_info *c);
+void xd_routes_child_down(struct xd_route_ctx *r, const struct ike_child_info *c);
+
+#endif

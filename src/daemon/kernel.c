@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The daemon's side of the ESP backend: choosing it, checking that it can
+ * carry what the config asks for, trap policies (start = trap) and the
+ * backend's events (ACQUIRE starts a negotiation).
+ *
+ * The engine installs a CHILD_SA's policies itself.  For a trapped
+ * connection the outbound policy already exists (it is the trap, with the
+ * same selectors and reqid), so the wrapper below treats that policy as
+ * shared: adding it succeeds without touching it, deleting it leaves the
+ * trap in place for the next packet.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "daemon/daemon.h"
+#include "ike/ikev2.h"
+#include "xfrm/xfrm.h"
+
+static const struct xd_trap *trap_of(const struct xiked *d, const struct xk_policy *p)
+{
+	for (size_t i = 0; i < d->n_traps; i++) {
+		const struct xk_policy *t = &d->traps[i].pol;
+
+		if (t->dir == p->dir && !memcmp(&t->src, &p->src, sizeof(t->src)) &&
+		    !memcmp(&t->dst, &p->dst, sizeof(t->dst)))
+			return &d->traps[i];
+	}
+	return NULL;
+}
+
+static int k_alloc_spi(void *ctx, const struct xk_addr *src, const struct xk_addr *dst,
+		       uint32_t *spi)
+{
+	struct xiked *d = ctx;
+
+	return d->backend->alloc_spi(d->backend_ctx, src, dst, spi);
+}
+
+static int k_add_sa(void *ctx, const struct xk_sa *sa)
+{
+	struct xiked *d = ctx;
+
+	return d->backend->add_sa(d->backend_ctx, sa);
+}
+
+static int k_del_sa(void *ctx, const struct xk_sa_id *id)
+{
+	struct xiked *d = ctx;
+
+	return d->backend->del_sa(d->backend_ctx, id);
+}
+
+static int k_add_policy(void *ctx, const struct xk_policy *pol)
+{
+	struct xiked *d = ctx;
+	const struct xd_trap *t = trap_of(d, pol);
+
+	if (t && t->reqid == pol->reqid)
+		return 0; /* the trap is this very policy */
+	return d->backend->add_policy(d->backend_ctx, pol);
+}
+
+static int k_del_policy(void *ctx, const struct xk_policy *pol)
+{
+	struct xiked *d = ctx;
+
+	if (trap_of(d, pol))
+		return 0; /* stays, to catch the next packet */
+	return d->backend->del_policy(d->backend_ctx, pol);
+}
+
+static int k_query_sa(void *ctx, const struct xk_sa_id *id, struct xk_sa_stats *st)
+{
+	struct xiked *d = ctx;
+
+	return d->backend->query_sa ? d->backend->query_sa(d->backend_ctx, id, st) : -ENOTSUP;
+}
+
+static void on_backend_event(void *ctx, const struct xk_event *ev)
+{
+	struct xiked *d = ctx;
+	char a[XK_TS_STRLEN], b[XK_TS_STRLEN];
+
+	switch (ev->type) {
+	case XK_EV_ACQUIRE:
+		d->stats.acquires++;
+		for (size_t i = 0; i < d->n_traps; i++) {
+			char err[128];
+
+			if (d->traps[i].reqid != ev->reqid)
+				continue;
+			xk_info("acquire conn=%s src=%s dst=%s", d->traps[i].conn,
+				xk_ts_str(&ev->pkt_src, a, sizeof(a)),
+				xk_ts_str(&ev->pkt_dst, b, sizeof(b)));
+			/* One negotiation per connection at a time. */
+			if (xd_initiate(d, d->traps[i].conn, err, sizeof(err)) < 0 &&
+			    strcmp(err, "already up or in progress"))
+				xk_warn("acquire conn=%s: %s", d->traps[i].conn, err);
+			return;
+		}
+		break;
+	case XK_EV_EXPIRE:
+		/* Rekeying on soft expiry arrives with the SA lifecycle work. */
+		d->stats.expires++;
+		xk_info("expire %s spi=%08x reqid=%u", ev->hard ? "hard" : "soft", ev->sa.spi,
+			ev->reqid);
+		break;
+	case XK_EV_MAPPING:
+		d->stats.mappings++;
+		xk_info("mapping spi=%08x new port %u", ev->sa.spi, ev->new_src.port);
+		break;
+	}
+}
+
+static void on_xfrm_event(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct xiked *d = container_of(w, struct xiked, xfrm_ev);
+
+	(void)loop;
+	(void)revents;
+	xfrm_events_read(d->xfrm, on_backend_event, d);
+	xd_engine_kick(d);
+}
+
+int xd_kernel_open(struct xiked *d, char *err, size_t errlen)
+{
+	int e = 0, fd;
+
+	if (d->cfg.backend == XD_BACKEND_SOFT) {
+		snprintf(err, errlen, "backend = soft is not available yet (userspace ESP)");
+		return -ENOTSUP;
+	}
+	d->xfrm = xfrm_open(NULL, &e);
+	if (!d->xfrm) {
+		snprintf(err, errlen, "cannot open netlink XFRM: %s", strerror(-e));
+		return e;
+	}
+	xfrm_probe(d->xfrm, &d->probe);
+	if (!d->probe.esp) {
+		snprintf(err, errlen,
+			 "kernel lacks ESP (module esp4/esp6 missing?); backend = soft is not available yet");
+		return -EPROTONOSUPPORT;
+	}
+	d->backend = &xfrm_kernel_ops;
+	d->backend_ctx = d->xfrm;
+	d->kops = (struct xk_kernel_ops){
+		.alloc_spi = k_alloc_spi,
+		.add_sa = k_add_sa,
+		.del_sa = k_del_sa,
+		.add_policy = k_add_policy,
+		.del_policy = k_del_policy,
+		.query_sa = k_query_sa,
+	};
+	/* Whatever an earlier xiked left behind (kill -9) goes first. */
+	e = xfrm_flush_owned(d->xfrm);
+	if (e > 0)
+		xk_notice("removed %d stale kernel entries of an earlier run", e);
+	fd = xfrm_events_open(d->xfrm);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot subscribe to XFRM events: %s", strerror(-fd));
+		return fd;
+	}
+	ev_io_init(&d->xfrm_ev, on_xfrm_event, fd, EV_READ);
+	ev_io_start(d->loop, &d->xfrm_ev);
+	return 0;
+}
+
+void xd_kernel_close(struct xiked *d)
+{
+	if (!d->xfrm)
+		return;
+	ev_io_stop(d->loop, &d->xfrm_ev);
+	for (size_t i = 0; i < d->n_traps; i++)
+		d->backend->del_policy(d->backend_ctx, &d->traps[i].pol);
+	free(d->traps);
+	d->traps = NULL;
+	d->n_traps = 0;
+	xfrm_flush_owned(d->xfrm);
+	xfrm_close(d->xfrm);
+	d->xfrm = NULL;
+}
+
+static enum xk_enc enc_of(uint16_t id)
+{
+	switch (id) {
+	case IKEV2_ENCR_AES_GCM_16: return XK_ENC_AES_GCM_16;
+	case IKEV2_ENCR_CHACHA20_POLY1305: return XK_ENC_CHACHA20_POLY1305;
+	case IKEV2_ENCR_AES_CBC: return XK_ENC_AES_CBC;
+	}
+	return XK_ENC_NONE;
+}
+
+static enum xk_integ integ_of(uint16_t id)
+{
+	switch (id) {
+	case IKEV2_AUTH_HMAC_SHA2_256_128: return XK_INTEG_HMAC_SHA256_128;
+	case IKEV2_AUTH_HMAC_SHA2_384_192: return XK_INTEG_HMAC_SHA384_192;
+	case IKEV2_AUTH_HMAC_SHA2_512_256: return XK_INTEG_HMAC_SHA512_256;
+	}
+	return XK_INTEG_NONE;
+}
+
+int xd_kernel_check_conn(struct xiked *d, const struct xd_conn *c, char *err, size_t errlen)
+{
+	const struct xfrm_probe *p = &d->probe;
+	char msg[160];
+
+	if (!d->xfrm)
+		return 0;
+	for (size_t i = 0; i < c->n_esp; i++) {
+		for (size_t j = 0; j < c->esp[i].n_xforms; j++) {
+			const struct ike_xform *x = &c->esp[i].xf[j];
+			const char *m = NULL;
+
+			if (x->type == IKEV2_XF_ENCR)
+				m = xfrm_probe_check(p, enc_of(x->id), XK_INTEG_NONE, msg, sizeof(msg));
+			else if (x->type == IKEV2_XF_INTEG)
+				m = xfrm_probe_check(p, XK_ENC_NONE, integ_of(x->id), msg, sizeof(msg));
+			if (m) {
+				snprintf(err, errlen, "%s:%u: [conn %s] esp: %s", d->cfg.path, c->line,
+					 c->name, m);
+				return -ENOTSUP;
+			}
+		}
+	}
+	return 0;
+}
+
+int xd_traps_install(struct xiked *d, const struct xd_conn *c, uint32_t reqid)
+{
+	struct xk_ts l[IKE_MAX_TS], r[IKE_MAX_TS];
+	size_t nl = c->n_local_ts, nr = c->n_remote_ts;
+
+	if (nl)
+		memcpy(l, c->local_ts, nl * sizeof(l[0]));
+	else
+		xk_ts_from_addr(&c->local, &l[nl++]);
+	if (nr)
+		memcpy(r, c->remote_ts, nr * sizeof(r[0]));
+	else
+		xk_ts_from_addr(&c->remote, &r[nr++]);
+	for (size_t i = 0; i < nl; i++) {
+		for (size_t j = 0; j < nr; j++) {
+			struct xd_trap *t, *n;
+			int err;
+
+			n = realloc(d->traps, (d->n_traps + 1) * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			d->traps = n;
+			t = &d->traps[d->n_traps];
+			memset(t, 0, sizeof(*t));
+			snprintf(t->conn, sizeof(t->conn), "%s", c->name);
+			t->reqid = reqid;
+			t->pol = (struct xk_policy){
+				.src = l[i], .dst = r[j], .dir = XK_DIR_OUT,
+				/* Below the CHILD_SA's own priorities: those are 0x2000+. */
+				.priority = 0x1000, .mode = c->mode,
+				.tmpl_src = c->local, .tmpl_dst = c->remote, .reqid = reqid,
+			};
+			err = d->backend->add_policy(d->backend_ctx, &t->pol);
+			if (err < 0) {
+				char a[XK_TS_STRLEN], b[XK_TS_STRLEN];
+
+				xk_err("conn=%s: cannot install trap policy %s -> %s: %s", c->name,
+				       xk_ts_str(&l[i], a, sizeof(a)), xk_ts_str(&r[j], b, sizeof(b)),
+				       strerror(-err));
+				return err;
+			}
+			d->n_traps++;
+		}
+	}
+	return 0;
+}
+
+void xd_traps_remove(struct xiked *d, const char *conn)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < d->n_traps; i++) {
+		if (!strcmp(d->traps[i].conn, conn))
+			d->backend->del_policy(d->backend_ctx, &d->traps[i].pol);
+		else
+			d->traps[k++] = d->traps[i];
+	}
+	d->n_traps = k;
+}

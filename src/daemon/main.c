@@ -1,0 +1,477 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * xiked: the IKEv2 daemon.  One process, one libev loop: the IKE sockets,
+ * the XFRM event socket, the control socket and the engine's timer feed
+ * the sans-I/O engine; signals are handled here and nowhere else.
+ */
+#define _GNU_SOURCE
+#include <cap-ng.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "daemon/daemon.h"
+#include "ike/ikev2.h"
+
+#define TRAP_REQID_BASE 0x7cf00000u
+
+uint64_t xd_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t engine_now(void *ctx)
+{
+	(void)ctx;
+	return xd_now_ms();
+}
+
+/* Re-arm the engine's timer after anything that may have changed it. */
+void xd_engine_kick(struct xiked *d)
+{
+	uint64_t next = ike_engine_next_timeout(d->eng), now = xd_now_ms();
+
+	ev_timer_stop(d->loop, &d->timer);
+	if (next == UINT64_MAX)
+		return;
+	ev_timer_set(&d->timer, next > now ? (double)(next - now) / 1000.0 : 0.0, 0.0);
+	ev_timer_start(d->loop, &d->timer);
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct xiked *d = container_of(w, struct xiked, timer);
+
+	(void)loop;
+	(void)revents;
+	ike_engine_tick(d->eng);
+	xd_engine_kick(d);
+}
+
+static const char *event_name(enum ike_event_type t)
+{
+	switch (t) {
+	case IKE_EV_IKE_UP: return "ike-up";
+	case IKE_EV_IKE_DOWN: return "ike-down";
+	case IKE_EV_CHILD_UP: return "child-up";
+	case IKE_EV_CHILD_DOWN: return "child-down";
+	case IKE_EV_AUTH_FAILED: return "auth-failed";
+	case IKE_EV_FAILED: return "failed";
+	}
+	return "?";
+}
+
+static void on_engine_event(void *ctx, const struct ike_event *ev)
+{
+	struct xiked *d = ctx;
+	json_object *o = json_object_new_object();
+	char spi[20];
+
+	if (ev->child && ev->type == IKE_EV_CHILD_UP && d->routes)
+		xd_routes_child_up(d->routes, ev->local, ev->child);
+	else if (ev->child && ev->type == IKE_EV_CHILD_DOWN && d->routes)
+		xd_routes_child_down(d->routes, ev->child);
+
+	json_object_object_add(o, "event", json_object_new_string(event_name(ev->type)));
+	json_object_object_add(o, "conn", json_object_new_string(ev->conn));
+	snprintf(spi, sizeof(spi), "%016" PRIx64, ev->spi_i);
+	json_object_object_add(o, "spi-i", json_object_new_string(spi));
+	snprintf(spi, sizeof(spi), "%016" PRIx64, ev->spi_r);
+	json_object_object_add(o, "spi-r", json_object_new_string(spi));
+	if (ev->remote)
+		json_object_object_add(o, "remote", xd_json_addr(ev->remote));
+	if (ev->child) {
+		snprintf(spi, sizeof(spi), "%08" PRIx32, ev->child->spi_in);
+		json_object_object_add(o, "spi-in", json_object_new_string(spi));
+		snprintf(spi, sizeof(spi), "%08" PRIx32, ev->child->spi_out);
+		json_object_object_add(o, "spi-out", json_object_new_string(spi));
+	}
+	if (ev->notify)
+		json_object_object_add(o, "notify",
+				       json_object_new_string(ikev2_notify_name(ev->notify)));
+	if (ev->reason)
+		json_object_object_add(o, "reason", json_object_new_string(ev->reason));
+	xd_ctl_broadcast(d, o);
+}
+
+/* ---- connections ---- */
+
+static const struct xd_conn *conn_find(const struct xd_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_conns; i++)
+		if (!strcmp(cfg->conns[i].name, name))
+			return &cfg->conns[i];
+	return NULL;
+}
+
+struct sa_walk {
+	const char *conn;
+	uint64_t spis[64];
+	size_t n;
+	bool busy;
+};
+
+static void walk_conn(void *ctx, const struct ike_sa_info *info)
+{
+	struct sa_walk *w = ctx;
+
+	if (strcmp(info->conn, w->conn))
+		return;
+	if (info->state != IKE_S_DELETING && info->state != IKE_S_DEAD)
+		w->busy = true;
+	if (w->n < sizeof(w->spis) / sizeof(w->spis[0]))
+		w->spis[w->n++] = info->initiator ? info->spi_i : info->spi_r;
+}
+
+int xd_initiate(struct xiked *d, const char *name, char *err, size_t errlen)
+{
+	const struct xd_conn *c = conn_find(&d->cfg, name);
+	struct sa_walk w = { .conn = name };
+	int r;
+
+	if (!c) {
+		snprintf(err, errlen, "no such connection: %s", name);
+		return -ENOENT;
+	}
+	if (!c->remote.family) {
+		snprintf(err, errlen, "connection %s has no remote address (responder only)", name);
+		return -EINVAL;
+	}
+	ike_engine_foreach_sa(d->eng, walk_conn, &w);
+	if (w.busy) {
+		snprintf(err, errlen, "already up or in progress");
+		return -EALREADY;
+	}
+	r = ike_engine_initiate(d->eng, name, NULL);
+	if (r < 0)
+		snprintf(err, errlen, "cannot initiate %s: %s", name, strerror(-r));
+	xd_engine_kick(d);
+	return r;
+}
+
+int xd_terminate(struct xiked *d, const char *name, char *err, size_t errlen)
+{
+	struct sa_walk w = { .conn = name };
+
+	if (!conn_find(&d->cfg, name)) {
+		snprintf(err, errlen, "no such connection: %s", name);
+		return -ENOENT;
+	}
+	ike_engine_foreach_sa(d->eng, walk_conn, &w);
+	if (!w.n) {
+		snprintf(err, errlen, "no IKE SA for connection %s", name);
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < w.n; i++)
+		ike_engine_terminate(d->eng, w.spis[i]);
+	xd_engine_kick(d);
+	return 0;
+}
+
+static uint32_t trap_reqid(const struct xiked *d, const struct xd_conn *c)
+{
+	return TRAP_REQID_BASE + (uint32_t)(c - d->cfg.conns);
+}
+
+/* Hand one config conn to the engine and act on its start action. */
+static int conn_add(struct xiked *d, const struct xd_conn *c, char *err, size_t errlen)
+{
+	struct ike_conn_cfg ec;
+	int r;
+
+	r = xd_kernel_check_conn(d, c, err, errlen);
+	if (r < 0)
+		return r;
+	xd_conn_to_engine(c, &ec);
+	if (c->start == XD_START_TRAP)
+		ec.reqid = trap_reqid(d, c);
+	r = ike_engine_add_conn(d->eng, &ec);
+	if (r < 0) {
+		snprintf(err, errlen, "%s:%u: [conn %s] cannot load: %s", d->cfg.path, c->line,
+			 c->name, strerror(-r));
+		return r;
+	}
+	if (c->start == XD_START_TRAP) {
+		r = xd_traps_install(d, c, ec.reqid);
+		if (r < 0) {
+			snprintf(err, errlen, "[conn %s] cannot install trap policies: %s", c->name,
+				 strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void conn_start(struct xiked *d, const struct xd_conn *c)
+{
+	char err[256];
+
+	if (c->start == XD_START_START && xd_initiate(d, c->name, err, sizeof(err)) < 0)
+		xk_warn("conn=%s: %s", c->name, err);
+}
+
+static void conn_remove(struct xiked *d, const struct xd_conn *c)
+{
+	struct sa_walk w = { .conn = c->name };
+
+	ike_engine_foreach_sa(d->eng, walk_conn, &w);
+	for (size_t i = 0; i < w.n; i++)
+		ike_engine_terminate(d->eng, w.spis[i]);
+	xd_traps_remove(d, c->name);
+	ike_engine_del_conn(d->eng, c->name);
+}
+
+int xd_reload(struct xiked *d, char *err, size_t errlen)
+{
+	struct xd_config next, old;
+	size_t kept = 0, added = 0, removed = 0;
+
+	if (xd_config_load(d->cfg_path, &next, err, errlen) < 0) {
+		xk_err("reload refused, keeping the running config: %s", err);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < next.n_conns; i++) {
+		if (xd_kernel_check_conn(d, &next.conns[i], err, errlen) < 0) {
+			xk_err("reload refused, keeping the running config: %s", err);
+			xd_config_free(&next);
+			return -EINVAL;
+		}
+	}
+	if (next.port != d->cfg.port || next.nat_port != d->cfg.nat_port ||
+	    strcmp(next.socket, d->cfg.socket) || next.n_listen != d->cfg.n_listen)
+		xk_warn("reload: listen, port, nat-port and socket changes take effect at restart");
+	/* Conns that are gone or changed go first, with their SAs. */
+	for (size_t i = 0; i < d->cfg.n_conns; i++) {
+		const struct xd_conn *o = &d->cfg.conns[i];
+		const struct xd_conn *n = conn_find(&next, o->name);
+
+		if (!n || !xd_conn_same(o, n)) {
+			conn_remove(d, o);
+			removed++;
+		}
+	}
+	old = d->cfg;
+	d->cfg = next;
+	/* Keep what the running daemon was started with. */
+	d->cfg.port = old.port;
+	d->cfg.nat_port = old.nat_port;
+	memcpy(d->cfg.socket, old.socket, sizeof(d->cfg.socket));
+	for (size_t i = 0; i < d->cfg.n_conns; i++) {
+		const struct xd_conn *n = &d->cfg.conns[i];
+		const struct xd_conn *o = conn_find(&old, n->name);
+
+		if (o && xd_conn_same(o, n)) {
+			kept++;
+			/* Traps keep their reqid, which may have moved with the index. */
+			continue;
+		}
+		if (conn_add(d, n, err, errlen) < 0)
+			xk_err("reload: %s", err);
+		else
+			conn_start(d, n);
+		added++;
+	}
+	xd_config_free(&old);
+	xk_log_set_level(d->cfg.log_level);
+	xk_notice("reloaded %s: %zu kept, %zu added or changed, %zu removed", d->cfg_path, kept,
+		  added, removed);
+	xd_engine_kick(d);
+	return 0;
+}
+
+/* ---- signals, start-up, shutdown ---- */
+
+static void stop(struct xiked *d)
+{
+	struct sa_walk w;
+
+	if (d->stopping)
+		return;
+	d->stopping = true;
+	xk_notice("shutting down");
+	/* Tell every peer; their DELETE answers are not waited for. */
+	for (size_t i = 0; i < d->cfg.n_conns; i++) {
+		memset(&w, 0, sizeof(w));
+		w.conn = d->cfg.conns[i].name;
+		ike_engine_foreach_sa(d->eng, walk_conn, &w);
+		for (size_t j = 0; j < w.n; j++)
+			ike_engine_terminate(d->eng, w.spis[j]);
+	}
+	ev_break(d->loop, EVBREAK_ALL);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct xiked *d = w->data;
+	char err[512];
+
+	(void)loop;
+	(void)revents;
+	if (w->signum == SIGHUP)
+		xd_reload(d, err, sizeof(err));
+	else
+		stop(d);
+}
+
+static void syslog_sink(enum xk_log_level level, const char *line, void *ctx)
+{
+	static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR };
+
+	(void)ctx;
+	syslog(prio[level], "%s", line);
+}
+
+static void drop_capabilities(void)
+{
+	/* Root stays root, but keeps only what an IKE daemon needs. */
+	capng_clear(CAPNG_SELECT_BOTH);
+	capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_ADMIN,
+		      CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_DAC_READ_SEARCH, -1);
+	if (capng_apply(CAPNG_SELECT_BOTH) < 0)
+		xk_warn("cannot drop capabilities");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: xiked [-c FILE] [-d] [--syslog] [--check] [-V]\n"
+		   "  -c, --config FILE  configuration (default /etc/xike/xiked.conf)\n"
+		   "  -d, --debug        log at debug level (overrides log-level)\n"
+		   "      --syslog       log to syslog instead of stderr\n"
+		   "      --check        check the configuration and exit\n"
+		   "  -V, --version      print the version and exit\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "syslog", no_argument, NULL, 's' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static struct xiked xd;
+	struct xiked *d = &xd;
+	struct ike_engine_cfg ecfg;
+	struct ike_ops ops;
+	const char *path = "/etc/xike/xiked.conf";
+	bool debug = false, check = false, use_syslog = false;
+	char err[512];
+	int o, r;
+
+	while ((o = getopt_long(argc, argv, "c:dVh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': path = optarg; break;
+		case 'd': debug = true; break;
+		case 's': use_syslog = true; break;
+		case 'k': check = true; break;
+		case 'V': printf("xiked %s\n", XIKE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (use_syslog) {
+		openlog("xiked", LOG_PID, LOG_DAEMON);
+		xk_log_set_sink(syslog_sink, NULL);
+	}
+	snprintf(d->cfg_path, sizeof(d->cfg_path), "%s", path);
+	if (xd_config_load(path, &d->cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "xiked: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: %zu connection(s), OK\n", path, d->cfg.n_conns);
+		xd_config_free(&d->cfg);
+		return 0;
+	}
+	xk_log_set_level(debug ? XK_LOG_DEBUG : d->cfg.log_level);
+	d->loop = ev_default_loop(EVFLAG_AUTO);
+	d->started_ms = xd_now_ms();
+	d->ctl_fd = -1;
+
+	r = xd_kernel_open(d, err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "xiked: %s\n", err);
+		return 1;
+	}
+	ike_engine_cfg_defaults(&ecfg);
+	ecfg.nat_port = d->cfg.nat_port;
+	ecfg.reqid_base = 0x7c000001;
+	ops = (struct ike_ops){
+		.ctx = d,
+		.send = xd_net_send,
+		.now_ms = engine_now,
+		.event = on_engine_event,
+		.source = xd_net_source,
+		.kernel = &d->kops,
+		.kernel_ctx = d,
+	};
+	d->eng = ike_engine_new(&ecfg, &ops);
+	if (!d->eng) {
+		fprintf(stderr, "xiked: cannot create the IKE engine\n");
+		return 1;
+	}
+	for (size_t i = 0; i < d->cfg.n_conns; i++) {
+		if (conn_add(d, &d->cfg.conns[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "xiked: %s\n", err);
+			xd_kernel_close(d);
+			return 1;
+		}
+	}
+	r = xd_net_open(d);
+	if (r < 0) {
+		fprintf(stderr, "xiked: cannot open the IKE sockets: %s\n", strerror(-r));
+		xd_kernel_close(d);
+		return 1;
+	}
+	r = xd_ctl_open(d);
+	if (r < 0) {
+		fprintf(stderr, "xiked: cannot open control socket %s: %s\n", d->cfg.socket,
+			strerror(-r));
+		xd_kernel_close(d);
+		return 1;
+	}
+	if (d->cfg.install_routes)
+		d->routes = xd_routes_open(d->cfg.route_table);
+
+	ev_init(&d->timer, on_timer);
+	ev_signal_init(&d->sig_term, on_signal, SIGTERM);
+	ev_signal_init(&d->sig_int, on_signal, SIGINT);
+	ev_signal_init(&d->sig_hup, on_signal, SIGHUP);
+	d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+	ev_signal_start(d->loop, &d->sig_term);
+	ev_signal_start(d->loop, &d->sig_int);
+	ev_signal_start(d->loop, &d->sig_hup);
+	drop_capabilities();
+
+	xk_notice("xiked %s started: %zu connection(s), control socket %s", XIKE_VERSION,
+		  d->cfg.n_conns, d->cfg.socket);
+	sd_notify(0, "READY=1");
+	for (size_t i = 0; i < d->cfg.n_conns; i++)
+		conn_start(d, &d->cfg.conns[i]);
+	xd_engine_kick(d);
+	ev_run(d->loop, 0);
+
+	sd_notify(0, "STOPPING=1");
+	ike_engine_free(d->eng);
+	xd_routes_close(d->routes);
+	xd_kernel_close(d);
+	xd_ctl_close(d);
+	xd_net_close(d);
+	xd_config_free(&d->cfg);
+	xk_notice("stopped");
+	return 0;
+}

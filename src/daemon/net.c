@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The IKE sockets: UDP on the IKE port and the NAT-T port, IPv4 and IPv6.
+ * The NAT-T socket carries the kernel's UDP_ENCAP_ESPINUDP option, so ESP in
+ * UDP goes straight to the kernel and only IKE (behind the four-byte
+ * non-ESP marker, RFC 3948 section 2.2) reaches us.  Every socket bypasses
+ * IPsec policies, or a host-to-host policy would swallow IKE itself.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/udp.h>
+#include <linux/xfrm.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "daemon/daemon.h"
+
+#ifndef UDP_ENCAP
+#define UDP_ENCAP 100
+#endif
+
+static const uint8_t non_esp_marker[4];
+
+static void to_sockaddr(const struct xk_addr *a, struct sockaddr_storage *ss, socklen_t *len)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == XK_AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons(a->port);
+		memcpy(&s->sin_addr, a->ip, 4);
+		*len = sizeof(*s);
+	} else {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+
+		s->sin6_family = AF_INET6;
+		s->sin6_port = htons(a->port);
+		memcpy(&s->sin6_addr, a->ip, 16);
+		*len = sizeof(*s);
+	}
+}
+
+static void from_sockaddr(const struct sockaddr_storage *ss, struct xk_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+
+		a->family = XK_AF_INET;
+		a->port = ntohs(s->sin_port);
+		memcpy(a->ip, &s->sin_addr, 4);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+
+		a->family = XK_AF_INET6;
+		a->port = ntohs(s->sin6_port);
+		memcpy(a->ip, &s->sin6_addr, 16);
+	}
+}
+
+/* A per-socket policy that lets IKE through whatever the SPD says. */
+static int bypass_ipsec(int fd, int family)
+{
+	struct xfrm_userpolicy_info pol;
+	int level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+	int opt = family == AF_INET ? IP_XFRM_POLICY : IPV6_XFRM_POLICY;
+
+	for (int dir = XFRM_POLICY_IN; dir <= XFRM_POLICY_OUT; dir++) {
+		memset(&pol, 0, sizeof(pol));
+		pol.action = XFRM_POLICY_ALLOW;
+		pol.sel.family = (uint16_t)family;
+		pol.dir = (uint8_t)dir;
+		pol.lft.soft_byte_limit = pol.lft.hard_byte_limit = XFRM_INF;
+		pol.lft.soft_packet_limit = pol.lft.hard_packet_limit = XFRM_INF;
+		if (setsockopt(fd, level, opt, &pol, sizeof(pol)) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+static void on_readable(struct ev_loop *loop, ev_io *w, int revents);
+
+static int open_one(struct xiked *d, const struct xk_addr *bind_addr, uint8_t family,
+		    uint16_t port, bool nat_t)
+{
+	struct xd_sock *s = &d->socks[d->n_socks];
+	struct sockaddr_storage ss;
+	struct xk_addr any = { .family = family };
+	socklen_t len;
+	int fd, one = 1, af = family == XK_AF_INET ? AF_INET : AF_INET6;
+	char buf[64];
+
+	if (d->n_socks == sizeof(d->socks) / sizeof(d->socks[0]))
+		return -ENOSPC;
+	fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (af == AF_INET) {
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	} else {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	}
+	any = bind_addr ? *bind_addr : any;
+	any.port = port;
+	to_sockaddr(&any, &ss, &len);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+		int err = -errno;
+
+		xk_err("cannot bind UDP %s port %u: %s", xk_addr_str(&any, buf, sizeof(buf)), port,
+		       strerror(-err));
+		close(fd);
+		return err;
+	}
+	if (bypass_ipsec(fd, af) < 0)
+		xk_warn("cannot exempt the IKE socket from IPsec policies: %s", strerror(errno));
+	if (nat_t) {
+		int encap = UDP_ENCAP_ESPINUDP;
+
+		if (setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap, sizeof(encap)) < 0)
+			xk_warn("UDP_ENCAP_ESPINUDP not available on port %u: %s", port,
+				strerror(errno));
+	}
+	s->fd = fd;
+	s->family = family;
+	s->port = port;
+	s->nat_t = nat_t;
+	ev_io_init(&s->w, on_readable, fd, EV_READ);
+	s->w.data = d;
+	ev_io_start(d->loop, &s->w);
+	d->n_socks++;
+	return 0;
+}
+
+int xd_net_open(struct xiked *d)
+{
+	static const uint8_t fams[] = { XK_AF_INET, XK_AF_INET6 };
+	int err, opened = 0;
+
+	if (d->cfg.n_listen) {
+		for (size_t i = 0; i < d->cfg.n_listen; i++) {
+			const struct xk_addr *a = &d->cfg.listen[i];
+
+			err = open_one(d, a, a->family, d->cfg.port, false);
+			if (err == 0)
+				err = open_one(d, a, a->family, d->cfg.nat_port, true);
+			if (err)
+				return err;
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		err = open_one(d, NULL, fams[i], d->cfg.port, false);
+		if (err == 0)
+			err = open_one(d, NULL, fams[i], d->cfg.nat_port, true);
+		/* A host without IPv6 still runs on IPv4, and the other way round. */
+		if (err == 0)
+			opened++;
+		else if (err != -EAFNOSUPPORT && err != -EADDRNOTAVAIL)
+			return err;
+	}
+	return opened ? 0 : -EADDRNOTAVAIL;
+}
+
+void xd_net_close(struct xiked *d)
+{
+	for (size_t i = 0; i < d->n_socks; i++) {
+		ev_io_stop(d->loop, &d->socks[i].w);
+		close(d->socks[i].fd);
+	}
+	d->n_socks = 0;
+}
+
+static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct xd_sock *s = container_of(w, struct xd_sock, w);
+	struct xiked *d = w->data;
+	uint8_t buf[65536];
+	union {
+		char c[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+
+	(void)loop;
+	(void)revents;
+	for (int burst = 0; burst < 64; burst++) {
+		struct sockaddr_storage from;
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
+				     .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = ctl.c, .msg_controllen = sizeof(ctl.c) };
+		struct xk_addr local = { .family = s->family, .port = s->port }, remote;
+		const uint8_t *p = buf;
+		ssize_t n = recvmsg(s->fd, &mh, 0);
+
+		if (n < 0)
+			return;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				memcpy(local.ip, &pi.ipi_addr, 4);
+			} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+				struct in6_pktinfo pi;
+
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				memcpy(local.ip, &pi.ipi6_addr, 16);
+			}
+		}
+		from_sockaddr(&from, &remote);
+		if (s->nat_t) {
+			/* A NAT keepalive (RFC 3948 section 2.3): nothing to do. */
+			if (n == 1 && buf[0] == 0xff)
+				continue;
+			/* Only IKE follows the marker; ESP belongs to the kernel. */
+			if (n < 4 || memcmp(buf, non_esp_marker, 4) != 0) {
+				d->stats.rx_dropped++;
+				continue;
+			}
+			p += 4;
+			n -= 4;
+		}
+		ike_engine_input(d->eng, &local, &remote, p, (size_t)n);
+	}
+	xd_engine_kick(d);
+}
+
+static struct xd_sock *sock_for(struct xiked *d, const struct xk_addr *local)
+{
+	bool nat_t = local->port == d->cfg.nat_port;
+
+	for (size_t i = 0; i < d->n_socks; i++) {
+		struct xd_sock *s = &d->socks[i];
+
+		if (s->family == local->family && s->nat_t == nat_t)
+			return s;
+	}
+	return NULL;
+}
+
+void xd_net_send(void *ctx, const struct xk_addr *local, const struct xk_addr *remote,
+		 const uint8_t *buf, size_t len)
+{
+	struct xiked *d = ctx;
+	struct xk_addr l = *local;
+	struct xd_sock *s;
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	struct iovec iov[2];
+	union {
+		char c[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr mh = { .msg_iov = iov, .msg_control = ctl.c };
+	struct cmsghdr *c;
+	int i = 0;
+
+	if (!l.family)
+		l.family = remote->family;
+	s = sock_for(d, &l);
+	if (!s) {
+		xk_warn("no socket for port %u (family %u)", l.port, l.family);
+		return;
+	}
+	to_sockaddr(remote, &to, &tolen);
+	mh.msg_name = &to;
+	mh.msg_namelen = tolen;
+	if (s->nat_t)
+		iov[i++] = (struct iovec){ (void *)non_esp_marker, 4 };
+	iov[i++] = (struct iovec){ (void *)buf, len };
+	mh.msg_iovlen = (size_t)i;
+	/* Send from the address the SA lives on, whatever the routes prefer. */
+	memset(ctl.c, 0, sizeof(ctl.c));
+	mh.msg_controllen = sizeof(ctl.c);
+	c = CMSG_FIRSTHDR(&mh);
+	if (local->family == XK_AF_INET) {
+		struct in_pktinfo pi = { 0 };
+
+		memcpy(&pi.ipi_spec_dst, local->ip, 4);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+	} else if (local->family == XK_AF_INET6) {
+		struct in6_pktinfo pi = { 0 };
+
+		memcpy(&pi.ipi6_addr, local->ip, 16);
+		c->cmsg_level = IPPROTO_IPV6;
+		c->cmsg_type = IPV6_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+	} else {
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+	}
+	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0) {
+		char a[64];
+
+		xk_debug("send to %s:%u failed: %s", xk_addr_str(remote, a, sizeof(a)), remote->port,
+			 strerror(errno));
+	}
+}
+
+/* The source address the routing table picks towards remote. */
+int xd_net_source(void *ctx, const struct xk_addr *remote, struct xk_addr *local)
+{
+	struct sockaddr_storage ss;
+	struct xk_addr r = *remote;
+	socklen_t len;
+	int fd, err = 0;
+
+	(void)ctx;
+	if (!r.port)
+		r.port = 500;
+	fd = socket(r.family == XK_AF_INET ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	to_sockaddr(&r, &ss, &len);
+	/* connect() on UDP sends nothing; it only asks the routing table. */
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		err = -errno;
+	} else {
+		len = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+			err = -errno;
+		} else {
+			uint16_t port = local->port;
+
+			from_sockaddr(&ss, local);
+			local->port = port;
+		}
+	}
+	close(fd);
+	return err;
+}

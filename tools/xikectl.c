@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * xikectl: control xiked over its UNIX socket (newline-delimited JSON,
+ * docs/control.md).  Tables for people by default, --json for scripts.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static const char *sock_path = "/run/xiked.sock";
+static bool opt_json, opt_prom;
+
+static int connect_daemon(void)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", sock_path);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "xikectl: cannot reach xiked at %s: %s\n", sock_path,
+			strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+static void send_line(int fd, json_object *req)
+{
+	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+
+	if (write(fd, s, strlen(s)) < 0 || write(fd, "\n", 1) != 1) {
+		fprintf(stderr, "xikectl: write: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
+/* Read one line and parse it; NULL at end of stream. */
+static json_object *read_line(int fd)
+{
+	static char buf[1 << 20];
+	static size_t len;
+	char *nl;
+
+	for (;;) {
+		nl = memchr(buf, '\n', len);
+		if (nl) {
+			json_object *o;
+
+			*nl = '\0';
+			o = json_tokener_parse(buf);
+			len -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, len);
+			return o;
+		}
+		if (len == sizeof(buf))
+			return NULL;
+		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+
+		if (n <= 0)
+			return NULL;
+		len += (size_t)n;
+	}
+}
+
+static json_object *call(json_object *req)
+{
+	int fd = connect_daemon();
+	json_object *resp, *ok, *err;
+
+	send_line(fd, req);
+	resp = read_line(fd);
+	close(fd);
+	json_object_put(req);
+	if (!resp) {
+		fprintf(stderr, "xikectl: no answer from xiked\n");
+		exit(1);
+	}
+	if (!json_object_object_get_ex(resp, "ok", &ok) || !json_object_get_boolean(ok)) {
+		fprintf(stderr, "xikectl: %s\n", json_object_object_get_ex(resp, "error", &err) ?
+			json_object_get_string(err) : "request failed");
+		exit(1);
+	}
+	return resp;
+}
+
+static json_object *request(const char *cmd, const char *conn)
+{
+	json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "cmd", json_object_new_string(cmd));
+	if (conn)
+		json_object_object_add(req, "conn", json_object_new_string(conn));
+	return req;
+}
+
+static const char *str(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : "";
+}
+
+static json_object *get(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? v : NULL;
+}
+
+static void print_json(json_object *o)
+{
+	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY |
+							    JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+static void join(json_object *arr, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; arr && i < json_object_array_length(arr); i++)
+		o += (size_t)snprintf(buf + o, o < len ? len - o : 0, "%s%s", i ? "," : "",
+				      json_object_get_string(json_object_array_get_idx(arr, i)));
+}
+
+static void list_sas(json_object *resp)
+{
+	json_object *sas = get(resp, "sas");
+	size_t n = sas ? json_object_array_length(sas) : 0;
+
+	if (!n)
+		printf("no IKE SAs\n");
+	for (size_t i = 0; i < n; i++) {
+		json_object *sa = json_object_array_get_idx(sas, i);
+		json_object *l = get(sa, "local"), *r = get(sa, "remote");
+		json_object *ch = get(sa, "children");
+
+		printf("%s: %s, %s[%s]:%s ... %s[%s]:%s\n", str(sa, "name"), str(sa, "state"),
+		       str(l, "addr"), str(l, "id"), str(l, "port"), str(r, "addr"), str(r, "id"),
+		       str(r, "port"));
+		printf("  %s %s_i %s_r, %s, up %ss\n", str(sa, "role"), str(sa, "spi-i"),
+		       str(sa, "spi-r"), str(sa, "ike-proposal"), str(sa, "established-seconds"));
+		for (size_t j = 0; ch && j < json_object_array_length(ch); j++) {
+			json_object *c = json_object_array_get_idx(ch, j);
+			char lt[512], rt[512];
+
+			join(get(c, "local-ts"), lt, sizeof(lt));
+			join(get(c, "remote-ts"), rt, sizeof(rt));
+			printf("  %s: %s, %s, %s_i %s_o, %s%s\n", str(c, "name"), str(c, "state"),
+			       str(c, "mode"), str(c, "spi-in"), str(c, "spi-out"),
+			       str(c, "esp-proposal"), json_object_get_boolean(get(c, "encap")) ?
+			       ", udp-encap" : "");
+			printf("    in  %s bytes, %s packets\n", str(c, "bytes-in"), str(c, "packets-in"));
+			printf("    out %s bytes, %s packets\n", str(c, "bytes-out"),
+			       str(c, "packets-out"));
+			printf("    %s === %s\n", lt, rt);
+		}
+	}
+}
+
+static void list_conns(json_object *resp)
+{
+	json_object *conns = get(resp, "conns");
+
+	printf("%-16s %-8s %-9s %-8s %-20s %s\n", "NAME", "START", "MODE", "DPD", "REMOTE",
+	       "IKE / ESP");
+	for (size_t i = 0; conns && i < json_object_array_length(conns); i++) {
+		json_object *c = json_object_array_get_idx(conns, i);
+
+		printf("%-16s %-8s %-9s %-8s %-20s %s / %s\n", str(c, "name"), str(c, "start"),
+		       str(c, "mode"), str(c, "dpd"), str(c, "remote"), str(c, "ike"), str(c, "esp"));
+	}
+}
+
+static void stats(json_object *resp)
+{
+	json_object *s = get(resp, "stats");
+
+	json_object_object_foreach(s, k, v) {
+		if (opt_prom) {
+			char name[128];
+			size_t j = 0;
+
+			/* Prometheus names: xike_ prefix, underscores. */
+			for (const char *p = k; *p && j < sizeof(name) - 1; p++)
+				name[j++] = *p == '-' ? '_' : *p;
+			name[j] = '\0';
+			printf("# TYPE xike_%s %s\n", name,
+			       strstr(k, "sas") || !strcmp(k, "half-open") ? "gauge" : "counter");
+			printf("xike_%s %s\n", name, json_object_get_string(v));
+		} else {
+			printf("%-20s %s\n", k, json_object_get_string(v));
+		}
+	}
+}
+
+static int monitor(void)
+{
+	int fd = connect_daemon();
+	json_object *resp, *ev;
+
+	send_line(fd, request("subscribe", NULL));
+	resp = read_line(fd);
+	if (!resp || !json_object_get_boolean(get(resp, "ok"))) {
+		fprintf(stderr, "xikectl: subscribe refused\n");
+		return 1;
+	}
+	json_object_put(resp);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((ev = read_line(fd))) {
+		if (opt_json)
+			printf("%s\n", json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+		else
+			printf("%s conn=%s spi=%s_%s%s%s%s%s\n", str(ev, "event"), str(ev, "conn"),
+			       str(ev, "spi-i"), str(ev, "spi-r"), get(ev, "notify") ? " notify=" : "",
+			       str(ev, "notify"), get(ev, "reason") ? " reason=" : "",
+			       str(ev, "reason"));
+		json_object_put(ev);
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: xikectl [-s SOCKET] [--json] COMMAND\n"
+		   "  status                 daemon status\n"
+		   "  list-conns             configured connections\n"
+		   "  list-sas [CONN]        IKE SAs and their CHILD SAs\n"
+		   "  initiate CONN          start a connection\n"
+		   "  terminate CONN         delete its IKE SAs\n"
+		   "  rekey CONN             rekey its SAs\n"
+		   "  reload                 re-read the configuration\n"
+		   "  stats [--prometheus]   counters\n"
+		   "  monitor                follow events\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "prometheus", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd, *arg;
+	json_object *resp;
+	int o;
+
+	while ((o = getopt_long(argc, argv, "s:jh", opts, NULL)) != -1) {
+		switch (o) {
+		case 's': sock_path = optarg; break;
+		case 'j': opt_json = true; break;
+		case 'p': opt_prom = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	cmd = argv[optind];
+	arg = optind + 1 < argc ? argv[optind + 1] : NULL;
+	if (!strcmp(cmd, "monitor"))
+		return monitor();
+	if (!strcmp(cmd, "initiate") || !strcmp(cmd, "terminate") || !strcmp(cmd, "rekey")) {
+		if (!arg) {
+			fprintf(stderr, "xikectl: %s needs a connection name\n", cmd);
+			return 2;
+		}
+		resp = call(request(cmd, arg));
+		if (opt_json)
+			print_json(resp);
+		json_object_put(resp);
+		return 0;
+	}
+	if (strcmp(cmd, "status") && strcmp(cmd, "list-conns") && strcmp(cmd, "list-sas") &&
+	    strcmp(cmd, "stats") && strcmp(cmd, "reload")) {
+		fprintf(stderr, "xikectl: unknown command: %s\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	resp = call(request(cmd, !strcmp(cmd, "list-sas") ? arg : NULL));
+	if (opt_json && !opt_prom)
+		print_json(resp);
+	else if (!strcmp(cmd, "list-sas"))
+		list_sas(resp);
+	else if (!strcmp(cmd, "list-conns"))
+		list_conns(resp);
+	else if (!strcmp(cmd, "stats"))
+		stats(resp);
+	else if (!strcmp(cmd, "status"))
+		printf("xiked %s, pid %s, up %ss, backend %s, %s conns, %s IKE SAs, %s CHILD SAs\n",
+		       str(resp, "version"), str(resp, "pid"), str(resp, "uptime-seconds"),
+		       str(resp, "backend"), str(resp, "conns"), str(resp, "ike-sas"),
+		       str(resp, "child-sas"));
+	json_object_put(resp);
+	return 0;
+}
