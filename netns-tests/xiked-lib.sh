@@ -1,0 +1,74 @@
+# Helpers for tests that run xiked in the namespaces of lib.sh.  Source
+# after lib.sh.  XIKE_BUILD names the build tree (meson sets it).
+#
+#	xiked_start N CONF      write CONF (a heredoc on stdin) as peer N's
+#	                        config and start xiked in peer N's namespace
+#	xiked_stop N            stop it (SIGTERM) and wait
+#	ctl N ARGS...           xikectl against peer N's daemon
+#	wait_for SECS CMD...    retry CMD until it succeeds or SECS pass
+#	child_up N              true once peer N has an INSTALLED CHILD SA
+
+: "${XIKE_BUILD:?XIKE_BUILD must name the build directory}"
+XIKED=$XIKE_BUILD/src/daemon/xiked
+XIKECTL=$XIKE_BUILD/tools/xikectl
+XK_DIR=$(mktemp -d /tmp/xike-test.XXXXXX)
+at_exit "rm -rf '$XK_DIR'"
+
+_xiked_ns() {
+	if [ "$1" = 1 ]; then echo "$NS1"; else echo "$NS2"; fi
+}
+
+xiked_start() {
+	cat > "$XK_DIR/peer$1.conf"
+	ip netns exec "$(_xiked_ns "$1")" "$XIKED" -c "$XK_DIR/peer$1.conf" \
+		>"$XK_DIR/peer$1.log" 2>&1 &
+	echo $! > "$XK_DIR/peer$1.pid"
+	at_exit "kill \$(cat '$XK_DIR/peer$1.pid') 2>/dev/null"
+	wait_for 20 ctl "$1" status >/dev/null ||
+		{ cat "$XK_DIR/peer$1.log" >&2; fail "xiked $1 did not start"; }
+}
+
+xiked_stop() {
+	_pid=$(cat "$XK_DIR/peer$1.pid")
+	kill "$_pid" 2>/dev/null
+	for _i in $(seq 50); do
+		kill -0 "$_pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	fail "xiked $1 did not stop"
+}
+
+xiked_log() {
+	cat "$XK_DIR/peer$1.log"
+}
+
+ctl() {
+	_n=$1
+	shift
+	ip netns exec "$(_xiked_ns "$_n")" "$XIKECTL" -s "/run/xike-test-$$-$_n.sock" "$@"
+}
+
+# The socket line every test config needs.
+xiked_socket() {
+	echo "socket = /run/xike-test-$$-$1.sock"
+}
+
+wait_for() {
+	_secs=$1
+	shift
+	_end=$(( $(date +%s) + _secs ))
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s)" -ge "$_end" ] && return 1
+		sleep 0.2
+	done
+	return 0
+}
+
+child_up() {
+	ctl "$1" --json list-sas | grep -q '"state": *"INSTALLED"'
+}
+
+# JSON field values from `xikectl list-sas --json`, one per line.
+sas_field() {
+	ctl "$1" --json list-sas | sed -n "s/.*\"$2\": *\"\\([^\"]*\\)\".*/\\1/p"
+}
