@@ -25,6 +25,8 @@ struct parser {
 	size_t errlen;
 	bool failed;
 	struct xd_conn *cur; /* the conn section being read */
+	bool new_section;    /* the reader passed a [section] line */
+	unsigned section_line;
 	size_t cap;
 	/* The reader's source: a FILE or a string. */
 	FILE *f;
@@ -407,7 +409,7 @@ static struct xd_conn *conn_new(struct parser *p, const char *name)
 	c = &cfg->conns[cfg->n_conns++];
 	memset(c, 0, sizeof(*c));
 	snprintf(c->name, sizeof(c->name), "%s", name);
-	c->line = p->line;
+	c->line = p->section_line;
 	c->mode = XK_MODE_TUNNEL;
 	return c;
 }
@@ -418,6 +420,11 @@ static int handler(void *user, const char *section, const char *key, const char 
 
 	if (p->failed)
 		return 1;
+	/* A section header starts a new conn, even one repeating a name. */
+	if (p->new_section) {
+		p->new_section = false;
+		p->cur = NULL;
+	}
 	if (!strcmp(section, "global"))
 		return global_key(p, key, value);
 	if (!strncmp(section, "conn ", 5)) {
@@ -437,13 +444,24 @@ static int handler(void *user, const char *section, const char *key, const char 
 }
 
 /* Line-counting readers, so that every message can name its line. */
+static void saw_line(struct parser *p, const char *line)
+{
+	p->line++;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (*line == '[') {
+		p->new_section = true;
+		p->section_line = p->line;
+	}
+}
+
 static char *read_file_line(char *str, int num, void *stream)
 {
 	struct parser *p = stream;
 	char *r = fgets(str, num, p->f);
 
 	if (r)
-		p->line++;
+		saw_line(p, r);
 	return r;
 }
 
@@ -462,7 +480,7 @@ static char *read_text_line(char *str, int num, void *stream)
 	memcpy(str, p->text, n);
 	str[n] = '\0';
 	p->text += n;
-	p->line++;
+	saw_line(p, str);
 	return str;
 }
 

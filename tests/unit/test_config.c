@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * xiked.conf parsing: a good config in every key, and each mistake reported
+ * with file, line and key (the daemon refuses to start on any of them).
+ */
+#include "check.h"
+#include "daemon/config.h"
+#include "ike/ikev2.h"
+
+static const char good[] =
+	"# a comment\n"
+	"[global]\n"
+	"backend = xfrm\n"
+	"listen = 192.0.2.1, 2001:db8::1\n"
+	"port = 500\n"
+	"nat-port = 4500\n"
+	"socket = /run/test.sock\n"
+	"log-level = debug\n"
+	"install-routes = no\n"
+	"\n"
+	"[conn site]\n"
+	"local = 192.0.2.1\n"
+	"remote = 198.51.100.2\n"
+	"local-id = gw1.example\n"
+	"remote-id = admin@example.org\n"
+	"auth = psk\n"
+	"psk = 0x00112233445566778899aabbccddeeff\n"
+	"ike = aes256gcm16-prfsha384-ecp384, aes128-sha256-modp2048\n"
+	"esp = aes256gcm16-esn\n"
+	"local-ts = 10.1.0.0/24, 10.3.0.0/16\n"
+	"remote-ts = 10.2.0.0/24\n"
+	"mode = tunnel\n"
+	"start = trap\n"
+	"dpd = 30s\n"
+	"rekey-time = 1h\n"
+	"ike-rekey-time = 4h\n"
+	"life-time = 2h\n"
+	"encap = yes\n"
+	"\n"
+	"[conn roadwarriors]\n"
+	"remote = %any\n"
+	"psk = plain text secret\n"
+	"mode = transport\n";
+
+static void test_good(void)
+{
+	struct xd_config cfg;
+	char err[256] = "";
+	const struct xd_conn *c;
+
+	CHECK_INT(xd_config_parse(good, "good.conf", &cfg, err, sizeof(err)), 0);
+	CHECK_MSG(err[0] == '\0', "unexpected error: %s", err);
+	CHECK_INT(cfg.backend, XD_BACKEND_XFRM);
+	CHECK_INT(cfg.n_listen, 2);
+	CHECK_INT(cfg.log_level, XK_LOG_DEBUG);
+	CHECK(!cfg.install_routes);
+	CHECK(strcmp(cfg.socket, "/run/test.sock") == 0);
+	CHECK_INT(cfg.n_conns, 2);
+	c = &cfg.conns[0];
+	CHECK(strcmp(c->name, "site") == 0);
+	CHECK_INT(c->psk_len, 16);
+	CHECK_INT(c->psk[15], 0xff);
+	CHECK_INT(c->n_ike, 2);
+	CHECK_INT(c->n_esp, 1);
+	CHECK_INT(c->n_local_ts, 2);
+	CHECK_INT(c->n_remote_ts, 1);
+	CHECK_INT(c->local_id.type, IKEV2_ID_FQDN);
+	CHECK_INT(c->remote_id.type, IKEV2_ID_RFC822_ADDR);
+	CHECK_INT(c->start, XD_START_TRAP);
+	CHECK_INT(c->dpd_s, 30);
+	CHECK_INT(c->rekey_s, 3600);
+	CHECK_INT(c->ike_rekey_s, 4 * 3600);
+	CHECK_INT(c->life_s, 7200);
+	CHECK(c->encap);
+	c = &cfg.conns[1];
+	CHECK_INT(c->remote.family, 0);
+	CHECK_INT(c->mode, XK_MODE_TRANSPORT);
+	/* Defaults filled in for proposals not given. */
+	CHECK_INT(c->n_ike, 1);
+	CHECK_INT(c->n_esp, 1);
+	CHECK(xd_conn_same(&cfg.conns[0], &cfg.conns[0]));
+	CHECK(!xd_conn_same(&cfg.conns[0], &cfg.conns[1]));
+	xd_config_free(&cfg);
+}
+
+/* Each bad config, and the start of the message it must produce. */
+static const struct {
+	const char *text;
+	const char *want;
+} bad[] = {
+	{ "[global]\nbackend = kernel\n", "t.conf:2: [global] backend: 'kernel' is not auto" },
+	{ "[global]\nport = 70000\n", "t.conf:2: [global] port: '70000' is not a port" },
+	{ "[global]\nfoo = 1\n", "t.conf:2: [global] foo: unknown key" },
+	{ "[global]\nlisten = 192.0.2.1, nope\n", "t.conf:2: [global] listen: 'nope'" },
+	{ "[global]\nsocket = relative\n", "t.conf:2: [global] socket:" },
+	{ "[global]\nlog-level = loud\n", "t.conf:2: [global] log-level: 'loud'" },
+	{ "[bogus]\nx = 1\n", "t.conf:2: [bogus] x: unknown section" },
+	{ "[conn a]\npsk = x\n\n[conn a]\npsk = y\n", "t.conf:5: [conn a] psk: connection defined twice" },
+	{ "[conn a]\npsk = x\nremote = 300.1.2.3\n", "t.conf:3: [a] remote: '300.1.2.3' is not an IP" },
+	{ "[conn a]\npsk = x\nesp = aes128gcm16-sha999\n", "t.conf:3: [a] esp: unknown algorithm 'sha999'" },
+	{ "[conn a]\npsk = x\nike = aes128gcm16\n", "t.conf:3: [a] ike:" },
+	{ "[conn a]\npsk = x\nlocal-ts = 10.0.0.1/24\n", "t.conf:3: [a] local-ts: '10.0.0.1/24' is not a CIDR" },
+	{ "[conn a]\npsk = x\nmode = tunel\n", "t.conf:3: [a] mode: 'tunel'" },
+	{ "[conn a]\npsk = x\ndpd = soon\n", "t.conf:3: [a] dpd: 'soon' is not a duration" },
+	{ "[conn a]\npsk = x\nauth = pubkey\n", "t.conf:3: [a] auth: 'pubkey' is not supported" },
+	{ "[conn a]\npsk = 0x123\n", "t.conf:2: [a] psk: empty" },
+	{ "[conn a]\npsk = x\nflavour = mint\n", "t.conf:3: [a] flavour: unknown key" },
+	{ "[conn a]\nremote = 192.0.2.1\n", "t.conf:1: [a] psk: missing" },
+	{ "[conn a]\npsk = x\nstart = start\n", "t.conf:1: [a] remote: start = start needs a remote" },
+	{ "[conn a]\npsk = x\npsk-file = /nonexistent/psk\n", "t.conf:3: [a] psk-file: /nonexistent/psk:" },
+	{ "[global\n", "t.conf:1: syntax error" },
+	{ "[conn a]\nno equals sign here\n", "t.conf:2: syntax error" },
+};
+
+static void test_bad(void)
+{
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct xd_config cfg;
+		char err[256] = "";
+		int r = xd_config_parse(bad[i].text, "t.conf", &cfg, err, sizeof(err));
+
+		CHECK_MSG(r < 0, "case %zu accepted: %s", i, bad[i].text);
+		if (r == 0)
+			xd_config_free(&cfg);
+		CHECK_MSG(strncmp(err, bad[i].want, strlen(bad[i].want)) == 0,
+			  "case %zu: got \"%s\", want \"%s...\"", i, err, bad[i].want);
+		/* No secret ever appears in a message. */
+		CHECK(!strstr(err, "0x123"));
+	}
+}
+
+static void test_duration(void)
+{
+	CHECK_INT(xd_parse_duration("0"), 0);
+	CHECK_INT(xd_parse_duration("45"), 45);
+	CHECK_INT(xd_parse_duration("30s"), 30);
+	CHECK_INT(xd_parse_duration("5m"), 300);
+	CHECK_INT(xd_parse_duration("1h"), 3600);
+	CHECK_INT(xd_parse_duration("2d"), 172800);
+	CHECK_INT(xd_parse_duration(""), -1);
+	CHECK_INT(xd_parse_duration("1x"), -1);
+	CHECK_INT(xd_parse_duration("1hh"), -1);
+	CHECK_INT(xd_parse_duration("-1"), -1);
+}
+
+int main(void)
+{
+	xk_log_set_level(XK_LOG_ERROR);
+	test_good();
+	test_bad();
+	test_duration();
+	return check_done("config");
+}
