@@ -74,4 +74,8 @@ run_case aes128gcm16-prfsha256-x25519 aes128gcm16 tunnel 4
 run_case chacha20poly1305-prfsha256-ecp256 chacha20poly1305 transport 6
 run_case aes256-sha384-modp2048 aes256-sha512 tunnel 6
 run_case aes256gcm16-prfsha384-ecp384 aes128-sha256 transport 4
+run_case aes128-sha256-x448 aes256gcm16 tunnel 4
+run_case aes256-sha512-ecp521 aes256-sha384 transport 6
+run_case aes128gcm16-prfsha512-modp3072 aes128gcm16-esn tunnel 6
+run_case aes256gcm16-prfsha256-modp4096 aes256-sha256 tunnel 4
 say "PASS"
