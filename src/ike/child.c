@@ -69,7 +69,7 @@ void child_fill_info(const struct ike_child *c, struct ike_child_info *info)
 	memcpy(info->remote_ts, c->remote_ts, sizeof(info->remote_ts));
 }
 
-size_t child_proposals(const struct ike_sa *sa, uint32_t spi_in,
+size_t child_proposals(const struct ike_sa *sa, uint32_t spi_in, bool keep_dh,
 		       struct ike_proposal *out, size_t max)
 {
 	size_t n = sa->conn->n_esp < max ? sa->conn->n_esp : max;
@@ -84,7 +84,7 @@ size_t child_proposals(const struct ike_sa *sa, uint32_t spi_in,
 		put_be32(p->spi, spi_in);
 		/* Section 1.2: no DH transform in IKE_AUTH's SA payload. */
 		for (size_t j = 0; j < p->n_xforms; j++)
-			if (p->xf[j].type != IKEV2_XF_DH)
+			if (keep_dh || p->xf[j].type != IKEV2_XF_DH)
 				p->xf[k++] = p->xf[j];
 		p->n_xforms = (uint8_t)k;
 	}
@@ -132,6 +132,148 @@ bool child_narrow(const struct xk_ts *ours, size_t n_ours,
 	}
 	*n_out = (uint8_t)n;
 	return n > 0;
+}
+
+/* Every selector in got lies inside one of ours (2.9: narrow, never widen). */
+static bool ts_within(const struct xk_ts *got, size_t n_got, const struct xk_ts *ours,
+		      size_t n_ours)
+{
+	for (size_t i = 0; i < n_got; i++) {
+		bool inside = false;
+
+		for (size_t j = 0; j < n_ours && !inside; j++)
+			inside = xk_ts_contains(&ours[j], &got[i]);
+		if (!inside)
+			return false;
+	}
+	return true;
+}
+
+int child_accept_reply(struct ike_sa *sa, struct ike_child *c, const struct ike_msg *msg,
+		       bool no_dh, const char **why)
+{
+	const struct ike_pl *pl_sa = ike_msg_find(msg, IKEV2_PL_SA);
+	const struct ike_pl *pl_tsi = ike_msg_find(msg, IKEV2_PL_TSI);
+	const struct ike_pl *pl_tsr = ike_msg_find(msg, IKEV2_PL_TSR);
+	struct ike_proposal *ours, prop;
+	struct xk_ts mine[IKE_MAX_TS];
+	struct ike_notify n;
+	size_t n_ours, n_mine;
+	int cnt, err = 0;
+
+	if (!pl_sa || !pl_tsi || !pl_tsr || ike_pl_sa(pl_sa, &prop, 1) != 1) {
+		*why = "response lacks SA/TS payloads";
+		return -EINVAL;
+	}
+	ours = calloc(IKE_MAX_PROPOSALS, sizeof(*ours));
+	if (!ours) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	n_ours = child_proposals(sa, c->spi_in, !no_dh, ours, IKE_MAX_PROPOSALS);
+	err = ike_proposal_check_reply(ours, n_ours, &prop, no_dh, &c->suite);
+	free(ours);
+	if (err < 0 || prop.spi_size != 4) {
+		*why = "responder chose an ESP proposal we did not offer";
+		return -EINVAL;
+	}
+	c->spi_out = get_be32(prop.spi);
+	cnt = ike_pl_ts(pl_tsi, c->local_ts, IKE_MAX_TS);
+	if (cnt <= 0 || cnt > IKE_MAX_TS)
+		goto bad_ts;
+	c->n_local_ts = (uint8_t)cnt;
+	n_mine = child_local_ts(sa, mine);
+	if (!ts_within(c->local_ts, c->n_local_ts, mine, n_mine))
+		goto bad_ts;
+	cnt = ike_pl_ts(pl_tsr, c->remote_ts, IKE_MAX_TS);
+	if (cnt <= 0 || cnt > IKE_MAX_TS)
+		goto bad_ts;
+	c->n_remote_ts = (uint8_t)cnt;
+	n_mine = child_remote_ts(sa, mine);
+	if (!ts_within(c->remote_ts, c->n_remote_ts, mine, n_mine))
+		goto bad_ts;
+	/* Section 1.3.1: transport mode only if the responder echoes the notify. */
+	c->mode = c->mode == XK_MODE_TRANSPORT &&
+			  ike_msg_notify(msg, IKEV2_N_USE_TRANSPORT_MODE, &n)
+		  ? XK_MODE_TRANSPORT
+		  : XK_MODE_TUNNEL;
+	return 0;
+bad_ts:
+	*why = "responder's traffic selectors are not ours";
+	return -ERANGE;
+}
+
+uint16_t child_negotiate(struct ike_sa *sa, struct ike_child *c, const struct ike_msg *req,
+			 bool no_dh, uint16_t ke_group, uint8_t *prop_num)
+{
+	const struct ike_pl *pl_sa = ike_msg_find(req, IKEV2_PL_SA);
+	const struct ike_pl *pl_tsi = ike_msg_find(req, IKEV2_PL_TSI);
+	const struct ike_pl *pl_tsr = ike_msg_find(req, IKEV2_PL_TSR);
+	struct ike_proposal *props;
+	struct xk_ts theirs[IKE_MAX_TS], ours[IKE_MAX_TS];
+	struct ike_notify n;
+	size_t chosen, n_ours;
+	int nprops, cnt;
+	uint16_t notify = 0;
+
+	/* Section 1.3: SA, TSi and TSr are required. */
+	if (!pl_sa || !pl_tsi || !pl_tsr)
+		return IKEV2_N_INVALID_SYNTAX;
+	props = calloc(IKE_MAX_PROPOSALS, sizeof(*props));
+	if (!props)
+		return IKEV2_N_TEMPORARY_FAILURE;
+	nprops = ike_pl_sa(pl_sa, props, IKE_MAX_PROPOSALS);
+	if (nprops <= 0 || ike_proposal_select(sa->conn->esp, sa->conn->n_esp, props,
+					       (size_t)nprops, ke_group, no_dh, &c->suite,
+					       &chosen) < 0) {
+		notify = IKEV2_N_NO_PROPOSAL_CHOSEN;
+		goto out;
+	}
+	*prop_num = props[chosen].num;
+	c->spi_out = get_be32(props[chosen].spi);
+	/* Section 2.9: narrow TSi to what we accept as remote, TSr as local. */
+	cnt = ike_pl_ts(pl_tsi, theirs, IKE_MAX_TS);
+	n_ours = child_remote_ts(sa, ours);
+	if (cnt <= 0 || !child_narrow(ours, n_ours, theirs, cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt,
+				      c->remote_ts, &c->n_remote_ts)) {
+		notify = IKEV2_N_TS_UNACCEPTABLE;
+		goto out;
+	}
+	cnt = ike_pl_ts(pl_tsr, theirs, IKE_MAX_TS);
+	n_ours = child_local_ts(sa, ours);
+	if (cnt <= 0 || !child_narrow(ours, n_ours, theirs, cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt,
+				      c->local_ts, &c->n_local_ts)) {
+		notify = IKEV2_N_TS_UNACCEPTABLE;
+		goto out;
+	}
+	c->mode = sa->conn->mode == XK_MODE_TRANSPORT &&
+			  ike_msg_notify(req, IKEV2_N_USE_TRANSPORT_MODE, &n)
+		  ? XK_MODE_TRANSPORT
+		  : XK_MODE_TUNNEL;
+out:
+	free(props);
+	return notify;
+}
+
+void child_reply_payloads(struct ike_mb *mb, const struct ike_child *c, uint8_t prop_num)
+{
+	struct ike_proposal reply;
+
+	if (c->mode == XK_MODE_TRANSPORT)
+		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+	ike_proposal_from_suite(&c->suite, prop_num, &reply);
+	reply.spi_size = 4;
+	put_be32(reply.spi, c->spi_in);
+	ike_mb_sa(mb, &reply, 1);
+}
+
+void child_ts_payloads(struct ike_mb *mb, const struct ike_child *c, bool initiator)
+{
+	/* TSi is the initiator's side, whoever we are. */
+	ike_mb_ts(mb, IKEV2_PL_TSI, initiator ? c->local_ts : c->remote_ts,
+		  initiator ? c->n_local_ts : c->n_remote_ts);
+	ike_mb_ts(mb, IKEV2_PL_TSR, initiator ? c->remote_ts : c->local_ts,
+		  initiator ? c->n_remote_ts : c->n_local_ts);
 }
 
 static enum xk_enc map_enc(uint16_t encr)
@@ -214,8 +356,27 @@ static int for_each_policy(struct ike_sa *sa, struct ike_child *c, bool add, uns
 	return (int)done;
 }
 
-int child_install(struct ike_sa *sa, struct ike_child *c,
-		  const uint8_t *gir, size_t girlen)
+static bool same_ts(const struct ike_child *a, const struct ike_child *b)
+{
+	return a->n_local_ts == b->n_local_ts && a->n_remote_ts == b->n_remote_ts &&
+	       !memcmp(a->local_ts, b->local_ts, a->n_local_ts * sizeof(a->local_ts[0])) &&
+	       !memcmp(a->remote_ts, b->remote_ts, a->n_remote_ts * sizeof(a->remote_ts[0]));
+}
+
+/* A soft lifetime a little before the configured one, so both ends do not
+ * rekey at the same moment (section 2.8.1 asks for such jitter). */
+static uint64_t soft_secs(uint32_t rekey)
+{
+	uint32_t r = 0;
+
+	if (!rekey)
+		return 0;
+	ike_random(&r, sizeof(r));
+	return rekey - (rekey / 10 ? r % (rekey / 10) : 0);
+}
+
+int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_nonces *nonces,
+		  const uint8_t *gir, size_t girlen, struct ike_child *inherit)
 {
 	const struct ike_suite *s = &c->suite;
 	size_t ekey = ike_encr_key_len(s->encr, s->encr_keybits);
@@ -232,13 +393,22 @@ int child_install(struct ike_sa *sa, struct ike_child *c,
 		return -ENOTSUP;
 	/* Section 2.17: KEYMAT = prf+(SK_d, [g^ir |] Ni | Nr). */
 	err = ike_child_keymat(sa->suite.prf, sa->keys.sk_d, sa->keys.prf_len, gir, girlen,
-			       sa->ni, sa->ni_len, sa->nr, sa->nr_len, keymat, total);
+			       nonces->ni, nonces->ni_len, nonces->nr, nonces->nr_len, keymat,
+			       total);
 	if (err < 0)
 		goto out;
 	/* Initiator-to-responder keys come first, encryption before integrity. */
 	k_i = keymat;
 	k_r = keymat + ekey + akey;
-	c->reqid = sa->conn->reqid ? sa->conn->reqid : ike_alloc_reqid(sa->eng);
+	/*
+	 * A rekeyed CHILD_SA takes over its predecessor's reqid and, when the
+	 * selectors are the same, its policies: they never leave the kernel,
+	 * so no packet slips past them during a rekey.
+	 */
+	if (inherit)
+		c->reqid = inherit->reqid;
+	else
+		c->reqid = sa->conn->reqid ? sa->conn->reqid : ike_alloc_reqid(sa->eng);
 	c->encap = sa->nat_local || sa->nat_remote;
 
 	in = (struct xk_sa){
@@ -250,7 +420,8 @@ int child_install(struct ike_sa *sa, struct ike_child *c,
 		.esn = s->esn == IKEV2_ESN_YES,
 		.replay_window = sa->conn->replay_window,
 		.encap = c->encap,
-		.life = { .hard_secs = sa->conn->life_time_s },
+		.life = { .soft_secs = soft_secs(sa->conn->rekey_time_s),
+			  .hard_secs = sa->conn->life_time_s },
 	};
 	out = in;
 	out.src = sa->local;
@@ -270,12 +441,17 @@ int child_install(struct ike_sa *sa, struct ike_child *c,
 	if (err < 0)
 		goto out;
 	c->sa_out = true;
-	n = for_each_policy(sa, c, true, UINT32_MAX);
-	if (n < 0) {
-		err = n;
-		goto out;
+	if (inherit && same_ts(inherit, c) && inherit->n_policies) {
+		c->n_policies = inherit->n_policies;
+		inherit->n_policies = 0;
+	} else {
+		n = for_each_policy(sa, c, true, UINT32_MAX);
+		if (n < 0) {
+			err = n;
+			goto out;
+		}
+		c->n_policies = (uint8_t)n;
 	}
-	c->n_policies = (uint8_t)n;
 	child_set_state(c, CHILD_S_INSTALLED);
 	ike_stats_mut(sa->eng)->child_sa_active++;
 	{
@@ -334,6 +510,28 @@ void child_uninstall(struct ike_sa *sa, struct ike_child *c)
 		child_set_state(c, CHILD_S_DELETED);
 }
 
+/*
+ * Make-before-break: a CHILD_SA replaced by a rekey stops sending at once
+ * (its outbound SA goes), but keeps receiving for a few seconds, for the
+ * packets the peer sent before it switched.
+ */
+void child_retire(struct ike_sa *sa, struct ike_child *c, uint32_t linger_ms)
+{
+	void *kctx;
+	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
+	struct xk_sa_id id = { .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
+
+	if (c->retire_ms)
+		return;
+	if (c->sa_out)
+		k->del_sa(kctx, &id);
+	c->sa_out = false;
+	c->retire_ms = ike_now(sa->eng) + linger_ms;
+	if (c->state == CHILD_S_INSTALLED)
+		child_set_state(c, CHILD_S_DELETING);
+	ike_sa_schedule(sa);
+}
+
 void child_remove(struct ike_sa *sa, struct ike_child *c)
 {
 	struct ike_child **pp;
@@ -344,7 +542,11 @@ void child_remove(struct ike_sa *sa, struct ike_child *c)
 			break;
 		}
 	}
+	for (struct ike_child *o = sa->children; o; o = o->next)
+		if (o->peer_rekey == c)
+			o->peer_rekey = NULL;
 	child_uninstall(sa, c);
+	free(c->coll_nonce);
 	free(c);
 }
 

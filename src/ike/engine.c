@@ -431,6 +431,10 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 	c->mode = cfg->mode;
 	c->replay_window = cfg->replay_window ? cfg->replay_window : 32;
 	c->life_time_s = cfg->life_time_s;
+	c->rekey_time_s = cfg->rekey_time_s;
+	c->ike_rekey_time_s = cfg->ike_rekey_time_s;
+	c->dpd_s = cfg->dpd_s;
+	c->dpd_timeout_s = cfg->dpd_timeout_s;
 	c->reqid = cfg->reqid;
 	c->refs = 1; /* the list's reference */
 	*pp = c;

@@ -25,6 +25,8 @@ struct ike_conn {
 	enum xk_mode mode;
 	uint32_t replay_window;
 	uint32_t life_time_s;
+	uint32_t rekey_time_s, ike_rekey_time_s;
+	uint32_t dpd_s, dpd_timeout_s;
 	uint32_t reqid;
 	unsigned refs; /* SAs using it; freed when deleted and unused */
 	bool deleted;
@@ -49,6 +51,16 @@ struct ike_child {
 	bool encap;
 	bool sa_in, sa_out; /* installed in the kernel */
 	uint8_t n_policies;  /* policies installed */
+	bool rekeying;       /* our CREATE_CHILD_SA for it is out */
+	bool rekeyed;        /* replaced by a completed rekey, delete pending */
+	uint64_t retire_ms;  /* retired: removed at this time */
+	/*
+	 * Section 2.8.1: the peer rekeyed it while we did too.  The CHILD_SA
+	 * the peer's exchange made, and the lower nonce of that exchange.
+	 */
+	struct ike_child *peer_rekey;
+	uint8_t *coll_nonce;
+	size_t coll_nonce_len;
 };
 
 enum ike_task_result {
@@ -189,15 +201,40 @@ bool child_set_state(struct ike_child *c, enum child_state to);
 struct ike_child *child_new(struct ike_sa *sa);
 void child_fill_info(const struct ike_child *c, struct ike_child_info *info);
 /* Our ESP proposals for the wire, with our inbound SPI filled in. */
-size_t child_proposals(const struct ike_sa *sa, uint32_t spi_in,
+size_t child_proposals(const struct ike_sa *sa, uint32_t spi_in, bool keep_dh,
 		       struct ike_proposal *out, size_t max);
+/*
+ * Initiator: take the responder's SA and TS for c (2.9: narrowed, never
+ * wider than ours) and its mode.  0, or <0 with *why set.
+ */
+int child_accept_reply(struct ike_sa *sa, struct ike_child *c, const struct ike_msg *msg,
+		       bool no_dh, const char **why);
+/*
+ * Responder: choose an ESP proposal, narrow the selectors, settle the mode.
+ * 0, or the notify to refuse with.  *prop_num: the chosen proposal's number.
+ */
+uint16_t child_negotiate(struct ike_sa *sa, struct ike_child *c, const struct ike_msg *req,
+			 bool no_dh, uint16_t ke_group, uint8_t *prop_num);
+/* Responder: [N(USE_TRANSPORT_MODE),] SA with our SPI. */
+void child_reply_payloads(struct ike_mb *mb, const struct ike_child *c, uint8_t prop_num);
+/* TSi, TSr from c (ours or the narrowed ones). */
+void child_ts_payloads(struct ike_mb *mb, const struct ike_child *c, bool initiator);
 /* Narrow the peer's TS against ours (section 2.9); false if empty. */
 bool child_narrow(const struct xk_ts *ours, size_t n_ours,
 		  const struct xk_ts *theirs, size_t n_theirs,
 		  struct xk_ts *out, uint8_t *n_out);
-/* Derive keys (section 2.17) and install SAs and policies. */
-int child_install(struct ike_sa *sa, struct ike_child *c,
-		  const uint8_t *gir, size_t girlen);
+struct child_nonces {
+	const uint8_t *ni, *nr;
+	size_t ni_len, nr_len;
+};
+/*
+ * Derive keys (section 2.17) from these nonces (and g^ir with PFS) and
+ * install SAs and policies.  `inherit`: the CHILD_SA this one rekeys.
+ */
+int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_nonces *nonces,
+		  const uint8_t *gir, size_t girlen, struct ike_child *inherit);
+/* Replaced by a rekey: stop sending now, stop receiving after linger_ms. */
+void child_retire(struct ike_sa *sa, struct ike_child *c, uint32_t linger_ms);
 void child_uninstall(struct ike_sa *sa, struct ike_child *c);
 void child_free_all(struct ike_sa *sa);
 struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in);

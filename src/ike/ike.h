@@ -79,6 +79,10 @@ struct ike_conn_cfg {
 	enum xk_mode mode;
 	uint32_t replay_window; /* packets; 0: the default (32) */
 	uint32_t life_time_s;   /* CHILD_SA hard lifetime, 0: none */
+	uint32_t rekey_time_s;  /* CHILD_SA rekey (soft lifetime, jittered), 0: none */
+	uint32_t ike_rekey_time_s; /* IKE SA rekey, 0: none */
+	uint32_t dpd_s;         /* liveness check after this much silence, 0: off */
+	uint32_t dpd_timeout_s; /* peer dead if unanswered this long (0: retransmits) */
 	uint32_t reqid;         /* CHILD_SAs use this reqid (trap policies); 0: allocate */
 };
 

@@ -162,7 +162,7 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 	ike_mb_auth(mb, IKEV2_AUTH_SHARED_KEY_MIC, auth, alen);
 	if (c->mode == XK_MODE_TRANSPORT)
 		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
-	n = child_proposals(sa, c->spi_in, props, IKE_MAX_PROPOSALS);
+	n = child_proposals(sa, c->spi_in, false, props, IKE_MAX_PROPOSALS);
 	ike_mb_sa(mb, props, n);
 	free(props);
 	n = child_local_ts(sa, ts);
@@ -189,79 +189,26 @@ static void child_failed(struct ike_sa *sa, struct task_auth *t, uint16_t notify
 static void auth_child_process(struct ike_sa *sa, struct task_auth *t,
 			       const struct ike_msg *msg)
 {
-	struct ike_child *c = t->child;
-	const struct ike_pl *pl_sa = ike_msg_find(msg, IKEV2_PL_SA);
-	const struct ike_pl *pl_tsi = ike_msg_find(msg, IKEV2_PL_TSI);
-	const struct ike_pl *pl_tsr = ike_msg_find(msg, IKEV2_PL_TSR);
-	struct ike_proposal *ours = NULL, prop;
-	struct xk_ts ts[IKE_MAX_TS], mine[IKE_MAX_TS];
-	struct ike_notify n;
 	uint16_t err_n = error_notify(msg);
-	size_t n_ours, n_mine;
-	int cnt;
+	const char *why = NULL;
+	int err;
 
 	if (err_n) {
 		child_failed(sa, t, err_n, "responder refused the CHILD_SA");
 		return;
 	}
-	if (!pl_sa || !pl_tsi || !pl_tsr || ike_pl_sa(pl_sa, &prop, 1) != 1) {
-		child_failed(sa, t, 0, "response lacks SA/TS payloads");
+	err = child_accept_reply(sa, t->child, msg, true, &why);
+	if (err < 0) {
+		child_failed(sa, t, err == -ERANGE ? IKEV2_N_TS_UNACCEPTABLE : 0, why);
 		return;
 	}
-	ours = calloc(IKE_MAX_PROPOSALS, sizeof(*ours));
-	if (!ours) {
-		child_failed(sa, t, 0, "out of memory");
-		return;
-	}
-	n_ours = child_proposals(sa, c->spi_in, ours, IKE_MAX_PROPOSALS);
-	if (ike_proposal_check_reply(ours, n_ours, &prop, true, &c->suite) < 0 ||
-	    prop.spi_size != 4) {
-		free(ours);
-		child_failed(sa, t, 0, "responder chose an ESP proposal we did not offer");
-		return;
-	}
-	free(ours);
-	c->spi_out = get_be32(prop.spi);
-	/* Section 2.9: the responder may narrow, never widen. */
-	n_mine = child_local_ts(sa, mine);
-	cnt = ike_pl_ts(pl_tsi, c->local_ts, IKE_MAX_TS);
-	if (cnt <= 0 || cnt > IKE_MAX_TS)
-		goto bad_ts;
-	c->n_local_ts = (uint8_t)cnt;
-	for (int i = 0; i < cnt; i++) {
-		bool inside = false;
-
-		for (size_t j = 0; j < n_mine && !inside; j++)
-			inside = xk_ts_contains(&mine[j], &c->local_ts[i]);
-		if (!inside)
-			goto bad_ts;
-	}
-	n_mine = child_remote_ts(sa, mine);
-	cnt = ike_pl_ts(pl_tsr, ts, IKE_MAX_TS);
-	if (cnt <= 0 || cnt > IKE_MAX_TS)
-		goto bad_ts;
-	memcpy(c->remote_ts, ts, sizeof(ts));
-	c->n_remote_ts = (uint8_t)cnt;
-	for (int i = 0; i < cnt; i++) {
-		bool inside = false;
-
-		for (size_t j = 0; j < n_mine && !inside; j++)
-			inside = xk_ts_contains(&mine[j], &c->remote_ts[i]);
-		if (!inside)
-			goto bad_ts;
-	}
-	/* Section 1.3.1: transport mode only if the responder echoes the notify. */
-	c->mode = c->mode == XK_MODE_TRANSPORT && ike_msg_notify(msg, IKEV2_N_USE_TRANSPORT_MODE, &n)
-			  ? XK_MODE_TRANSPORT
-			  : XK_MODE_TUNNEL;
-	if (child_install(sa, c, NULL, 0) < 0) {
+	if (child_install(sa, t->child,
+			  &(struct child_nonces){ sa->ni, sa->nr, sa->ni_len, sa->nr_len }, NULL, 0,
+			  NULL) < 0) {
 		child_failed(sa, t, 0, "kernel refused the CHILD_SA");
 		return;
 	}
 	t->child = NULL;
-	return;
-bad_ts:
-	child_failed(sa, t, IKEV2_N_TS_UNACCEPTABLE, "responder's traffic selectors are not ours");
 }
 
 static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
@@ -354,77 +301,31 @@ static struct ike_conn *pick_conn(struct ike_sa *sa, const struct ike_idp *idi,
 
 static int child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb)
 {
-	const struct ike_pl *pl_sa = ike_msg_find(req, IKEV2_PL_SA);
-	const struct ike_pl *pl_tsi = ike_msg_find(req, IKEV2_PL_TSI);
-	const struct ike_pl *pl_tsr = ike_msg_find(req, IKEV2_PL_TSR);
-	struct ike_proposal *props, reply;
-	struct xk_ts theirs[IKE_MAX_TS], ours[IKE_MAX_TS];
-	struct ike_notify n;
-	struct ike_child *c;
-	size_t chosen, n_ours;
-	int nprops, cnt;
+	struct ike_child *c = child_new(sa);
 	void *kctx;
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
-	uint16_t notify = 0;
+	uint8_t num = 1;
+	uint16_t notify;
 
-	if (!pl_sa || !pl_tsi || !pl_tsr)
-		return IKEV2_N_INVALID_SYNTAX; /* the caller checked; defensive */
-	props = calloc(IKE_MAX_PROPOSALS, sizeof(*props));
-	c = child_new(sa);
-	if (!props || !c) {
-		free(props);
-		if (c)
-			child_remove(sa, c);
+	if (!c)
 		return IKEV2_N_TEMPORARY_FAILURE;
-	}
-	nprops = ike_pl_sa(pl_sa, props, IKE_MAX_PROPOSALS);
-	if (nprops <= 0 || ike_proposal_select(sa->conn->esp, sa->conn->n_esp, props,
-					       (size_t)nprops, 0, true, &c->suite, &chosen) < 0) {
-		notify = IKEV2_N_NO_PROPOSAL_CHOSEN;
-		goto fail;
-	}
-	c->spi_out = get_be32(props[chosen].spi);
-	/* Section 2.9: narrow TSi to what we accept as remote, TSr as local. */
-	cnt = ike_pl_ts(pl_tsi, theirs, IKE_MAX_TS);
-	n_ours = child_remote_ts(sa, ours);
-	if (cnt <= 0 || !child_narrow(ours, n_ours, theirs, cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt,
-				      c->remote_ts, &c->n_remote_ts)) {
-		notify = IKEV2_N_TS_UNACCEPTABLE;
-		goto fail;
-	}
-	cnt = ike_pl_ts(pl_tsr, theirs, IKE_MAX_TS);
-	n_ours = child_local_ts(sa, ours);
-	if (cnt <= 0 || !child_narrow(ours, n_ours, theirs, cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt,
-				      c->local_ts, &c->n_local_ts)) {
-		notify = IKEV2_N_TS_UNACCEPTABLE;
-		goto fail;
-	}
-	c->mode = sa->conn->mode == XK_MODE_TRANSPORT &&
-			  ike_msg_notify(req, IKEV2_N_USE_TRANSPORT_MODE, &n)
-		  ? XK_MODE_TRANSPORT
-		  : XK_MODE_TUNNEL;
-	if (k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in) < 0 ||
-	    child_install(sa, c, NULL, 0) < 0) {
+	notify = child_negotiate(sa, c, req, true, 0, &num);
+	if (!notify && (k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in) < 0 ||
+			child_install(sa, c,
+				      &(struct child_nonces){ sa->ni, sa->nr, sa->ni_len,
+							      sa->nr_len },
+				      NULL, 0, NULL) < 0))
 		notify = IKEV2_N_TEMPORARY_FAILURE;
-		goto fail;
+	if (notify) {
+		xk_notice("CHILD_SA refused conn=%s notify=%s", sa->conn->name,
+			  ikev2_notify_name(notify));
+		ike_emit(sa, IKE_EV_FAILED, c, notify, "CHILD_SA refused");
+		child_remove(sa, c);
+		return notify;
 	}
-	if (c->mode == XK_MODE_TRANSPORT)
-		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
-	ike_proposal_from_suite(&c->suite, props[chosen].num, &reply);
-	reply.spi_size = 4;
-	put_be32(reply.spi, c->spi_in);
-	ike_mb_sa(mb, &reply, 1);
-	ike_mb_ts(mb, IKEV2_PL_TSI, c->remote_ts, c->n_remote_ts);
-	ike_mb_ts(mb, IKEV2_PL_TSR, c->local_ts, c->n_local_ts);
-	free(props);
+	child_reply_payloads(mb, c, num);
+	child_ts_payloads(mb, c, false);
 	return 0;
-fail:
-	xk_notice("CHILD_SA refused conn=%s notify=%s", sa->conn->name,
-		  ikev2_notify_name(notify));
-	ike_emit(sa, IKE_EV_FAILED, c, notify, "CHILD_SA refused");
-	child_remove(sa, c);
-	free(props);
-	return notify;
 }
 
 int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb,
