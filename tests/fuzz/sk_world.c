@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: ISC */
+#include "sk_world.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ike/engine.h"
+
+#define SPI_I 0x0102030405060708ULL
+static const char psk[] = "sk-world shared secret";
+
+/* Every key, nonce and message a distinct, recognisable byte pattern. */
+static void fill(uint8_t *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(seed + i);
+}
+
+static uint64_t sw_now(void *ctx)
+{
+	return ((struct sk_world *)ctx)->now;
+}
+
+/*
+ * Whatever the engine sends must parse, and its SK payload must open with
+ * the responder's keys and hold a well-formed chain: a broken builder is a
+ * bug even when the input was garbage.
+ */
+static void sw_send(void *ctx, const struct xk_addr *local, const struct xk_addr *remote,
+		    const uint8_t *buf, size_t len)
+{
+	struct sk_world *w = ctx;
+	uint8_t er[IKE_KEY_MAX];
+	struct ike_sk_ctx sk = {
+		.encr = IKEV2_ENCR_AES_GCM_16,
+		.keybits = 128,
+		.ekey = er,
+	};
+	struct ike_msg msg;
+	const uint8_t *pt;
+	uint8_t *copy;
+	size_t aad;
+	int n;
+
+	(void)local;
+	(void)remote;
+	w->sent++;
+	if (ike_msg_parse(&msg, buf, len) != 0) {
+		fprintf(stderr, "sk_world: the engine sent a message it cannot parse\n");
+		abort();
+	}
+	if (!msg.has_sk)
+		return;
+	fill(er, sizeof(er), 0x50);
+	copy = malloc(len);
+	if (!copy)
+		return;
+	memcpy(copy, buf, len);
+	aad = msg.sk_off + IKEV2_GENHDR_LEN;
+	n = ike_sk_open(&sk, copy, aad, len);
+	pt = copy + aad + ike_encr_iv_len(sk.encr);
+	if (n <= 0 || pt[n - 1] >= n ||
+	    ike_msg_parse_inner(&msg, pt, (size_t)(n - 1 - pt[n - 1])) != 0) {
+		fprintf(stderr, "sk_world: the engine sent an SK payload that does not open\n");
+		abort();
+	}
+	free(copy);
+}
+
+int sk_world_init(struct sk_world *w)
+{
+	struct ike_proposal ike[1], esp[3];
+	char err[128];
+	int ni = ike_proposals_parse("aes128gcm16-prfsha256-x25519", IKEV2_PROTO_IKE, ike, 1, err,
+				     sizeof(err));
+	int ne = ike_proposals_parse("aes128gcm16, aes256gcm16, aes128-sha256", IKEV2_PROTO_ESP,
+				     esp, 3, err, sizeof(err));
+	struct ike_conn_cfg c = {
+		.name = "sk",
+		.psk = (const uint8_t *)psk,
+		.psk_len = sizeof(psk) - 1,
+		.ike = ike,
+		.n_ike = ni > 0 ? (size_t)ni : 0,
+		.esp = esp,
+		.n_esp = ne > 0 ? (size_t)ne : 0,
+		.mode = XK_MODE_TRANSPORT,
+	};
+	struct ike_ops ops = {
+		.ctx = w,
+		.send = sw_send,
+		.now_ms = sw_now,
+		.kernel = &fake_kernel_ops,
+		.kernel_ctx = &w->k,
+	};
+	uint8_t init[64];
+	struct ike_sa *sa;
+
+	w->now = 1000000;
+	w->sent = 0;
+	fake_kernel_init(&w->k, 0xc0000000u);
+	xk_addr_parse("192.0.2.2", &w->local);
+	xk_addr_parse("192.0.2.1", &w->remote);
+	w->local.port = w->remote.port = 500;
+	w->e = ike_engine_new(NULL, &ops);
+	if (!w->e)
+		return -ENOMEM;
+	sa = ike_engine_add_conn(w->e, &c) == 0 ? ike_sa_new(w->e, ike_conn_first(w->e), false)
+						 : NULL;
+	if (!sa) {
+		ike_engine_free(w->e);
+		w->e = NULL;
+		return -ENOMEM;
+	}
+	/* What task_init_respond() leaves behind, with fixed values. */
+	sa->spi_i = SPI_I;
+	ike_sa_rehash_peer(sa);
+	sa->local = w->local;
+	sa->remote = w->remote;
+	sa->suite = (struct ike_suite){
+		.protocol = IKEV2_PROTO_IKE,
+		.encr = IKEV2_ENCR_AES_GCM_16,
+		.encr_keybits = 128,
+		.prf = IKEV2_PRF_HMAC_SHA2_256,
+		.dh = IKEV2_DH_CURVE25519,
+	};
+	sa->dh_group = IKEV2_DH_CURVE25519;
+	sa->keys.prf_len = 32;
+	sa->keys.a_len = 0;
+	sa->keys.e_len = 20; /* AES-128 key + 4 octets of salt */
+	fill(sa->keys.sk_d, sizeof(sa->keys.sk_d), 0x10);
+	fill(sa->keys.sk_pi, sizeof(sa->keys.sk_pi), 0x20);
+	fill(sa->keys.sk_pr, sizeof(sa->keys.sk_pr), 0x30);
+	fill(sa->keys.sk_ei, sizeof(sa->keys.sk_ei), 0x40);
+	fill(sa->keys.sk_er, sizeof(sa->keys.sk_er), 0x50);
+	sa->keys_ready = true;
+	fill(sa->ni, IKEV2_NONCE_LEN, 0x60);
+	fill(sa->nr, IKEV2_NONCE_LEN, 0x70);
+	sa->ni_len = sa->nr_len = IKEV2_NONCE_LEN;
+	fill(init, sizeof(init), 0x80);
+	ike_pkt_set(&sa->init_req, init, sizeof(init));
+	fill(init, sizeof(init), 0x90);
+	ike_pkt_set(&sa->init_resp, init, sizeof(init));
+	if (!sa->init_req.buf || !sa->init_resp.buf) {
+		sk_world_free(w);
+		return -ENOMEM;
+	}
+	ike_sa_set_state(sa, IKE_S_INIT_DONE);
+	sa->half_open = true;
+	ike_stats_mut(w->e)->half_open++;
+	sa->mid_expect = 1;
+	w->spi_i = sa->spi_i;
+	w->spi_r = sa->spi_r;
+	return 0;
+}
+
+void sk_world_free(struct sk_world *w)
+{
+	ike_engine_free(w->e);
+	w->e = NULL;
+}
+
+struct ike_sa *sk_world_sa(struct sk_world *w)
+{
+	struct ike_sa *sa = ike_engine_find_sa(w->e, w->spi_r);
+
+	return sa && sa->state != IKE_S_DEAD ? sa : NULL;
+}
+
+void sk_world_establish(struct sk_world *w)
+{
+	struct ike_sa *sa = sk_world_sa(w);
+
+	if (!sa || !ike_sa_set_state(sa, IKE_S_ESTABLISHED))
+		return;
+	if (sa->half_open) {
+		sa->half_open = false;
+		ike_stats_mut(w->e)->half_open--;
+	}
+	sa->established_ms = w->now;
+	sa->mid_expect = 2;
+	ike_sa_drop_init(sa);
+}
+
+int sk_world_request(struct sk_world *w, uint8_t exch, uint32_t mid, uint8_t first,
+		     const uint8_t *pt, size_t len)
+{
+	static const uint8_t iv[8] = { 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7 };
+	struct ike_sa *sa = sk_world_sa(w);
+	struct ike_hdr hdr = {
+		.spi_i = w->spi_i,
+		.spi_r = w->spi_r,
+		.exch = exch,
+		.flags = IKEV2_FLAG_INITIATOR,
+		.mid = mid,
+	};
+	struct ike_sk_ctx sk;
+	struct ike_mb mb;
+	int n;
+
+	if (!sa)
+		return -ENOENT;
+	ike_mb_init(&mb, w->buf, sizeof(w->buf), &hdr);
+	ike_mb_sk_begin(&mb, ike_encr_iv_len(sa->suite.encr));
+	bw_bytes(&mb.w, pt, len);
+	if (!bw_ok(&mb.w))
+		return -ENOSPC;
+	/* The SK header's Next Payload names the first inner payload. */
+	mb.w.p[mb.sk_start] = first;
+	/* The engine opens with its receiving context: seal with exactly that. */
+	ike_sa_sk_ctx(sa, false, &sk);
+	n = ike_mb_sk_seal(&mb, &sk, iv);
+	if (n < 0)
+		return n;
+	ike_engine_input(w->e, &w->local, &w->remote, w->buf, (size_t)n);
+	return 0;
+}
+
+int sk_world_auth_payloads(struct sk_world *w, bool transport, uint8_t *first, uint8_t *out,
+			   size_t cap)
+{
+	static const uint8_t idi[] = { 'p', 'e', 'e', 'r', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e' };
+	struct ike_sa *sa = sk_world_sa(w);
+	struct ike_proposal esp[3];
+	struct xk_ts any;
+	uint8_t body[4 + sizeof(idi)], auth[IKE_PRF_MAX], msg[1024];
+	struct ike_hdr hdr = { 0 };
+	struct ike_mb mb;
+	char err[128];
+	size_t alen;
+	int n, len;
+
+	if (!sa)
+		return -ENOENT;
+	body[0] = IKEV2_ID_FQDN;
+	body[1] = body[2] = body[3] = 0;
+	memcpy(body + 4, idi, sizeof(idi));
+	n = ike_psk_auth(sa, true, body, sizeof(body), auth, &alen);
+	if (n < 0)
+		return n;
+	n = ike_proposals_parse("aes256gcm16, aes128gcm16", IKEV2_PROTO_ESP, esp, 3, err,
+				sizeof(err));
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		esp[i].spi_size = 4;
+		put_be32(esp[i].spi, SK_WORLD_CHILD_SPI);
+	}
+	memset(&any, 0, sizeof(any));
+	xk_ts_parse("0.0.0.0/0", &any);
+
+	ike_mb_init(&mb, msg, sizeof(msg), &hdr);
+	ike_mb_id(&mb, IKEV2_PL_IDI, IKEV2_ID_FQDN, idi, sizeof(idi));
+	ike_mb_auth(&mb, IKEV2_AUTH_SHARED_KEY_MIC, auth, alen);
+	if (transport)
+		ike_mb_notify(&mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+	ike_mb_sa(&mb, esp, (size_t)n);
+	ike_mb_ts(&mb, IKEV2_PL_TSI, &any, 1);
+	ike_mb_ts(&mb, IKEV2_PL_TSR, &any, 1);
+	len = ike_mb_finish(&mb);
+	if (len < 0)
+		return len;
+	if ((size_t)len - IKEV2_HDR_LEN > cap)
+		return -ENOSPC;
+	*first = msg[16];
+	memcpy(out, msg + IKEV2_HDR_LEN, (size_t)len - IKEV2_HDR_LEN);
+	return len - IKEV2_HDR_LEN;
+}
