@@ -35,6 +35,13 @@ static int fk_add_sa(void *ctx, const struct xk_sa *sa)
 	if (fake_kernel_find(k, sa->spi))
 		return -EEXIST;
 	k->sas[k->n_sas++] = *sa;
+	/* Like the kernel's larval SA from ALLOCSPI, replaced by the real one. */
+	for (size_t i = 0; i < k->n_spis; i++) {
+		if (k->spis[i] == sa->spi) {
+			k->spis[i] = k->spis[--k->n_spis];
+			break;
+		}
+	}
 	return 0;
 }
 

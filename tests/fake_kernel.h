@@ -13,7 +13,7 @@
 struct fake_kernel {
 	struct xk_sa sas[FK_MAX];
 	size_t n_sas;
-	uint32_t spis[FK_MAX]; /* allocated, inbound; freed by del_sa */
+	uint32_t spis[FK_MAX]; /* allocated, not yet used by an SA; freed by del_sa */
 	size_t n_spis;
 	struct xk_policy pols[FK_MAX];
 	size_t n_pols;

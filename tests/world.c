@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "ike/crypto.h"
 
 static uint64_t w_now(void *ctx)
 {
@@ -40,6 +41,17 @@ static void w_send(void *ctx, const struct xk_addr *local, const struct xk_addr 
 	w->q[w->q_len++] = pkt;
 }
 
+static int w_nonce(void *ctx, void *buf, size_t len)
+{
+	struct w_peer *p = ctx;
+	int r = ike_random(buf, len);
+	unsigned n = p->n_nonces++;
+
+	if (r == 0 && len && n < 8 && p->nonce_first[n] >= 0)
+		((uint8_t *)buf)[0] = (uint8_t)p->nonce_first[n];
+	return r;
+}
+
 static void w_event(void *ctx, const struct ike_event *ev)
 {
 	struct w_peer *p = ctx;
@@ -63,12 +75,15 @@ void world_init(struct world *w, const struct ike_engine_cfg *cfg0,
 			.send = w_send,
 			.now_ms = w_now,
 			.event = w_event,
+			.nonce = w_nonce,
 			.kernel = &fake_kernel_ops,
 			.kernel_ctx = &p->k,
 		};
 
 		p->w = w;
 		p->idx = i;
+		for (int n = 0; n < 8; n++)
+			p->nonce_first[n] = -1;
 		fake_kernel_init(&p->k, 0xc0000000u + (uint32_t)i * 0x1000000u);
 		xk_addr_parse(v6 ? (i ? "2001:db8::2" : "2001:db8::1")
 				 : (i ? "192.0.2.2" : "192.0.2.1"),

@@ -38,6 +38,12 @@ struct w_peer {
 	struct ike_event events[W_MAX_EVENTS];
 	size_t n_events;
 	unsigned sent;
+	/*
+	 * Nonces: random, except that the n-th nonce this peer makes gets
+	 * nonce_first[n] as its first octet while nonce_first[n] >= 0.
+	 */
+	int nonce_first[8];
+	unsigned n_nonces;
 };
 
 struct world {

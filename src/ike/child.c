@@ -437,10 +437,20 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 	if (err < 0)
 		goto out;
 	c->sa_in = true;
-	err = k->add_sa(kctx, &out);
-	if (err < 0)
-		goto out;
-	c->sa_out = true;
+	if (c->defer_out) {
+		/* Held until the peer can receive on it (task_child.c). */
+		c->pending_out = malloc(sizeof(out));
+		if (!c->pending_out) {
+			err = -ENOMEM;
+			goto out;
+		}
+		memcpy(c->pending_out, &out, sizeof(out));
+	} else {
+		err = k->add_sa(kctx, &out);
+		if (err < 0)
+			goto out;
+		c->sa_out = true;
+	}
 	if (inherit && same_ts(inherit, c) && inherit->n_policies) {
 		c->n_policies = inherit->n_policies;
 		inherit->n_policies = 0;
@@ -506,6 +516,10 @@ void child_uninstall(struct ike_sa *sa, struct ike_child *c)
 	}
 	c->sa_in = c->sa_out = false;
 	c->spi_in = 0;
+	if (c->pending_out) {
+		xk_free_secret(c->pending_out, sizeof(*c->pending_out));
+		c->pending_out = NULL;
+	}
 	if (c->state != CHILD_S_DELETED)
 		child_set_state(c, CHILD_S_DELETED);
 }
@@ -532,6 +546,61 @@ void child_retire(struct ike_sa *sa, struct ike_child *c, uint32_t linger_ms)
 	ike_sa_schedule(sa);
 }
 
+void child_send_pending(struct ike_sa *sa, struct ike_child *c)
+{
+	void *kctx;
+	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
+
+	if (!c->pending_out)
+		return;
+	if (k->add_sa(kctx, c->pending_out) == 0)
+		c->sa_out = true;
+	else
+		xk_err("cannot install outbound SA %08x conn=%s", c->spi_out, sa->conn->name);
+	xk_free_secret(c->pending_out, sizeof(*c->pending_out));
+	c->pending_out = NULL;
+	c->pending_ms = 0;
+}
+
+void child_rekey_later(struct ike_sa *sa, struct ike_child *c)
+{
+	uint32_t r = 0;
+
+	ike_random(&r, sizeof(r));
+	c->retry_ms = ike_now(sa->eng) + 1000 + r % 4000;
+	ike_sa_schedule(sa);
+}
+
+uint64_t child_timers(struct ike_sa *sa, uint64_t now, bool run)
+{
+	uint64_t next = UINT64_MAX;
+	struct ike_child *c, *nx;
+
+	for (c = sa->children; c; c = nx) {
+		nx = c->next;
+		if (run && c->retire_ms && now >= c->retire_ms) {
+			child_remove(sa, c);
+			continue;
+		}
+		if (run && c->pending_out && now >= c->pending_ms)
+			child_send_pending(sa, c);
+		if (run && c->retry_ms && now >= c->retry_ms) {
+			struct ike_task *t = task_child_new(c->spi_in);
+
+			c->retry_ms = 0;
+			if (t)
+				ike_sa_queue(sa, t);
+		}
+		if (c->retire_ms && c->retire_ms < next)
+			next = c->retire_ms;
+		if (c->pending_out && c->pending_ms < next)
+			next = c->pending_ms;
+		if (c->retry_ms && c->retry_ms < next)
+			next = c->retry_ms;
+	}
+	return next;
+}
+
 void child_remove(struct ike_sa *sa, struct ike_child *c)
 {
 	struct ike_child **pp;
@@ -542,9 +611,12 @@ void child_remove(struct ike_sa *sa, struct ike_child *c)
 			break;
 		}
 	}
-	for (struct ike_child *o = sa->children; o; o = o->next)
+	for (struct ike_child *o = sa->children; o; o = o->next) {
 		if (o->peer_rekey == c)
 			o->peer_rekey = NULL;
+		if (o->replaced_by == c)
+			o->replaced_by = NULL;
+	}
 	child_uninstall(sa, c);
 	free(c->coll_nonce);
 	free(c);

@@ -63,6 +63,13 @@ uint64_t ike_now(struct ike_engine *e)
 	return e->ops.now_ms(e->ops.ctx);
 }
 
+int ike_nonce(struct ike_engine *e, void *buf, size_t len)
+{
+	if (e->ops.nonce)
+		return e->ops.nonce(e->ops.ctx, buf, len);
+	return ike_random(buf, len);
+}
+
 const struct ike_engine_cfg *ike_cfg(struct ike_engine *e)
 {
 	return &e->cfg;
@@ -277,6 +284,12 @@ void ike_sa_schedule(struct ike_sa *sa)
 		t = sa->req_next_ms;
 	if (sa->expire_ms && sa->expire_ms < t)
 		t = sa->expire_ms;
+	{
+		uint64_t c = child_timers(sa, 0, false);
+
+		if (c < t)
+			t = c;
+	}
 	sa->timer_ms = t;
 	if (t == UINT64_MAX) {
 		heap_remove(e, sa);
@@ -764,7 +777,7 @@ int ike_engine_delete_child(struct ike_engine *e, uint64_t spi, uint32_t spi_in)
 
 	if (!sa || !child_find_in(sa, spi_in))
 		return -ENOENT;
-	t = task_delete_child_new(spi_in);
+	t = task_delete_child_new(spi_in, false);
 	if (!t)
 		return -ENOMEM;
 	ike_sa_queue(sa, t);
@@ -785,6 +798,60 @@ int ike_engine_liveness(struct ike_engine *e, uint64_t spi)
 	ike_sa_queue(sa, t);
 	reap(e);
 	return 0;
+}
+
+int ike_engine_rekey_child(struct ike_engine *e, uint64_t spi, uint32_t spi_in)
+{
+	struct ike_sa *sa = find_established(e, spi);
+	struct ike_child *c = sa ? child_find_in(sa, spi_in) : NULL;
+	struct ike_task *t;
+
+	if (!c)
+		return -ENOENT;
+	if (c->rekeying || c->rekeyed || c->state != CHILD_S_INSTALLED)
+		return -EALREADY;
+	t = task_child_new(spi_in);
+	if (!t)
+		return -ENOMEM;
+	ike_sa_queue(sa, t);
+	reap(e);
+	return 0;
+}
+
+int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard)
+{
+	for (struct ike_sa *sa = e->all; sa; sa = sa->next_all) {
+		struct ike_child *c;
+
+		for (c = sa->children; c; c = c->next)
+			if ((c->spi_in == id->spi && xk_addr_ip_eq(&sa->local, &id->dst)) ||
+			    (c->spi_out == id->spi && xk_addr_ip_eq(&sa->remote, &id->dst)))
+				break;
+		if (!c)
+			continue;
+		xk_info("%s expire conn=%s spi_in=%08x", hard ? "hard" : "soft", sa->conn->name,
+			c->spi_in);
+		if (hard) {
+			/* The kernel dropped it already; tell the peer, forget it. */
+			struct ike_task *t = NULL;
+
+			if (sa->state == IKE_S_ESTABLISHED && !c->rekeyed)
+				t = task_delete_child_new(c->spi_in, false);
+			if (t)
+				ike_sa_queue(sa, t);
+			else
+				child_remove(sa, c);
+		} else if (!c->rekeying && !c->rekeyed && c->state == CHILD_S_INSTALLED &&
+			   sa->state == IKE_S_ESTABLISHED) {
+			struct ike_task *t = task_child_new(c->spi_in);
+
+			if (t)
+				ike_sa_queue(sa, t);
+		}
+		reap(e);
+		return 0;
+	}
+	return -ENOENT;
 }
 
 /* ---- receiving ---- */
@@ -925,10 +992,14 @@ static void handle_request(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy
 		err = task_info_respond(sa, msg, &mb, &notify);
 		break;
 	case IKEV2_EXCH_CREATE_CHILD_SA:
-		/* Not yet supported: say so rather than stay silent (1.3). */
-		err = -ENOTSUP;
-		notify = sa->state == IKE_S_ESTABLISHED ? IKEV2_N_NO_ADDITIONAL_SAS :
-							  IKEV2_N_INVALID_SYNTAX;
+		if (sa->state != IKE_S_ESTABLISHED) {
+			/* Section 2.25.2: the IKE SA is going away. */
+			err = -EBUSY;
+			notify = sa->state == IKE_S_DELETING ? IKEV2_N_TEMPORARY_FAILURE
+							     : IKEV2_N_INVALID_SYNTAX;
+			break;
+		}
+		err = task_child_respond(sa, msg, &mb, &notify);
 		break;
 	default:
 		err = -EINVAL;
@@ -1009,6 +1080,12 @@ static void handle_response(struct ike_sa *sa, struct ike_msg *msg, uint8_t *cop
 		break;
 	case IKE_TASK_RETRY:
 		sa->req_out = false;
+		send_request(sa);
+		break;
+	case IKE_TASK_AGAIN:
+		sa->req_out = false;
+		ike_pkt_free(&sa->req);
+		sa->mid_next++;
 		send_request(sa);
 		break;
 	case IKE_TASK_FAILED:
@@ -1130,6 +1207,7 @@ static void sa_timer(struct ike_sa *sa, uint64_t now)
 			 (unsigned long long)local_spi(sa), sa->mid_next);
 		ike_sa_send_raw(sa, sa->req.buf, sa->req.len);
 	}
+	child_timers(sa, now, true);
 	ike_sa_schedule(sa);
 }
 

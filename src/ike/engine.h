@@ -61,11 +61,19 @@ struct ike_child {
 	struct ike_child *peer_rekey;
 	uint8_t *coll_nonce;
 	size_t coll_nonce_len;
+	/* Rekey responder: the CHILD_SA that replaces this one. */
+	struct ike_child *replaced_by;
+	/* Rekey responder: the outbound SA waits (keys held) until pending_ms. */
+	bool defer_out;
+	struct xk_sa *pending_out;
+	uint64_t pending_ms;
+	uint64_t retry_ms; /* TEMPORARY_FAILURE: rekey again at this time */
 };
 
 enum ike_task_result {
 	IKE_TASK_DONE,
 	IKE_TASK_RETRY, /* initiator: build the request again (same message ID) */
+	IKE_TASK_AGAIN, /* initiator: this exchange is over, run the task again */
 	IKE_TASK_FAILED,
 };
 
@@ -148,6 +156,8 @@ struct ike_sa {
 /* The SA with this local SPI (also for white-box tests). */
 struct ike_sa *ike_engine_find_sa(struct ike_engine *e, uint64_t spi);
 uint64_t ike_now(struct ike_engine *e);
+/* A nonce (ops->nonce if the embedder gave one, else ike_random). */
+int ike_nonce(struct ike_engine *e, void *buf, size_t len);
 const struct ike_engine_cfg *ike_cfg(struct ike_engine *e);
 struct ike_stats *ike_stats_mut(struct ike_engine *e);
 void ike_emit(struct ike_sa *sa, enum ike_event_type type,
@@ -235,6 +245,12 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 		  const uint8_t *gir, size_t girlen, struct ike_child *inherit);
 /* Replaced by a rekey: stop sending now, stop receiving after linger_ms. */
 void child_retire(struct ike_sa *sa, struct ike_child *c, uint32_t linger_ms);
+/* Install a rekey responder's held-back outbound SA. */
+void child_send_pending(struct ike_sa *sa, struct ike_child *c);
+/* TEMPORARY_FAILURE on a rekey: try again after a random 1-5 s. */
+void child_rekey_later(struct ike_sa *sa, struct ike_child *c);
+/* Run the CHILD_SA timers of an SA; returns the next deadline. */
+uint64_t child_timers(struct ike_sa *sa, uint64_t now, bool run);
 void child_uninstall(struct ike_sa *sa, struct ike_child *c);
 void child_free_all(struct ike_sa *sa);
 struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in);
@@ -248,7 +264,10 @@ size_t child_remote_ts(const struct ike_sa *sa, struct xk_ts *out);
 struct ike_task *task_init_new(void);
 struct ike_task *task_auth_new(void);
 struct ike_task *task_delete_ike_new(void);
-struct ike_task *task_delete_child_new(uint32_t spi_in);
+/* retire: the CHILD_SA was replaced; keep its inbound SA a while. */
+struct ike_task *task_delete_child_new(uint32_t spi_in, bool retire);
+/* CREATE_CHILD_SA: rekey the CHILD_SA with this inbound SPI, or (0) a new one. */
+struct ike_task *task_child_new(uint32_t old_spi_in);
 struct ike_task *task_liveness_new(void);
 
 /* Responder entry points: build the response for one request. */
@@ -259,6 +278,8 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req,
 		      struct ike_mb *mb, uint16_t *notify);
 int task_info_respond(struct ike_sa *sa, const struct ike_msg *req,
 		      struct ike_mb *mb, uint16_t *notify);
+int task_child_respond(struct ike_sa *sa, const struct ike_msg *req,
+		       struct ike_mb *mb, uint16_t *notify);
 
 /* NAT detection hashes, section 2.23. */
 void ike_nat_hash(uint64_t spi_i, uint64_t spi_r, const struct xk_addr *a,

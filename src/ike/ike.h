@@ -138,6 +138,11 @@ struct ike_ops {
 	 * for connections without a local address.  0 or a negative errno.
 	 */
 	int (*source)(void *ctx, const struct xk_addr *remote, struct xk_addr *local);
+	/*
+	 * Optional, for tests: where nonces come from (default: the system's
+	 * CSPRNG through OpenSSL).  0 or a negative errno.
+	 */
+	int (*nonce)(void *ctx, void *buf, size_t len);
 	const struct xk_kernel_ops *kernel;
 	void *kernel_ctx;
 };
@@ -167,6 +172,14 @@ int ike_engine_terminate(struct ike_engine *e, uint64_t local_spi);
 int ike_engine_delete_child(struct ike_engine *e, uint64_t local_spi, uint32_t spi_in);
 /* Send an empty INFORMATIONAL request (liveness check, section 1.4). */
 int ike_engine_liveness(struct ike_engine *e, uint64_t local_spi);
+/* Rekey one CHILD_SA (by its inbound SPI) with CREATE_CHILD_SA. */
+int ike_engine_rekey_child(struct ike_engine *e, uint64_t local_spi, uint32_t spi_in);
+/*
+ * The backend says an SA reached a lifetime (e.g. XFRM_MSG_EXPIRE): soft
+ * starts a rekey of its CHILD_SA, hard deletes it.  The SA is named by its
+ * SPI and destination, inbound or outbound.  -ENOENT if not ours.
+ */
+int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard);
 
 enum ike_sa_state {
 	IKE_S_NEW,        /* created, nothing sent yet */
@@ -225,6 +238,8 @@ struct ike_stats {
 	uint64_t handshakes_ok, handshakes_failed;
 	uint64_t auth_failures;
 	uint64_t timeouts;         /* SAs given up after retransmissions */
+	uint64_t rekeys;           /* CHILD_SAs and IKE SAs rekeyed */
+	uint64_t dpd_dead;         /* peers found dead by liveness checks */
 	uint64_t ike_sa_active, child_sa_active, half_open;
 };
 

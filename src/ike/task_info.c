@@ -14,6 +14,7 @@
 struct task_info {
 	struct ike_task t;
 	uint32_t spi_in; /* delete_child: the CHILD_SA, by our inbound SPI */
+	bool retire;     /* ... replaced by a rekey: its inbound SA lingers */
 };
 
 static void info_destroy(struct ike_task *t)
@@ -90,7 +91,9 @@ static enum ike_task_result delete_child_process(struct ike_task *tt, struct ike
 	struct ike_child *c = child_find_in(sa, t->spi_in);
 
 	(void)msg;
-	if (c)
+	if (c && t->retire)
+		child_retire(sa, c, 5000);
+	else if (c)
 		child_remove(sa, c);
 	return IKE_TASK_DONE;
 }
@@ -103,9 +106,13 @@ static const struct ike_task_ops delete_child_ops = {
 	.destroy = info_destroy,
 };
 
-struct ike_task *task_delete_child_new(uint32_t spi_in)
+struct ike_task *task_delete_child_new(uint32_t spi_in, bool retire)
 {
-	return info_new(&delete_child_ops, spi_in);
+	struct ike_task *t = info_new(&delete_child_ops, spi_in);
+
+	if (t)
+		((struct task_info *)t)->retire = retire;
+	return t;
 }
 
 /* ---- liveness ---- */
@@ -187,9 +194,18 @@ int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 			if (!c)
 				continue; /* already gone: nothing to say (1.4.1) */
 			/* Our half of the pair goes back, unless we are deleting it too. */
-			if (c->state == CHILD_S_INSTALLED && n_spis < 64)
+			if ((c->state == CHILD_S_INSTALLED || c->rekeyed) && n_spis < 64)
 				put_be32(spis + 4 * n_spis++, c->spi_in);
-			child_remove(sa, c);
+			/*
+			 * The initiator of a rekey deletes the old CHILD_SA once it
+			 * receives on the new one: now the new one may send.
+			 */
+			if (c->replaced_by)
+				child_send_pending(sa, c->replaced_by);
+			if (c->rekeyed)
+				child_retire(sa, c, 5000);
+			else
+				child_remove(sa, c);
 		}
 	}
 	if (n_spis && !sa->kill_after_response)

@@ -111,7 +111,7 @@ static int init_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
 	}
 	if (!sa->ni_len) {
 		sa->ni_len = IKEV2_NONCE_LEN;
-		if (ike_random(sa->ni, sa->ni_len) < 0)
+		if (ike_nonce(sa->eng, sa->ni, sa->ni_len) < 0)
 			return -EIO;
 	}
 	if (ike_dh_public(sa->dh, pub, &publen) < 0)
@@ -391,7 +391,7 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 	memcpy(sa->ni, ni, nilen);
 	sa->ni_len = (uint16_t)nilen;
 	sa->nr_len = IKEV2_NONCE_LEN;
-	if (ike_random(sa->nr, sa->nr_len) < 0 || ike_sa_derive_keys(sa, gir, girlen) < 0) {
+	if (ike_nonce(e, sa->nr, sa->nr_len) < 0 || ike_sa_derive_keys(sa, gir, girlen) < 0) {
 		ike_sa_kill(sa, 0, "key derivation failed");
 		goto out;
 	}

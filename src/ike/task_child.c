@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * CREATE_CHILD_SA for CHILD_SAs (RFC 7296 sections 1.3.1, 1.3.3): a new
+ * CHILD_SA, or the rekey of one (N(REKEY_SA)), with an optional key exchange
+ * for perfect forward secrecy.
+ *
+ *   Initiator                         Responder
+ *   HDR, SK {[N(REKEY_SA)], SA, Ni, [KEi], TSi, TSr} -->
+ *                                 <-- HDR, SK {SA, Nr, [KEr], TSi, TSr}
+ *
+ * Rekeying is make-before-break.  The initiator installs both new SAs when
+ * the response arrives, then deletes the old CHILD_SA, which lingers a few
+ * seconds for packets still in flight.  The responder installs the new
+ * inbound SA at once but holds its new outbound SA back until the initiator
+ * deletes the old CHILD_SA (or a few seconds pass): until then the
+ * initiator cannot decrypt it.  Collisions follow section 2.8.1: when both
+ * ends rekey the same CHILD_SA, the one whose exchange holds the lowest of
+ * the four nonces deletes the CHILD_SA it created.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/secret.h"
+
+/* How long a replaced CHILD_SA keeps receiving, and the pending outbound
+ * SA of a rekey responder waits at most for the initiator's DELETE. */
+#define CHILD_LINGER_MS 5000
+#define CHILD_PENDING_MS 5000
+#define CHILD_MAX_AGAIN 3
+
+struct task_child {
+	struct ike_task t;
+	uint32_t old_spi_in; /* rekey of this CHILD_SA; 0: a new one */
+	struct ike_child *child;
+	struct ike_dh *dh;
+	uint16_t dh_group;
+	uint8_t ni[IKEV2_NONCE_LEN];
+	uint8_t again;
+};
+
+/* The first DH group of our ESP proposals: with one, rekeys use PFS. */
+static uint16_t pfs_group(const struct ike_conn *c)
+{
+	for (size_t i = 0; i < c->n_esp; i++)
+		for (size_t j = 0; j < c->esp[i].n_xforms; j++)
+			if (c->esp[i].xf[j].type == IKEV2_XF_DH && c->esp[i].xf[j].id)
+				return c->esp[i].xf[j].id;
+	return 0;
+}
+
+/* Section 2.8.1: octet by octet, and a nonce that ends first is lower. */
+static int nonce_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static void lower_nonce(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+			const uint8_t **lo, size_t *lolen)
+{
+	if (nonce_cmp(a, alen, b, blen) <= 0) {
+		*lo = a;
+		*lolen = alen;
+	} else {
+		*lo = b;
+		*lolen = blen;
+	}
+}
+
+/* ---- initiator ---- */
+
+static void abort_child(struct ike_sa *sa, struct task_child *t)
+{
+	if (t->child) {
+		child_remove(sa, t->child);
+		t->child = NULL;
+	}
+}
+
+static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
+{
+	struct task_child *t = (struct task_child *)tt;
+	struct ike_child *old = t->old_spi_in ? child_find_in(sa, t->old_spi_in) : NULL;
+	struct ike_proposal *props;
+	void *kctx;
+	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
+	struct ike_child *c;
+	uint8_t pub[1024];
+	size_t n, publen = sizeof(pub);
+	int err;
+
+	/* Gone, already replaced or being deleted meanwhile: nothing to do. */
+	if (t->old_spi_in && (!old || old->state != CHILD_S_INSTALLED || old->rekeyed))
+		return -ECANCELED;
+	if (!t->child) {
+		c = child_new(sa);
+		if (!c)
+			return -ENOMEM;
+		t->child = c;
+		if (old) {
+			c->mode = old->mode;
+			memcpy(c->local_ts, old->local_ts, sizeof(c->local_ts));
+			memcpy(c->remote_ts, old->remote_ts, sizeof(c->remote_ts));
+			c->n_local_ts = old->n_local_ts;
+			c->n_remote_ts = old->n_remote_ts;
+		} else {
+			c->mode = sa->conn->mode;
+			c->n_local_ts = (uint8_t)child_local_ts(sa, c->local_ts);
+			c->n_remote_ts = (uint8_t)child_remote_ts(sa, c->remote_ts);
+		}
+		err = k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in);
+		if (err < 0)
+			return err;
+		if (ike_nonce(sa->eng, t->ni, sizeof(t->ni)) < 0)
+			return -EIO;
+		if (!t->dh_group)
+			t->dh_group = pfs_group(sa->conn);
+	}
+	c = t->child;
+	if (t->dh_group && (!t->dh || ike_dh_group(t->dh) != t->dh_group)) {
+		ike_dh_free(t->dh);
+		t->dh = ike_dh_new(t->dh_group);
+		if (!t->dh || ike_dh_public(t->dh, pub, &publen) < 0)
+			return -ENOTSUP;
+	} else if (t->dh && ike_dh_public(t->dh, pub, &publen) < 0) {
+		return -EIO;
+	}
+	props = calloc(IKE_MAX_PROPOSALS, sizeof(*props));
+	if (!props)
+		return -ENOMEM;
+	if (old) {
+		uint8_t spi[4];
+
+		/* Section 1.3.3: the old SA by the SPI we receive on. */
+		put_be32(spi, old->spi_in);
+		ike_mb_notify(mb, IKEV2_PROTO_ESP, spi, 4, IKEV2_N_REKEY_SA, NULL, 0);
+		old->rekeying = true;
+	}
+	if (c->mode == XK_MODE_TRANSPORT)
+		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+	n = child_proposals(sa, c->spi_in, t->dh_group != 0, props, IKE_MAX_PROPOSALS);
+	ike_mb_sa(mb, props, n);
+	free(props);
+	ike_mb_nonce(mb, t->ni, sizeof(t->ni));
+	if (t->dh)
+		ike_mb_ke(mb, t->dh_group, pub, publen);
+	child_ts_payloads(mb, c, true);
+	return 0;
+}
+
+/*
+ * Both ends rekeyed `old`: we made `ours` (nonces ni, nr), the peer made
+ * old->peer_rekey.  The exchange with the lowest nonce loses; its creator
+ * deletes what it made.
+ */
+static void resolve_collision(struct ike_sa *sa, struct ike_child *old, struct ike_child *ours,
+			      const uint8_t *ni, size_t nilen, const uint8_t *nr, size_t nrlen)
+{
+	struct ike_child *theirs = old->peer_rekey;
+	const uint8_t *lo;
+	size_t lolen;
+	struct ike_task *del;
+
+	lower_nonce(ni, nilen, nr, nrlen, &lo, &lolen);
+	if (nonce_cmp(lo, lolen, old->coll_nonce, old->coll_nonce_len) < 0) {
+		xk_info("rekey collision conn=%s: ours %08x lost to %08x", sa->conn->name,
+			ours->spi_in, theirs->spi_in);
+		/* The peer's CHILD_SA stays: it may send on it now. */
+		child_send_pending(sa, theirs);
+		del = task_delete_child_new(ours->spi_in, false);
+		if (del)
+			ike_sa_queue(sa, del);
+	} else {
+		xk_info("rekey collision conn=%s: ours %08x won over %08x", sa->conn->name,
+			ours->spi_in, theirs->spi_in);
+	}
+	old->peer_rekey = NULL;
+}
+
+static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa,
+					  const struct ike_msg *msg)
+{
+	struct task_child *t = (struct task_child *)tt;
+	struct ike_child *old = t->old_spi_in ? child_find_in(sa, t->old_spi_in) : NULL;
+	struct ike_child *c = t->child;
+	const struct ike_pl *pl_nr = ike_msg_find(msg, IKEV2_PL_NONCE);
+	const struct ike_pl *pl_ke = ike_msg_find(msg, IKEV2_PL_KE);
+	const uint8_t *nr;
+	size_t nrlen;
+	struct ike_notify n;
+	const char *why = "malformed response";
+	uint8_t gir[1024];
+	size_t girlen = 0;
+	uint16_t err_n = 0;
+	struct ike_ke ke;
+	int err;
+
+	if (old)
+		old->rekeying = false;
+	for (size_t i = 0; i < msg->n_pl && !err_n; i++)
+		if (msg->pl[i].type == IKEV2_PL_NOTIFY && ike_pl_notify(&msg->pl[i], &n) == 0 &&
+		    n.type <= IKEV2_N_ERROR_MAX)
+			err_n = n.type;
+	if (err_n == IKEV2_N_INVALID_KE_PAYLOAD && ike_msg_notify(msg, err_n, &n) && n.len == 2 &&
+	    get_be16(n.data) != t->dh_group && ++t->again <= CHILD_MAX_AGAIN) {
+		/* Section 1.3: a new exchange with the group the responder wants. */
+		t->dh_group = get_be16(n.data);
+		return IKE_TASK_AGAIN;
+	}
+	if (err_n) {
+		xk_notice("CREATE_CHILD_SA failed conn=%s notify=%s", sa->conn->name,
+			  ikev2_notify_name(err_n));
+		/* Section 2.25: the peer is busy with this CHILD_SA; try again soon. */
+		if (err_n == IKEV2_N_TEMPORARY_FAILURE && old)
+			child_rekey_later(sa, old);
+		ike_emit(sa, IKE_EV_FAILED, c, err_n, "CREATE_CHILD_SA refused");
+		abort_child(sa, t);
+		return IKE_TASK_DONE;
+	}
+	if (!pl_nr || ike_pl_nonce(pl_nr, &nr, &nrlen) < 0)
+		goto fail;
+	err = child_accept_reply(sa, c, msg, t->dh_group == 0, &why);
+	if (err < 0)
+		goto fail;
+	if (c->suite.dh) {
+		/* PFS: the responder's share, in the group it chose. */
+		if (!t->dh || c->suite.dh != t->dh_group || !pl_ke || ike_pl_ke(pl_ke, &ke) < 0 ||
+		    ke.group != t->dh_group) {
+			why = "KE missing or in the wrong group";
+			goto fail;
+		}
+		girlen = sizeof(gir);
+		if (ike_dh_derive(t->dh, ke.data, ke.len, gir, &girlen) < 0) {
+			why = "invalid KE public value";
+			goto fail;
+		}
+	}
+	err = child_install(sa, c, &(struct child_nonces){ t->ni, nr, sizeof(t->ni), nrlen },
+			    girlen ? gir : NULL, girlen, old);
+	xk_wipe(gir, sizeof(gir));
+	if (err < 0) {
+		why = "kernel refused the CHILD_SA";
+		goto fail;
+	}
+	t->child = NULL;
+	if (old) {
+		old->rekeyed = true;
+		ike_stats_mut(sa->eng)->rekeys++;
+		xk_info("CHILD_SA rekeyed conn=%s %08x -> %08x", sa->conn->name, old->spi_in,
+			c->spi_in);
+		if (old->peer_rekey)
+			resolve_collision(sa, old, c, t->ni, sizeof(t->ni), nr, nrlen);
+		/* The old pair goes now; its inbound SA lingers (make-before-break). */
+		tt = task_delete_child_new(old->spi_in, true);
+		if (tt)
+			ike_sa_queue(sa, tt);
+	}
+	return IKE_TASK_DONE;
+fail:
+	xk_wipe(gir, sizeof(gir));
+	xk_notice("CREATE_CHILD_SA failed conn=%s: %s", sa->conn->name, why);
+	ike_emit(sa, IKE_EV_FAILED, c, 0, why);
+	abort_child(sa, t);
+	return IKE_TASK_DONE;
+}
+
+static void child_destroy(struct ike_task *tt)
+{
+	struct task_child *t = (struct task_child *)tt;
+
+	/* An unfinished new CHILD_SA dies with the IKE SA (child_free_all). */
+	ike_dh_free(t->dh);
+	xk_wipe(t->ni, sizeof(t->ni));
+	free(t);
+}
+
+static const struct ike_task_ops child_ops = {
+	.name = "child_create",
+	.exch = IKEV2_EXCH_CREATE_CHILD_SA,
+	.build_i = child_build,
+	.process_i = child_process,
+	.destroy = child_destroy,
+};
+
+struct ike_task *task_child_new(uint32_t old_spi_in)
+{
+	struct task_child *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->t.ops = &child_ops;
+	t->old_spi_in = old_spi_in;
+	return &t->t;
+}
+
+/* ---- responder ---- */
+
+int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb,
+		       uint16_t *notify)
+{
+	const struct ike_pl *pl_ni = ike_msg_find(req, IKEV2_PL_NONCE);
+	const struct ike_pl *pl_ke = ike_msg_find(req, IKEV2_PL_KE);
+	void *kctx;
+	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
+	struct ike_child *old = NULL, *c = NULL;
+	struct ike_dh *dh = NULL;
+	struct ike_notify n;
+	struct ike_ke ke = { 0 };
+	const uint8_t *ni;
+	uint8_t nr[IKEV2_NONCE_LEN], gir[1024], pub[1024];
+	size_t nilen, girlen = 0, publen = sizeof(pub);
+	uint8_t num = 1;
+	uint16_t nt = 0;
+	int err = -EINVAL;
+
+	if (!pl_ni || ike_pl_nonce(pl_ni, &ni, &nilen) < 0 || (pl_ke && ike_pl_ke(pl_ke, &ke) < 0)) {
+		*notify = IKEV2_N_INVALID_SYNTAX;
+		return -EINVAL;
+	}
+	if (ike_msg_notify(req, IKEV2_N_REKEY_SA, &n)) {
+		/* Section 1.3.3: the old CHILD_SA, named by the SPI the peer receives on. */
+		if (n.proto != IKEV2_PROTO_ESP || n.spi_size != 4) {
+			*notify = IKEV2_N_INVALID_SYNTAX;
+			return -EINVAL;
+		}
+		old = child_find_out(sa, get_be32(n.spi));
+		/* Section 2.25.1: unknown, or one we are closing or have replaced. */
+		if (!old) {
+			*notify = IKEV2_N_CHILD_SA_NOT_FOUND;
+			return -ENOENT;
+		}
+		if (old->state != CHILD_S_INSTALLED || old->rekeyed) {
+			*notify = IKEV2_N_TEMPORARY_FAILURE;
+			return -EBUSY;
+		}
+	}
+	c = child_new(sa);
+	if (!c) {
+		*notify = IKEV2_N_TEMPORARY_FAILURE;
+		return -ENOMEM;
+	}
+	nt = child_negotiate(sa, c, req, false, pl_ke ? ke.group : 0, &num);
+	if (nt)
+		goto refuse;
+	if (c->suite.dh && c->suite.dh != ke.group) {
+		uint8_t g[2];
+
+		/* Section 1.3: the initiator guessed another group; say which. */
+		put_be16(g, c->suite.dh);
+		child_remove(sa, c);
+		*notify = 0;
+		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
+		return 0;
+	}
+	if (c->suite.dh) {
+		dh = ike_dh_new(c->suite.dh);
+		girlen = sizeof(gir);
+		if (!dh || ike_dh_derive(dh, ke.data, ke.len, gir, &girlen) < 0 ||
+		    ike_dh_public(dh, pub, &publen) < 0) {
+			nt = dh ? IKEV2_N_INVALID_SYNTAX : IKEV2_N_TEMPORARY_FAILURE;
+			goto refuse;
+		}
+	}
+	if (ike_nonce(sa->eng, nr, sizeof(nr)) < 0 ||
+	    k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in) < 0) {
+		nt = IKEV2_N_TEMPORARY_FAILURE;
+		goto refuse;
+	}
+	/* Hold the outbound SA back until the initiator can receive on it. */
+	c->defer_out = old != NULL;
+	err = child_install(sa, c, &(struct child_nonces){ ni, nr, nilen, sizeof(nr) },
+			    girlen ? gir : NULL, girlen, old);
+	if (err < 0) {
+		nt = IKEV2_N_TEMPORARY_FAILURE;
+		goto refuse;
+	}
+	if (old) {
+		const uint8_t *lo;
+		size_t lolen;
+
+		old->replaced_by = c;
+		c->pending_ms = ike_now(sa->eng) + CHILD_PENDING_MS;
+		if (old->rekeying) {
+			/* Section 2.8.1: we are rekeying it too; settle it on our response. */
+			lower_nonce(ni, nilen, nr, sizeof(nr), &lo, &lolen);
+			free(old->coll_nonce);
+			old->coll_nonce = malloc(lolen);
+			if (old->coll_nonce) {
+				memcpy(old->coll_nonce, lo, lolen);
+				old->coll_nonce_len = lolen;
+				old->peer_rekey = c;
+			}
+		} else {
+			old->rekeyed = true;
+			ike_stats_mut(sa->eng)->rekeys++;
+		}
+		ike_sa_schedule(sa);
+	}
+	child_reply_payloads(mb, c, num);
+	ike_mb_nonce(mb, nr, sizeof(nr));
+	if (dh)
+		ike_mb_ke(mb, c->suite.dh, pub, publen);
+	child_ts_payloads(mb, c, false);
+	ike_dh_free(dh);
+	xk_wipe(gir, sizeof(gir));
+	xk_wipe(nr, sizeof(nr));
+	return 0;
+refuse:
+	ike_dh_free(dh);
+	xk_wipe(gir, sizeof(gir));
+	xk_notice("CREATE_CHILD_SA refused conn=%s notify=%s", sa->conn->name,
+		  ikev2_notify_name(nt));
+	ike_emit(sa, IKE_EV_FAILED, c, nt, "CHILD_SA refused");
+	child_remove(sa, c);
+	*notify = nt;
+	return -EINVAL;
+}
