@@ -68,6 +68,9 @@ static const char *event_name(enum ike_event_type t)
 	case IKE_EV_CHILD_DOWN: return "child-down";
 	case IKE_EV_AUTH_FAILED: return "auth-failed";
 	case IKE_EV_FAILED: return "failed";
+	case IKE_EV_IKE_REKEYED: return "ike-rekeyed";
+	case IKE_EV_CHILD_REKEYED: return "child-rekeyed";
+	case IKE_EV_PEER_DEAD: return "peer-dead";
 	}
 	return "?";
 }

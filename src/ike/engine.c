@@ -286,9 +286,12 @@ void ike_sa_schedule(struct ike_sa *sa)
 		t = sa->expire_ms;
 	{
 		uint64_t c = child_timers(sa, 0, false);
+		uint64_t i = ike_sa_timers(sa, 0, false);
 
 		if (c < t)
 			t = c;
+		if (i < t)
+			t = i;
 	}
 	sa->timer_ms = t;
 	if (t == UINT64_MAX) {
@@ -547,6 +550,12 @@ void ike_sa_send_raw(struct ike_sa *sa, const uint8_t *buf, size_t len)
 	ike_send_raw(sa->eng, &sa->local, &sa->remote, buf, len);
 }
 
+void ike_sa_keepalive(struct ike_sa *sa)
+{
+	if (sa->eng->ops.keepalive)
+		sa->eng->ops.keepalive(sa->eng->ops.ctx, &sa->local, &sa->remote);
+}
+
 void ike_sa_sk_ctx(const struct ike_sa *sa, bool out, struct ike_sk_ctx *c)
 {
 	/* The initiator sends with SK_ei/SK_ai, the responder with SK_er/SK_ar. */
@@ -800,6 +809,23 @@ int ike_engine_liveness(struct ike_engine *e, uint64_t spi)
 	return 0;
 }
 
+int ike_engine_rekey_ike(struct ike_engine *e, uint64_t spi)
+{
+	struct ike_sa *sa = find_established(e, spi);
+	struct ike_task *t;
+
+	if (!sa)
+		return -ENOENT;
+	if (sa->rekeying || sa->rekeyed)
+		return -EALREADY;
+	t = task_ike_rekey_new();
+	if (!t)
+		return -ENOMEM;
+	ike_sa_queue(sa, t);
+	reap(e);
+	return 0;
+}
+
 int ike_engine_rekey_child(struct ike_engine *e, uint64_t spi, uint32_t spi_in)
 {
 	struct ike_sa *sa = find_established(e, spi);
@@ -881,6 +907,8 @@ static int open_sk(struct ike_sa *sa, struct ike_msg *msg, uint8_t *buf)
 	pt = buf + aad + iv_len;
 	pad = pt[n - 1];
 	msg->authenticated = true;
+	sa->last_rx_ms = ike_now(sa->eng);
+	sa->dpd_sent_ms = 0;
 	/*
 	 * Section 2.23: once a NAT is known, the peer's address is wherever
 	 * its last authenticated message came from; answers go there.
@@ -999,7 +1027,16 @@ static void handle_request(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy
 							     : IKEV2_N_INVALID_SYNTAX;
 			break;
 		}
-		err = task_child_respond(sa, msg, &mb, &notify);
+		/* An SA payload proposing protocol IKE rekeys the IKE SA (1.3.2). */
+		{
+			const struct ike_pl *pl = ike_msg_find(msg, IKEV2_PL_SA);
+			struct ike_proposal p1;
+
+			if (pl && ike_pl_sa(pl, &p1, 1) >= 1 && p1.protocol == IKEV2_PROTO_IKE)
+				err = task_ike_rekey_respond(sa, msg, &mb, &notify);
+			else
+				err = task_child_respond(sa, msg, &mb, &notify);
+		}
 		break;
 	default:
 		err = -EINVAL;
@@ -1183,6 +1220,19 @@ uint64_t ike_engine_next_timeout(struct ike_engine *e)
 	return e->heap_len ? e->heap[0]->timer_ms : UINT64_MAX;
 }
 
+/*
+ * Section 2.4: no authenticated answer to our requests, so the peer is gone.
+ * Its SAs go without a word to it (it would not hear one).
+ */
+static void peer_dead(struct ike_sa *sa)
+{
+	sa->eng->stats.dpd_dead++;
+	xk_notice("peer dead conn=%s spi=%016llx_%016llx", sa->conn ? sa->conn->name : "",
+		  (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r);
+	ike_emit(sa, IKE_EV_PEER_DEAD, NULL, 0, "no answer to liveness checks");
+	ike_sa_kill(sa, 0, "peer dead");
+}
+
 static void sa_timer(struct ike_sa *sa, uint64_t now)
 {
 	struct ike_engine *e = sa->eng;
@@ -1192,10 +1242,19 @@ static void sa_timer(struct ike_sa *sa, uint64_t now)
 		ike_sa_kill(sa, 0, "half-open timeout");
 		return;
 	}
+	/* A liveness check unanswered for dpd-timeout: the peer is dead. */
+	if (sa->req_out && sa->dpd_sent_ms && sa->conn->dpd_timeout_s &&
+	    now - sa->dpd_sent_ms >= (uint64_t)sa->conn->dpd_timeout_s * 1000) {
+		peer_dead(sa);
+		return;
+	}
 	if (sa->req_out && now >= sa->req_next_ms) {
 		if (sa->req_tries >= e->cfg.retransmit_tries) {
 			e->stats.timeouts++;
-			ike_sa_kill(sa, 0, "peer not responding");
+			if (sa->state == IKE_S_ESTABLISHED)
+				peer_dead(sa);
+			else
+				ike_sa_kill(sa, 0, "peer not responding");
 			return;
 		}
 		sa->req_tries++;
@@ -1208,7 +1267,10 @@ static void sa_timer(struct ike_sa *sa, uint64_t now)
 		ike_sa_send_raw(sa, sa->req.buf, sa->req.len);
 	}
 	child_timers(sa, now, true);
-	ike_sa_schedule(sa);
+	if (sa->state != IKE_S_DEAD)
+		ike_sa_timers(sa, now, true);
+	if (sa->state != IKE_S_DEAD)
+		ike_sa_schedule(sa);
 }
 
 void ike_engine_tick(struct ike_engine *e)

@@ -11,6 +11,9 @@
 #include "ike/ike.h"
 #include "ike/payload.h"
 
+/* RFC 3948 section 4: NAT keepalives every 20 s by default. */
+#define IKE_KEEPALIVE_MS 20000
+
 struct ike_conn {
 	struct ike_conn *next;
 	char name[IKE_NAME_MAX];
@@ -148,6 +151,18 @@ struct ike_sa {
 	size_t heap_idx;
 	uint16_t fail_notify;
 	bool kill_after_response; /* a DELETE of this SA was answered */
+	bool rekeyed;             /* replaced by a rekey: its death is no outage */
+	bool rekeying;            /* our CREATE_CHILD_SA rekeying it is out */
+	/* Section 2.8.1 for IKE SAs: the peer's new SA and its exchange's lower nonce. */
+	struct ike_sa *peer_rekey;
+	uint8_t *coll_nonce;
+	size_t coll_nonce_len;
+	uint64_t ike_rekey_ms;    /* rekey the IKE SA at this time, 0: never */
+	uint64_t last_rx_ms;      /* last authenticated message from the peer */
+	uint64_t dpd_ms;          /* check liveness at this time, 0: off */
+	uint64_t dpd_sent_ms;     /* our liveness check has been out since */
+	uint64_t keepalive_ms;    /* next NAT keepalive, 0: none */
+	uint64_t last_tx_ms;
 	bool half_open;           /* counted in the engine's half-open figures */
 	uint8_t init_retries;     /* COOKIE / INVALID_KE round trips so far */
 };
@@ -178,6 +193,7 @@ void ike_sa_rehash_peer(struct ike_sa *sa);
 /* Unlink a killed SA from the tables; it is freed when the engine call ends. */
 void ike_sa_bury(struct ike_sa *sa);
 void ike_sa_send_raw(struct ike_sa *sa, const uint8_t *buf, size_t len);
+void ike_sa_keepalive(struct ike_sa *sa);
 void ike_send_raw(struct ike_engine *e, const struct xk_addr *local,
 		  const struct xk_addr *remote, const uint8_t *buf, size_t len);
 /* Cookie handling (section 2.6). */
@@ -194,6 +210,10 @@ struct ike_sa *ike_sa_find_peer(struct ike_engine *e, uint64_t spi_i,
 				const struct xk_addr *remote);
 
 /* ---- ike_sa.c ---- */
+/* Into ESTABLISHED: counters, log, event, rekey and liveness timers. */
+void ike_sa_established(struct ike_sa *sa, bool by_rekey);
+/* Timers of an established SA (IKE rekey, DPD, keepalives). */
+uint64_t ike_sa_timers(struct ike_sa *sa, uint64_t now, bool run);
 bool ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to);
 /* Marks dead, uninstalls children, emits IKE_DOWN if it was up. */
 void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason);
@@ -269,6 +289,10 @@ struct ike_task *task_delete_child_new(uint32_t spi_in, bool retire);
 /* CREATE_CHILD_SA: rekey the CHILD_SA with this inbound SPI, or (0) a new one. */
 struct ike_task *task_child_new(uint32_t old_spi_in);
 struct ike_task *task_liveness_new(void);
+struct ike_task *task_ike_rekey_new(void);
+/* Responder: a CREATE_CHILD_SA whose SA payload proposes an IKE SA. */
+int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req,
+			   struct ike_mb *mb, uint16_t *notify);
 
 /* Responder entry points: build the response for one request. */
 void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,

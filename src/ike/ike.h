@@ -108,6 +108,9 @@ enum ike_event_type {
 	IKE_EV_CHILD_DOWN,
 	IKE_EV_AUTH_FAILED,
 	IKE_EV_FAILED, /* negotiation failed; `notify` says why if known */
+	IKE_EV_IKE_REKEYED, /* a new IKE SA replaced the old one (spi_i/spi_r: new) */
+	IKE_EV_CHILD_REKEYED,
+	IKE_EV_PEER_DEAD, /* liveness checks went unanswered; the SA is gone */
 };
 
 struct ike_child_info;
@@ -138,6 +141,11 @@ struct ike_ops {
 	 * for connections without a local address.  0 or a negative errno.
 	 */
 	int (*source)(void *ctx, const struct xk_addr *remote, struct xk_addr *local);
+	/*
+	 * Optional: send a NAT keepalive (RFC 3948 section 2.3: one octet 0xff,
+	 * no non-ESP marker) from local to remote.
+	 */
+	void (*keepalive)(void *ctx, const struct xk_addr *local, const struct xk_addr *remote);
 	/*
 	 * Optional, for tests: where nonces come from (default: the system's
 	 * CSPRNG through OpenSSL).  0 or a negative errno.
@@ -172,6 +180,8 @@ int ike_engine_terminate(struct ike_engine *e, uint64_t local_spi);
 int ike_engine_delete_child(struct ike_engine *e, uint64_t local_spi, uint32_t spi_in);
 /* Send an empty INFORMATIONAL request (liveness check, section 1.4). */
 int ike_engine_liveness(struct ike_engine *e, uint64_t local_spi);
+/* Rekey the IKE SA with CREATE_CHILD_SA (its CHILD_SAs move along). */
+int ike_engine_rekey_ike(struct ike_engine *e, uint64_t local_spi);
 /* Rekey one CHILD_SA (by its inbound SPI) with CREATE_CHILD_SA. */
 int ike_engine_rekey_child(struct ike_engine *e, uint64_t local_spi, uint32_t spi_in);
 /*

@@ -31,7 +31,8 @@ const char *ike_sa_state_name(enum ike_sa_state s)
 /* Legal moves: allowed[from] has bit `to` set.  DEAD is reachable from all. */
 #define B(s) (1u << (s))
 static const unsigned allowed[] = {
-	[IKE_S_NEW] = B(IKE_S_INIT_SENT) | B(IKE_S_INIT_DONE),
+	/* A new SA from an IKE SA rekey is established at once (1.3.2). */
+	[IKE_S_NEW] = B(IKE_S_INIT_SENT) | B(IKE_S_INIT_DONE) | B(IKE_S_ESTABLISHED),
 	[IKE_S_INIT_SENT] = B(IKE_S_INIT_SENT) | B(IKE_S_AUTH_SENT),
 	[IKE_S_INIT_DONE] = B(IKE_S_ESTABLISHED),
 	[IKE_S_AUTH_SENT] = B(IKE_S_ESTABLISHED),
@@ -57,6 +58,95 @@ bool ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to)
 		 (unsigned long long)sa->spi_r, ike_sa_state_name(from), ike_sa_state_name(to));
 	sa->state = to;
 	return true;
+}
+
+/* A deadline a little before `secs` from now, so both ends do not act at once. */
+static uint64_t jittered(uint64_t now, uint32_t secs)
+{
+	uint32_t r = 0;
+
+	ike_random(&r, sizeof(r));
+	return now + (uint64_t)secs * 1000 - (secs >= 10 ? r % (secs * 100) : 0);
+}
+
+void ike_sa_established(struct ike_sa *sa, bool by_rekey)
+{
+	struct ike_stats *st = ike_stats_mut(sa->eng);
+	uint64_t now = ike_now(sa->eng);
+	char suite[96], rid[300];
+
+	ike_sa_set_state(sa, IKE_S_ESTABLISHED);
+	sa->established_ms = now;
+	sa->last_rx_ms = now;
+	sa->expire_ms = 0;
+	if (sa->half_open) {
+		sa->half_open = false;
+		st->half_open--;
+	}
+	if (sa->conn->ike_rekey_time_s)
+		sa->ike_rekey_ms = jittered(now, sa->conn->ike_rekey_time_s);
+	if (sa->conn->dpd_s)
+		sa->dpd_ms = now + (uint64_t)sa->conn->dpd_s * 1000;
+	/* RFC 3948 section 4: keep the NAT's mapping alive from behind it. */
+	if (sa->nat_local)
+		sa->keepalive_ms = now + IKE_KEEPALIVE_MS;
+	if (!by_rekey)
+		st->handshakes_ok++;
+	xk_info("IKE SA %s conn=%s spi=%016llx_%016llx role=%s peer_id=%s suite=%s",
+		by_rekey ? "rekeyed" : "up", sa->conn->name, (unsigned long long)sa->spi_i,
+		(unsigned long long)sa->spi_r, sa->initiator ? "initiator" : "responder",
+		ike_id_str(&sa->remote_id, rid, sizeof(rid)),
+		ike_suite_str(&sa->suite, suite, sizeof(suite)));
+	ike_emit(sa, by_rekey ? IKE_EV_IKE_REKEYED : IKE_EV_IKE_UP, NULL, 0, NULL);
+	ike_sa_schedule(sa);
+}
+
+uint64_t ike_sa_timers(struct ike_sa *sa, uint64_t now, bool run)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (sa->state != IKE_S_ESTABLISHED)
+		return next;
+	if (run && sa->ike_rekey_ms && now >= sa->ike_rekey_ms) {
+		struct ike_task *t = task_ike_rekey_new();
+
+		sa->ike_rekey_ms = 0;
+		if (t)
+			ike_sa_queue(sa, t);
+		if (sa->state != IKE_S_ESTABLISHED)
+			return next;
+	}
+	if (run && sa->dpd_ms && now >= sa->dpd_ms) {
+		/* Section 2.4: silence for dpd seconds, so ask whether the peer lives. */
+		uint64_t quiet = now - sa->last_rx_ms;
+
+		if (quiet >= (uint64_t)sa->conn->dpd_s * 1000 && !sa->req_out && !sa->tasks) {
+			struct ike_task *t = task_liveness_new();
+
+			if (t) {
+				sa->dpd_sent_ms = now;
+				ike_sa_queue(sa, t);
+			}
+			sa->dpd_ms = now + (uint64_t)sa->conn->dpd_s * 1000;
+		} else {
+			sa->dpd_ms = sa->last_rx_ms + (uint64_t)sa->conn->dpd_s * 1000;
+			if (sa->dpd_ms <= now)
+				sa->dpd_ms = now + (uint64_t)sa->conn->dpd_s * 1000;
+		}
+		if (sa->state != IKE_S_ESTABLISHED)
+			return next;
+	}
+	if (run && sa->keepalive_ms && now >= sa->keepalive_ms) {
+		ike_sa_keepalive(sa);
+		sa->keepalive_ms = now + IKE_KEEPALIVE_MS;
+	}
+	if (sa->ike_rekey_ms && sa->ike_rekey_ms < next)
+		next = sa->ike_rekey_ms;
+	if (sa->dpd_ms && sa->dpd_ms < next)
+		next = sa->dpd_ms;
+	if (sa->keepalive_ms && sa->keepalive_ms < next)
+		next = sa->keepalive_ms;
+	return next;
 }
 
 void ike_pkt_set(struct ike_pkt *p, const uint8_t *buf, size_t len)
@@ -124,7 +214,10 @@ void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
 		st->half_open--;
 	}
 	child_free_all(sa);
-	if (from == IKE_S_ESTABLISHED || from == IKE_S_DELETING) {
+	if (sa->rekeyed) {
+		xk_debug("IKE SA %016llx_%016llx replaced by a rekey", (unsigned long long)sa->spi_i,
+			 (unsigned long long)sa->spi_r);
+	} else if (from == IKE_S_ESTABLISHED || from == IKE_S_DELETING) {
 		xk_info("IKE SA down conn=%s spi=%016llx_%016llx reason=\"%s\"",
 			sa->conn ? sa->conn->name : "", (unsigned long long)sa->spi_i,
 			(unsigned long long)sa->spi_r, reason);
@@ -143,6 +236,7 @@ void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
 
 void ike_sa_free(struct ike_sa *sa)
 {
+	free(sa->coll_nonce);
 	while (sa->tasks) {
 		struct ike_task *t = sa->tasks;
 

@@ -77,27 +77,6 @@ static bool verify_auth(const struct ike_sa *sa, bool initiator, const struct ik
 	return ok;
 }
 
-static void established(struct ike_sa *sa)
-{
-	struct ike_stats *st = ike_stats_mut(sa->eng);
-	char suite[96], rid[300];
-
-	ike_sa_set_state(sa, IKE_S_ESTABLISHED);
-	sa->established_ms = ike_now(sa->eng);
-	sa->expire_ms = 0;
-	if (sa->half_open) {
-		sa->half_open = false;
-		st->half_open--;
-	}
-	st->handshakes_ok++;
-	xk_info("IKE SA up conn=%s spi=%016llx_%016llx role=%s peer_id=%s suite=%s",
-		sa->conn->name, (unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
-		sa->initiator ? "initiator" : "responder",
-		ike_id_str(&sa->remote_id, rid, sizeof(rid)),
-		ike_suite_str(&sa->suite, suite, sizeof(suite)));
-	ike_emit(sa, IKE_EV_IKE_UP, NULL, 0, NULL);
-}
-
 static void auth_failed(struct ike_sa *sa, const char *why)
 {
 	char rid[300];
@@ -237,7 +216,7 @@ static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
 		sa->fail_notify = IKEV2_N_AUTHENTICATION_FAILED;
 		return IKE_TASK_FAILED;
 	}
-	established(sa);
+	ike_sa_established(sa, false);
 	auth_child_process(sa, t, msg);
 	ike_sa_drop_init(sa);
 	return IKE_TASK_DONE;
@@ -376,7 +355,7 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 		sa->kill_after_response = true;
 		return err;
 	}
-	established(sa);
+	ike_sa_established(sa, false);
 	ike_mb_id(mb, IKEV2_PL_IDR, sa->local_id.type, sa->local_id.data, sa->local_id.len);
 	ike_mb_auth(mb, IKEV2_AUTH_SHARED_KEY_MIC, mac, mlen);
 	xk_wipe(mac, sizeof(mac));

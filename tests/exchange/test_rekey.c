@@ -226,6 +226,158 @@ static void test_expire(void)
 	world_free(&w);
 }
 
+struct sa_list {
+	uint64_t spi[4];
+	size_t n;
+};
+
+static void collect(void *ctx, const struct ike_sa_info *info)
+{
+	struct sa_list *l = ctx;
+
+	if (l->n < 4 && info->state == IKE_S_ESTABLISHED)
+		l->spi[l->n++] = info->initiator ? info->spi_i : info->spi_r;
+}
+
+static size_t ike_sas(struct w_peer *p, uint64_t *spi)
+{
+	struct sa_list l = { .n = 0 };
+
+	ike_engine_foreach_sa(p->e, collect, &l);
+	if (spi && l.n)
+		*spi = l.spi[0];
+	return l.n;
+}
+
+/* After an IKE SA rekey: one IKE SA each, new keys agree, the CHILD_SA still works. */
+static void check_ike_rekeyed(struct world *w, uint64_t old_i, const char *what)
+{
+	struct ike_sa *a, *b;
+	uint64_t s0 = 0, s1 = 0;
+	uint32_t in;
+
+	CHECK_MSG(ike_sas(&w->p[0], &s0) == 1 && ike_sas(&w->p[1], &s1) == 1, "%s: %zu / %zu IKE SAs",
+		  what, ike_sas(&w->p[0], NULL), ike_sas(&w->p[1], NULL));
+	a = ike_engine_find_sa(w->p[0].e, s0);
+	b = ike_engine_find_sa(w->p[1].e, s1);
+	if (!a || !b)
+		return;
+	CHECK(a->spi_i == b->spi_i && a->spi_r == b->spi_r);
+	CHECK(a->spi_i != old_i);
+	CHECK(a->initiator != b->initiator);
+	CHECK_MSG(memcmp(&a->keys, &b->keys, sizeof(a->keys)) == 0, "%s: keys differ", what);
+	/* The CHILD_SA moved along and can still be rekeyed under the new SA. */
+	check_one_pair(w, what);
+	CHECK_INT(installed_children(&w->p[0], &in), 1);
+	CHECK_INT(ike_engine_rekey_child(w->p[0].e, s0, in), 0);
+	world_run(w, 10000);
+	check_one_pair(w, what);
+	CHECK_INT(ike_engine_liveness(w->p[1].e, s1), 0);
+	world_run(w, 1000);
+	CHECK_INT(ike_sas(&w->p[1], NULL), 1);
+}
+
+static void test_ike_rekey(void)
+{
+	for (int by = 0; by < 2; by++) {
+		struct world w;
+		uint64_t old_i;
+
+		establish(&w, "aes128gcm16", "aes128gcm16");
+		old_i = sa_of(&w.p[0])->spi_i;
+		CHECK_INT(ike_engine_rekey_ike(w.p[by].e, world_sa_spi(&w.p[by])), 0);
+		world_run(&w, 10000);
+		/* No outage: nothing went down on either side. */
+		CHECK_INT(world_events(&w.p[0], IKE_EV_IKE_DOWN), 0);
+		CHECK_INT(world_events(&w.p[0], IKE_EV_CHILD_DOWN), 0);
+		CHECK_INT(world_events(&w.p[1], IKE_EV_CHILD_DOWN), 0);
+		CHECK_INT(world_events(&w.p[1], IKE_EV_IKE_REKEYED), 1);
+		check_ike_rekeyed(&w, old_i, by ? "IKE rekey by the responder" : "IKE rekey by the initiator");
+		world_free(&w);
+	}
+}
+
+static void test_ike_rekey_collision(void)
+{
+	static const int firsts[][4] = {
+		{ 0x10, 0x80, 0x80, 0x80 }, /* peer 0's Ni lowest */
+		{ 0x80, 0x80, 0x10, 0x80 }, /* peer 1's Ni lowest */
+		{ 0x80, 0x10, 0x80, 0x80 }, /* peer 0's Nr lowest */
+		{ 0x80, 0x80, 0x80, 0x10 }, /* peer 1's Nr lowest */
+	};
+
+	for (size_t i = 0; i < 4; i++) {
+		struct world w;
+		uint64_t old_i;
+		char what[64];
+
+		establish(&w, "aes128gcm16", "aes128gcm16");
+		old_i = sa_of(&w.p[0])->spi_i;
+		w.p[0].nonce_first[w.p[0].n_nonces] = firsts[i][0];
+		w.p[0].nonce_first[w.p[0].n_nonces + 1] = firsts[i][1];
+		w.p[1].nonce_first[w.p[1].n_nonces] = firsts[i][2];
+		w.p[1].nonce_first[w.p[1].n_nonces + 1] = firsts[i][3];
+		CHECK_INT(ike_engine_rekey_ike(w.p[0].e, world_sa_spi(&w.p[0])), 0);
+		CHECK_INT(ike_engine_rekey_ike(w.p[1].e, world_sa_spi(&w.p[1])), 0);
+		world_run(&w, 20000);
+		snprintf(what, sizeof(what), "IKE rekey collision %zu", i);
+		check_ike_rekeyed(&w, old_i, what);
+		world_free(&w);
+	}
+}
+
+static bool drop_all(struct world *w, struct w_pkt *p, unsigned seq)
+{
+	(void)w;
+	(void)p;
+	(void)seq;
+	return false;
+}
+
+/* A silent peer: found dead by liveness checks, everything removed. */
+static void test_dpd(void)
+{
+	struct world w;
+	struct ike_proposal ip[2], ep[2];
+	char err[64];
+	struct ike_stats s;
+	uint64_t t0;
+
+	world_init(&w, NULL, NULL, false);
+	for (int i = 0; i < 2; i++) {
+		struct ike_conn_cfg c = {
+			.name = "c", .local = w.p[i].addr, .remote = w.p[1 - i].addr,
+			.psk = (const uint8_t *)PSK, .psk_len = strlen(PSK),
+			.ike = ip, .esp = ep, .mode = XK_MODE_TUNNEL,
+			.dpd_s = 10, .dpd_timeout_s = 30,
+		};
+		c.n_ike = (size_t)ike_proposals_parse("aes128gcm16-prfsha256-x25519", 1, ip, 2, err, 64);
+		c.n_esp = (size_t)ike_proposals_parse("aes128gcm16", 3, ep, 2, err, 64);
+		c.local.port = c.remote.port = 0;
+		ike_engine_add_conn(w.p[i].e, &c);
+	}
+	ike_engine_initiate(w.p[0].e, "c", NULL);
+	world_run(&w, 1000);
+	CHECK_INT(installed_children(&w.p[0], NULL), 1);
+	/* A live peer answers: after a minute both are still up. */
+	world_run(&w, 60000);
+	CHECK_INT(ike_sas(&w.p[0], NULL), 1);
+	ike_engine_stats(w.p[0].e, &s);
+	CHECK(s.dpd_dead == 0);
+	/* Now the peer goes silent. */
+	w.filter = drop_all;
+	t0 = w.now;
+	world_run(&w, 120000);
+	CHECK_INT(ike_sas(&w.p[0], NULL), 0);
+	/* Silence for dpd (10 s), then dpd-timeout (30 s) without an answer. */
+	CHECK_MSG(w.now - t0 <= 45000, "dead after %llu ms", (unsigned long long)(w.now - t0));
+	CHECK_INT(world_events(&w.p[0], IKE_EV_PEER_DEAD), 1);
+	CHECK(fake_kernel_empty(&w.p[0].k));
+	ike_engine_stats(w.p[0].e, &s);
+	CHECK_INT(s.dpd_dead, 1);
+	world_free(&w);
+}
+
 int main(void)
 {
 	test_rekey(0, "aes128gcm16", "rekey by the initiator");
@@ -237,5 +389,8 @@ int main(void)
 	test_collisions();
 	test_rekey_vs_delete();
 	test_expire();
+	test_ike_rekey();
+	test_ike_rekey_collision();
+	test_dpd();
 	return check_done("rekey");
 }

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Rekeying the IKE SA with CREATE_CHILD_SA (RFC 7296 sections 1.3.2, 2.18):
+ *
+ *   Initiator                         Responder
+ *   HDR, SK {SA, Ni, KEi} -->
+ *                                 <-- HDR, SK {SA, Nr, KEr}
+ *
+ * The SA payloads carry the new IKE SA's SPIs.  SKEYSEED = prf(SK_d (old),
+ * g^ir (new) | Ni | Nr); the CHILD_SAs move to the new IKE SA, whose
+ * original initiator is whoever started the rekey, and the rekey's
+ * initiator then deletes the old IKE SA.  Collisions (2.8.2): the exchange
+ * with the lowest of the four nonces loses, and its initiator deletes the
+ * IKE SA it made.
+ */
+#include "engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/secret.h"
+
+struct task_ike_rekey {
+	struct ike_task t;
+	struct ike_sa *new_sa;
+	struct ike_dh *dh;
+	uint16_t dh_group;
+	uint8_t again;
+};
+
+static int nonce_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+/* The new IKE SA takes over everything the old one carried. */
+static void adopt(struct ike_sa *new_sa, struct ike_sa *old)
+{
+	new_sa->local = old->local;
+	new_sa->remote = old->remote;
+	new_sa->local_id = old->local_id;
+	new_sa->remote_id = old->remote_id;
+	new_sa->nat_local = old->nat_local;
+	new_sa->nat_remote = old->nat_remote;
+	new_sa->children = old->children;
+	old->children = NULL;
+}
+
+/* Derive the new SA's keys from the old SA's SK_d (section 2.18). */
+static int derive(struct ike_sa *new_sa, const struct ike_sa *old, const uint8_t *gir,
+		  size_t girlen)
+{
+	size_t a_len = new_sa->suite.integ ? ike_integ_key_len(new_sa->suite.integ) : 0;
+	size_t e_len = ike_encr_key_len(new_sa->suite.encr, new_sa->suite.encr_keybits);
+	int err;
+
+	err = ike_derive_rekey_keys(old->suite.prf, old->keys.sk_d, old->keys.prf_len,
+				    new_sa->suite.prf, new_sa->ni, new_sa->ni_len, new_sa->nr,
+				    new_sa->nr_len, gir, girlen, new_sa->spi_i, new_sa->spi_r, a_len,
+				    e_len, &new_sa->keys);
+	if (err == 0)
+		new_sa->keys_ready = true;
+	return err;
+}
+
+/* ---- initiator ---- */
+
+static int rekey_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
+{
+	struct task_ike_rekey *t = (struct task_ike_rekey *)tt;
+	struct ike_proposal *props;
+	uint8_t pub[1024];
+	size_t publen = sizeof(pub);
+
+	if (sa->state != IKE_S_ESTABLISHED || sa->rekeyed)
+		return -ECANCELED;
+	if (!t->new_sa) {
+		t->new_sa = ike_sa_new(sa->eng, sa->conn, true);
+		if (!t->new_sa)
+			return -ENOMEM;
+		t->new_sa->ni_len = IKEV2_NONCE_LEN;
+		if (ike_nonce(sa->eng, t->new_sa->ni, t->new_sa->ni_len) < 0)
+			return -EIO;
+		if (!t->dh_group)
+			t->dh_group = sa->suite.dh;
+	}
+	if (!t->dh || ike_dh_group(t->dh) != t->dh_group) {
+		ike_dh_free(t->dh);
+		t->dh = ike_dh_new(t->dh_group);
+		if (!t->dh)
+			return -ENOTSUP;
+	}
+	if (ike_dh_public(t->dh, pub, &publen) < 0)
+		return -EIO;
+	props = calloc(sa->conn->n_ike, sizeof(*props));
+	if (!props)
+		return -ENOMEM;
+	/* Section 3.3.1: rekey proposals carry the sender's new SPI. */
+	for (size_t i = 0; i < sa->conn->n_ike; i++) {
+		props[i] = sa->conn->ike[i];
+		props[i].num = (uint8_t)(i + 1);
+		props[i].spi_size = 8;
+		put_be64(props[i].spi, t->new_sa->spi_i);
+	}
+	ike_mb_sa(mb, props, sa->conn->n_ike);
+	free(props);
+	ike_mb_nonce(mb, t->new_sa->ni, t->new_sa->ni_len);
+	ike_mb_ke(mb, t->dh_group, pub, publen);
+	sa->rekeying = true;
+	return 0;
+}
+
+/* A new IKE SA that never came to be: gone without an outage event. */
+static void drop_sa(struct ike_sa *n, const char *why)
+{
+	n->rekeyed = true;
+	ike_sa_kill(n, 0, why);
+}
+
+static void drop_new(struct task_ike_rekey *t, const char *why)
+{
+	if (t->new_sa) {
+		drop_sa(t->new_sa, why);
+		t->new_sa = NULL;
+	}
+}
+
+static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa,
+					  const struct ike_msg *msg)
+{
+	struct task_ike_rekey *t = (struct task_ike_rekey *)tt;
+	struct ike_sa *n = t->new_sa;
+	const struct ike_pl *pl_sa = ike_msg_find(msg, IKEV2_PL_SA);
+	const struct ike_pl *pl_nr = ike_msg_find(msg, IKEV2_PL_NONCE);
+	const struct ike_pl *pl_ke = ike_msg_find(msg, IKEV2_PL_KE);
+	struct ike_proposal prop;
+	struct ike_notify nt;
+	struct ike_ke ke;
+	const uint8_t *nr;
+	size_t nrlen, girlen = 0;
+	uint8_t gir[1024];
+	uint16_t err_n = 0;
+	const char *why = "malformed response";
+
+	sa->rekeying = false;
+	for (size_t i = 0; i < msg->n_pl && !err_n; i++)
+		if (msg->pl[i].type == IKEV2_PL_NOTIFY && ike_pl_notify(&msg->pl[i], &nt) == 0 &&
+		    nt.type <= IKEV2_N_ERROR_MAX)
+			err_n = nt.type;
+	if (err_n == IKEV2_N_INVALID_KE_PAYLOAD && ike_msg_notify(msg, err_n, &nt) && nt.len == 2 &&
+	    get_be16(nt.data) != t->dh_group && ++t->again <= 3) {
+		t->dh_group = get_be16(nt.data);
+		return IKE_TASK_AGAIN;
+	}
+	if (err_n) {
+		xk_notice("IKE SA rekey refused conn=%s notify=%s", sa->conn->name,
+			  ikev2_notify_name(err_n));
+		drop_new(t, "rekey refused");
+		/* Section 2.25: busy; try again a little later. */
+		if (err_n == IKEV2_N_TEMPORARY_FAILURE && sa->conn->ike_rekey_time_s)
+			sa->ike_rekey_ms = ike_now(sa->eng) + 2000 + (uint64_t)(msg->hdr.mid % 3000);
+		return IKE_TASK_DONE;
+	}
+	if (!n || !pl_sa || !pl_nr || !pl_ke || ike_pl_sa(pl_sa, &prop, 1) != 1 ||
+	    ike_pl_nonce(pl_nr, &nr, &nrlen) < 0 || ike_pl_ke(pl_ke, &ke) < 0)
+		goto fail;
+	if (ike_proposal_check_reply(sa->conn->ike, sa->conn->n_ike, &prop, false, &n->suite) < 0 ||
+	    prop.protocol != IKEV2_PROTO_IKE || prop.spi_size != 8 ||
+	    n->suite.dh != t->dh_group || ke.group != t->dh_group) {
+		why = "responder chose a proposal we did not offer";
+		goto fail;
+	}
+	n->spi_r = get_be64(prop.spi);
+	girlen = sizeof(gir);
+	if (!n->spi_r || ike_dh_derive(t->dh, ke.data, ke.len, gir, &girlen) < 0) {
+		why = "invalid KE or SPI";
+		goto fail;
+	}
+	memcpy(n->nr, nr, nrlen);
+	n->nr_len = (uint16_t)nrlen;
+	if (derive(n, sa, gir, girlen) < 0)
+		goto fail;
+	xk_wipe(gir, sizeof(gir));
+	if (sa->peer_rekey) {
+		/* Section 2.8.2: both rekeyed; the lowest nonce's exchange loses. */
+		const uint8_t *lo = n->ni;
+		size_t lolen = n->ni_len;
+
+		if (nonce_cmp(n->nr, n->nr_len, lo, lolen) < 0) {
+			lo = n->nr;
+			lolen = n->nr_len;
+		}
+		if (nonce_cmp(lo, lolen, sa->coll_nonce, sa->coll_nonce_len) < 0) {
+			/* Ours lost: the peer's new SA has the children already. */
+			struct ike_task *del;
+
+			xk_info("IKE rekey collision conn=%s: ours lost", sa->conn->name);
+			adopt(n, sa);
+			n->children = NULL;
+			ike_sa_set_state(n, IKE_S_ESTABLISHED);
+			n->established_ms = ike_now(sa->eng);
+			n->rekeyed = true;
+			del = task_delete_ike_new();
+			if (del)
+				ike_sa_queue(n, del);
+			t->new_sa = NULL;
+			sa->peer_rekey = NULL;
+			return IKE_TASK_DONE;
+		}
+		/* Ours won: take the children back from the peer's new SA. */
+		xk_info("IKE rekey collision conn=%s: ours won", sa->conn->name);
+		sa->children = sa->peer_rekey->children;
+		sa->peer_rekey->children = NULL;
+		sa->peer_rekey->rekeyed = true;
+		sa->peer_rekey = NULL;
+	}
+	adopt(n, sa);
+	ike_sa_established(n, true);
+	ike_stats_mut(sa->eng)->rekeys++;
+	t->new_sa = NULL;
+	/* The old IKE SA is done: its rekey's initiator deletes it (2.18). */
+	sa->rekeyed = true;
+	tt = task_delete_ike_new();
+	if (tt)
+		ike_sa_queue(sa, tt);
+	return IKE_TASK_DONE;
+fail:
+	xk_wipe(gir, sizeof(gir));
+	xk_notice("IKE SA rekey failed conn=%s: %s", sa->conn->name, why);
+	drop_new(t, why);
+	return IKE_TASK_DONE;
+}
+
+static void rekey_destroy(struct ike_task *tt)
+{
+	struct task_ike_rekey *t = (struct task_ike_rekey *)tt;
+
+	if (t->new_sa)
+		drop_sa(t->new_sa, "rekey abandoned");
+	ike_dh_free(t->dh);
+	free(t);
+}
+
+static const struct ike_task_ops rekey_ops = {
+	.name = "ike_rekey",
+	.exch = IKEV2_EXCH_CREATE_CHILD_SA,
+	.build_i = rekey_build,
+	.process_i = rekey_process,
+	.destroy = rekey_destroy,
+};
+
+struct ike_task *task_ike_rekey_new(void)
+{
+	struct task_ike_rekey *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->t.ops = &rekey_ops;
+	return &t->t;
+}
+
+/* ---- responder ---- */
+
+int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb,
+			   uint16_t *notify)
+{
+	const struct ike_pl *pl_sa = ike_msg_find(req, IKEV2_PL_SA);
+	const struct ike_pl *pl_ni = ike_msg_find(req, IKEV2_PL_NONCE);
+	const struct ike_pl *pl_ke = ike_msg_find(req, IKEV2_PL_KE);
+	struct ike_proposal *props = NULL, reply;
+	struct ike_suite suite;
+	struct ike_sa *n = NULL;
+	struct ike_dh *dh = NULL;
+	struct ike_ke ke;
+	const uint8_t *ni;
+	size_t nilen, chosen, girlen = sizeof(uint8_t[1024]), publen;
+	uint8_t gir[1024], pub[1024];
+	int nprops, err = -EINVAL;
+
+	/* Section 2.25.2: not while it is going away, nor twice. */
+	if (sa->rekeyed || sa->state != IKE_S_ESTABLISHED) {
+		*notify = IKEV2_N_TEMPORARY_FAILURE;
+		return -EBUSY;
+	}
+	if (!pl_sa || !pl_ni || !pl_ke || ike_pl_nonce(pl_ni, &ni, &nilen) < 0 ||
+	    ike_pl_ke(pl_ke, &ke) < 0) {
+		*notify = IKEV2_N_INVALID_SYNTAX;
+		return -EINVAL;
+	}
+	props = calloc(IKE_MAX_PROPOSALS, sizeof(*props));
+	if (!props) {
+		*notify = IKEV2_N_TEMPORARY_FAILURE;
+		return -ENOMEM;
+	}
+	nprops = ike_pl_sa(pl_sa, props, IKE_MAX_PROPOSALS);
+	if (nprops <= 0 || ike_proposal_select(sa->conn->ike, sa->conn->n_ike, props,
+					       (size_t)nprops, ke.group, false, &suite,
+					       &chosen) < 0 ||
+	    props[chosen].spi_size != 8 || !get_be64(props[chosen].spi)) {
+		*notify = IKEV2_N_NO_PROPOSAL_CHOSEN;
+		goto out;
+	}
+	if (suite.dh != ke.group) {
+		uint8_t g[2];
+
+		put_be16(g, suite.dh);
+		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
+		err = 0;
+		goto out;
+	}
+	n = ike_sa_new(sa->eng, sa->conn, false);
+	dh = ike_dh_new(suite.dh);
+	publen = sizeof(pub);
+	if (!n || !dh || ike_dh_derive(dh, ke.data, ke.len, gir, &girlen) < 0 ||
+	    ike_dh_public(dh, pub, &publen) < 0) {
+		*notify = IKEV2_N_INVALID_SYNTAX;
+		goto out;
+	}
+	n->spi_i = get_be64(props[chosen].spi);
+	n->suite = suite;
+	memcpy(n->ni, ni, nilen);
+	n->ni_len = (uint16_t)nilen;
+	n->nr_len = IKEV2_NONCE_LEN;
+	if (ike_nonce(sa->eng, n->nr, n->nr_len) < 0 || derive(n, sa, gir, girlen) < 0) {
+		*notify = IKEV2_N_TEMPORARY_FAILURE;
+		goto out;
+	}
+	if (sa->rekeying) {
+		/* Section 2.8.2: we rekey it too; settle it when our answer comes. */
+		const uint8_t *lo = ni;
+		size_t lolen = nilen;
+
+		if (nonce_cmp(n->nr, n->nr_len, lo, lolen) < 0) {
+			lo = n->nr;
+			lolen = n->nr_len;
+		}
+		free(sa->coll_nonce);
+		sa->coll_nonce = malloc(lolen);
+		if (sa->coll_nonce) {
+			memcpy(sa->coll_nonce, lo, lolen);
+			sa->coll_nonce_len = lolen;
+			sa->peer_rekey = n;
+		}
+	}
+	adopt(n, sa);
+	ike_sa_established(n, true);
+	ike_stats_mut(sa->eng)->rekeys++;
+	if (!sa->rekeying)
+		sa->rekeyed = true; /* the peer will delete it */
+	ike_proposal_from_suite(&suite, props[chosen].num, &reply);
+	reply.spi_size = 8;
+	put_be64(reply.spi, n->spi_r);
+	ike_mb_sa(mb, &reply, 1);
+	ike_mb_nonce(mb, n->nr, n->nr_len);
+	ike_mb_ke(mb, suite.dh, pub, publen);
+	n = NULL;
+	err = 0;
+out:
+	if (n)
+		drop_sa(n, "rekey refused");
+	ike_dh_free(dh);
+	xk_wipe(gir, sizeof(gir));
+	free(props);
+	return err;
+}
