@@ -70,15 +70,6 @@ void world_init(struct world *w, const struct ike_engine_cfg *cfg0,
 	w->now = 1000000;
 	for (int i = 0; i < 2; i++) {
 		struct w_peer *p = &w->p[i];
-		struct ike_ops ops = {
-			.ctx = p,
-			.send = w_send,
-			.now_ms = w_now,
-			.event = w_event,
-			.nonce = w_nonce,
-			.kernel = &fake_kernel_ops,
-			.kernel_ctx = &p->k,
-		};
 
 		p->w = w;
 		p->idx = i;
@@ -89,8 +80,24 @@ void world_init(struct world *w, const struct ike_engine_cfg *cfg0,
 				 : (i ? "192.0.2.2" : "192.0.2.1"),
 			      &p->addr);
 		p->addr.port = 500;
-		p->e = ike_engine_new(i ? cfg1 : cfg0, &ops);
+		p->e = world_engine(w, i, i ? cfg1 : cfg0);
 	}
+}
+
+struct ike_engine *world_engine(struct world *w, int idx, const struct ike_engine_cfg *cfg)
+{
+	struct w_peer *p = &w->p[idx];
+	struct ike_ops ops = {
+		.ctx = p,
+		.send = w_send,
+		.now_ms = w_now,
+		.event = w_event,
+		.nonce = w_nonce,
+		.kernel = &fake_kernel_ops,
+		.kernel_ctx = &p->k,
+	};
+
+	return ike_engine_new(cfg, &ops);
 }
 
 void world_free(struct world *w)

@@ -61,6 +61,8 @@ struct world {
 void world_init(struct world *w, const struct ike_engine_cfg *cfg0,
 		const struct ike_engine_cfg *cfg1, bool v6);
 void world_free(struct world *w);
+/* A new engine for peer idx with the world's ops (e.g. after a "restart"). */
+struct ike_engine *world_engine(struct world *w, int idx, const struct ike_engine_cfg *cfg);
 /* Deliver until quiet, advancing the clock to the next timer when idle. */
 void world_run(struct world *w, uint64_t max_ms);
 /* A connection between the two peers with these proposals and PSKs. */

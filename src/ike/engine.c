@@ -213,6 +213,32 @@ static struct ike_sa *find_local(struct ike_engine *e, uint64_t spi)
 	return NULL;
 }
 
+bool ike_sa_has_sibling(const struct ike_sa *sa)
+{
+	for (const struct ike_sa *o = sa->eng->all; o; o = o->next_all)
+		if (o != sa && o->conn == sa->conn && o->state == IKE_S_ESTABLISHED &&
+		    xk_addr_ip_eq(&o->remote, &sa->remote))
+			return true;
+	return false;
+}
+
+void ike_sa_drop_siblings(struct ike_sa *sa)
+{
+	struct ike_sa *o, *next;
+
+	for (o = sa->eng->all; o; o = next) {
+		next = o->next_all;
+		if (o == sa || o->state == IKE_S_DEAD || o->conn != sa->conn ||
+		    !ike_id_eq(&o->remote_id, &sa->remote_id))
+			continue;
+		xk_info("initial contact conn=%s: dropping old IKE SA %016llx_%016llx",
+			sa->conn->name, (unsigned long long)o->spi_i, (unsigned long long)o->spi_r);
+		ike_sa_kill(o, 0, "peer restarted (INITIAL_CONTACT)");
+		/* The kill may have buried the next one's neighbour: start over. */
+		next = sa->eng->all;
+	}
+}
+
 struct ike_sa *ike_sa_find_peer(struct ike_engine *e, uint64_t spi_i,
 				const struct xk_addr *remote)
 {

@@ -205,6 +205,10 @@ void ike_cookie_make(struct ike_engine *e, unsigned version,
 bool ike_cookie_verify(struct ike_engine *e, const uint8_t *cookie, size_t clen,
 		       const uint8_t *ni, size_t nilen,
 		       const struct xk_addr *remote, uint64_t spi_i);
+/* Another live IKE SA of the same connection with the same peer? */
+bool ike_sa_has_sibling(const struct ike_sa *sa);
+/* INITIAL_CONTACT: remove every other IKE SA with this peer's identity. */
+void ike_sa_drop_siblings(struct ike_sa *sa);
 /* Find the responder's half-open SA for a retransmitted IKE_SA_INIT. */
 struct ike_sa *ike_sa_find_peer(struct ike_engine *e, uint64_t spi_i,
 				const struct xk_addr *remote);

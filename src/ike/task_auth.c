@@ -139,6 +139,9 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 		ike_mb_id(mb, IKEV2_PL_IDR, sa->conn->remote_id.type, sa->conn->remote_id.data,
 			  sa->conn->remote_id.len);
 	ike_mb_auth(mb, IKEV2_AUTH_SHARED_KEY_MIC, auth, alen);
+	/* Section 2.4: a first contact lets the peer drop what it kept of us. */
+	if (!ike_sa_has_sibling(sa))
+		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_INITIAL_CONTACT, NULL, 0);
 	if (c->mode == XK_MODE_TRANSPORT)
 		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
 	n = child_proposals(sa, c->spi_in, false, props, IKE_MAX_PROPOSALS);
@@ -356,6 +359,13 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 		return err;
 	}
 	ike_sa_established(sa, false);
+	{
+		struct ike_notify ic;
+
+		/* Section 2.4: the peer restarted; what we kept of it is stale. */
+		if (ike_msg_notify(req, IKEV2_N_INITIAL_CONTACT, &ic))
+			ike_sa_drop_siblings(sa);
+	}
 	ike_mb_id(mb, IKEV2_PL_IDR, sa->local_id.type, sa->local_id.data, sa->local_id.len);
 	ike_mb_auth(mb, IKEV2_AUTH_SHARED_KEY_MIC, mac, mlen);
 	xk_wipe(mac, sizeof(mac));

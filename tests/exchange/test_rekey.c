@@ -378,6 +378,33 @@ static void test_dpd(void)
 	world_free(&w);
 }
 
+/* Peer 0 restarts (all state lost) and connects again: INITIAL_CONTACT. */
+static void test_initial_contact(void)
+{
+	struct world w;
+	struct ike_stats s;
+
+	establish(&w, "aes128gcm16", "aes128gcm16");
+	CHECK_INT(ike_sas(&w.p[1], NULL), 1);
+	/* The restart: a fresh engine and a fresh kernel on peer 0. */
+	ike_engine_free(w.p[0].e);
+	fake_kernel_init(&w.p[0].k, 0xc8000000u);
+	w.p[0].e = world_engine(&w, 0, NULL);
+	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
+	ike_engine_initiate(w.p[0].e, "c", NULL);
+	world_run(&w, 1000);
+	/* Peer 1 keeps only the new IKE SA and one CHILD_SA pair. */
+	CHECK_INT(ike_sas(&w.p[1], NULL), 1);
+	check_one_pair(&w, "after INITIAL_CONTACT");
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.ike_sa_active, 1);
+	/* A second IKE SA of a peer that did not restart sends no INITIAL_CONTACT. */
+	ike_engine_initiate(w.p[0].e, "c", NULL);
+	world_run(&w, 1000);
+	CHECK_INT(ike_sas(&w.p[1], NULL), 2);
+	world_free(&w);
+}
+
 int main(void)
 {
 	test_rekey(0, "aes128gcm16", "rekey by the initiator");
@@ -392,5 +419,6 @@ int main(void)
 	test_ike_rekey();
 	test_ike_rekey_collision();
 	test_dpd();
+	test_initial_contact();
 	return check_done("rekey");
 }
