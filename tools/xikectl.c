@@ -230,13 +230,13 @@ static int monitor(void)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xikectl [-s SOCKET] [--json] COMMAND\n"
+	fprintf(f, "usage: xikectl [-s SOCKET] [-j|--json] COMMAND\n"
 		   "  status                 daemon status\n"
 		   "  list-conns             configured connections\n"
 		   "  list-sas [CONN]        IKE SAs and their CHILD SAs\n"
 		   "  initiate CONN          start a connection\n"
 		   "  terminate CONN         delete its IKE SAs\n"
-		   "  rekey CONN             rekey its SAs\n"
+		   "  rekey CONN [ike]       rekey its CHILD SAs (or its IKE SA)\n"
 		   "  reload                 re-read the configuration\n"
 		   "  stats [--prometheus]   counters\n"
 		   "  monitor                follow events\n");
@@ -277,7 +277,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "xikectl: %s needs a connection name\n", cmd);
 			return 2;
 		}
-		resp = call(request(cmd, arg));
+		json_object *req = request(cmd, arg);
+
+		/* rekey CONN ike: the IKE SA instead of its CHILD SAs. */
+		if (!strcmp(cmd, "rekey") && optind + 2 < argc && !strcmp(argv[optind + 2], "ike"))
+			json_object_object_add(req, "ike", json_object_new_boolean(true));
+		resp = call(req);
 		if (opt_json)
 			print_json(resp);
 		json_object_put(resp);

@@ -130,6 +130,7 @@ struct xk_policy {
 	struct xk_ts src, dst; /* selectors */
 	enum xk_dir dir;
 	uint32_t priority;
+	bool bypass; /* let matching traffic pass in the clear: no template */
 	/* template */
 	enum xk_mode mode;
 	struct xk_addr tmpl_src, tmpl_dst; /* tunnel endpoints */

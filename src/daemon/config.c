@@ -61,6 +61,7 @@ void xd_config_defaults(struct xd_config *cfg)
 	cfg->log_level = XK_LOG_INFO;
 	cfg->install_routes = true;
 	cfg->route_table = 220;
+	cfg->keepalive_s = 20;
 }
 
 long xd_parse_duration(const char *s)
@@ -216,7 +217,7 @@ static int read_psk_file(struct parser *p, struct xd_conn *c, const char *path)
 	if (!f)
 		return fail(p, c->name, "psk-file", "%s: %s", path, strerror(errno));
 	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
-		xk_warn("%s: psk-file %s is readable by others (chmod 600)", p->name, path);
+		xk_warn("%s: psk-file %s is open to group or others (chmod 600)", p->name, path);
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
@@ -255,12 +256,15 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 
 	if (!strcmp(k, "local")) {
 		if (strcmp(v, "%any") && xk_addr_parse(v, &c->local) < 0)
-			return fail(p, c->name, k, "'%s' is not an IP address", v);
+			return fail(p, c->name, k, "'%s' is not an IP address or %%any", v);
 	} else if (!strcmp(k, "remote")) {
 		if (strcmp(v, "%any") && xk_addr_parse(v, &c->remote) < 0)
 			return fail(p, c->name, k, "'%s' is not an IP address or %%any", v);
 	} else if (!strcmp(k, "local-id") || !strcmp(k, "remote-id")) {
-		if (ike_id_parse(v, k[0] == 'l' ? &c->local_id : &c->remote_id) < 0)
+		/* %any: whatever identity the peer proves (the default). */
+		if (!strcmp(v, "%any") && k[0] == 'r')
+			memset(&c->remote_id, 0, sizeof(c->remote_id));
+		else if (ike_id_parse(v, k[0] == 'l' ? &c->local_id : &c->remote_id) < 0)
 			return fail(p, c->name, k, "'%s' is not an identity", v);
 	} else if (!strcmp(k, "auth")) {
 		if (strcmp(v, "psk"))
@@ -310,18 +314,31 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		else
 			return fail(p, c->name, k, "'%s' is not none, start or trap", v);
 	} else if (!strcmp(k, "dpd") || !strcmp(k, "rekey-time") || !strcmp(k, "ike-rekey-time") ||
-		   !strcmp(k, "life-time")) {
+		   !strcmp(k, "life-time") || !strcmp(k, "dpd-timeout")) {
 		d = xd_parse_duration(v);
 		if (d < 0 || d > 0x7fffffff)
 			return fail(p, c->name, k, "'%s' is not a duration (like 30s, 1h)", v);
 		if (!strcmp(k, "dpd"))
 			c->dpd_s = (uint32_t)d;
+		else if (!strcmp(k, "dpd-timeout"))
+			c->dpd_timeout_s = (uint32_t)d;
 		else if (!strcmp(k, "rekey-time"))
 			c->rekey_s = (uint32_t)d;
 		else if (!strcmp(k, "ike-rekey-time"))
 			c->ike_rekey_s = (uint32_t)d;
-		else
+		else {
 			c->life_s = (uint32_t)d;
+			c->life_set = true;
+		}
+	} else if (!strcmp(k, "dpd-action")) {
+		if (!strcmp(v, "clear"))
+			c->dpd_action = XD_DPD_CLEAR;
+		else if (!strcmp(v, "restart"))
+			c->dpd_action = XD_DPD_RESTART;
+		else if (!strcmp(v, "trap"))
+			c->dpd_action = XD_DPD_TRAP;
+		else
+			return fail(p, c->name, k, "'%s' is not clear, restart or trap", v);
 	} else if (!strcmp(k, "encap")) {
 		if (!parse_bool(v, &c->encap))
 			return fail(p, c->name, k, "'%s' is not yes or no", v);
@@ -376,6 +393,12 @@ static int global_key(struct parser *p, const char *k, const char *v)
 	} else if (!strcmp(k, "install-routes")) {
 		if (!parse_bool(v, &cfg->install_routes))
 			return fail(p, "global", k, "'%s' is not yes or no", v);
+	} else if (!strcmp(k, "keepalive")) {
+		long d = xd_parse_duration(v);
+
+		if (d < 0 || d > 3600)
+			return fail(p, "global", k, "'%s' is not a duration up to 1h", v);
+		cfg->keepalive_s = (uint32_t)d;
 	} else if (!strcmp(k, "route-table")) {
 		char *end;
 		unsigned long t = strtoul(v, &end, 10);
@@ -411,6 +434,10 @@ static struct xd_conn *conn_new(struct parser *p, const char *name)
 	snprintf(c->name, sizeof(c->name), "%s", name);
 	c->line = p->section_line;
 	c->mode = XK_MODE_TUNNEL;
+	/* Lifetimes as the established daemons default them. */
+	c->rekey_s = 3600;
+	c->ike_rekey_s = 4 * 3600;
+	c->dpd_timeout_s = 150;
 	return c;
 }
 
@@ -459,9 +486,18 @@ static char *read_file_line(char *str, int num, void *stream)
 {
 	struct parser *p = stream;
 	char *r = fgets(str, num, p->f);
+	size_t n;
 
-	if (r)
-		saw_line(p, r);
+	if (!r)
+		return r;
+	saw_line(p, r);
+	n = strlen(r);
+	/* The parser's line buffer is finite: say so rather than cut a value. */
+	if (n == (size_t)num - 1 && r[n - 1] != '\n' && !feof(p->f) && !p->failed) {
+		snprintf(p->err, p->errlen, "%s:%u: line longer than %d characters (use psk-file for long keys)",
+			 p->name, p->line, num - 2);
+		p->failed = true;
+	}
 	return r;
 }
 
@@ -507,6 +543,13 @@ static void finish(struct parser *p)
 			     c->start == XD_START_START ? "start" : "trap");
 			break;
 		}
+		/* The hard lifetime must leave room for the rekey before it. */
+		if (!c->life_set)
+			c->life_s = c->rekey_s + c->rekey_s / 10;
+		else if (c->life_s && c->rekey_s && c->life_s <= c->rekey_s) {
+			fail(p, c->name, "life-time", "must be longer than rekey-time (%us)", c->rekey_s);
+			break;
+		}
 		if (c->local.family && c->remote.family && c->local.family != c->remote.family) {
 			fail(p, c->name, "remote", "local and remote are of different families");
 			break;
@@ -523,6 +566,8 @@ static int run(struct parser *p, ini_reader reader)
 {
 	int r;
 
+	/* An indented line is a line, not the continuation of the one above. */
+	ini_allow_multiline = false;
 	r = ini_parse_stream(reader, p, handler, p);
 	if (r > 0 && !p->failed) {
 		snprintf(p->err, p->errlen, "%s:%d: syntax error (expected [section] or key = value)",
@@ -591,6 +636,7 @@ bool xd_conn_same(const struct xd_conn *a, const struct xd_conn *b)
 	       !memcmp(a->local_ts, b->local_ts, a->n_local_ts * sizeof(a->local_ts[0])) &&
 	       !memcmp(a->remote_ts, b->remote_ts, a->n_remote_ts * sizeof(a->remote_ts[0])) &&
 	       a->mode == b->mode && a->start == b->start && a->dpd_s == b->dpd_s &&
+	       a->dpd_timeout_s == b->dpd_timeout_s && a->dpd_action == b->dpd_action &&
 	       a->rekey_s == b->rekey_s && a->ike_rekey_s == b->ike_rekey_s &&
 	       a->life_s == b->life_s && a->encap == b->encap;
 }
@@ -615,4 +661,8 @@ void xd_conn_to_engine(const struct xd_conn *c, struct ike_conn_cfg *out)
 	out->n_remote_ts = c->n_remote_ts;
 	out->mode = c->mode;
 	out->life_time_s = c->life_s;
+	out->rekey_time_s = c->rekey_s;
+	out->ike_rekey_time_s = c->ike_rekey_s;
+	out->dpd_s = c->dpd_s;
+	out->dpd_timeout_s = c->dpd_timeout_s;
 }

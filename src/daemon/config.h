@@ -22,6 +22,12 @@ enum xd_backend {
 	XD_BACKEND_SOFT,
 };
 
+enum xd_dpd_action {
+	XD_DPD_CLEAR,   /* forget the SAs */
+	XD_DPD_RESTART, /* negotiate again at once */
+	XD_DPD_TRAP,    /* negotiate again on the next packet */
+};
+
 enum xd_start {
 	XD_START_NONE,
 	XD_START_START,
@@ -42,8 +48,11 @@ struct xd_conn {
 	size_t n_local_ts, n_remote_ts;
 	enum xk_mode mode;
 	enum xd_start start;
-	uint32_t dpd_s, rekey_s, ike_rekey_s, life_s;
+	uint32_t dpd_s, dpd_timeout_s, rekey_s, ike_rekey_s, life_s;
+	enum xd_dpd_action dpd_action;
 	bool encap;
+	bool life_set; /* life-time given explicitly */
+	uint32_t reqid; /* the daemon's: reqid of its trap policies, 0 if none */
 	bool seen_auth, seen_psk;
 };
 
@@ -57,6 +66,7 @@ struct xd_config {
 	enum xk_log_level log_level;
 	bool install_routes;
 	uint32_t route_table;
+	uint32_t keepalive_s; /* NAT keepalive interval */
 	struct xd_conn *conns;
 	size_t n_conns;
 };

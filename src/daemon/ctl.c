@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -211,12 +212,13 @@ static json_object *cmd_stats(struct xiked *d)
 	S("auth-failures", s.auth_failures);
 	S("timeouts", s.timeouts);
 	S("dpd-timeouts", d->stats.dpd_timeouts);
-	S("rekeys", 0);
+	S("rekeys", s.rekeys);
 	S("ike-sas", s.ike_sa_active);
 	S("child-sas", s.child_sa_active);
 	S("half-open", s.half_open);
 	S("acquires", d->stats.acquires);
 	S("expires", d->stats.expires);
+	S("mappings", d->stats.mappings);
 #undef S
 	add(resp, "ok", json_object_new_boolean(true));
 	add(resp, "stats", o);
@@ -288,8 +290,15 @@ static json_object *handle(struct xiked *d, struct xd_client *c, json_object *re
 				  : xd_terminate(d, conn, err, sizeof(err));
 		return r < 0 ? error(err) : ok();
 	}
-	if (!strcmp(cmd, "rekey"))
-		return error("rekey is not supported yet");
+	if (!strcmp(cmd, "rekey")) {
+		json_object *jike;
+		bool ike = json_object_object_get_ex(req, "ike", &jike) &&
+			   json_object_get_boolean(jike);
+
+		if (!conn)
+			return error("\"conn\" is required");
+		return xd_rekey(d, conn, ike, err, sizeof(err)) < 0 ? error(err) : ok();
+	}
 	if (!strcmp(cmd, "reload"))
 		return xd_reload(d, err, sizeof(err)) < 0 ? error(err) : ok();
 	if (!strcmp(cmd, "subscribe")) {
@@ -341,7 +350,7 @@ static void on_client(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, 0);
+	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, MSG_DONTWAIT);
 	if (n <= 0) {
 		if (n == 0 || (errno != EAGAIN && errno != EINTR))
 			client_close(d, c);
@@ -378,9 +387,15 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	int fd;
 
 	(void)revents;
-	fd = accept4(d->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
+	/*
+	 * Blocking, so that a large answer is written whole, but bounded: a
+	 * client that stops reading is dropped after a second.
+	 */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){ .tv_sec = 1 },
+		   sizeof(struct timeval));
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);

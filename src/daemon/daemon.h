@@ -83,6 +83,10 @@ struct xiked {
 	struct xd_stats stats;
 	uint64_t started_ms;
 	bool stopping;
+	bool debug; /* -d: debug logging whatever the config says */
+	bool restart_pending; /* dpd-action = restart, once the loop comes round */
+	char restart_conn[IKE_NAME_MAX];
+	uint32_t next_trap_reqid;
 };
 
 /* main.c */
@@ -91,6 +95,8 @@ void xd_engine_kick(struct xiked *d);
 int xd_reload(struct xiked *d, char *err, size_t errlen);
 int xd_initiate(struct xiked *d, const char *conn, char *err, size_t errlen);
 int xd_terminate(struct xiked *d, const char *conn, char *err, size_t errlen);
+/* Rekey the CHILD_SAs (or with ike, the IKE SAs) of a connection. */
+int xd_rekey(struct xiked *d, const char *conn, bool ike, char *err, size_t errlen);
 
 /* net.c: the IKE sockets. */
 int xd_net_open(struct xiked *d);
@@ -98,6 +104,7 @@ void xd_net_close(struct xiked *d);
 void xd_net_send(void *ctx, const struct xk_addr *local, const struct xk_addr *remote,
 		 const uint8_t *buf, size_t len);
 int xd_net_source(void *ctx, const struct xk_addr *remote, struct xk_addr *local);
+void xd_net_keepalive(void *ctx, const struct xk_addr *local, const struct xk_addr *remote);
 
 /* ctl.c: the control socket. */
 int xd_ctl_open(struct xiked *d);
@@ -118,7 +125,11 @@ void xd_traps_remove(struct xiked *d, const char *conn);
 /* route.c: tunnel-mode routes (libnl-route-3). */
 struct xd_route_ctx *xd_routes_open(uint32_t table);
 void xd_routes_close(struct xd_route_ctx *r);
-void xd_routes_child_up(struct xd_route_ctx *r, const struct xk_addr *local,
+/* owner: a CHILD_SA's inbound SPI, or 0x80000000 | reqid for a trap. */
+void xd_routes_add(struct xd_route_ctx *r, uint32_t owner, const struct xk_addr *peer,
+		   const struct xk_ts *local_ts, const struct xk_ts *remote_ts);
+void xd_routes_remove(struct xd_route_ctx *r, uint32_t owner);
+void xd_routes_child_up(struct xd_route_ctx *r, const struct xk_addr *peer,
 			const struct ike_child_info *c);
 void xd_routes_child_down(struct xd_route_ctx *r, const struct ike_child_info *c);
 

@@ -104,15 +104,42 @@ static void on_backend_event(void *ctx, const struct xk_event *ev)
 		}
 		break;
 	case XK_EV_EXPIRE:
-		/* Rekeying on soft expiry arrives with the SA lifecycle work. */
+		/* Soft: rekey the CHILD_SA; hard: it is gone, tell the peer. */
 		d->stats.expires++;
-		xk_info("expire %s spi=%08x reqid=%u", ev->hard ? "hard" : "soft", ev->sa.spi,
-			ev->reqid);
+		if (ike_engine_expire(d->eng, &ev->sa, ev->hard) < 0)
+			xk_debug("expire %s spi=%08x: not a CHILD_SA of ours", ev->hard ? "hard" : "soft",
+				 ev->sa.spi);
 		break;
 	case XK_EV_MAPPING:
 		d->stats.mappings++;
 		xk_info("mapping spi=%08x new port %u", ev->sa.spi, ev->new_src.port);
 		break;
+	}
+}
+
+/*
+ * IPv6 neighbour discovery must never wait for an SA: a policy covering two
+ * hosts would otherwise hold back the very solicitations that let IKE reach
+ * the peer.  Neighbor solicitations and advertisements (ICMPv6 types 135,
+ * 136) pass in the clear, ahead of every other policy.
+ */
+static void install_nd_bypass(struct xiked *d)
+{
+	static const uint8_t types[] = { 135, 136 };
+	static const enum xk_dir dirs[] = { XK_DIR_IN, XK_DIR_OUT, XK_DIR_FWD };
+
+	for (size_t t = 0; t < sizeof(types); t++) {
+		for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+			struct xk_policy p = { .dir = dirs[i], .bypass = true,
+					       .priority = XFRM_BYPASS_PRIORITY };
+
+			xk_ts_parse("::/0", &p.src);
+			xk_ts_parse("::/0", &p.dst);
+			/* For ICMP the kernel's "source port" is the type. */
+			p.src.proto = p.dst.proto = 58;
+			p.src.port_lo = p.src.port_hi = types[t];
+			d->backend->add_policy(d->backend_ctx, &p);
+		}
 	}
 }
 
@@ -159,6 +186,7 @@ int xd_kernel_open(struct xiked *d, char *err, size_t errlen)
 	e = xfrm_flush_owned(d->xfrm);
 	if (e > 0)
 		xk_notice("removed %d stale kernel entries of an earlier run", e);
+	install_nd_bypass(d);
 	fd = xfrm_events_open(d->xfrm);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot subscribe to XFRM events: %s", strerror(-fd));
@@ -272,6 +300,9 @@ int xd_traps_install(struct xiked *d, const struct xd_conn *c, uint32_t reqid)
 				return err;
 			}
 			d->n_traps++;
+			/* The first packet needs a route into the policy, too. */
+			if (d->routes && c->mode == XK_MODE_TUNNEL)
+				xd_routes_add(d->routes, 0x80000000u | reqid, &c->remote, &l[i], &r[j]);
 		}
 	}
 	return 0;
@@ -282,9 +313,11 @@ void xd_traps_remove(struct xiked *d, const char *conn)
 	size_t k = 0;
 
 	for (size_t i = 0; i < d->n_traps; i++) {
-		if (!strcmp(d->traps[i].conn, conn))
+		if (!strcmp(d->traps[i].conn, conn)) {
 			d->backend->del_policy(d->backend_ctx, &d->traps[i].pol);
-		else
+			if (d->routes)
+				xd_routes_remove(d->routes, 0x80000000u | d->traps[i].reqid);
+		} else
 			d->traps[k++] = d->traps[i];
 	}
 	d->n_traps = k;

@@ -56,7 +56,49 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	ike_engine_tick(d->eng);
+	if (d->restart_pending) {
+		char err[256];
+
+		d->restart_pending = false;
+		if (xd_initiate(d, d->restart_conn, err, sizeof(err)) < 0)
+			xk_warn("dpd restart conn=%s: %s", d->restart_conn, err);
+	}
 	xd_engine_kick(d);
+}
+
+static const struct xd_conn *conn_find(const struct xd_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_conns; i++)
+		if (!strcmp(cfg->conns[i].name, name))
+			return &cfg->conns[i];
+	return NULL;
+}
+
+/* The dpd-action of a connection whose peer stopped answering. */
+static void on_peer_dead(struct xiked *d, const char *name)
+{
+	const struct xd_conn *c = conn_find(&d->cfg, name);
+
+	d->stats.dpd_timeouts++;
+	if (!c)
+		return;
+	switch (c->dpd_action) {
+	case XD_DPD_CLEAR:
+		xk_notice("dpd conn=%s: peer dead, SAs cleared", name);
+		break;
+	case XD_DPD_RESTART:
+		xk_notice("dpd conn=%s: peer dead, negotiating again", name);
+		/* After this event the engine buries the SA; start anew next loop. */
+		d->restart_pending = true;
+		snprintf(d->restart_conn, sizeof(d->restart_conn), "%s", name);
+		ev_feed_event(d->loop, &d->timer, EV_TIMER);
+		break;
+	case XD_DPD_TRAP:
+		xk_notice("dpd conn=%s: peer dead, waiting for traffic", name);
+		if (c->start != XD_START_TRAP)
+			xd_traps_install(d, c, c->reqid);
+		break;
+	}
 }
 
 static const char *event_name(enum ike_event_type t)
@@ -82,7 +124,9 @@ static void on_engine_event(void *ctx, const struct ike_event *ev)
 	char spi[20];
 
 	if (ev->child && ev->type == IKE_EV_CHILD_UP && d->routes)
-		xd_routes_child_up(d->routes, ev->local, ev->child);
+		xd_routes_child_up(d->routes, ev->remote, ev->child);
+	if (ev->type == IKE_EV_PEER_DEAD)
+		on_peer_dead(d, ev->conn);
 	else if (ev->child && ev->type == IKE_EV_CHILD_DOWN && d->routes)
 		xd_routes_child_down(d->routes, ev->child);
 
@@ -109,14 +153,6 @@ static void on_engine_event(void *ctx, const struct ike_event *ev)
 }
 
 /* ---- connections ---- */
-
-static const struct xd_conn *conn_find(const struct xd_config *cfg, const char *name)
-{
-	for (size_t i = 0; i < cfg->n_conns; i++)
-		if (!strcmp(cfg->conns[i].name, name))
-			return &cfg->conns[i];
-	return NULL;
-}
 
 struct sa_walk {
 	const char *conn;
@@ -182,13 +218,45 @@ int xd_terminate(struct xiked *d, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-static uint32_t trap_reqid(const struct xiked *d, const struct xd_conn *c)
+/* A connection's reqid for its trap policies, stable across reloads. */
+int xd_rekey(struct xiked *d, const char *name, bool ike, char *err, size_t errlen)
 {
-	return TRAP_REQID_BASE + (uint32_t)(c - d->cfg.conns);
+	struct sa_walk w = { .conn = name };
+	size_t n = 0;
+
+	if (!conn_find(&d->cfg, name)) {
+		snprintf(err, errlen, "no such connection: %s", name);
+		return -ENOENT;
+	}
+	ike_engine_foreach_sa(d->eng, walk_conn, &w);
+	for (size_t i = 0; i < w.n; i++) {
+		struct ike_child_info ci;
+
+		if (ike) {
+			n += ike_engine_rekey_ike(d->eng, w.spis[i]) == 0;
+			continue;
+		}
+		for (size_t j = 0; ike_engine_child_info(d->eng, w.spis[i], j, &ci) == 0; j++)
+			if (!strcmp(ci.state, "INSTALLED"))
+				n += ike_engine_rekey_child(d->eng, w.spis[i], ci.spi_in) == 0;
+	}
+	if (!n) {
+		snprintf(err, errlen, "nothing to rekey for connection %s", name);
+		return -ENOENT;
+	}
+	xd_engine_kick(d);
+	return 0;
+}
+
+static uint32_t trap_reqid(struct xiked *d, struct xd_conn *c)
+{
+	if (!c->reqid)
+		c->reqid = TRAP_REQID_BASE + d->next_trap_reqid++;
+	return c->reqid;
 }
 
 /* Hand one config conn to the engine and act on its start action. */
-static int conn_add(struct xiked *d, const struct xd_conn *c, char *err, size_t errlen)
+static int conn_add(struct xiked *d, struct xd_conn *c, char *err, size_t errlen)
 {
 	struct ike_conn_cfg ec;
 	int r;
@@ -197,7 +265,8 @@ static int conn_add(struct xiked *d, const struct xd_conn *c, char *err, size_t 
 	if (r < 0)
 		return r;
 	xd_conn_to_engine(c, &ec);
-	if (c->start == XD_START_TRAP)
+	/* Trapped (or trap-on-dpd) conns: CHILD_SAs share the trap's reqid. */
+	if (c->start == XD_START_TRAP || c->dpd_action == XD_DPD_TRAP)
 		ec.reqid = trap_reqid(d, c);
 	r = ike_engine_add_conn(d->eng, &ec);
 	if (r < 0) {
@@ -252,8 +321,12 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 		}
 	}
 	if (next.port != d->cfg.port || next.nat_port != d->cfg.nat_port ||
-	    strcmp(next.socket, d->cfg.socket) || next.n_listen != d->cfg.n_listen)
-		xk_warn("reload: listen, port, nat-port and socket changes take effect at restart");
+	    strcmp(next.socket, d->cfg.socket) || next.n_listen != d->cfg.n_listen ||
+	    memcmp(next.listen, d->cfg.listen, sizeof(next.listen)) ||
+	    next.backend != d->cfg.backend || next.install_routes != d->cfg.install_routes ||
+	    next.route_table != d->cfg.route_table || next.keepalive_s != d->cfg.keepalive_s)
+		xk_warn("reload: changes to listen, port, nat-port, socket, backend, "
+			"install-routes, route-table and keepalive take effect at restart");
 	/* Conns that are gone or changed go first, with their SAs. */
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		const struct xd_conn *o = &d->cfg.conns[i];
@@ -270,13 +343,19 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 	d->cfg.port = old.port;
 	d->cfg.nat_port = old.nat_port;
 	memcpy(d->cfg.socket, old.socket, sizeof(d->cfg.socket));
+	memcpy(d->cfg.listen, old.listen, sizeof(d->cfg.listen));
+	d->cfg.n_listen = old.n_listen;
+	d->cfg.backend = old.backend;
+	d->cfg.install_routes = old.install_routes;
+	d->cfg.route_table = old.route_table;
+	d->cfg.keepalive_s = old.keepalive_s;
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
-		const struct xd_conn *n = &d->cfg.conns[i];
+		struct xd_conn *n = &d->cfg.conns[i];
 		const struct xd_conn *o = conn_find(&old, n->name);
 
 		if (o && xd_conn_same(o, n)) {
 			kept++;
-			/* Traps keep their reqid, which may have moved with the index. */
+			n->reqid = o->reqid; /* its traps and SAs keep theirs */
 			continue;
 		}
 		if (conn_add(d, n, err, errlen) < 0)
@@ -286,7 +365,7 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 		added++;
 	}
 	xd_config_free(&old);
-	xk_log_set_level(d->cfg.log_level);
+	xk_log_set_level(d->debug ? XK_LOG_DEBUG : d->cfg.log_level);
 	xk_notice("reloaded %s: %zu kept, %zu added or changed, %zu removed", d->cfg_path, kept,
 		  added, removed);
 	xd_engine_kick(d);
@@ -400,6 +479,7 @@ int main(int argc, char **argv)
 		xd_config_free(&d->cfg);
 		return 0;
 	}
+	d->debug = debug;
 	xk_log_set_level(debug ? XK_LOG_DEBUG : d->cfg.log_level);
 	d->loop = ev_default_loop(EVFLAG_AUTO);
 	d->started_ms = xd_now_ms();
@@ -412,6 +492,7 @@ int main(int argc, char **argv)
 	}
 	ike_engine_cfg_defaults(&ecfg);
 	ecfg.nat_port = d->cfg.nat_port;
+	ecfg.keepalive_ms = d->cfg.keepalive_s * 1000;
 	ecfg.reqid_base = 0x7c000001;
 	ops = (struct ike_ops){
 		.ctx = d,
@@ -419,6 +500,7 @@ int main(int argc, char **argv)
 		.now_ms = engine_now,
 		.event = on_engine_event,
 		.source = xd_net_source,
+		.keepalive = xd_net_keepalive,
 		.kernel = &d->kops,
 		.kernel_ctx = d,
 	};
@@ -427,6 +509,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xiked: cannot create the IKE engine\n");
 		return 1;
 	}
+	if (d->cfg.install_routes)
+		d->routes = xd_routes_open(d->cfg.route_table);
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		if (conn_add(d, &d->cfg.conns[i], err, sizeof(err)) < 0) {
 			fprintf(stderr, "xiked: %s\n", err);
@@ -447,9 +531,6 @@ int main(int argc, char **argv)
 		xd_kernel_close(d);
 		return 1;
 	}
-	if (d->cfg.install_routes)
-		d->routes = xd_routes_open(d->cfg.route_table);
-
 	ev_init(&d->timer, on_timer);
 	ev_signal_init(&d->sig_term, on_signal, SIGTERM);
 	ev_signal_init(&d->sig_int, on_signal, SIGINT);

@@ -310,6 +310,26 @@ void xd_net_send(void *ctx, const struct xk_addr *local, const struct xk_addr *r
 	}
 }
 
+/* RFC 3948 section 2.3: one octet 0xff on the NAT-T port, no marker. */
+void xd_net_keepalive(void *ctx, const struct xk_addr *local, const struct xk_addr *remote)
+{
+	struct xiked *d = ctx;
+	struct xk_addr l = *local;
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	static const uint8_t ka = 0xff;
+	struct xd_sock *s;
+
+	l.port = d->cfg.nat_port;
+	if (!l.family)
+		l.family = remote->family;
+	s = sock_for(d, &l);
+	if (!s)
+		return;
+	to_sockaddr(remote, &to, &tolen);
+	sendto(s->fd, &ka, 1, MSG_DONTWAIT, (struct sockaddr *)&to, tolen);
+}
+
 /* The source address the routing table picks towards remote. */
 int xd_net_source(void *ctx, const struct xk_addr *remote, struct xk_addr *local)
 {

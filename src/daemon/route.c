@@ -22,11 +22,21 @@
 #include "common/log.h"
 #include "daemon/daemon.h"
 
+/*
+ * A route we installed.  Its owner is the CHILD_SA (inbound SPI) or the
+ * trap (0x80000000 | reqid) it was installed for; a rekeyed CHILD_SA takes
+ * its predecessor's routes over, a trap's routes stay until the trap goes.
+ */
 struct xd_route {
 	struct xd_route *next;
-	uint32_t spi_in;
+	uint32_t owner;
+	int family;
+	uint8_t dst[16];
+	int plen;
 	struct rtnl_route *r;
 };
+
+#define TRAP_OWNER 0x80000000u
 
 struct xd_route_ctx {
 	struct nl_sock *sk;
@@ -114,102 +124,152 @@ static bool ts_has(const struct xk_ts *ts, int family, const void *ip)
 }
 
 /*
- * A local address inside `ts`, and the interface holding `outer`.
- * Returns the ifindex (0 if not found); *src is set if an address fits.
+ * The gateway and interface the main table uses towards the peer: our
+ * routes into the tunnel go the same way, so that only the policy, not the
+ * route, decides what is protected.
  */
-static int find_addrs(struct xd_route_ctx *r, const struct xk_ts *ts, const struct xk_addr *outer,
-		      struct nl_addr **src)
+static int peer_path(struct xd_route_ctx *r, const struct xk_addr *peer, struct nl_addr **gw)
 {
 	struct nl_cache *cache;
 	struct nl_object *o;
-	int ifindex = 0;
+	int ifindex = 0, best = -1;
 
-	*src = NULL;
-	if (rtnl_addr_alloc_cache(r->sk, &cache) < 0)
+	*gw = NULL;
+	if (rtnl_route_alloc_cache(r->sk, af(peer->family), 0, &cache) < 0)
 		return 0;
 	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_route *rt = (struct rtnl_route *)o;
+		struct nl_addr *dst = rtnl_route_get_dst(rt);
+		struct rtnl_nexthop *nh;
+		int plen = dst ? (int)nl_addr_get_prefixlen(dst) : 0;
+
+		if (rtnl_route_get_table(rt) != RT_TABLE_MAIN || rtnl_route_get_nnexthops(rt) < 1 ||
+		    plen <= best)
+			continue;
+		if (dst && plen > 0) {
+			struct xk_ts net;
+			struct xk_addr a = { .family = peer->family };
+			char buf[64];
+
+			memcpy(a.ip, nl_addr_get_binary_addr(dst), xk_addr_len(peer));
+			snprintf(buf, sizeof(buf), "%s/%d", xk_addr_str(&a, (char[64]){ 0 }, 64), plen);
+			if (xk_ts_parse(buf, &net) < 0 ||
+			    memcmp(net.lo, peer->ip, xk_addr_len(peer)) > 0 ||
+			    memcmp(net.hi, peer->ip, xk_addr_len(peer)) < 0)
+				continue;
+		}
+		nh = rtnl_route_nexthop_n(rt, 0);
+		best = plen;
+		ifindex = rtnl_route_nh_get_ifindex(nh);
+		if (*gw)
+			nl_addr_put(*gw);
+		*gw = rtnl_route_nh_get_gateway(nh) ? nl_addr_clone(rtnl_route_nh_get_gateway(nh))
+						    : NULL;
+	}
+	nl_cache_free(cache);
+	return ifindex;
+}
+
+/* A local address inside `ts`, as a host prefix; NULL if none. */
+static struct nl_addr *local_in(struct xd_route_ctx *r, const struct xk_ts *ts)
+{
+	struct nl_cache *cache;
+	struct nl_object *o;
+	struct nl_addr *src = NULL;
+
+	if (rtnl_addr_alloc_cache(r->sk, &cache) < 0)
+		return NULL;
+	for (o = nl_cache_get_first(cache); o && !src; o = nl_cache_get_next(o)) {
 		struct rtnl_addr *a = (struct rtnl_addr *)o;
 		struct nl_addr *local = rtnl_addr_get_local(a);
 		int fam = rtnl_addr_get_family(a);
 
-		if (!local || (fam != AF_INET && fam != AF_INET6))
-			continue;
-		if (!*src && ts_has(ts, fam, nl_addr_get_binary_addr(local)))
-			*src = nl_addr_clone(local);
-		if (!ifindex && fam == af(outer->family) &&
-		    !memcmp(nl_addr_get_binary_addr(local), outer->ip, xk_addr_len(outer)))
-			ifindex = rtnl_addr_get_ifindex(a);
+		if (local && (fam == AF_INET || fam == AF_INET6) &&
+		    ts_has(ts, fam, nl_addr_get_binary_addr(local)))
+			src = nl_addr_clone(local);
 	}
 	nl_cache_free(cache);
-	if (*src)
-		nl_addr_set_prefixlen(*src, nl_addr_get_family(*src) == AF_INET ? 32 : 128);
-	return ifindex;
+	if (src)
+		nl_addr_set_prefixlen(src, nl_addr_get_family(src) == AF_INET ? 32 : 128);
+	return src;
 }
 
-void xd_routes_child_up(struct xd_route_ctx *r, const struct xk_addr *local,
-			const struct ike_child_info *c)
+static struct xd_route *find(struct xd_route_ctx *r, int family, const uint8_t *dst, int plen)
 {
-	struct nl_addr *src = NULL;
-	int ifindex;
+	for (struct xd_route *x = r->routes; x; x = x->next)
+		if (x->family == family && x->plen == plen && !memcmp(x->dst, dst, 16))
+			return x;
+	return NULL;
+}
 
-	if (!r || c->mode != XK_MODE_TUNNEL || !c->n_local_ts)
+void xd_routes_add(struct xd_route_ctx *r, uint32_t owner, const struct xk_addr *peer,
+		   const struct xk_ts *local_ts, const struct xk_ts *remote_ts)
+{
+	int plen = xk_ts_prefix_len(remote_ts), ifindex, err;
+	struct nl_addr *src, *gw = NULL, *dst;
+	struct rtnl_route *rt;
+	struct rtnl_nexthop *nh;
+	struct xd_route *x;
+	char b[XK_TS_STRLEN];
+
+	if (!r || plen < 0 || remote_ts->family != peer->family)
 		return;
-	ifindex = find_addrs(r, &c->local_ts[0], local, &src);
+	x = find(r, af(remote_ts->family), remote_ts->lo, plen);
+	if (x) {
+		/* A rekey's new CHILD_SA takes the route over; a trap keeps its own. */
+		if (!(x->owner & TRAP_OWNER))
+			x->owner = owner;
+		return;
+	}
 	/* No address of ours inside the local selectors: nothing to steer. */
-	if (!src || !ifindex) {
-		if (src)
-			nl_addr_put(src);
+	src = local_in(r, local_ts);
+	if (!src)
 		return;
-	}
-	for (size_t i = 0; i < c->n_remote_ts; i++) {
-		const struct xk_ts *ts = &c->remote_ts[i];
-		int plen = xk_ts_prefix_len(ts);
-		struct rtnl_route *rt;
-		struct rtnl_nexthop *nh;
-		struct nl_addr *dst;
-		struct xd_route *x;
-		int err;
-
-		if (plen < 0 || af(ts->family) != nl_addr_get_family(src))
-			continue;
-		dst = nl_addr_build(af(ts->family), ts->lo, ts->family == XK_AF_INET ? 4 : 16);
-		rt = rtnl_route_alloc();
-		nh = rtnl_route_nh_alloc();
-		x = calloc(1, sizeof(*x));
-		if (!dst || !rt || !nh || !x) {
-			nl_addr_put(dst);
-			rtnl_route_put(rt);
-			rtnl_route_nh_free(nh);
-			free(x);
-			break;
-		}
-		nl_addr_set_prefixlen(dst, plen);
-		rtnl_route_set_family(rt, (uint8_t)af(ts->family));
-		rtnl_route_set_table(rt, r->table);
-		rtnl_route_set_dst(rt, dst);
-		rtnl_route_set_pref_src(rt, src);
-		rtnl_route_nh_set_ifindex(nh, ifindex);
-		rtnl_route_add_nexthop(rt, nh);
+	ifindex = peer_path(r, peer, &gw);
+	dst = nl_addr_build(af(remote_ts->family), remote_ts->lo,
+			    remote_ts->family == XK_AF_INET ? 4 : 16);
+	rt = rtnl_route_alloc();
+	nh = rtnl_route_nh_alloc();
+	x = calloc(1, sizeof(*x));
+	if (!ifindex || !dst || !rt || !nh || !x) {
 		nl_addr_put(dst);
-		err = rtnl_route_add(r->sk, rt, NLM_F_CREATE | NLM_F_REPLACE);
-		if (err < 0) {
-			char b[XK_TS_STRLEN];
-
-			xk_warn("cannot add route to %s: %s", xk_ts_str(ts, b, sizeof(b)),
-				nl_geterror(err));
-			rtnl_route_put(rt);
-			free(x);
-			continue;
-		}
-		x->spi_in = c->spi_in;
-		x->r = rt;
-		x->next = r->routes;
-		r->routes = x;
+		rtnl_route_put(rt);
+		rtnl_route_nh_free(nh);
+		free(x);
+		goto out;
 	}
+	nl_addr_set_prefixlen(dst, plen);
+	rtnl_route_set_family(rt, (uint8_t)af(remote_ts->family));
+	rtnl_route_set_table(rt, r->table);
+	rtnl_route_set_dst(rt, dst);
+	rtnl_route_set_pref_src(rt, src);
+	rtnl_route_nh_set_ifindex(nh, ifindex);
+	if (gw)
+		rtnl_route_nh_set_gateway(nh, gw);
+	rtnl_route_add_nexthop(rt, nh);
+	nl_addr_put(dst);
+	err = rtnl_route_add(r->sk, rt, NLM_F_CREATE | NLM_F_REPLACE);
+	if (err < 0) {
+		xk_warn("cannot add route to %s: %s", xk_ts_str(remote_ts, b, sizeof(b)),
+			nl_geterror(err));
+		rtnl_route_put(rt);
+		free(x);
+		goto out;
+	}
+	x->owner = owner;
+	x->family = af(remote_ts->family);
+	memcpy(x->dst, remote_ts->lo, 16);
+	x->plen = plen;
+	x->r = rt;
+	x->next = r->routes;
+	r->routes = x;
+out:
+	if (gw)
+		nl_addr_put(gw);
 	nl_addr_put(src);
 }
 
-void xd_routes_child_down(struct xd_route_ctx *r, const struct ike_child_info *c)
+void xd_routes_remove(struct xd_route_ctx *r, uint32_t owner)
 {
 	struct xd_route **pp;
 
@@ -218,7 +278,7 @@ void xd_routes_child_down(struct xd_route_ctx *r, const struct ike_child_info *c
 	for (pp = &r->routes; *pp;) {
 		struct xd_route *x = *pp;
 
-		if (x->spi_in != c->spi_in) {
+		if (x->owner != owner) {
 			pp = &x->next;
 			continue;
 		}
@@ -227,4 +287,18 @@ void xd_routes_child_down(struct xd_route_ctx *r, const struct ike_child_info *c
 		rtnl_route_put(x->r);
 		free(x);
 	}
+}
+
+void xd_routes_child_up(struct xd_route_ctx *r, const struct xk_addr *peer,
+			const struct ike_child_info *c)
+{
+	if (!r || c->mode != XK_MODE_TUNNEL || !c->n_local_ts)
+		return;
+	for (size_t i = 0; i < c->n_remote_ts; i++)
+		xd_routes_add(r, c->spi_in, peer, &c->local_ts[0], &c->remote_ts[i]);
+}
+
+void xd_routes_child_down(struct xd_route_ctx *r, const struct ike_child_info *c)
+{
+	xd_routes_remove(r, c->spi_in);
 }

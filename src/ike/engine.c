@@ -55,6 +55,7 @@ void ike_engine_cfg_defaults(struct ike_engine_cfg *cfg)
 		.cookie_threshold_ip = 3,
 		.cookie_lifetime_ms = 60000,
 		.reqid_base = 0x7c000000,
+		.keepalive_ms = IKE_KEEPALIVE_MS,
 	};
 }
 

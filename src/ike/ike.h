@@ -96,6 +96,7 @@ struct ike_engine_cfg {
 	uint32_t cookie_threshold_ip;   /* ... or 3 from one address */
 	uint32_t cookie_lifetime_ms;    /* 60000: secret rotation period */
 	uint32_t reqid_base;            /* first reqid handed out (ownership) */
+	uint32_t keepalive_ms;          /* 20000: NAT keepalives from behind a NAT, 0: off */
 };
 
 /* Fills the defaults above. */

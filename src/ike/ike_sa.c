@@ -88,8 +88,8 @@ void ike_sa_established(struct ike_sa *sa, bool by_rekey)
 	if (sa->conn->dpd_s)
 		sa->dpd_ms = now + (uint64_t)sa->conn->dpd_s * 1000;
 	/* RFC 3948 section 4: keep the NAT's mapping alive from behind it. */
-	if (sa->nat_local)
-		sa->keepalive_ms = now + IKE_KEEPALIVE_MS;
+	if (sa->nat_local && ike_cfg(sa->eng)->keepalive_ms)
+		sa->keepalive_ms = now + ike_cfg(sa->eng)->keepalive_ms;
 	if (!by_rekey)
 		st->handshakes_ok++;
 	xk_info("IKE SA %s conn=%s spi=%016llx_%016llx role=%s peer_id=%s suite=%s",
@@ -138,7 +138,7 @@ uint64_t ike_sa_timers(struct ike_sa *sa, uint64_t now, bool run)
 	}
 	if (run && sa->keepalive_ms && now >= sa->keepalive_ms) {
 		ike_sa_keepalive(sa);
-		sa->keepalive_ms = now + IKE_KEEPALIVE_MS;
+		sa->keepalive_ms = now + ike_cfg(sa->eng)->keepalive_ms;
 	}
 	if (sa->ike_rekey_ms && sa->ike_rekey_ms < next)
 		next = sa->ike_rekey_ms;

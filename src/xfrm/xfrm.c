@@ -272,12 +272,17 @@ static int dump_pol_cb(const struct nlmsghdr *nlh, void *data)
 	    nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*p))
 		return MNL_CB_OK;
 	p = mnl_nlmsg_get_payload(nlh);
-	if (mnl_attr_parse(nlh, (unsigned)MNL_ALIGN(sizeof(*p)), tmpl_cb, &tmpl) < 0 || !tmpl)
+	if (mnl_attr_parse(nlh, (unsigned)MNL_ALIGN(sizeof(*p)), tmpl_cb, &tmpl) < 0)
 		return MNL_CB_OK;
-	t = mnl_attr_get_payload(tmpl);
-	if (!xfrm_owns_reqid(o->x, t->reqid) || p->dir > XFRM_POLICY_FWD ||
-	    (p->sel.family != AF_INET && p->sel.family != AF_INET6))
+	if (p->dir > XFRM_POLICY_FWD || (p->sel.family != AF_INET && p->sel.family != AF_INET6))
 		return MNL_CB_OK;
+	if (tmpl) {
+		t = mnl_attr_get_payload(tmpl);
+		if (!xfrm_owns_reqid(o->x, t->reqid))
+			return MNL_CB_OK;
+	} else if (p->priority != XFRM_BYPASS_PRIORITY || p->action != XFRM_POLICY_ALLOW) {
+		return MNL_CB_OK; /* a bypass policy, but not one of ours */
+	}
 	if (o->n_pols == o->cap_pols) {
 		size_t cap = o->cap_pols ? o->cap_pols * 2 : 64;
 		struct xk_policy *n = realloc(o->pols, cap * sizeof(*n));

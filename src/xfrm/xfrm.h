@@ -18,6 +18,9 @@
 
 struct xfrm;
 
+/* Bypass policies we install carry this priority: it marks them as ours. */
+#define XFRM_BYPASS_PRIORITY 0x10
+
 struct xfrm_cfg {
 	uint32_t reqid_base;  /* owned reqids: [base, base + count) */
 	uint32_t reqid_count;

@@ -366,6 +366,11 @@ int xfrm_msg_newpolicy(const struct xk_policy *pol, uint32_t seq, void *buf, siz
 	p->dir = (uint8_t)pol->dir;
 	p->action = XFRM_POLICY_ALLOW;
 	p->share = XFRM_SHARE_ANY;
+	/* A bypass policy has no template: matching packets pass unprotected. */
+	if (pol->bypass) {
+		err = mark_put(nlh, cap, pol);
+		return err < 0 ? err : (int)nlh->nlmsg_len;
+	}
 
 	memset(&t, 0, sizeof(t));
 	t.id.proto = IPPROTO_ESP;

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * esp-soft internals shared by esp_soft.c (tables, ops, queues), datapath.c
+ * (one packet in or out) and io.c (workers, sockets).  Not installed.
+ */
+#ifndef ESP_SOFT_INT_H
+#define ESP_SOFT_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "esp-soft/esp.h"
+#include "esp-soft/esp_soft.h"
+#include "esp-soft/tun.h"
+
+#define SAD_BUCKETS 1024 /* power of two */
+/* Soft EXPIRE this many sequence numbers before they run out. */
+#define ESP_SEQ_SOFT_MARGIN (1ull << 28)
+/* An SPI handed out by alloc_spi stays reserved this long unused. */
+#define ESP_SPI_RESERVE_SECS 120
+
+/* One installed policy. */
+struct esp_pol {
+	struct xk_policy p;
+	uint32_t index;                /* reported in ACQUIRE */
+	uint64_t order;                /* insertion order, breaks priority ties */
+	_Atomic uint64_t last_acquire; /* monotonic seconds */
+};
+
+/* Policies of one direction, sorted by (priority, order). */
+struct esp_spd {
+	struct esp_pol **v;
+	size_t n, cap;
+};
+
+struct esp_resv {
+	uint32_t spi;
+	uint64_t until; /* monotonic seconds */
+};
+
+/* A bounded FIFO guarded by a mutex, signalled through an eventfd. */
+struct esp_queue {
+	pthread_mutex_t lock;
+	void *ring; /* cap items of `size` bytes */
+	size_t size;
+	unsigned cap, head, n;
+	int fd;
+	_Atomic uint64_t lost;
+};
+
+struct esp_ike_msg {
+	struct xk_addr local, remote;
+	size_t len;
+	uint8_t *buf;
+};
+
+/* Per-slot counters: one writer (the slot's thread), any reader. */
+struct esp_ctr {
+	_Atomic uint64_t v[8 + ESP_SOFT_DROP_N];
+} __attribute__((aligned(64)));
+
+enum {
+	CTR_RX_PKTS,
+	CTR_RX_BYTES,
+	CTR_TX_PKTS,
+	CTR_TX_BYTES,
+	CTR_IKE_IN,
+	CTR_IKE_OUT,
+	CTR_KEEPALIVE,
+	CTR_DROP0 = 8,
+};
+
+struct esp_worker;
+
+struct esp_soft {
+	struct esp_soft_cfg cfg;
+	unsigned n_workers, n_slots;
+
+	/* SAD and SPD: readers are the workers, one batch at a time. */
+	pthread_rwlock_t lock;
+	struct esp_sa *by_spi[SAD_BUCKETS];   /* every SA */
+	struct esp_sa *by_reqid[SAD_BUCKETS]; /* outbound SAs, newest first */
+	size_t n_sa;
+	struct esp_spd spd[3];                /* by enum xk_dir */
+	uint64_t pol_order;
+	uint32_t pol_index;
+	struct esp_resv *resv;
+	size_t n_resv, cap_resv;
+
+	struct esp_queue events, ike;
+	struct esp_ctr *ctr; /* n_slots */
+
+	/* I/O, after start. */
+	bool started;
+	struct esp_tun tun;
+	int stop_fd;
+	pthread_t timer;
+	struct esp_worker *workers;
+	bool raw_open, gso, gro;
+};
+
+/* datapath.c */
+int esp_dp_input(struct esp_soft *es, unsigned slot, const struct xk_addr *local,
+		 const struct xk_addr *remote, bool udp, uint8_t *buf, size_t len,
+		 struct esp_soft_rx *rx);
+int esp_dp_output(struct esp_soft *es, unsigned slot, const uint8_t *ip, size_t len,
+		  uint8_t *out, size_t cap, struct esp_soft_tx *tx);
+
+/* esp_soft.c, for the datapath (table lock held for reading) */
+struct esp_sa *esp_sad_in(struct esp_soft *es, uint32_t spi);
+struct esp_sa *esp_sad_out(struct esp_soft *es, uint32_t reqid);
+void esp_expire(struct esp_soft *es, struct esp_sa *sa, bool hard);
+void esp_event_push(struct esp_soft *es, const struct xk_event *ev);
+int esp_ike_push(struct esp_soft *es, const struct xk_addr *local, const struct xk_addr *remote,
+		 const uint8_t *buf, size_t len);
+uint64_t esp_now_mono(void);
+
+static inline void esp_ctr_add(struct esp_soft *es, unsigned slot, unsigned c, uint64_t v)
+{
+	_Atomic uint64_t *p = &es->ctr[slot].v[c];
+
+	/* Single writer per slot: a plain load and store, no locked add. */
+	atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + v,
+			      memory_order_relaxed);
+}
+
+static inline void esp_drop(struct esp_soft *es, unsigned slot, enum esp_soft_drop d)
+{
+	esp_ctr_add(es, slot, CTR_DROP0 + d, 1);
+}
+
+/* io.c */
+int esp_io_start(struct esp_soft *es);
+void esp_io_stop(struct esp_soft *es);
+int esp_io_ike_send(struct esp_soft *es, const struct xk_addr *local,
+		    const struct xk_addr *remote, const uint8_t *buf, size_t len);
+
+#endif
