@@ -70,7 +70,7 @@ static void check_one_pair(struct world *w, const char *what)
 static void test_rekey(int by, const char *esp, const char *what)
 {
 	struct world w;
-	uint32_t old_in, new_in;
+	uint32_t old_in = 0, new_in = 0;
 	struct ike_stats s;
 
 	establish(&w, esp, esp);
@@ -95,7 +95,7 @@ static void test_rekey(int by, const char *esp, const char *what)
 static void test_invalid_ke(void)
 {
 	struct world w;
-	uint32_t in;
+	uint32_t in = 0;
 
 	/* The initiator offers x25519 first for PFS; the responder takes only ecp256. */
 	establish(&w, "aes128gcm16-x25519-ecp256", "aes128gcm16-ecp256");
@@ -121,7 +121,7 @@ static void test_loss(void)
 	/* 4, 5: the CREATE_CHILD_SA request and response; 6, 7: the DELETE. */
 	for (drop_at = 4; drop_at <= 7; drop_at++) {
 		struct world w;
-		uint32_t in;
+		uint32_t in = 0;
 		char what[64];
 
 		establish(&w, "aes128gcm16", "aes128gcm16");
@@ -156,7 +156,7 @@ static void test_collisions(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct world w;
-		uint32_t in0, in1, survivor;
+		uint32_t in0 = 0, in1 = 0, survivor = 0;
 
 		establish(&w, "aes128gcm16", "aes128gcm16");
 		installed_children(&w.p[0], &in0);
@@ -206,7 +206,7 @@ static void test_expire(void)
 {
 	struct world w;
 	struct xk_sa_id id = { .proto = 50 };
-	uint32_t in;
+	uint32_t in = 0;
 
 	establish(&w, "aes256gcm16", "aes256gcm16");
 	installed_children(&w.p[1], &in);
@@ -254,7 +254,7 @@ static void check_ike_rekeyed(struct world *w, uint64_t old_i, const char *what)
 {
 	struct ike_sa *a, *b;
 	uint64_t s0 = 0, s1 = 0;
-	uint32_t in;
+	uint32_t in = 0;
 
 	CHECK_MSG(ike_sas(&w->p[0], &s0) == 1 && ike_sas(&w->p[1], &s1) == 1, "%s: %zu / %zu IKE SAs",
 		  what, ike_sas(&w->p[0], NULL), ike_sas(&w->p[1], NULL));
