@@ -1,0 +1,113 @@
+# strongSwan's charon as the interop peer, one instance per namespace.
+# Source after lib.sh.  POSIX sh.
+#
+#	charon_start NS DIR     start charon in namespace NS with its files in
+#	                        DIR: strongswan.conf (written here), charon.log,
+#	                        the vici socket charon.vici; wait until it answers
+#	charon_load             load DIR/swanctl.conf (the caller writes it)
+#	sw CMD [ARGS...]        swanctl CMD against that charon (swanctl wants the
+#	                        command first, then --uri)
+#	charon_stop             SIGTERM, wait, SIGKILL if it lingers
+#	charon_log_has PATTERN  grep -E in its log
+#
+# Several charons can run side by side: each gets its own strongswan.conf
+# (STRONGSWAN_CONF), vici socket and a private /run (a mount namespace with
+# a tmpfs there, for the pid file).  Plugins are listed explicitly
+# (load_modular = no): on Debian 12's 5.9.8 the openssl plugin brings every
+# cipher, PRF and KE group the cases use (AES-GCM, ChaCha20-Poly1305, AES-CBC,
+# HMAC-SHA2, MODP, ECP, Curve25519 and Curve448), but key derivation needs
+# the kdf plugin too ("KDF_PRF with PRF_HMAC_SHA2_256 not supported"
+# without it); random and nonce feed the nonces; kernel-netlink installs real
+# kernel SAs and policies (inside User-Mode Linux); socket-default and vici
+# are the IKE sockets and swanctl's way in.
+
+CHARON=${CHARON:-/usr/lib/ipsec/charon}
+CHARON_PLUGINS="random nonce openssl kdf kernel-netlink socket-default vici"
+CH_NS=
+CH_DIR=
+CH_PID=
+
+charon_start() {
+	CH_NS=$1
+	CH_DIR=$2
+	mkdir -p "$CH_DIR"
+	# retransmit_*: a refused or dead exchange gives up within a few
+	# seconds instead of minutes.  install_routes: the runner sets static
+	# routes; the daemons' own route handling is not what is tested here.
+	cat >"$CH_DIR/strongswan.conf" <<EOF
+charon {
+	load_modular = no
+	load = $CHARON_PLUGINS
+	threads = 6
+	install_routes = no
+	install_virtual_ip = no
+	retransmit_timeout = 1.5
+	retransmit_tries = 2
+	retransmit_base = 1.4
+	filelog {
+		main {
+			path = $CH_DIR/charon.log
+			time_format = %T
+			default = 1
+			ike = 2
+			cfg = 2
+			flush_line = yes
+		}
+	}
+	syslog {
+		daemon {
+			default = -1
+		}
+		auth {
+			default = -1
+		}
+	}
+	plugins {
+		vici {
+			socket = unix://$CH_DIR/charon.vici
+		}
+	}
+}
+EOF
+	: >"$CH_DIR/charon.log"
+	ip netns exec "$CH_NS" env STRONGSWAN_CONF="$CH_DIR/strongswan.conf" \
+		unshare -m sh -c "mount -t tmpfs -o mode=0755 tmpfs /run && exec $CHARON" \
+		>"$CH_DIR/charon.stderr" 2>&1 &
+	CH_PID=$!
+	if ! wait_for 15 sw --stats; then
+		cat "$CH_DIR/charon.stderr" "$CH_DIR/charon.log" >&2
+		fail "charon did not start in $CH_NS"
+	fi
+}
+
+sw() {
+	_cmd=$1
+	shift
+	ip netns exec "$CH_NS" env STRONGSWAN_CONF="$CH_DIR/strongswan.conf" \
+		swanctl "$_cmd" --uri "unix://$CH_DIR/charon.vici" "$@"
+}
+
+charon_load() {
+	# --file: swanctl also scans the credential dirs beside it (absent here,
+	# so it complains); the output goes to a file, the status counts.
+	if ! sw --load-all --noprompt --file "$CH_DIR/swanctl.conf" >"$CH_DIR/load.out" 2>&1; then
+		cat "$CH_DIR/load.out" >&2
+		fail "swanctl --load-all refused $CH_DIR/swanctl.conf"
+	fi
+}
+
+charon_stop() {
+	[ -n "$CH_PID" ] || return 0
+	kill "$CH_PID" 2>/dev/null
+	for _i in $(seq 50); do
+		kill -0 "$CH_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$CH_PID" 2>/dev/null
+	wait "$CH_PID" 2>/dev/null
+	CH_PID=
+}
+
+charon_log_has() {
+	grep -Eq -- "$1" "$CH_DIR/charon.log"
+}

@@ -1,0 +1,727 @@
+#!/bin/sh
+# xiked against strongSwan's charon over real kernel ESP, case by case.
+# Runs inside User-Mode Linux (the host kernel may have no ESP):
+#
+#	netns-tests/uml-run netns-tests/interop/run.sh [CASE...]
+#
+# CASE is the name of a file cases/CASE.case or a shell pattern (ike-*);
+# without one, every case runs.  INTEROP_ROLES="xi" or "xr" limits the roles.
+# XIKE_BUILD names the build tree (meson sets it).  Each run's files (both
+# configs, xiked.log, charon/charon.log, the checks it made, kernel dumps)
+# land in INTEROP_LOGDIR (default $XIKE_BUILD/meson-logs/interop)/CASE.ROLE/,
+# outside the guest, so they can be read afterwards.
+#
+# Topology (one boot, every case):
+#
+#   xiked side $NS1              wire $NS0 (bridge)            charon side $NS2
+#   10.0.0.1, fd00::1  ------------- br0 ------------------  10.0.0.2, fd00::2
+#   lo: 10.1.0.1 10.1.1.1             |                      lo: 10.2.0.1 10.2.1.1
+#       fd01::1 fd01:1::1             |                          fd02::1 fd02:1::1
+#                             $NSR 10.0.0.3 (masquerade) -- $NSIN 192.168.0.2
+#
+# The addresses on lo are the inner networks of the traffic-selector cases;
+# every peer has static routes to the others' (so traffic a policy does not
+# catch crosses the wire in the clear, where the counters see it).  NAT cases
+# put the initiator (whichever daemon it is) into $NSIN, behind $NSR.
+#
+# A case is one file, cases/NAME.case, sourced by this script: it sets
+# variables and may define hooks.  Both daemons call their connection "t".
+#
+#   DESC        one line: what the case proves
+#   ROLES       "xi xr" (default): xi = xiked initiates, xr = charon initiates
+#   FAMILY      4 (default) or 6: the outer addresses
+#   MODE        tunnel (default) or transport
+#   NAT         yes: the initiator sits behind $NSR (IPv4 only)
+#   IKE, ESP    proposals for both sides (strongSwan's syntax and xiked's agree
+#               for everything used here); XIKE_IKE, XIKE_ESP, CHARON_IKE,
+#               CHARON_ESP override one side
+#   PSK         the key; XIKE_PSK, CHARON_PSK override one side
+#   XIKE_LOCAL_TS, XIKE_REMOTE_TS, CHARON_LOCAL_TS, CHARON_REMOTE_TS
+#               selectors, comma-separated (default: the daemons' own)
+#   XIKE_EXTRA  more lines for xiked's [conn t]
+#   CHARON_EXTRA, CHARON_CHILD_EXTRA
+#               more lines for connections.t / its children.t in swanctl.conf
+#   EXPECT      up (default) | ike-fail | child-fail
+#   NOTIFY      for a failure: the error notify both sides must show
+#   EXPECT_IKE, EXPECT_ESP
+#               the suites that must be negotiated, as xiked prints them
+#               (default: the configured one when it is a single proposal)
+#   EXPECT_LOCAL_TS, EXPECT_REMOTE_TS
+#               the selectors xiked must end up with (charon: the mirror)
+#   PINGS       "SRC>DST ..." pings from xiked's side that must go through ESP
+#               (default: between the two daemons' addresses); the first
+#               pair also carries a 2 s iperf3 run
+#   PLAIN_PINGS "SRC>DST ..." pings that must cross the wire in the clear
+#   TEARDOWN    xike | charon | charon-child: who deletes (default: the
+#               initiator); charon-child deletes the CHILD SA alone first
+#   hooks: case_prepare (both daemons loaded, nothing initiated),
+#          case_checks (the SAs are up and carried traffic)
+#
+# The runner sets, before sourcing (so a case may use them): ROLE, XIKE_IP,
+# CHARON_IP (each daemon's own address), XIKE_PEER, CHARON_PEER (the address
+# each one talks to: the other's, or the NAT's), HOSTLEN (32 or 128),
+# XIKE_IN1 XIKE_IN2 CHARON_IN1 CHARON_IN2 (the inner addresses of the family).
+#
+# For an expected `up`, every run checks: one IKE SA ESTABLISHED and one
+# CHILD SA INSTALLED on each side, the roles, equal IKE SPIs, crossed CHILD
+# SPIs, the same suites (and the expected ones), mode, selectors and NAT
+# flags on both sides; exactly two kernel SAs per side with those SPIs and the
+# same algorithms and keys on both sides; pings and iperf3 through ESP seen on
+# the wire (ESP in UDP for NAT) with no plain echo crossing it; the kernel's
+# byte counters on both sides; then the DELETE, after which neither kernel
+# holds an SA or a policy (the IKE sockets' own "socket in/out" policies
+# aside) and neither daemon an IKE SA.  For a failure: the notify in xiked's
+# events and in charon's log (sent or received as the role says), swanctl's
+# initiate failing, and nothing installed on either side.
+#
+# Output: one line per run as it ends, then the table (case, role, result,
+# seconds, why) and `N passed, N failed, N skipped`.  Exit status 1 if any run
+# failed, 77 if everything was skipped.
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib.sh"
+. "$here/../xiked-lib.sh"
+. "$here/charon.sh"
+
+_test_name=interop
+SA_STATE=$here/sa-state
+LOGDIR=${INTEROP_LOGDIR:-$XIKE_BUILD/meson-logs/interop}
+CASE_TIMEOUT=${INTEROP_CASE_TIMEOUT:-120}
+
+require_root
+[ -n "${IN_UML:-}" ] || skip "needs a kernel with ESP: run it as netns-tests/uml-run $0"
+require_cmd nft ping iperf3 swanctl ip python3 unshare
+[ -x "$CHARON" ] || skip "$CHARON is not installed (strongswan-charon)"
+[ -x "$XIKED" ] || skip "$XIKED is not built"
+
+# ---- topology ----------------------------------------------------------
+
+NSR=$NS_PREFIX-nat
+NSIN=$NS_PREFIX-lan
+NAT_PUB=10.0.0.3
+NAT_IN=192.168.0.2
+
+topology() {
+	netns_setup
+	at_exit "for n in $NSIN $NSR; do kill \$(ip netns pids \$n) 2>/dev/null; ip netns del \$n; done"
+	for ns in "$NSR" "$NSIN"; do
+		must ip netns add "$ns"
+		must ip -n "$ns" link set lo up
+	done
+	must ip -n "$NS0" link add p3 type veth peer name eth0 netns "$NSR"
+	must ip -n "$NS0" link set p3 master br0 up
+	must ip -n "$NSR" addr add "$NAT_PUB/24" dev eth0
+	must ip -n "$NSR" link set eth0 up
+	must ip -n "$NSR" link add eth1 type veth peer name eth0 netns "$NSIN"
+	must ip -n "$NSR" addr add 192.168.0.1/24 dev eth1
+	must ip -n "$NSR" link set eth1 up
+	must ip -n "$NSIN" addr add "$NAT_IN/24" dev eth0
+	must ip -n "$NSIN" link set eth0 up
+	must ip -n "$NSIN" route add default via 192.168.0.1
+	must ip netns exec "$NSR" sysctl -qw net.ipv4.ip_forward=1
+	# Masquerade: nftables where the kernel has its IPv4 family; the
+	# User-Mode Linux kernel has nf_tables for bridges only, so there it
+	# is iptables-legacy (the same conntrack NAT underneath).  Without
+	# either, the NAT cases skip.
+	NAT_HOW=
+	if ip netns exec "$NSR" nft -f - 2>/dev/null <<'EOF'
+table ip nat {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "eth0" masquerade
+	}
+}
+EOF
+	then
+		NAT_HOW=nftables
+	elif command -v iptables-legacy >/dev/null 2>&1 &&
+		ip netns exec "$NSR" iptables-legacy -t nat -A POSTROUTING -o eth0 -j MASQUERADE 2>/dev/null; then
+		NAT_HOW=iptables-legacy
+	fi
+	for a in 10.1.0.1/32 10.1.1.1/32 fd01::1/128 fd01:1::1/128; do
+		must ip -n "$NS1" addr add "$a" dev lo
+	done
+	for a in 10.2.0.1/32 10.2.1.1/32 fd02::1/128 fd02:1::1/128; do
+		must ip -n "$NS2" addr add "$a" dev lo
+	done
+	must ip -n "$NS1" route add 10.2.0.0/16 via 10.0.0.2
+	must ip -n "$NS1" route add fd02::/16 via fd00::2
+	must ip -n "$NS2" route add 10.1.0.0/16 via 10.0.0.1
+	must ip -n "$NS2" route add fd01::/16 via fd00::1
+	must ip -n "$NS1" route add 192.168.0.0/24 via "$NAT_PUB"
+	must ip -n "$NS2" route add 192.168.0.0/24 via "$NAT_PUB"
+	# What crosses the wire: ESP, ESP in UDP (port 4500 and a non-zero SPI
+	# where IKE has its zero marker), plain ICMP echo.
+	n0 nft -f - <<'EOF' || fail "nft counters in the wire"
+table bridge iop {
+	counter n_esp { }
+	counter n_espudp { }
+	counter n_echo { }
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		meta l4proto esp counter name "n_esp"
+		udp sport 4500 @th,64,32 != 0 counter name "n_espudp"
+		udp sport != 4500 udp dport 4500 @th,64,32 != 0 counter name "n_espudp"
+		icmp type { echo-request, echo-reply } counter name "n_echo"
+		icmpv6 type { echo-request, echo-reply } counter name "n_echo"
+	}
+}
+EOF
+}
+
+wire() {
+	n0 nft list counter bridge iop "n_$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+
+wire_reset() {
+	n0 nft reset counters table bridge iop >/dev/null || fail "nft reset counters"
+}
+
+# ---- checks --------------------------------------------------------------
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	echo "[$_test_name] check: $1 = '$3'"
+	[ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
+}
+
+# snap: both daemons' SAs, in sa-state's words, into $XK_DIR/{xike,charon}.sas
+snap() {
+	ctl 1 --json list-sas >"$XK_DIR/xike.json" 2>&1
+	"$SA_STATE" xike <"$XK_DIR/xike.json" >"$XK_DIR/xike.sas"
+	sw --list-sas --raw >"$XK_DIR/charon.raw" 2>&1
+	"$SA_STATE" charon <"$XK_DIR/charon.raw" >"$XK_DIR/charon.sas"
+}
+
+xget() { sed -n "s/^$1=//p" "$XK_DIR/xike.sas"; }
+cget() { sed -n "s/^$1=//p" "$XK_DIR/charon.sas"; }
+
+both_installed() {
+	snap
+	[ "$(xget child.state)" = INSTALLED ] && [ "$(cget child.state)" = INSTALLED ]
+}
+
+no_ike_sas() {
+	snap
+	[ "$(xget ike.count)" = 0 ] && [ "$(cget ike.count)" = 0 ]
+}
+
+# Kernel state of side x (xiked) or c (charon).
+kx() { ip netns exec "$XIKE_NS" "$@"; }
+kc() { ip netns exec "$CHARON_NS" "$@"; }
+
+no_kernel_sas() {
+	! kx ip xfrm state | grep -q '^src' && ! kc ip xfrm state | grep -q '^src'
+}
+
+# Policies of the SPD; the per-socket bypass policies of the IKE sockets
+# print as "socket in/out" and have no " dir ".
+no_kernel_policies() {
+	! kx ip xfrm policy | grep -q ' dir ' && ! kc ip xfrm policy | grep -q ' dir '
+}
+
+dump_kernel() {
+	{
+		echo "== xiked side ($XIKE_NS)"
+		kx ip xfrm state
+		kx ip xfrm policy
+		echo "== charon side ($CHARON_NS)"
+		kc ip xfrm state
+		kc ip xfrm policy
+	} >>"$XK_DIR/kernel.txt" 2>&1
+}
+
+# The algorithm lines (names and keys) of the kernel SA with this SPI.
+sa_algs() {
+	awk -v spi="spi 0x$2 " '
+		/^src/ { inblk = 0 }
+		index($0, spi) { inblk = 1 }
+		inblk && /^[ \t]+(aead|enc|auth|auth-trunc|comp) / { sub(/^[ \t]+/, ""); print }
+	' "$1"
+}
+
+tsnorm() {
+	printf '%s\n' "$1" | tr ', ' '\n\n' | sed '/^$/d' | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+# notify names as charon's message summaries abbreviate them
+charon_short() {
+	case $1 in
+	NO_PROPOSAL_CHOSEN) echo NO_PROP ;;
+	AUTHENTICATION_FAILED) echo AUTH_FAILED ;;
+	TS_UNACCEPTABLE) echo TS_UNACCEPT ;;
+	INVALID_KE_PAYLOAD) echo INVAL_KE ;;
+	INVALID_SYNTAX) echo INVAL_SYN ;;
+	*) echo "$1" ;;
+	esac
+}
+
+ping_pairs() {
+	for _p in $1; do
+		check kx ping -c 3 -i 0.2 -W 2 -I "${_p%%>*}" "${_p#*>}"
+	done
+}
+
+check_up() {
+	if ! wait_for 20 both_installed; then
+		dump_kernel
+		fail "no CHILD SA INSTALLED on both sides (xiked: '$(xget child.state)', charon: '$(cget child.state)')"
+	fi
+	if [ "$ROLE" = xr ]; then
+		wait "$INIT_PID"
+		rc=$?
+		INIT_PID=
+		[ "$rc" -eq 0 ] || { cat "$XK_DIR/initiate.out"; fail "swanctl --initiate exited $rc"; }
+	fi
+	snap
+	expect_eq "xiked IKE SAs" "$(xget ike.count)" 1
+	expect_eq "charon IKE SAs" "$(cget ike.count)" 1
+	expect_eq "xiked CHILD SAs" "$(xget child.count)" 1
+	expect_eq "charon CHILD SAs" "$(cget child.count)" 1
+	expect_eq "xiked IKE SA state" "$(xget ike.state)" ESTABLISHED
+	expect_eq "charon IKE SA state" "$(cget ike.state)" ESTABLISHED
+	if [ "$ROLE" = xi ]; then xr=initiator cr=responder; else xr=responder cr=initiator; fi
+	expect_eq "xiked role" "$(xget ike.role)" "$xr"
+	expect_eq "charon role" "$(cget ike.role)" "$cr"
+	expect_eq "IKE SPIi (xiked = charon)" "$(xget ike.spi-i)" "$(cget ike.spi-i)"
+	expect_eq "IKE SPIr (xiked = charon)" "$(xget ike.spi-r)" "$(cget ike.spi-r)"
+	expect_eq "xiked inbound SPI = charon outbound" "$(xget child.spi-in)" "$(cget child.spi-out)"
+	expect_eq "xiked outbound SPI = charon inbound" "$(xget child.spi-out)" "$(cget child.spi-in)"
+	expect_eq "IKE suite (xiked = charon)" "$(xget ike.suite)" "$(cget ike.suite)"
+	expect_eq "ESP suite (xiked = charon)" "$(xget child.suite)" "$(cget child.suite)"
+	[ -n "$EXPECT_IKE" ] && expect_eq "IKE suite" "$(xget ike.suite)" "$EXPECT_IKE"
+	[ -n "$EXPECT_ESP" ] && expect_eq "ESP suite" "$(xget child.suite)" "$EXPECT_ESP"
+	expect_eq "xiked mode" "$(xget child.mode)" "$MODE"
+	expect_eq "charon mode" "$(cget child.mode)" "$MODE"
+	expect_eq "xiked local TS" "$(xget child.local-ts)" "$EXPECT_LOCAL_TS"
+	expect_eq "xiked remote TS" "$(xget child.remote-ts)" "$EXPECT_REMOTE_TS"
+	expect_eq "charon local TS" "$(cget child.local-ts)" "$EXPECT_REMOTE_TS"
+	expect_eq "charon remote TS" "$(cget child.remote-ts)" "$EXPECT_LOCAL_TS"
+	if [ "$NAT" = yes ]; then
+		if [ "$ROLE" = xi ]; then xn=nat-local cn=nat-remote; else xn=nat-remote cn=nat-local; fi
+		expect_eq "xiked sees the NAT ($xn)" "$(xget "ike.$xn")" yes
+		expect_eq "charon sees the NAT ($cn)" "$(cget "ike.$cn")" yes
+		expect_eq "xiked UDP encapsulation" "$(xget child.encap)" yes
+		expect_eq "charon UDP encapsulation" "$(cget child.encap)" yes
+	else
+		expect_eq "xiked NAT flags" "$(xget ike.nat-local)$(xget ike.nat-remote)" nono
+		expect_eq "charon NAT flags" "$(cget ike.nat-local)$(cget ike.nat-remote)" nono
+		expect_eq "xiked UDP encapsulation" "$(xget child.encap)" no
+	fi
+	# The kernels: two SAs each, the SPIs both daemons report, the same
+	# algorithms and keys on both sides of each SPI.
+	kx ip xfrm state >"$XK_DIR/xfrm-xike.txt"
+	kc ip xfrm state >"$XK_DIR/xfrm-charon.txt"
+	expect_eq "kernel SAs on xiked's side" "$(grep -c '^src' "$XK_DIR/xfrm-xike.txt")" 2
+	expect_eq "kernel SAs on charon's side" "$(grep -c '^src' "$XK_DIR/xfrm-charon.txt")" 2
+	for spi in $(xget child.spi-in) $(xget child.spi-out); do
+		for f in xike charon; do
+			grep -q "spi 0x$spi " "$XK_DIR/xfrm-$f.txt" ||
+				fail "SPI $spi is not in the kernel on $f's side"
+		done
+		a=$(sa_algs "$XK_DIR/xfrm-xike.txt" "$spi")
+		b=$(sa_algs "$XK_DIR/xfrm-charon.txt" "$spi")
+		[ -n "$a" ] || fail "no algorithm lines for SPI $spi on xiked's side"
+		echo "[$_test_name] check: kernel algorithms and keys of SPI $spi agree"
+		[ "$a" = "$b" ] || fail "SPI $spi: xiked's kernel has '$a', charon's '$b'"
+	done
+	if [ "$MODE" = transport ]; then
+		expect_eq "transport SAs on xiked's side" "$(grep -c 'mode transport' "$XK_DIR/xfrm-xike.txt")" 2
+		expect_eq "transport SAs on charon's side" "$(grep -c 'mode transport' "$XK_DIR/xfrm-charon.txt")" 2
+	fi
+	if [ "$NAT" = yes ]; then
+		expect_eq "espinudp SAs on xiked's side" "$(grep -c 'encap type espinudp' "$XK_DIR/xfrm-xike.txt")" 2
+		expect_eq "espinudp SAs on charon's side" "$(grep -c 'encap type espinudp' "$XK_DIR/xfrm-charon.txt")" 2
+	fi
+}
+
+check_traffic() {
+	if [ "$NAT" = yes ]; then kind=espudp; else kind=esp; fi
+	wire_reset
+	ping_pairs "$PINGS"
+	n=$(echo $PINGS | wc -w)
+	got=$(wire $kind)
+	echo "[$_test_name] check: >= $((6 * n)) $kind packets on the wire for $n x 3 pings: $got"
+	[ "$got" -ge $((6 * n)) ] || fail "only $got $kind packets on the wire for $n x 3 pings"
+	expect_eq "plain ICMP echo on the wire" "$(wire echo)" 0
+	if [ "$NAT" = yes ]; then
+		expect_eq "bare ESP on the wire (NAT-T must encapsulate)" "$(wire esp)" 0
+	fi
+	first=${PINGS%% *}
+	src=${first%%>*} dst=${first#*>}
+	kc iperf3 -s -1 -B "$dst" >"$XK_DIR/iperf-server.txt" 2>&1 &
+	srv=$!
+	at_exit "kill $srv 2>/dev/null"
+	wait_for 5 sh -c "ip netns exec $CHARON_NS ss -ltn | grep -q ':5201 '" ||
+		fail "iperf3 server did not listen"
+	before=$(wire $kind)
+	echo "[$_test_name] check: iperf3 -t 2 $src -> $dst"
+	if ! kx timeout 30 iperf3 -c "$dst" -B "$src" -t 2 >"$XK_DIR/iperf.txt" 2>&1; then
+		cat "$XK_DIR/iperf.txt"
+		fail "iperf3 through the tunnel failed"
+	fi
+	after=$(wire $kind)
+	echo "[$_test_name] check: iperf3 moved $((after - before)) $kind packets on the wire"
+	[ $((after - before)) -ge 100 ] || fail "iperf3 moved only $((after - before)) $kind packets"
+	expect_eq "plain ICMP echo on the wire" "$(wire echo)" 0
+	grep -E 'sender|receiver' "$XK_DIR/iperf.txt"
+	snap
+	for k in bytes-in bytes-out; do
+		echo "[$_test_name] check: $k counted by both daemons: xiked $(xget child.$k), charon $(cget child.$k)"
+		[ "$(xget child.$k)" -gt 0 ] || fail "xiked reports child.$k = $(xget child.$k)"
+		[ "$(cget child.$k)" -gt 0 ] || fail "charon reports child.$k = $(cget child.$k)"
+	done
+	if [ -n "$PLAIN_PINGS" ]; then
+		wire_reset
+		ping_pairs "$PLAIN_PINGS"
+		got=$(wire echo)
+		echo "[$_test_name] check: traffic outside the selectors crosses in the clear: $got echo packets"
+		[ "$got" -ge 6 ] || fail "traffic outside the selectors did not cross in the clear ($got)"
+	fi
+}
+
+check_clean() {
+	wait_for 10 no_kernel_sas || { dump_kernel; fail "kernel SAs left after the DELETE"; }
+	wait_for 5 no_kernel_policies || { dump_kernel; fail "kernel policies left after the DELETE"; }
+	wait_for 10 no_ike_sas ||
+		fail "IKE SAs left: xiked $(xget ike.count) ($(xget ike.state)), charon $(cget ike.count) ($(cget ike.state))"
+	echo "[$_test_name] check: nothing left in either kernel or daemon"
+}
+
+teardown() {
+	case $TEARDOWN in
+	xike)
+		check ctl 1 terminate t
+		wait_for 10 charon_log_has 'received DELETE for IKE_SA t' ||
+			fail "charon did not log the DELETE of the IKE SA"
+		;;
+	charon)
+		check sw --terminate --ike t --timeout 10
+		wait_for 10 sh -c "grep -q 'IKE SA down conn=t .*deleted by peer' '$XK_DIR/peer1.log'" ||
+			fail "xiked did not log the peer's DELETE"
+		;;
+	charon-child)
+		check sw --terminate --child t --timeout 10
+		check charon_log_has 'received DELETE for ESP CHILD_SA with SPI'
+		wait_for 10 no_kernel_sas || { dump_kernel; fail "kernel SAs left after deleting the CHILD SA"; }
+		wait_for 5 no_kernel_policies || { dump_kernel; fail "kernel policies left after deleting the CHILD SA"; }
+		snap
+		expect_eq "xiked CHILD SAs after the CHILD DELETE" "$(xget child.count)" 0
+		expect_eq "charon CHILD SAs after the CHILD DELETE" "$(cget child.count)" 0
+		expect_eq "xiked IKE SA state after the CHILD DELETE" "$(xget ike.state)" ESTABLISHED
+		expect_eq "charon IKE SA state after the CHILD DELETE" "$(cget ike.state)" ESTABLISHED
+		check ctl 1 terminate t
+		;;
+	*) fail "TEARDOWN '$TEARDOWN' is not xike, charon or charon-child" ;;
+	esac
+	check_clean
+}
+
+check_failure() {
+	short=$(charon_short "$NOTIFY")
+	wait_for 15 grep -q "notify=$NOTIFY" "$XK_DIR/events" || {
+		cat "$XK_DIR/events"
+		fail "xiked reported no event with notify=$NOTIFY"
+	}
+	grep "notify=$NOTIFY" "$XK_DIR/events"
+	if [ "$ROLE" = xi ]; then
+		# charon answered; its summary of the message it sent names the notify
+		pat="generating .*N\\($short\\)"
+	else
+		pat="parsed .*N\\($short\\)"
+	fi
+	wait_for 10 charon_log_has "$pat" || fail "charon's log has no '$pat'"
+	grep -E "$pat" "$CH_DIR/charon.log"
+	if [ "$ROLE" = xr ]; then
+		wait "$INIT_PID"
+		rc=$?
+		INIT_PID=
+		echo "[$_test_name] check: swanctl --initiate fails"
+		[ "$rc" -ne 0 ] || fail "swanctl --initiate succeeded"
+	fi
+	if [ "$EXPECT" = ike-fail ]; then
+		wait_for 10 no_ike_sas ||
+			fail "an IKE SA stayed: xiked $(xget ike.state), charon $(cget ike.state)"
+	else
+		# Section 1.2: a refused CHILD SA leaves the IKE SA up.
+		snap
+		expect_eq "xiked CHILD SAs" "$(xget child.count)" 0
+		expect_eq "charon CHILD SAs" "$(cget child.count)" 0
+	fi
+	wait_for 5 no_kernel_sas || { dump_kernel; fail "kernel SAs installed despite the failure"; }
+	no_kernel_policies || { dump_kernel; fail "kernel policies installed despite the failure"; }
+	echo "[$_test_name] check: nothing installed on either side"
+}
+
+# ---- one run -------------------------------------------------------------
+
+# stage WHAT: a progress line with the seconds since the run started, so
+# that a slow step shows in the run's output.
+stage() {
+	echo "[$_test_name] +$(echo "$(date +%s.%N) $RUN_T0" | awk '{ printf "%.1f", $1 - $2 }')s $*"
+}
+
+case_defaults() {
+	DESC= ROLES="xi xr" FAMILY=4 MODE=tunnel NAT=no
+	IKE=aes128gcm16-prfsha256-x25519 ESP=aes128gcm16
+	XIKE_IKE= XIKE_ESP= CHARON_IKE= CHARON_ESP=
+	PSK="interop secret" XIKE_PSK= CHARON_PSK=
+	XIKE_LOCAL_TS= XIKE_REMOTE_TS= CHARON_LOCAL_TS= CHARON_REMOTE_TS=
+	XIKE_EXTRA= CHARON_EXTRA= CHARON_CHILD_EXTRA=
+	EXPECT=up NOTIFY= EXPECT_IKE= EXPECT_ESP= EXPECT_LOCAL_TS= EXPECT_REMOTE_TS=
+	PINGS= PLAIN_PINGS= TEARDOWN=
+	unset -f case_prepare case_checks 2>/dev/null || true
+}
+
+set_addresses() {
+	if [ "$FAMILY" = 6 ]; then
+		XIKE_IP=$IP1_6 CHARON_IP=$IP2_6 HOSTLEN=128
+		XIKE_IN1=fd01::1 XIKE_IN2=fd01:1::1 CHARON_IN1=fd02::1 CHARON_IN2=fd02:1::1
+	else
+		XIKE_IP=$IP1_4 CHARON_IP=$IP2_4 HOSTLEN=32
+		XIKE_IN1=10.1.0.1 XIKE_IN2=10.1.1.1 CHARON_IN1=10.2.0.1 CHARON_IN2=10.2.1.1
+	fi
+	XIKE_NS=$NS1 CHARON_NS=$NS2
+	XIKE_PEER=$CHARON_IP CHARON_PEER=$XIKE_IP
+	if [ "$NAT" = yes ]; then
+		[ -n "$NAT_HOW" ] || skip "no masquerade in this kernel (nftables IPv4 or iptables-legacy)"
+		if [ "$ROLE" = xi ]; then
+			XIKE_NS=$NSIN XIKE_IP=$NAT_IN CHARON_PEER=$NAT_PUB
+		else
+			CHARON_NS=$NSIN CHARON_IP=$NAT_IN XIKE_PEER=$NAT_PUB
+		fi
+	fi
+}
+
+# A one-proposal string, as xiked prints what was negotiated; else empty.
+canon_if_single() {
+	case $2 in *,*) return 0 ;; esac
+	"$SA_STATE" canon "$1" "$2"
+}
+
+# Print a multi-line value, indented.
+lines() {
+	[ -n "$2" ] && printf '%s\n' "$2" | sed "s/^[[:space:]]*/$1/"
+	return 0
+}
+
+xike_conf() {
+	echo "[global]"
+	xiked_socket 1
+	echo "log-level = debug"
+	echo "install-routes = no"
+	echo "[conn t]"
+	echo "local = $XIKE_IP"
+	echo "remote = $XIKE_PEER"
+	echo "psk = $XIKE_PSK"
+	echo "ike = $XIKE_IKE"
+	echo "esp = $XIKE_ESP"
+	echo "mode = $MODE"
+	[ -n "$XIKE_LOCAL_TS" ] && echo "local-ts = $XIKE_LOCAL_TS"
+	[ -n "$XIKE_REMOTE_TS" ] && echo "remote-ts = $XIKE_REMOTE_TS"
+	lines "" "$XIKE_EXTRA"
+}
+
+charon_conf() {
+	t='	'
+	cat <<EOF
+connections {
+${t}t {
+${t}${t}version = 2
+${t}${t}local_addrs = $CHARON_IP
+${t}${t}remote_addrs = $CHARON_PEER
+${t}${t}proposals = $CHARON_IKE
+$(lines "$t$t" "$CHARON_EXTRA")
+${t}${t}local {
+${t}${t}${t}auth = psk
+${t}${t}}
+${t}${t}remote {
+${t}${t}${t}auth = psk
+${t}${t}}
+${t}${t}children {
+${t}${t}${t}t {
+${t}${t}${t}${t}mode = $MODE
+${t}${t}${t}${t}esp_proposals = $CHARON_ESP
+$([ -n "$CHARON_LOCAL_TS" ] && echo "$t$t$t${t}local_ts = $CHARON_LOCAL_TS")
+$([ -n "$CHARON_REMOTE_TS" ] && echo "$t$t$t${t}remote_ts = $CHARON_REMOTE_TS")
+$(lines "$t$t$t$t" "$CHARON_CHILD_EXTRA")
+${t}${t}${t}}
+${t}${t}}
+${t}}
+}
+secrets {
+${t}ike-t {
+${t}${t}secret = "$CHARON_PSK"
+${t}}
+}
+EOF
+}
+
+# In a subshell: one case in one role.  lib.sh's fail exits it.
+run_case() {
+	file=$1 ROLE=$2
+	# The parent's clean-up stays the parent's: only this run's own.
+	_exit_cmds= _netns_made= _failed=
+	trap _cleanup EXIT
+	_test_name="$(basename "$file" .case)/$ROLE"
+	RUN_T0=$(date +%s.%N)
+	INIT_PID=
+	# Twice: the first pass learns FAMILY and NAT, the second sees the
+	# addresses that follow from them.
+	case_defaults
+	set_addresses
+	. "$file"
+	set_addresses
+	case_defaults
+	. "$file"
+	: "${XIKE_IKE:=$IKE}" "${XIKE_ESP:=$ESP}" "${CHARON_IKE:=$IKE}" "${CHARON_ESP:=$ESP}"
+	: "${XIKE_PSK:=$PSK}" "${CHARON_PSK:=$PSK}"
+	[ -n "$EXPECT_IKE" ] || EXPECT_IKE=$(canon_if_single ike "$XIKE_IKE")
+	[ -n "$EXPECT_ESP" ] || EXPECT_ESP=$(canon_if_single esp "$XIKE_ESP")
+	[ -n "$EXPECT_LOCAL_TS" ] || EXPECT_LOCAL_TS=${XIKE_LOCAL_TS:-$XIKE_IP/$HOSTLEN}
+	[ -n "$EXPECT_REMOTE_TS" ] || EXPECT_REMOTE_TS=${XIKE_REMOTE_TS:-$CHARON_IP/$HOSTLEN}
+	EXPECT_LOCAL_TS=$(tsnorm "$EXPECT_LOCAL_TS")
+	EXPECT_REMOTE_TS=$(tsnorm "$EXPECT_REMOTE_TS")
+	[ -n "$PINGS" ] || PINGS="$XIKE_IP>$CHARON_IP"
+	if [ -z "$TEARDOWN" ]; then
+		if [ "$ROLE" = xi ]; then TEARDOWN=xike; else TEARDOWN=charon; fi
+	fi
+	say "$DESC"
+	say "xiked in $XIKE_NS ($XIKE_IP), charon in $CHARON_NS ($CHARON_IP), $MODE, expect $EXPECT${NOTIFY:+ ($NOTIFY)}"
+
+	# xiked-lib.sh works on peer 1 ($NS1): make that xiked's namespace.
+	NS1=$XIKE_NS
+	stage "starting xiked"
+	xike_conf | xiked_start 1
+	ctl 1 monitor >"$XK_DIR/events" 2>&1 &
+	at_exit "kill $! 2>/dev/null"
+	stage "starting charon"
+	charon_start "$CHARON_NS" "$XK_DIR/charon"
+	at_exit charon_stop
+	charon_conf >"$CH_DIR/swanctl.conf"
+	charon_load
+	stage "both daemons loaded"
+	if command -v case_prepare >/dev/null 2>&1; then
+		case_prepare
+	fi
+	sleep 0.2 # the monitor's subscription
+
+	if [ "$ROLE" = xi ]; then
+		check ctl 1 initiate t
+	else
+		sw --initiate --child t --timeout 20 >"$XK_DIR/initiate.out" 2>&1 &
+		INIT_PID=$!
+	fi
+	case $EXPECT in
+	up)
+		check_up
+		stage "both SAs up and checked"
+		check_traffic
+		stage "traffic checked"
+		if command -v case_checks >/dev/null 2>&1; then
+			case_checks
+			stage "case checks done"
+		fi
+		teardown
+		;;
+	ike-fail)
+		check_failure
+		;;
+	child-fail)
+		check_failure
+		stage "failure checked"
+		TEARDOWN=xike
+		teardown
+		;;
+	*) fail "EXPECT '$EXPECT' is not up, ike-fail or child-fail" ;;
+	esac
+	stage "PASS"
+}
+
+# After a run, whatever happened: nothing of it may reach the next one.
+scrub() {
+	for ns in "$NS1" "$NS2" "$NSIN"; do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		# shellcheck disable=SC2086
+		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+		ip -n "$ns" xfrm state flush 2>/dev/null
+		ip -n "$ns" xfrm policy flush 2>/dev/null
+	done
+	rm -f /run/xike-test-$$-*.sock
+}
+
+# ---- main ----------------------------------------------------------------
+
+topology
+
+cases=
+if [ $# -eq 0 ]; then
+	set -- '*'
+fi
+for pat in "$@"; do
+	for f in "$here"/cases/$pat.case; do
+		[ -f "$f" ] || { echo "[interop] no case matches '$pat'" >&2; exit 2; }
+		case " $cases " in *" $f "*) ;; *) cases="$cases $f" ;; esac
+	done
+done
+
+mkdir -p "$LOGDIR" || fail "cannot create $LOGDIR"
+results=$LOGDIR/results
+: >"$results"
+passed=0 failed=0 skipped=0
+t_start=$(date +%s)
+say "strongSwan $("$CHARON" --version 2>/dev/null | sed -n 's/.*strongSwan \([0-9.]*\).*/\1/p' | head -n 1), logs in $LOGDIR"
+
+for f in $cases; do
+	name=$(basename "$f" .case)
+	roles=$( case_defaults; . "$f" 2>/dev/null; echo "$ROLES" )
+	for role in $roles; do
+		case " ${INTEROP_ROLES:-xi xr} " in *" $role "*) ;; *) continue ;; esac
+		dir=$LOGDIR/$name.$role
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		t0=$(date +%s.%N)
+		( XK_DIR=$dir; run_case "$f" "$role" ) >"$dir/output" 2>&1 &
+		sub=$!
+		( sleep "$CASE_TIMEOUT" && kill -TERM "$sub" 2>/dev/null &&
+			echo "[interop] FAIL: timed out after $CASE_TIMEOUT s" >>"$dir/output" ) &
+		dog=$!
+		wait "$sub"
+		rc=$?
+		kill "$dog" 2>/dev/null
+		wait "$dog" 2>/dev/null
+		scrub
+		secs=$(echo "$(date +%s.%N) $t0" | awk '{ printf "%.1f", $1 - $2 }')
+		why=
+		case $rc in
+		0) res=PASS passed=$((passed + 1)) ;;
+		77) res=SKIP skipped=$((skipped + 1))
+		    why=$(sed -n 's/.*SKIP: //p' "$dir/output" | tail -n 1) ;;
+		*) res=FAIL failed=$((failed + 1))
+		   why=$(sed -n 's/.*FAIL: //p' "$dir/output" | tail -n 1) ;;
+		esac
+		printf '%s %s %s %s %s\n' "$name" "$role" "$res" "$secs" "$why" >>"$results"
+		printf '[interop] %-34s %-2s %-4s %5ss %s\n' "$name" "$role" "$res" "$secs" "$why"
+		if [ "$res" = FAIL ]; then
+			echo "---- $dir/output (last 30 lines)"
+			tail -n 30 "$dir/output"
+			echo "---- xiked.log (last 15 lines)"
+			tail -n 15 "$dir/peer1.log" 2>/dev/null
+			echo "---- charon.log (last 15 lines)"
+			tail -n 15 "$dir/charon/charon.log" 2>/dev/null
+			echo "----"
+		fi
+	done
+done
+
+echo
+printf '%-34s %-4s %-6s %6s  %s\n' case role result secs why
+while read -r name role res secs why; do
+	printf '%-34s %-4s %-6s %6s  %s\n' "$name" "$role" "$res" "$secs" "$why"
+done <"$results"
+echo
+echo "interop: $(( $(date +%s) - t_start )) s in all; logs in $LOGDIR"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] || exit 1
+[ "$passed" -gt 0 ] || exit 77
+exit 0
