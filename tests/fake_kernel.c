@@ -92,7 +92,24 @@ static int fk_del_policy(void *ctx, const struct xk_policy *p)
 	return -ENOENT;
 }
 
+static int fk_move_sa(void *ctx, const struct xk_sa_id *id, const struct xk_addr *src,
+		      const struct xk_addr *dst)
+{
+	struct fake_kernel *k = ctx;
+
+	for (size_t i = 0; i < k->n_sas; i++) {
+		if (k->sas[i].spi == id->spi && xk_addr_ip_eq(&k->sas[i].dst, &id->dst)) {
+			k->sas[i].src = *src;
+			k->sas[i].dst = *dst;
+			k->moves++;
+			return 0;
+		}
+	}
+	return -ESRCH;
+}
+
 const struct xk_kernel_ops fake_kernel_ops = {
+	.move_sa = fk_move_sa,
 	.alloc_spi = fk_alloc_spi,
 	.add_sa = fk_add_sa,
 	.del_sa = fk_del_sa,

@@ -19,6 +19,7 @@ struct fake_kernel {
 	size_t n_pols;
 	uint32_t next_spi;
 	int fail_add_sa; /* >0: the n-th add_sa from now fails */
+	unsigned moves;  /* move_sa calls that found their SA */
 };
 
 extern const struct xk_kernel_ops fake_kernel_ops;

@@ -198,6 +198,12 @@ struct xk_kernel_ops {
 	int (*query_sa)(void *ctx, const struct xk_sa_id *id, struct xk_sa_stats *st);
 	/* Optional: remove every SA and policy this daemon owns, nothing else. */
 	int (*flush)(void *ctx);
+	/*
+	 * Optional: the SA `id` now runs between src and dst (with ports, for
+	 * UDP encapsulation): a NAT changed the peer's address or port.
+	 */
+	int (*move_sa)(void *ctx, const struct xk_sa_id *id, const struct xk_addr *src,
+		       const struct xk_addr *dst);
 };
 
 #endif

@@ -80,6 +80,14 @@ static int k_query_sa(void *ctx, const struct xk_sa_id *id, struct xk_sa_stats *
 	return d->backend->query_sa ? d->backend->query_sa(d->backend_ctx, id, st) : -ENOTSUP;
 }
 
+static int k_move_sa(void *ctx, const struct xk_sa_id *id, const struct xk_addr *src,
+		     const struct xk_addr *dst)
+{
+	struct xiked *d = ctx;
+
+	return d->backend->move_sa ? d->backend->move_sa(d->backend_ctx, id, src, dst) : -ENOTSUP;
+}
+
 static void on_backend_event(void *ctx, const struct xk_event *ev)
 {
 	struct xiked *d = ctx;
@@ -111,8 +119,10 @@ static void on_backend_event(void *ctx, const struct xk_event *ev)
 				 ev->sa.spi);
 		break;
 	case XK_EV_MAPPING:
+		/* The kernel saw authenticated ESP from a new port: follow it. */
 		d->stats.mappings++;
-		xk_info("mapping spi=%08x new port %u", ev->sa.spi, ev->new_src.port);
+		if (ike_engine_peer_moved(d->eng, &ev->sa, &ev->new_src) < 0)
+			xk_debug("mapping spi=%08x: not a CHILD_SA of ours", ev->sa.spi);
 		break;
 	}
 }
@@ -181,6 +191,7 @@ int xd_kernel_open(struct xiked *d, char *err, size_t errlen)
 		.add_policy = k_add_policy,
 		.del_policy = k_del_policy,
 		.query_sa = k_query_sa,
+		.move_sa = k_move_sa,
 	};
 	/* Whatever an earlier xiked left behind (kill -9) goes first. */
 	e = xfrm_flush_owned(d->xfrm);

@@ -256,7 +256,12 @@ struct esp_soft_tx {
 int esp_soft_output(struct esp_soft *es, unsigned slot, const uint8_t *ip, size_t len,
 		    uint8_t *out, size_t cap, struct esp_soft_tx *tx);
 
-/* Run the housekeeping pass now (time lifetimes, reaping); for tests. */
-void esp_soft_tick(struct esp_soft *es);
+/*
+ * Run the housekeeping pass now, as at monotonic second `now` (0: the
+ * clock): time lifetimes, reaping hard-expired SAs, stale SPI
+ * reservations.  The housekeeping thread calls it once a second; tests
+ * call it with a made-up clock.
+ */
+void esp_soft_tick(struct esp_soft *es, uint64_t now);
 
 #endif

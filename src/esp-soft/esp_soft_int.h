@@ -95,6 +95,7 @@ struct esp_soft {
 	struct esp_tun tun;
 	int stop_fd;
 	pthread_t timer;
+	bool timer_running;
 	struct esp_worker *workers;
 	bool raw_open, gso, gro;
 };

@@ -546,6 +546,28 @@ void child_retire(struct ike_sa *sa, struct ike_child *c, uint32_t linger_ms)
 	ike_sa_schedule(sa);
 }
 
+void child_move_all(struct ike_sa *sa, const struct xk_addr *old_remote)
+{
+	void *kctx;
+	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
+
+	if (!k->move_sa)
+		return;
+	for (struct ike_child *c = sa->children; c; c = c->next) {
+		struct xk_sa_id in = { .dst = sa->local, .spi = c->spi_in, .proto = 50 };
+		struct xk_sa_id out = { .dst = *old_remote, .spi = c->spi_out, .proto = 50 };
+
+		if (c->sa_in && k->move_sa(kctx, &in, &sa->remote, &sa->local) < 0)
+			xk_warn("cannot move SA %08x to the peer's new address", c->spi_in);
+		if (c->sa_out && k->move_sa(kctx, &out, &sa->local, &sa->remote) < 0)
+			xk_warn("cannot move SA %08x to the peer's new address", c->spi_out);
+		if (c->pending_out) {
+			c->pending_out->src = sa->local;
+			c->pending_out->dst = sa->remote;
+		}
+	}
+}
+
 void child_send_pending(struct ike_sa *sa, struct ike_child *c)
 {
 	void *kctx;

@@ -907,6 +907,30 @@ int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard
 	return -ENOENT;
 }
 
+int ike_engine_peer_moved(struct ike_engine *e, const struct xk_sa_id *id,
+			  const struct xk_addr *peer)
+{
+	for (struct ike_sa *sa = e->all; sa; sa = sa->next_all) {
+		struct xk_addr old;
+		char a[64];
+
+		if (sa->state != IKE_S_ESTABLISHED || !child_find_in(sa, id->spi) ||
+		    !xk_addr_ip_eq(&sa->local, &id->dst))
+			continue;
+		/* Only behind a NAT, and only to where ESP now really comes from. */
+		if (!(sa->nat_local || sa->nat_remote) || xk_addr_eq(&sa->remote, peer))
+			return 0;
+		old = sa->remote;
+		sa->remote = *peer;
+		xk_info("peer moved conn=%s to %s:%u (ESP)", sa->conn->name,
+			xk_addr_str(peer, a, sizeof(a)), peer->port);
+		child_move_all(sa, &old);
+		ike_sa_schedule(sa);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 /* ---- receiving ---- */
 
 static void req_hash(const uint8_t *buf, size_t len, uint8_t out[16])
@@ -941,8 +965,15 @@ static int open_sk(struct ike_sa *sa, struct ike_msg *msg, uint8_t *buf)
 	 * its last authenticated message came from; answers go there.
 	 */
 	if ((sa->nat_local || sa->nat_remote) && !xk_addr_eq(&sa->remote, sa->eng->rx_remote)) {
+		struct xk_addr old = sa->remote;
+		char a[64];
+
 		sa->remote = *sa->eng->rx_remote;
 		sa->local = *sa->eng->rx_local;
+		xk_info("peer moved conn=%s to %s:%u", sa->conn ? sa->conn->name : "",
+			xk_addr_str(&sa->remote, a, sizeof(a)), sa->remote.port);
+		if (sa->keys_ready && sa->state == IKE_S_ESTABLISHED)
+			child_move_all(sa, &old);
 	}
 	/* The Pad Length cannot exceed what was decrypted. */
 	if ((size_t)pad + 1 > (size_t)n)

@@ -273,6 +273,8 @@ void child_retire(struct ike_sa *sa, struct ike_child *c, uint32_t linger_ms);
 void child_send_pending(struct ike_sa *sa, struct ike_child *c);
 /* TEMPORARY_FAILURE on a rekey: try again after a random 1-5 s. */
 void child_rekey_later(struct ike_sa *sa, struct ike_child *c);
+/* The peer moved (NAT): move every CHILD_SA's SAs from old_remote. */
+void child_move_all(struct ike_sa *sa, const struct xk_addr *old_remote);
 /* Run the CHILD_SA timers of an SA; returns the next deadline. */
 uint64_t child_timers(struct ike_sa *sa, uint64_t now, bool run);
 void child_uninstall(struct ike_sa *sa, struct ike_child *c);

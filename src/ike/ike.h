@@ -191,6 +191,14 @@ int ike_engine_rekey_child(struct ike_engine *e, uint64_t local_spi, uint32_t sp
  * SPI and destination, inbound or outbound.  -ENOENT if not ours.
  */
 int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard);
+/*
+ * The backend saw authenticated ESP on the inbound SA `id` from a new
+ * address or port (XFRM_MSG_MAPPING): the peer's NAT mapping changed.
+ * The IKE SA and all its CHILD_SAs move to `peer`.  Only for SAs behind a
+ * NAT (section 2.23).  -ENOENT if not ours.
+ */
+int ike_engine_peer_moved(struct ike_engine *e, const struct xk_sa_id *id,
+			  const struct xk_addr *peer);
 
 enum ike_sa_state {
 	IKE_S_NEW,        /* created, nothing sent yet */

@@ -212,6 +212,79 @@ int xfrm_query_sa(struct xfrm *x, const struct xk_sa_id *id, struct xk_sa_stats 
 	return 0;
 }
 
+struct sa_copy {
+	uint8_t buf[XK_XFRM_REQ_MAX * 4];
+	size_t len;
+};
+
+static int sa_copy_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct sa_copy *c = data;
+
+	if (nlh->nlmsg_type == XFRM_MSG_NEWSA && nlh->nlmsg_len <= sizeof(c->buf)) {
+		memcpy(c->buf, nlh, nlh->nlmsg_len);
+		c->len = nlh->nlmsg_len;
+	}
+	return MNL_CB_STOP;
+}
+
+int xfrm_move_sa(struct xfrm *x, const struct xk_sa_id *id, const struct xk_addr *src,
+		 const struct xk_addr *dst)
+{
+	uint8_t req[XK_XFRM_REQ_MAX];
+	struct sa_copy *c = calloc(1, sizeof(*c));
+	struct nlmsghdr *nlh;
+	struct xfrm_usersa_info *p;
+	struct nlattr *a;
+	bool same_dst;
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	err = request(x, xfrm_msg_getsa(id, ++x->seq, req, sizeof(req)), req, sa_copy_cb, c);
+	if (err == 0 && (!c->len || c->len < MNL_NLMSG_HDRLEN + sizeof(*p)))
+		err = -EIO;
+	if (err < 0)
+		goto out;
+	nlh = (struct nlmsghdr *)c->buf;
+	p = mnl_nlmsg_get_payload(nlh);
+	if (p->family != dst->family || src->family != dst->family) {
+		err = -EAFNOSUPPORT;
+		goto out;
+	}
+	same_dst = xk_addr_ip_eq(&id->dst, dst);
+	xfrm_addr_put(&p->saddr, src);
+	xfrm_addr_put(&p->id.daddr, dst);
+	/* Only the encapsulation ports change; everything else is as read. */
+	mnl_attr_for_each(a, nlh, sizeof(*p)) {
+		if (mnl_attr_get_type(a) == XFRMA_ENCAP &&
+		    mnl_attr_get_payload_len(a) >= sizeof(struct xfrm_encap_tmpl)) {
+			struct xfrm_encap_tmpl *e = mnl_attr_get_payload(a);
+
+			e->encap_sport = htons(src->port);
+			e->encap_dport = htons(dst->port);
+		}
+	}
+	nlh->nlmsg_pid = 0;
+	nlh->nlmsg_seq = ++x->seq;
+	if (same_dst) {
+		/* UPDSA keeps the state, its counters and replay window. */
+		nlh->nlmsg_type = XFRM_MSG_UPDSA;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+		err = talk(x, nlh, NULL, NULL);
+	} else {
+		/* A new destination is a new SA in the kernel's eyes. */
+		nlh->nlmsg_type = XFRM_MSG_NEWSA;
+		nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+		err = talk(x, nlh, NULL, NULL);
+		if (err == 0)
+			xfrm_del_sa(x, id);
+	}
+out:
+	xk_free_secret(c, sizeof(*c));
+	return err;
+}
+
 /* ---- flushing what we own ---- */
 
 struct owned {
@@ -745,6 +818,12 @@ static int ops_query_sa(void *ctx, const struct xk_sa_id *id, struct xk_sa_stats
 	return xfrm_query_sa(ctx, id, st);
 }
 
+static int ops_move_sa(void *ctx, const struct xk_sa_id *id, const struct xk_addr *src,
+		       const struct xk_addr *dst)
+{
+	return xfrm_move_sa(ctx, id, src, dst);
+}
+
 static int ops_flush(void *ctx)
 {
 	int n = xfrm_flush_owned(ctx);
@@ -761,4 +840,5 @@ const struct xk_kernel_ops xfrm_kernel_ops = {
 	.del_policy = ops_del_policy,
 	.query_sa = ops_query_sa,
 	.flush = ops_flush,
+	.move_sa = ops_move_sa,
 };

@@ -48,6 +48,14 @@ int xfrm_del_sa(struct xfrm *x, const struct xk_sa_id *id);
 int xfrm_add_policy(struct xfrm *x, const struct xk_policy *pol);
 int xfrm_del_policy(struct xfrm *x, const struct xk_policy *pol);
 int xfrm_query_sa(struct xfrm *x, const struct xk_sa_id *id, struct xk_sa_stats *st);
+/*
+ * Move an SA to new outer addresses/ports (NAT mapping change).  The SA is
+ * read back from the kernel (keys, sequence numbers and all), its
+ * addresses and UDP encapsulation ports rewritten, and updated in place
+ * (or, if its destination changed, re-added under the new one).
+ */
+int xfrm_move_sa(struct xfrm *x, const struct xk_sa_id *id, const struct xk_addr *src,
+		 const struct xk_addr *dst);
 /* Delete every SA and policy whose reqid is ours.  Returns how many. */
 int xfrm_flush_owned(struct xfrm *x);
 bool xfrm_owns_reqid(const struct xfrm *x, uint32_t reqid);

@@ -6,6 +6,7 @@
  * wrong PSK, no common proposal, TS narrowing and refusal, DELETE,
  * liveness, NAT, and a peer that never answers.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "check.h"
@@ -520,16 +521,18 @@ static void test_timeout(void)
 }
 
 /* A NAT rewrites the initiator's source address and port. */
+static uint16_t nat_shift = 10000;
+
 static bool nat(struct world *w, struct w_pkt *p, unsigned seq)
 {
 	(void)w;
 	(void)seq;
 	if (p->to == 1) {
-		p->src.ip[3] = 99;       /* 192.0.2.99 */
-		p->src.port += 10000;    /* 500 -> 10500, 4500 -> 14500 */
+		p->src.ip[3] = 99;          /* 192.0.2.99 */
+		p->src.port += nat_shift;   /* 500 -> 10500, 4500 -> 14500 */
 	} else {
 		p->dst.ip[3] = 1;
-		p->dst.port -= 10000;
+		p->dst.port -= nat_shift;
 	}
 	return true;
 }
@@ -577,6 +580,30 @@ static void test_nat(void)
 	CHECK_INT(ike_engine_child_info(w.p[1].e, world_sa_spi(&w.p[1]), 0, &ci), 0);
 	CHECK(ci.encap);
 	CHECK(w.p[1].k.sas[0].encap && w.p[0].k.sas[0].encap);
+
+	/*
+	 * The NAT forgets the mapping and picks a new port.  The next
+	 * authenticated message moves the responder's IKE SA and its CHILD_SA
+	 * (both kernel SAs) to the new port (section 2.23).
+	 */
+	nat_shift = 20000;
+	CHECK_INT(ike_engine_liveness(w.p[0].e, world_sa_spi(&w.p[0])), 0);
+	world_run(&w, 1000);
+	CHECK_INT(ike_engine_sa_info(w.p[1].e, world_sa_spi(&w.p[1]), &ir), 0);
+	CHECK_INT(ir.remote.port, 24500);
+	CHECK_INT(w.p[1].k.moves, 2);
+	for (size_t i = 0; i < w.p[1].k.n_sas; i++) {
+		const struct xk_sa *x = &w.p[1].k.sas[i];
+
+		CHECK_INT(x->inbound ? x->src.port : x->dst.port, 24500);
+	}
+	/* An ESP mapping report for an unknown SA changes nothing. */
+	{
+		struct xk_sa_id id = { .dst = w.p[1].addr, .spi = 0x1, .proto = 50 };
+
+		CHECK_INT(ike_engine_peer_moved(w.p[1].e, &id, &ir.remote), -ENOENT);
+	}
+	nat_shift = 10000;
 	world_free(&w);
 }
 

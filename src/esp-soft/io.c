@@ -1,0 +1,766 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * esp-soft's I/O: one worker thread per queue of the TUN device, each with
+ * its own SO_REUSEPORT UDP sockets on the NAT-T port, moving packets in
+ * batches (TUN reads until empty, recvmmsg, sendmmsg with UDP GSO runs,
+ * UDP GRO on receive) through buffers allocated once at start; and the
+ * housekeeping thread.  Linux-specific throughout (see tun.h for others).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/bytes.h"
+#include "common/log.h"
+#include "esp-soft/esp_soft_int.h"
+
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103 /* <linux/udp.h>: send with this segment size (GSO) */
+#endif
+#ifndef UDP_GRO
+#define UDP_GRO 104 /* <linux/udp.h>: receive coalesced datagrams */
+#endif
+
+#define IO_BATCH 64      /* packets per TUN batch and per non-GRO recvmmsg */
+#define IO_GRO_BATCH 16  /* 64 KiB datagrams per recvmmsg with GRO */
+#define IO_GRO_BUF 65536
+#define IO_GSO_MAX 64    /* the kernel's UDP_MAX_SEGMENTS */
+#define IO_GSO_BYTES 65000
+
+struct io_ctl {
+	_Alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+					  CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint16_t))];
+};
+
+struct esp_worker {
+	struct esp_soft *es;
+	unsigned id;
+	pthread_t thread;
+	bool running;
+	int udp[2]; /* IPv4, IPv6 */
+	int raw[2]; /* worker 0 only */
+
+	/* outbound: packets read from the TUN queue, ESP packets built */
+	uint8_t *tun_buf;
+	size_t tun_sz;
+	size_t tun_len[IO_BATCH];
+	uint8_t *tx;
+	size_t tx_slot;
+	size_t tx_off[IO_BATCH], tx_len[IO_BATCH];
+	struct esp_soft_tx meta[IO_BATCH];
+	struct mmsghdr tx_msg[2][IO_BATCH];
+	unsigned tx_segs[2][IO_BATCH];
+	struct iovec tx_iov[2][IO_BATCH];
+	struct sockaddr_in6 tx_name[2][IO_BATCH];
+	struct io_ctl tx_ctl[2][IO_BATCH];
+
+	/* inbound: datagrams (coalesced with GRO) */
+	uint8_t *rx;
+	size_t rx_sz;
+	unsigned rx_batch;
+	struct mmsghdr rx_msg[IO_BATCH];
+	struct iovec rx_iov[IO_BATCH];
+	struct sockaddr_in6 rx_name[IO_BATCH];
+	struct io_ctl rx_ctl[IO_BATCH];
+};
+
+static const int fam_af[2] = { AF_INET, AF_INET6 };
+
+static int fam_idx(uint8_t family)
+{
+	return family == XK_AF_INET6 ? 1 : 0;
+}
+
+static socklen_t to_sockaddr(const struct xk_addr *a, uint16_t port, struct sockaddr_in6 *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == XK_AF_INET) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+
+		s->sin_family = AF_INET;
+		s->sin_port = htons(port);
+		memcpy(&s->sin_addr, a->ip, 4);
+		return sizeof(*s);
+	}
+	ss->sin6_family = AF_INET6;
+	ss->sin6_port = htons(port);
+	memcpy(&ss->sin6_addr, a->ip, 16);
+	return sizeof(*ss);
+}
+
+static void from_sockaddr(const struct sockaddr_in6 *ss, struct xk_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->sin6_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+
+		a->family = XK_AF_INET;
+		a->port = ntohs(s->sin_port);
+		memcpy(a->ip, &s->sin_addr, 4);
+	} else if (ss->sin6_family == AF_INET6) {
+		a->family = XK_AF_INET6;
+		a->port = ntohs(ss->sin6_port);
+		memcpy(a->ip, &ss->sin6_addr, 16);
+	}
+}
+
+/* Control messages of a send: the source address, and the GSO size. */
+static size_t put_ctl(struct io_ctl *c, const struct xk_addr *src, uint16_t gso)
+{
+	struct msghdr m = { .msg_control = c->buf, .msg_controllen = sizeof(c->buf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	size_t len = 0;
+
+	memset(c->buf, 0, sizeof(c->buf));
+	if (src && src->family == XK_AF_INET) {
+		struct in_pktinfo pi = { 0 };
+
+		memcpy(&pi.ipi_spec_dst, src->ip, 4);
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		len += CMSG_SPACE(sizeof(pi));
+		cm = (struct cmsghdr *)(c->buf + len);
+	} else if (src && src->family == XK_AF_INET6) {
+		struct in6_pktinfo pi = { 0 };
+
+		memcpy(&pi.ipi6_addr, src->ip, 16);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		len += CMSG_SPACE(sizeof(pi));
+		cm = (struct cmsghdr *)(c->buf + len);
+	}
+	if (gso) {
+		cm->cmsg_level = SOL_UDP;
+		cm->cmsg_type = UDP_SEGMENT;
+		cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		memcpy(CMSG_DATA(cm), &gso, sizeof(gso));
+		len += CMSG_SPACE(sizeof(uint16_t));
+	}
+	return len;
+}
+
+/* ---- sockets ---- */
+
+static int udp_open(struct esp_soft *es, int af, int *gso, int *gro)
+{
+	int fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1, zero = 0, err;
+	int buf = 4 << 20;
+	struct xk_addr any = { .family = af == AF_INET ? XK_AF_INET : XK_AF_INET6 };
+	struct sockaddr_in6 ss;
+	socklen_t len;
+
+	if (fd < 0)
+		return -errno;
+	/* Every worker binds the same port; the kernel spreads flows. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
+	if (af == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail;
+	if (af == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one))
+			  : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)))
+		goto fail;
+	/* The mark keeps our own ESP and IKE out of the TUN routes. */
+	if (es->cfg.mark &&
+	    setsockopt(fd, SOL_SOCKET, SO_MARK, &es->cfg.mark, sizeof(es->cfg.mark)) < 0)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	/* Probes: a zero UDP_SEGMENT only tells whether GSO exists. */
+	*gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
+	*gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+	len = to_sockaddr(&any, es->cfg.nat_port, &ss);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		goto fail;
+	return fd;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+static int raw_open(struct esp_soft *es, int af)
+{
+	int fd = socket(af, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ESP), one = 1, err;
+
+	if (fd < 0)
+		return -errno;
+	if ((af == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one))
+			   : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one))) ||
+	    (es->cfg.mark &&
+	     setsockopt(fd, SOL_SOCKET, SO_MARK, &es->cfg.mark, sizeof(es->cfg.mark)) < 0)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* ---- outbound ---- */
+
+static bool same_path(const struct esp_soft_tx *a, const struct esp_soft_tx *b)
+{
+	return a->udp == b->udp && xk_addr_eq(&a->remote, &b->remote) &&
+	       xk_addr_ip_eq(&a->local, &b->local);
+}
+
+static void send_one(struct esp_worker *w, int fd, struct msghdr *m, unsigned segs)
+{
+	while (sendmsg(fd, m, 0) < 0) {
+		if (errno == EINTR)
+			continue;
+		for (unsigned i = 0; i < segs; i++)
+			esp_drop(w->es, w->id, ESP_SOFT_DROP_IO);
+		return;
+	}
+}
+
+/* A GSO run the kernel refused: send its packets one by one. */
+static void send_split(struct esp_worker *w, int fd, struct mmsghdr *mm, unsigned segs)
+{
+	struct msghdr m = mm->msg_hdr;
+	struct io_ctl ctl;
+	uint16_t seg;
+	struct cmsghdr *cm;
+	uint8_t *base = m.msg_iov[0].iov_base;
+	size_t left = m.msg_iov[0].iov_len, one;
+	struct xk_addr src = { 0 };
+
+	/* Recover the segment size and source from the control messages. */
+	seg = (uint16_t)left;
+	for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_SEGMENT) {
+			memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
+		} else if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			src.family = XK_AF_INET;
+			memcpy(src.ip, &pi.ipi_spec_dst, 4);
+		} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			src.family = XK_AF_INET6;
+			memcpy(src.ip, &pi.ipi6_addr, 16);
+		}
+	}
+	(void)segs;
+	m.msg_control = ctl.buf;
+	m.msg_controllen = put_ctl(&ctl, &src, 0);
+	if (!m.msg_controllen)
+		m.msg_control = NULL;
+	while (left) {
+		struct iovec iov;
+
+		one = left < seg ? left : seg;
+		iov.iov_base = base;
+		iov.iov_len = one;
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		send_one(w, fd, &m, 1);
+		base += one;
+		left -= one;
+	}
+}
+
+static void send_family(struct esp_worker *w, int f, unsigned n)
+{
+	struct mmsghdr *v = w->tx_msg[f];
+	int fd = w->udp[f];
+	unsigned done = 0;
+
+	while (done < n) {
+		int r = sendmmsg(fd, v + done, n - done, 0);
+
+		if (r > 0) {
+			done += (unsigned)r;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (w->tx_segs[f][done] > 1 && (errno == EIO || errno == EINVAL)) {
+			/* No GSO on this path after all (e.g. no checksum offload). */
+			if (errno == EIO)
+				w->es->gso = false;
+			send_split(w, fd, &v[done], w->tx_segs[f][done]);
+		} else {
+			for (unsigned i = 0; i < w->tx_segs[f][done]; i++)
+				esp_drop(w->es, w->id, ESP_SOFT_DROP_IO);
+		}
+		done++;
+	}
+}
+
+static void send_raw(struct esp_worker *w, unsigned i)
+{
+	const struct esp_soft_tx *t = &w->meta[i];
+	int f = fam_idx(t->remote.family), fd = w->es->workers[0].raw[f];
+	struct sockaddr_in6 ss;
+	struct io_ctl ctl;
+	struct iovec iov = { w->tx + w->tx_off[i], w->tx_len[i] };
+	struct msghdr m = { .msg_name = &ss, .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd < 0) {
+		esp_drop(w->es, w->id, ESP_SOFT_DROP_IO);
+		return;
+	}
+	m.msg_namelen = to_sockaddr(&t->remote, 0, &ss);
+	m.msg_control = ctl.buf;
+	m.msg_controllen = put_ctl(&ctl, &t->local, 0);
+	if (!m.msg_controllen)
+		m.msg_control = NULL;
+	send_one(w, fd, &m, 1);
+}
+
+/* Send the k ESP packets built, as GSO runs where consecutive ones allow. */
+static void send_batch(struct esp_worker *w, unsigned k)
+{
+	unsigned n[2] = { 0, 0 };
+	bool gso = w->es->gso;
+
+	for (unsigned i = 0; i < k;) {
+		const struct esp_soft_tx *t = &w->meta[i];
+		size_t seg = w->tx_len[i], total = seg;
+		unsigned j = i + 1, f = (unsigned)fam_idx(t->remote.family), m = n[f];
+		struct msghdr *h;
+
+		if (!t->udp) {
+			send_raw(w, i);
+			i++;
+			continue;
+		}
+		if (w->udp[f] < 0) {
+			esp_drop(w->es, w->id, ESP_SOFT_DROP_IO);
+			i++;
+			continue;
+		}
+		/* Same path, same size (the last may be shorter), bounded: one GSO send. */
+		while (gso && j < k && j - i < IO_GSO_MAX && same_path(&w->meta[j], t) &&
+		       w->tx_len[j] <= seg && total + w->tx_len[j] <= IO_GSO_BYTES) {
+			total += w->tx_len[j];
+			if (w->tx_len[j++] < seg)
+				break;
+		}
+		h = &w->tx_msg[f][m].msg_hdr;
+		w->tx_iov[f][m] = (struct iovec){ w->tx + w->tx_off[i], total };
+		h->msg_name = &w->tx_name[f][m];
+		h->msg_namelen = to_sockaddr(&t->remote, t->remote.port, &w->tx_name[f][m]);
+		h->msg_iov = &w->tx_iov[f][m];
+		h->msg_iovlen = 1;
+		h->msg_control = w->tx_ctl[f][m].buf;
+		h->msg_controllen = put_ctl(&w->tx_ctl[f][m], &t->local,
+					    j - i > 1 ? (uint16_t)seg : 0);
+		if (!h->msg_controllen)
+			h->msg_control = NULL;
+		h->msg_flags = 0;
+		w->tx_segs[f][m] = j - i;
+		n[f]++;
+		i = j;
+	}
+	for (int f = 0; f < 2; f++)
+		if (n[f])
+			send_family(w, f, n[f]);
+}
+
+/* Read what the TUN queue holds (up to a batch), encrypt, send. */
+static unsigned tun_batch(struct esp_worker *w)
+{
+	struct esp_soft *es = w->es;
+	unsigned n = 0, k = 0;
+	size_t off = 0;
+
+	while (n < IO_BATCH) {
+		ssize_t r = esp_tun_read(&es->tun, w->id, w->tun_buf + n * w->tun_sz, w->tun_sz);
+
+		if (r <= 0)
+			break;
+		w->tun_len[n++] = (size_t)r;
+	}
+	if (!n)
+		return 0;
+	pthread_rwlock_rdlock(&es->lock);
+	for (unsigned i = 0; i < n; i++) {
+		int len = esp_dp_output(es, w->id, w->tun_buf + i * w->tun_sz, w->tun_len[i],
+					w->tx + off, w->tx_slot, &w->meta[k]);
+
+		if (len <= 0)
+			continue;
+		w->tx_off[k] = off;
+		w->tx_len[k++] = (size_t)len;
+		off += (size_t)len;
+	}
+	pthread_rwlock_unlock(&es->lock);
+	if (k)
+		send_batch(w, k);
+	return n;
+}
+
+/* ---- inbound ---- */
+
+static void deliver(struct esp_worker *w, const struct esp_soft_rx *rx)
+{
+	struct iovec iov[2];
+	int n = 0;
+	ssize_t r;
+
+	if (rx->hdr_len)
+		iov[n++] = (struct iovec){ (void *)rx->hdr, rx->hdr_len };
+	iov[n++] = (struct iovec){ (void *)rx->data, rx->len };
+	r = esp_tun_write(&w->es->tun, w->id, iov, n);
+	if (r < 0)
+		esp_drop(w->es, w->id, ESP_SOFT_DROP_IO);
+}
+
+/* The local address (and GRO segment size) from a received message. */
+static void parse_ctl(struct msghdr *m, struct xk_addr *local, size_t *seg)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(m); cm; cm = CMSG_NXTHDR(m, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			local->family = XK_AF_INET;
+			memcpy(local->ip, &pi.ipi_addr, 4);
+		} else if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+			local->family = XK_AF_INET6;
+			memcpy(local->ip, &pi.ipi6_addr, 16);
+		} else if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+			int gso;
+
+			memcpy(&gso, CMSG_DATA(cm), sizeof(gso));
+			if (gso > 0)
+				*seg = (size_t)gso;
+		}
+	}
+}
+
+static int recv_batch(struct esp_worker *w, int fd)
+{
+	for (unsigned i = 0; i < w->rx_batch; i++) {
+		struct msghdr *h = &w->rx_msg[i].msg_hdr;
+
+		w->rx_iov[i] = (struct iovec){ w->rx + i * w->rx_sz, w->rx_sz };
+		h->msg_name = &w->rx_name[i];
+		h->msg_namelen = sizeof(w->rx_name[i]);
+		h->msg_iov = &w->rx_iov[i];
+		h->msg_iovlen = 1;
+		h->msg_control = w->rx_ctl[i].buf;
+		h->msg_controllen = sizeof(w->rx_ctl[i].buf);
+		h->msg_flags = 0;
+	}
+	return recvmmsg(fd, w->rx_msg, w->rx_batch, MSG_DONTWAIT, NULL);
+}
+
+static unsigned udp_batch(struct esp_worker *w, int f)
+{
+	struct esp_soft *es = w->es;
+	int r = recv_batch(w, w->udp[f]);
+
+	if (r <= 0)
+		return 0;
+	pthread_rwlock_rdlock(&es->lock);
+	for (int i = 0; i < r; i++) {
+		struct msghdr *h = &w->rx_msg[i].msg_hdr;
+		size_t len = w->rx_msg[i].msg_len, seg = len;
+		uint8_t *buf = w->rx + (size_t)i * w->rx_sz;
+		struct xk_addr local = { 0 }, remote;
+
+		if (h->msg_flags & MSG_TRUNC) {
+			esp_drop(es, w->id, ESP_SOFT_DROP_TOO_BIG);
+			continue;
+		}
+		from_sockaddr(&w->rx_name[i], &remote);
+		parse_ctl(h, &local, &seg);
+		local.port = es->cfg.nat_port;
+		if (!seg)
+			seg = len ? len : 1;
+		/* A GRO datagram is segments of `seg` bytes, the last maybe shorter. */
+		for (size_t off = 0, one;; off += one) {
+			struct esp_soft_rx rx;
+
+			one = len - off < seg ? len - off : seg;
+			if (esp_dp_input(es, w->id, &local, &remote, true, buf + off, one, &rx) == 0)
+				deliver(w, &rx);
+			if (off + one >= len)
+				break;
+		}
+	}
+	pthread_rwlock_unlock(&es->lock);
+	return (unsigned)r;
+}
+
+/* Raw ESP (worker 0): IPv4 sockets see the IP header, IPv6 ones do not. */
+static unsigned raw_batch(struct esp_worker *w, int f)
+{
+	struct esp_soft *es = w->es;
+	int r = recv_batch(w, w->raw[f]);
+
+	if (r <= 0)
+		return 0;
+	pthread_rwlock_rdlock(&es->lock);
+	for (int i = 0; i < r; i++) {
+		struct msghdr *h = &w->rx_msg[i].msg_hdr;
+		size_t len = w->rx_msg[i].msg_len, seg = 0;
+		uint8_t *buf = w->rx + (size_t)i * w->rx_sz;
+		struct xk_addr local = { 0 }, remote;
+		struct esp_soft_rx rx;
+
+		from_sockaddr(&w->rx_name[i], &remote);
+		remote.port = 0;
+		parse_ctl(h, &local, &seg);
+		if (f == 0) {
+			size_t ihl;
+
+			/* The IPv4 header the kernel left in: honest lengths only. */
+			if (len < 20 || (ihl = (size_t)(buf[0] & 15) * 4) < 20 || ihl > len ||
+			    get_be16(buf + 2) > len || get_be16(buf + 2) < ihl) {
+				esp_drop(es, w->id, ESP_SOFT_DROP_SHORT);
+				continue;
+			}
+			len = get_be16(buf + 2) - ihl;
+			buf += ihl;
+		}
+		if (esp_dp_input(es, w->id, &local, &remote, false, buf, len, &rx) == 0)
+			deliver(w, &rx);
+	}
+	pthread_rwlock_unlock(&es->lock);
+	return (unsigned)r;
+}
+
+/* ---- threads ---- */
+
+static void *worker_main(void *arg)
+{
+	struct esp_worker *w = arg;
+	struct esp_soft *es = w->es;
+	struct pollfd pfd[6];
+	nfds_t n = 0;
+	char name[16];
+
+	snprintf(name, sizeof(name), "esp-soft/%u", w->id);
+	pthread_setname_np(pthread_self(), name);
+	pfd[n++] = (struct pollfd){ .fd = es->stop_fd, .events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = es->tun.fd[w->id], .events = POLLIN };
+	for (int f = 0; f < 2; f++) {
+		if (w->udp[f] >= 0)
+			pfd[n++] = (struct pollfd){ .fd = w->udp[f], .events = POLLIN };
+		if (w->raw[f] >= 0)
+			pfd[n++] = (struct pollfd){ .fd = w->raw[f], .events = POLLIN };
+	}
+	for (;;) {
+		unsigned busy = tun_batch(w);
+
+		for (int f = 0; f < 2; f++) {
+			if (w->udp[f] >= 0)
+				busy += udp_batch(w, f);
+			if (w->raw[f] >= 0)
+				busy += raw_batch(w, f);
+		}
+		if (busy)
+			continue;
+		if (poll(pfd, n, -1) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents)
+			break;
+	}
+	return NULL;
+}
+
+static void *timer_main(void *arg)
+{
+	struct esp_soft *es = arg;
+	struct pollfd p = { .fd = es->stop_fd, .events = POLLIN };
+
+	pthread_setname_np(pthread_self(), "esp-soft/timer");
+	for (;;) {
+		int r = poll(&p, 1, 1000);
+
+		if (r > 0)
+			break;
+		esp_soft_tick(es, 0);
+	}
+	return NULL;
+}
+
+static void worker_free(struct esp_worker *w)
+{
+	for (int f = 0; f < 2; f++) {
+		if (w->udp[f] >= 0)
+			close(w->udp[f]);
+		if (w->raw[f] >= 0)
+			close(w->raw[f]);
+	}
+	free(w->tun_buf);
+	free(w->tx);
+	free(w->rx);
+}
+
+static int worker_init(struct esp_soft *es, struct esp_worker *w, unsigned id)
+{
+	int gso = 0, gro = 0, err;
+
+	w->es = es;
+	w->id = id;
+	w->udp[0] = w->udp[1] = w->raw[0] = w->raw[1] = -1;
+	for (int f = 0; f < 2; f++) {
+		int g1 = 0, g2 = 0;
+
+		if (f == 1 && es->cfg.no_v6)
+			break;
+		w->udp[f] = udp_open(es, fam_af[f], &g1, &g2);
+		if (w->udp[f] < 0) {
+			err = w->udp[f];
+			/* A host without IPv6 still carries IPv4. */
+			if (f == 1 && (err == -EAFNOSUPPORT || err == -EADDRNOTAVAIL)) {
+				w->udp[f] = -1;
+				break;
+			}
+			return err;
+		}
+		gso |= g1;
+		gro |= g2;
+		if (id == 0 && es->cfg.raw_esp) {
+			w->raw[f] = raw_open(es, fam_af[f]);
+			if (w->raw[f] < 0) {
+				err = w->raw[f];
+				w->raw[f] = -1;
+				if (f == 0)
+					return err;
+			}
+		}
+	}
+	if (id == 0) {
+		es->gso = gso;
+		es->gro = gro;
+		es->raw_open = w->raw[0] >= 0;
+	}
+	w->tun_sz = es->cfg.mtu;
+	w->tx_slot = es->cfg.mtu + ESP_MAX_OVERHEAD;
+	w->rx_batch = gro ? IO_GRO_BATCH : IO_BATCH;
+	w->rx_sz = gro ? IO_GRO_BUF : es->cfg.mtu + ESP_MAX_OVERHEAD + 64;
+	if (w->rx_sz < es->cfg.mtu + ESP_MAX_OVERHEAD + 64)
+		w->rx_sz = es->cfg.mtu + ESP_MAX_OVERHEAD + 64;
+	w->tun_buf = malloc(IO_BATCH * w->tun_sz);
+	w->tx = malloc(IO_BATCH * w->tx_slot);
+	w->rx = malloc(w->rx_batch * w->rx_sz);
+	if (!w->tun_buf || !w->tx || !w->rx)
+		return -ENOMEM;
+	return 0;
+}
+
+int esp_io_start(struct esp_soft *es)
+{
+	char name[16];
+	int err;
+
+	snprintf(name, sizeof(name), "%s", es->tun.name);
+	err = esp_tun_open(&es->tun, name[0] ? name : NULL, es->n_workers, es->cfg.mtu);
+	if (err) {
+		xk_err("esp-soft: cannot open TUN device %s: %s", name[0] ? name : "xike%d",
+		       strerror(-err));
+		snprintf(es->tun.name, sizeof(es->tun.name), "%s", name);
+		return err;
+	}
+	es->stop_fd = eventfd(0, EFD_CLOEXEC);
+	es->workers = calloc(es->n_workers, sizeof(*es->workers));
+	if (es->stop_fd < 0 || !es->workers) {
+		err = es->stop_fd < 0 ? -errno : -ENOMEM;
+		goto fail;
+	}
+	for (unsigned i = 0; i < es->n_workers; i++) {
+		es->workers[i].udp[0] = es->workers[i].udp[1] = -1;
+		es->workers[i].raw[0] = es->workers[i].raw[1] = -1;
+	}
+	for (unsigned i = 0; i < es->n_workers; i++) {
+		err = worker_init(es, &es->workers[i], i);
+		if (err) {
+			xk_err("esp-soft: UDP port %u: %s", es->cfg.nat_port, strerror(-err));
+			goto fail;
+		}
+	}
+	for (unsigned i = 0; i < es->n_workers; i++) {
+		err = -pthread_create(&es->workers[i].thread, NULL, worker_main, &es->workers[i]);
+		if (err)
+			goto fail;
+		es->workers[i].running = true;
+	}
+	err = -pthread_create(&es->timer, NULL, timer_main, es);
+	if (err)
+		goto fail;
+	es->timer_running = true;
+	xk_info("esp-soft: dev=%s ifindex=%d workers=%u port=%u mark=0x%x gso=%d gro=%d raw=%d",
+		es->tun.name, es->tun.ifindex, es->n_workers, es->cfg.nat_port, es->cfg.mark,
+		es->gso, es->gro, es->raw_open);
+	return 0;
+fail:
+	esp_io_stop(es);
+	return err;
+}
+
+void esp_io_stop(struct esp_soft *es)
+{
+	uint64_t one = 1;
+
+	if (es->stop_fd >= 0 && write(es->stop_fd, &one, sizeof(one)) < 0)
+		xk_warn("esp-soft: cannot signal the workers: %s", strerror(errno));
+	for (unsigned i = 0; es->workers && i < es->n_workers; i++)
+		if (es->workers[i].running)
+			pthread_join(es->workers[i].thread, NULL);
+	if (es->timer_running)
+		pthread_join(es->timer, NULL);
+	es->timer_running = false;
+	for (unsigned i = 0; es->workers && i < es->n_workers; i++)
+		worker_free(&es->workers[i]);
+	free(es->workers);
+	es->workers = NULL;
+	if (es->stop_fd >= 0)
+		close(es->stop_fd);
+	es->stop_fd = -1;
+	esp_tun_close(&es->tun);
+	es->started = false;
+}
+
+int esp_io_ike_send(struct esp_soft *es, const struct xk_addr *local,
+		    const struct xk_addr *remote, const uint8_t *buf, size_t len)
+{
+	static const uint8_t marker[4];
+	int fd = es->workers[0].udp[fam_idx(remote->family)];
+	struct sockaddr_in6 ss;
+	struct io_ctl ctl;
+	struct iovec iov[2] = { { (void *)marker, 4 }, { (void *)buf, len } };
+	struct msghdr m = { .msg_name = &ss, .msg_iov = iov, .msg_iovlen = 2 };
+
+	if (fd < 0)
+		return -EAFNOSUPPORT;
+	m.msg_namelen = to_sockaddr(remote, remote->port, &ss);
+	m.msg_control = ctl.buf;
+	m.msg_controllen = put_ctl(&ctl, local && local->family == remote->family ? local : NULL,
+				   0);
+	if (!m.msg_controllen)
+		m.msg_control = NULL;
+	/* RFC 3948 2.2: the non-ESP marker tells IKE from ESP on port 4500. */
+	if (sendmsg(fd, &m, 0) < 0)
+		return -errno;
+	return 0;
+}
