@@ -13,6 +13,7 @@ XIKED=$XIKE_BUILD/src/daemon/xiked
 XIKECTL=$XIKE_BUILD/tools/xikectl
 XK_DIR=$(mktemp -d /tmp/xike-test.XXXXXX)
 at_exit "rm -rf '$XK_DIR'"
+at_exit _xiked_dump
 
 _xiked_ns() {
 	if [ "$1" = 1 ]; then echo "$NS1"; else echo "$NS2"; fi
@@ -20,7 +21,9 @@ _xiked_ns() {
 
 xiked_start() {
 	cat > "$XK_DIR/peer$1.conf"
-	ip netns exec "$(_xiked_ns "$1")" "$XIKED" -c "$XK_DIR/peer$1.conf" \
+	# XIKED_WRAP (e.g. "gdb -q -batch -ex run -ex bt --args") wraps the daemon.
+	# shellcheck disable=SC2086
+	ip netns exec "$(_xiked_ns "$1")" ${XIKED_WRAP:-} "$XIKED" -c "$XK_DIR/peer$1.conf" \
 		>"$XK_DIR/peer$1.log" 2>&1 &
 	echo $! > "$XK_DIR/peer$1.pid"
 	at_exit "kill \$(cat '$XK_DIR/peer$1.pid') 2>/dev/null"
@@ -40,6 +43,18 @@ xiked_stop() {
 
 xiked_log() {
 	cat "$XK_DIR/peer$1.log"
+}
+
+# Print both daemons' logs when the test fails (with XIKE_TEST_LOGS=1, always).
+# (_rc is the exit status lib.sh's clean-up caught.)
+_xiked_dump() {
+	if [ "$_rc" -ne 0 ] && [ "$_rc" -ne 77 ] || [ -n "${XIKE_TEST_LOGS:-}" ]; then
+		for _n in 1 2; do
+			[ -f "$XK_DIR/peer$_n.log" ] || continue
+			echo "---- xiked peer $_n log (last 40 lines) ----" >&2
+			tail -40 "$XK_DIR/peer$_n.log" >&2
+		done
+	fi
 }
 
 ctl() {

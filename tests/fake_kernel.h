@@ -8,7 +8,7 @@
 
 #include "common/sa.h"
 
-#define FK_MAX 256
+#define FK_MAX 1024
 
 struct fake_kernel {
 	struct xk_sa sas[FK_MAX];

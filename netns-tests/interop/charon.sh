@@ -3,7 +3,9 @@
 #
 #	charon_start NS DIR     start charon in namespace NS with its files in
 #	                        DIR: strongswan.conf (written here), charon.log,
-#	                        the vici socket charon.vici; wait until it answers
+#	                        the vici socket charon.vici
+#	charon_wait             wait until it answers (so that something else can
+#	                        start meanwhile)
 #	charon_load             load DIR/swanctl.conf (the caller writes it)
 #	sw CMD [ARGS...]        swanctl CMD against that charon (swanctl wants the
 #	                        command first, then --uri)
@@ -74,16 +76,21 @@ EOF
 		unshare -m sh -c "mount -t tmpfs -o mode=0755 tmpfs /run && exec $CHARON" \
 		>"$CH_DIR/charon.stderr" 2>&1 &
 	CH_PID=$!
+}
+
+charon_wait() {
 	if ! wait_for 15 sw --stats; then
 		cat "$CH_DIR/charon.stderr" "$CH_DIR/charon.log" >&2
 		fail "charon did not start in $CH_NS"
 	fi
 }
 
+# No namespace needed: the vici socket is a path, and every process saved
+# counts inside User-Mode Linux.
 sw() {
 	_cmd=$1
 	shift
-	ip netns exec "$CH_NS" env STRONGSWAN_CONF="$CH_DIR/strongswan.conf" \
+	STRONGSWAN_CONF="$CH_DIR/strongswan.conf" \
 		swanctl "$_cmd" --uri "unix://$CH_DIR/charon.vici" "$@"
 }
 

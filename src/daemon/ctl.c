@@ -136,6 +136,9 @@ static void list_one(void *ctx, const struct ike_sa_info *info)
 	add(o, "nat-remote", json_object_new_boolean(info->nat_remote));
 	add(o, "established-seconds", json_object_new_int64(info->established_ms ?
 		(int64_t)((xd_now_ms() - info->established_ms) / 1000) : 0));
+	/* How long the negotiation took (IKE SAs made by a rekey: 0). */
+	add(o, "setup-ms", json_object_new_int64(info->established_ms > info->created_ms ?
+		(int64_t)(info->established_ms - info->created_ms) : 0));
 	children = json_object_new_array();
 	for (size_t i = 0; ike_engine_child_info(l->d->eng, spi, i, &ci) == 0; i++)
 		json_object_array_add(children, child_json(l->d, info, &ci));

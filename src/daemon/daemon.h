@@ -46,6 +46,16 @@ struct xd_client {
 	size_t len;
 };
 
+/*
+ * Fault injection for tests (XIKE_FAULTS="drop-in=3,dup-out=2,fail-install=1"):
+ * the N-th inbound / outbound IKE datagram is dropped or duplicated, the
+ * N-th SA install fails.  Off unless the environment variable is set.
+ */
+struct xd_faults {
+	unsigned drop_in, dup_in, drop_out, dup_out, fail_install;
+	unsigned n_in, n_out, n_install;
+};
+
 struct xd_stats {
 	uint64_t rx_dropped; /* datagrams the daemon itself threw away */
 	uint64_t acquires, expires, mappings;
@@ -87,7 +97,11 @@ struct xiked {
 	bool restart_pending; /* dpd-action = restart, once the loop comes round */
 	char restart_conn[IKE_NAME_MAX];
 	uint32_t next_trap_reqid;
+	struct xd_faults faults;
 };
+
+/* main.c: parse XIKE_FAULTS; false if malformed. */
+bool xd_faults_parse(const char *spec, struct xd_faults *f);
 
 /* main.c */
 uint64_t xd_now_ms(void);

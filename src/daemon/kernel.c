@@ -44,6 +44,11 @@ static int k_add_sa(void *ctx, const struct xk_sa *sa)
 {
 	struct xiked *d = ctx;
 
+	d->faults.n_install++;
+	if (d->faults.fail_install && d->faults.n_install == d->faults.fail_install) {
+		xk_notice("fault injection: failing SA install %u", d->faults.n_install);
+		return -ENOMEM;
+	}
 	return d->backend->add_sa(d->backend_ctx, sa);
 }
 

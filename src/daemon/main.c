@@ -424,6 +424,40 @@ static void drop_capabilities(void)
 		xk_warn("cannot drop capabilities");
 }
 
+bool xd_faults_parse(const char *spec, struct xd_faults *f)
+{
+	char buf[256], *save = NULL;
+
+	memset(f, 0, sizeof(*f));
+	if (strlen(spec) >= sizeof(buf))
+		return false;
+	strcpy(buf, spec);
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		unsigned long n;
+
+		if (!eq)
+			return false;
+		*eq = '\0';
+		n = strtoul(eq + 1, NULL, 10);
+		if (!n)
+			return false;
+		if (!strcmp(tok, "drop-in"))
+			f->drop_in = (unsigned)n;
+		else if (!strcmp(tok, "dup-in"))
+			f->dup_in = (unsigned)n;
+		else if (!strcmp(tok, "drop-out"))
+			f->drop_out = (unsigned)n;
+		else if (!strcmp(tok, "dup-out"))
+			f->dup_out = (unsigned)n;
+		else if (!strcmp(tok, "fail-install"))
+			f->fail_install = (unsigned)n;
+		else
+			return false;
+	}
+	return true;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xiked [-c FILE] [-d] [--syslog] [--check] [-V]\n"
@@ -464,6 +498,14 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (getenv("XIKE_FAULTS")) {
+		if (!xd_faults_parse(getenv("XIKE_FAULTS"), &d->faults)) {
+			fprintf(stderr, "xiked: XIKE_FAULTS: expected drop-in=N,dup-in=N,drop-out=N,"
+					"dup-out=N,fail-install=N\n");
+			return 2;
+		}
+		fprintf(stderr, "xiked: fault injection on: %s\n", getenv("XIKE_FAULTS"));
 	}
 	if (use_syslog) {
 		openlog("xiked", LOG_PID, LOG_DAEMON);

@@ -227,7 +227,16 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 			p += 4;
 			n -= 4;
 		}
+		d->faults.n_in++;
+		if (d->faults.drop_in && d->faults.n_in == d->faults.drop_in) {
+			xk_notice("fault injection: dropping inbound IKE datagram %u", d->faults.n_in);
+			continue;
+		}
 		ike_engine_input(d->eng, &local, &remote, p, (size_t)n);
+		if (d->faults.dup_in && d->faults.n_in == d->faults.dup_in) {
+			xk_notice("fault injection: duplicating inbound IKE datagram %u", d->faults.n_in);
+			ike_engine_input(d->eng, &local, &remote, p, (size_t)n);
+		}
 	}
 	xd_engine_kick(d);
 }
@@ -302,6 +311,13 @@ void xd_net_send(void *ctx, const struct xk_addr *local, const struct xk_addr *r
 		mh.msg_control = NULL;
 		mh.msg_controllen = 0;
 	}
+	d->faults.n_out++;
+	if (d->faults.drop_out && d->faults.n_out == d->faults.drop_out) {
+		xk_notice("fault injection: dropping outbound IKE datagram %u", d->faults.n_out);
+		return;
+	}
+	if (d->faults.dup_out && d->faults.n_out == d->faults.dup_out)
+		sendmsg(s->fd, &mh, MSG_DONTWAIT);
 	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0) {
 		char a[64];
 

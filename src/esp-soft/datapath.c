@@ -367,18 +367,18 @@ int esp_dp_input(struct esp_soft *es, unsigned slot, const struct xk_addr *local
 	return 0;
 }
 
-int esp_dp_output(struct esp_soft *es, unsigned slot, const uint8_t *ip, size_t len,
-		  uint8_t *out, size_t cap, struct esp_soft_tx *tx)
+int esp_dp_output(struct esp_soft *es, unsigned slot, uint8_t *ip, size_t len, size_t head,
+		  size_t tail, uint8_t **pkt, struct esp_soft_tx *tx)
 {
 	struct esp_pol *pol;
 	struct esp_sa *sa;
 	struct flow f;
-	const uint8_t *payload;
+	uint8_t *payload, *out;
 	size_t plen;
 	uint8_t nh;
 	int n;
 
-	if (flow_parse(ip, len, &f) < 0)
+	if (head < ESP_HEADROOM || flow_parse(ip, len, &f) < 0)
 		return dropped(es, slot, ESP_SOFT_DROP_INNER, -EINVAL);
 	pol = spd_lookup(&es->spd[XK_DIR_OUT], &f);
 	if (!pol)
@@ -400,7 +400,10 @@ int esp_dp_output(struct esp_soft *es, unsigned slot, const uint8_t *ip, size_t 
 		plen = f.len - f.l4off;
 		nh = f.proto;
 	}
-	n = esp_encap(sa, slot, nh, payload, plen, out, cap);
+	/* In place: the header and IV go into the headroom, the trailer after. */
+	out = payload - esp_payload_off(sa);
+	*pkt = out;
+	n = esp_encap(sa, slot, nh, payload, plen, out, (size_t)(ip + len + tail - out));
 	if (n == -EOVERFLOW) {
 		/* RFC 4303 3.3.3: out of sequence numbers; the SA is finished. */
 		esp_expire(es, sa, true);
@@ -416,11 +419,13 @@ int esp_dp_output(struct esp_soft *es, unsigned slot, const uint8_t *ip, size_t 
 	    sa->seq_max - ESP_SEQ_SOFT_MARGIN)
 		esp_expire(es, sa, false);
 
-	tx->local = sa->cfg.src;
-	tx->remote = sa->cfg.dst;
-	tx->udp = sa->cfg.encap;
-	if (tx->udp && !tx->remote.port)
-		tx->remote.port = es->cfg.nat_port;
+	if (tx) {
+		tx->local = sa->cfg.src;
+		tx->remote = sa->cfg.dst;
+		tx->udp = sa->cfg.encap;
+		if (tx->udp && !tx->remote.port)
+			tx->remote.port = es->cfg.nat_port;
+	}
 	esp_ctr_add(es, slot, CTR_TX_PKTS, 1);
 	esp_ctr_add(es, slot, CTR_TX_BYTES, plen);
 	return n;
@@ -443,12 +448,20 @@ int esp_soft_input(struct esp_soft *es, unsigned slot, const struct xk_addr *loc
 int esp_soft_output(struct esp_soft *es, unsigned slot, const uint8_t *ip, size_t len,
 		    uint8_t *out, size_t cap, struct esp_soft_tx *tx)
 {
+	uint8_t *pkt;
 	int n;
 
 	if (slot >= es->n_slots)
 		return -EINVAL;
+	if (cap < ESP_HEADROOM + len)
+		return -EMSGSIZE;
+	/* The workers read packets with headroom; give this one the same. */
+	memmove(out + ESP_HEADROOM, ip, len);
 	pthread_rwlock_rdlock(&es->lock);
-	n = esp_dp_output(es, slot, ip, len, out, cap, tx);
+	n = esp_dp_output(es, slot, out + ESP_HEADROOM, len, ESP_HEADROOM,
+			  cap - ESP_HEADROOM - len, &pkt, tx);
 	pthread_rwlock_unlock(&es->lock);
+	if (n > 0)
+		memmove(out, pkt, (size_t)n);
 	return n;
 }

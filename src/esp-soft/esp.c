@@ -245,10 +245,10 @@ int esp_encap(struct esp_sa *sa, unsigned slot, uint8_t nh, const uint8_t *in, s
 	size_t off = esp_payload_off(sa);
 	size_t padded = (len + 2 + sa->align - 1) / sa->align * sa->align;
 	size_t pad = padded - len - 2, total = off + padded + sa->icv_len;
-	uint8_t trailer[2 + 255], nonce[12], aad[12], *iv = out + ESP_HDR_LEN, *ct = out + off;
+	uint8_t nonce[12], aad[12], *iv = out + ESP_HDR_LEN, *ct = out + off;
 	struct esp_slot *s;
 	uint64_t seq;
-	int n1 = 0, n2 = 0, n3 = 0;
+	int n1 = 0, n2 = 0;
 
 	if (total > cap || len > INT32_MAX)
 		return -EMSGSIZE;
@@ -261,10 +261,18 @@ int esp_encap(struct esp_sa *sa, unsigned slot, uint8_t nh, const uint8_t *in, s
 		atomic_store_explicit(&sa->seq, sa->seq_max, memory_order_relaxed);
 		return -EOVERFLOW;
 	}
+	/*
+	 * Payload, padding and trailer in place, then one cipher pass over
+	 * all of it: a second, ragged update costs up to a quarter of the
+	 * throughput at 512 bytes.  The workers read packets into place, so
+	 * the move happens only for callers that did not.
+	 */
+	if (in != ct)
+		memmove(ct, in, len);
 	for (size_t i = 0; i < pad; i++)
-		trailer[i] = (uint8_t)(i + 1);
-	trailer[pad] = (uint8_t)pad;
-	trailer[pad + 1] = nh;
+		ct[len + i] = (uint8_t)(i + 1);
+	ct[len + pad] = (uint8_t)pad;
+	ct[len + pad + 1] = nh;
 
 	put_be32(out, sa->cfg.spi);
 	put_be32(out + 4, (uint32_t)seq);
@@ -276,23 +284,21 @@ int esp_encap(struct esp_sa *sa, unsigned slot, uint8_t nh, const uint8_t *in, s
 		memcpy(nonce + 4, iv, 8);
 		if (!EVP_EncryptInit_ex2(s->cipher, NULL, NULL, nonce, NULL) ||
 		    !EVP_EncryptUpdate(s->cipher, NULL, &n1, aad, (int)alen) ||
-		    !EVP_EncryptUpdate(s->cipher, ct, &n1, in, (int)len) ||
-		    !EVP_EncryptUpdate(s->cipher, ct + n1, &n2, trailer, (int)(pad + 2)) ||
-		    !EVP_EncryptFinal_ex(s->cipher, ct + n1 + n2, &n3) ||
+		    !EVP_EncryptUpdate(s->cipher, ct, &n1, ct, (int)padded) ||
+		    !EVP_EncryptFinal_ex(s->cipher, ct + n1, &n2) ||
 		    !EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_AEAD_GET_TAG, 16, ct + padded))
 			return -EIO;
 	} else {
 		/* RFC 3602 3: the IV must be unpredictable. */
 		if (RAND_bytes(iv, 16) != 1 ||
 		    !EVP_EncryptInit_ex2(s->cipher, NULL, NULL, iv, NULL) ||
-		    !EVP_EncryptUpdate(s->cipher, ct, &n1, in, (int)len) ||
-		    !EVP_EncryptUpdate(s->cipher, ct + n1, &n2, trailer, (int)(pad + 2)) ||
-		    !EVP_EncryptFinal_ex(s->cipher, ct + n1 + n2, &n3))
+		    !EVP_EncryptUpdate(s->cipher, ct, &n1, ct, (int)padded) ||
+		    !EVP_EncryptFinal_ex(s->cipher, ct + n1, &n2))
 			return -EIO;
 		if (hmac(sa, s, out, off + padded, seq, ct + padded) < 0)
 			return -EIO;
 	}
-	if ((size_t)(n1 + n2 + n3) != padded)
+	if ((size_t)(n1 + n2) != padded)
 		return -EIO;
 	ctr_add64(&sa->bytes, len);
 	ctr_add64(&sa->packets, 1);

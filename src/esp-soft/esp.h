@@ -182,8 +182,9 @@ size_t esp_encap_len(const struct esp_sa *sa, size_t len);
 /*
  * Encapsulate `len` bytes at `in` with next header `nh` into `out` (cap
  * bytes): a fresh sequence number, the IV, padding 1, 2, 3, ... (RFC 4303
- * 2.4), encryption and ICV.  `in` may be exactly out + esp_payload_off(sa)
- * (in place) or must not overlap `out`.  Returns the packet length;
+ * 2.4), encryption and ICV, in one cipher pass over `out`.  Fastest when
+ * `in` is already out + esp_payload_off(sa) (in place); otherwise the
+ * payload is moved there first (overlap allowed).  Returns the length;
  * -EMSGSIZE if it does not fit in cap; -EOVERFLOW once the sequence numbers
  * are used up (RFC 4303 3.3.3: never cycle; a new SA is needed); -EIO if
  * the crypto library fails.

@@ -47,6 +47,9 @@
  *    selectors exclude the peer's address works.
  *  - loose or no reverse-path filtering on the device (net.ipv4.conf.
  *    <dev>.rp_filter = 0 or 2): decrypted packets enter through it.
+ *  - IPv6 transport mode: neighbour discovery answers to the peer's
+ *    address would follow the same route into the device; give the peer a
+ *    static neighbour entry or keep ICMPv6 types 133-137 out of the table.
  *  - with backend = soft the daemon should force UDP encapsulation of every
  *    CHILD_SA (as strongSwan does with kernel-libipsec: it reports NAT so
  *    that both peers encapsulate) unless esp_soft_raw_esp() is true; an SA
@@ -60,7 +63,11 @@
  * worker owns one queue of a multi-queue TUN device and one SO_REUSEPORT
  * UDP socket per address family, reads and writes in batches
  * (recvmmsg/sendmmsg, UDP GSO/GRO where the kernel has them) and allocates
- * nothing per packet.  Every function below may be called from any one
+ * nothing per packet.  With TUN offloads (the default where the kernel
+ * has them) the kernel hands over TCP super-packets of up to 64 KiB, which
+ * the worker cuts into segments before encrypting (offload.h), and the
+ * worker hands back consecutive decrypted segments of a flow as one
+ * super-packet.  Every function below may be called from any one
  * control thread while the workers run: the SAD and SPD sit behind a
  * writer-preferring rwlock that workers hold for one batch at a time.
  *
@@ -71,7 +78,8 @@
  * numbers run low (2^32 - 2^28 without ESN), hard when they run out; a hard
  * expiry removes the SA, as the kernel does.  ACQUIRE and MAPPING (an
  * authenticated ESP-in-UDP packet from a new address or port) as described
- * above.  They queue (bounded; overflow is counted) until read.
+ * above.  They queue (bounded; overflow is counted) until read.  After a
+ * hard expiry del_sa answers -ESRCH, as the kernel's does.
  *
  * ---- Other systems ----
  *
@@ -98,6 +106,7 @@ struct esp_soft_cfg {
 	bool raw_esp;       /* also open raw IP protocol 50 sockets (needs
 			     * CAP_NET_RAW; the kernel must not run ESP) */
 	bool no_v6;         /* skip the IPv6 socket (hosts without IPv6) */
+	bool no_offload;    /* plain TUN: no TSO / coalescing (IFF_VNET_HDR) */
 	unsigned acquire_secs; /* ACQUIRE at most this often per policy; 0: 3 */
 	unsigned ike_queue;    /* IKE datagrams kept until read; 0: 256 */
 	unsigned event_queue;  /* events kept until read; 0: 1024 */
@@ -250,8 +259,8 @@ struct esp_soft_tx {
 
 /*
  * One IP packet as read from the TUN device: the ESP packet (UDP payload
- * for encap) is written to out; returns its length and sets *tx, or a
- * negative errno with the drop counted.
+ * for encap) is written to out; returns its length and sets *tx (if not
+ * NULL), or a negative errno with the drop counted.
  */
 int esp_soft_output(struct esp_soft *es, unsigned slot, const uint8_t *ip, size_t len,
 		    uint8_t *out, size_t cap, struct esp_soft_tx *tx);

@@ -14,6 +14,9 @@
 #include "esp-soft/tun.h"
 
 #define SAD_BUCKETS 1024 /* power of two */
+/* Room around an inner packet for encapsulation in place. */
+#define ESP_HEADROOM (ESP_HDR_LEN + ESP_MAX_IV)
+#define ESP_TAILROOM (15 + 2 + ESP_MAX_ICV) /* padding to 16, trailer, ICV */
 /* Soft EXPIRE this many sequence numbers before they run out. */
 #define ESP_SEQ_SOFT_MARGIN (1ull << 28)
 /* An SPI handed out by alloc_spi stays reserved this long unused. */
@@ -104,8 +107,13 @@ struct esp_soft {
 int esp_dp_input(struct esp_soft *es, unsigned slot, const struct xk_addr *local,
 		 const struct xk_addr *remote, bool udp, uint8_t *buf, size_t len,
 		 struct esp_soft_rx *rx);
-int esp_dp_output(struct esp_soft *es, unsigned slot, const uint8_t *ip, size_t len,
-		  uint8_t *out, size_t cap, struct esp_soft_tx *tx);
+/*
+ * Encapsulate the IP packet at ip in place: `head` writable bytes precede
+ * it (at least ESP_HEADROOM) and `tail` follow it (ESP_TAILROOM is always
+ * enough).  The ESP packet's length, with *pkt at its first byte.
+ */
+int esp_dp_output(struct esp_soft *es, unsigned slot, uint8_t *ip, size_t len, size_t head,
+		  size_t tail, uint8_t **pkt, struct esp_soft_tx *tx);
 
 /* esp_soft.c, for the datapath (table lock held for reading) */
 struct esp_sa *esp_sad_in(struct esp_soft *es, uint32_t spi);

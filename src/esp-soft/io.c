@@ -22,6 +22,7 @@
 #include "common/bytes.h"
 #include "common/log.h"
 #include "esp-soft/esp_soft_int.h"
+#include "esp-soft/offload.h"
 
 #ifndef SOL_UDP
 #define SOL_UDP 17
@@ -52,19 +53,24 @@ struct esp_worker {
 	int udp[2]; /* IPv4, IPv6 */
 	int raw[2]; /* worker 0 only */
 
-	/* outbound: packets read from the TUN queue, ESP packets built */
-	uint8_t *tun_buf;
-	size_t tun_sz;
-	size_t tun_len[IO_BATCH];
+	/*
+	 * outbound: packets read from the TUN queue into slots with room on
+	 * both sides, encapsulated where they lie
+	 */
 	uint8_t *tx;
 	size_t tx_slot;
-	size_t tx_off[IO_BATCH], tx_len[IO_BATCH];
+	uint8_t *tx_pkt[IO_BATCH];
+	size_t tx_len[IO_BATCH];
 	struct esp_soft_tx meta[IO_BATCH];
 	struct mmsghdr tx_msg[2][IO_BATCH];
 	unsigned tx_segs[2][IO_BATCH];
 	struct iovec tx_iov[2][IO_BATCH];
 	struct sockaddr_in6 tx_name[2][IO_BATCH];
 	struct io_ctl tx_ctl[2][IO_BATCH];
+
+	/* offloads: a TUN super-packet as read, a run of segments to write */
+	uint8_t *big;
+	struct esp_gro gro;
 
 	/* inbound: datagrams (coalesced with GRO) */
 	uint8_t *rx;
@@ -233,22 +239,17 @@ static void send_one(struct esp_worker *w, int fd, struct msghdr *m, unsigned se
 }
 
 /* A GSO run the kernel refused: send its packets one by one. */
-static void send_split(struct esp_worker *w, int fd, struct mmsghdr *mm, unsigned segs)
+static void send_split(struct esp_worker *w, int fd, struct mmsghdr *mm)
 {
 	struct msghdr m = mm->msg_hdr;
+	struct iovec *iov = m.msg_iov;
+	size_t n = m.msg_iovlen;
 	struct io_ctl ctl;
-	uint16_t seg;
-	struct cmsghdr *cm;
-	uint8_t *base = m.msg_iov[0].iov_base;
-	size_t left = m.msg_iov[0].iov_len, one;
 	struct xk_addr src = { 0 };
 
-	/* Recover the segment size and source from the control messages. */
-	seg = (uint16_t)left;
-	for (cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
-		if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_SEGMENT) {
-			memcpy(&seg, CMSG_DATA(cm), sizeof(seg));
-		} else if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
+	/* Keep the source address, drop the segment size. */
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+		if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
 
 			memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
@@ -262,22 +263,14 @@ static void send_split(struct esp_worker *w, int fd, struct mmsghdr *mm, unsigne
 			memcpy(src.ip, &pi.ipi6_addr, 16);
 		}
 	}
-	(void)segs;
 	m.msg_control = ctl.buf;
 	m.msg_controllen = put_ctl(&ctl, &src, 0);
 	if (!m.msg_controllen)
 		m.msg_control = NULL;
-	while (left) {
-		struct iovec iov;
-
-		one = left < seg ? left : seg;
-		iov.iov_base = base;
-		iov.iov_len = one;
-		m.msg_iov = &iov;
+	for (size_t i = 0; i < n; i++) {
+		m.msg_iov = &iov[i];
 		m.msg_iovlen = 1;
 		send_one(w, fd, &m, 1);
-		base += one;
-		left -= one;
 	}
 }
 
@@ -300,7 +293,7 @@ static void send_family(struct esp_worker *w, int f, unsigned n)
 			/* No GSO on this path after all (e.g. no checksum offload). */
 			if (errno == EIO)
 				w->es->gso = false;
-			send_split(w, fd, &v[done], w->tx_segs[f][done]);
+			send_split(w, fd, &v[done]);
 		} else {
 			for (unsigned i = 0; i < w->tx_segs[f][done]; i++)
 				esp_drop(w->es, w->id, ESP_SOFT_DROP_IO);
@@ -315,7 +308,7 @@ static void send_raw(struct esp_worker *w, unsigned i)
 	int f = fam_idx(t->remote.family), fd = w->es->workers[0].raw[f];
 	struct sockaddr_in6 ss;
 	struct io_ctl ctl;
-	struct iovec iov = { w->tx + w->tx_off[i], w->tx_len[i] };
+	struct iovec iov = { w->tx_pkt[i], w->tx_len[i] };
 	struct msghdr m = { .msg_name = &ss, .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (fd < 0) {
@@ -330,10 +323,13 @@ static void send_raw(struct esp_worker *w, unsigned i)
 	send_one(w, fd, &m, 1);
 }
 
-/* Send the k ESP packets built, as GSO runs where consecutive ones allow. */
+/*
+ * Send the k ESP packets built, as GSO runs where consecutive ones allow:
+ * one message whose iovecs are the packets, cut by the kernel at `seg`.
+ */
 static void send_batch(struct esp_worker *w, unsigned k)
 {
-	unsigned n[2] = { 0, 0 };
+	unsigned n[2] = { 0, 0 }, niov[2] = { 0, 0 };
 	bool gso = w->es->gso;
 
 	for (unsigned i = 0; i < k;) {
@@ -360,11 +356,12 @@ static void send_batch(struct esp_worker *w, unsigned k)
 				break;
 		}
 		h = &w->tx_msg[f][m].msg_hdr;
-		w->tx_iov[f][m] = (struct iovec){ w->tx + w->tx_off[i], total };
+		h->msg_iov = &w->tx_iov[f][niov[f]];
+		h->msg_iovlen = j - i;
+		for (unsigned q = i; q < j; q++)
+			w->tx_iov[f][niov[f]++] = (struct iovec){ w->tx_pkt[q], w->tx_len[q] };
 		h->msg_name = &w->tx_name[f][m];
 		h->msg_namelen = to_sockaddr(&t->remote, t->remote.port, &w->tx_name[f][m]);
-		h->msg_iov = &w->tx_iov[f][m];
-		h->msg_iovlen = 1;
 		h->msg_control = w->tx_ctl[f][m].buf;
 		h->msg_controllen = put_ctl(&w->tx_ctl[f][m], &t->local,
 					    j - i > 1 ? (uint16_t)seg : 0);
@@ -380,53 +377,156 @@ static void send_batch(struct esp_worker *w, unsigned k)
 			send_family(w, f, n[f]);
 }
 
-/* Read what the TUN queue holds (up to a batch), encrypt, send. */
-static unsigned tun_batch(struct esp_worker *w)
+/* Encrypt the n packets waiting in the slots, in place, and send them. */
+static void flush_out(struct esp_worker *w, unsigned n, const size_t *len)
 {
 	struct esp_soft *es = w->es;
-	unsigned n = 0, k = 0;
-	size_t off = 0;
+	unsigned k = 0;
 
-	while (n < IO_BATCH) {
-		ssize_t r = esp_tun_read(&es->tun, w->id, w->tun_buf + n * w->tun_sz, w->tun_sz);
-
-		if (r <= 0)
-			break;
-		w->tun_len[n++] = (size_t)r;
-	}
-	if (!n)
-		return 0;
 	pthread_rwlock_rdlock(&es->lock);
 	for (unsigned i = 0; i < n; i++) {
-		int len = esp_dp_output(es, w->id, w->tun_buf + i * w->tun_sz, w->tun_len[i],
-					w->tx + off, w->tx_slot, &w->meta[k]);
+		uint8_t *ip = w->tx + i * w->tx_slot + ESP_HEADROOM;
+		int r = esp_dp_output(es, w->id, ip, len[i], ESP_HEADROOM,
+				      w->tx_slot - ESP_HEADROOM - len[i], &w->tx_pkt[k],
+				      &w->meta[k]);
 
-		if (len <= 0)
+		if (r <= 0)
 			continue;
-		w->tx_off[k] = off;
-		w->tx_len[k++] = (size_t)len;
-		off += (size_t)len;
+		w->tx_len[k++] = (size_t)r;
 	}
 	pthread_rwlock_unlock(&es->lock);
 	if (k)
 		send_batch(w, k);
+}
+
+/*
+ * With offloads: one read is one packet behind a virtio header, or a TCP
+ * super-packet to cut into segments, each into its own slot.
+ */
+static unsigned tun_batch_vnet(struct esp_worker *w)
+{
+	struct esp_soft *es = w->es;
+	size_t len[IO_BATCH], room = w->tx_slot - ESP_HEADROOM - ESP_TAILROOM;
+	unsigned n = 0, reads = 0;
+
+	while (reads < IO_BATCH && n < IO_BATCH) {
+		ssize_t r = esp_tun_read(&es->tun, w->id, w->big, ESP_VNET_HDR_LEN + 65535);
+		struct esp_vnet_hdr h;
+		uint8_t *pkt = w->big + ESP_VNET_HDR_LEN;
+		size_t plen;
+		int segs;
+
+		if (r <= 0)
+			break;
+		reads++;
+		if ((size_t)r <= ESP_VNET_HDR_LEN) {
+			esp_drop(es, w->id, ESP_SOFT_DROP_INNER);
+			continue;
+		}
+		memcpy(&h, w->big, sizeof(h));
+		plen = (size_t)r - ESP_VNET_HDR_LEN;
+		if (h.gso_type == ESP_VNET_GSO_NONE) {
+			/* Checksum offload: the kernel left the sum for us to finish. */
+			if (((h.flags & ESP_VNET_F_NEEDS_CSUM) &&
+			     esp_csum_complete(pkt, plen, h.csum_start, h.csum_offset) < 0) ||
+			    plen > room) {
+				esp_drop(es, w->id, ESP_SOFT_DROP_INNER);
+				continue;
+			}
+			memcpy(w->tx + n * w->tx_slot + ESP_HEADROOM, pkt, plen);
+			len[n++] = plen;
+			continue;
+		}
+		segs = esp_tso_count(&h, pkt, plen);
+		if (segs < 0) {
+			esp_drop(es, w->id, ESP_SOFT_DROP_INNER);
+			continue;
+		}
+		for (int i = 0; i < segs; i++) {
+			int sl;
+
+			if (n == IO_BATCH) {
+				flush_out(w, n, len);
+				n = 0;
+			}
+			sl = esp_tso_segment(&h, pkt, plen, (unsigned)i,
+					     w->tx + n * w->tx_slot + ESP_HEADROOM, room);
+			if (sl < 0) {
+				esp_drop(es, w->id, ESP_SOFT_DROP_TOO_BIG);
+				continue;
+			}
+			len[n++] = (size_t)sl;
+		}
+	}
+	if (n)
+		flush_out(w, n, len);
+	return reads;
+}
+
+/* Read what the TUN queue holds (up to a batch), encrypt in place, send. */
+static unsigned tun_batch(struct esp_worker *w)
+{
+	struct esp_soft *es = w->es;
+	unsigned n = 0;
+	size_t len[IO_BATCH];
+
+	if (es->tun.vnet)
+		return tun_batch_vnet(w);
+	while (n < IO_BATCH) {
+		ssize_t r = esp_tun_read(&es->tun, w->id, w->tx + n * w->tx_slot + ESP_HEADROOM,
+					 es->cfg.mtu);
+
+		if (r <= 0)
+			break;
+		len[n++] = (size_t)r;
+	}
+	if (n)
+		flush_out(w, n, len);
 	return n;
 }
 
 /* ---- inbound ---- */
 
+static void tun_put(struct esp_worker *w, struct iovec *iov, int n)
+{
+	if (esp_tun_write(&w->es->tun, w->id, iov, n) < 0)
+		esp_drop(w->es, w->id, ESP_SOFT_DROP_IO);
+}
+
+/* Write out the run of coalesced segments, if any. */
+static void gro_flush(struct esp_worker *w)
+{
+	struct esp_vnet_hdr h;
+	size_t len = w->gro.segs ? esp_gro_finish(&w->gro, &h) : 0;
+	struct iovec iov[2] = { { &h, ESP_VNET_HDR_LEN }, { w->gro.buf, len } };
+
+	if (len)
+		tun_put(w, iov, 2);
+}
+
+/*
+ * A decrypted packet to the TUN device.  With offloads, TCP data segments
+ * gather into a run that goes out as one super-packet; anything else ends
+ * the run first, so the order on the device is the order of arrival.
+ */
 static void deliver(struct esp_worker *w, const struct esp_soft_rx *rx)
 {
-	struct iovec iov[2];
+	struct esp_vnet_hdr h = { 0 };
+	struct iovec iov[3];
 	int n = 0;
-	ssize_t r;
 
+	if (w->es->tun.vnet) {
+		if (esp_gro_add(&w->gro, rx->hdr, rx->hdr_len, rx->data, rx->len))
+			return;
+		gro_flush(w);
+		if (esp_gro_add(&w->gro, rx->hdr, rx->hdr_len, rx->data, rx->len))
+			return;
+		iov[n++] = (struct iovec){ &h, ESP_VNET_HDR_LEN };
+	}
 	if (rx->hdr_len)
 		iov[n++] = (struct iovec){ (void *)rx->hdr, rx->hdr_len };
 	iov[n++] = (struct iovec){ (void *)rx->data, rx->len };
-	r = esp_tun_write(&w->es->tun, w->id, iov, n);
-	if (r < 0)
-		esp_drop(w->es, w->id, ESP_SOFT_DROP_IO);
+	tun_put(w, iov, n);
 }
 
 /* The local address (and GRO segment size) from a received message. */
@@ -506,6 +606,7 @@ static unsigned udp_batch(struct esp_worker *w, int f)
 				break;
 		}
 	}
+	gro_flush(w);
 	pthread_rwlock_unlock(&es->lock);
 	return (unsigned)r;
 }
@@ -544,6 +645,7 @@ static unsigned raw_batch(struct esp_worker *w, int f)
 		if (esp_dp_input(es, w->id, &local, &remote, false, buf, len, &rx) == 0)
 			deliver(w, &rx);
 	}
+	gro_flush(w);
 	pthread_rwlock_unlock(&es->lock);
 	return (unsigned)r;
 }
@@ -611,9 +713,10 @@ static void worker_free(struct esp_worker *w)
 		if (w->raw[f] >= 0)
 			close(w->raw[f]);
 	}
-	free(w->tun_buf);
 	free(w->tx);
 	free(w->rx);
+	free(w->big);
+	free(w->gro.buf);
 }
 
 static int worker_init(struct esp_soft *es, struct esp_worker *w, unsigned id)
@@ -655,17 +758,22 @@ static int worker_init(struct esp_soft *es, struct esp_worker *w, unsigned id)
 		es->gro = gro;
 		es->raw_open = w->raw[0] >= 0;
 	}
-	w->tun_sz = es->cfg.mtu;
-	w->tx_slot = es->cfg.mtu + ESP_MAX_OVERHEAD;
+	w->tx_slot = (ESP_HEADROOM + es->cfg.mtu + ESP_TAILROOM + 63) & ~(size_t)63;
 	w->rx_batch = gro ? IO_GRO_BATCH : IO_BATCH;
 	w->rx_sz = gro ? IO_GRO_BUF : es->cfg.mtu + ESP_MAX_OVERHEAD + 64;
 	if (w->rx_sz < es->cfg.mtu + ESP_MAX_OVERHEAD + 64)
 		w->rx_sz = es->cfg.mtu + ESP_MAX_OVERHEAD + 64;
-	w->tun_buf = malloc(IO_BATCH * w->tun_sz);
 	w->tx = malloc(IO_BATCH * w->tx_slot);
 	w->rx = malloc(w->rx_batch * w->rx_sz);
-	if (!w->tun_buf || !w->tx || !w->rx)
+	if (!w->tx || !w->rx)
 		return -ENOMEM;
+	if (es->tun.vnet) {
+		w->big = malloc(ESP_VNET_HDR_LEN + 65535);
+		w->gro.buf = malloc(65535);
+		w->gro.cap = 65535;
+		if (!w->big || !w->gro.buf)
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -675,7 +783,8 @@ int esp_io_start(struct esp_soft *es)
 	int err;
 
 	snprintf(name, sizeof(name), "%s", es->tun.name);
-	err = esp_tun_open(&es->tun, name[0] ? name : NULL, es->n_workers, es->cfg.mtu);
+	err = esp_tun_open(&es->tun, name[0] ? name : NULL, es->n_workers, es->cfg.mtu,
+			   !es->cfg.no_offload);
 	if (err) {
 		xk_err("esp-soft: cannot open TUN device %s: %s", name[0] ? name : "xike%d",
 		       strerror(-err));
@@ -709,9 +818,10 @@ int esp_io_start(struct esp_soft *es)
 	if (err)
 		goto fail;
 	es->timer_running = true;
-	xk_info("esp-soft: dev=%s ifindex=%d workers=%u port=%u mark=0x%x gso=%d gro=%d raw=%d",
+	xk_info("esp-soft: dev=%s ifindex=%d workers=%u port=%u mark=0x%x gso=%d gro=%d raw=%d "
+		"tun_offload=%d",
 		es->tun.name, es->tun.ifindex, es->n_workers, es->cfg.nat_port, es->cfg.mark,
-		es->gso, es->gro, es->raw_open);
+		es->gso, es->gro, es->raw_open, es->tun.vnet);
 	return 0;
 fail:
 	esp_io_stop(es);

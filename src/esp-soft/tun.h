@@ -8,7 +8,8 @@
  * IFF_MULTI_QUEUE when more than one queue is asked for; each queue is its
  * own fd and the kernel spreads flows across them.
  *
- * Another OS needs a file implementing these five functions:
+ * Another OS needs a file implementing these five functions (with offload
+ * always refused: t->vnet false):
  *  - FreeBSD/OpenBSD: /dev/tunN (or tun(4) cloning); TUNSIFHEAD makes every
  *    packet carry a 4-byte address family, which read strips and write adds;
  *    one queue only; MTU and up via SIOCSIFMTU / SIOCSIFFLAGS.
@@ -24,6 +25,7 @@
 #ifndef ESP_SOFT_TUN_H
 #define ESP_SOFT_TUN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -36,14 +38,20 @@ struct esp_tun {
 	char name[16];
 	int ifindex;
 	unsigned mtu;
+	bool vnet; /* offloads on: every packet read or written starts with a
+		    * struct esp_vnet_hdr (offload.h) */
 };
 
 /*
  * Create (or attach to) device `name` (NULL: the system picks one, "xike%d"
  * on Linux) with `queues` queues, set its MTU and bring it up.  The fds are
- * non-blocking.  0 or a negative errno.
+ * non-blocking.  With `offload`, ask for checksum offload and TSO
+ * (IFF_VNET_HDR, TUNSETOFFLOAD): the kernel then hands over TCP
+ * super-packets of up to 64 KiB and accepts them back; t->vnet says whether
+ * it agreed.  0 or a negative errno.
  */
-int esp_tun_open(struct esp_tun *t, const char *name, unsigned queues, unsigned mtu);
+int esp_tun_open(struct esp_tun *t, const char *name, unsigned queues, unsigned mtu,
+		 bool offload);
 
 /* One packet into buf; its length, or a negative errno (-EAGAIN: none). */
 ssize_t esp_tun_read(struct esp_tun *t, unsigned q, void *buf, size_t cap);

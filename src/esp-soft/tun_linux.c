@@ -38,16 +38,17 @@ static int set_link(const char *name, unsigned mtu)
 	return err;
 }
 
-int esp_tun_open(struct esp_tun *t, const char *name, unsigned queues, unsigned mtu)
+/* Offloads need the virtio header in host order, i.e. a little-endian host. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define TUN_VNET_OK 1
+#else
+#define TUN_VNET_OK 0
+#endif
+
+static int open_queues(struct esp_tun *t, unsigned queues, bool vnet)
 {
 	int err = 0;
 
-	memset(t, 0, sizeof(*t));
-	for (unsigned i = 0; i < ESP_TUN_MAX_QUEUES; i++)
-		t->fd[i] = -1;
-	if (queues == 0 || queues > ESP_TUN_MAX_QUEUES || (name && strlen(name) >= IFNAMSIZ))
-		return -EINVAL;
-	snprintf(t->name, sizeof(t->name), "%s", name ? name : "xike%d");
 	for (unsigned q = 0; q < queues; q++) {
 		struct ifreq ifr;
 		int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -60,6 +61,8 @@ int esp_tun_open(struct esp_tun *t, const char *name, unsigned queues, unsigned 
 		ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
 		if (queues > 1)
 			ifr.ifr_flags |= IFF_MULTI_QUEUE;
+		if (vnet)
+			ifr.ifr_flags |= IFF_VNET_HDR;
 		/* Queue 0 may create the device; the others attach by its name. */
 		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", t->name);
 		if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
@@ -71,6 +74,40 @@ int esp_tun_open(struct esp_tun *t, const char *name, unsigned queues, unsigned 
 		t->fd[q] = fd;
 		t->queues = q + 1;
 	}
+	return 0;
+fail:
+	esp_tun_close(t);
+	return err;
+}
+
+int esp_tun_open(struct esp_tun *t, const char *name, unsigned queues, unsigned mtu,
+		 bool offload)
+{
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < ESP_TUN_MAX_QUEUES; i++)
+		t->fd[i] = -1;
+	if (queues == 0 || queues > ESP_TUN_MAX_QUEUES || (name && strlen(name) >= IFNAMSIZ))
+		return -EINVAL;
+	snprintf(t->name, sizeof(t->name), "%s", name ? name : "xike%d");
+	offload = offload && TUN_VNET_OK;
+	err = open_queues(t, queues, offload);
+	if (offload) {
+		unsigned off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+
+		/* An old kernel without offloads: fall back to plain packets. */
+		if (!err && ioctl(t->fd[0], TUNSETOFFLOAD, off) == 0) {
+			t->vnet = true;
+		} else {
+			if (!err)
+				esp_tun_close(t);
+			snprintf(t->name, sizeof(t->name), "%s", name ? name : "xike%d");
+			err = open_queues(t, queues, false);
+		}
+	}
+	if (err)
+		return err;
 	t->ifindex = (int)if_nametoindex(t->name);
 	t->mtu = mtu;
 	err = set_link(t->name, mtu);

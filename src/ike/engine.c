@@ -882,6 +882,13 @@ int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard
 				break;
 		if (!c)
 			continue;
+		/*
+		 * A CHILD_SA still being negotiated has only the larval SA that
+		 * ALLOCSPI left; the kernel expires that on its own.  The CHILD_SA
+		 * belongs to its exchange until that ends.
+		 */
+		if (c->state == CHILD_S_CREATING)
+			return 0;
 		xk_info("%s expire conn=%s spi_in=%08x", hard ? "hard" : "soft", sa->conn->name,
 			c->spi_in);
 		if (hard) {
@@ -1357,6 +1364,7 @@ static void fill_info(const struct ike_sa *sa, struct ike_sa_info *info)
 		.suite = sa->suite,
 		.nat_local = sa->nat_local,
 		.nat_remote = sa->nat_remote,
+		.created_ms = sa->created_ms,
 		.established_ms = sa->established_ms,
 		.n_children = ike_sa_count_children(sa),
 	};

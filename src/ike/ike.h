@@ -231,7 +231,7 @@ struct ike_sa_info {
 	struct ike_id local_id, remote_id;
 	struct ike_suite suite;
 	bool nat_local, nat_remote;
-	uint64_t established_ms;
+	uint64_t created_ms, established_ms;
 	size_t n_children;
 };
 

@@ -260,23 +260,64 @@ static bool addr_matches(const struct xk_addr *cfg, const struct xk_addr *a)
  * already negotiated, and expects this identity.  One that also names the
  * IDr the initiator asked for is preferred.
  */
+/* Would conn c accept the traffic selectors the initiator asks for? */
+static bool ts_fit(struct ike_sa *sa, struct ike_conn *c, const struct ike_msg *req)
+{
+	const struct ike_pl *pl_tsi = ike_msg_find(req, IKEV2_PL_TSI);
+	const struct ike_pl *pl_tsr = ike_msg_find(req, IKEV2_PL_TSR);
+	struct xk_ts theirs[IKE_MAX_TS], ours[IKE_MAX_TS], out[IKE_MAX_TS];
+	struct ike_conn *keep = sa->conn;
+	size_t n_ours;
+	uint8_t n_out;
+	int cnt;
+	bool fit = false;
+
+	if (!pl_tsi || !pl_tsr)
+		return false;
+	sa->conn = c; /* child_*_ts read the conn of the SA */
+	cnt = ike_pl_ts(pl_tsi, theirs, IKE_MAX_TS);
+	n_ours = child_remote_ts(sa, ours);
+	if (cnt > 0 && child_narrow(ours, n_ours, theirs, cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt,
+				    out, &n_out)) {
+		cnt = ike_pl_ts(pl_tsr, theirs, IKE_MAX_TS);
+		n_ours = child_local_ts(sa, ours);
+		fit = cnt > 0 && child_narrow(ours, n_ours, theirs,
+					      cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt, out, &n_out);
+	}
+	sa->conn = keep;
+	return fit;
+}
+
+/*
+ * The connection that fits this peer: same addresses, accepts the IKE suite
+ * already negotiated, and expects this identity.  Among those, one that
+ * names the IDr the initiator asked for wins, then one whose traffic
+ * selectors fit the CHILD_SA asked for (several tunnels to one peer).
+ */
 static struct ike_conn *pick_conn(struct ike_sa *sa, const struct ike_idp *idi,
-				  const struct ike_idp *idr)
+				  const struct ike_idp *idr, const struct ike_msg *req)
 {
 	struct ike_proposal chosen;
 	struct ike_conn *best = NULL;
+	int best_score = -1;
 
 	ike_proposal_from_suite(&sa->suite, 1, &chosen);
 	for (struct ike_conn *c = ike_conn_first(sa->eng); c; c = c->next) {
+		int score;
+
 		if (!addr_matches(&c->local, &sa->local) || !addr_matches(&c->remote, &sa->remote) ||
 		    !id_matches(&c->remote_id, idi) ||
 		    ike_proposal_select(c->ike, c->n_ike, &chosen, 1, sa->suite.dh, false, NULL,
 					NULL) < 0)
 			continue;
-		if (!idr || (c->local_id.type && id_matches(&c->local_id, idr)))
-			return c;
-		if (!best)
+		score = (idr && c->local_id.type && id_matches(&c->local_id, idr) ? 2 : 0) +
+			(ts_fit(sa, c, req) ? 1 : 0);
+		if (score > best_score) {
 			best = c;
+			best_score = score;
+		}
+		if (score == 3)
+			break;
 	}
 	return best;
 }
@@ -338,7 +379,7 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 		return -EINVAL;
 	}
 	id_from_payload(&idi, &sa->remote_id);
-	conn = pick_conn(sa, &idi, pl_idr ? &idr : NULL);
+	conn = pick_conn(sa, &idi, pl_idr ? &idr : NULL, req);
 	if (conn && conn != sa->conn) {
 		ike_conn_get(conn);
 		ike_conn_put(sa->eng, sa->conn);

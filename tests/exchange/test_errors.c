@@ -79,7 +79,7 @@ static bool poke(struct world *w, uint8_t first, const uint8_t *inner, size_t le
 
 static void test_invalid_syntax_inside_sk(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_msg resp;
 	struct ike_notify n;
 	uint8_t buf[2048];
@@ -105,7 +105,7 @@ static void test_invalid_syntax_inside_sk(void)
 
 static void test_unsupported_critical(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_msg resp;
 	struct ike_notify n;
 	uint8_t buf[2048];
@@ -127,7 +127,7 @@ static void test_unsupported_critical(void)
 /* A tampered ICV is dropped without a word (no SK to answer inside). */
 static void test_bad_icv(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_sa *i;
 	uint8_t out[512];
 	struct ike_mb mb;
@@ -183,7 +183,7 @@ static size_t init_request(uint8_t *buf, size_t cap, uint8_t version, uint64_t s
 
 static void test_init_errors(void)
 {
-	struct world w;
+	static struct world w;
 	uint8_t buf[256];
 	size_t len;
 	struct ike_msg resp;
@@ -236,7 +236,7 @@ static void test_init_errors(void)
  */
 static void test_half_open_per_ip(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_stats s;
 
 	world_init(&w, NULL, NULL, false);

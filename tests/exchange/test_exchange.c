@@ -86,7 +86,7 @@ static void test_all_suites(void)
 		for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
 			char ike[128], what[192];
 			const char *esp = esp_suites[esp_i++ % 5];
-			struct world w;
+			static struct world w;
 			uint64_t spi;
 
 			snprintf(ike, sizeof(ike), "%s-%s", ike_suites[s], groups[g]);
@@ -131,7 +131,7 @@ static void test_loss(void)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct world w;
+		static struct world w;
 		struct ike_stats si, sr;
 		unsigned mask = cases[i].mask;
 
@@ -173,7 +173,7 @@ static bool duplicate_all(struct world *w, struct w_pkt *p, unsigned seq)
 
 static void test_duplicates(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_stats sr, si;
 
 	world_init(&w, NULL, NULL, true);
@@ -199,7 +199,7 @@ static void test_duplicates(void)
 
 static void test_invalid_ke(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_stats sr;
 	struct ike_sa *sa;
 
@@ -220,7 +220,7 @@ static void test_invalid_ke(void)
 
 static void test_cookie(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_engine_cfg cfg;
 	struct ike_stats sr;
 
@@ -241,7 +241,7 @@ static void test_cookie(void)
 /* Before the cookie is presented, the responder keeps nothing. */
 static void test_cookie_stateless(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_engine_cfg cfg;
 	unsigned mask = 1u << 2; /* drop the retried IKE_SA_INIT */
 
@@ -262,7 +262,7 @@ static void test_cookie_stateless(void)
 
 static void test_wrong_psk(void)
 {
-	struct world w;
+	static struct world w;
 	const struct ike_event *ev;
 	struct ike_stats sr;
 
@@ -288,7 +288,7 @@ static void test_wrong_psk(void)
 
 static void test_no_proposal(void)
 {
-	struct world w;
+	static struct world w;
 	const struct ike_event *ev;
 
 	world_init(&w, NULL, NULL, false);
@@ -350,7 +350,7 @@ static void set_ts(struct world *w, int idx, const char *local, const char *remo
 
 static void test_ts(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_child_info ci;
 	char buf[XK_TS_STRLEN];
 	const struct ike_event *ev;
@@ -388,7 +388,7 @@ static void test_ts(void)
 
 static void test_transport(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_proposal ip[2], ep[2];
 	char err[64];
 	struct ike_child_info ci;
@@ -432,7 +432,7 @@ static void establish(struct world *w, bool v6)
 
 static void test_delete(void)
 {
-	struct world w;
+	static struct world w;
 
 	for (int by = 0; by < 2; by++) {
 		establish(&w, false);
@@ -471,7 +471,7 @@ static void test_delete(void)
 
 static void test_liveness(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_stats s;
 
 	establish(&w, false);
@@ -496,7 +496,7 @@ static bool drop_to_responder(struct world *w, struct w_pkt *p, unsigned seq)
 
 static void test_timeout(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_stats s;
 	uint64_t start;
 	const struct ike_event *ev;
@@ -539,7 +539,7 @@ static bool nat(struct world *w, struct w_pkt *p, unsigned seq)
 
 static void test_nat(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_sa_info ii, ir;
 	struct ike_child_info ci;
 
@@ -610,7 +610,7 @@ static void test_nat(void)
 /* Garbage, truncations and bit flips of real messages: dropped and counted. */
 static void test_malformed(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_stats s;
 	uint8_t junk[64] = { 0 };
 	struct xk_addr a, b;

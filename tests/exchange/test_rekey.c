@@ -69,7 +69,7 @@ static void check_one_pair(struct world *w, const char *what)
 
 static void test_rekey(int by, const char *esp, const char *what)
 {
-	struct world w;
+	static struct world w;
 	uint32_t old_in = 0, new_in = 0;
 	struct ike_stats s;
 
@@ -94,7 +94,7 @@ static void test_rekey(int by, const char *esp, const char *what)
 
 static void test_invalid_ke(void)
 {
-	struct world w;
+	static struct world w;
 	uint32_t in = 0;
 
 	/* The initiator offers x25519 first for PFS; the responder takes only ecp256. */
@@ -120,7 +120,7 @@ static void test_loss(void)
 {
 	/* 4, 5: the CREATE_CHILD_SA request and response; 6, 7: the DELETE. */
 	for (drop_at = 4; drop_at <= 7; drop_at++) {
-		struct world w;
+		static struct world w;
 		uint32_t in = 0;
 		char what[64];
 
@@ -155,7 +155,7 @@ static void test_collisions(void)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct world w;
+		static struct world w;
 		uint32_t in0 = 0, in1 = 0, survivor = 0;
 
 		establish(&w, "aes128gcm16", "aes128gcm16");
@@ -184,7 +184,7 @@ static void test_collisions(void)
 /* One end rekeys while the other deletes: no CHILD_SA, nothing left. */
 static void test_rekey_vs_delete(void)
 {
-	struct world w;
+	static struct world w;
 	uint32_t in0, in1;
 
 	establish(&w, "aes128gcm16", "aes128gcm16");
@@ -204,7 +204,7 @@ static void test_rekey_vs_delete(void)
 /* A soft expiry from the backend rekeys; a hard one deletes. */
 static void test_expire(void)
 {
-	struct world w;
+	static struct world w;
 	struct xk_sa_id id = { .proto = 50 };
 	uint32_t in = 0;
 
@@ -223,6 +223,21 @@ static void test_expire(void)
 	CHECK(fake_kernel_empty(&w.p[0].k) && fake_kernel_empty(&w.p[1].k));
 	id.spi = 0x12345678;
 	CHECK_INT(ike_engine_expire(w.p[1].e, &id, false), -ENOENT);
+	world_free(&w);
+
+	/*
+	 * The larval SA of a CHILD_SA still in negotiation expires (a slow
+	 * peer: the kernel drops larval SAs after 30 s): the exchange keeps
+	 * its CHILD_SA and completes.
+	 */
+	establish(&w, "aes256gcm16", "aes256gcm16");
+	installed_children(&w.p[0], &in);
+	CHECK_INT(ike_engine_rekey_child(w.p[0].e, world_sa_spi(&w.p[0]), in), 0);
+	id.dst = w.p[0].addr;
+	id.spi = w.p[0].k.next_spi - 1; /* the SPI the rekey just allocated */
+	CHECK_INT(ike_engine_expire(w.p[0].e, &id, true), 0);
+	world_run(&w, 10000);
+	check_one_pair(&w, "rekey after its larval SA expired");
 	world_free(&w);
 }
 
@@ -280,7 +295,7 @@ static void check_ike_rekeyed(struct world *w, uint64_t old_i, const char *what)
 static void test_ike_rekey(void)
 {
 	for (int by = 0; by < 2; by++) {
-		struct world w;
+		static struct world w;
 		uint64_t old_i;
 
 		establish(&w, "aes128gcm16", "aes128gcm16");
@@ -307,7 +322,7 @@ static void test_ike_rekey_collision(void)
 	};
 
 	for (size_t i = 0; i < 4; i++) {
-		struct world w;
+		static struct world w;
 		uint64_t old_i;
 		char what[64];
 
@@ -337,7 +352,7 @@ static bool drop_all(struct world *w, struct w_pkt *p, unsigned seq)
 /* A silent peer: found dead by liveness checks, everything removed. */
 static void test_dpd(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_proposal ip[2], ep[2];
 	char err[64];
 	struct ike_stats s;
@@ -381,7 +396,7 @@ static void test_dpd(void)
 /* Peer 0 restarts (all state lost) and connects again: INITIAL_CONTACT. */
 static void test_initial_contact(void)
 {
-	struct world w;
+	static struct world w;
 	struct ike_stats s;
 
 	establish(&w, "aes128gcm16", "aes128gcm16");

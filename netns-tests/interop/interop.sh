@@ -1,0 +1,80 @@
+#!/bin/sh
+# The interop suite: xiked against strongSwan's charon, every case of
+# cases/ in both roles, over real kernel ESP inside User-Mode Linux.  This is
+# what meson runs (suite `interop`); it boots INTEROP_JOBS guests (default:
+# 2, at most the number of CPUs) side by side, each running run.sh on its
+# share of the cases, then prints one table and
+# `N passed, N failed, N skipped`.
+#
+#	netns-tests/interop/interop.sh [CASE...]
+#
+# CASE narrows the run (names or patterns, see run.sh).  XIKE_BUILD names the
+# build tree.  Each run's files are in INTEROP_LOGDIR (default
+# $XIKE_BUILD/meson-logs/interop)/CASE.ROLE/; each guest's whole output in
+# shard-I.out there.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+uml_run=$here/../uml-run
+: "${XIKE_BUILD:?XIKE_BUILD must name the build directory}"
+LOGDIR=${INTEROP_LOGDIR:-$XIKE_BUILD/meson-logs/interop}
+export INTEROP_LOGDIR=$LOGDIR
+cpus=$(nproc 2>/dev/null || echo 1)
+jobs=${INTEROP_JOBS:-2}
+[ "$jobs" -gt "$cpus" ] && jobs=$cpus
+[ "$jobs" -ge 1 ] || jobs=1
+# Below meson's timeout (1200 s), so that uml-run, not meson, kills a
+# guest and shows its log.
+timeout=${INTEROP_TIMEOUT:-1100}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "[interop] SKIP: root is needed" >&2
+	exit 77
+fi
+mkdir -p "$LOGDIR" || exit 1
+rm -f "$LOGDIR"/results.* "$LOGDIR"/shard-*.out
+
+start=$(date +%s)
+pids=
+i=1
+while [ "$i" -le "$jobs" ]; do
+	"$uml_run" --timeout "$timeout" "$here/run.sh" --shard "$i/$jobs" "$@" \
+		>"$LOGDIR/shard-$i.out" 2>&1 &
+	pids="$pids $!"
+	i=$((i + 1))
+done
+echo "[interop] $jobs guest(s) running; progress in $LOGDIR/shard-*.out"
+
+i=1
+bad=0
+for pid in $pids; do
+	wait "$pid"
+	rc=$?
+	echo "==== guest $i/$jobs (exit $rc)"
+	cat "$LOGDIR/shard-$i.out"
+	case $rc in
+	0|1|77) ;;
+	*) bad=$((bad + 1)); echo "[interop] guest $i/$jobs ended abnormally (exit $rc)" ;;
+	esac
+	i=$((i + 1))
+done
+
+passed=0 failed=0 skipped=0
+echo
+printf '%-38s %-4s %-6s %6s  %s\n' case role result secs why
+sort "$LOGDIR"/results.* 2>/dev/null >"$LOGDIR/results"
+while read -r name role res secs why; do
+	printf '%-38s %-4s %-6s %6s  %s\n' "$name" "$role" "$res" "$secs" "$why"
+	case $res in
+	PASS) passed=$((passed + 1)) ;;
+	SKIP) skipped=$((skipped + 1)) ;;
+	*) failed=$((failed + 1)) ;;
+	esac
+done <"$LOGDIR/results"
+failed=$((failed + bad))
+echo
+echo "interop: $(( $(date +%s) - start )) s with $jobs guest(s); logs in $LOGDIR"
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ] || exit 1
+[ "$passed" -gt 0 ] || exit 77
+exit 0

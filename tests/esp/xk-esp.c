@@ -1,0 +1,535 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * xk-esp: run esp-soft in the current network namespace with SAs and
+ * policies from the command line, until SIGINT/SIGTERM; for the netns tests
+ * and the benchmark.  Everything goes through src/esp-soft exactly as the
+ * daemon will call it (esp_soft.h); nothing here touches packets.
+ *
+ *   xk-esp [OPTION...]
+ *     --dev NAME          TUN device (default: xike%d, the kernel picks)
+ *     --port N            NAT-T port (4500)
+ *     --workers N         worker threads (default: one per CPU)
+ *     --mark M            SO_MARK for esp-soft's sockets
+ *     --mtu N             TUN MTU (1400)
+ *     --raw               also open raw ESP (protocol 50) sockets
+ *     --no-offload        plain TUN, without TSO and coalescing
+ *     --sa-in  "SA"       an inbound SA, --sa-out "SA" an outbound one:
+ *         SRC DST SPI REQID MODE ENC KEYHEX [INTEG KEYHEX] [OPTION...]
+ *         MODE: tunnel|transport   ENC: aes128gcm16 aes256gcm16
+ *         chacha20poly1305 aes128 aes256   INTEG: sha256 sha384 sha512
+ *         OPTION: esn  window N  noencap  encap SPORT DPORT  soft-secs N
+ *                 hard-secs N  soft-packets N  hard-packets N
+ *     --policy "SRC_TS DST_TS in|out|fwd REQID MODE [TSRC TDST] [prio N]"
+ *     --ike-echo          answer every IKE datagram with "echo:" + it
+ *     --ike-hello DST     send "hello" as IKE to DST:port each second until
+ *                         an echo comes back; then print "ike-echo-ok"
+ *     --stats SECS        print counters every SECS seconds
+ *     --ready FILE        write "IFNAME IFINDEX" to FILE once running
+ *   xk-esp bench [ENC [SIZE [MSEC]]]
+ *         encap and decap SIZE-byte payloads on one thread for MSEC ms
+ *         each, no I/O; prints MB/s and packets/s (no root needed)
+ *
+ * SIGUSR1 prints the counters; on exit it prints them and every SA's.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/secret.h"
+#include "esp-soft/esp.h"
+#include "esp-soft/esp_soft.h"
+
+#define MAX_SA 64
+
+static struct esp_soft *es;
+static struct xk_sa_id sa_ids[MAX_SA];
+static int n_sa_ids;
+static bool ike_echo;
+static struct xk_addr hello_dst;
+static bool hello_ok;
+
+static void die(const char *what, const char *arg)
+{
+	fprintf(stderr, "xk-esp: %s: %s\n", what, arg);
+	exit(2);
+}
+
+static uint32_t num(const char *s)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 0);
+
+	if (!*s || *end)
+		die("not a number", s);
+	return (uint32_t)v;
+}
+
+static void addr(const char *s, struct xk_addr *a)
+{
+	if (xk_addr_parse(s, a) < 0)
+		die("not an address", s);
+}
+
+static size_t hex(const char *s, uint8_t *out, size_t cap)
+{
+	size_t n = strlen(s);
+
+	if (n % 2 || n / 2 > cap)
+		die("bad key", "(wrong length)");
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			die("bad key", "(not hex)");
+		out[i] = (uint8_t)v;
+	}
+	return n / 2;
+}
+
+static enum xk_mode mode(const char *s)
+{
+	if (strcmp(s, "tunnel") == 0)
+		return XK_MODE_TUNNEL;
+	if (strcmp(s, "transport") != 0)
+		die("bad mode", s);
+	return XK_MODE_TRANSPORT;
+}
+
+/* Split a quoted argument into words (modified in place). */
+static int words(char *s, char **w, int max)
+{
+	int n = 0;
+
+	for (char *t = strtok(s, " \t"); t && n < max; t = strtok(NULL, " \t"))
+		w[n++] = t;
+	return n;
+}
+
+static void enc_alg(const char *s, struct xk_sa *sa)
+{
+	if (strcmp(s, "aes128gcm16") == 0 || strcmp(s, "aes256gcm16") == 0) {
+		sa->enc = XK_ENC_AES_GCM_16;
+	} else if (strcmp(s, "chacha20poly1305") == 0) {
+		sa->enc = XK_ENC_CHACHA20_POLY1305;
+	} else if (strcmp(s, "aes128") == 0 || strcmp(s, "aes256") == 0) {
+		sa->enc = XK_ENC_AES_CBC;
+	} else {
+		die("unknown encryption", s);
+	}
+}
+
+static bool integ_alg(const char *s, struct xk_sa *sa)
+{
+	static const struct {
+		const char *name;
+		enum xk_integ integ;
+	} t[] = {
+		{ "sha256", XK_INTEG_HMAC_SHA256_128 },
+		{ "sha384", XK_INTEG_HMAC_SHA384_192 },
+		{ "sha512", XK_INTEG_HMAC_SHA512_256 },
+	};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (strcmp(s, t[i].name) == 0) {
+			sa->integ = t[i].integ;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void add_sa(char *spec, bool inbound, uint16_t port)
+{
+	char *w[32];
+	int n = words(spec, w, 32), i = 7, err;
+	struct xk_sa sa = { .inbound = inbound, .replay_window = 128, .encap = true };
+
+	if (n < 7)
+		die("usage", "--sa-in/--sa-out \"SRC DST SPI REQID MODE ENC KEY [INTEG KEY] ...\"");
+	addr(w[0], &sa.src);
+	addr(w[1], &sa.dst);
+	sa.src.port = sa.dst.port = port;
+	sa.spi = num(w[2]);
+	sa.reqid = num(w[3]);
+	sa.mode = mode(w[4]);
+	enc_alg(w[5], &sa);
+	sa.enc_key_len = (uint16_t)hex(w[6], sa.enc_key, sizeof(sa.enc_key));
+	if (i + 1 < n && integ_alg(w[i], &sa)) {
+		sa.integ_key_len = (uint16_t)hex(w[i + 1], sa.integ_key, sizeof(sa.integ_key));
+		i += 2;
+	}
+	for (; i < n; i++) {
+		const char *o = w[i], *v = i + 1 < n ? w[i + 1] : "";
+
+		if (strcmp(o, "esn") == 0) {
+			sa.esn = true;
+		} else if (strcmp(o, "noencap") == 0) {
+			sa.encap = false;
+		} else if (strcmp(o, "window") == 0) {
+			sa.replay_window = num(v), i++;
+		} else if (strcmp(o, "encap") == 0 && i + 2 < n) {
+			sa.src.port = (uint16_t)num(w[i + 1]);
+			sa.dst.port = (uint16_t)num(w[i + 2]);
+			i += 2;
+		} else if (strcmp(o, "soft-secs") == 0) {
+			sa.life.soft_secs = num(v), i++;
+		} else if (strcmp(o, "hard-secs") == 0) {
+			sa.life.hard_secs = num(v), i++;
+		} else if (strcmp(o, "soft-packets") == 0) {
+			sa.life.soft_packets = num(v), i++;
+		} else if (strcmp(o, "hard-packets") == 0) {
+			sa.life.hard_packets = num(v), i++;
+		} else {
+			die("unknown SA option", o);
+		}
+	}
+	err = esp_soft_add_sa(es, &sa);
+	xk_wipe(&sa, sizeof(sa));
+	if (err < 0)
+		die("add SA", strerror(-err));
+	if (n_sa_ids < MAX_SA) {
+		struct xk_sa_id *id = &sa_ids[n_sa_ids++];
+
+		addr(w[1], &id->dst);
+		id->spi = num(w[2]);
+		id->proto = 50;
+	}
+	/* The key was in argv: wipe what we can of it. */
+	xk_wipe(w[6], strlen(w[6]));
+}
+
+static void add_policy(char *spec)
+{
+	char *w[16];
+	int n = words(spec, w, 16), i = 5, err;
+	struct xk_policy p = { .priority = 1000 };
+
+	if (n < 5)
+		die("usage", "--policy \"SRC_TS DST_TS DIR REQID MODE [TSRC TDST] [prio N]\"");
+	if (xk_ts_parse(w[0], &p.src) < 0 || xk_ts_parse(w[1], &p.dst) < 0)
+		die("not a selector", w[0]);
+	if (strcmp(w[2], "in") == 0)
+		p.dir = XK_DIR_IN;
+	else if (strcmp(w[2], "out") == 0)
+		p.dir = XK_DIR_OUT;
+	else if (strcmp(w[2], "fwd") == 0)
+		p.dir = XK_DIR_FWD;
+	else
+		die("bad direction", w[2]);
+	p.reqid = num(w[3]);
+	p.mode = mode(w[4]);
+	if (p.mode == XK_MODE_TUNNEL) {
+		if (n < 7)
+			die("usage", "tunnel mode needs TSRC TDST");
+		addr(w[5], &p.tmpl_src);
+		addr(w[6], &p.tmpl_dst);
+		i = 7;
+	}
+	if (i + 1 < n && strcmp(w[i], "prio") == 0)
+		p.priority = num(w[i + 1]);
+	err = esp_soft_add_policy(es, &p);
+	if (err < 0)
+		die("add policy", strerror(-err));
+}
+
+static void print_stats(void)
+{
+	struct esp_soft_stats st;
+
+	esp_soft_get_stats(es, &st);
+	printf("stats rx_packets=%llu rx_bytes=%llu tx_packets=%llu tx_bytes=%llu ike_in=%llu "
+	       "ike_out=%llu keepalives=%llu",
+	       (unsigned long long)st.rx_packets, (unsigned long long)st.rx_bytes,
+	       (unsigned long long)st.tx_packets, (unsigned long long)st.tx_bytes,
+	       (unsigned long long)st.ike_in, (unsigned long long)st.ike_out,
+	       (unsigned long long)st.keepalives);
+	for (int d = 0; d < ESP_SOFT_DROP_N; d++)
+		if (st.drops[d])
+			printf(" drop_%s=%llu", esp_soft_drop_name(d),
+			       (unsigned long long)st.drops[d]);
+	printf("\n");
+	fflush(stdout);
+}
+
+static void print_sas(void)
+{
+	for (int i = 0; i < n_sa_ids; i++) {
+		struct xk_sa_stats st;
+		char a[64];
+
+		if (esp_soft_query_sa(es, &sa_ids[i], &st) < 0)
+			continue;
+		printf("sa dst=%s spi=0x%08x bytes=%llu packets=%llu replay_drops=%u "
+		       "replay_window_drops=%u integrity_failures=%u\n",
+		       xk_addr_str(&sa_ids[i].dst, a, sizeof(a)), sa_ids[i].spi,
+		       (unsigned long long)st.bytes, (unsigned long long)st.packets,
+		       st.replay_drops, st.replay_window_drops, st.integrity_failures);
+	}
+	fflush(stdout);
+}
+
+static void on_event(void *ctx, const struct xk_event *ev)
+{
+	char a[XK_TS_STRLEN], b[XK_TS_STRLEN];
+
+	(void)ctx;
+	switch (ev->type) {
+	case XK_EV_ACQUIRE:
+		printf("event acquire reqid=%u src=%s dst=%s\n", ev->reqid,
+		       xk_ts_str(&ev->pkt_src, a, sizeof(a)), xk_ts_str(&ev->pkt_dst, b, sizeof(b)));
+		break;
+	case XK_EV_EXPIRE:
+		printf("event expire %s spi=0x%08x reqid=%u\n", ev->hard ? "hard" : "soft",
+		       ev->sa.spi, ev->reqid);
+		break;
+	case XK_EV_MAPPING:
+		printf("event mapping spi=0x%08x new=%s:%u\n", ev->sa.spi,
+		       xk_addr_str(&ev->new_src, a, sizeof(a)), ev->new_src.port);
+		break;
+	}
+	fflush(stdout);
+}
+
+static void on_ike(void *ctx, const struct xk_addr *local, const struct xk_addr *remote,
+		   const uint8_t *buf, size_t len)
+{
+	char a[64], text[80];
+	size_t n = len < sizeof(text) - 1 ? len : sizeof(text) - 1;
+
+	(void)ctx;
+	for (size_t i = 0; i < n; i++)
+		text[i] = buf[i] >= 32 && buf[i] < 127 ? (char)buf[i] : '.';
+	text[n] = '\0';
+	printf("ike from %s:%u len %zu: %s\n", xk_addr_str(remote, a, sizeof(a)), remote->port,
+	       len, text);
+	if (ike_echo && len < 1000) {
+		uint8_t reply[1024] = "echo:";
+
+		memcpy(reply + 5, buf, len);
+		esp_soft_ike_send(es, local, remote, reply, len + 5);
+	}
+	if (len >= 5 && !memcmp(buf, "echo:", 5) && !hello_ok) {
+		hello_ok = true;
+		printf("ike-echo-ok\n");
+	}
+	fflush(stdout);
+}
+
+/* ---- bench: the transform alone, one thread ---- */
+
+static double now_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int cmd_bench(int argc, char **argv)
+{
+	const char *alg = argc > 0 ? argv[0] : "aes128gcm16";
+	size_t size = argc > 1 ? num(argv[1]) : 1400;
+	double msec = argc > 2 ? num(argv[2]) : 1000;
+	struct xk_sa c = { .spi = 0x1000, .mode = XK_MODE_TUNNEL, .replay_window = 0 };
+	struct esp_sa *out, *in;
+	static uint8_t payload[65536], pkt[65536 + ESP_MAX_OVERHEAD], work[sizeof(pkt)];
+	struct esp_plain pl;
+	double t0, t;
+	uint64_t n;
+	int len;
+
+	if (size > sizeof(payload))
+		die("size too big", argv[1]);
+	xk_addr_parse("192.0.2.1", &c.src);
+	xk_addr_parse("192.0.2.2", &c.dst);
+	enc_alg(alg, &c);
+	c.enc_key_len = c.enc == XK_ENC_AES_CBC ? (strstr(alg, "256") ? 32 : 16)
+		      : c.enc == XK_ENC_AES_GCM_16 ? (strstr(alg, "256") ? 36 : 20) : 36;
+	if (c.enc == XK_ENC_AES_CBC) {
+		c.integ = XK_INTEG_HMAC_SHA256_128;
+		c.integ_key_len = 32;
+	}
+	memset(c.enc_key, 0x5a, sizeof(c.enc_key));
+	memset(c.integ_key, 0xa5, sizeof(c.integ_key));
+	if (esp_sa_new(&c, 1, &out) < 0)
+		die("SA", alg);
+	c.inbound = true;
+	/* Window 0: the same packet may be opened again and again. */
+	if (esp_sa_new(&c, 1, &in) < 0)
+		die("SA", alg);
+	memset(payload, 0x42, size);
+
+	/* In place, as the workers do: the payload already sits after the IV. */
+	memcpy(pkt + esp_payload_off(out), payload, size);
+	n = 0;
+	t0 = now_s();
+	do {
+		for (int i = 0; i < 256; i++)
+			len = esp_encap(out, 0, 4, pkt + esp_payload_off(out), size, pkt,
+					sizeof(pkt));
+		n += 256;
+		t = now_s() - t0;
+	} while (t * 1000 < msec);
+	printf("encap %s %zu bytes: %.0f packets/s %.1f MB/s\n", alg, size, (double)n / t,
+	       (double)n * (double)size / t / 1e6);
+
+	len = esp_encap(out, 0, 4, payload, size, pkt, sizeof(pkt));
+	n = 0;
+	t0 = now_s();
+	do {
+		for (int i = 0; i < 256; i++) {
+			/* Decrypting is in place: each round opens a fresh copy. */
+			memcpy(work, pkt, (size_t)len);
+			if (esp_decap(in, 0, work, (size_t)len, &pl) < 0)
+				die("decap failed", alg);
+		}
+		n += 256;
+		t = now_s() - t0;
+	} while (t * 1000 < msec);
+	printf("decap %s %zu bytes: %.0f packets/s %.1f MB/s\n", alg, size, (double)n / t,
+	       (double)n * (double)size / t / 1e6);
+	esp_sa_free(out);
+	esp_sa_free(in);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct esp_soft_cfg cfg = { 0 };
+	const char *ready = NULL;
+	unsigned stats_secs = 0;
+	char *sas[2 * MAX_SA], *pols[4 * MAX_SA];
+	bool sa_in[2 * MAX_SA];
+	int n_sas = 0, n_pols = 0, err, sfd;
+	sigset_t mask;
+	time_t next_stats = 0, next_hello = 0;
+
+	if (argc > 1 && strcmp(argv[1], "bench") == 0)
+		return cmd_bench(argc - 2, argv + 2);
+	for (int i = 1; i < argc; i++) {
+		const char *o = argv[i];
+		char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(o, "--raw") == 0) {
+			cfg.raw_esp = true;
+			continue;
+		}
+		if (strcmp(o, "--no-offload") == 0) {
+			cfg.no_offload = true;
+			continue;
+		}
+		if (strcmp(o, "--ike-echo") == 0) {
+			ike_echo = true;
+			continue;
+		}
+		if (!v)
+			die("missing value for", o);
+		i++;
+		if (strcmp(o, "--dev") == 0)
+			cfg.ifname = v;
+		else if (strcmp(o, "--port") == 0)
+			cfg.nat_port = (uint16_t)num(v);
+		else if (strcmp(o, "--workers") == 0)
+			cfg.workers = (int)num(v);
+		else if (strcmp(o, "--mark") == 0)
+			cfg.mark = num(v);
+		else if (strcmp(o, "--mtu") == 0)
+			cfg.mtu = num(v);
+		else if ((strcmp(o, "--sa-in") == 0 || strcmp(o, "--sa-out") == 0) &&
+			 n_sas < 2 * MAX_SA)
+			sa_in[n_sas] = o[5] == 'i', sas[n_sas++] = v;
+		else if (strcmp(o, "--policy") == 0 && n_pols < 4 * MAX_SA)
+			pols[n_pols++] = v;
+		else if (strcmp(o, "--ike-hello") == 0)
+			addr(v, &hello_dst);
+		else if (strcmp(o, "--stats") == 0)
+			stats_secs = num(v);
+		else if (strcmp(o, "--ready") == 0)
+			ready = v;
+		else
+			die("unknown option", o);
+	}
+	es = esp_soft_new(&cfg, &err);
+	if (!es)
+		die("esp_soft_new", strerror(-err));
+	for (int i = 0; i < n_sas; i++)
+		add_sa(sas[i], sa_in[i], esp_soft_nat_port(es));
+	for (int i = 0; i < n_pols; i++)
+		add_policy(pols[i]);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL); /* before the threads inherit it */
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	err = esp_soft_start(es);
+	if (err < 0)
+		die("start", strerror(-err));
+	printf("ready dev=%s ifindex=%d raw=%d\n", esp_soft_ifname(es), esp_soft_ifindex(es),
+	       esp_soft_raw_esp(es));
+	fflush(stdout);
+	if (ready) {
+		FILE *f = fopen(ready, "w");
+
+		if (!f)
+			die("cannot write", ready);
+		fprintf(f, "%s %d\n", esp_soft_ifname(es), esp_soft_ifindex(es));
+		fclose(f);
+	}
+
+	for (;;) {
+		struct pollfd p[3] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = esp_soft_ike_fd(es), .events = POLLIN },
+			{ .fd = esp_soft_events_fd(es), .events = POLLIN },
+		};
+		time_t now = time(NULL);
+
+		if (stats_secs && now >= next_stats) {
+			if (next_stats)
+				print_stats();
+			next_stats = now + stats_secs;
+		}
+		if (hello_dst.family && !hello_ok && now >= next_hello) {
+			struct xk_addr d = hello_dst;
+
+			d.port = esp_soft_nat_port(es);
+			err = esp_soft_ike_send(es, NULL, &d, (const uint8_t *)"hello", 5);
+			if (err < 0)
+				fprintf(stderr, "xk-esp: ike send: %s\n", strerror(-err));
+			next_hello = now + 1;
+		}
+		if (poll(p, 3, 200) < 0 && errno != EINTR)
+			break;
+		if (p[1].revents)
+			esp_soft_ike_read(es, on_ike, NULL);
+		if (p[2].revents)
+			esp_soft_events_read(es, on_event, NULL);
+		if (p[0].revents) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			if (si.ssi_signo == SIGUSR1) {
+				print_stats();
+				print_sas();
+				continue;
+			}
+			break;
+		}
+	}
+	print_stats();
+	print_sas();
+	esp_soft_free(es);
+	close(sfd);
+	return 0;
+}
