@@ -658,6 +658,17 @@ struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in)
 	return NULL;
 }
 
+struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in)
+{
+	struct ike_child *c = child_find_in(sa, spi_in);
+	struct ike_sa *succ;
+
+	if (c || !sa->successor_spi)
+		return c;
+	succ = ike_engine_find_sa(sa->eng, sa->successor_spi);
+	return succ ? child_find_in(succ, spi_in) : NULL;
+}
+
 struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out)
 {
 	for (struct ike_child *c = sa->children; c; c = c->next)

@@ -667,6 +667,8 @@ bool ike_cookie_verify(struct ike_engine *e, const uint8_t *cookie, size_t clen,
 
 /* ---- sending requests ---- */
 
+static void next_task(struct ike_sa *sa);
+
 static void send_request(struct ike_sa *sa)
 {
 	struct ike_task *t = sa->tasks;
@@ -680,13 +682,32 @@ static void send_request(struct ike_sa *sa)
 		.mid = sa->mid_next,
 	};
 	struct ike_sk_ctx sk;
-	int len;
+	int len, err;
 
 	ike_mb_init(&mb, buf, sizeof(buf), &hdr);
 	if (t->ops->exch != IKEV2_EXCH_IKE_SA_INIT)
 		ike_mb_sk_begin(&mb, ike_encr_iv_len(sa->suite.encr));
-	if (t->ops->build_i(t, sa, &mb) < 0) {
-		ike_sa_kill(sa, 0, "cannot build request");
+	err = t->ops->build_i(t, sa, &mb);
+	if (err < 0) {
+		struct ike_sa *succ = sa->successor_spi ? find_local(sa->eng, sa->successor_spi) : NULL;
+
+		/* Without its first exchanges there is no IKE SA to keep. */
+		if (t->ops->exch == IKEV2_EXCH_IKE_SA_INIT || t->ops->exch == IKEV2_EXCH_IKE_AUTH) {
+			ike_sa_kill(sa, 0, "cannot build request");
+			return;
+		}
+		sa->tasks = t->next;
+		t->next = NULL;
+		if (err == -ENOENT && succ && succ->state == IKE_S_ESTABLISHED) {
+			/* What it concerns moved with an IKE SA rekey: follow it there. */
+			ike_sa_queue(succ, t);
+		} else {
+			if (err != -ECANCELED)
+				xk_warn("%s not started conn=%s: %s", t->ops->name,
+					sa->conn ? sa->conn->name : "", strerror(-err));
+			t->ops->destroy(t);
+		}
+		next_task(sa);
 		return;
 	}
 	if (t->ops->exch == IKEV2_EXCH_IKE_SA_INIT) {

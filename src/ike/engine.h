@@ -85,7 +85,11 @@ struct ike_task;
 struct ike_task_ops {
 	const char *name;
 	uint8_t exch;
-	/* Initiator: add this task's payloads to the request. */
+	/*
+	 * Initiator: add this task's payloads to the request.  -ECANCELED:
+	 * nothing to do any more; -ENOENT: what it concerns moved to the IKE
+	 * SA that replaced this one, and the task follows it there.
+	 */
 	int (*build_i)(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb);
 	/* Initiator: process the response. */
 	enum ike_task_result (*process_i)(struct ike_task *t, struct ike_sa *sa,
@@ -152,6 +156,7 @@ struct ike_sa {
 	uint16_t fail_notify;
 	bool kill_after_response; /* a DELETE of this SA was answered */
 	bool rekeyed;             /* replaced by a rekey: its death is no outage */
+	uint64_t successor_spi;   /* ... by the IKE SA with this local SPI */
 	bool rekeying;            /* our CREATE_CHILD_SA rekeying it is out */
 	/* Section 2.8.1 for IKE SAs: the peer's new SA and its exchange's lower nonce. */
 	struct ike_sa *peer_rekey;
@@ -280,6 +285,11 @@ uint64_t child_timers(struct ike_sa *sa, uint64_t now, bool run);
 void child_uninstall(struct ike_sa *sa, struct ike_child *c);
 void child_free_all(struct ike_sa *sa);
 struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in);
+/*
+ * The same, but also in the IKE SA that replaced this one: an exchange on
+ * the old IKE SA may finish after its CHILD_SAs moved (an IKE SA rekey).
+ */
+struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in);
 struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out);
 void child_remove(struct ike_sa *sa, struct ike_child *c);
 /* The configured selectors, defaulting to the SA's addresses. */

@@ -74,6 +74,18 @@ static void lower_nonce(const uint8_t *a, size_t alen, const uint8_t *b, size_t 
 	}
 }
 
+/* The IKE SA a CHILD_SA of sa now lives on (sa, or the one that replaced it). */
+static struct ike_sa *holder_of(struct ike_sa *sa, struct ike_child *c)
+{
+	struct ike_sa *succ;
+
+	for (struct ike_child *x = sa->children; x; x = x->next)
+		if (x == c)
+			return sa;
+	succ = sa->successor_spi ? ike_engine_find_sa(sa->eng, sa->successor_spi) : NULL;
+	return succ ? succ : sa;
+}
+
 /* ---- initiator ---- */
 
 static void abort_child(struct ike_sa *sa, struct task_child *t)
@@ -96,6 +108,9 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	size_t n, publen = sizeof(pub);
 	int err;
 
+	/* Moved along with an IKE SA rekey: rekey it there. */
+	if (t->old_spi_in && !old && sa->successor_spi)
+		return -ENOENT;
 	/* Gone, already replaced or being deleted meanwhile: nothing to do. */
 	if (t->old_spi_in && (!old || old->state != CHILD_S_INSTALLED || old->rekeyed))
 		return -ECANCELED;
@@ -176,7 +191,7 @@ static void resolve_collision(struct ike_sa *sa, struct ike_child *old, struct i
 		child_send_pending(sa, theirs);
 		del = task_delete_child_new(ours->spi_in, false);
 		if (del)
-			ike_sa_queue(sa, del);
+			ike_sa_queue(holder_of(sa, ours), del);
 	} else {
 		xk_info("rekey collision conn=%s: ours %08x won over %08x", sa->conn->name,
 			ours->spi_in, theirs->spi_in);
@@ -188,7 +203,7 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 					  const struct ike_msg *msg)
 {
 	struct task_child *t = (struct task_child *)tt;
-	struct ike_child *old = t->old_spi_in ? child_find_in(sa, t->old_spi_in) : NULL;
+	struct ike_child *old = t->old_spi_in ? child_find_moved(sa, t->old_spi_in) : NULL;
 	struct ike_child *c = t->child;
 	const struct ike_pl *pl_nr = ike_msg_find(msg, IKEV2_PL_NONCE);
 	const struct ike_pl *pl_ke = ike_msg_find(msg, IKEV2_PL_KE);
@@ -260,7 +275,7 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 		/* The old pair goes now; its inbound SA lingers (make-before-break). */
 		tt = task_delete_child_new(old->spi_in, true);
 		if (tt)
-			ike_sa_queue(sa, tt);
+			ike_sa_queue(holder_of(sa, old), tt);
 	}
 	return IKE_TASK_DONE;
 fail:
@@ -331,6 +346,14 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 			return -EINVAL;
 		}
 		old = child_find_out(sa, get_be32(n.spi));
+		/*
+		 * Section 2.25: it moved to the IKE SA that replaces this one (the
+		 * peer has not seen that yet): busy, ask again shortly.
+		 */
+		if (!old && (sa->rekeyed || sa->successor_spi)) {
+			*notify = IKEV2_N_TEMPORARY_FAILURE;
+			return -EBUSY;
+		}
 		/* Section 2.25.1: unknown, or one we are closing or have replaced. */
 		if (!old) {
 			*notify = IKEV2_N_CHILD_SA_NOT_FOUND;

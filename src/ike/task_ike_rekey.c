@@ -42,6 +42,7 @@ static int nonce_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t ble
 /* The new IKE SA takes over everything the old one carried. */
 static void adopt(struct ike_sa *new_sa, struct ike_sa *old)
 {
+	old->successor_spi = new_sa->initiator ? new_sa->spi_i : new_sa->spi_r;
 	new_sa->local = old->local;
 	new_sa->remote = old->remote;
 	new_sa->local_id = old->local_id;

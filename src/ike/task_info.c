@@ -74,9 +74,12 @@ static int delete_child_build(struct ike_task *tt, struct ike_sa *sa, struct ike
 	struct ike_child *c = child_find_in(sa, t->spi_in);
 	uint8_t spi[4];
 
-	/* Gone meanwhile (the peer deleted it first): an empty request will do. */
+	/* Moved with an IKE SA rekey: delete it there. */
+	if (!c && sa->successor_spi)
+		return -ENOENT;
+	/* Gone meanwhile (the peer deleted it first): nothing to do. */
 	if (!c)
-		return 0;
+		return -ECANCELED;
 	put_be32(spi, c->spi_in);
 	ike_mb_delete(mb, IKEV2_PROTO_ESP, 4, spi, 1);
 	if (c->state == CHILD_S_INSTALLED)

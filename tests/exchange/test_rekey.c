@@ -393,6 +393,50 @@ static void test_dpd(void)
 	world_free(&w);
 }
 
+/*
+ * CHILD_SA and IKE SA rekeys at the same time: queued behind each other on
+ * one side, crossing on the wire between the two.  The CHILD_SA rekey
+ * follows its CHILD_SA to the new IKE SA or is retried; one of each stays.
+ */
+static void test_child_and_ike_rekey(void)
+{
+	for (int mode = 0; mode < 3; mode++) {
+		static struct world w;
+		uint64_t old_i;
+		uint32_t in0 = 0, in1 = 0;
+		static const char *const what[] = {
+			"IKE rekey, then CHILD rekey queued behind it",
+			"CHILD rekey on one side, IKE rekey on the other",
+			"IKE rekey on one side, CHILD rekey on the other",
+		};
+
+		establish(&w, "aes128gcm16", "aes128gcm16");
+		old_i = sa_of(&w.p[0])->spi_i;
+		installed_children(&w.p[0], &in0);
+		installed_children(&w.p[1], &in1);
+		if (mode == 0) {
+			CHECK_INT(ike_engine_rekey_ike(w.p[0].e, world_sa_spi(&w.p[0])), 0);
+			CHECK_INT(ike_engine_rekey_child(w.p[0].e, world_sa_spi(&w.p[0]), in0), 0);
+		} else if (mode == 1) {
+			CHECK_INT(ike_engine_rekey_child(w.p[0].e, world_sa_spi(&w.p[0]), in0), 0);
+			CHECK_INT(ike_engine_rekey_ike(w.p[1].e, world_sa_spi(&w.p[1])), 0);
+		} else {
+			CHECK_INT(ike_engine_rekey_ike(w.p[0].e, world_sa_spi(&w.p[0])), 0);
+			CHECK_INT(ike_engine_rekey_child(w.p[1].e, world_sa_spi(&w.p[1]), in1), 0);
+		}
+		world_run(&w, 20000);
+		CHECK_MSG(ike_sas(&w.p[0], NULL) == 1 && ike_sas(&w.p[1], NULL) == 1,
+			  "%s: %zu / %zu IKE SAs", what[mode], ike_sas(&w.p[0], NULL),
+			  ike_sas(&w.p[1], NULL));
+		check_one_pair(&w, what[mode]);
+		/* The CHILD_SA was really rekeyed, not just left alone. */
+		installed_children(&w.p[0], &in1);
+		CHECK_MSG(in1 != in0, "%s: CHILD_SA not rekeyed", what[mode]);
+		CHECK(sa_of(&w.p[0])->spi_i != old_i);
+		world_free(&w);
+	}
+}
+
 /* Peer 0 restarts (all state lost) and connects again: INITIAL_CONTACT. */
 static void test_initial_contact(void)
 {
@@ -435,5 +479,6 @@ int main(void)
 	test_ike_rekey_collision();
 	test_dpd();
 	test_initial_contact();
+	test_child_and_ike_rekey();
 	return check_done("rekey");
 }
