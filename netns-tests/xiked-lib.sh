@@ -51,8 +51,13 @@ _xiked_dump() {
 	if [ "$_rc" -ne 0 ] && [ "$_rc" -ne 77 ] || [ -n "${XIKE_TEST_LOGS:-}" ]; then
 		for _n in 1 2; do
 			[ -f "$XK_DIR/peer$_n.log" ] || continue
-			echo "---- xiked peer $_n log (last 40 lines) ----" >&2
-			tail -40 "$XK_DIR/peer$_n.log" >&2
+			if [ "${XIKE_TEST_LOGS:-}" = all ]; then
+				echo "---- xiked peer $_n log ----" >&2
+				cat "$XK_DIR/peer$_n.log" >&2
+			else
+				echo "---- xiked peer $_n log (last 40 lines) ----" >&2
+				tail -40 "$XK_DIR/peer$_n.log" >&2
+			fi
 		done
 	fi
 }

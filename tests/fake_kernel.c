@@ -73,6 +73,11 @@ static int fk_add_policy(void *ctx, const struct xk_policy *p)
 
 	if (k->n_pols == FK_MAX)
 		return -ENOSPC;
+	/* Like the kernel: one policy per selector and direction. */
+	for (size_t i = 0; i < k->n_pols; i++)
+		if (memcmp(&k->pols[i].src, &p->src, sizeof(p->src)) == 0 &&
+		    memcmp(&k->pols[i].dst, &p->dst, sizeof(p->dst)) == 0 && k->pols[i].dir == p->dir)
+			return -EEXIST;
 	k->pols[k->n_pols++] = *p;
 	return 0;
 }

@@ -12,7 +12,7 @@ conf() {
 	n=$1
 	shift
 	if [ "$n" = 1 ]; then l=$IP1_4 r=$IP2_4; else l=$IP2_4 r=$IP1_4; fi
-	printf '[global]\n%s\n[conn t]\nlocal = %s\nremote = %s\npsk = lifecycle\n' \
+	printf "[global]\n%s\nlog-level = ${XIKE_LC_LOG:-info}\n[conn t]\nlocal = %s\nremote = %s\npsk = lifecycle\n" \
 		"$(xiked_socket "$n")" "$l" "$r"
 	for line in "$@"; do
 		printf '%s\n' "$line"
@@ -62,7 +62,8 @@ wait_for 20 child_up 1 || fail "no CHILD SA"
 wait_for 15 states_are 1 0 || fail "peer 1 kept states past the hard lifetime"
 wait_for 10 states_are 2 0 || fail "peer 2 kept states past the hard lifetime"
 child_up 1 && fail "peer 1 still lists the CHILD SA"
-[ "$(stat_of 1 expires)" -ge 1 ] || fail "no expire counted"
+# The first end whose kernel expires it tells the other: one of them counts it.
+[ $(( $(stat_of 1 expires) + $(stat_of 2 expires) )) -ge 1 ] || fail "no expire counted"
 xiked_stop 1
 xiked_stop 2
 

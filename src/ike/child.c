@@ -451,7 +451,13 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 			goto out;
 		c->sa_out = true;
 	}
-	if (inherit && same_ts(inherit, c) && inherit->n_policies) {
+	if (inherit && same_ts(inherit, c)) {
+		/*
+		 * The policies stay where they are.  Ownership moves along with
+		 * the rekey; in a collision the first rekeyed CHILD_SA took them
+		 * already, and this one leaves them to it (child_uninstall hands
+		 * them on should that one go first).
+		 */
 		c->n_policies = inherit->n_policies;
 		inherit->n_policies = 0;
 	} else {
@@ -496,8 +502,19 @@ void child_uninstall(struct ike_sa *sa, struct ike_child *c)
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
 	struct xk_sa_id id;
 
-	if (c->n_policies)
-		for_each_policy(sa, c, false, c->n_policies);
+	if (c->n_policies) {
+		struct ike_child *heir = NULL;
+
+		/* A CHILD_SA of the same lineage (same reqid and selectors) keeps them. */
+		for (struct ike_child *o = sa->children; o && !heir; o = o->next)
+			if (o != c && o->reqid == c->reqid && o->state != CHILD_S_DELETED &&
+			    !o->retire_ms && same_ts(o, c))
+				heir = o;
+		if (heir)
+			heir->n_policies = c->n_policies;
+		else
+			for_each_policy(sa, c, false, c->n_policies);
+	}
 	c->n_policies = 0;
 	if (c->spi_out && c->sa_out) {
 		id = (struct xk_sa_id){ .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
