@@ -18,7 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 uml_run=$here/../uml-run
 : "${XIKE_BUILD:?XIKE_BUILD must name the build directory}"
 LOGDIR=${INTEROP_LOGDIR:-$XIKE_BUILD/meson-logs/interop}
-export INTEROP_LOGDIR=$LOGDIR
+export INTEROP_LOGDIR="$LOGDIR"
 cpus=$(nproc 2>/dev/null || echo 1)
 jobs=${INTEROP_JOBS:-2}
 [ "$jobs" -gt "$cpus" ] && jobs=$cpus

@@ -66,9 +66,10 @@
 # Helpers for hooks: check, fail, skip, wait_for (lib.sh); xctl ARGS
 # (xikectl), sw CMD ARGS (swanctl), kx/kc CMD (run in xiked's/charon's
 # namespace), charon_log_has ERE, xiked_log_has ERE, xstat KEY (an xikectl
-# stats counter), snap then xget/cget KEY (sa-state's view of each side),
-# expect_eq WHAT GOT WANT; $XK_DIR/peer1.log is xiked's log,
-# $CH_DIR/charon.log charon's.
+# stats counter), snap then $X_key/$C_key or xget/cget KEY (sa-state's view
+# of each side), expect_eq WHAT GOT WANT, rekey xike|charon child|ike (rekey,
+# then the checks of an established pair again); $XK_DIR/peer1.log is
+# xiked's log, $CH_DIR/charon.log charon's.
 #
 # For an expected `up`, every run checks: one IKE SA ESTABLISHED and one
 # CHILD SA INSTALLED on each side, the roles, equal IKE SPIs, crossed CHILD
@@ -86,6 +87,9 @@
 # seconds, why) and `N passed, N failed, N skipped`.  Exit status 1 if any run
 # failed, 77 if everything was skipped.
 
+# SC2154: the X_... and C_... values come from sa-state through eval.
+# SC2317: many helpers are called through wait_for and check.
+# shellcheck disable=SC2154,SC2317
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 . "$here/../xiked-lib.sh"
@@ -265,15 +269,19 @@ sa_algs() {
 	' "$1"
 }
 
-# A selector list in sa-state's form: sorted, blank-separated.
+# A selector list in sa-state's form: sorted, blank-separated.  (One
+# selector, the usual case, needs no process.)
 tsnorm() {
-	printf '%s\n' "$1" | tr ', ' '\n\n' | sed '/^$/d' | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//'
+	case $1 in
+	*[,\ ]*) printf '%s\n' "$1" | tr ', ' '\n' | sed '/^$/d' | LC_ALL=C sort | paste -sd ' ' - ;;
+	*) echo "$1" ;;
+	esac
 }
 
 # canon ike|esp PROPOSAL: a one-proposal string as xiked prints what was
 # negotiated (the PRF an IKE integrity algorithm implies; ESN for ESP).
 canon() {
-	_kind=$1 _encr= _integ= _prf= _ke= _esn=noesn
+	_kind=$1 _encr='' _integ='' _prf='' _ke='' _esn=noesn
 	_ifs=$IFS
 	IFS=-
 	# shellcheck disable=SC2086
@@ -328,7 +336,7 @@ check_up() {
 		dump_kernel
 		fail "no CHILD SA INSTALLED on both sides (xiked: '$X_child_state', charon: '$C_child_state')"
 	fi
-	if [ "$ROLE" = xr ]; then
+	if [ -n "$INIT_PID" ]; then
 		wait "$INIT_PID"
 		rc=$?
 		INIT_PID=
@@ -341,7 +349,8 @@ check_up() {
 	expect_eq "charon CHILD SAs" "$C_child_count" 1
 	expect_eq "xiked IKE SA state" "$X_ike_state" ESTABLISHED
 	expect_eq "charon IKE SA state" "$C_ike_state" ESTABLISHED
-	if [ "$ROLE" = xi ]; then xr=initiator cr=responder; else xr=responder cr=initiator; fi
+	# The IKE SA's initiator: the run's, or whoever rekeyed it last.
+	if [ "$IKE_INITIATOR" = xike ]; then xr=initiator cr=responder; else xr=responder cr=initiator; fi
 	expect_eq "xiked role" "$X_ike_role" "$xr"
 	expect_eq "charon role" "$C_ike_role" "$cr"
 	expect_eq "IKE SPIi (xiked = charon)" "$X_ike_spi_i" "$C_ike_spi_i"
@@ -409,7 +418,7 @@ check_traffic() {
 	at_exit "kill $! 2>/dev/null"
 	wire_reset
 	ping_pairs "$PINGS"
-	n=$(echo $PINGS | wc -w)
+	n=$(echo "$PINGS" | wc -w)
 	got=$(wire $kind)
 	echo "[$_test_name] check: >= $((6 * n)) $kind packets on the wire for $n x 3 pings: $got"
 	[ "$got" -ge $((6 * n)) ] || fail "only $got $kind packets on the wire for $n x 3 pings"
@@ -442,6 +451,55 @@ check_traffic() {
 		echo "[$_test_name] check: traffic outside the selectors crosses in the clear: $got echo packets"
 		[ "$got" -ge 6 ] || fail "traffic outside the selectors did not cross in the clear ($got)"
 	fi
+}
+
+kernel_sa_count() {
+	ip -n "$1" xfrm state | grep -c '^src'
+}
+
+# After a rekey: one IKE SA and one CHILD SA on each side again, the
+# rekeyed one new, and two kernel SAs per side (xiked lets the old inbound
+# SA linger a few seconds).
+rekeyed() {
+	snap
+	[ "$X_ike_count" = 1 ] && [ "$C_ike_count" = 1 ] &&
+		[ "$X_child_count" = 1 ] && [ "$C_child_count" = 1 ] &&
+		[ "$X_child_state" = INSTALLED ] && [ "$C_child_state" = INSTALLED ] &&
+		[ "$X_ike_state" = ESTABLISHED ] && [ "$C_ike_state" = ESTABLISHED ] &&
+		[ "$(kernel_sa_count "$XIKE_NS")" = 2 ] && [ "$(kernel_sa_count "$CHARON_NS")" = 2 ] ||
+		return 1
+	case $1 in
+	child) [ "$X_child_spi_in" != "$OLD_CHILD" ] && [ "$X_ike_spi_i" = "$OLD_IKE" ] ;;
+	ike) [ "$X_ike_spi_i" != "$OLD_IKE" ] && [ "$X_child_spi_in" = "$OLD_CHILD" ] ;;
+	esac
+}
+
+# rekey xike|charon child|ike: one side rekeys; then every check of an
+# established pair again, and traffic through it.
+rekey() {
+	snap
+	OLD_CHILD=$X_child_spi_in OLD_IKE=$X_ike_spi_i
+	case $1/$2 in
+	xike/child) check xctl rekey t ;;
+	xike/ike) check xctl rekey t ike ;;
+	charon/child) check sw --rekey --child t ;;
+	charon/ike) check sw --rekey --ike t ;;
+	*) fail "rekey $1 $2?" ;;
+	esac
+	if ! wait_for 20 rekeyed "$2"; then
+		dump_kernel
+		fail "no clean $2 rekey: xiked $X_ike_count IKE ($X_ike_spi_i, was $OLD_IKE) $X_child_count CHILD ($X_child_spi_in, was $OLD_CHILD); charon $C_ike_count IKE, $C_child_count CHILD; kernel SAs $(kernel_sa_count "$XIKE_NS")/$(kernel_sa_count "$CHARON_NS")"
+	fi
+	echo "[$_test_name] check: $2 rekeyed by $1: IKE SPIi $OLD_IKE -> $X_ike_spi_i, CHILD SPI $OLD_CHILD -> $X_child_spi_in"
+	[ "$2" = ike ] && IKE_INITIATOR=$1
+	check_up
+	wire_reset
+	ping_pairs "$PINGS"
+	got=$(wire esp)
+	[ "$NAT" = yes ] && got=$(wire espudp)
+	echo "[$_test_name] check: ESP through the rekeyed SAs: $got packets"
+	[ "$got" -ge 6 ] || fail "only $got ESP packets after the rekey"
+	expect_eq "plain ICMP echo on the wire" "$(wire echo)" 0
 }
 
 check_clean() {
@@ -525,24 +583,39 @@ check_failure() {
 
 # ---- one run -------------------------------------------------------------
 
+# Seconds since boot, to 1/100 s, without a process: $UPTIME
+uptime_now() {
+	read -r UPTIME _ </proc/uptime
+}
+
+# elapsed PREV NOW (both as /proc/uptime has them, 12.34): NOW - PREV in
+# seconds with one decimal.  (The 1 before the hundredths keeps "08" from
+# reading as octal; it cancels out.)
+elapsed() {
+	_a=$(( (${2%.*} * 100 + 1${2#*.}) - (${1%.*} * 100 + 1${1#*.}) ))
+	echo "$((_a / 100)).$(( (_a % 100) / 10 ))"
+}
+
 # stage WHAT: a progress line with the seconds since the run started, so
 # that a slow step shows in the run's output.
 stage() {
-	echo "[$_test_name] +$(echo "$(date +%s.%N) $RUN_T0" | awk '{ printf "%.1f", $1 - $2 }')s $*"
+	uptime_now
+	echo "[$_test_name] +$(elapsed "$RUN_T0" "$UPTIME")s $*"
 }
 
 case_defaults() {
-	DESC= ROLES="xi xr" FAMILY=4 MODE=tunnel NAT=no
+	DESC='' ROLES="xi xr" FAMILY=4 MODE=tunnel NAT=no
 	IKE=aes128gcm16-prfsha256-x25519 ESP=aes128gcm16
-	XIKE_IKE= XIKE_ESP= CHARON_IKE= CHARON_ESP=
-	PSK="interop secret" XIKE_PSK= CHARON_PSK=
-	XIKE_LOCAL_TS= XIKE_REMOTE_TS= CHARON_LOCAL_TS= CHARON_REMOTE_TS=
-	XIKE_EXTRA= CHARON_EXTRA= CHARON_CHILD_EXTRA=
-	EXPECT=up NOTIFY= EXPECT_IKE= EXPECT_ESP= EXPECT_LOCAL_TS= EXPECT_REMOTE_TS=
-	PINGS= PLAIN_PINGS= TEARDOWN=
+	XIKE_IKE='' XIKE_ESP='' CHARON_IKE='' CHARON_ESP=''
+	PSK="interop secret" XIKE_PSK='' CHARON_PSK=''
+	XIKE_LOCAL_TS='' XIKE_REMOTE_TS='' CHARON_LOCAL_TS='' CHARON_REMOTE_TS=''
+	XIKE_EXTRA='' CHARON_EXTRA='' CHARON_CHILD_EXTRA=''
+	EXPECT=up NOTIFY='' EXPECT_IKE='' EXPECT_ESP='' EXPECT_LOCAL_TS='' EXPECT_REMOTE_TS=''
+	PINGS='' PLAIN_PINGS='' TEARDOWN=''
 	unset -f case_prepare case_checks 2>/dev/null || true
 }
 
+# shellcheck disable=SC2034  # XIKE_IN1 and the like are for the cases
 set_addresses() {
 	if [ "$FAMILY" = 6 ]; then
 		XIKE_IP=$IP1_6 CHARON_IP=$IP2_6 HOSTLEN=128
@@ -625,18 +698,21 @@ EOF
 run_case() {
 	file=$1 ROLE=$2
 	# The parent's clean-up stays the parent's: only this run's own.
-	_exit_cmds= _netns_made= _failed=
+	_exit_cmds='' _netns_made='' _failed=''
 	trap _cleanup EXIT
 	_test_name="$(basename "$file" .case)/$ROLE"
-	RUN_T0=$(date +%s.%N)
+	uptime_now
+	RUN_T0=$UPTIME
 	INIT_PID=
 	# Twice: the first pass learns FAMILY and NAT, the second sees the
 	# addresses that follow from them.
 	case_defaults
 	set_addresses
+	# shellcheck disable=SC1090  # the case
 	. "$file"
 	set_addresses
 	case_defaults
+	# shellcheck disable=SC1090
 	. "$file"
 	: "${XIKE_IKE:=$IKE}" "${XIKE_ESP:=$ESP}" "${CHARON_IKE:=$IKE}" "${CHARON_ESP:=$ESP}"
 	: "${XIKE_PSK:=$PSK}" "${CHARON_PSK:=$PSK}"
@@ -645,9 +721,8 @@ run_case() {
 	EXPECT_LOCAL_TS=$(tsnorm "${EXPECT_LOCAL_TS:-${XIKE_LOCAL_TS:-$XIKE_IP/$HOSTLEN}}")
 	EXPECT_REMOTE_TS=$(tsnorm "${EXPECT_REMOTE_TS:-${XIKE_REMOTE_TS:-$CHARON_IP/$HOSTLEN}}")
 	[ -n "$PINGS" ] || PINGS="$XIKE_IP>$CHARON_IP"
-	if [ -z "$TEARDOWN" ]; then
-		if [ "$ROLE" = xi ]; then TEARDOWN=xike; else TEARDOWN=charon; fi
-	fi
+	if [ "$ROLE" = xi ]; then IKE_INITIATOR=xike; else IKE_INITIATOR=charon; fi
+	: "${TEARDOWN:=$IKE_INITIATOR}"
 	say "$DESC"
 	say "xiked in $XIKE_NS ($XIKE_IP), charon in $CHARON_NS ($CHARON_IP), $MODE, expect $EXPECT${NOTIFY:+ ($NOTIFY)}"
 
@@ -706,8 +781,7 @@ scrub() {
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		# shellcheck disable=SC2086
 		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
-		ip -n "$ns" xfrm state flush 2>/dev/null
-		ip -n "$ns" xfrm policy flush 2>/dev/null
+		printf 'xfrm state flush\nxfrm policy flush\n' | ip -n "$ns" -batch - 2>/dev/null
 	done
 	rm -f /run/xike-test-$$-*.sock
 }
@@ -726,7 +800,7 @@ for pat in "$@"; do
 		case " $all " in *" $f "*) ;; *) all="$all $f" ;; esac
 	done
 done
-cases= i=0
+cases='' i=0
 for f in $all; do
 	i=$((i + 1))
 	[ $(( (i - 1) % shard_n + 1 )) -eq "$shard_i" ] && cases="$cases $f"
@@ -741,24 +815,33 @@ say "strongSwan $("$CHARON" --version 2>/dev/null | sed -n 's/.*strongSwan \([0-
 
 for f in $cases; do
 	name=$(basename "$f" .case)
+	# shellcheck disable=SC1090  # the case, for its ROLES
 	roles=$( case_defaults; . "$f" 2>/dev/null; echo "$ROLES" )
 	for role in $roles; do
 		case " ${INTEROP_ROLES:-xi xr} " in *" $role "*) ;; *) continue ;; esac
 		dir=$LOGDIR/$name.$role
 		rm -rf "$dir"
 		mkdir -p "$dir"
-		t0=$(date +%s.%N)
+		uptime_now
+		t0=$UPTIME
 		( XK_DIR=$dir; run_case "$f" "$role" ) >"$dir/output" 2>&1 &
 		sub=$!
-		( sleep "$CASE_TIMEOUT" && kill -TERM "$sub" 2>/dev/null &&
-			echo "[interop] FAIL: timed out after $CASE_TIMEOUT s" >>"$dir/output" ) &
+		# The watchdog takes its sleep along when it is called off.
+		(
+			trap 'kill $s 2>/dev/null; exit 0' TERM
+			sleep "$CASE_TIMEOUT" &
+			s=$!
+			wait "$s" && kill -TERM "$sub" 2>/dev/null &&
+				echo "[interop] FAIL: timed out after $CASE_TIMEOUT s" >>"$dir/output"
+		) &
 		dog=$!
 		wait "$sub"
 		rc=$?
 		kill "$dog" 2>/dev/null
 		wait "$dog" 2>/dev/null
 		scrub
-		secs=$(echo "$(date +%s.%N) $t0" | awk '{ printf "%.1f", $1 - $2 }')
+		uptime_now
+		secs=$(elapsed "$t0" "$UPTIME")
 		why=
 		case $rc in
 		0) res=PASS passed=$((passed + 1)) ;;

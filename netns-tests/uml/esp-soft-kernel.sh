@@ -79,15 +79,32 @@ MAC2=$(n2 cat /sys/class/net/eth0/address)
 must n2 ip neigh replace "$IP1_6" lladdr "$MAC1" dev eth0 nud permanent
 must n1 ip neigh replace "$IP2_6" lladdr "$MAC2" dev eth0 nud permanent
 
-# The kernel side's ESP-in-UDP sockets (never read): IPv4 and IPv6.
-ip netns exec "$NS1" perl -MSocket -e '
+# The kernel side's ESP-in-UDP sockets (never read): IPv4 and IPv6.  Each
+# bypasses IPsec policies (IP_XFRM_POLICY / IPV6_XFRM_POLICY, allow, both
+# directions), as an IKE daemon's sockets do: in transport mode the kernel
+# checks the inbound policy on the UDP datagram itself before it takes the
+# ESP out, and a policy between the outer addresses would drop it.  The
+# struct is xfrm_userpolicy_info: selector (family at 40), lifetimes with
+# infinite byte and packet limits, current lifetimes, priority, index, dir,
+# action (0: allow), flags, share.
+ip netns exec "$NS1" perl -MSocket=:all -e '
+	sub bypass {
+		my ($s, $level, $opt, $af) = @_;
+		for my $dir (0, 1) {
+			my $pol = pack("x40 S x14 Q4 x32 x32 L L C C C C x4", $af,
+				       ~0, ~0, ~0, ~0, 0, 0, $dir, 0, 0, 0);
+			setsockopt($s, $level, $opt, $pol) or die "XFRM_POLICY: $!";
+		}
+	}
 	socket(S, PF_INET, SOCK_DGRAM, 0) or die "socket: $!";
 	setsockopt(S, 17, 100, pack("i", 2)) or die "UDP_ENCAP: $!";
+	bypass(\*S, 0, 17, AF_INET);
 	bind(S, pack_sockaddr_in(4500, INADDR_ANY)) or die "bind: $!";
 	socket(T, PF_INET6, SOCK_DGRAM, 0) or die "socket6: $!";
 	setsockopt(T, 41, 26, pack("i", 1)) or die "V6ONLY: $!";
 	setsockopt(T, 17, 100, pack("i", 2)) or die "UDP_ENCAP6: $!";
-	bind(T, pack_sockaddr_in6(4500, IN6ADDR_ANY)) or die "bind6: $!";
+	bypass(\*T, 41, 35, AF_INET6);
+	bind(T, pack_sockaddr_in6(4500, inet_pton(AF_INET6, "::"))) or die "bind6: $!";
 	$| = 1; print "ready\n"; sleep 600;' >"$TMP/encap" 2>&1 &
 at_exit "kill $! 2>/dev/null"
 i=0

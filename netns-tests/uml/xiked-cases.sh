@@ -54,6 +54,17 @@ n1 ip xfrm policy | grep -q 'dir out' || fail "the trap policy went away with th
 stop_both
 n1 ip xfrm policy | grep -q ' dir ' && fail "policies left after shutdown"
 
+say "encap = yes: UDP-encapsulated ESP without a NAT"
+conf 1 "psk = s3cret" "encap = yes" | xiked_start 1
+conf 2 "psk = s3cret" | xiked_start 2
+check ctl 1 initiate t
+wait_for 20 child_up 1 || fail "no CHILD SA with encap = yes"
+n1 ip xfrm state | grep -q 'encap type espinudp sport 4500 dport 4500' ||
+	{ n1 ip xfrm state; fail "no UDP encapsulation on peer 1"; }
+n2 ip xfrm state | grep -q 'encap type espinudp' || fail "no UDP encapsulation on peer 2"
+check n1 ping -c 2 -W 2 "$IP2_4"
+stop_both
+
 say "wrong PSK: nothing installed, the failure visible"
 conf 1 "psk = one secret" | xiked_start 1
 conf 2 "psk = another secret" | xiked_start 2

@@ -80,6 +80,21 @@ t=$(( $(date +%s) - t0 ))
 [ "$(stat_of 1 dpd-timeouts)" -eq 1 ] || fail "no dpd timeout counted"
 say "dead peer found after ${t}s"
 
+say "dpd-action = trap: after a dead peer, the next packet brings the tunnel back"
+xiked_stop 1
+conf 1 "dpd = 2s" "dpd-timeout = 6s" "dpd-action = trap" | xiked_start 1
+conf 2 | xiked_start 2
+check ctl 1 initiate t
+wait_for 20 child_up 1 || fail "no CHILD SA"
+kill -9 "$(cat "$XK_DIR/peer2.pid")"
+wait_for 20 states_are 1 0 || fail "peer 1 kept its states after the peer died"
+n1 ip xfrm policy | grep -q 'dir out' || fail "no trap policy after the dead peer"
+conf 2 | xiked_start 2
+n1 ping -c 1 -W 1 "$IP2_4" >/dev/null 2>&1   # the ACQUIRE
+wait_for 20 child_up 1 || { xiked_log 1 | tail; fail "the trap did not bring the tunnel back"; }
+check n1 ping -c 2 -W 2 "$IP2_4"
+xiked_stop 2
+
 say "the peer restarts: its INITIAL_CONTACT clears the old SAs"
 # Peer 2's killed daemon left its states; the new one flushes them.
 conf 2 "start = start" | xiked_start 2

@@ -554,8 +554,14 @@ static void finish(struct parser *p)
 			fail(p, c->name, "remote", "local and remote are of different families");
 			break;
 		}
-		if (c->start == XD_START_TRAP && (!c->n_local_ts && !c->local.family)) {
-			fail(p, c->name, "local", "start = trap needs local (or local-ts)");
+		if (c->dpd_action != XD_DPD_CLEAR && !c->remote.family) {
+			fail(p, c->name, "dpd-action", "%s needs a remote address",
+			     c->dpd_action == XD_DPD_RESTART ? "restart" : "trap");
+			break;
+		}
+		if ((c->start == XD_START_TRAP || c->dpd_action == XD_DPD_TRAP) &&
+		    (!c->n_local_ts && !c->local.family)) {
+			fail(p, c->name, "local", "trapping needs local (or local-ts)");
 			break;
 		}
 		(void)err;
@@ -665,4 +671,5 @@ void xd_conn_to_engine(const struct xd_conn *c, struct ike_conn_cfg *out)
 	out->ike_rekey_time_s = c->ike_rekey_s;
 	out->dpd_s = c->dpd_s;
 	out->dpd_timeout_s = c->dpd_timeout_s;
+	out->force_encap = c->encap;
 }

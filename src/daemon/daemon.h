@@ -94,8 +94,9 @@ struct xiked {
 	uint64_t started_ms;
 	bool stopping;
 	bool debug; /* -d: debug logging whatever the config says */
-	bool restart_pending; /* dpd-action = restart, once the loop comes round */
-	char restart_conn[IKE_NAME_MAX];
+	/* dpd-action restart / trap, taken once the loop comes round */
+	enum xd_dpd_action pending_action;
+	char pending_conn[IKE_NAME_MAX];
 	uint32_t next_trap_reqid;
 	struct xd_faults faults;
 };

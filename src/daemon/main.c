@@ -49,23 +49,6 @@ void xd_engine_kick(struct xiked *d)
 	ev_timer_start(d->loop, &d->timer);
 }
 
-static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct xiked *d = container_of(w, struct xiked, timer);
-
-	(void)loop;
-	(void)revents;
-	ike_engine_tick(d->eng);
-	if (d->restart_pending) {
-		char err[256];
-
-		d->restart_pending = false;
-		if (xd_initiate(d, d->restart_conn, err, sizeof(err)) < 0)
-			xk_warn("dpd restart conn=%s: %s", d->restart_conn, err);
-	}
-	xd_engine_kick(d);
-}
-
 static const struct xd_conn *conn_find(const struct xd_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->n_conns; i++)
@@ -73,6 +56,38 @@ static const struct xd_conn *conn_find(const struct xd_config *cfg, const char *
 			return &cfg->conns[i];
 	return NULL;
 }
+
+static bool has_trap(const struct xiked *d, const char *conn)
+{
+	for (size_t i = 0; i < d->n_traps; i++)
+		if (!strcmp(d->traps[i].conn, conn))
+			return true;
+	return false;
+}
+
+static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct xiked *d = container_of(w, struct xiked, timer);
+
+	(void)loop;
+	(void)revents;
+	ike_engine_tick(d->eng);
+	if (d->pending_action == XD_DPD_RESTART) {
+		char err[256];
+
+		if (xd_initiate(d, d->pending_conn, err, sizeof(err)) < 0)
+			xk_warn("dpd restart conn=%s: %s", d->pending_conn, err);
+	} else if (d->pending_action == XD_DPD_TRAP) {
+		struct xd_conn *c = (struct xd_conn *)conn_find(&d->cfg, d->pending_conn);
+
+		/* A trapped conn's trap never left; others get one now. */
+		if (c && !has_trap(d, c->name))
+			xd_traps_install(d, c, c->reqid);
+	}
+	d->pending_action = XD_DPD_CLEAR;
+	xd_engine_kick(d);
+}
+
 
 /* The dpd-action of a connection whose peer stopped answering. */
 static void on_peer_dead(struct xiked *d, const char *name)
@@ -87,16 +102,16 @@ static void on_peer_dead(struct xiked *d, const char *name)
 		xk_notice("dpd conn=%s: peer dead, SAs cleared", name);
 		break;
 	case XD_DPD_RESTART:
-		xk_notice("dpd conn=%s: peer dead, negotiating again", name);
-		/* After this event the engine buries the SA; start anew next loop. */
-		d->restart_pending = true;
-		snprintf(d->restart_conn, sizeof(d->restart_conn), "%s", name);
-		ev_feed_event(d->loop, &d->timer, EV_TIMER);
-		break;
 	case XD_DPD_TRAP:
-		xk_notice("dpd conn=%s: peer dead, waiting for traffic", name);
-		if (c->start != XD_START_TRAP)
-			xd_traps_install(d, c, c->reqid);
+		xk_notice("dpd conn=%s: peer dead, %s", name,
+			  c->dpd_action == XD_DPD_RESTART ? "negotiating again" : "waiting for traffic");
+		/*
+		 * The engine removes the dead SA (and its policies) right after
+		 * this event; act once the loop comes round.
+		 */
+		d->pending_action = c->dpd_action;
+		snprintf(d->pending_conn, sizeof(d->pending_conn), "%s", name);
+		ev_feed_event(d->loop, &d->timer, EV_TIMER);
 		break;
 	}
 }
@@ -173,6 +188,25 @@ static void walk_conn(void *ctx, const struct ike_sa_info *info)
 		w->spis[w->n++] = info->initiator ? info->spi_i : info->spi_r;
 }
 
+/* An established IKE SA of the connection that lost its CHILD_SAs, or 0. */
+static uint64_t childless_sa(struct xiked *d, const struct sa_walk *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		struct ike_sa_info info;
+		struct ike_child_info ci;
+		bool any = false;
+
+		if (ike_engine_sa_info(d->eng, w->spis[i], &info) < 0 ||
+		    info.state != IKE_S_ESTABLISHED)
+			continue;
+		for (size_t j = 0; ike_engine_child_info(d->eng, w->spis[i], j, &ci) == 0; j++)
+			any |= strcmp(ci.state, "DELETED") != 0;
+		if (!any)
+			return w->spis[i];
+	}
+	return 0;
+}
+
 int xd_initiate(struct xiked *d, const char *name, char *err, size_t errlen)
 {
 	const struct xd_conn *c = conn_find(&d->cfg, name);
@@ -189,6 +223,15 @@ int xd_initiate(struct xiked *d, const char *name, char *err, size_t errlen)
 	}
 	ike_engine_foreach_sa(d->eng, walk_conn, &w);
 	if (w.busy) {
+		uint64_t spi = childless_sa(d, &w);
+
+		/* The IKE SA lives on but its CHILD_SA went: just make a new one. */
+		if (spi) {
+			r = ike_engine_create_child(d->eng, spi);
+			xd_engine_kick(d);
+			if (r == 0)
+				return 0;
+		}
 		snprintf(err, errlen, "already up or in progress");
 		return -EALREADY;
 	}
@@ -218,7 +261,6 @@ int xd_terminate(struct xiked *d, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-/* A connection's reqid for its trap policies, stable across reloads. */
 int xd_rekey(struct xiked *d, const char *name, bool ike, char *err, size_t errlen)
 {
 	struct sa_walk w = { .conn = name };
@@ -248,6 +290,7 @@ int xd_rekey(struct xiked *d, const char *name, bool ike, char *err, size_t errl
 	return 0;
 }
 
+/* A connection's reqid for its trap policies, stable across reloads. */
 static uint32_t trap_reqid(struct xiked *d, struct xd_conn *c)
 {
 	if (!c->reqid)

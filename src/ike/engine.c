@@ -479,6 +479,7 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 	c->dpd_s = cfg->dpd_s;
 	c->dpd_timeout_s = cfg->dpd_timeout_s;
 	c->reqid = cfg->reqid;
+	c->force_encap = cfg->force_encap;
 	c->refs = 1; /* the list's reference */
 	*pp = c;
 	return 0;
@@ -850,6 +851,21 @@ int ike_engine_liveness(struct ike_engine *e, uint64_t spi)
 	if (!sa)
 		return -ENOENT;
 	t = task_liveness_new();
+	if (!t)
+		return -ENOMEM;
+	ike_sa_queue(sa, t);
+	reap(e);
+	return 0;
+}
+
+int ike_engine_create_child(struct ike_engine *e, uint64_t spi)
+{
+	struct ike_sa *sa = find_established(e, spi);
+	struct ike_task *t;
+
+	if (!sa || sa->rekeyed)
+		return -ENOENT;
+	t = task_child_new(0);
 	if (!t)
 		return -ENOMEM;
 	ike_sa_queue(sa, t);

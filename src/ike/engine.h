@@ -31,6 +31,7 @@ struct ike_conn {
 	uint32_t rekey_time_s, ike_rekey_time_s;
 	uint32_t dpd_s, dpd_timeout_s;
 	uint32_t reqid;
+	bool force_encap;
 	unsigned refs; /* SAs using it; freed when deleted and unused */
 	bool deleted;
 };

@@ -21,7 +21,7 @@
  *		ike_engine_tick(e);
  *	}
  *
- * An initiator calls ike_engine_initiate(e, "conn-name") and then runs the
+ * An initiator calls ike_engine_initiate(e, "conn-name", &spi) and then runs the
  * same loop.
  */
 #ifndef IKE_IKE_H
@@ -84,6 +84,7 @@ struct ike_conn_cfg {
 	uint32_t dpd_s;         /* liveness check after this much silence, 0: off */
 	uint32_t dpd_timeout_s; /* peer dead if unanswered this long (0: retransmits) */
 	uint32_t reqid;         /* CHILD_SAs use this reqid (trap policies); 0: allocate */
+	bool force_encap;       /* UDP-encapsulate ESP even without a NAT */
 };
 
 struct ike_engine_cfg {
@@ -181,6 +182,8 @@ int ike_engine_terminate(struct ike_engine *e, uint64_t local_spi);
 int ike_engine_delete_child(struct ike_engine *e, uint64_t local_spi, uint32_t spi_in);
 /* Send an empty INFORMATIONAL request (liveness check, section 1.4). */
 int ike_engine_liveness(struct ike_engine *e, uint64_t local_spi);
+/* A further CHILD_SA for the SA's connection (CREATE_CHILD_SA, 1.3.1). */
+int ike_engine_create_child(struct ike_engine *e, uint64_t local_spi);
 /* Rekey the IKE SA with CREATE_CHILD_SA (its CHILD_SAs move along). */
 int ike_engine_rekey_ike(struct ike_engine *e, uint64_t local_spi);
 /* Rekey one CHILD_SA (by its inbound SPI) with CREATE_CHILD_SA. */

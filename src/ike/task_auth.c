@@ -255,11 +255,6 @@ static bool addr_matches(const struct xk_addr *cfg, const struct xk_addr *a)
 	return !cfg->family || xk_addr_ip_eq(cfg, a);
 }
 
-/*
- * The connection that fits this peer: same addresses, accepts the IKE suite
- * already negotiated, and expects this identity.  One that also names the
- * IDr the initiator asked for is preferred.
- */
 /* Would conn c accept the traffic selectors the initiator asks for? */
 static bool ts_fit(struct ike_sa *sa, struct ike_conn *c, const struct ike_msg *req)
 {

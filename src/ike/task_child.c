@@ -270,6 +270,7 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 		ike_stats_mut(sa->eng)->rekeys++;
 		xk_info("CHILD_SA rekeyed conn=%s %08x -> %08x", sa->conn->name, old->spi_in,
 			c->spi_in);
+		ike_emit(sa, IKE_EV_CHILD_REKEYED, c, 0, NULL);
 		if (old->peer_rekey)
 			resolve_collision(sa, old, c, t->ni, sizeof(t->ni), nr, nrlen);
 		/* The old pair goes now; its inbound SA lingers (make-before-break). */

@@ -46,11 +46,17 @@ static bool offers_dh(const struct ike_conn *c, uint16_t group)
 }
 
 static void add_nat_notifies(struct ike_mb *mb, uint64_t spi_i, uint64_t spi_r,
-			     const struct xk_addr *src, const struct xk_addr *dst)
+			     const struct xk_addr *src, const struct xk_addr *dst, bool force_encap)
 {
 	uint8_t h[20];
 
 	ike_nat_hash(spi_i, spi_r, src, h);
+	/*
+	 * encap = yes: a source hash that matches nothing makes the peer
+	 * believe we are behind a NAT, so both ends use UDP encapsulation.
+	 */
+	if (force_encap)
+		ike_random(h, sizeof(h));
 	ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_NAT_DETECTION_SOURCE_IP, h, sizeof(h));
 	ike_nat_hash(spi_i, spi_r, dst, h);
 	ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_NAT_DETECTION_DESTINATION_IP, h, sizeof(h));
@@ -86,7 +92,7 @@ static void check_nat(struct ike_sa *sa, const struct ike_msg *msg)
 	if (!saw_src)
 		return;
 	sa->nat_remote = !src_match;
-	sa->nat_local = !dst_match;
+	sa->nat_local = !dst_match || sa->conn->force_encap;
 	if (sa->nat_local || sa->nat_remote)
 		xk_info("NAT detected conn=%s local=%s remote=%s", sa->conn->name,
 			sa->nat_local ? "behind-nat" : "direct",
@@ -122,7 +128,7 @@ static int init_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
 	ike_mb_sa(mb, sa->conn->ike, sa->conn->n_ike);
 	ike_mb_ke(mb, sa->dh_group, pub, publen);
 	ike_mb_nonce(mb, sa->ni, sa->ni_len);
-	add_nat_notifies(mb, sa->spi_i, 0, &sa->local, &sa->remote);
+	add_nat_notifies(mb, sa->spi_i, 0, &sa->local, &sa->remote, sa->conn->force_encap);
 	ike_sa_set_state(sa, IKE_S_INIT_SENT);
 	return 0;
 }
@@ -404,7 +410,7 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 	ike_mb_sa(&mb, &reply, 1);
 	ike_mb_ke(&mb, suite.dh, pub, publen);
 	ike_mb_nonce(&mb, sa->nr, sa->nr_len);
-	add_nat_notifies(&mb, sa->spi_i, sa->spi_r, local, remote);
+	add_nat_notifies(&mb, sa->spi_i, sa->spi_r, local, remote, conn->force_encap);
 	len = ike_mb_finish(&mb);
 	if (len < 0) {
 		ike_sa_kill(sa, 0, "response too large");
