@@ -152,8 +152,10 @@ netns_setup() {
 }
 
 # wire_count_setup: named counters in the wire, counting the frames the
-# bridge forwards: `esp` (IP protocol 50, either family) and `echo` (plain
-# ICMP / ICMPv6 echo requests and replies).  Needs nft.
+# bridge forwards: `esp` (IP protocol 50, or ESP in UDP on port 4500: a
+# payload that does not start with the four-zero non-ESP marker, either
+# family) and `echo` (plain ICMP / ICMPv6 echo requests and replies).
+# Needs nft.
 wire_count_setup() {
 	n0 nft -f - <<'EOF' || fail "nft counters in the wire"
 table bridge wire {
@@ -162,6 +164,7 @@ table bridge wire {
 	chain forward {
 		type filter hook forward priority 0; policy accept;
 		meta l4proto esp counter name "n_esp"
+		udp dport 4500 @th,64,32 != 0 counter name "n_esp"
 		icmp type { echo-request, echo-reply } counter name "n_echo"
 		icmpv6 type { echo-request, echo-reply } counter name "n_echo"
 	}

@@ -240,7 +240,7 @@ static json_object *cmd_status(struct xiked *d)
 	add(resp, "pid", json_object_new_int(getpid()));
 	add(resp, "uptime-seconds", json_object_new_int64((int64_t)((xd_now_ms() - d->started_ms) / 1000)));
 	add(resp, "config", json_object_new_string(d->cfg_path));
-	add(resp, "backend", json_object_new_string("xfrm"));
+	add(resp, "backend", json_object_new_string(d->soft ? "soft" : "xfrm"));
 	add(resp, "conns", json_object_new_int64((int64_t)d->cfg.n_conns));
 	add(resp, "ike-sas", json_object_new_int64((int64_t)s.ike_sa_active));
 	add(resp, "child-sas", json_object_new_int64((int64_t)s.child_sa_active));

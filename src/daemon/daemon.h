@@ -20,6 +20,10 @@
 	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 struct xd_route_ctx;
+struct esp_soft;
+
+/* SO_MARK of userspace ESP's and our IKE sockets: they bypass its routes. */
+#define XD_SOFT_MARK 0x786b
 
 /* One UDP socket: IKE on `port`, or IKE + ESP-in-UDP on the NAT-T port. */
 struct xd_sock {
@@ -68,8 +72,10 @@ struct xiked {
 	char cfg_path[256];
 	struct ike_engine *eng;
 
-	/* The ESP backend: kernel XFRM for now. */
+	/* The ESP backend: kernel XFRM, or userspace ESP (soft). */
 	struct xfrm *xfrm;
+	struct esp_soft *soft;
+	ev_io soft_ike, soft_ev;
 	struct xfrm_probe probe;
 	struct xk_kernel_ops kops; /* our wrapper around the backend's ops */
 	const struct xk_kernel_ops *backend;
@@ -144,6 +150,8 @@ void xd_routes_close(struct xd_route_ctx *r);
 void xd_routes_add(struct xd_route_ctx *r, uint32_t owner, const struct xk_addr *peer,
 		   const struct xk_ts *local_ts, const struct xk_ts *remote_ts);
 void xd_routes_remove(struct xd_route_ctx *r, uint32_t owner);
+/* Userspace ESP: routes into this device; packets with `mark` bypass them. */
+void xd_routes_use_tun(struct xd_route_ctx *r, int ifindex, uint32_t mark);
 void xd_routes_child_up(struct xd_route_ctx *r, const struct xk_addr *peer,
 			const struct ike_child_info *c);
 void xd_routes_child_down(struct xd_route_ctx *r, const struct ike_child_info *c);

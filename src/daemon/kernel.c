@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "daemon/daemon.h"
 #include "ike/ikev2.h"
+#include "esp-soft/esp_soft.h"
 #include "xfrm/xfrm.h"
 
 static const struct xd_trap *trap_of(const struct xiked *d, const struct xk_policy *p)
@@ -168,23 +169,118 @@ static void on_xfrm_event(struct ev_loop *loop, ev_io *w, int revents)
 	xd_engine_kick(d);
 }
 
+static void on_soft_ike_datagram(void *ctx, const struct xk_addr *local,
+				 const struct xk_addr *remote, const uint8_t *buf, size_t len)
+{
+	struct xiked *d = ctx;
+
+	ike_engine_input(d->eng, local, remote, buf, len);
+}
+
+static void on_soft_ike(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct xiked *d = container_of(w, struct xiked, soft_ike);
+
+	(void)loop;
+	(void)revents;
+	esp_soft_ike_read(d->soft, on_soft_ike_datagram, d);
+	xd_engine_kick(d);
+}
+
+static void on_soft_event(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct xiked *d = container_of(w, struct xiked, soft_ev);
+
+	(void)loop;
+	(void)revents;
+	esp_soft_events_read(d->soft, on_backend_event, d);
+	xd_engine_kick(d);
+}
+
+/* Loose reverse-path filtering: decrypted packets enter through the device. */
+static void loose_rp_filter(const char *ifname)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/rp_filter", ifname);
+	f = fopen(path, "we");
+	if (f) {
+		fputs("2", f);
+		fclose(f);
+	}
+}
+
+/* Userspace ESP over a TUN device, for a kernel without ESP. */
+static int open_soft(struct xiked *d, char *err, size_t errlen)
+{
+	struct esp_soft_cfg cfg = {
+		.ifname = "xike%d",
+		.nat_port = d->cfg.nat_port,
+		.mark = XD_SOFT_MARK,
+	};
+	int e = 0;
+
+	d->soft = esp_soft_new(&cfg, &e);
+	if (!d->soft) {
+		snprintf(err, errlen, "cannot set up userspace ESP: %s", strerror(-e));
+		return e;
+	}
+	e = esp_soft_start(d->soft);
+	if (e < 0) {
+		snprintf(err, errlen, "cannot start userspace ESP (TUN device, UDP port %u): %s",
+			 d->cfg.nat_port, strerror(-e));
+		esp_soft_free(d->soft);
+		d->soft = NULL;
+		return e;
+	}
+	loose_rp_filter(esp_soft_ifname(d->soft));
+	d->backend = &esp_soft_ops;
+	d->backend_ctx = d->soft;
+	ev_io_init(&d->soft_ike, on_soft_ike, esp_soft_ike_fd(d->soft), EV_READ);
+	ev_io_init(&d->soft_ev, on_soft_event, esp_soft_events_fd(d->soft), EV_READ);
+	ev_io_start(d->loop, &d->soft_ike);
+	ev_io_start(d->loop, &d->soft_ev);
+	xk_notice("userspace ESP on %s (UDP port %u)", esp_soft_ifname(d->soft), d->cfg.nat_port);
+	return 0;
+}
+
 int xd_kernel_open(struct xiked *d, char *err, size_t errlen)
 {
 	int e = 0, fd;
 
-	if (d->cfg.backend == XD_BACKEND_SOFT) {
-		snprintf(err, errlen, "backend = soft is not available yet (userspace ESP)");
-		return -ENOTSUP;
+	if (d->cfg.backend != XD_BACKEND_SOFT) {
+		d->xfrm = xfrm_open(NULL, &e);
+		if (d->xfrm)
+			xfrm_probe(d->xfrm, &d->probe);
 	}
-	d->xfrm = xfrm_open(NULL, &e);
+	/* auto: the kernel when it carries ESP, userspace ESP otherwise. */
+	if (d->cfg.backend == XD_BACKEND_SOFT ||
+	    (d->cfg.backend == XD_BACKEND_AUTO && (!d->xfrm || !d->probe.esp))) {
+		if (d->xfrm) {
+			xfrm_close(d->xfrm);
+			d->xfrm = NULL;
+		}
+		e = open_soft(d, err, errlen);
+		if (e == 0)
+			d->kops = (struct xk_kernel_ops){
+				.alloc_spi = k_alloc_spi,
+				.add_sa = k_add_sa,
+				.del_sa = k_del_sa,
+				.add_policy = k_add_policy,
+				.del_policy = k_del_policy,
+				.query_sa = k_query_sa,
+				.move_sa = k_move_sa,
+			};
+		return e;
+	}
 	if (!d->xfrm) {
 		snprintf(err, errlen, "cannot open netlink XFRM: %s", strerror(-e));
 		return e;
 	}
-	xfrm_probe(d->xfrm, &d->probe);
 	if (!d->probe.esp) {
 		snprintf(err, errlen,
-			 "kernel lacks ESP (module esp4/esp6 missing?); backend = soft is not available yet");
+			 "kernel lacks ESP (module esp4/esp6 missing?); use backend = soft or auto");
 		return -EPROTONOSUPPORT;
 	}
 	d->backend = &xfrm_kernel_ops;
@@ -215,6 +311,18 @@ int xd_kernel_open(struct xiked *d, char *err, size_t errlen)
 
 void xd_kernel_close(struct xiked *d)
 {
+	if (d->soft) {
+		ev_io_stop(d->loop, &d->soft_ike);
+		ev_io_stop(d->loop, &d->soft_ev);
+		for (size_t i = 0; i < d->n_traps; i++)
+			d->backend->del_policy(d->backend_ctx, &d->traps[i].pol);
+		free(d->traps);
+		d->traps = NULL;
+		d->n_traps = 0;
+		esp_soft_free(d->soft);
+		d->soft = NULL;
+		return;
+	}
 	if (!d->xfrm)
 		return;
 	ev_io_stop(d->loop, &d->xfrm_ev);
@@ -253,6 +361,7 @@ int xd_kernel_check_conn(struct xiked *d, const struct xd_conn *c, char *err, si
 	const struct xfrm_probe *p = &d->probe;
 	char msg[160];
 
+	/* Userspace ESP carries every algorithm xike negotiates. */
 	if (!d->xfrm)
 		return 0;
 	for (size_t i = 0; i < c->n_esp; i++) {

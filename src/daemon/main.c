@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "esp-soft/esp_soft.h"
 #include "ike/ikev2.h"
 
 #define TRAP_REQID_BASE 0x7cf00000u
@@ -311,6 +312,9 @@ static int conn_add(struct xiked *d, struct xd_conn *c, char *err, size_t errlen
 	/* Trapped (or trap-on-dpd) conns: CHILD_SAs share the trap's reqid. */
 	if (c->start == XD_START_TRAP || c->dpd_action == XD_DPD_TRAP)
 		ec.reqid = trap_reqid(d, c);
+	/* Userspace ESP rides in UDP, unless it has a raw ESP socket. */
+	if (d->soft && !esp_soft_raw_esp(d->soft))
+		ec.force_encap = true;
 	r = ike_engine_add_conn(d->eng, &ec);
 	if (r < 0) {
 		snprintf(err, errlen, "%s:%u: [conn %s] cannot load: %s", d->cfg.path, c->line,
@@ -594,8 +598,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "xiked: cannot create the IKE engine\n");
 		return 1;
 	}
-	if (d->cfg.install_routes)
+	/* Userspace ESP needs its routes whatever install-routes says. */
+	if (d->cfg.install_routes || d->soft)
 		d->routes = xd_routes_open(d->cfg.route_table);
+	if (d->soft)
+		xd_routes_use_tun(d->routes, esp_soft_ifindex(d->soft), esp_soft_mark(d->soft));
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		if (conn_add(d, &d->cfg.conns[i], err, sizeof(err)) < 0) {
 			fprintf(stderr, "xiked: %s\n", err);

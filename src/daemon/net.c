@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "esp-soft/esp_soft.h"
 
 #ifndef UDP_ENCAP
 #define UDP_ENCAP 100
@@ -120,6 +121,12 @@ static int open_one(struct xiked *d, const struct xk_addr *bind_addr, uint8_t fa
 	}
 	if (bypass_ipsec(fd, af) < 0)
 		xk_warn("cannot exempt the IKE socket from IPsec policies: %s", strerror(errno));
+	/* Userspace ESP routes everything unmarked into its device. */
+	if (d->soft) {
+		uint32_t mark = esp_soft_mark(d->soft);
+
+		setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof(mark));
+	}
 	if (nat_t) {
 		int encap = UDP_ENCAP_ESPINUDP;
 
@@ -141,6 +148,8 @@ static int open_one(struct xiked *d, const struct xk_addr *bind_addr, uint8_t fa
 int xd_net_open(struct xiked *d)
 {
 	static const uint8_t fams[] = { XK_AF_INET, XK_AF_INET6 };
+	/* With userspace ESP, the NAT-T port is its socket; IKE shares it. */
+	bool nat_t = !d->soft;
 	int err, opened = 0;
 
 	if (d->cfg.n_listen) {
@@ -148,7 +157,7 @@ int xd_net_open(struct xiked *d)
 			const struct xk_addr *a = &d->cfg.listen[i];
 
 			err = open_one(d, a, a->family, d->cfg.port, false);
-			if (err == 0)
+			if (err == 0 && nat_t)
 				err = open_one(d, a, a->family, d->cfg.nat_port, true);
 			if (err)
 				return err;
@@ -157,7 +166,7 @@ int xd_net_open(struct xiked *d)
 	}
 	for (size_t i = 0; i < 2; i++) {
 		err = open_one(d, NULL, fams[i], d->cfg.port, false);
-		if (err == 0)
+		if (err == 0 && nat_t)
 			err = open_one(d, NULL, fams[i], d->cfg.nat_port, true);
 		/* A host without IPv6 still runs on IPv4, and the other way round. */
 		if (err == 0)
@@ -273,6 +282,13 @@ void xd_net_send(void *ctx, const struct xk_addr *local, const struct xk_addr *r
 
 	if (!l.family)
 		l.family = remote->family;
+	if (d->soft && l.port == d->cfg.nat_port) {
+		d->faults.n_out++;
+		if (d->faults.drop_out && d->faults.n_out == d->faults.drop_out)
+			return;
+		esp_soft_ike_send(d->soft, local->family ? local : NULL, remote, buf, len);
+		return;
+	}
 	s = sock_for(d, &l);
 	if (!s) {
 		xk_warn("no socket for port %u (family %u)", l.port, l.family);

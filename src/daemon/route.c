@@ -43,6 +43,13 @@ struct xd_route_ctx {
 	uint32_t table;
 	bool rule[2];
 	struct xd_route *routes;
+	/*
+	 * Userspace ESP: routes go into its TUN device, and traffic carrying
+	 * its mark (its own UDP, our IKE) bypasses the table.
+	 */
+	int tun_ifindex;
+	uint32_t mark;
+	bool mark_rule[2];
 };
 
 static int af(uint8_t family)
@@ -61,6 +68,39 @@ static struct rtnl_rule *make_rule(uint32_t table, int family)
 	rtnl_rule_set_prio(rule, table);
 	rtnl_rule_set_action(rule, FR_ACT_TO_TBL);
 	return rule;
+}
+
+/* Marked packets (the tunnel's own) look up the main table, just before ours. */
+static struct rtnl_rule *make_mark_rule(uint32_t table, uint32_t mark, int family)
+{
+	struct rtnl_rule *rule = rtnl_rule_alloc();
+
+	if (!rule)
+		return NULL;
+	rtnl_rule_set_family(rule, family);
+	rtnl_rule_set_table(rule, RT_TABLE_MAIN);
+	rtnl_rule_set_prio(rule, table - 1);
+	rtnl_rule_set_mark(rule, mark);
+	rtnl_rule_set_mask(rule, mark);
+	rtnl_rule_set_action(rule, FR_ACT_TO_TBL);
+	return rule;
+}
+
+void xd_routes_use_tun(struct xd_route_ctx *r, int ifindex, uint32_t mark)
+{
+	if (!r)
+		return;
+	r->tun_ifindex = ifindex;
+	r->mark = mark;
+	for (int i = 0; i < 2 && mark; i++) {
+		struct rtnl_rule *rule = make_mark_rule(r->table, mark, i ? AF_INET6 : AF_INET);
+		int err = rule ? rtnl_rule_add(r->sk, rule, NLM_F_CREATE) : -NLE_NOMEM;
+
+		r->mark_rule[i] = err == 0;
+		if (err < 0 && err != -NLE_EXIST)
+			xk_warn("cannot add the bypass rule for mark %#x: %s", mark, nl_geterror(err));
+		rtnl_rule_put(rule);
+	}
 }
 
 struct xd_route_ctx *xd_routes_open(uint32_t table)
@@ -101,6 +141,14 @@ void xd_routes_close(struct xd_route_ctx *r)
 		free(x);
 	}
 	for (int i = 0; i < 2 && r->sk; i++) {
+		if (r->mark_rule[i]) {
+			struct rtnl_rule *rule = make_mark_rule(r->table, r->mark, i ? AF_INET6 : AF_INET);
+
+			if (rule) {
+				rtnl_rule_delete(r->sk, rule, 0);
+				rtnl_rule_put(rule);
+			}
+		}
 		if (r->rule[i]) {
 			struct rtnl_rule *rule = make_rule(r->table, i ? AF_INET6 : AF_INET);
 
@@ -223,9 +271,10 @@ void xd_routes_add(struct xd_route_ctx *r, uint32_t owner, const struct xk_addr 
 	}
 	/* No address of ours inside the local selectors: nothing to steer. */
 	src = local_in(r, local_ts);
-	if (!src)
+	if (!src && !r->tun_ifindex)
 		return;
-	ifindex = peer_path(r, peer, &gw);
+	/* Userspace ESP: into its device; the kernel: the peer's way. */
+	ifindex = r->tun_ifindex ? r->tun_ifindex : peer_path(r, peer, &gw);
 	dst = nl_addr_build(af(remote_ts->family), remote_ts->lo,
 			    remote_ts->family == XK_AF_INET ? 4 : 16);
 	rt = rtnl_route_alloc();
@@ -242,7 +291,8 @@ void xd_routes_add(struct xd_route_ctx *r, uint32_t owner, const struct xk_addr 
 	rtnl_route_set_family(rt, (uint8_t)af(remote_ts->family));
 	rtnl_route_set_table(rt, r->table);
 	rtnl_route_set_dst(rt, dst);
-	rtnl_route_set_pref_src(rt, src);
+	if (src)
+		rtnl_route_set_pref_src(rt, src);
 	rtnl_route_nh_set_ifindex(nh, ifindex);
 	if (gw)
 		rtnl_route_nh_set_gateway(nh, gw);
@@ -266,7 +316,8 @@ void xd_routes_add(struct xd_route_ctx *r, uint32_t owner, const struct xk_addr 
 out:
 	if (gw)
 		nl_addr_put(gw);
-	nl_addr_put(src);
+	if (src)
+		nl_addr_put(src);
 }
 
 void xd_routes_remove(struct xd_route_ctx *r, uint32_t owner)
@@ -292,7 +343,8 @@ void xd_routes_remove(struct xd_route_ctx *r, uint32_t owner)
 void xd_routes_child_up(struct xd_route_ctx *r, const struct xk_addr *peer,
 			const struct ike_child_info *c)
 {
-	if (!r || c->mode != XK_MODE_TUNNEL || !c->n_local_ts)
+	/* Transport mode needs a route only into a userspace ESP device. */
+	if (!r || !c->n_local_ts || (c->mode != XK_MODE_TUNNEL && !r->tun_ifindex))
 		return;
 	for (size_t i = 0; i < c->n_remote_ts; i++)
 		xd_routes_add(r, c->spi_in, peer, &c->local_ts[0], &c->remote_ts[i]);
