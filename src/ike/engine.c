@@ -807,10 +807,19 @@ static struct ike_sa *find_established(struct ike_engine *e, uint64_t spi)
 	return sa && sa->state == IKE_S_ESTABLISHED ? sa : NULL;
 }
 
+/* Queue a task made for one of the public calls below. */
+static int queue_task(struct ike_engine *e, struct ike_sa *sa, struct ike_task *t)
+{
+	if (!t)
+		return -ENOMEM;
+	ike_sa_queue(sa, t);
+	reap(e);
+	return 0;
+}
+
 int ike_engine_terminate(struct ike_engine *e, uint64_t spi)
 {
 	struct ike_sa *sa = find_local(e, spi);
-	struct ike_task *t;
 
 	if (!sa || sa->state == IKE_S_DEAD)
 		return -ENOENT;
@@ -820,92 +829,58 @@ int ike_engine_terminate(struct ike_engine *e, uint64_t spi)
 		reap(e);
 		return 0;
 	}
-	t = task_delete_ike_new();
-	if (!t)
-		return -ENOMEM;
-	ike_sa_queue(sa, t);
-	reap(e);
-	return 0;
+	return queue_task(e, sa, task_delete_ike_new());
 }
+
 
 int ike_engine_delete_child(struct ike_engine *e, uint64_t spi, uint32_t spi_in)
 {
 	struct ike_sa *sa = find_established(e, spi);
-	struct ike_task *t;
 
 	if (!sa || !child_find_in(sa, spi_in))
 		return -ENOENT;
-	t = task_delete_child_new(spi_in, false);
-	if (!t)
-		return -ENOMEM;
-	ike_sa_queue(sa, t);
-	reap(e);
-	return 0;
+	return queue_task(e, sa, task_delete_child_new(spi_in, false));
 }
 
 int ike_engine_liveness(struct ike_engine *e, uint64_t spi)
 {
 	struct ike_sa *sa = find_established(e, spi);
-	struct ike_task *t;
 
 	if (!sa)
 		return -ENOENT;
-	t = task_liveness_new();
-	if (!t)
-		return -ENOMEM;
-	ike_sa_queue(sa, t);
-	reap(e);
-	return 0;
+	return queue_task(e, sa, task_liveness_new());
 }
 
 int ike_engine_create_child(struct ike_engine *e, uint64_t spi)
 {
 	struct ike_sa *sa = find_established(e, spi);
-	struct ike_task *t;
 
 	if (!sa || sa->rekeyed)
 		return -ENOENT;
-	t = task_child_new(0);
-	if (!t)
-		return -ENOMEM;
-	ike_sa_queue(sa, t);
-	reap(e);
-	return 0;
+	return queue_task(e, sa, task_child_new(0));
 }
 
 int ike_engine_rekey_ike(struct ike_engine *e, uint64_t spi)
 {
 	struct ike_sa *sa = find_established(e, spi);
-	struct ike_task *t;
 
 	if (!sa)
 		return -ENOENT;
 	if (sa->rekeying || sa->rekeyed)
 		return -EALREADY;
-	t = task_ike_rekey_new();
-	if (!t)
-		return -ENOMEM;
-	ike_sa_queue(sa, t);
-	reap(e);
-	return 0;
+	return queue_task(e, sa, task_ike_rekey_new());
 }
 
 int ike_engine_rekey_child(struct ike_engine *e, uint64_t spi, uint32_t spi_in)
 {
 	struct ike_sa *sa = find_established(e, spi);
 	struct ike_child *c = sa ? child_find_in(sa, spi_in) : NULL;
-	struct ike_task *t;
 
 	if (!c)
 		return -ENOENT;
 	if (c->rekeying || c->rekeyed || c->state != CHILD_S_INSTALLED)
 		return -EALREADY;
-	t = task_child_new(spi_in);
-	if (!t)
-		return -ENOMEM;
-	ike_sa_queue(sa, t);
-	reap(e);
-	return 0;
+	return queue_task(e, sa, task_child_new(spi_in));
 }
 
 int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard)
