@@ -763,6 +763,10 @@ static const char *const integ_modules[] = {
 const char *xfrm_probe_check(const struct xfrm_probe *p, enum xk_enc enc,
 			     enum xk_integ integ, char *buf, size_t len)
 {
+	if (!p->esp && p->esp_err == -EPERM) {
+		snprintf(buf, len, "not permitted to install SAs (needs root or CAP_NET_ADMIN)");
+		return buf;
+	}
 	if (!p->esp) {
 		snprintf(buf, len, "kernel lacks ESP (module esp4/esp6 missing?)");
 		return buf;
