@@ -55,7 +55,7 @@ say "ping 10.2.0.1 from LAN 1 (10.1.0.1), through the tunnel"
 [ -n "$have_nft" ] && wire_count_reset
 n1 ping -c 4 -i 0.3 -W 2 -I 10.1.0.1 10.2.0.1 || fail "no answer through the tunnel"
 if [ -n "$have_nft" ]; then
-	say "on the wire: $(wire_count esp) ESP packets, $(wire_count echo) plain ICMP echo packets"
+	say "on the wire: $(( $(wire_count esp) + $(wire_count espudp) )) ESP packets, $(wire_count echo) plain ICMP echo packets"
 fi
 
 echo

@@ -152,19 +152,21 @@ netns_setup() {
 }
 
 # wire_count_setup: named counters in the wire, counting the frames the
-# bridge forwards: `esp` (IP protocol 50, or ESP in UDP on port 4500: a
-# payload that does not start with the four-zero non-ESP marker, either
-# family) and `echo` (plain ICMP / ICMPv6 echo requests and replies).
+# bridge forwards: `esp` (IP protocol 50, either family), `espudp` (ESP in
+# UDP on port 4500: a payload that does not start with the four-zero
+# non-ESP marker) and `echo` (plain ICMP / ICMPv6 echo requests and
+# replies).
 # Needs nft.
 wire_count_setup() {
 	n0 nft -f - <<'EOF' || fail "nft counters in the wire"
 table bridge wire {
 	counter n_esp { }
+	counter n_espudp { }
 	counter n_echo { }
 	chain forward {
 		type filter hook forward priority 0; policy accept;
 		meta l4proto esp counter name "n_esp"
-		udp dport 4500 @th,64,32 != 0 counter name "n_esp"
+		udp dport 4500 @th,64,32 != 0 counter name "n_espudp"
 		icmp type { echo-request, echo-reply } counter name "n_echo"
 		icmpv6 type { echo-request, echo-reply } counter name "n_echo"
 	}
@@ -172,7 +174,7 @@ table bridge wire {
 EOF
 }
 
-# wire_count esp|echo: the packets counted so far.
+# wire_count esp|espudp|echo: the packets counted so far.
 wire_count() {
 	n0 nft list counter bridge wire "n_$1" |
 		sed -n 's/.*packets \([0-9]*\).*/\1/p'

@@ -26,7 +26,7 @@ run_case() {
 	ctl 1 status | grep -q 'backend soft' || fail "not running on userspace ESP"
 	wire_count_reset
 	check n1 ping -c 3 -i 0.2 -W 2 "$a2"
-	esp=$(wire_count esp)
+	esp=$(wire_count espudp)
 	echo_pkts=$(wire_count echo)
 	[ "$esp" -ge 6 ] || fail "expected >= 6 ESP packets on the wire, saw $esp"
 	[ "$echo_pkts" -eq 0 ] || fail "$echo_pkts plain ICMP echo packets crossed the wire"
