@@ -49,6 +49,10 @@ static int w_nonce(void *ctx, void *buf, size_t len)
 
 	if (r == 0 && len && n < 8 && p->nonce_first[n] >= 0)
 		((uint8_t *)buf)[0] = (uint8_t)p->nonce_first[n];
+	if (r == 0 && len <= sizeof(p->last_nonce)) {
+		memcpy(p->last_nonce, buf, len);
+		p->last_nonce_len = len;
+	}
 	return r;
 }
 

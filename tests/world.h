@@ -44,6 +44,8 @@ struct w_peer {
 	 */
 	int nonce_first[8];
 	unsigned n_nonces;
+	uint8_t last_nonce[256]; /* the latest nonce this peer made */
+	size_t last_nonce_len;
 };
 
 struct world {

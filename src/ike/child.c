@@ -428,10 +428,10 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 	out.dst = sa->remote;
 	out.spi = c->spi_out;
 	out.inbound = false;
-	memcpy(in.enc_key, sa->initiator ? k_r : k_i, ekey);
-	memcpy(in.integ_key, (sa->initiator ? k_r : k_i) + ekey, akey);
-	memcpy(out.enc_key, sa->initiator ? k_i : k_r, ekey);
-	memcpy(out.integ_key, (sa->initiator ? k_i : k_r) + ekey, akey);
+	memcpy(in.enc_key, nonces->we_initiated ? k_r : k_i, ekey);
+	memcpy(in.integ_key, (nonces->we_initiated ? k_r : k_i) + ekey, akey);
+	memcpy(out.enc_key, nonces->we_initiated ? k_i : k_r, ekey);
+	memcpy(out.integ_key, (nonces->we_initiated ? k_i : k_r) + ekey, akey);
 
 	err = k->add_sa(kctx, &in);
 	if (err < 0)

@@ -124,6 +124,21 @@ void ike_emit(struct ike_sa *sa, enum ike_event_type type,
 		e->ops.event(e->ops.ctx, &ev);
 }
 
+void ike_emit_peer(struct ike_engine *e, enum ike_event_type type, const char *conn,
+		   const struct xk_addr *remote, uint16_t notify, const char *reason)
+{
+	struct ike_event ev = {
+		.type = type,
+		.conn = conn ? conn : "",
+		.remote = remote,
+		.notify = notify,
+		.reason = reason,
+	};
+
+	if (e->ops.event)
+		e->ops.event(e->ops.ctx, &ev);
+}
+
 /* ---- hashing ---- */
 
 static size_t bucket(const struct ike_engine *e, uint64_t spi)
@@ -578,6 +593,20 @@ void ike_sa_send_raw(struct ike_sa *sa, const uint8_t *buf, size_t len)
 	ike_send_raw(sa->eng, &sa->local, &sa->remote, buf, len);
 }
 
+/*
+ * Section 2.11: a response goes back to the address and port its request
+ * came from, and leaves from the address and port it arrived on.
+ */
+static void send_response(struct ike_sa *sa, const uint8_t *buf, size_t len)
+{
+	struct ike_engine *e = sa->eng;
+
+	if (e->rx_remote && e->rx_local)
+		ike_send_raw(e, e->rx_local, e->rx_remote, buf, len);
+	else
+		ike_sa_send_raw(sa, buf, len);
+}
+
 void ike_sa_keepalive(struct ike_sa *sa)
 {
 	if (sa->eng->ops.keepalive)
@@ -983,6 +1012,17 @@ static int open_sk(struct ike_sa *sa, struct ike_msg *msg, uint8_t *buf)
 	 * Section 2.23: once a NAT is known, the peer's address is wherever
 	 * its last authenticated message came from; answers go there.
 	 */
+	/*
+	 * A peer that moved to the NAT-T port (as it may after IKE_SA_INIT,
+	 * section 2.23) is followed there even without a NAT.
+	 */
+	if (!sa->nat_local && !sa->nat_remote && sa->eng->rx_local &&
+	    sa->eng->rx_local->port == ike_cfg(sa->eng)->nat_port &&
+	    sa->remote.port != sa->eng->rx_remote->port &&
+	    xk_addr_ip_eq(&sa->remote, sa->eng->rx_remote)) {
+		sa->remote = *sa->eng->rx_remote;
+		sa->local = *sa->eng->rx_local;
+	}
 	if ((sa->nat_local || sa->nat_remote) && !xk_addr_eq(&sa->remote, sa->eng->rx_remote)) {
 		struct xk_addr old = sa->remote;
 		char a[64];
@@ -1023,7 +1063,7 @@ static void respond_notify(struct ike_sa *sa, const struct ike_msg *req,
 	len = ike_mb_sk_seal(&mb, &sk, NULL);
 	if (len < 0)
 		return;
-	ike_sa_send_raw(sa, buf, (size_t)len);
+	send_response(sa, buf, (size_t)len);
 	ike_pkt_set(&sa->resp, buf, (size_t)len);
 	req_hash(req->raw, req->raw_len, sa->resp_req_hash);
 	sa->resp_cached = sa->resp.buf != NULL;
@@ -1053,7 +1093,7 @@ static void handle_request(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy
 		req_hash(msg->raw, msg->raw_len, h);
 		if (memcmp(h, sa->resp_req_hash, sizeof(h)) == 0) {
 			e->stats.responses_resent++;
-			ike_sa_send_raw(sa, sa->resp.buf, sa->resp.len);
+			send_response(sa, sa->resp.buf, sa->resp.len);
 			return;
 		}
 	}
@@ -1129,7 +1169,7 @@ static void handle_request(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy
 		ike_sa_sk_ctx(sa, true, &sk);
 		len = ike_mb_sk_seal(&mb, &sk, NULL);
 		if (len > 0) {
-			ike_sa_send_raw(sa, buf, (size_t)len);
+			send_response(sa, buf, (size_t)len);
 			ike_pkt_set(&sa->resp, buf, (size_t)len);
 			req_hash(msg->raw, msg->raw_len, sa->resp_req_hash);
 			sa->resp_cached = sa->resp.buf != NULL;
@@ -1287,6 +1327,7 @@ void ike_engine_input(struct ike_engine *e, const struct xk_addr *local,
 		handle_response(sa, &msg, copy);
 	else
 		handle_request(sa, &msg, copy);
+	e->rx_local = e->rx_remote = NULL;
 	xk_wipe(copy, len);
 	free(copy);
 	reap(e);

@@ -184,6 +184,9 @@ struct ike_stats *ike_stats_mut(struct ike_engine *e);
 void ike_emit(struct ike_sa *sa, enum ike_event_type type,
 	      const struct ike_child *child, uint16_t notify, const char *reason);
 const struct xk_kernel_ops *ike_kernel(struct ike_engine *e, void **ctx);
+/* An event about a peer we keep no SA for (a stateless refusal). */
+void ike_emit_peer(struct ike_engine *e, enum ike_event_type type, const char *conn,
+		   const struct xk_addr *remote, uint16_t notify, const char *reason);
 uint32_t ike_alloc_reqid(struct ike_engine *e);
 struct ike_conn *ike_conn_first(struct ike_engine *e);
 void ike_conn_get(struct ike_conn *c);
@@ -263,9 +266,15 @@ void child_ts_payloads(struct ike_mb *mb, const struct ike_child *c, bool initia
 bool child_narrow(const struct xk_ts *ours, size_t n_ours,
 		  const struct xk_ts *theirs, size_t n_theirs,
 		  struct xk_ts *out, uint8_t *n_out);
+/*
+ * The nonces of the exchange that creates a CHILD_SA, and whether we
+ * started that exchange: section 2.17 takes the initiator-to-responder keys
+ * first, where "initiator" is the exchange's, not the IKE SA's.
+ */
 struct child_nonces {
 	const uint8_t *ni, *nr;
 	size_t ni_len, nr_len;
+	bool we_initiated;
 };
 /*
  * Derive keys (section 2.17) from these nonces (and g^ir with PFS) and

@@ -185,7 +185,7 @@ static void auth_child_process(struct ike_sa *sa, struct task_auth *t,
 		return;
 	}
 	if (child_install(sa, t->child,
-			  &(struct child_nonces){ sa->ni, sa->nr, sa->ni_len, sa->nr_len }, NULL, 0,
+			  &(struct child_nonces){ sa->ni, sa->nr, sa->ni_len, sa->nr_len, true }, NULL, 0,
 			  NULL) < 0) {
 		child_failed(sa, t, 0, "kernel refused the CHILD_SA");
 		return;
@@ -331,7 +331,7 @@ static int child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ik
 	if (!notify && (k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in) < 0 ||
 			child_install(sa, c,
 				      &(struct child_nonces){ sa->ni, sa->nr, sa->ni_len,
-							      sa->nr_len },
+							      sa->nr_len, false },
 				      NULL, 0, NULL) < 0))
 		notify = IKEV2_N_TEMPORARY_FAILURE;
 	if (notify) {

@@ -257,7 +257,7 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 			goto fail;
 		}
 	}
-	err = child_install(sa, c, &(struct child_nonces){ t->ni, nr, sizeof(t->ni), nrlen },
+	err = child_install(sa, c, &(struct child_nonces){ t->ni, nr, sizeof(t->ni), nrlen, true },
 			    girlen ? gir : NULL, girlen, old);
 	xk_wipe(gir, sizeof(gir));
 	if (err < 0) {
@@ -399,7 +399,7 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 	}
 	/* Hold the outbound SA back until the initiator can receive on it. */
 	c->defer_out = old != NULL;
-	err = child_install(sa, c, &(struct child_nonces){ ni, nr, nilen, sizeof(nr) },
+	err = child_install(sa, c, &(struct child_nonces){ ni, nr, nilen, sizeof(nr), false },
 			    girlen ? gir : NULL, girlen, old);
 	if (err < 0) {
 		nt = IKEV2_N_TEMPORARY_FAILURE;

@@ -366,6 +366,8 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 			  xk_addr_str(remote, (char[64]){ 0 }, 64));
 		respond_plain(e, msg, 0, local, remote, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
 		ike_stats_mut(e)->handshakes_failed++;
+		ike_emit_peer(e, IKE_EV_FAILED, NULL, remote, IKEV2_N_NO_PROPOSAL_CHOSEN,
+			      "no acceptable IKE proposal");
 		goto out;
 	}
 	if (suite.dh != ke.group) {

@@ -298,6 +298,9 @@ static void test_no_proposal(void)
 	world_run(&w, 1000);
 	ev = world_event(&w.p[0], IKE_EV_FAILED);
 	CHECK(ev && ev->notify == IKEV2_N_NO_PROPOSAL_CHOSEN);
+	/* The responder, which keeps no state, reports the refusal too. */
+	ev = world_event(&w.p[1], IKE_EV_FAILED);
+	CHECK(ev && ev->notify == IKEV2_N_NO_PROPOSAL_CHOSEN);
 	CHECK_INT(world_sa_count(&w.p[0]), 0);
 	CHECK_INT(world_sa_count(&w.p[1]), 0);
 	CHECK(fake_kernel_empty(&w.p[0].k) && fake_kernel_empty(&w.p[1].k));

@@ -92,6 +92,44 @@ static void test_rekey(int by, const char *esp, const char *what)
 	world_free(&w);
 }
 
+/*
+ * Section 2.17, computed here independently: KEYMAT = prf+(SK_d, Ni | Nr)
+ * with the nonces of the CREATE_CHILD_SA exchange, the first key being the
+ * exchange initiator's outbound key, whichever end started the IKE SA.
+ */
+static void test_rekey_keymat(int by)
+{
+	static struct world w;
+	uint32_t old_in = 0, new_in = 0;
+	uint8_t ni[256], keymat[40];
+	size_t ni_len;
+	struct ike_sa *sa;
+	const struct xk_sa *out = NULL;
+
+	establish(&w, "aes128gcm16", "aes128gcm16");
+	installed_children(&w.p[by], &old_in);
+	CHECK_INT(ike_engine_rekey_child(w.p[by].e, world_sa_spi(&w.p[by]), old_in), 0);
+	/* Run until the request is out: the initiator's nonce is its latest. */
+	world_run(&w, 0);
+	ni_len = w.p[by].last_nonce_len;
+	memcpy(ni, w.p[by].last_nonce, ni_len);
+	world_run(&w, 1000);
+	installed_children(&w.p[by], &new_in);
+	sa = sa_of(&w.p[by]);
+	CHECK_INT(ike_child_keymat(sa->suite.prf, sa->keys.sk_d, sa->keys.prf_len, NULL, 0, ni,
+				   ni_len, w.p[1 - by].last_nonce, w.p[1 - by].last_nonce_len,
+				   keymat, sizeof(keymat)), 0);
+	/* The rekeying end's new outbound SA carries the first key of KEYMAT. */
+	for (struct ike_child *c = sa->children; c; c = c->next)
+		if (c->spi_in == new_in)
+			out = fake_kernel_find(&w.p[by].k, c->spi_out);
+	CHECK(out != NULL);
+	if (out)
+		CHECK_MSG(memcmp(out->enc_key, keymat, 20) == 0,
+			  "rekey started by peer %d: outbound key is not KEYMAT's first", by);
+	world_free(&w);
+}
+
 static void test_invalid_ke(void)
 {
 	static struct world w;
@@ -470,6 +508,8 @@ int main(void)
 	test_rekey(1, "aes128gcm16", "rekey by the responder");
 	test_rekey(0, "aes128gcm16-x25519", "rekey with PFS");
 	test_rekey(1, "aes256-sha512-ecp384", "rekey with PFS, CBC");
+	test_rekey_keymat(0);
+	test_rekey_keymat(1);
 	test_invalid_ke();
 	test_loss();
 	test_collisions();
