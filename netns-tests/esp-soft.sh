@@ -16,6 +16,8 @@
 #     into the device by a rule on the mark that keeps esp-soft's own UDP out;
 #     this phase runs without TUN offloads, the tunnel phase with them (TSO
 #     segmentation and coalescing carry the iperf3 run);
+#   - raw ESP (IP protocol 50, --raw and SAs without encap): ping in tunnel
+#     mode, IPv4 and IPv6, seen on the wire as ESP and not as UDP;
 #   - a wrong key on one side: nothing gets through, and the receiver counts
 #     integrity failures instead of crashing;
 #   - every xk-esp exits cleanly on SIGTERM (the device goes away).
@@ -217,6 +219,41 @@ check wire_clean
 xk_stop tr1
 xk_stop tr2
 check grep -q 'tx_packets=[1-9]' "$TMP/tr1.log"
+
+# ---------------------------------------------------------------- raw ESP
+xk_start 1 raw1 --raw \
+	--sa-out "$IP1_4 $IP2_4 0x7001 7 tunnel aes128gcm16 $K4A noencap" \
+	--sa-in "$IP2_4 $IP1_4 0x8001 7 tunnel aes128gcm16 $K4B noencap" \
+	--sa-out "$IP1_6 $IP2_6 0x7002 8 tunnel chacha20poly1305 $K6A noencap" \
+	--sa-in "$IP2_6 $IP1_6 0x8002 8 tunnel chacha20poly1305 $K6B noencap" \
+	--policy "10.1.0.0/24 10.2.0.0/24 out 7 tunnel $IP1_4 $IP2_4" \
+	--policy "10.2.0.0/24 10.1.0.0/24 in 7 tunnel $IP2_4 $IP1_4" \
+	--policy "fd01::/64 fd02::/64 out 8 tunnel $IP1_6 $IP2_6" \
+	--policy "fd02::/64 fd01::/64 in 8 tunnel $IP2_6 $IP1_6"
+xk_start 2 raw2 --raw \
+	--sa-in "$IP1_4 $IP2_4 0x7001 7 tunnel aes128gcm16 $K4A noencap" \
+	--sa-out "$IP2_4 $IP1_4 0x8001 7 tunnel aes128gcm16 $K4B noencap" \
+	--sa-in "$IP1_6 $IP2_6 0x7002 8 tunnel chacha20poly1305 $K6A noencap" \
+	--sa-out "$IP2_6 $IP1_6 0x8002 8 tunnel chacha20poly1305 $K6B noencap" \
+	--policy "10.1.0.0/24 10.2.0.0/24 in 7 tunnel $IP1_4 $IP2_4" \
+	--policy "10.2.0.0/24 10.1.0.0/24 out 7 tunnel $IP2_4 $IP1_4" \
+	--policy "fd01::/64 fd02::/64 in 8 tunnel $IP1_6 $IP2_6" \
+	--policy "fd02::/64 fd01::/64 out 8 tunnel $IP2_6 $IP1_6"
+check grep -q '^ready.*raw=1' "$TMP/raw1.log"
+must n1 ip route add 10.2.0.0/24 dev xk0 src 10.1.0.1
+must n1 ip -6 route add fd02::/64 dev xk0 src fd01::1
+must n2 ip route add 10.1.0.0/24 dev xk0 src 10.2.0.1
+must n2 ip -6 route add fd01::/64 dev xk0 src fd02::1
+wire_count_reset
+before=$(natt_count)
+check n1 ping -c 3 -i 0.2 -W 2 -I 10.1.0.1 10.2.0.1
+check n1 ping -6 -c 3 -i 0.2 -W 2 -I fd01::1 fd02::1
+say "on the wire: $(wire_count esp) ESP, $(( $(natt_count) - before )) UDP/4500, $(wire_count echo) plain echo"
+check test "$(wire_count esp)" -ge 12
+check test "$(natt_count)" -eq "$before"
+check test "$(wire_count echo)" -eq 0
+xk_stop raw1
+xk_stop raw2
 
 # ---------------------------------------------------------------- wrong key
 xk_start 1 bad1 \

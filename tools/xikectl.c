@@ -42,15 +42,20 @@ static void send_line(int fd, json_object *req)
 	}
 }
 
-/* Read one line and parse it; NULL at end of stream. */
+/*
+ * Read one line and parse it; NULL at end of stream.  The buffer grows: a
+ * list-sas of 100,000 SAs is a line of about 100 MB.
+ */
+#define LINE_MAX_BYTES (1ul << 30)
+
 static json_object *read_line(int fd)
 {
-	static char buf[1 << 20];
-	static size_t len;
+	static char *buf;
+	static size_t len, cap, scanned;
 	char *nl;
 
 	for (;;) {
-		nl = memchr(buf, '\n', len);
+		nl = len > scanned ? memchr(buf + scanned, '\n', len - scanned) : NULL;
 		if (nl) {
 			json_object *o;
 
@@ -58,11 +63,23 @@ static json_object *read_line(int fd)
 			o = json_tokener_parse(buf);
 			len -= (size_t)(nl + 1 - buf);
 			memmove(buf, nl + 1, len);
+			scanned = 0;
 			return o;
 		}
-		if (len == sizeof(buf))
-			return NULL;
-		ssize_t n = read(fd, buf + len, sizeof(buf) - len);
+		scanned = len;
+		if (len == cap) {
+			size_t ncap = cap ? 2 * cap : 1 << 16;
+			char *n;
+
+			if (ncap > LINE_MAX_BYTES)
+				return NULL;
+			n = realloc(buf, ncap);
+			if (!n)
+				return NULL;
+			buf = n;
+			cap = ncap;
+		}
+		ssize_t n = read(fd, buf + len, cap - len);
 
 		if (n <= 0)
 			return NULL;

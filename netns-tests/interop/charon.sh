@@ -1,5 +1,5 @@
 # strongSwan's charon as the interop peer, one instance per namespace.
-# Source after lib.sh.  POSIX sh.
+# Source after lib.sh and xiked-lib.sh (for fail and wait_for).  POSIX sh.
 #
 #	charon_start NS DIR     start charon in namespace NS with its files in
 #	                        DIR: strongswan.conf (written here), charon.log,
@@ -17,7 +17,8 @@
 # a tmpfs there, for the pid file).  Plugins are listed explicitly
 # (load_modular = no): on Debian 12's 5.9.8 the openssl plugin brings every
 # cipher, PRF and KE group the cases use (AES-GCM, ChaCha20-Poly1305, AES-CBC,
-# HMAC-SHA2, MODP, ECP, Curve25519 and Curve448), but key derivation needs
+# HMAC-SHA2, MODP, ECP, Curve25519 and Curve448: the curve25519 plugin has
+# no Curve448 in 5.9.8, so it is not needed), but key derivation needs
 # the kdf plugin too ("KDF_PRF with PRF_HMAC_SHA2_256 not supported"
 # without it); random and nonce feed the nonces; kernel-netlink installs real
 # kernel SAs and policies (inside User-Mode Linux); socket-default and vici

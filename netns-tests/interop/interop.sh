@@ -17,8 +17,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 uml_run=$here/../uml-run
 : "${XIKE_BUILD:?XIKE_BUILD must name the build directory}"
+XIKE_BUILD=$(cd "$XIKE_BUILD" && pwd) || exit 1
+export XIKE_BUILD
 LOGDIR=${INTEROP_LOGDIR:-$XIKE_BUILD/meson-logs/interop}
-export INTEROP_LOGDIR="$LOGDIR"
 cpus=$(nproc 2>/dev/null || echo 1)
 jobs=${INTEROP_JOBS:-2}
 [ "$jobs" -gt "$cpus" ] && jobs=$cpus
@@ -32,29 +33,54 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 77
 fi
 mkdir -p "$LOGDIR" || exit 1
-rm -f "$LOGDIR"/results.* "$LOGDIR"/shard-*.out
+LOGDIR=$(cd "$LOGDIR" && pwd)
+export INTEROP_LOGDIR="$LOGDIR"
+# The guests write there: from its working directory uml-run's guest also
+# sees a directory under /tmp or /run (its own are private), so start there.
+cd "$LOGDIR" || exit 1
+rm -f "$LOGDIR"/results.* "$LOGDIR"/shard-*.out "$LOGDIR"/shard-*.rc
 
 start=$(date +%s)
 pids=
 i=1
 while [ "$i" -le "$jobs" ]; do
-	"$uml_run" --timeout "$timeout" "$here/run.sh" --shard "$i/$jobs" "$@" \
-		>"$LOGDIR/shard-$i.out" 2>&1 &
+	# Each run's result line shows as it comes; the whole output goes to
+	# shard-I.out, the exit status to shard-I.rc.
+	(
+		"$uml_run" --timeout "$timeout" "$here/run.sh" --shard "$i/$jobs" "$@" 2>&1
+		echo $? >"$LOGDIR/shard-$i.rc"
+	) | tee "$LOGDIR/shard-$i.out" | grep --line-buffered '^\[interop\] [a-z0-9-]* *x[ir] ' &
 	pids="$pids $!"
 	i=$((i + 1))
 done
-echo "[interop] $jobs guest(s) running; progress in $LOGDIR/shard-*.out"
+echo "[interop] $jobs guest(s) running; whole output in $LOGDIR/shard-*.out"
 
-i=1
+# shellcheck disable=SC2086
+wait $pids
 bad=0
-for pid in $pids; do
-	wait "$pid"
-	rc=$?
-	echo "==== guest $i/$jobs (exit $rc)"
-	cat "$LOGDIR/shard-$i.out"
+i=1
+while [ "$i" -le "$jobs" ]; do
+	rc=$(cat "$LOGDIR/shard-$i.rc" 2>/dev/null || echo 1)
 	case $rc in
-	0|1|77) ;;
-	*) bad=$((bad + 1)); echo "[interop] guest $i/$jobs ended abnormally (exit $rc)" ;;
+	77)
+		grep -h 'SKIP' "$LOGDIR/shard-$i.out"
+		;;
+	0|1)
+		# The details of failed runs: output and both logs' last lines.
+		awk '/^---- .*\/output \(last 30 lines\)$/ { p = 1 } p { print } /^----$/ { p = 0 }' \
+			"$LOGDIR/shard-$i.out"
+		# A guest that failed must have said what failed.
+		if [ "$rc" -eq 1 ] && ! grep -q ' FAIL ' "$LOGDIR/results.$i" 2>/dev/null; then
+			bad=$((bad + 1))
+			echo "==== guest $i/$jobs failed without a failed case; its whole output:"
+			cat "$LOGDIR/shard-$i.out"
+		fi
+		;;
+	*)
+		bad=$((bad + 1))
+		echo "==== guest $i/$jobs ended abnormally (exit $rc); its whole output:"
+		cat "$LOGDIR/shard-$i.out"
+		;;
 	esac
 	i=$((i + 1))
 done

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/bytes.h"
 #include "esp-soft/esp_soft_int.h"
@@ -312,18 +311,19 @@ int esp_dp_input(struct esp_soft *es, unsigned slot, const struct xk_addr *local
 	err = esp_decap(sa, slot, buf, len, &pl);
 	if (err)
 		return dropped(es, slot, drop_of(err), err);
-	atomic_store_explicit(&sa->use_time, (uint64_t)time(NULL), memory_order_relaxed);
+	atomic_store_explicit(&sa->use_time, atomic_load_explicit(&es->now, memory_order_relaxed),
+			      memory_order_relaxed);
 	life_check(es, sa);
 
 	/* Authentic ESP-in-UDP from a new address or port: NAT rebinding. */
 	if (udp && sa->cfg.encap && remote->family && !xk_addr_eq(remote, &sa->cfg.src)) {
 		bool report;
 
-		pthread_mutex_lock(&sa->lock);
+		pthread_spin_lock(&sa->lock);
 		report = !xk_addr_eq(remote, &sa->mapped);
 		if (report)
 			sa->mapped = *remote;
-		pthread_mutex_unlock(&sa->lock);
+		pthread_spin_unlock(&sa->lock);
 		if (report) {
 			struct xk_event ev = { .type = XK_EV_MAPPING, .reqid = sa->cfg.reqid };
 
@@ -412,7 +412,8 @@ int esp_dp_output(struct esp_soft *es, unsigned slot, uint8_t *ip, size_t len, s
 	if (n < 0)
 		return dropped(es, slot, n == -EMSGSIZE ? ESP_SOFT_DROP_TOO_BIG
 							   : ESP_SOFT_DROP_CRYPTO, n);
-	atomic_store_explicit(&sa->use_time, (uint64_t)time(NULL), memory_order_relaxed);
+	atomic_store_explicit(&sa->use_time, atomic_load_explicit(&es->now, memory_order_relaxed),
+			      memory_order_relaxed);
 	life_check(es, sa);
 	/* Ask for a rekey while numbers remain (a soft expiry, like bytes). */
 	if (atomic_load_explicit(&sa->seq, memory_order_relaxed) >

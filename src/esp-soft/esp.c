@@ -117,7 +117,7 @@ int esp_sa_new(const struct xk_sa *cfg, unsigned n_slots, struct esp_sa **out)
 		return -ENOMEM;
 	sa->cfg = *cfg;
 	sa->n_slots = n_slots;
-	pthread_mutex_init(&sa->lock, NULL);
+	pthread_spin_init(&sa->lock, PTHREAD_PROCESS_PRIVATE);
 	err = pick_alg(cfg, sa, &cipher);
 	if (err)
 		goto fail;
@@ -156,7 +156,7 @@ void esp_sa_free(struct esp_sa *sa)
 	}
 	EVP_CIPHER_free(sa->evp_cipher);
 	EVP_MAC_free(sa->evp_mac);
-	pthread_mutex_destroy(&sa->lock);
+	pthread_spin_destroy(&sa->lock);
 	xk_wipe(&sa->cfg, sizeof(sa->cfg));
 	xk_wipe(sa->salt, sizeof(sa->salt));
 	free(sa);
@@ -282,11 +282,17 @@ int esp_encap(struct esp_sa *sa, unsigned slot, uint8_t nh, const uint8_t *in, s
 		put_be64(iv, seq);
 		memcpy(nonce, sa->salt, 4);
 		memcpy(nonce + 4, iv, 8);
+		OSSL_PARAM tp[] = {
+			OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, ct + padded, 16),
+			OSSL_PARAM_construct_end(),
+		};
+
+		/* Params directly, not EVP_CIPHER_CTX_ctrl: one translation less. */
 		if (!EVP_EncryptInit_ex2(s->cipher, NULL, NULL, nonce, NULL) ||
 		    !EVP_EncryptUpdate(s->cipher, NULL, &n1, aad, (int)alen) ||
 		    !EVP_EncryptUpdate(s->cipher, ct, &n1, ct, (int)padded) ||
 		    !EVP_EncryptFinal_ex(s->cipher, ct + n1, &n2) ||
-		    !EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_AEAD_GET_TAG, 16, ct + padded))
+		    !EVP_CIPHER_CTX_get_params(s->cipher, tp))
 			return -EIO;
 	} else {
 		/* RFC 3602 3: the IV must be unpredictable. */
@@ -305,14 +311,19 @@ int esp_encap(struct esp_sa *sa, unsigned slot, uint8_t nh, const uint8_t *in, s
 	return (int)total;
 }
 
-/* Check, then (after authentication) commit, under the SA's lock. */
-static int replay_step(struct esp_sa *sa, uint64_t seq, bool commit)
+/*
+ * Under the SA's lock: infer the full number and check it (commit false),
+ * or commit it once the packet authenticated (commit true).
+ */
+static int replay_step(struct esp_sa *sa, uint32_t seq_lo, uint64_t *seq, bool commit)
 {
 	int err;
 
-	pthread_mutex_lock(&sa->lock);
-	err = commit ? esp_replay_commit(&sa->replay, seq) : esp_replay_check(&sa->replay, seq);
-	pthread_mutex_unlock(&sa->lock);
+	pthread_spin_lock(&sa->lock);
+	if (!commit)
+		*seq = esp_replay_infer(&sa->replay, seq_lo, sa->cfg.esn);
+	err = commit ? esp_replay_commit(&sa->replay, *seq) : esp_replay_check(&sa->replay, *seq);
+	pthread_spin_unlock(&sa->lock);
 	if (err == -EALREADY)
 		ctr_inc32(&sa->replay_drops);
 	else if (err)
@@ -339,8 +350,7 @@ int esp_decap(struct esp_sa *sa, unsigned slot, uint8_t *pkt, size_t len, struct
 	/* The caller chose this SA by SPI; a different one is a caller bug or junk. */
 	if (get_be32(pkt) != sa->cfg.spi)
 		return -ENOENT;
-	seq = esp_replay_infer(&sa->replay, get_be32(pkt + 4), sa->cfg.esn);
-	err = replay_step(sa, seq, false);
+	err = replay_step(sa, get_be32(pkt + 4), &seq, false);
 	if (err)
 		return err;
 	s = slot_get(sa, slot);
@@ -352,11 +362,16 @@ int esp_decap(struct esp_sa *sa, unsigned slot, uint8_t *pkt, size_t len, struct
 
 		memcpy(nonce, sa->salt, 4);
 		memcpy(nonce + 4, pkt + ESP_HDR_LEN, 8);
+		OSSL_PARAM tp[] = {
+			OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, 16),
+			OSSL_PARAM_construct_end(),
+		};
+
 		memcpy(tag, ct + ct_len, 16);
-		if (!EVP_DecryptInit_ex2(s->cipher, NULL, NULL, nonce, NULL) ||
+		/* The expected tag goes in with the IV: one provider call. */
+		if (!EVP_DecryptInit_ex2(s->cipher, NULL, NULL, nonce, tp) ||
 		    !EVP_DecryptUpdate(s->cipher, NULL, &n1, aad, (int)alen) ||
-		    !EVP_DecryptUpdate(s->cipher, ct, &n1, ct, (int)ct_len) ||
-		    !EVP_CIPHER_CTX_ctrl(s->cipher, EVP_CTRL_AEAD_SET_TAG, 16, tag))
+		    !EVP_DecryptUpdate(s->cipher, ct, &n1, ct, (int)ct_len))
 			return -EIO;
 		/* Final compares the tag in constant time (CRYPTO_memcmp). */
 		if (EVP_DecryptFinal_ex(s->cipher, ct + n1, &n2) <= 0) {
@@ -379,7 +394,7 @@ int esp_decap(struct esp_sa *sa, unsigned slot, uint8_t *pkt, size_t len, struct
 	if ((size_t)(n1 + n2) != ct_len)
 		return -EIO;
 	/* Authentic: only now may the number move the window. */
-	err = replay_step(sa, seq, true);
+	err = replay_step(sa, 0, &seq, true);
 	if (err)
 		return err;
 

@@ -36,7 +36,7 @@
  * Threads: an SA may be used by several threads at once, each with its own
  * `slot` (0 .. n_slots-1): OpenSSL cipher contexts cannot be shared, so an
  * SA keeps one per slot, prepared on that slot's first packet and reused.
- * Sequence numbers (atomic) and the replay window (a mutex) are shared.
+ * Sequence numbers (atomic) and the replay window (a spinlock) are shared.
  */
 #ifndef ESP_SOFT_ESP_H
 #define ESP_SOFT_ESP_H
@@ -135,8 +135,11 @@ struct esp_sa {
 	_Atomic uint64_t seq;
 	uint64_t seq_max;
 
-	/* Inbound: the replay window, under `lock`. */
-	pthread_mutex_t lock;
+	/*
+	 * Inbound: the replay window, under `lock` (a spinlock: held for a
+	 * few dozen instructions, twice per packet).
+	 */
+	pthread_spinlock_t lock;
 	struct esp_replay replay;
 
 	/* Counters (relaxed atomics; any thread may add). */

@@ -567,6 +567,8 @@ void esp_soft_tick(struct esp_soft *es, uint64_t now)
 
 	if (!now)
 		now = esp_now_mono();
+	/* The datapath's clock for use times: no time() per packet. */
+	atomic_store(&es->now, now_real());
 	pthread_rwlock_rdlock(&es->lock);
 	for (unsigned b = 0; b < SAD_BUCKETS; b++) {
 		for (struct esp_sa *sa = es->by_spi[b]; sa; sa = sa->next_spi) {
@@ -652,6 +654,7 @@ struct esp_soft *esp_soft_new(const struct esp_soft_cfg *cfg, int *err)
 	/* One slot per worker and one for the control thread and tests. */
 	es->n_slots = es->n_workers + 1;
 	es->stop_fd = -1;
+	es->now = now_real();
 	snprintf(es->tun.name, sizeof(es->tun.name), "%s", cfg->ifname ? cfg->ifname : "");
 	for (unsigned i = 0; i < ESP_TUN_MAX_QUEUES; i++)
 		es->tun.fd[i] = -1;

@@ -91,6 +91,7 @@ struct esp_soft {
 	size_t n_resv, cap_resv;
 
 	struct esp_queue events, ike;
+	_Atomic uint64_t now; /* CLOCK_REALTIME seconds, kept by housekeeping */
 	struct esp_ctr *ctr; /* n_slots */
 
 	/* I/O, after start. */

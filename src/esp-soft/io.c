@@ -50,6 +50,7 @@ struct esp_worker {
 	unsigned id;
 	pthread_t thread;
 	bool running;
+	bool gso;   /* UDP GSO usable (cleared if the kernel refuses it) */
 	int udp[2]; /* IPv4, IPv6 */
 	int raw[2]; /* worker 0 only */
 
@@ -292,7 +293,7 @@ static void send_family(struct esp_worker *w, int f, unsigned n)
 		if (w->tx_segs[f][done] > 1 && (errno == EIO || errno == EINVAL)) {
 			/* No GSO on this path after all (e.g. no checksum offload). */
 			if (errno == EIO)
-				w->es->gso = false;
+				w->gso = false;
 			send_split(w, fd, &v[done]);
 		} else {
 			for (unsigned i = 0; i < w->tx_segs[f][done]; i++)
@@ -330,7 +331,7 @@ static void send_raw(struct esp_worker *w, unsigned i)
 static void send_batch(struct esp_worker *w, unsigned k)
 {
 	unsigned n[2] = { 0, 0 }, niov[2] = { 0, 0 };
-	bool gso = w->es->gso;
+	bool gso = w->gso;
 
 	for (unsigned i = 0; i < k;) {
 		const struct esp_soft_tx *t = &w->meta[i];
@@ -487,7 +488,7 @@ static unsigned tun_batch(struct esp_worker *w)
 
 /* ---- inbound ---- */
 
-static void tun_put(struct esp_worker *w, struct iovec *iov, int n)
+static void tun_put(struct esp_worker *w, const struct iovec *iov, int n)
 {
 	if (esp_tun_write(&w->es->tun, w->id, iov, n) < 0)
 		esp_drop(w->es, w->id, ESP_SOFT_DROP_IO);
@@ -497,11 +498,11 @@ static void tun_put(struct esp_worker *w, struct iovec *iov, int n)
 static void gro_flush(struct esp_worker *w)
 {
 	struct esp_vnet_hdr h;
-	size_t len = w->gro.segs ? esp_gro_finish(&w->gro, &h) : 0;
-	struct iovec iov[2] = { { &h, ESP_VNET_HDR_LEN }, { w->gro.buf, len } };
+	const struct iovec *iov;
+	int n = esp_gro_finish(&w->gro, &h, &iov);
 
-	if (len)
-		tun_put(w, iov, 2);
+	if (n)
+		tun_put(w, iov, n);
 }
 
 /*
@@ -716,7 +717,6 @@ static void worker_free(struct esp_worker *w)
 	free(w->tx);
 	free(w->rx);
 	free(w->big);
-	free(w->gro.buf);
 }
 
 static int worker_init(struct esp_soft *es, struct esp_worker *w, unsigned id)
@@ -753,6 +753,7 @@ static int worker_init(struct esp_soft *es, struct esp_worker *w, unsigned id)
 			}
 		}
 	}
+	w->gso = gso;
 	if (id == 0) {
 		es->gso = gso;
 		es->gro = gro;
@@ -769,9 +770,7 @@ static int worker_init(struct esp_soft *es, struct esp_worker *w, unsigned id)
 		return -ENOMEM;
 	if (es->tun.vnet) {
 		w->big = malloc(ESP_VNET_HDR_LEN + 65535);
-		w->gro.buf = malloc(65535);
-		w->gro.cap = 65535;
-		if (!w->big || !w->gro.buf)
+		if (!w->big)
 			return -ENOMEM;
 	}
 	return 0;

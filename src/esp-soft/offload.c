@@ -20,47 +20,69 @@
 #define TCP_ECE 0x40
 #define TCP_CWR 0x80
 
-uint64_t esp_csum_add(uint64_t sum, const void *p, size_t len)
+/* 64-bit words, their carries kept in the top half of a 128-bit sum. */
+__extension__ typedef unsigned __int128 csum128;
+
+static uint64_t fold128(csum128 acc)
 {
-	const uint8_t *b = p;
+	uint64_t lo = (uint64_t)acc, hi = (uint64_t)(acc >> 64), s = lo + hi;
 
-	/* 32-bit words into a 64-bit sum: 2^32 of them before it could carry out. */
-	while (len >= 16) {
-		uint32_t w[4];
+	return s + (s < lo); /* end-around carry */
+}
 
-		memcpy(w, b, 16);
-		sum += (uint64_t)w[0] + w[1] + w[2] + w[3];
-		b += 16;
-		len -= 16;
+/* Both: copy len bytes from src to dst (may be NULL) and sum them. */
+static uint64_t csum_copy(uint64_t sum, uint8_t *dst, const uint8_t *src, size_t len)
+{
+	csum128 acc = sum;
+
+	while (len >= 32) {
+		uint64_t w[4];
+
+		memcpy(w, src, 32);
+		if (dst) {
+			memcpy(dst, w, 32);
+			dst += 32;
+		}
+		acc += (csum128)w[0] + w[1] + w[2] + w[3];
+		src += 32;
+		len -= 32;
 	}
-	while (len >= 4) {
-		uint32_t w;
+	while (len >= 8) {
+		uint64_t w;
 
-		memcpy(&w, b, 4);
-		sum += w;
-		b += 4;
-		len -= 4;
-	}
-	if (len >= 2) {
-		uint16_t w;
-
-		memcpy(&w, b, 2);
-		sum += w;
-		b += 2;
-		len -= 2;
+		memcpy(&w, src, 8);
+		if (dst) {
+			memcpy(dst, &w, 8);
+			dst += 8;
+		}
+		acc += w;
+		src += 8;
+		len -= 8;
 	}
 	if (len) {
-		uint8_t last[2] = { b[0], 0 };
-		uint16_t w;
+		/* The tail as a zero-padded word: byte order of the host, as above. */
+		uint8_t last[8] = { 0 };
+		uint64_t w;
 
-		memcpy(&w, last, 2);
-		sum += w;
+		memcpy(last, src, len);
+		if (dst)
+			memcpy(dst, last, len);
+		memcpy(&w, last, 8);
+		acc += w;
 	}
-	return sum;
+	return fold128(acc);
+}
+
+uint64_t esp_csum_add(uint64_t sum, const void *p, size_t len)
+{
+	return csum_copy(sum, NULL, p, len);
 }
 
 uint16_t esp_csum_fold(uint64_t sum)
 {
+	/* 64 -> 32 -> 16 bits, each with its end-around carry. */
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
@@ -177,7 +199,6 @@ int esp_tso_segment(const struct esp_vnet_hdr *h, const uint8_t *pkt, size_t len
 	if (total > cap || total > 65535)
 		return -EMSGSIZE;
 	memcpy(out, pkt, t.hlen);
-	memcpy(out + t.hlen, pkt + t.hlen + off, seg);
 	if (!t.v6) {
 		put_be16(out + 2, (uint16_t)total);
 		put_be16(out + 4, (uint16_t)(get_be16(pkt + 4) + i));
@@ -193,8 +214,10 @@ int esp_tso_segment(const struct esp_vnet_hdr *h, const uint8_t *pkt, size_t len
 	if (i > 0)
 		th[13] &= (uint8_t)~TCP_CWR;
 	th[16] = th[17] = 0;
+	/* One pass over the payload: copy it and sum it. */
 	sum = pseudo(out, t.v6, t.thlen + seg);
-	sum = esp_csum_add(sum, th, t.thlen + seg);
+	sum = esp_csum_add(sum, th, t.thlen);
+	sum = csum_copy(sum, out + t.hlen, pkt + t.hlen + off, seg);
 	c = (uint16_t)~esp_csum_fold(sum);
 	memcpy(th + 16, &c, 2);
 	return (int)total;
@@ -247,7 +270,7 @@ static bool gro_candidate(const uint8_t *h, size_t n, size_t len, struct seg_vie
 /* Do the headers continue the run (everything but lengths, IDs, sums, seq, PSH)? */
 static bool gro_same(const struct esp_gro *g, const uint8_t *h, const struct seg_view *v)
 {
-	const uint8_t *a = g->buf;
+	const uint8_t *a = g->hdr;
 	uint8_t fa, fb;
 
 	if (v->v6 != (a[0] >> 4 == 6) || v->hlen != g->hlen)
@@ -272,7 +295,7 @@ bool esp_gro_add(struct esp_gro *g, const uint8_t *hdr, size_t hdr_len, const ui
 		 size_t len)
 {
 	uint8_t h[128];
-	size_t total = hdr_len + len, n, from_data, pay;
+	size_t total = hdr_len + len, n, pay;
 	struct seg_view v;
 
 	if (total < 20)
@@ -286,13 +309,12 @@ bool esp_gro_add(struct esp_gro *g, const uint8_t *hdr, size_t hdr_len, const ui
 			memcpy(h, hdr, hdr_len);
 		memcpy(h + hdr_len, data, n - hdr_len);
 	}
-	if (!gro_candidate(h, n, total, &v) || total > g->cap)
+	/* Headers in view; a transport-mode header is never split from them. */
+	if (!gro_candidate(h, n, total, &v) || v.hlen < hdr_len)
 		return false;
 	pay = total - v.hlen;
 	if (g->segs == 0) {
-		if (hdr_len)
-			memcpy(g->buf, hdr, hdr_len);
-		memcpy(g->buf + hdr_len, data, len);
+		memcpy(g->hdr, h, v.hlen);
 		g->len = total;
 		g->l4 = v.l4;
 		g->hlen = v.hlen;
@@ -300,19 +322,19 @@ bool esp_gro_add(struct esp_gro *g, const uint8_t *hdr, size_t hdr_len, const ui
 		g->segs = 1;
 		g->closed = (v.flags & TCP_PSH) != 0;
 		g->next_seq = v.seq + (uint32_t)pay;
+		g->iov[2] = (struct iovec){ (void *)(data + (v.hlen - hdr_len)), pay };
 		return true;
 	}
 	/* Only an exact continuation, no larger than the first, within 64 KiB. */
-	if (g->closed || v.seq != g->next_seq || pay > g->gso || g->len + pay > 65535 ||
-	    g->len + pay > g->cap || !gro_same(g, h, &v))
+	if (g->closed || g->segs == ESP_GRO_MAX || v.seq != g->next_seq || pay > g->gso ||
+	    g->len + pay > 65535 || !gro_same(g, h, &v))
 		return false;
-	from_data = v.hlen - hdr_len; /* payload offset within data */
-	memcpy(g->buf + g->len, data + from_data, pay);
+	g->iov[2 + g->segs] = (struct iovec){ (void *)(data + (v.hlen - hdr_len)), pay };
 	g->len += pay;
 	g->next_seq += (uint32_t)pay;
 	g->segs++;
 	if (v.flags & TCP_PSH) {
-		g->buf[g->l4 + 13] |= TCP_PSH;
+		g->hdr[g->l4 + 13] |= TCP_PSH;
 		g->closed = true;
 	}
 	if (pay < g->gso)
@@ -320,27 +342,28 @@ bool esp_gro_add(struct esp_gro *g, const uint8_t *hdr, size_t hdr_len, const ui
 	return true;
 }
 
-size_t esp_gro_finish(struct esp_gro *g, struct esp_vnet_hdr *h)
+int esp_gro_finish(struct esp_gro *g, struct esp_vnet_hdr *h, const struct iovec **iov)
 {
-	size_t len = g->len;
+	unsigned segs = g->segs;
 	bool v6;
 	uint16_t c;
 
 	memset(h, 0, sizeof(*h));
-	if (g->segs == 0)
+	*iov = g->iov;
+	if (segs == 0)
 		return 0;
-	v6 = g->buf[0] >> 4 == 6;
-	if (g->segs > 1) {
+	v6 = g->hdr[0] >> 4 == 6;
+	if (segs > 1) {
 		if (!v6) {
-			put_be16(g->buf + 2, (uint16_t)len);
-			c = esp_ip4_csum(g->buf, 20);
-			memcpy(g->buf + 10, &c, 2);
+			put_be16(g->hdr + 2, (uint16_t)g->len);
+			c = esp_ip4_csum(g->hdr, 20);
+			memcpy(g->hdr + 10, &c, 2);
 		} else {
-			put_be16(g->buf + 4, (uint16_t)(len - 40));
+			put_be16(g->hdr + 4, (uint16_t)(g->len - 40));
 		}
 		/* CHECKSUM_PARTIAL: the pseudo-header sum, for the kernel to finish. */
-		c = esp_csum_fold(pseudo(g->buf, v6, len - g->l4));
-		memcpy(g->buf + g->l4 + 16, &c, 2);
+		c = esp_csum_fold(pseudo(g->hdr, v6, g->len - g->l4));
+		memcpy(g->hdr + g->l4 + 16, &c, 2);
 		h->flags = ESP_VNET_F_NEEDS_CSUM;
 		h->gso_type = v6 ? ESP_VNET_GSO_TCPV6 : ESP_VNET_GSO_TCPV4;
 		h->hdr_len = (uint16_t)g->hlen;
@@ -348,8 +371,10 @@ size_t esp_gro_finish(struct esp_gro *g, struct esp_vnet_hdr *h)
 		h->csum_start = (uint16_t)g->l4;
 		h->csum_offset = 16;
 	}
+	g->iov[0] = (struct iovec){ h, ESP_VNET_HDR_LEN };
+	g->iov[1] = (struct iovec){ g->hdr, g->hlen };
 	g->segs = 0;
 	g->len = 0;
 	g->closed = false;
-	return len;
+	return (int)(2 + segs);
 }

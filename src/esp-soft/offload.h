@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /*
  * struct virtio_net_hdr (include/uapi/linux/virtio_net.h), legacy layout, in
@@ -75,18 +76,24 @@ int esp_tso_segment(const struct esp_vnet_hdr *h, const uint8_t *pkt, size_t len
  * segment that carries data and only ACK (and PSH); later segments join if
  * they continue it exactly: same addresses, ports, IP fields, ACK number,
  * window and TCP options, the next sequence number, no larger than the
- * first.  A shorter segment or PSH ends the run.
+ * first.  A shorter segment or PSH ends the run.  Nothing is copied but the
+ * first segment's headers: the run is a list of iovecs pointing at each
+ * segment's payload where it lies, which must stay put until the run is
+ * finished and written.
  */
+#define ESP_GRO_MAX 64
+
 struct esp_gro {
-	uint8_t *buf; /* at least 65535 bytes */
-	size_t cap;
-	size_t len;   /* bytes in buf */
-	size_t l4;    /* offset of the TCP header */
-	size_t hlen;  /* offset of the payload */
-	uint16_t gso; /* payload of the first segment */
+	uint8_t hdr[128]; /* the first segment's IP + TCP headers */
+	size_t l4;        /* offset of the TCP header */
+	size_t hlen;      /* length of the headers */
+	size_t len;       /* the whole run's length */
+	uint16_t gso;     /* payload of the first segment */
 	unsigned segs;
 	bool closed;
 	uint32_t next_seq;
+	/* [0] the virtio header, [1] hdr, [2..] the payloads */
+	struct iovec iov[2 + ESP_GRO_MAX];
 };
 
 /*
@@ -98,10 +105,12 @@ bool esp_gro_add(struct esp_gro *g, const uint8_t *hdr, size_t hdr_len, const ui
 		 size_t len);
 
 /*
- * End the run: patch lengths and checksums and fill *h for writing buf (its
- * length returned; 0 if the run was empty).  A run of one packet goes out
- * as it came, with an empty header.
+ * End the run: patch the headers' lengths and checksums, fill *h, and point
+ * *iov at the iovecs to write (the first one is *h); returns how many, 0 if
+ * the run was empty.  A run of one packet goes out as it came, with an
+ * empty virtio header; a longer one as a TSO super-packet whose checksum
+ * the kernel finishes (NEEDS_CSUM, pseudo-header sum in place).
  */
-size_t esp_gro_finish(struct esp_gro *g, struct esp_vnet_hdr *h);
+int esp_gro_finish(struct esp_gro *g, struct esp_vnet_hdr *h, const struct iovec **iov);
 
 #endif

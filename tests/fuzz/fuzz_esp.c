@@ -118,9 +118,10 @@ static void receive(uint8_t *buf, size_t len, bool udp)
 
 static void offloads(const uint8_t *data, size_t size)
 {
-	static uint8_t pkt[65536], seg[65536 + 64], gbuf[65535];
-	struct esp_gro g = { .buf = gbuf, .cap = sizeof(gbuf) };
+	static uint8_t pkt[65536], seg[256][2048];
+	static struct esp_gro g;
 	struct esp_vnet_hdr h;
+	const struct iovec *iov;
 	int n;
 
 	if (size < ESP_VNET_HDR_LEN || size - ESP_VNET_HDR_LEN > sizeof(pkt))
@@ -130,28 +131,34 @@ static void offloads(const uint8_t *data, size_t size)
 	memcpy(pkt, data + ESP_VNET_HDR_LEN, size);
 	if (h.flags & ESP_VNET_F_NEEDS_CSUM)
 		esp_csum_complete(pkt, size, h.csum_start, h.csum_offset);
+	/* Segments stay where they are until the run is finished (zero copy). */
 	n = esp_tso_count(&h, pkt, size);
 	for (int i = 0; i < n && i < 256; i++) {
-		int len = esp_tso_segment(&h, pkt, size, (unsigned)i, seg, sizeof(seg));
+		uint8_t *s = seg[i];
+		int len = esp_tso_segment(&h, pkt, size, (unsigned)i, s, sizeof(seg[i]));
+		size_t hl = 20 < len ? 20 : (size_t)len;
 
 		if (len <= 0)
 			continue;
-		if (!esp_gro_add(&g, NULL, 0, seg, (size_t)len)) {
+		if (!esp_gro_add(&g, NULL, 0, s, (size_t)len)) {
 			struct esp_vnet_hdr gh;
 
-			esp_gro_finish(&g, &gh);
-			esp_gro_add(&g, seg, 20 < len ? 20 : (size_t)len, seg + (20 < len ? 20 : len),
-				    (size_t)len - (20 < len ? 20 : (size_t)len));
+			esp_gro_finish(&g, &gh, &iov);
+			/* Transport mode's way: the IP header apart. */
+			esp_gro_add(&g, s, hl, s + hl, (size_t)len - hl);
 		}
 	}
 	{
 		struct esp_vnet_hdr gh;
 
-		esp_gro_finish(&g, &gh);
+		n = esp_gro_finish(&g, &gh, &iov);
+		for (int i = 1; i < n; i++)
+			if (!iov[i].iov_base || iov[i].iov_len > 65535)
+				abort();
 	}
 	/* The packet itself offered as a segment, too. */
 	esp_gro_add(&g, NULL, 0, pkt, size);
-	esp_gro_finish(&g, &h);
+	esp_gro_finish(&g, &h, &iov);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
