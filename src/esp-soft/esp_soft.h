@@ -39,7 +39,8 @@
  *        ip rule add not fwmark <mark>/<mark> table 220 pref 220
  *    (the table and rule as for the kernel backend; any table works).
  *  - transport mode: route the peer's own address into the device in that
- *    table, e.g. `ip route add 192.0.2.2/32 dev xike0 table 220`.  The
+ *    table, with our address as source (the device has none to offer),
+ *    e.g. `ip route add 192.0.2.2/32 dev xike0 src 192.0.2.1 table 220`.  The
  *    rule above is what keeps esp-soft's own UDP (and the daemon's IKE on
  *    port 500) out of the tunnel: esp-soft's sockets carry SO_MARK <mark>
  *    (esp_soft_mark()), and the daemon must set the same mark on its port
@@ -53,8 +54,9 @@
  *  - with backend = soft the daemon should force UDP encapsulation of every
  *    CHILD_SA (as strongSwan does with kernel-libipsec: it reports NAT so
  *    that both peers encapsulate) unless esp_soft_raw_esp() is true; an SA
- *    without encap is refused (-EPROTONOSUPPORT) when no raw socket is
- *    open.
+ *    without encap is refused (-EPROTONOSUPPORT) once started without a
+ *    raw socket (SAs added before esp_soft_start() are not checked; their
+ *    packets would be dropped and counted as I/O errors).
  *
  * ---- Threads ----
  *

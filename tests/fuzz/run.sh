@@ -33,5 +33,5 @@ export UBSAN_OPTIONS ASAN_OPTIONS
 
 crashes=$(pwd)
 echo "$(basename "$target"): ${seconds}s, corpus $corpus, crashes go to $crashes/"
-"$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+"$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -error_exitcode=1 \
 	-artifact_prefix="$crashes/" -print_final_stats=1 "$work/corpus"
