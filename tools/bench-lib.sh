@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2034  # the variables are for the benchmarks
 # Shared parts of the responder benchmarks (tools/bench-handshakes,
 # bench-memory, bench-scale, bench-config).  POSIX sh; sourced, not run.
 #
@@ -189,6 +190,9 @@ bl_setup() {
 	fi
 	if [ "$BL_WHERE" = uml ] && [ "$BL_INSIDE" = 0 ]; then
 		command -v linux.uml >/dev/null || bl_die "linux.uml missing (apt-get install user-mode-linux)"
+		# The guest cannot see the host's load.
+		BL_HOST_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+		export BL_HOST_LOAD
 		# shellcheck disable=SC2086
 		exec "$BL_TOP/netns-tests/uml-run" --mem "${BL_UML_MEM:-2048}" \
 			--timeout "${BL_UML_TIMEOUT:-3600}" "$0" --inside $BL_ARGS
@@ -216,7 +220,11 @@ bl_cleanup() {
 		kill $(ip netns pids "$_ns" 2>/dev/null) 2>/dev/null
 		ip netns del "$_ns" 2>/dev/null
 	done
-	[ -n "${BL_KEEP:-}" ] && echo "$BL_NAME: files kept in $BL_TMP" >&2 || rm -rf "$BL_TMP"
+	if [ -n "${BL_KEEP:-}" ]; then
+		echo "$BL_NAME: files kept in $BL_TMP" >&2
+	else
+		rm -rf "$BL_TMP"
+	fi
 }
 
 # One line on what was measured where, for the top of every report.
@@ -227,13 +235,14 @@ bl_header() {
 		_where="host kernel $(uname -r), $(nproc) CPUs (xiked backend = soft, charon kernel-libipsec: userspace ESP over TUN)"
 	fi
 	echo "$BL_NAME: $_where"
-	echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg); $(openssl version | cut -d' ' -f1-2); strongSwan $(dpkg-query -W -f='${Version}' strongswan-charon 2>/dev/null || echo '?')"
+	echo "load average at start: ${BL_HOST_LOAD:-$(cut -d' ' -f1-3 /proc/loadavg)} (host); $(openssl version | cut -d' ' -f1-2); strongSwan $(dpkg-query -W -f='${Version}' strongswan-charon 2>/dev/null || echo '?')"
 }
 
 # ---- topology ----
 
 bl_topology() {
-	ip netns add "$BL_L" && ip netns add "$BL_R" || bl_die "ip netns add"
+	ip netns add "$BL_L" || bl_die "ip netns add"
+	ip netns add "$BL_R" || bl_die "ip netns add"
 	ip -n "$BL_L" link set lo up
 	ip -n "$BL_R" link set lo up
 	ip -n "$BL_L" link add eth0 type veth peer name eth0 netns "$BL_R" || bl_die "veth"

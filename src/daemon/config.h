@@ -53,6 +53,8 @@ struct xd_conn {
 	bool encap;
 	bool life_set; /* life-time given explicitly */
 	uint32_t reqid; /* the daemon's: reqid of its trap policies, 0 if none */
+	uint64_t retry_ms; /* the daemon's: start = start retries at this time */
+	uint32_t retry_delay_s;
 	bool seen_auth, seen_psk;
 };
 

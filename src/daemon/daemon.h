@@ -87,6 +87,7 @@ struct xiked {
 
 	ev_timer timer;
 	ev_signal sig_term, sig_int, sig_hup;
+	ev_timer retry; /* start = start connections whose peer did not answer */
 
 	int ctl_fd;
 	ev_io ctl_w;

@@ -58,6 +58,32 @@ static const struct xd_conn *conn_find(const struct xd_config *cfg, const char *
 	return NULL;
 }
 
+static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct xiked *d = container_of(w, struct xiked, retry);
+	uint64_t now = xd_now_ms();
+	bool pending = false;
+
+	(void)revents;
+	for (size_t i = 0; i < d->cfg.n_conns; i++) {
+		struct xd_conn *c = &d->cfg.conns[i];
+		char err[256];
+
+		if (!c->retry_ms)
+			continue;
+		if (now < c->retry_ms) {
+			pending = true;
+			continue;
+		}
+		c->retry_ms = 0;
+		xk_info("retrying conn=%s", c->name);
+		if (xd_initiate(d, c->name, err, sizeof(err)) < 0 && strcmp(err, "already up or in progress"))
+			xk_warn("retry conn=%s: %s", c->name, err);
+	}
+	if (!pending)
+		ev_timer_stop(loop, w);
+}
+
 static bool has_trap(const struct xiked *d, const char *conn)
 {
 	for (size_t i = 0; i < d->n_traps; i++)
@@ -141,6 +167,30 @@ static void on_engine_event(void *ctx, const struct ike_event *ev)
 
 	if (ev->child && ev->type == IKE_EV_CHILD_UP && d->routes)
 		xd_routes_child_up(d->routes, ev->remote, ev->child);
+	/*
+	 * A start = start connection whose peer never answered tries again,
+	 * 5 s later and then backing off to a minute: a gateway's tunnel
+	 * should come up once the peer does.  Refusals (a notify) are config
+	 * errors and are not retried.
+	 */
+	if (ev->type == IKE_EV_FAILED && !ev->notify && !ev->child && ev->conn[0]) {
+		struct xd_conn *c = (struct xd_conn *)conn_find(&d->cfg, ev->conn);
+
+		if (c && c->start == XD_START_START && !d->stopping) {
+			c->retry_delay_s = c->retry_delay_s ? c->retry_delay_s * 2 : 5;
+			if (c->retry_delay_s > 60)
+				c->retry_delay_s = 60;
+			c->retry_ms = xd_now_ms() + (uint64_t)c->retry_delay_s * 1000;
+			if (!ev_is_active(&d->retry))
+				ev_timer_again(d->loop, &d->retry);
+		}
+	}
+	if (ev->type == IKE_EV_IKE_UP) {
+		struct xd_conn *c = (struct xd_conn *)conn_find(&d->cfg, ev->conn);
+
+		if (c)
+			c->retry_delay_s = 0;
+	}
 	if (ev->type == IKE_EV_PEER_DEAD)
 		on_peer_dead(d, ev->conn);
 	else if (ev->child && ev->type == IKE_EV_CHILD_DOWN && d->routes)
@@ -624,6 +674,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ev_init(&d->timer, on_timer);
+	ev_init(&d->retry, on_retry);
+	d->retry.repeat = 1.0;
 	ev_signal_init(&d->sig_term, on_signal, SIGTERM);
 	ev_signal_init(&d->sig_int, on_signal, SIGINT);
 	ev_signal_init(&d->sig_hup, on_signal, SIGHUP);
