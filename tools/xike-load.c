@@ -153,6 +153,7 @@ struct load {
 	uint64_t spis, sas_added, sas_deleted, pols_added, pols_deleted;
 
 	uint64_t tx, tx_err, rx, rx_dropped;
+	double cpu_open_s; /* our own user + system CPU until the opening ended */
 };
 
 static volatile sig_atomic_t got_signal;
@@ -852,6 +853,16 @@ static bool phase_over(struct load *ld, enum phase ph, uint64_t now, uint64_t ph
 	return true;
 }
 
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
 static void write_ready(struct load *ld)
 {
 	FILE *f;
@@ -903,6 +914,7 @@ static void run(struct load *ld)
 		if (phase_over(ld, ph, now, ph_start)) {
 			if (ph == PH_OPEN) {
 				ld->o.count = ld->started; /* a timeout ends the opening */
+				ld->cpu_open_s = cpu_seconds();
 				if (!ld->o.quiet)
 					progress(ld, ph, now, &last_prog, &last_n);
 				write_ready(ld);
@@ -1056,6 +1068,8 @@ static void report_text(const struct load *ld, const struct summary *s)
 	       (unsigned long long)ld->rx, (unsigned long long)ld->rx_dropped,
 	       (unsigned long long)st.retransmits, (unsigned long long)st.rx_unknown_spi,
 	       (unsigned long long)st.rx_bad_icv);
+	printf("generator    %.2f s of CPU while opening (user + system, all of xike-load)\n",
+	       ld->cpu_open_s);
 	printf("backend      in memory (nothing in the kernel): %llu SPIs, %llu SAs and %llu "
 	       "policies added, %llu and %llu removed\n",
 	       (unsigned long long)ld->spis, (unsigned long long)ld->sas_added,
@@ -1106,6 +1120,7 @@ static void report_json(const struct load *ld, const struct summary *s)
 	json_object_object_add(j, "tx", json_object_new_int64((int64_t)ld->tx));
 	json_object_object_add(j, "rx", json_object_new_int64((int64_t)ld->rx));
 	json_object_object_add(j, "retransmits", json_object_new_int64((int64_t)st.retransmits));
+	json_object_object_add(j, "cpu_seconds", json_object_new_double(ld->cpu_open_s));
 	json_object_object_add(b, "spis", json_object_new_int64((int64_t)ld->spis));
 	json_object_object_add(b, "sas_added", json_object_new_int64((int64_t)ld->sas_added));
 	json_object_object_add(b, "policies_added", json_object_new_int64((int64_t)ld->pols_added));
