@@ -10,7 +10,8 @@
 #     raw ESP; iperf3 TCP through the tunnel (throughput printed);
 #   - IKE shares the NAT-T socket: an IKE datagram sent through one peer's
 #     esp_soft_ike_send() arrives marker-stripped at the other's
-#     esp_soft_ike_read(), whose echo comes back the same way;
+#     esp_soft_ike_read(), whose echo comes back the same way, and NAT
+#     keepalives sent with esp_soft_keepalive() are counted by the other;
 #   - transport mode: ping between the peers' own addresses, IPv4 (AES-CBC +
 #     HMAC-SHA-256) and IPv6 (AES-GCM-256 with ESN), the peers' traffic routed
 #     into the device by a rule on the mark that keeps esp-soft's own UDP out;
@@ -156,6 +157,10 @@ fi
 check wire_clean
 xk_stop tun1
 xk_stop tun2
+# NAT keepalives through the shared socket: sent with each hello, counted
+# (and dropped) by the receiver.
+check grep -q '^stats.* keepalives_out=[1-9]' "$TMP/tun1.log"
+check grep -q '^stats.* keepalives=[1-9]' "$TMP/tun2.log"
 check_fails n1 ip link show xk0
 
 # ---------------------------------------------------------------- transport

@@ -2,7 +2,11 @@
 # xiked <-> xiked with userspace ESP (backend = soft) on the host kernel,
 # which has no ESP of its own: tunnel and transport mode, IPv4 and IPv6;
 # traffic passes as ESP in UDP (counted on the wire, no plain echo), the
-# CHILD SA counters see it, terminate removes the routes again.
+# CHILD SA counters see it, terminate removes the routes again.  Last,
+# peer 1 behind a masquerading namespace: the tunnel comes up through the
+# NAT and peer 1's NAT keepalives (one 0xff byte, RFC 3948 2.3, sent
+# through esp-soft, which owns port 4500) are seen on the wire every
+# `keepalive` seconds, from the NAT's address and port.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xiked-lib.sh"
 require_root
@@ -39,7 +43,82 @@ run_case() {
 	xiked_stop 2
 }
 
+# Peer 1 moves behind a NAT (nftables masquerade to ports 20000-20099):
+#
+#   peer1 192.168.1.2 -- nat 192.168.1.1 | 10.0.0.254 -- wire -- peer2 10.0.0.2
+ka_count() {
+	n0 nft list counter bridge ka "n_$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+
+nat_case() {
+	say "case: soft <-> soft, peer 1 behind a NAT, keepalives"
+	NSN=$NS_PREFIX-nat
+	must ip netns add "$NSN"
+	at_exit "ip netns pids $NSN | xargs -r kill 2>/dev/null; ip netns del $NSN 2>/dev/null"
+	must ip -n "$NSN" link set lo up
+	must ip -n "$NS0" link add pn type veth peer name eth0 netns "$NSN"
+	must ip -n "$NS0" link set pn master br0 up
+	must ip -n "$NSN" addr add 10.0.0.254/24 dev eth0
+	must ip -n "$NSN" link set eth0 up
+	must ip -n "$NS1" link add eth1 type veth peer name in0 netns "$NSN"
+	must ip -n "$NSN" addr add 192.168.1.1/24 dev in0
+	must ip -n "$NSN" link set in0 up
+	must ip netns exec "$NSN" sysctl -qw net.ipv4.ip_forward=1
+	ip netns exec "$NSN" nft -f - <<'EOF' || fail "nft masquerade in the NAT"
+table ip nat {
+	chain post {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "eth0" meta l4proto udp masquerade to :20000-20099
+		oifname "eth0" masquerade
+	}
+}
+EOF
+	must ip -n "$NS1" addr flush dev eth0
+	must ip -n "$NS1" link set eth0 down
+	must ip -n "$NS1" addr add 192.168.1.2/24 dev eth1
+	must ip -n "$NS1" link set eth1 up
+	must ip -n "$NS1" route add default via 192.168.1.1
+	must ip -n "$NS1" addr add 10.1.0.1/32 dev lo
+	must ip -n "$NS2" addr add 10.2.0.1/32 dev lo
+	# Keepalives from the NAT's outside address to port 4500 (9 bytes of
+	# UDP), and ESP back to the NAT's port (the `espudp` counter of lib.sh
+	# sees only the way to port 4500).
+	n0 nft -f - <<'EOF' || fail "nft keepalive counter in the wire"
+table bridge ka {
+	counter n_ka { }
+	counter n_back { }
+	chain forward {
+		type filter hook forward priority 0; policy accept;
+		ip saddr 10.0.0.254 udp sport 20000-20099 udp dport 4500 udp length 9 @th,64,8 0xff counter name "n_ka"
+		ip daddr 10.0.0.254 udp sport 4500 udp dport 20000-20099 @th,64,32 != 0 counter name "n_back"
+	}
+}
+EOF
+	printf '[global]\n%s\nbackend = soft\nkeepalive = 1s\n[conn t]\nlocal = 192.168.1.2\nremote = %s\npsk = soft\nlocal-ts = 10.1.0.0/24\nremote-ts = 10.2.0.0/24\n' \
+		"$(xiked_socket 1)" "$IP2_4" | xiked_start 1
+	printf '[global]\n%s\nbackend = soft\n[conn t]\nremote = %%any\npsk = soft\nlocal-ts = 10.2.0.0/24\nremote-ts = 10.1.0.0/24\n' \
+		"$(xiked_socket 2)" | xiked_start 2
+	check ctl 1 initiate t
+	wait_for 20 child_up 1 || fail "no CHILD SA through the NAT"
+	wait_for 10 child_up 2 || fail "no CHILD SA on peer 2"
+	ctl 1 --json list-sas | grep -q '"nat-local": *true' || fail "peer 1 did not see its NAT"
+	wire_count_reset
+	n0 nft reset counters table bridge ka >/dev/null
+	check n1 ping -c 3 -i 0.2 -W 2 -I 10.1.0.1 10.2.0.1
+	[ "$(wire_count espudp)" -ge 3 ] || fail "expected >= 3 ESP packets into the NAT's mapping"
+	[ "$(ka_count back)" -ge 3 ] || fail "expected >= 3 ESP packets back to the NAT's port"
+	[ "$(wire_count echo)" -eq 0 ] || fail "plain ICMP echo crossed the wire"
+	n0 nft reset counters table bridge ka >/dev/null
+	sleep 4
+	ka=$(ka_count ka)
+	say "keepalives from behind the NAT in 4 s: $ka"
+	[ "$ka" -ge 2 ] || fail "expected >= 2 NAT keepalives on the wire in 4 s, saw $ka"
+	xiked_stop 1
+	xiked_stop 2
+}
+
 run_case tunnel 4
 run_case transport 4
 run_case tunnel 6
+nat_case
 say "PASS"

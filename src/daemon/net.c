@@ -355,6 +355,11 @@ void xd_net_keepalive(void *ctx, const struct xk_addr *local, const struct xk_ad
 	l.port = d->cfg.nat_port;
 	if (!l.family)
 		l.family = remote->family;
+	/* With userspace ESP the NAT-T socket is esp-soft's, as for IKE. */
+	if (d->soft) {
+		esp_soft_keepalive(d->soft, local->family ? local : NULL, remote);
+		return;
+	}
 	s = sock_for(d, &l);
 	if (!s)
 		return;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -171,18 +172,39 @@ int esp_soft_ike_read(struct esp_soft *es, esp_soft_ike_cb cb, void *ctx)
 	return total;
 }
 
-int esp_soft_ike_send(struct esp_soft *es, const struct xk_addr *local,
-		      const struct xk_addr *remote, const uint8_t *buf, size_t len)
+static int ctl_send(struct esp_soft *es, const struct xk_addr *local,
+		    const struct xk_addr *remote, struct iovec *iov, size_t n)
 {
-	int err;
-
 	if (!es->started)
 		return -ENOTCONN;
 	if (!remote || (remote->family != XK_AF_INET && remote->family != XK_AF_INET6))
 		return -EINVAL;
-	err = esp_io_ike_send(es, local, remote, buf, len);
+	return esp_io_send(es, local, remote, iov, n);
+}
+
+int esp_soft_ike_send(struct esp_soft *es, const struct xk_addr *local,
+		      const struct xk_addr *remote, const uint8_t *buf, size_t len)
+{
+	static const uint8_t marker[4];
+	/* RFC 3948 2.2: the non-ESP marker tells IKE from ESP on port 4500. */
+	struct iovec iov[2] = { { (void *)marker, 4 }, { (void *)buf, len } };
+	int err = ctl_send(es, local, remote, iov, 2);
+
 	if (!err)
 		esp_ctr_add(es, es->n_slots - 1, CTR_IKE_OUT, 1);
+	return err;
+}
+
+int esp_soft_keepalive(struct esp_soft *es, const struct xk_addr *local,
+		       const struct xk_addr *remote)
+{
+	static const uint8_t ka = 0xff;
+	/* RFC 3948 2.3: one octet 0xff, no marker, from the NAT-T port. */
+	struct iovec iov = { (void *)&ka, 1 };
+	int err = ctl_send(es, local, remote, &iov, 1);
+
+	if (!err)
+		esp_ctr_add(es, es->n_slots - 1, CTR_KEEPALIVE_OUT, 1);
 	return err;
 }
 
@@ -787,6 +809,8 @@ void esp_soft_get_stats(const struct esp_soft *es, struct esp_soft_stats *st)
 		st->ike_in += atomic_load_explicit(&v[CTR_IKE_IN], memory_order_relaxed);
 		st->ike_out += atomic_load_explicit(&v[CTR_IKE_OUT], memory_order_relaxed);
 		st->keepalives += atomic_load_explicit(&v[CTR_KEEPALIVE], memory_order_relaxed);
+		st->keepalives_out +=
+			atomic_load_explicit(&v[CTR_KEEPALIVE_OUT], memory_order_relaxed);
 		for (int d = 0; d < ESP_SOFT_DROP_N; d++)
 			st->drops[d] +=
 				atomic_load_explicit(&v[CTR_DROP0 + d], memory_order_relaxed);

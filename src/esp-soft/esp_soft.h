@@ -27,7 +27,8 @@
  *     marker (four zero bytes, RFC 3948 2.2) are queued for the daemon
  *     (esp_soft_ike_fd/read); the daemon sends IKE on port 4500 through
  *     esp_soft_ike_send(), which adds the marker.  NAT keepalives (one
- *     0xff byte, RFC 3948 2.3) are dropped.  Port 500 stays the daemon's.
+ *     0xff byte, RFC 3948 2.3) are counted and dropped; the daemon sends
+ *     its own through esp_soft_keepalive().  Port 500 stays the daemon's.
  *
  * ---- What the caller sets up (routes and rules) ----
  *
@@ -179,6 +180,15 @@ int esp_soft_ike_read(struct esp_soft *es, esp_soft_ike_cb cb, void *ctx);
 int esp_soft_ike_send(struct esp_soft *es, const struct xk_addr *local,
 		      const struct xk_addr *remote, const uint8_t *buf, size_t len);
 
+/*
+ * Send one NAT keepalive (RFC 3948 2.3: a single 0xff octet, no marker)
+ * to remote from the NAT-T port, local as for esp_soft_ike_send(); the
+ * daemon calls it every keepalive interval while behind a NAT, since the
+ * NAT-T socket is esp-soft's.  0 or a negative errno.  Only after start.
+ */
+int esp_soft_keepalive(struct esp_soft *es, const struct xk_addr *local,
+		       const struct xk_addr *remote);
+
 /* ---- events ---- */
 
 /* Readable (an eventfd) while events wait. */
@@ -213,7 +223,9 @@ const char *esp_soft_drop_name(enum esp_soft_drop d);
 struct esp_soft_stats {
 	uint64_t rx_packets, rx_bytes; /* ESP decapsulated, inner bytes */
 	uint64_t tx_packets, tx_bytes; /* ESP sent, inner bytes */
-	uint64_t ike_in, ike_out, keepalives;
+	uint64_t ike_in, ike_out;      /* IKE datagrams on the NAT-T port */
+	uint64_t keepalives;           /* NAT keepalives received (and dropped) */
+	uint64_t keepalives_out;       /* sent with esp_soft_keepalive() */
 	uint64_t events_lost;          /* event queue overflow */
 	uint64_t drops[ESP_SOFT_DROP_N];
 };

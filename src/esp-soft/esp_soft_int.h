@@ -70,6 +70,7 @@ enum {
 	CTR_IKE_IN,
 	CTR_IKE_OUT,
 	CTR_KEEPALIVE,
+	CTR_KEEPALIVE_OUT,
 	CTR_DROP0 = 8,
 };
 
@@ -142,7 +143,8 @@ static inline void esp_drop(struct esp_soft *es, unsigned slot, enum esp_soft_dr
 /* io.c */
 int esp_io_start(struct esp_soft *es);
 void esp_io_stop(struct esp_soft *es);
-int esp_io_ike_send(struct esp_soft *es, const struct xk_addr *local,
-		    const struct xk_addr *remote, const uint8_t *buf, size_t len);
+struct iovec;
+int esp_io_send(struct esp_soft *es, const struct xk_addr *local, const struct xk_addr *remote,
+		struct iovec *iov, size_t n);
 
 #endif

@@ -850,15 +850,17 @@ void esp_io_stop(struct esp_soft *es)
 	es->started = false;
 }
 
-int esp_io_ike_send(struct esp_soft *es, const struct xk_addr *local,
-		    const struct xk_addr *remote, const uint8_t *buf, size_t len)
+/*
+ * A datagram of the control thread (IKE, keepalives) from worker 0's
+ * socket: its own sendmsg, so it needs no lock against the workers.
+ */
+int esp_io_send(struct esp_soft *es, const struct xk_addr *local, const struct xk_addr *remote,
+		struct iovec *iov, size_t n)
 {
-	static const uint8_t marker[4];
 	int fd = es->workers[0].udp[fam_idx(remote->family)];
 	struct sockaddr_in6 ss;
 	struct io_ctl ctl;
-	struct iovec iov[2] = { { (void *)marker, 4 }, { (void *)buf, len } };
-	struct msghdr m = { .msg_name = &ss, .msg_iov = iov, .msg_iovlen = 2 };
+	struct msghdr m = { .msg_name = &ss, .msg_iov = iov, .msg_iovlen = n };
 
 	if (fd < 0)
 		return -EAFNOSUPPORT;
@@ -868,7 +870,6 @@ int esp_io_ike_send(struct esp_soft *es, const struct xk_addr *local,
 				   0);
 	if (!m.msg_controllen)
 		m.msg_control = NULL;
-	/* RFC 3948 2.2: the non-ESP marker tells IKE from ESP on port 4500. */
 	if (sendmsg(fd, &m, 0) < 0)
 		return -errno;
 	return 0;

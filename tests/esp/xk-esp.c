@@ -22,7 +22,8 @@
  *     --policy "SRC_TS DST_TS in|out|fwd REQID MODE [TSRC TDST] [prio N]"
  *     --ike-echo          answer every IKE datagram with "echo:" + it
  *     --ike-hello DST     send "hello" as IKE to DST:port each second until
- *                         an echo comes back; then print "ike-echo-ok"
+ *                         an echo comes back, each with a NAT keepalive
+ *                         before it; then print "ike-echo-ok"
  *     --stats SECS        print counters every SECS seconds
  *     --ready FILE        write "IFNAME IFINDEX" to FILE once running
  *   xk-esp bench [ENC [SIZE [MSEC]]]
@@ -246,11 +247,11 @@ static void print_stats(void)
 
 	esp_soft_get_stats(es, &st);
 	printf("stats rx_packets=%llu rx_bytes=%llu tx_packets=%llu tx_bytes=%llu ike_in=%llu "
-	       "ike_out=%llu keepalives=%llu",
+	       "ike_out=%llu keepalives=%llu keepalives_out=%llu",
 	       (unsigned long long)st.rx_packets, (unsigned long long)st.rx_bytes,
 	       (unsigned long long)st.tx_packets, (unsigned long long)st.tx_bytes,
 	       (unsigned long long)st.ike_in, (unsigned long long)st.ike_out,
-	       (unsigned long long)st.keepalives);
+	       (unsigned long long)st.keepalives, (unsigned long long)st.keepalives_out);
 	for (int d = 0; d < ESP_SOFT_DROP_N; d++)
 		if (st.drops[d])
 			printf(" drop_%s=%llu", esp_soft_drop_name(d),
@@ -503,6 +504,9 @@ int main(int argc, char **argv)
 			struct xk_addr d = hello_dst;
 
 			d.port = esp_soft_nat_port(es);
+			err = esp_soft_keepalive(es, NULL, &d);
+			if (err < 0)
+				fprintf(stderr, "xk-esp: keepalive: %s\n", strerror(-err));
 			err = esp_soft_ike_send(es, NULL, &d, (const uint8_t *)"hello", 5);
 			if (err < 0)
 				fprintf(stderr, "xk-esp: ike send: %s\n", strerror(-err));

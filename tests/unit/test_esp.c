@@ -846,6 +846,9 @@ static void test_ike_and_keepalive(void)
 	CHECK_INT(st.keepalives, 1);
 	/* Not started: nothing to send through. */
 	CHECK_INT(esp_soft_ike_send(B.es, &B.addr, &A.addr, pkt, 4), -ENOTCONN);
+	CHECK_INT(esp_soft_keepalive(B.es, &B.addr, &A.addr), -ENOTCONN);
+	esp_soft_get_stats(B.es, &st);
+	CHECK_INT(st.keepalives_out, 0);
 	/* A full queue drops and counts. */
 	pkt[0] = 0;
 	for (int i = 0; i < 300; i++)
