@@ -65,8 +65,34 @@ void child_fill_info(const struct ike_child *c, struct ike_child_info *info)
 		.n_remote_ts = c->n_remote_ts,
 		.encap = c->encap,
 	};
-	memcpy(info->local_ts, c->local_ts, sizeof(info->local_ts));
-	memcpy(info->remote_ts, c->remote_ts, sizeof(info->remote_ts));
+	if (c->n_local_ts)
+		memcpy(info->local_ts, c->local_ts, c->n_local_ts * sizeof(*c->local_ts));
+	if (c->n_remote_ts)
+		memcpy(info->remote_ts, c->remote_ts, c->n_remote_ts * sizeof(*c->remote_ts));
+}
+
+/*
+ * Nearly every CHILD_SA has one selector each way; a gateway holds many, so
+ * they take the room they need, not IKE_MAX_TS each.
+ */
+int child_set_ts(struct ike_child *c, const struct xk_ts *local, size_t n_local,
+		 const struct xk_ts *remote, size_t n_remote)
+{
+	struct xk_ts *ts;
+
+	if (!n_local || !n_remote || n_local > IKE_MAX_TS || n_remote > IKE_MAX_TS)
+		return -EINVAL;
+	ts = malloc((n_local + n_remote) * sizeof(*ts));
+	if (!ts)
+		return -ENOMEM;
+	memcpy(ts, local, n_local * sizeof(*ts));
+	memcpy(ts + n_local, remote, n_remote * sizeof(*ts));
+	free(c->local_ts);
+	c->local_ts = ts;
+	c->remote_ts = ts + n_local;
+	c->n_local_ts = (uint8_t)n_local;
+	c->n_remote_ts = (uint8_t)n_remote;
+	return 0;
 }
 
 size_t child_proposals(const struct ike_sa *sa, uint32_t spi_in, bool keep_dh,
@@ -156,10 +182,10 @@ int child_accept_reply(struct ike_sa *sa, struct ike_child *c, const struct ike_
 	const struct ike_pl *pl_tsi = ike_msg_find(msg, IKEV2_PL_TSI);
 	const struct ike_pl *pl_tsr = ike_msg_find(msg, IKEV2_PL_TSR);
 	struct ike_proposal *ours, prop;
-	struct xk_ts mine[IKE_MAX_TS];
+	struct xk_ts mine[IKE_MAX_TS], tsi[IKE_MAX_TS], tsr[IKE_MAX_TS];
 	struct ike_notify n;
 	size_t n_ours, n_mine;
-	int cnt, err = 0;
+	int cnt, cnt_r, err = 0;
 
 	if (!pl_sa || !pl_tsi || !pl_tsr || ike_pl_sa(pl_sa, &prop, 1) != 1) {
 		*why = "response lacks SA/TS payloads";
@@ -178,20 +204,22 @@ int child_accept_reply(struct ike_sa *sa, struct ike_child *c, const struct ike_
 		return -EINVAL;
 	}
 	c->spi_out = get_be32(prop.spi);
-	cnt = ike_pl_ts(pl_tsi, c->local_ts, IKE_MAX_TS);
+	cnt = ike_pl_ts(pl_tsi, tsi, IKE_MAX_TS);
 	if (cnt <= 0 || cnt > IKE_MAX_TS)
 		goto bad_ts;
-	c->n_local_ts = (uint8_t)cnt;
 	n_mine = child_local_ts(sa, mine);
-	if (!ts_within(c->local_ts, c->n_local_ts, mine, n_mine))
+	if (!ts_within(tsi, (size_t)cnt, mine, n_mine))
 		goto bad_ts;
-	cnt = ike_pl_ts(pl_tsr, c->remote_ts, IKE_MAX_TS);
-	if (cnt <= 0 || cnt > IKE_MAX_TS)
+	cnt_r = ike_pl_ts(pl_tsr, tsr, IKE_MAX_TS);
+	if (cnt_r <= 0 || cnt_r > IKE_MAX_TS)
 		goto bad_ts;
-	c->n_remote_ts = (uint8_t)cnt;
 	n_mine = child_remote_ts(sa, mine);
-	if (!ts_within(c->remote_ts, c->n_remote_ts, mine, n_mine))
+	if (!ts_within(tsr, (size_t)cnt_r, mine, n_mine))
 		goto bad_ts;
+	if (child_set_ts(c, tsi, (size_t)cnt, tsr, (size_t)cnt_r) < 0) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
 	/* Section 1.3.1: transport mode only if the responder echoes the notify. */
 	c->mode = c->mode == XK_MODE_TRANSPORT &&
 			  ike_msg_notify(msg, IKEV2_N_USE_TRANSPORT_MODE, &n)
@@ -210,8 +238,9 @@ uint16_t child_negotiate(struct ike_sa *sa, struct ike_child *c, const struct ik
 	const struct ike_pl *pl_tsi = ike_msg_find(req, IKEV2_PL_TSI);
 	const struct ike_pl *pl_tsr = ike_msg_find(req, IKEV2_PL_TSR);
 	struct ike_proposal *props;
-	struct xk_ts theirs[IKE_MAX_TS], ours[IKE_MAX_TS];
+	struct xk_ts theirs[IKE_MAX_TS], ours[IKE_MAX_TS], local[IKE_MAX_TS], remote[IKE_MAX_TS];
 	struct ike_notify n;
+	uint8_t n_local = 0, n_remote = 0;
 	size_t chosen, n_ours;
 	int nprops, cnt;
 	uint16_t notify = 0;
@@ -234,16 +263,22 @@ uint16_t child_negotiate(struct ike_sa *sa, struct ike_child *c, const struct ik
 	/* Section 2.9: narrow TSi to what we accept as remote, TSr as local. */
 	cnt = ike_pl_ts(pl_tsi, theirs, IKE_MAX_TS);
 	n_ours = child_remote_ts(sa, ours);
-	if (cnt <= 0 || !child_narrow(ours, n_ours, theirs, cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt,
-				      c->remote_ts, &c->n_remote_ts)) {
+	if (cnt <= 0 ||
+	    !child_narrow(ours, n_ours, theirs, cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt, remote,
+			  &n_remote)) {
 		notify = IKEV2_N_TS_UNACCEPTABLE;
 		goto out;
 	}
 	cnt = ike_pl_ts(pl_tsr, theirs, IKE_MAX_TS);
 	n_ours = child_local_ts(sa, ours);
-	if (cnt <= 0 || !child_narrow(ours, n_ours, theirs, cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt,
-				      c->local_ts, &c->n_local_ts)) {
+	if (cnt <= 0 ||
+	    !child_narrow(ours, n_ours, theirs, cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt, local,
+			  &n_local)) {
 		notify = IKEV2_N_TS_UNACCEPTABLE;
+		goto out;
+	}
+	if (child_set_ts(c, local, n_local, remote, n_remote) < 0) {
+		notify = IKEV2_N_TEMPORARY_FAILURE;
 		goto out;
 	}
 	c->mode = sa->conn->mode == XK_MODE_TRANSPORT &&
@@ -358,6 +393,8 @@ static int for_each_policy(struct ike_sa *sa, struct ike_child *c, bool add, uns
 
 static bool same_ts(const struct ike_child *a, const struct ike_child *b)
 {
+	if (!a->n_local_ts || !b->n_local_ts)
+		return false;
 	return a->n_local_ts == b->n_local_ts && a->n_remote_ts == b->n_remote_ts &&
 	       !memcmp(a->local_ts, b->local_ts, a->n_local_ts * sizeof(a->local_ts[0])) &&
 	       !memcmp(a->remote_ts, b->remote_ts, a->n_remote_ts * sizeof(a->remote_ts[0]));
@@ -478,8 +515,8 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 			sa->conn->name, c->spi_in, c->spi_out, c->reqid,
 			c->mode == XK_MODE_TUNNEL ? "tunnel" : "transport",
 			ike_suite_str(s, suite, sizeof(suite)),
-			xk_ts_str(&c->local_ts[0], l, sizeof(l)),
-			xk_ts_str(&c->remote_ts[0], r, sizeof(r)), c->encap ? " encap=yes" : "");
+			xk_ts_str(c->local_ts, l, sizeof(l)), xk_ts_str(c->remote_ts, r, sizeof(r)),
+			c->encap ? " encap=yes" : "");
 	}
 	ike_emit(sa, IKE_EV_CHILD_UP, c, 0, NULL);
 out:
@@ -658,6 +695,7 @@ void child_remove(struct ike_sa *sa, struct ike_child *c)
 	}
 	child_uninstall(sa, c);
 	free(c->coll_nonce);
+	free(c->local_ts);
 	free(c);
 }
 

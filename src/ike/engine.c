@@ -245,7 +245,7 @@ void ike_sa_drop_siblings(struct ike_sa *sa)
 	for (o = sa->eng->all; o; o = next) {
 		next = o->next_all;
 		if (o == sa || o->state == IKE_S_DEAD || o->conn != sa->conn ||
-		    !ike_id_eq(&o->remote_id, &sa->remote_id))
+		    !ike_id_eq(ike_sa_remote_id(o), ike_sa_remote_id(sa)))
 			continue;
 		xk_info("initial contact conn=%s: dropping old IKE SA %016llx_%016llx",
 			sa->conn->name, (unsigned long long)o->spi_i, (unsigned long long)o->spi_r);
@@ -365,16 +365,13 @@ struct ike_sa *ike_sa_new(struct ike_engine *e, struct ike_conn *c, bool initiat
 
 	if (!sa)
 		return NULL;
-	if (e->n_sas >= e->n_buckets && grow(e) < 0) {
-		free(sa);
-		return NULL;
-	}
+	sa->hs = calloc(1, sizeof(*sa->hs));
+	if (!sa->hs || (e->n_sas >= e->n_buckets && grow(e) < 0))
+		goto fail;
 	/* A fresh SPI: random, non-zero, not in use (section 2.6). */
 	do {
-		if (ike_random(&spi, sizeof(spi)) < 0) {
-			free(sa);
-			return NULL;
-		}
+		if (ike_random(&spi, sizeof(spi)) < 0)
+			goto fail;
 	} while (spi == 0 || find_local(e, spi));
 	sa->eng = e;
 	sa->conn = c;
@@ -398,6 +395,10 @@ struct ike_sa *ike_sa_new(struct ike_engine *e, struct ike_conn *c, bool initiat
 	e->n_sas++;
 	e->stats.ike_sa_active++;
 	return sa;
+fail:
+	free(sa->hs);
+	free(sa);
+	return NULL;
 }
 
 /* Called by ike_sa_kill: unlink now, free at the end of the engine call. */
@@ -1405,22 +1406,23 @@ void ike_engine_tick(struct ike_engine *e)
 static void fill_info(const struct ike_sa *sa, struct ike_sa_info *info)
 {
 	*info = (struct ike_sa_info){
-		.conn = sa->conn ? sa->conn->name : "",
-		.state = sa->state,
-		.initiator = sa->initiator,
-		.spi_i = sa->spi_i,
-		.spi_r = sa->spi_r,
-		.local = sa->local,
-		.remote = sa->remote,
-		.local_id = sa->local_id,
-		.remote_id = sa->remote_id,
-		.suite = sa->suite,
-		.nat_local = sa->nat_local,
-		.nat_remote = sa->nat_remote,
-		.created_ms = sa->created_ms,
-		.established_ms = sa->established_ms,
-		.n_children = ike_sa_count_children(sa),
+	    .conn = sa->conn ? sa->conn->name : "",
+	    .state = sa->state,
+	    .initiator = sa->initiator,
+	    .spi_i = sa->spi_i,
+	    .spi_r = sa->spi_r,
+	    .local = sa->local,
+	    .remote = sa->remote,
+	    .suite = sa->suite,
+	    .nat_local = sa->nat_local,
+	    .nat_remote = sa->nat_remote,
+	    .created_ms = sa->created_ms,
+	    .established_ms = sa->established_ms,
+	    .n_children = ike_sa_count_children(sa),
 	};
+	ike_sa_local_id(sa, &info->local_id);
+	memcpy(&info->remote_id, ike_sa_remote_id(sa),
+	       offsetof(struct ike_id, data) + ike_sa_remote_id(sa)->len);
 }
 
 void ike_engine_foreach_sa(struct ike_engine *e, ike_sa_cb cb, void *ctx)

@@ -50,7 +50,8 @@ struct ike_child {
 	uint32_t reqid;
 	enum xk_mode mode;
 	struct ike_suite suite;
-	struct xk_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];
+	/* Negotiated selectors, one allocation owned by local_ts (child_set_ts). */
+	struct xk_ts *local_ts, *remote_ts;
 	uint8_t n_local_ts, n_remote_ts;
 	bool encap;
 	bool sa_in, sa_out; /* installed in the kernel */
@@ -109,6 +110,23 @@ struct ike_pkt {
 	size_t len;
 };
 
+/*
+ * What an IKE SA needs only while it is being set up (IKE_SA_INIT and
+ * IKE_AUTH, or the CREATE_CHILD_SA that rekeys it): allocated with the SA,
+ * wiped and freed once it is established, so that the many established SAs
+ * of a gateway do not carry it.
+ */
+struct ike_hs {
+	struct ike_dh *dh;
+	uint16_t dh_group;
+	uint16_t ni_len, nr_len;
+	uint8_t cookie_len;
+	uint8_t init_retries;		    /* COOKIE / INVALID_KE round trips so far */
+	struct ike_pkt init_req, init_resp; /* as sent: signed in AUTH */
+	uint8_t cookie[IKEV2_COOKIE_MAX];
+	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];
+};
+
 struct ike_sa {
 	struct ike_engine *eng;
 	struct ike_conn *conn;
@@ -120,19 +138,12 @@ struct ike_sa {
 	bool initiator;
 	uint64_t spi_i, spi_r;
 	struct xk_addr local, remote;
-	struct ike_id local_id, remote_id;
+	struct ike_id *remote_id; /* authenticated; at its own length, see ike_sa_set_remote_id */
 	struct ike_suite suite;
 	struct ike_keys keys;
 	bool keys_ready;
 
-	/* IKE_SA_INIT material, dropped once IKE_AUTH is done. */
-	struct ike_dh *dh;
-	uint16_t dh_group;
-	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];
-	uint16_t ni_len, nr_len;
-	struct ike_pkt init_req, init_resp; /* as sent: signed in AUTH */
-	uint8_t cookie[IKEV2_COOKIE_MAX];
-	uint8_t cookie_len;
+	struct ike_hs *hs; /* until established, then dropped */
 	bool nat_local, nat_remote;
 
 	/* Message IDs, section 2.3, window 1. */
@@ -169,8 +180,7 @@ struct ike_sa {
 	uint64_t dpd_sent_ms;     /* our liveness check has been out since */
 	uint64_t keepalive_ms;    /* next NAT keepalive, 0: none */
 	uint64_t last_tx_ms;
-	bool half_open;           /* counted in the engine's half-open figures */
-	uint8_t init_retries;     /* COOKIE / INVALID_KE round trips so far */
+	bool half_open; /* counted in the engine's half-open figures */
 };
 
 /* ---- engine.c ---- */
@@ -234,6 +244,11 @@ void ike_sa_free(struct ike_sa *sa);
 /* Derive the IKE SA keys once DH and nonces are known. */
 int ike_sa_derive_keys(struct ike_sa *sa, const uint8_t *gir, size_t girlen);
 /* Drop IKE_SA_INIT material no longer needed once authenticated. */
+/* Our identity: the connection's, else our IP address (section 3.5). */
+void ike_sa_local_id(const struct ike_sa *sa, struct ike_id *id);
+/* The peer's authenticated identity; type 0 until IKE_AUTH. */
+const struct ike_id *ike_sa_remote_id(const struct ike_sa *sa);
+int ike_sa_set_remote_id(struct ike_sa *sa, const struct ike_id *id);
 void ike_sa_drop_init(struct ike_sa *sa);
 void ike_pkt_set(struct ike_pkt *p, const uint8_t *buf, size_t len);
 void ike_pkt_free(struct ike_pkt *p);
@@ -303,6 +318,9 @@ struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in);
 struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out);
 void child_remove(struct ike_sa *sa, struct ike_child *c);
 /* The configured selectors, defaulting to the SA's addresses. */
+/* Set the CHILD_SA's selectors, allocated at their number. */
+int child_set_ts(struct ike_child *c, const struct xk_ts *local, size_t n_local,
+		 const struct xk_ts *remote, size_t n_remote);
 size_t child_local_ts(const struct ike_sa *sa, struct xk_ts *out);
 size_t child_remote_ts(const struct ike_sa *sa, struct xk_ts *out);
 

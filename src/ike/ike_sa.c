@@ -95,7 +95,7 @@ void ike_sa_established(struct ike_sa *sa, bool by_rekey)
 	xk_info("IKE SA %s conn=%s spi=%016llx_%016llx role=%s peer_id=%s suite=%s",
 		by_rekey ? "rekeyed" : "up", sa->conn->name, (unsigned long long)sa->spi_i,
 		(unsigned long long)sa->spi_r, sa->initiator ? "initiator" : "responder",
-		ike_id_str(&sa->remote_id, rid, sizeof(rid)),
+		ike_id_str(ike_sa_remote_id(sa), rid, sizeof(rid)),
 		ike_suite_str(&sa->suite, suite, sizeof(suite)));
 	ike_emit(sa, by_rekey ? IKE_EV_IKE_REKEYED : IKE_EV_IKE_UP, NULL, 0, NULL);
 	ike_sa_schedule(sa);
@@ -184,22 +184,62 @@ int ike_sa_derive_keys(struct ike_sa *sa, const uint8_t *gir, size_t girlen)
 	size_t e_len = ike_encr_key_len(sa->suite.encr, sa->suite.encr_keybits);
 	int err;
 
-	err = ike_derive_ike_keys(sa->suite.prf, sa->ni, sa->ni_len, sa->nr, sa->nr_len,
-				  gir, girlen, sa->spi_i, sa->spi_r, a_len, e_len,
+	err = ike_derive_ike_keys(sa->suite.prf, sa->hs->ni, sa->hs->ni_len, sa->hs->nr,
+				  sa->hs->nr_len, gir, girlen, sa->spi_i, sa->spi_r, a_len, e_len,
 				  &sa->keys);
 	if (err == 0)
 		sa->keys_ready = true;
 	return err;
 }
 
+void ike_sa_local_id(const struct ike_sa *sa, struct ike_id *id)
+{
+	if (sa->conn && sa->conn->local_id.type) {
+		*id = sa->conn->local_id;
+		return;
+	}
+	memset(id, 0, sizeof(*id));
+	id->type = sa->local.family == XK_AF_INET ? IKEV2_ID_IPV4_ADDR : IKEV2_ID_IPV6_ADDR;
+	id->len = (uint8_t)xk_addr_len(&sa->local);
+	memcpy(id->data, sa->local.ip, id->len);
+}
+
+const struct ike_id *ike_sa_remote_id(const struct ike_sa *sa)
+{
+	static const struct ike_id none;
+
+	return sa->remote_id ? sa->remote_id : &none;
+}
+
+/*
+ * Kept at its own length: most identities are a few bytes of the 255 an
+ * ID payload may carry, and a gateway holds many SAs.  Only its first
+ * offsetof(data) + len bytes exist: never copy it as a whole struct.
+ */
+int ike_sa_set_remote_id(struct ike_sa *sa, const struct ike_id *id)
+{
+	size_t n = offsetof(struct ike_id, data) + id->len;
+	struct ike_id *copy = malloc(n);
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, id, n);
+	free(sa->remote_id);
+	sa->remote_id = copy;
+	return 0;
+}
+
 void ike_sa_drop_init(struct ike_sa *sa)
 {
-	ike_dh_free(sa->dh);
-	sa->dh = NULL;
-	ike_pkt_free(&sa->init_req);
-	ike_pkt_free(&sa->init_resp);
-	xk_wipe(sa->ni, sizeof(sa->ni));
-	xk_wipe(sa->nr, sizeof(sa->nr));
+	struct ike_hs *hs = sa->hs;
+
+	if (!hs)
+		return;
+	ike_dh_free(hs->dh);
+	ike_pkt_free(&hs->init_req);
+	ike_pkt_free(&hs->init_resp);
+	xk_free_secret(hs, sizeof(*hs));
+	sa->hs = NULL;
 }
 
 void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
@@ -237,6 +277,7 @@ void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
 void ike_sa_free(struct ike_sa *sa)
 {
 	free(sa->coll_nonce);
+	free(sa->remote_id);
 	while (sa->tasks) {
 		struct ike_task *t = sa->tasks;
 
@@ -262,9 +303,9 @@ int ike_psk_auth(const struct ike_sa *sa, bool initiator, const uint8_t *id_body
 		 size_t id_len, uint8_t *out, size_t *outlen)
 {
 	static const char pad[] = "Key Pad for IKEv2";
-	const struct ike_pkt *msg = initiator ? &sa->init_req : &sa->init_resp;
-	const uint8_t *nonce = initiator ? sa->nr : sa->ni;
-	size_t nlen = initiator ? sa->nr_len : sa->ni_len;
+	const struct ike_pkt *msg = initiator ? &sa->hs->init_req : &sa->hs->init_resp;
+	const uint8_t *nonce = initiator ? sa->hs->nr : sa->hs->ni;
+	size_t nlen = initiator ? sa->hs->nr_len : sa->hs->ni_len;
 	uint16_t prf = sa->suite.prf;
 	size_t plen = ike_prf_len(prf);
 	uint8_t key[IKE_PRF_MAX];

@@ -24,19 +24,6 @@ struct task_auth {
 	struct ike_child *child;
 };
 
-/* Our identity: configured, else our IP address (section 3.5). */
-static void own_id(const struct ike_sa *sa, struct ike_id *id)
-{
-	if (sa->conn->local_id.type) {
-		*id = sa->conn->local_id;
-		return;
-	}
-	memset(id, 0, sizeof(*id));
-	id->type = sa->local.family == XK_AF_INET ? IKEV2_ID_IPV4_ADDR : IKEV2_ID_IPV6_ADDR;
-	id->len = (uint8_t)xk_addr_len(&sa->local);
-	memcpy(id->data, sa->local.ip, id->len);
-}
-
 /* The ID payload body as it is signed: type, three reserved zeros, data. */
 static size_t id_body(const struct ike_id *id, uint8_t *out)
 {
@@ -53,12 +40,14 @@ static bool id_matches(const struct ike_id *want, const struct ike_idp *got)
 		memcmp(want->data, got->data, got->len) == 0);
 }
 
-static void id_from_payload(const struct ike_idp *p, struct ike_id *id)
+/* The peer's ID payload becomes the SA's remote identity. */
+static int set_peer_id(struct ike_sa *sa, const struct ike_idp *p)
 {
-	memset(id, 0, sizeof(*id));
-	id->type = p->type;
-	id->len = (uint8_t)(p->len > sizeof(id->data) ? sizeof(id->data) : p->len);
-	memcpy(id->data, p->data, id->len);
+	struct ike_id id = {.type = p->type};
+
+	id.len = (uint8_t)(p->len > sizeof(id.data) ? sizeof(id.data) : p->len);
+	memcpy(id.data, p->data, id.len);
+	return ike_sa_set_remote_id(sa, &id);
 }
 
 static bool verify_auth(const struct ike_sa *sa, bool initiator, const struct ike_idp *id,
@@ -84,7 +73,8 @@ static void auth_failed(struct ike_sa *sa, const char *why)
 	ike_stats_mut(sa->eng)->auth_failures++;
 	xk_notice("authentication failed conn=%s spi=%016llx_%016llx peer_id=%s: %s",
 		  sa->conn ? sa->conn->name : "", (unsigned long long)sa->spi_i,
-		  (unsigned long long)sa->spi_r, ike_id_str(&sa->remote_id, rid, sizeof(rid)), why);
+		  (unsigned long long)sa->spi_r, ike_id_str(ike_sa_remote_id(sa), rid, sizeof(rid)),
+		  why);
 	ike_emit(sa, IKE_EV_AUTH_FAILED, NULL, IKEV2_N_AUTHENTICATION_FAILED, why);
 }
 
@@ -108,14 +98,15 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 	struct ike_proposal *props;
 	struct xk_ts ts[IKE_MAX_TS];
 	uint8_t body[4 + 255], auth[IKE_PRF_MAX];
+	struct ike_id lid;
 	size_t blen, alen, n;
 	void *kctx;
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
 	struct ike_child *c;
 	int err;
 
-	own_id(sa, &sa->local_id);
-	blen = id_body(&sa->local_id, body);
+	ike_sa_local_id(sa, &lid);
+	blen = id_body(&lid, body);
 	err = ike_psk_auth(sa, true, body, blen, auth, &alen);
 	if (err < 0)
 		return err;
@@ -134,7 +125,7 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 		err = -ENOMEM;
 		goto out;
 	}
-	ike_mb_id(mb, IKEV2_PL_IDI, sa->local_id.type, sa->local_id.data, sa->local_id.len);
+	ike_mb_id(mb, IKEV2_PL_IDI, lid.type, lid.data, lid.len);
 	if (sa->conn->remote_id.type)
 		ike_mb_id(mb, IKEV2_PL_IDR, sa->conn->remote_id.type, sa->conn->remote_id.data,
 			  sa->conn->remote_id.len);
@@ -185,8 +176,9 @@ static void auth_child_process(struct ike_sa *sa, struct task_auth *t,
 		return;
 	}
 	if (child_install(sa, t->child,
-			  &(struct child_nonces){ sa->ni, sa->nr, sa->ni_len, sa->nr_len, true }, NULL, 0,
-			  NULL) < 0) {
+			  &(struct child_nonces){sa->hs->ni, sa->hs->nr, sa->hs->ni_len,
+						 sa->hs->nr_len, true},
+			  NULL, 0, NULL) < 0) {
 		child_failed(sa, t, 0, "kernel refused the CHILD_SA");
 		return;
 	}
@@ -213,7 +205,8 @@ static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
 		sa->fail_notify = IKEV2_N_INVALID_SYNTAX;
 		return IKE_TASK_FAILED;
 	}
-	id_from_payload(&id, &sa->remote_id);
+	if (set_peer_id(sa, &id) < 0)
+		return IKE_TASK_FAILED;
 	if (!id_matches(&sa->conn->remote_id, &id) || !verify_auth(sa, false, &id, &auth)) {
 		auth_failed(sa, "responder's AUTH does not verify");
 		sa->fail_notify = IKEV2_N_AUTHENTICATION_FAILED;
@@ -330,8 +323,8 @@ static int child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ik
 	notify = child_negotiate(sa, c, req, true, 0, &num);
 	if (!notify && (k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in) < 0 ||
 			child_install(sa, c,
-				      &(struct child_nonces){ sa->ni, sa->nr, sa->ni_len,
-							      sa->nr_len, false },
+				      &(struct child_nonces){sa->hs->ni, sa->hs->nr, sa->hs->ni_len,
+							     sa->hs->nr_len, false},
 				      NULL, 0, NULL) < 0))
 		notify = IKEV2_N_TEMPORARY_FAILURE;
 	if (notify) {
@@ -356,6 +349,7 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 	struct ike_auth auth;
 	struct ike_conn *conn;
 	uint8_t body[4 + 255], mac[IKE_PRF_MAX];
+	struct ike_id lid;
 	size_t blen, mlen;
 	uint16_t child_err;
 	int err;
@@ -373,7 +367,11 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 		sa->kill_after_response = true;
 		return -EINVAL;
 	}
-	id_from_payload(&idi, &sa->remote_id);
+	if (set_peer_id(sa, &idi) < 0) {
+		*notify = IKEV2_N_TEMPORARY_FAILURE;
+		sa->kill_after_response = true;
+		return -ENOMEM;
+	}
 	conn = pick_conn(sa, &idi, pl_idr ? &idr : NULL, req);
 	if (conn && conn != sa->conn) {
 		ike_conn_get(conn);
@@ -386,8 +384,8 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 		sa->kill_after_response = true;
 		return -EACCES;
 	}
-	own_id(sa, &sa->local_id);
-	blen = id_body(&sa->local_id, body);
+	ike_sa_local_id(sa, &lid);
+	blen = id_body(&lid, body);
 	err = ike_psk_auth(sa, false, body, blen, mac, &mlen);
 	if (err < 0) {
 		*notify = IKEV2_N_TEMPORARY_FAILURE;
@@ -402,7 +400,7 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 		if (ike_msg_notify(req, IKEV2_N_INITIAL_CONTACT, &ic))
 			ike_sa_drop_siblings(sa);
 	}
-	ike_mb_id(mb, IKEV2_PL_IDR, sa->local_id.type, sa->local_id.data, sa->local_id.len);
+	ike_mb_id(mb, IKEV2_PL_IDR, lid.type, lid.data, lid.len);
 	ike_mb_auth(mb, IKEV2_AUTH_SHARED_KEY_MIC, mac, mlen);
 	xk_wipe(mac, sizeof(mac));
 	child_err = (uint16_t)child_respond(sa, req, mb);

@@ -121,15 +121,17 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 		t->child = c;
 		if (old) {
 			c->mode = old->mode;
-			memcpy(c->local_ts, old->local_ts, sizeof(c->local_ts));
-			memcpy(c->remote_ts, old->remote_ts, sizeof(c->remote_ts));
-			c->n_local_ts = old->n_local_ts;
-			c->n_remote_ts = old->n_remote_ts;
+			err = child_set_ts(c, old->local_ts, old->n_local_ts, old->remote_ts,
+					   old->n_remote_ts);
 		} else {
+			struct xk_ts l[IKE_MAX_TS], r[IKE_MAX_TS];
+			size_t nl = child_local_ts(sa, l), nr = child_remote_ts(sa, r);
+
 			c->mode = sa->conn->mode;
-			c->n_local_ts = (uint8_t)child_local_ts(sa, c->local_ts);
-			c->n_remote_ts = (uint8_t)child_remote_ts(sa, c->remote_ts);
+			err = child_set_ts(c, l, nl, r, nr);
 		}
+		if (err < 0)
+			return err;
 		err = k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in);
 		if (err < 0)
 			return err;

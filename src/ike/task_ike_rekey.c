@@ -45,8 +45,8 @@ static void adopt(struct ike_sa *new_sa, struct ike_sa *old)
 	old->successor_spi = new_sa->initiator ? new_sa->spi_i : new_sa->spi_r;
 	new_sa->local = old->local;
 	new_sa->remote = old->remote;
-	new_sa->local_id = old->local_id;
-	new_sa->remote_id = old->remote_id;
+	/* Only for listings and INITIAL_CONTACT: an SA without it still works. */
+	ike_sa_set_remote_id(new_sa, ike_sa_remote_id(old));
 	new_sa->nat_local = old->nat_local;
 	new_sa->nat_remote = old->nat_remote;
 	new_sa->children = old->children;
@@ -62,9 +62,9 @@ static int derive(struct ike_sa *new_sa, const struct ike_sa *old, const uint8_t
 	int err;
 
 	err = ike_derive_rekey_keys(old->suite.prf, old->keys.sk_d, old->keys.prf_len,
-				    new_sa->suite.prf, new_sa->ni, new_sa->ni_len, new_sa->nr,
-				    new_sa->nr_len, gir, girlen, new_sa->spi_i, new_sa->spi_r, a_len,
-				    e_len, &new_sa->keys);
+				    new_sa->suite.prf, new_sa->hs->ni, new_sa->hs->ni_len,
+				    new_sa->hs->nr, new_sa->hs->nr_len, gir, girlen, new_sa->spi_i,
+				    new_sa->spi_r, a_len, e_len, &new_sa->keys);
 	if (err == 0)
 		new_sa->keys_ready = true;
 	return err;
@@ -85,8 +85,8 @@ static int rekey_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 		t->new_sa = ike_sa_new(sa->eng, sa->conn, true);
 		if (!t->new_sa)
 			return -ENOMEM;
-		t->new_sa->ni_len = IKEV2_NONCE_LEN;
-		if (ike_nonce(sa->eng, t->new_sa->ni, t->new_sa->ni_len) < 0)
+		t->new_sa->hs->ni_len = IKEV2_NONCE_LEN;
+		if (ike_nonce(sa->eng, t->new_sa->hs->ni, t->new_sa->hs->ni_len) < 0)
 			return -EIO;
 		if (!t->dh_group)
 			t->dh_group = sa->suite.dh;
@@ -111,7 +111,7 @@ static int rekey_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	}
 	ike_mb_sa(mb, props, sa->conn->n_ike);
 	free(props);
-	ike_mb_nonce(mb, t->new_sa->ni, t->new_sa->ni_len);
+	ike_mb_nonce(mb, t->new_sa->hs->ni, t->new_sa->hs->ni_len);
 	ike_mb_ke(mb, t->dh_group, pub, publen);
 	sa->rekeying = true;
 	return 0;
@@ -183,19 +183,19 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 		why = "invalid KE or SPI";
 		goto fail;
 	}
-	memcpy(n->nr, nr, nrlen);
-	n->nr_len = (uint16_t)nrlen;
+	memcpy(n->hs->nr, nr, nrlen);
+	n->hs->nr_len = (uint16_t)nrlen;
 	if (derive(n, sa, gir, girlen) < 0)
 		goto fail;
 	xk_wipe(gir, sizeof(gir));
 	if (sa->peer_rekey) {
 		/* Section 2.8.2: both rekeyed; the lowest nonce's exchange loses. */
-		const uint8_t *lo = n->ni;
-		size_t lolen = n->ni_len;
+		const uint8_t *lo = n->hs->ni;
+		size_t lolen = n->hs->ni_len;
 
-		if (nonce_cmp(n->nr, n->nr_len, lo, lolen) < 0) {
-			lo = n->nr;
-			lolen = n->nr_len;
+		if (nonce_cmp(n->hs->nr, n->hs->nr_len, lo, lolen) < 0) {
+			lo = n->hs->nr;
+			lolen = n->hs->nr_len;
 		}
 		if (nonce_cmp(lo, lolen, sa->coll_nonce, sa->coll_nonce_len) < 0) {
 			/* Ours lost: the peer's new SA has the children already. */
@@ -223,6 +223,7 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 	}
 	adopt(n, sa);
 	ike_sa_established(n, true);
+	ike_sa_drop_init(n);
 	ike_stats_mut(sa->eng)->rekeys++;
 	t->new_sa = NULL;
 	/* The old IKE SA is done: its rekey's initiator deletes it (2.18). */
@@ -325,10 +326,10 @@ int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req, struct 
 	}
 	n->spi_i = get_be64(props[chosen].spi);
 	n->suite = suite;
-	memcpy(n->ni, ni, nilen);
-	n->ni_len = (uint16_t)nilen;
-	n->nr_len = IKEV2_NONCE_LEN;
-	if (ike_nonce(sa->eng, n->nr, n->nr_len) < 0 || derive(n, sa, gir, girlen) < 0) {
+	memcpy(n->hs->ni, ni, nilen);
+	n->hs->ni_len = (uint16_t)nilen;
+	n->hs->nr_len = IKEV2_NONCE_LEN;
+	if (ike_nonce(sa->eng, n->hs->nr, n->hs->nr_len) < 0 || derive(n, sa, gir, girlen) < 0) {
 		*notify = IKEV2_N_TEMPORARY_FAILURE;
 		goto out;
 	}
@@ -337,9 +338,9 @@ int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req, struct 
 		const uint8_t *lo = ni;
 		size_t lolen = nilen;
 
-		if (nonce_cmp(n->nr, n->nr_len, lo, lolen) < 0) {
-			lo = n->nr;
-			lolen = n->nr_len;
+		if (nonce_cmp(n->hs->nr, n->hs->nr_len, lo, lolen) < 0) {
+			lo = n->hs->nr;
+			lolen = n->hs->nr_len;
 		}
 		free(sa->coll_nonce);
 		sa->coll_nonce = malloc(lolen);
@@ -358,8 +359,9 @@ int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req, struct 
 	reply.spi_size = 8;
 	put_be64(reply.spi, n->spi_r);
 	ike_mb_sa(mb, &reply, 1);
-	ike_mb_nonce(mb, n->nr, n->nr_len);
+	ike_mb_nonce(mb, n->hs->nr, n->hs->nr_len);
 	ike_mb_ke(mb, suite.dh, pub, publen);
+	ike_sa_drop_init(n);
 	n = NULL;
 	err = 0;
 out:

@@ -107,27 +107,27 @@ static int init_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
 	size_t publen = sizeof(pub);
 
 	(void)t;
-	if (!sa->dh_group)
-		sa->dh_group = first_dh(sa->conn);
-	if (!sa->dh || ike_dh_group(sa->dh) != sa->dh_group) {
-		ike_dh_free(sa->dh);
-		sa->dh = ike_dh_new(sa->dh_group);
-		if (!sa->dh)
+	if (!sa->hs->dh_group)
+		sa->hs->dh_group = first_dh(sa->conn);
+	if (!sa->hs->dh || ike_dh_group(sa->hs->dh) != sa->hs->dh_group) {
+		ike_dh_free(sa->hs->dh);
+		sa->hs->dh = ike_dh_new(sa->hs->dh_group);
+		if (!sa->hs->dh)
 			return -ENOTSUP;
 	}
-	if (!sa->ni_len) {
-		sa->ni_len = IKEV2_NONCE_LEN;
-		if (ike_nonce(sa->eng, sa->ni, sa->ni_len) < 0)
+	if (!sa->hs->ni_len) {
+		sa->hs->ni_len = IKEV2_NONCE_LEN;
+		if (ike_nonce(sa->eng, sa->hs->ni, sa->hs->ni_len) < 0)
 			return -EIO;
 	}
-	if (ike_dh_public(sa->dh, pub, &publen) < 0)
+	if (ike_dh_public(sa->hs->dh, pub, &publen) < 0)
 		return -EIO;
 	/* Section 2.6: the cookie goes first. */
-	if (sa->cookie_len)
-		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_COOKIE, sa->cookie, sa->cookie_len);
+	if (sa->hs->cookie_len)
+		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_COOKIE, sa->hs->cookie, sa->hs->cookie_len);
 	ike_mb_sa(mb, sa->conn->ike, sa->conn->n_ike);
-	ike_mb_ke(mb, sa->dh_group, pub, publen);
-	ike_mb_nonce(mb, sa->ni, sa->ni_len);
+	ike_mb_ke(mb, sa->hs->dh_group, pub, publen);
+	ike_mb_nonce(mb, sa->hs->ni, sa->hs->ni_len);
 	add_nat_notifies(mb, sa->spi_i, 0, &sa->local, &sa->remote, sa->conn->force_encap);
 	ike_sa_set_state(sa, IKE_S_INIT_SENT);
 	return 0;
@@ -158,22 +158,23 @@ static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
 	(void)t;
 	if (ike_msg_notify(msg, IKEV2_N_COOKIE, &n)) {
 		/* Section 2.6: retry with the cookie, everything else the same. */
-		if (n.len < 1 || n.len > IKEV2_COOKIE_MAX || ++sa->init_retries > INIT_MAX_RETRIES)
+		if (n.len < 1 || n.len > IKEV2_COOKIE_MAX ||
+		    ++sa->hs->init_retries > INIT_MAX_RETRIES)
 			return init_fail(sa, 0, "bad or repeated COOKIE");
-		memcpy(sa->cookie, n.data, n.len);
-		sa->cookie_len = (uint8_t)n.len;
+		memcpy(sa->hs->cookie, n.data, n.len);
+		sa->hs->cookie_len = (uint8_t)n.len;
 		return IKE_TASK_RETRY;
 	}
 	if (ike_msg_notify(msg, IKEV2_N_INVALID_KE_PAYLOAD, &n)) {
 		uint16_t group = n.len == 2 ? get_be16(n.data) : 0;
 
 		/* Section 1.2: retry with the group the responder asked for. */
-		if (!group || group == sa->dh_group || !offers_dh(sa->conn, group) ||
-		    ++sa->init_retries > INIT_MAX_RETRIES)
+		if (!group || group == sa->hs->dh_group || !offers_dh(sa->conn, group) ||
+		    ++sa->hs->init_retries > INIT_MAX_RETRIES)
 			return init_fail(sa, IKEV2_N_INVALID_KE_PAYLOAD, "unacceptable group");
 		xk_info("peer asks for DH group %s conn=%s", ikev2_xform_name(IKEV2_XF_DH, group),
 			sa->conn->name);
-		sa->dh_group = group;
+		sa->hs->dh_group = group;
 		return IKE_TASK_RETRY;
 	}
 	for (size_t i = 0; i < msg->n_pl; i++) {
@@ -195,23 +196,23 @@ static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
 	if (ike_proposal_check_reply(sa->conn->ike, sa->conn->n_ike, &prop, false, &sa->suite) < 0)
 		return init_fail(sa, 0, "responder chose a proposal we did not offer");
 	/* The chosen group is the one our KE used, and theirs uses it too. */
-	if (sa->suite.dh != sa->dh_group || ke.group != sa->dh_group)
+	if (sa->suite.dh != sa->hs->dh_group || ke.group != sa->hs->dh_group)
 		return init_fail(sa, 0, "KE group mismatch");
-	err = ike_dh_derive(sa->dh, ke.data, ke.len, gir, &girlen);
+	err = ike_dh_derive(sa->hs->dh, ke.data, ke.len, gir, &girlen);
 	if (err < 0)
 		return init_fail(sa, 0, "invalid KE public value");
 	sa->spi_r = msg->hdr.spi_r;
-	memcpy(sa->nr, nr, nrlen);
-	sa->nr_len = (uint16_t)nrlen;
+	memcpy(sa->hs->nr, nr, nrlen);
+	sa->hs->nr_len = (uint16_t)nrlen;
 	check_nat(sa, msg);
 	if (ike_sa_derive_keys(sa, gir, girlen) < 0)
 		goto out;
 	/* The private value has done its work. */
-	ike_dh_free(sa->dh);
-	sa->dh = NULL;
-	ike_pkt_set(&sa->init_req, sa->req.buf, sa->req.len);
-	ike_pkt_set(&sa->init_resp, msg->raw, msg->raw_len);
-	if (!sa->init_req.buf || !sa->init_resp.buf)
+	ike_dh_free(sa->hs->dh);
+	sa->hs->dh = NULL;
+	ike_pkt_set(&sa->hs->init_req, sa->req.buf, sa->req.len);
+	ike_pkt_set(&sa->hs->init_resp, msg->raw, msg->raw_len);
+	if (!sa->hs->init_req.buf || !sa->hs->init_resp.buf)
 		goto out;
 	/* Section 2.23: once a NAT is seen, the rest goes over the NAT-T port. */
 	if (sa->nat_local || sa->nat_remote) {
@@ -300,10 +301,11 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 	sa = ike_sa_find_peer(e, msg->hdr.spi_i, remote);
 	if (sa) {
 		/* A retransmission: the same response again, no new state (2.1). */
-		if (sa->init_req.buf && sa->init_req.len == msg->raw_len &&
-		    memcmp(sa->init_req.buf, msg->raw, msg->raw_len) == 0 && sa->init_resp.buf) {
+		if (sa->hs->init_req.buf && sa->hs->init_req.len == msg->raw_len &&
+		    memcmp(sa->hs->init_req.buf, msg->raw, msg->raw_len) == 0 &&
+		    sa->hs->init_resp.buf) {
 			ike_stats_mut(e)->responses_resent++;
-			ike_sa_send_raw(sa, sa->init_resp.buf, sa->init_resp.len);
+			ike_sa_send_raw(sa, sa->hs->init_resp.buf, sa->hs->init_resp.len);
 		} else {
 			ike_stats_mut(e)->rx_unexpected++;
 		}
@@ -387,19 +389,20 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 	sa->local = *local;
 	sa->remote = *remote;
 	sa->suite = suite;
-	sa->dh_group = suite.dh;
-	sa->dh = ike_dh_new(suite.dh);
-	if (!sa->dh || ike_dh_derive(sa->dh, ke.data, ke.len, gir, &girlen) < 0 ||
-	    ike_dh_public(sa->dh, pub, &publen) < 0) {
+	sa->hs->dh_group = suite.dh;
+	sa->hs->dh = ike_dh_new(suite.dh);
+	if (!sa->hs->dh || ike_dh_derive(sa->hs->dh, ke.data, ke.len, gir, &girlen) < 0 ||
+	    ike_dh_public(sa->hs->dh, pub, &publen) < 0) {
 		/* A bad public value: nothing worth keeping (2.21.1 allows silence). */
 		ike_stats_mut(e)->rx_malformed++;
 		ike_sa_kill(sa, 0, "invalid KE payload");
 		goto out;
 	}
-	memcpy(sa->ni, ni, nilen);
-	sa->ni_len = (uint16_t)nilen;
-	sa->nr_len = IKEV2_NONCE_LEN;
-	if (ike_nonce(e, sa->nr, sa->nr_len) < 0 || ike_sa_derive_keys(sa, gir, girlen) < 0) {
+	memcpy(sa->hs->ni, ni, nilen);
+	sa->hs->ni_len = (uint16_t)nilen;
+	sa->hs->nr_len = IKEV2_NONCE_LEN;
+	if (ike_nonce(e, sa->hs->nr, sa->hs->nr_len) < 0 ||
+	    ike_sa_derive_keys(sa, gir, girlen) < 0) {
 		ike_sa_kill(sa, 0, "key derivation failed");
 		goto out;
 	}
@@ -411,16 +414,16 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 	ike_proposal_from_suite(&suite, props[chosen].num, &reply);
 	ike_mb_sa(&mb, &reply, 1);
 	ike_mb_ke(&mb, suite.dh, pub, publen);
-	ike_mb_nonce(&mb, sa->nr, sa->nr_len);
+	ike_mb_nonce(&mb, sa->hs->nr, sa->hs->nr_len);
 	add_nat_notifies(&mb, sa->spi_i, sa->spi_r, local, remote, conn->force_encap);
 	len = ike_mb_finish(&mb);
 	if (len < 0) {
 		ike_sa_kill(sa, 0, "response too large");
 		goto out;
 	}
-	ike_pkt_set(&sa->init_req, msg->raw, msg->raw_len);
-	ike_pkt_set(&sa->init_resp, buf, (size_t)len);
-	if (!sa->init_req.buf || !sa->init_resp.buf) {
+	ike_pkt_set(&sa->hs->init_req, msg->raw, msg->raw_len);
+	ike_pkt_set(&sa->hs->init_resp, buf, (size_t)len);
+	if (!sa->hs->init_req.buf || !sa->hs->init_resp.buf) {
 		ike_sa_kill(sa, 0, "out of memory");
 		goto out;
 	}
@@ -431,8 +434,8 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 	sa->mid_expect = 1;
 	sa->expire_ms = ike_now(e) + ike_cfg(e)->half_open_timeout_ms;
 	/* The IKE SA no longer needs its private value. */
-	ike_dh_free(sa->dh);
-	sa->dh = NULL;
+	ike_dh_free(sa->hs->dh);
+	sa->hs->dh = NULL;
 	ike_sa_schedule(sa);
 	ike_sa_send_raw(sa, buf, (size_t)len);
 out:

@@ -125,7 +125,7 @@ int sk_world_init(struct sk_world *w)
 		.prf = IKEV2_PRF_HMAC_SHA2_256,
 		.dh = IKEV2_DH_CURVE25519,
 	};
-	sa->dh_group = IKEV2_DH_CURVE25519;
+	sa->hs->dh_group = IKEV2_DH_CURVE25519;
 	sa->keys.prf_len = 32;
 	sa->keys.a_len = 0;
 	sa->keys.e_len = 20; /* AES-128 key + 4 octets of salt */
@@ -135,14 +135,14 @@ int sk_world_init(struct sk_world *w)
 	fill(sa->keys.sk_ei, sizeof(sa->keys.sk_ei), 0x40);
 	fill(sa->keys.sk_er, sizeof(sa->keys.sk_er), 0x50);
 	sa->keys_ready = true;
-	fill(sa->ni, IKEV2_NONCE_LEN, 0x60);
-	fill(sa->nr, IKEV2_NONCE_LEN, 0x70);
-	sa->ni_len = sa->nr_len = IKEV2_NONCE_LEN;
+	fill(sa->hs->ni, IKEV2_NONCE_LEN, 0x60);
+	fill(sa->hs->nr, IKEV2_NONCE_LEN, 0x70);
+	sa->hs->ni_len = sa->hs->nr_len = IKEV2_NONCE_LEN;
 	fill(init, sizeof(init), 0x80);
-	ike_pkt_set(&sa->init_req, init, sizeof(init));
+	ike_pkt_set(&sa->hs->init_req, init, sizeof(init));
 	fill(init, sizeof(init), 0x90);
-	ike_pkt_set(&sa->init_resp, init, sizeof(init));
-	if (!sa->init_req.buf || !sa->init_resp.buf) {
+	ike_pkt_set(&sa->hs->init_resp, init, sizeof(init));
+	if (!sa->hs->init_req.buf || !sa->hs->init_resp.buf) {
 		sk_world_free(w);
 		return -ENOMEM;
 	}
