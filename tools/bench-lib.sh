@@ -291,7 +291,8 @@ bl_xiked_start() {
 	else
 		bl_xiked_conf >"$BL_TMP/xiked.conf"
 	fi
-	ip netns exec "$BL_R" "$XIKED" -c "$BL_TMP/xiked.conf" >"$BL_TMP/xiked.log" 2>&1 &
+	# shellcheck disable=SC2086  # BL_XIKED_WRAP: e.g. a profiler and its options
+	ip netns exec "$BL_R" ${BL_XIKED_WRAP:-} "$XIKED" -c "$BL_TMP/xiked.conf" >"$BL_TMP/xiked.log" 2>&1 &
 	XIKED_PID=$!
 	for _i in $(seq 600); do
 		xctl status >/dev/null 2>&1 && return 0

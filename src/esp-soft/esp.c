@@ -136,7 +136,9 @@ int esp_sa_new(const struct xk_sa *cfg, unsigned n_slots, struct esp_sa **out)
 	}
 	/* RFC 4303 3.3.3: without ESN the counter stops at 2^32 - 1. */
 	sa->seq_max = cfg->esn ? UINT64_MAX : UINT32_MAX;
-	esp_replay_init(&sa->replay, cfg->replay_window);
+	err = esp_replay_init(&sa->replay, cfg->replay_window);
+	if (err < 0)
+		goto fail;
 	sa->cfg.replay_window = sa->replay.window;
 	*out = sa;
 	return 0;
@@ -157,6 +159,7 @@ void esp_sa_free(struct esp_sa *sa)
 	EVP_CIPHER_free(sa->evp_cipher);
 	EVP_MAC_free(sa->evp_mac);
 	pthread_spin_destroy(&sa->lock);
+	esp_replay_free(&sa->replay);
 	xk_wipe(&sa->cfg, sizeof(sa->cfg));
 	xk_wipe(sa->salt, sizeof(sa->salt));
 	free(sa);

@@ -71,23 +71,27 @@
 
 #define ESP_REPLAY_MIN 64
 #define ESP_REPLAY_MAX 4096
-/* Bitmap words: a power of two above ESP_REPLAY_MAX / 64 + 1 (RFC 6479 keeps
- * one block more than the window so sliding never clears a live bit). */
-#define ESP_REPLAY_WORDS 128
+/* Bitmap words held inside the struct: enough for windows up to 64 (RFC
+ * 6479 keeps one block more than the window, rounded to a power of two, so
+ * sliding never clears a live bit).  Larger windows get their own block. */
+#define ESP_REPLAY_INLINE 2
 
 struct esp_replay {
 	uint64_t top;    /* highest sequence number committed; 0: none yet */
 	uint32_t window; /* packets, a multiple of 64; 0: no replay protection */
 	uint32_t words;  /* bitmap words in use (power of two) */
-	uint64_t bmp[ESP_REPLAY_WORDS];
+	uint64_t *bmp;	 /* `words` words: `small`, or allocated */
+	uint64_t small[ESP_REPLAY_INLINE];
 };
 
 /*
  * Window sizes are rounded up to a multiple of 64 and clamped to
  * [ESP_REPLAY_MIN, ESP_REPLAY_MAX]; 0 turns replay protection off, as it
  * does for a kernel SA (the highest number is still tracked, for ESN).
+ * 0, or -ENOMEM.  The struct points into itself: do not copy it.
  */
-void esp_replay_init(struct esp_replay *r, uint32_t window);
+int esp_replay_init(struct esp_replay *r, uint32_t window);
+void esp_replay_free(struct esp_replay *r);
 
 /*
  * The full 64-bit sequence number of a packet that carried `seq_lo`

@@ -7,17 +7,19 @@
  * lock) and calls commit only for packets that authenticated.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "esp-soft/esp.h"
 
-void esp_replay_init(struct esp_replay *r, uint32_t window)
+int esp_replay_init(struct esp_replay *r, uint32_t window)
 {
 	uint32_t words = 1;
 
 	memset(r, 0, sizeof(*r));
+	r->bmp = r->small;
 	if (window == 0)
-		return;
+		return 0;
 	if (window < ESP_REPLAY_MIN)
 		window = ESP_REPLAY_MIN;
 	if (window > ESP_REPLAY_MAX)
@@ -26,8 +28,24 @@ void esp_replay_init(struct esp_replay *r, uint32_t window)
 	/* One block more than the window, rounded to a power of two (mask). */
 	while (words < window / 64 + 1)
 		words <<= 1;
+	/* Most SAs keep the default window: no allocation for those. */
+	if (words > ESP_REPLAY_INLINE) {
+		r->bmp = calloc(words, sizeof(*r->bmp));
+		if (!r->bmp) {
+			r->bmp = r->small;
+			return -ENOMEM;
+		}
+	}
 	r->window = window;
 	r->words = words;
+	return 0;
+}
+
+void esp_replay_free(struct esp_replay *r)
+{
+	if (r->bmp && r->bmp != r->small)
+		free(r->bmp);
+	r->bmp = r->small;
 }
 
 uint64_t esp_replay_infer(const struct esp_replay *r, uint32_t seq_lo, bool esn)

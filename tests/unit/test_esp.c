@@ -230,7 +230,7 @@ static void test_kats(void)
 		len = unhex(k->packet, pkt, sizeof(pkt));
 		CHECK_INT(esp_decap(sa, 0, pkt, len, &pl), -EALREADY);
 		sa->replay.top = k->seq - 1;
-		memset(sa->replay.bmp, 0, sizeof(sa->replay.bmp));
+		memset(sa->replay.bmp, 0, sa->replay.words * sizeof(*sa->replay.bmp));
 		pkt[len - 20] ^= 0x01;
 		CHECK_INT(esp_decap(sa, 0, pkt, len, &pl), -EBADMSG);
 		CHECK_INT(atomic_load(&sa->integrity_failures), 1);

@@ -32,6 +32,7 @@ static void run(const char *name, uint32_t window, const struct step *s, size_t 
 			  s[i].op == CHECK ? "check" : "commit", (unsigned long long)s[i].seq,
 			  got, s[i].want);
 	}
+	esp_replay_free(&r);
 }
 
 /* A window of 64 (two words in the ring). */
@@ -108,17 +109,26 @@ static void test_sizes(void)
 {
 	struct esp_replay r;
 
-	esp_replay_init(&r, 32); /* below the minimum: raised */
+	CHECK_INT(esp_replay_init(&r, 32), 0); /* below the minimum: raised */
 	CHECK_INT(r.window, 64);
 	CHECK_INT(r.words, 2);
-	esp_replay_init(&r, 100); /* rounded to whole blocks */
+	CHECK(r.bmp == r.small); /* the usual window: nothing allocated */
+	esp_replay_free(&r);
+	CHECK_INT(esp_replay_init(&r, 100), 0); /* rounded to whole blocks */
 	CHECK_INT(r.window, 128);
 	CHECK_INT(r.words, 4);
-	esp_replay_init(&r, 4096);
+	CHECK(r.bmp != r.small);
+	esp_replay_free(&r);
+	CHECK_INT(esp_replay_init(&r, 4096), 0);
 	CHECK_INT(r.window, 4096);
 	CHECK_INT(r.words, 128);
-	esp_replay_init(&r, 100000); /* above the maximum: clamped */
+	/* The whole ring is there to write (ASan checks the bounds). */
+	for (uint64_t seq = 1; seq <= 3 * 4096; seq += 7)
+		CHECK_INT(esp_replay_commit(&r, seq), 0);
+	esp_replay_free(&r);
+	CHECK_INT(esp_replay_init(&r, 100000), 0); /* above the maximum: clamped */
 	CHECK_INT(r.window, 4096);
+	esp_replay_free(&r);
 	esp_replay_init(&r, 0);
 	CHECK_INT(r.window, 0);
 	esp_replay_commit(&r, 77);
@@ -167,6 +177,7 @@ static void test_infer(void)
 		esp_replay_init(&r, rows[i].window);
 		r.top = rows[i].top;
 		got = esp_replay_infer(&r, rows[i].seq_lo, true);
+		esp_replay_free(&r);
 		CHECK_MSG(got == rows[i].want, "infer row %zu: %llx, want %llx", i,
 			  (unsigned long long)got, (unsigned long long)rows[i].want);
 	}
