@@ -10,6 +10,9 @@
 #	sw CMD [ARGS...]        swanctl CMD against that charon (swanctl wants the
 #	                        command first, then --uri)
 #	charon_stop             SIGTERM, wait, SIGKILL if it lingers
+#	charon_kill             kill -9 (a crash: no DELETE, nothing cleaned)
+#	charon_restart          start it again in the same NS and DIR, wait,
+#	                        load DIR/swanctl.conf (its log goes on)
 #	charon_log_has PATTERN  grep -E in its log
 #
 # Several charons can run side by side: each gets its own strongswan.conf
@@ -25,7 +28,9 @@
 # are the IKE sockets and swanctl's way in.
 
 CHARON=${CHARON:-/usr/lib/ipsec/charon}
-CHARON_PLUGINS="random nonce openssl kdf kernel-netlink socket-default vici"
+CHARON_PLUGINS=${CHARON_PLUGINS:-random nonce openssl kdf kernel-netlink socket-default vici}
+# More lines for charon { } in strongswan.conf (a case's own settings).
+STRONGSWAN_EXTRA=${STRONGSWAN_EXTRA:-}
 CH_NS=
 CH_DIR=
 CH_PID=
@@ -47,6 +52,7 @@ charon {
 	retransmit_timeout = 1.5
 	retransmit_tries = 2
 	retransmit_base = 1.4
+$STRONGSWAN_EXTRA
 	filelog {
 		main {
 			path = $CH_DIR/charon.log
@@ -72,7 +78,8 @@ charon {
 	}
 }
 EOF
-	: >"$CH_DIR/charon.log"
+	# charon appends to its log: a restart's lines follow the first run's.
+	echo "---- charon starting" >>"$CH_DIR/charon.log"
 	ip netns exec "$CH_NS" env STRONGSWAN_CONF="$CH_DIR/strongswan.conf" \
 		unshare -m sh -c "mount -t tmpfs -o mode=0755 tmpfs /run && exec $CHARON" \
 		>"$CH_DIR/charon.stderr" 2>&1 &
@@ -114,6 +121,19 @@ charon_stop() {
 	kill -KILL "$CH_PID" 2>/dev/null
 	wait "$CH_PID" 2>/dev/null
 	CH_PID=
+}
+
+charon_kill() {
+	[ -n "$CH_PID" ] || return 0
+	kill -KILL "$CH_PID" 2>/dev/null
+	wait "$CH_PID" 2>/dev/null
+	CH_PID=
+}
+
+charon_restart() {
+	charon_start "$CH_NS" "$CH_DIR"
+	charon_wait
+	charon_load
 }
 
 charon_log_has() {

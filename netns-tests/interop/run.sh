@@ -41,8 +41,11 @@
 #   XIKE_LOCAL_TS, XIKE_REMOTE_TS, CHARON_LOCAL_TS, CHARON_REMOTE_TS
 #               selectors, comma-separated (default: the daemons' own)
 #   XIKE_EXTRA  more lines for xiked's [conn t]
-#   CHARON_EXTRA, CHARON_CHILD_EXTRA
-#               more lines for connections.t / its children.t in swanctl.conf
+#   CHARON_EXTRA, CHARON_CHILD_EXTRA, CHARON_REMOTE_EXTRA
+#               more lines for connections.t / its children.t / its remote
+#               section in swanctl.conf
+#   STRONGSWAN_EXTRA
+#               more lines for charon { } in charon's strongswan.conf
 #   EXPECT      up (default) | ike-fail | child-fail
 #   NOTIFY      for a failure: the error notify both sides must show
 #   EXPECT_IKE, EXPECT_ESP
@@ -55,7 +58,9 @@
 #               pair also carries a 2 s iperf3 run
 #   PLAIN_PINGS "SRC>DST ..." pings that must cross the wire in the clear
 #   TEARDOWN    xike | charon | charon-child: who deletes (default: the
-#               initiator); charon-child deletes the CHILD SA alone first
+#               initiator); charon-child deletes the CHILD SA alone first;
+#               none: case_checks ended the SAs itself (a dead peer), the
+#               runner only checks that nothing is left
 #   hooks: case_prepare (both daemons loaded, nothing initiated),
 #          case_checks (the SAs are up and carried traffic)
 #
@@ -70,6 +75,14 @@
 # of each side), expect_eq WHAT GOT WANT, rekey xike|charon child|ike (rekey,
 # then the checks of an established pair again); $XK_DIR/peer1.log is
 # xiked's log, $CH_DIR/charon.log charon's.
+# A daemon's life: xiked_kill / charon_kill (kill -9: no DELETE, its kernel
+# state stays), xiked_restart / charon_restart (the same config again; the
+# logs and xiked's events go on), kernel_flush xike|charon (what a reboot of
+# that host would leave: no SA, no policy), check_up (every check of an
+# established pair; set IKE_INITIATOR=xike|charon first when the roles
+# changed), ping_pairs "SRC>DST ...".  NAT: nat_remap (the NAT forgets its
+# mappings and maps UDP to ports 30000-30099 from now on), nat_restore.
+# Time: t_mark, then t_since prints the seconds since.
 #
 # For an expected `up`, every run checks: one IKE SA ESTABLISHED and one
 # CHILD SA INSTALLED on each side, the roles, equal IKE SPIs, crossed CHILD
@@ -207,6 +220,78 @@ xstat() { xctl stats | sed -n "s/^$1  *//p"; }
 kx() { ip netns exec "$XIKE_NS" "$@"; }
 kc() { ip netns exec "$CHARON_NS" "$@"; }
 xiked_log_has() { grep -Eq -- "$1" "$XK_DIR/peer1.log"; }
+
+# ---- a daemon's life: crash, restart ---------------------------------------
+
+xiked_kill() {
+	_pid=$(cat "$XK_DIR/peer1.pid")
+	kill -KILL "$_pid" 2>/dev/null
+	wait "$_pid" 2>/dev/null
+	echo "[$_test_name] xiked killed (kill -9)"
+}
+
+# The same config again; the log goes on, and a new monitor appends to the
+# events.  xiked-lib.sh's clean-up kills whatever pid peer1.pid names.
+xiked_restart() {
+	echo "---- xiked restarting" >>"$XK_DIR/peer1.log"
+	ip netns exec "$XIKE_NS" "$XIKED" -c "$XK_DIR/peer1.conf" >>"$XK_DIR/peer1.log" 2>&1 &
+	echo $! >"$XK_DIR/peer1.pid"
+	wait_for 20 xctl status || fail "xiked did not start again"
+	xctl monitor >>"$XK_DIR/events" 2>&1 &
+	at_exit "kill $! 2>/dev/null"
+	echo "[$_test_name] xiked restarted"
+}
+
+# kernel_flush xike|charon: that side's SAs and policies gone, as after a
+# reboot of its host.
+kernel_flush() {
+	case $1 in
+	xike) _ns=$XIKE_NS ;;
+	charon) _ns=$CHARON_NS ;;
+	*) fail "kernel_flush $1?" ;;
+	esac
+	printf 'xfrm state flush\nxfrm policy flush\n' | ip -n "$_ns" -batch - ||
+		fail "cannot flush XFRM in $_ns"
+}
+
+# t_mark; ...; t_since: seconds (one decimal) since the mark.
+t_mark() { uptime_now; T_MARK=$UPTIME; }
+t_since() { uptime_now; elapsed "$T_MARK" "$UPTIME"; }
+
+# ---- NAT port change -------------------------------------------------------
+
+nat_rules() {
+	if [ "$NAT_HOW" = nftables ]; then
+		ip netns exec "$NSR" nft flush chain ip nat post &&
+			if [ -n "$1" ]; then
+				ip netns exec "$NSR" nft add rule ip nat post oifname eth0 meta l4proto udp masquerade to ":$1"
+			fi &&
+			ip netns exec "$NSR" nft add rule ip nat post oifname eth0 masquerade
+	else
+		ip netns exec "$NSR" iptables-legacy -t nat -F POSTROUTING &&
+			if [ -n "$1" ]; then
+				ip netns exec "$NSR" iptables-legacy -t nat -A POSTROUTING -o eth0 -p udp \
+					-j MASQUERADE --to-ports "$1"
+			fi &&
+			ip netns exec "$NSR" iptables-legacy -t nat -A POSTROUTING -o eth0 -j MASQUERADE
+	fi
+}
+
+# The NAT forgets every UDP mapping and maps to other ports from now on, as
+# a NAT does after a reboot or a timeout.
+nat_remap() {
+	require_cmd conntrack
+	at_exit nat_restore
+	nat_rules 30000-30099 || fail "cannot change the NAT's port range"
+	ip netns exec "$NSR" conntrack -D -p udp >/dev/null 2>&1
+	echo "[$_test_name] NAT mappings dropped; UDP now mapped to ports 30000-30099"
+}
+
+nat_restore() {
+	nat_rules ''
+	ip netns exec "$NSR" conntrack -D -p udp >/dev/null 2>&1
+	return 0
+}
 
 # expect_eq WHAT GOT WANT
 expect_eq() {
@@ -522,6 +607,7 @@ teardown() {
 		wait_for 10 xiked_log_has 'IKE SA down conn=t .*deleted by peer' ||
 			fail "xiked did not log the peer's DELETE"
 		;;
+	none) ;;
 	charon-child)
 		check sw --terminate --child t --timeout 10
 		check charon_log_has 'received DELETE for ESP CHILD_SA with SPI'
@@ -534,7 +620,7 @@ teardown() {
 		expect_eq "charon IKE SA state after the CHILD DELETE" "$C_ike_state" ESTABLISHED
 		check xctl terminate t
 		;;
-	*) fail "TEARDOWN '$TEARDOWN' is not xike, charon or charon-child" ;;
+	*) fail "TEARDOWN '$TEARDOWN' is not xike, charon, charon-child or none" ;;
 	esac
 	check_clean
 }
@@ -609,9 +695,9 @@ case_defaults() {
 	XIKE_IKE='' XIKE_ESP='' CHARON_IKE='' CHARON_ESP=''
 	PSK="interop secret" XIKE_PSK='' CHARON_PSK=''
 	XIKE_LOCAL_TS='' XIKE_REMOTE_TS='' CHARON_LOCAL_TS='' CHARON_REMOTE_TS=''
-	XIKE_EXTRA='' CHARON_EXTRA='' CHARON_CHILD_EXTRA=''
+	XIKE_EXTRA='' CHARON_EXTRA='' CHARON_CHILD_EXTRA='' CHARON_REMOTE_EXTRA=''
 	EXPECT=up NOTIFY='' EXPECT_IKE='' EXPECT_ESP='' EXPECT_LOCAL_TS='' EXPECT_REMOTE_TS=''
-	PINGS='' PLAIN_PINGS='' TEARDOWN=''
+	PINGS='' PLAIN_PINGS='' TEARDOWN='' STRONGSWAN_EXTRA=''
 	unset -f case_prepare case_checks 2>/dev/null || true
 }
 
@@ -674,6 +760,7 @@ ${t}${t}${t}auth = psk
 ${t}${t}}
 ${t}${t}remote {
 ${t}${t}${t}auth = psk
+$(lines "$t$t$t" "$CHARON_REMOTE_EXTRA")
 ${t}${t}}
 ${t}${t}children {
 ${t}${t}${t}t {
