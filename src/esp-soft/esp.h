@@ -127,6 +127,7 @@ struct esp_sa {
 
 	/* Derived from cfg by esp_sa_new(). */
 	bool aead;
+	bool gcm;        /* AES-GCM: the nonce goes in as a parameter (esp.c) */
 	uint8_t iv_len, icv_len;
 	uint8_t align;   /* the padded payload + trailer is a multiple of this */
 	uint8_t salt[4]; /* AEAD nonce prefix */
