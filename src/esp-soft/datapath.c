@@ -181,9 +181,12 @@ static void acquire(struct esp_soft *es, struct esp_pol *pol, const struct flow 
 static void life_check(struct esp_soft *es, struct esp_sa *sa)
 {
 	const struct xk_lifetime *l = &sa->cfg.life;
-	uint64_t b = atomic_load_explicit(&sa->bytes, memory_order_relaxed);
-	uint64_t p = atomic_load_explicit(&sa->packets, memory_order_relaxed);
+	uint64_t b, p;
 
+	if (!l->hard_bytes && !l->hard_packets && !l->soft_bytes && !l->soft_packets)
+		return;
+	b = esp_sa_bytes(sa);
+	p = esp_sa_packets(sa);
 	if ((l->hard_bytes && b >= l->hard_bytes) || (l->hard_packets && p >= l->hard_packets))
 		esp_expire(es, sa, true);
 	else if ((l->soft_bytes && b >= l->soft_bytes) || (l->soft_packets && p >= l->soft_packets))

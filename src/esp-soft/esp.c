@@ -18,9 +18,11 @@
 #include "common/secret.h"
 #include "esp-soft/esp.h"
 
-static inline void ctr_add64(_Atomic uint64_t *c, uint64_t v)
+/* A counter of the calling slot: it is the only writer. */
+static inline void slot_add64(_Atomic uint64_t *c, uint64_t v)
 {
-	atomic_fetch_add_explicit(c, v, memory_order_relaxed);
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + v,
+			      memory_order_relaxed);
 }
 
 static inline void ctr_inc32(_Atomic uint32_t *c)
@@ -335,8 +337,8 @@ int esp_encap(struct esp_sa *sa, unsigned slot, uint8_t nh, const uint8_t *in, s
 	}
 	if ((size_t)(n1 + n2) != padded)
 		return -EIO;
-	ctr_add64(&sa->bytes, len);
-	ctr_add64(&sa->packets, 1);
+	slot_add64(&s->bytes, len);
+	slot_add64(&s->packets, 1);
 	return (int)total;
 }
 
@@ -443,7 +445,25 @@ int esp_decap(struct esp_sa *sa, unsigned slot, uint8_t *pkt, size_t len, struct
 	pl->nh = nh;
 	pl->off = off;
 	pl->len = ct_len - 2 - padlen;
-	ctr_add64(&sa->bytes, pl->len);
-	ctr_add64(&sa->packets, 1);
+	slot_add64(&s->bytes, pl->len);
+	slot_add64(&s->packets, 1);
 	return 0;
+}
+
+uint64_t esp_sa_bytes(const struct esp_sa *sa)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < sa->n_slots; i++)
+		n += atomic_load_explicit(&sa->slot[i].bytes, memory_order_relaxed);
+	return n;
+}
+
+uint64_t esp_sa_packets(const struct esp_sa *sa)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < sa->n_slots; i++)
+		n += atomic_load_explicit(&sa->slot[i].packets, memory_order_relaxed);
+	return n;
 }

@@ -120,6 +120,13 @@ int esp_replay_commit(struct esp_replay *r, uint64_t seq);
 struct esp_slot {
 	EVP_CIPHER_CTX *cipher; /* keyed once, on the slot's first packet */
 	EVP_MAC_CTX *mac;       /* HMAC, keyed once; NULL for AEAD */
+	/*
+	 * The slot's share of the SA's payload counters: one writer (the
+	 * slot's thread), so a plain add instead of a locked one per packet;
+	 * readers sum the slots (esp_sa_bytes/packets).
+	 */
+	_Atomic uint64_t bytes, packets;
+	uint8_t pad[32]; /* a cache line's worth: slots of one SA do not share one */
 };
 
 struct esp_sa {
@@ -147,8 +154,7 @@ struct esp_sa {
 	pthread_spinlock_t lock;
 	struct esp_replay replay;
 
-	/* Counters (relaxed atomics; any thread may add). */
-	_Atomic uint64_t bytes, packets;
+	/* Counters (relaxed atomics; any thread may add); bytes and packets per slot. */
 	_Atomic uint32_t replay_drops, replay_window_drops, integrity_failures;
 
 	/*
@@ -225,5 +231,9 @@ struct esp_plain {
  * The packet's bytes are undefined after a failure.
  */
 int esp_decap(struct esp_sa *sa, unsigned slot, uint8_t *pkt, size_t len, struct esp_plain *pl);
+
+/* Payload bytes and packets carried so far, over every slot (relaxed). */
+uint64_t esp_sa_bytes(const struct esp_sa *sa);
+uint64_t esp_sa_packets(const struct esp_sa *sa);
 
 #endif

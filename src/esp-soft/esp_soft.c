@@ -423,8 +423,8 @@ int esp_soft_query_sa(struct esp_soft *es, const struct xk_sa_id *id, struct xk_
 	if (pp) {
 		struct esp_sa *sa = *pp;
 
-		st->bytes = atomic_load(&sa->bytes);
-		st->packets = atomic_load(&sa->packets);
+		st->bytes = esp_sa_bytes(sa);
+		st->packets = esp_sa_packets(sa);
 		st->add_time = sa->add_time;
 		st->use_time = atomic_load(&sa->use_time);
 		st->replay_drops = atomic_load(&sa->replay_drops);

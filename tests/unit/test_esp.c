@@ -424,8 +424,8 @@ static void test_roundtrip(void)
 				CHECK(pl.seq == seq && pl.nh == 17 && pl.len == len);
 				CHECK(!memcmp(pkt + pl.off, in, len));
 			}
-			CHECK(atomic_load(&out->packets) == sizeof(sizes) / sizeof(sizes[0]));
-			CHECK(atomic_load(&inb->packets) == sizeof(sizes) / sizeof(sizes[0]));
+			CHECK(esp_sa_packets(out) == sizeof(sizes) / sizeof(sizes[0]));
+			CHECK(esp_sa_packets(inb) == sizeof(sizes) / sizeof(sizes[0]));
 			esp_sa_free(out);
 			esp_sa_free(inb);
 		}
