@@ -17,6 +17,7 @@
 #include <netlink/route/rule.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "common/log.h"
@@ -28,21 +29,27 @@
  * its predecessor's routes over, a trap's routes stay until the trap goes.
  */
 struct xd_route {
-	struct xd_route *next;
+	struct xd_route *next_dst;   /* hash chain by destination */
+	struct xd_route *next_owner; /* hash chain by owner */
 	uint32_t owner;
-	int family;
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t plen;
 	uint8_t dst[16];
-	int plen;
-	struct rtnl_route *r;
 };
 
 #define TRAP_OWNER 0x80000000u
+
+struct xd_route_ctx;
+static void route_delete(struct xd_route_ctx *r, const struct xd_route *x);
 
 struct xd_route_ctx {
 	struct nl_sock *sk;
 	uint32_t table;
 	bool rule[2];
-	struct xd_route *routes;
+	/* Routes, found by destination and by owner (a gateway has many). */
+	struct xd_route **by_dst, **by_owner;
+	size_t n_buckets, n_routes;
+	uint64_t hash_key;
 	/*
 	 * Userspace ESP: routes go into its TUN device, and traffic carrying
 	 * its mark (its own UDP, our IKE) bypasses the table.
@@ -55,6 +62,28 @@ struct xd_route_ctx {
 static int af(uint8_t family)
 {
 	return family == XK_AF_INET ? AF_INET : AF_INET6;
+}
+
+/* Keyed, so that selectors a peer chooses cannot aim at one bucket. */
+static uint64_t hash(const struct xd_route_ctx *r, int family, const void *key, int plen)
+{
+	const uint8_t *k = key;
+	size_t n = family ? 16 : sizeof(uint32_t);
+	uint64_t h = r->hash_key ^ (uint64_t)(family << 8 | plen);
+
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ k[i]) * 0x100000001b3ULL;
+	return h ^ h >> 29;
+}
+
+static size_t dst_bucket(const struct xd_route_ctx *r, int family, const uint8_t *dst, int plen)
+{
+	return (size_t)(hash(r, family, dst, plen) & (r->n_buckets - 1));
+}
+
+static size_t owner_bucket(const struct xd_route_ctx *r, uint32_t owner)
+{
+	return (size_t)(hash(r, 0, &owner, 0) & (r->n_buckets - 1));
 }
 
 static struct rtnl_rule *make_rule(uint32_t table, int family)
@@ -110,6 +139,8 @@ struct xd_route_ctx *xd_routes_open(uint32_t table)
 	if (!r)
 		return NULL;
 	r->table = table;
+	if (getrandom(&r->hash_key, sizeof(r->hash_key), 0) != sizeof(r->hash_key))
+		r->hash_key = (uint64_t)(uintptr_t)r;
 	r->sk = nl_socket_alloc();
 	if (!r->sk || nl_connect(r->sk, NETLINK_ROUTE) < 0) {
 		xd_routes_close(r);
@@ -132,14 +163,17 @@ void xd_routes_close(struct xd_route_ctx *r)
 {
 	if (!r)
 		return;
-	while (r->routes) {
-		struct xd_route *x = r->routes;
+	for (size_t b = 0; b < r->n_buckets; b++) {
+		while (r->by_dst[b]) {
+			struct xd_route *x = r->by_dst[b];
 
-		r->routes = x->next;
-		rtnl_route_delete(r->sk, x->r, 0);
-		rtnl_route_put(x->r);
-		free(x);
+			r->by_dst[b] = x->next_dst;
+			route_delete(r, x);
+			free(x);
+		}
 	}
+	free(r->by_dst);
+	free(r->by_owner);
 	for (int i = 0; i < 2 && r->sk; i++) {
 		if (r->mark_rule[i]) {
 			struct rtnl_rule *rule = make_mark_rule(r->table, r->mark, i ? AF_INET6 : AF_INET);
@@ -244,10 +278,92 @@ static struct nl_addr *local_in(struct xd_route_ctx *r, const struct xk_ts *ts)
 
 static struct xd_route *find(struct xd_route_ctx *r, int family, const uint8_t *dst, int plen)
 {
-	for (struct xd_route *x = r->routes; x; x = x->next)
+	if (!r->n_buckets)
+		return NULL;
+	for (struct xd_route *x = r->by_dst[dst_bucket(r, family, dst, plen)]; x; x = x->next_dst)
 		if (x->family == family && x->plen == plen && !memcmp(x->dst, dst, 16))
 			return x;
 	return NULL;
+}
+
+static void link_owner(struct xd_route_ctx *r, struct xd_route *x)
+{
+	size_t b = owner_bucket(r, x->owner);
+
+	x->next_owner = r->by_owner[b];
+	r->by_owner[b] = x;
+}
+
+static void unlink_owner(struct xd_route_ctx *r, struct xd_route *x)
+{
+	struct xd_route **pp = &r->by_owner[owner_bucket(r, x->owner)];
+
+	for (; *pp; pp = &(*pp)->next_owner) {
+		if (*pp == x) {
+			*pp = x->next_owner;
+			return;
+		}
+	}
+}
+
+/* Room for one more route: the tables double when they are full. */
+static int reserve(struct xd_route_ctx *r)
+{
+	size_t n = r->n_buckets ? r->n_buckets * 2 : 64;
+	struct xd_route **d, **o;
+
+	if (r->n_routes < r->n_buckets)
+		return 0;
+	d = calloc(n, sizeof(*d));
+	o = calloc(n, sizeof(*o));
+	if (!d || !o) {
+		free(d);
+		free(o);
+		return -ENOMEM;
+	}
+	for (size_t b = 0; b < r->n_buckets; b++) {
+		for (struct xd_route *x = r->by_dst[b], *next; x; x = next) {
+			size_t h;
+
+			next = x->next_dst;
+			h = (size_t)(hash(r, x->family, x->dst, x->plen) & (n - 1));
+			x->next_dst = d[h];
+			d[h] = x;
+			h = (size_t)(hash(r, 0, &x->owner, 0) & (n - 1));
+			x->next_owner = o[h];
+			o[h] = x;
+		}
+	}
+	free(r->by_dst);
+	free(r->by_owner);
+	r->by_dst = d;
+	r->by_owner = o;
+	r->n_buckets = n;
+	return 0;
+}
+
+/*
+ * Delete a route of ours from the kernel: the table and the destination
+ * name it (we put one route per destination there).
+ */
+static void route_delete(struct xd_route_ctx *r, const struct xd_route *x)
+{
+	struct rtnl_route *rt = rtnl_route_alloc();
+	struct nl_addr *dst = nl_addr_build(x->family, x->dst, x->family == AF_INET ? 4 : 16);
+	int err;
+
+	if (rt && dst) {
+		nl_addr_set_prefixlen(dst, x->plen);
+		rtnl_route_set_family(rt, x->family);
+		rtnl_route_set_table(rt, r->table);
+		rtnl_route_set_dst(rt, dst);
+		err = rtnl_route_delete(r->sk, rt, 0);
+		if (err < 0 && err != -NLE_OBJ_NOTFOUND)
+			xk_warn("cannot delete a route from table %u: %s", r->table,
+				nl_geterror(err));
+	}
+	nl_addr_put(dst);
+	rtnl_route_put(rt);
 }
 
 void xd_routes_add(struct xd_route_ctx *r, uint32_t owner, const struct xk_addr *peer,
@@ -265,8 +381,11 @@ void xd_routes_add(struct xd_route_ctx *r, uint32_t owner, const struct xk_addr 
 	x = find(r, af(remote_ts->family), remote_ts->lo, plen);
 	if (x) {
 		/* A rekey's new CHILD_SA takes the route over; a trap keeps its own. */
-		if (!(x->owner & TRAP_OWNER))
+		if (!(x->owner & TRAP_OWNER) && x->owner != owner) {
+			unlink_owner(r, x);
 			x->owner = owner;
+			link_owner(r, x);
+		}
 		return;
 	}
 	/* No address of ours inside the local selectors: nothing to steer. */
@@ -280,7 +399,7 @@ void xd_routes_add(struct xd_route_ctx *r, uint32_t owner, const struct xk_addr 
 	rt = rtnl_route_alloc();
 	nh = rtnl_route_nh_alloc();
 	x = calloc(1, sizeof(*x));
-	if (!ifindex || !dst || !rt || !nh || !x) {
+	if (!ifindex || !dst || !rt || !nh || !x || reserve(r) < 0) {
 		nl_addr_put(dst);
 		rtnl_route_put(rt);
 		rtnl_route_nh_free(nh);
@@ -306,13 +425,19 @@ void xd_routes_add(struct xd_route_ctx *r, uint32_t owner, const struct xk_addr 
 		free(x);
 		goto out;
 	}
+	rtnl_route_put(rt);
 	x->owner = owner;
-	x->family = af(remote_ts->family);
+	x->family = (uint8_t)af(remote_ts->family);
 	memcpy(x->dst, remote_ts->lo, 16);
-	x->plen = plen;
-	x->r = rt;
-	x->next = r->routes;
-	r->routes = x;
+	x->plen = (uint8_t)plen;
+	{
+		size_t h = dst_bucket(r, x->family, x->dst, x->plen);
+
+		x->next_dst = r->by_dst[h];
+		r->by_dst[h] = x;
+	}
+	link_owner(r, x);
+	r->n_routes++;
 out:
 	if (gw)
 		nl_addr_put(gw);
@@ -324,19 +449,26 @@ void xd_routes_remove(struct xd_route_ctx *r, uint32_t owner)
 {
 	struct xd_route **pp;
 
-	if (!r)
+	if (!r || !r->n_buckets)
 		return;
-	for (pp = &r->routes; *pp;) {
-		struct xd_route *x = *pp;
+	for (pp = &r->by_owner[owner_bucket(r, owner)]; *pp;) {
+		struct xd_route *x = *pp, **dp;
 
 		if (x->owner != owner) {
-			pp = &x->next;
+			pp = &x->next_owner;
 			continue;
 		}
-		*pp = x->next;
-		rtnl_route_delete(r->sk, x->r, 0);
-		rtnl_route_put(x->r);
+		*pp = x->next_owner;
+		for (dp = &r->by_dst[dst_bucket(r, x->family, x->dst, x->plen)]; *dp;
+		     dp = &(*dp)->next_dst) {
+			if (*dp == x) {
+				*dp = x->next_dst;
+				break;
+			}
+		}
+		route_delete(r, x);
 		free(x);
+		r->n_routes--;
 	}
 }
 

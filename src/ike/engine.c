@@ -20,13 +20,17 @@ struct ike_engine {
 	struct ike_conn *conns;
 	struct ike_stats stats;
 
-	/* SAs by local SPI, and half-open responder SAs by initiator SPI. */
-	struct ike_sa **by_local, **by_peer;
+	/*
+	 * SAs by local SPI, responder SAs by initiator SPI, and SAs by the
+	 * peer's identity (for INITIAL_CONTACT); n_buckets each.
+	 */
+	struct ike_sa **by_local, **by_peer, **by_id;
 	size_t n_buckets;
 	size_t n_sas;
 	uint64_t hash_key;
 	struct ike_sa *all;
-	struct ike_sa *dead; /* killed during this call, freed at its end */
+	struct ike_sa *dead;	  /* killed during this call, freed at its end */
+	struct ike_sa *half_open; /* responders awaiting IKE_AUTH (linked in hs) */
 
 	/* Timers: a binary min-heap of SAs by timer_ms. */
 	struct ike_sa **heap;
@@ -174,6 +178,77 @@ static void hash_remove(struct ike_engine *e, struct ike_sa *sa)
 	}
 }
 
+static size_t id_bucket(const struct ike_engine *e, const struct ike_id *id)
+{
+	uint64_t h = e->hash_key ^ id->type;
+
+	for (size_t i = 0; i < id->len; i++)
+		h = (h ^ id->data[i]) * 0x100000001b3ULL;
+	return (size_t)((h ^ h >> 32) & (e->n_buckets - 1));
+}
+
+static void id_insert(struct ike_engine *e, struct ike_sa *sa)
+{
+	size_t b = id_bucket(e, sa->remote_id);
+
+	sa->id_next = e->by_id[b];
+	e->by_id[b] = sa;
+}
+
+static void id_remove(struct ike_engine *e, struct ike_sa *sa)
+{
+	struct ike_sa **pp;
+
+	if (!sa->remote_id)
+		return;
+	for (pp = &e->by_id[id_bucket(e, sa->remote_id)]; *pp; pp = &(*pp)->id_next) {
+		if (*pp == sa) {
+			*pp = sa->id_next;
+			return;
+		}
+	}
+}
+
+int ike_sa_set_remote_id(struct ike_sa *sa, const struct ike_id *id)
+{
+	/* Kept at its length: most identities are a few of the 255 bytes. */
+	size_t n = offsetof(struct ike_id, data) + id->len;
+	struct ike_id *copy = malloc(n);
+
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, id, n);
+	id_remove(sa->eng, sa);
+	free(sa->remote_id);
+	sa->remote_id = copy;
+	if (sa->state != IKE_S_DEAD)
+		id_insert(sa->eng, sa);
+	return 0;
+}
+
+void ike_sa_set_half_open(struct ike_sa *sa, bool on)
+{
+	struct ike_engine *e = sa->eng;
+	struct ike_hs *hs = sa->hs;
+
+	if (on == sa->half_open || (on && !hs))
+		return;
+	sa->half_open = on;
+	if (on) {
+		e->stats.half_open++;
+		hs->ho_next = e->half_open;
+		if (e->half_open)
+			e->half_open->hs->ho_prev = &hs->ho_next;
+		hs->ho_prev = &e->half_open;
+		e->half_open = sa;
+	} else {
+		e->stats.half_open--;
+		*hs->ho_prev = hs->ho_next;
+		if (hs->ho_next)
+			hs->ho_next->hs->ho_prev = hs->ho_prev;
+	}
+}
+
 static void peer_remove(struct ike_engine *e, struct ike_sa *sa)
 {
 	struct ike_sa **pp = &e->by_peer[bucket(e, sa->spi_i)];
@@ -199,22 +274,28 @@ static int grow(struct ike_engine *e)
 {
 	size_t n = e->n_buckets * 2;
 	struct ike_sa **l = calloc(n, sizeof(*l)), **p = calloc(n, sizeof(*p));
+	struct ike_sa **d = calloc(n, sizeof(*d));
 	struct ike_sa *sa;
 
-	if (!l || !p) {
+	if (!l || !p || !d) {
 		free(l);
 		free(p);
+		free(d);
 		return -ENOMEM;
 	}
 	free(e->by_local);
 	free(e->by_peer);
+	free(e->by_id);
 	e->by_local = l;
 	e->by_peer = p;
+	e->by_id = d;
 	e->n_buckets = n;
 	for (sa = e->all; sa; sa = sa->next_all) {
 		hash_insert(e, sa);
 		if (!sa->initiator)
 			ike_sa_rehash_peer(sa);
+		if (sa->remote_id)
+			id_insert(e, sa);
 	}
 	return 0;
 }
@@ -231,6 +312,9 @@ static struct ike_sa *find_local(struct ike_engine *e, uint64_t spi)
 
 bool ike_sa_has_sibling(const struct ike_sa *sa)
 {
+	/* Every SA holds a reference on its connection: alone, no sibling. */
+	if (sa->conn && sa->conn->refs <= 1)
+		return false;
 	for (const struct ike_sa *o = sa->eng->all; o; o = o->next_all)
 		if (o != sa && o->conn == sa->conn && o->state == IKE_S_ESTABLISHED &&
 		    xk_addr_ip_eq(&o->remote, &sa->remote))
@@ -240,10 +324,14 @@ bool ike_sa_has_sibling(const struct ike_sa *sa)
 
 void ike_sa_drop_siblings(struct ike_sa *sa)
 {
+	struct ike_engine *e = sa->eng;
 	struct ike_sa *o, *next;
 
-	for (o = sa->eng->all; o; o = next) {
-		next = o->next_all;
+	if (!sa->remote_id)
+		return;
+	/* Only those with the same identity share its bucket. */
+	for (o = e->by_id[id_bucket(e, sa->remote_id)]; o; o = next) {
+		next = o->id_next;
 		if (o == sa || o->state == IKE_S_DEAD || o->conn != sa->conn ||
 		    !ike_id_eq(ike_sa_remote_id(o), ike_sa_remote_id(sa)))
 			continue;
@@ -251,7 +339,7 @@ void ike_sa_drop_siblings(struct ike_sa *sa)
 			sa->conn->name, (unsigned long long)o->spi_i, (unsigned long long)o->spi_r);
 		ike_sa_kill(o, 0, "peer restarted (INITIAL_CONTACT)");
 		/* The kill may have buried the next one's neighbour: start over. */
-		next = sa->eng->all;
+		next = e->by_id[id_bucket(e, sa->remote_id)];
 	}
 }
 
@@ -409,6 +497,7 @@ void ike_sa_bury(struct ike_sa *sa)
 	hash_remove(e, sa);
 	if (!sa->initiator)
 		peer_remove(e, sa);
+	id_remove(e, sa);
 	heap_remove(e, sa);
 	*sa->prev_all = sa->next_all;
 	if (sa->next_all)
@@ -543,11 +632,13 @@ struct ike_engine *ike_engine_new(const struct ike_engine_cfg *cfg,
 	e->n_buckets = 64;
 	e->by_local = calloc(e->n_buckets, sizeof(*e->by_local));
 	e->by_peer = calloc(e->n_buckets, sizeof(*e->by_peer));
-	if (!e->by_local || !e->by_peer ||
+	e->by_id = calloc(e->n_buckets, sizeof(*e->by_id));
+	if (!e->by_local || !e->by_peer || !e->by_id ||
 	    ike_random(&e->hash_key, sizeof(e->hash_key)) < 0 ||
 	    ike_random(e->cookie_secret, sizeof(e->cookie_secret)) < 0) {
 		free(e->by_local);
 		free(e->by_peer);
+		free(e->by_id);
 		free(e);
 		return NULL;
 	}
@@ -573,6 +664,7 @@ void ike_engine_free(struct ike_engine *e)
 	xk_wipe(e->cookie_secret, sizeof(e->cookie_secret));
 	free(e->by_local);
 	free(e->by_peer);
+	free(e->by_id);
 	free(e->heap);
 	free(e);
 }
@@ -647,9 +739,8 @@ bool ike_cookie_required(struct ike_engine *e, const struct xk_addr *remote)
 		return true;
 	if (e->stats.half_open < e->cfg.cookie_threshold_ip)
 		return false;
-	for (struct ike_sa *sa = e->all; sa; sa = sa->next_all)
-		if (sa->half_open && xk_addr_ip_eq(&sa->remote, remote) &&
-		    ++n >= e->cfg.cookie_threshold_ip)
+	for (struct ike_sa *sa = e->half_open; sa; sa = sa->hs->ho_next)
+		if (xk_addr_ip_eq(&sa->remote, remote) && ++n >= e->cfg.cookie_threshold_ip)
 			return true;
 	return false;
 }

@@ -122,6 +122,7 @@ struct ike_hs {
 	uint16_t ni_len, nr_len;
 	uint8_t cookie_len;
 	uint8_t init_retries;		    /* COOKIE / INVALID_KE round trips so far */
+	struct ike_sa *ho_next, **ho_prev;  /* the engine's half-open list */
 	struct ike_pkt init_req, init_resp; /* as sent: signed in AUTH */
 	uint8_t cookie[IKEV2_COOKIE_MAX];
 	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];
@@ -131,7 +132,8 @@ struct ike_sa {
 	struct ike_engine *eng;
 	struct ike_conn *conn;
 	struct ike_sa *h_next;      /* hash by local SPI */
-	struct ike_sa *h_peer_next; /* hash by peer SPI (responders, half-open) */
+	struct ike_sa *h_peer_next; /* hash by peer SPI (responders) */
+	struct ike_sa *id_next;	    /* hash by the peer's identity */
 	struct ike_sa *next_all;    /* list of all SAs */
 	struct ike_sa **prev_all;
 	enum ike_sa_state state;
@@ -249,6 +251,8 @@ void ike_sa_local_id(const struct ike_sa *sa, struct ike_id *id);
 /* The peer's authenticated identity; type 0 until IKE_AUTH. */
 const struct ike_id *ike_sa_remote_id(const struct ike_sa *sa);
 int ike_sa_set_remote_id(struct ike_sa *sa, const struct ike_id *id);
+/* Responder between IKE_SA_INIT and IKE_AUTH: counted for cookies (2.6). */
+void ike_sa_set_half_open(struct ike_sa *sa, bool on);
 void ike_sa_drop_init(struct ike_sa *sa);
 void ike_pkt_set(struct ike_pkt *p, const uint8_t *buf, size_t len);
 void ike_pkt_free(struct ike_pkt *p);

@@ -79,10 +79,7 @@ void ike_sa_established(struct ike_sa *sa, bool by_rekey)
 	sa->established_ms = now;
 	sa->last_rx_ms = now;
 	sa->expire_ms = 0;
-	if (sa->half_open) {
-		sa->half_open = false;
-		st->half_open--;
-	}
+	ike_sa_set_half_open(sa, false);
 	if (sa->conn->ike_rekey_time_s)
 		sa->ike_rekey_ms = jittered(now, sa->conn->ike_rekey_time_s);
 	if (sa->conn->dpd_s)
@@ -211,30 +208,13 @@ const struct ike_id *ike_sa_remote_id(const struct ike_sa *sa)
 	return sa->remote_id ? sa->remote_id : &none;
 }
 
-/*
- * Kept at its own length: most identities are a few bytes of the 255 an
- * ID payload may carry, and a gateway holds many SAs.  Only its first
- * offsetof(data) + len bytes exist: never copy it as a whole struct.
- */
-int ike_sa_set_remote_id(struct ike_sa *sa, const struct ike_id *id)
-{
-	size_t n = offsetof(struct ike_id, data) + id->len;
-	struct ike_id *copy = malloc(n);
-
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, id, n);
-	free(sa->remote_id);
-	sa->remote_id = copy;
-	return 0;
-}
-
 void ike_sa_drop_init(struct ike_sa *sa)
 {
 	struct ike_hs *hs = sa->hs;
 
 	if (!hs)
 		return;
+	ike_sa_set_half_open(sa, false);
 	ike_dh_free(hs->dh);
 	ike_pkt_free(&hs->init_req);
 	ike_pkt_free(&hs->init_resp);
@@ -249,10 +229,7 @@ void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
 
 	if (from == IKE_S_DEAD)
 		return;
-	if (sa->half_open) {
-		sa->half_open = false;
-		st->half_open--;
-	}
+	ike_sa_set_half_open(sa, false);
 	child_free_all(sa);
 	if (sa->rekeyed) {
 		xk_debug("IKE SA %016llx_%016llx replaced by a rekey", (unsigned long long)sa->spi_i,

@@ -429,8 +429,7 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 	}
 	ike_sa_set_state(sa, IKE_S_INIT_DONE);
 	ike_sa_rehash_peer(sa);
-	sa->half_open = true;
-	ike_stats_mut(e)->half_open++;
+	ike_sa_set_half_open(sa, true);
 	sa->mid_expect = 1;
 	sa->expire_ms = ike_now(e) + ike_cfg(e)->half_open_timeout_ms;
 	/* The IKE SA no longer needs its private value. */
