@@ -472,13 +472,65 @@ static bool ts_valid(const struct xk_ts *t)
 	       t->port_lo <= t->port_hi && memcmp(t->lo, t->hi, n) <= 0;
 }
 
-/* The policy with these selectors in this direction (what the kernel keys by). */
-static size_t spd_find(const struct esp_spd *s, const struct xk_policy *p)
+static uint64_t ts_hash(uint64_t h, const struct xk_ts *t)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (ts_same(&s->v[i]->p.src, &p->src) && ts_same(&s->v[i]->p.dst, &p->dst))
-			return i;
-	return SIZE_MAX;
+	const uint8_t *b[2] = {t->lo, t->hi};
+
+	h = (h ^ ((uint64_t)t->family << 40 | (uint64_t)t->proto << 32 |
+		  (uint64_t)t->port_lo << 16 | t->port_hi)) *
+	    0x100000001b3ULL;
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 16; i++)
+			h = (h ^ b[k][i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Bucket of a policy's selectors; cap is a power of two. */
+static size_t sel_bucket(const struct esp_spd *s, const struct xk_policy *p)
+{
+	uint64_t h = ts_hash(ts_hash(0xcbf29ce484222325ULL, &p->src), &p->dst);
+
+	return (size_t)((h ^ h >> 31) & (s->cap - 1));
+}
+
+/* The policy with these selectors in this direction (what the kernel keys by). */
+static struct esp_pol **spd_find(const struct esp_spd *s, const struct xk_policy *p)
+{
+	struct esp_pol **pp;
+
+	if (!s->cap)
+		return NULL;
+	for (pp = &s->by_sel[sel_bucket(s, p)]; *pp; pp = &(*pp)->next_sel)
+		if (ts_same(&(*pp)->p.src, &p->src) && ts_same(&(*pp)->p.dst, &p->dst))
+			return pp;
+	return NULL;
+}
+
+/* Room for one more policy: the array and the hash double together. */
+static int spd_reserve(struct esp_spd *s)
+{
+	size_t cap = s->cap ? 2 * s->cap : 16;
+	struct esp_pol **v, **h;
+
+	if (s->n < s->cap)
+		return 0;
+	v = realloc(s->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->v = v;
+	h = calloc(cap, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	free(s->by_sel);
+	s->by_sel = h;
+	s->cap = cap;
+	for (size_t i = 0; i < s->n; i++) {
+		size_t b = sel_bucket(s, &v[i]->p);
+
+		v[i]->next_sel = h[b];
+		h[b] = v[i];
+	}
+	return 0;
 }
 
 int esp_soft_add_policy(struct esp_soft *es, const struct xk_policy *p)
@@ -498,21 +550,13 @@ int esp_soft_add_policy(struct esp_soft *es, const struct xk_policy *p)
 	pol->p = *p;
 	s = &es->spd[p->dir];
 	pthread_rwlock_wrlock(&es->lock);
-	if (spd_find(s, p) != SIZE_MAX) {
+	if (spd_find(s, p)) {
 		err = -EEXIST;
 		goto out;
 	}
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? 2 * s->cap : 16;
-		struct esp_pol **v = realloc(s->v, cap * sizeof(*v));
-
-		if (!v) {
-			err = -ENOMEM;
-			goto out;
-		}
-		s->v = v;
-		s->cap = cap;
-	}
+	err = spd_reserve(s);
+	if (err < 0)
+		goto out;
 	pol->order = es->pol_order++;
 	pol->index = ++es->pol_index * 8 + (uint32_t)p->dir; /* like the kernel's */
 	/* Keep (priority, order) sorted: the first match is the best. */
@@ -520,6 +564,12 @@ int esp_soft_add_policy(struct esp_soft *es, const struct xk_policy *p)
 		s->v[i] = s->v[i - 1];
 	s->v[i] = pol;
 	s->n++;
+	{
+		size_t b = sel_bucket(s, p);
+
+		pol->next_sel = s->by_sel[b];
+		s->by_sel[b] = pol;
+	}
 	pol = NULL;
 out:
 	pthread_rwlock_unlock(&es->lock);
@@ -530,16 +580,21 @@ out:
 int esp_soft_del_policy(struct esp_soft *es, const struct xk_policy *p)
 {
 	struct esp_spd *s;
-	struct esp_pol *pol = NULL;
-	size_t i;
+	struct esp_pol *pol = NULL, **pp;
 
 	if ((unsigned)p->dir > XK_DIR_FWD)
 		return -EINVAL;
 	s = &es->spd[p->dir];
 	pthread_rwlock_wrlock(&es->lock);
-	i = spd_find(s, p);
-	if (i != SIZE_MAX) {
-		pol = s->v[i];
+	pp = spd_find(s, p);
+	if (pp) {
+		size_t i = 0;
+
+		pol = *pp;
+		*pp = pol->next_sel;
+		/* Its place in the sorted array: a walk over pointers only. */
+		while (s->v[i] != pol)
+			i++;
 		memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(s->v[0]));
 		s->n--;
 	}
@@ -568,6 +623,8 @@ int esp_soft_flush(struct esp_soft *es)
 		for (size_t i = 0; i < es->spd[d].n; i++)
 			free(es->spd[d].v[i]);
 		es->spd[d].n = 0;
+		if (es->spd[d].cap)
+			memset(es->spd[d].by_sel, 0, es->spd[d].cap * sizeof(*es->spd[d].by_sel));
 	}
 	es->n_resv = 0;
 	pthread_rwlock_unlock(&es->lock);
@@ -728,8 +785,10 @@ void esp_soft_free(struct esp_soft *es)
 	if (es->started)
 		esp_io_stop(es);
 	esp_soft_flush(es);
-	for (int d = 0; d < 3; d++)
+	for (int d = 0; d < 3; d++) {
 		free(es->spd[d].v);
+		free(es->spd[d].by_sel);
+	}
 	free(es->resv);
 	if (es->ike.ring) {
 		while (queue_pop(&es->ike, &m, 1) == 1)

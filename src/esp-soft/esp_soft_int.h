@@ -25,6 +25,7 @@
 /* One installed policy. */
 struct esp_pol {
 	struct xk_policy p;
+	struct esp_pol *next_sel;      /* hash chain by selectors (esp_spd.by_sel) */
 	uint32_t index;                /* reported in ACQUIRE */
 	uint64_t order;                /* insertion order, breaks priority ties */
 	_Atomic uint64_t last_acquire; /* monotonic seconds */
@@ -34,6 +35,9 @@ struct esp_pol {
 struct esp_spd {
 	struct esp_pol **v;
 	size_t n, cap;
+	/* The same policies by their selectors, cap buckets: add and delete
+	 * find a policy without a walk. */
+	struct esp_pol **by_sel;
 };
 
 struct esp_resv {
