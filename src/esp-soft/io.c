@@ -488,9 +488,18 @@ static unsigned tun_batch(struct esp_worker *w)
 
 /* ---- inbound ---- */
 
+/*
+ * Written through the next worker's queue, not our own: the kernel sends a
+ * flow's outbound packets to the queue its inbound ones were last written
+ * to (TUN's automatic flow steering), so a flow's two directions land on
+ * two workers, e.g. a TCP sender's data on one and its ACKs on the other,
+ * instead of one thread doing both.
+ */
 static void tun_put(struct esp_worker *w, const struct iovec *iov, int n)
 {
-	if (esp_tun_write(&w->es->tun, w->id, iov, n) < 0)
+	unsigned q = (w->id + 1) % w->es->n_workers;
+
+	if (esp_tun_write(&w->es->tun, q, iov, n) < 0)
 		esp_drop(w->es, w->id, ESP_SOFT_DROP_IO);
 }
 
