@@ -147,10 +147,14 @@ void xd_traps_remove(struct xiked *d, const char *conn);
 /* route.c: tunnel-mode routes (libnl-route-3). */
 struct xd_route_ctx *xd_routes_open(uint32_t table);
 void xd_routes_close(struct xd_route_ctx *r);
-/* owner: a CHILD_SA's inbound SPI, or 0x80000000 | reqid for a trap. */
-void xd_routes_add(struct xd_route_ctx *r, uint32_t owner, const struct xk_addr *peer,
+/*
+ * owner: a CHILD_SA's inbound SPI, or XD_ROUTE_TRAP(reqid) for a trap, which
+ * no SPI (any 32-bit value, top bit included) can be.
+ */
+#define XD_ROUTE_TRAP(reqid) ((uint64_t)1 << 32 | (uint32_t)(reqid))
+void xd_routes_add(struct xd_route_ctx *r, uint64_t owner, const struct xk_addr *peer,
 		   const struct xk_ts *local_ts, const struct xk_ts *remote_ts);
-void xd_routes_remove(struct xd_route_ctx *r, uint32_t owner);
+void xd_routes_remove(struct xd_route_ctx *r, uint64_t owner);
 /* Userspace ESP: routes into this device; packets with `mark` bypass them. */
 void xd_routes_use_tun(struct xd_route_ctx *r, int ifindex, uint32_t mark);
 void xd_routes_child_up(struct xd_route_ctx *r, const struct xk_addr *peer,

@@ -427,7 +427,7 @@ int xd_traps_install(struct xiked *d, const struct xd_conn *c, uint32_t reqid)
 			d->n_traps++;
 			/* The first packet needs a route into the policy, too. */
 			if (d->routes && c->mode == XK_MODE_TUNNEL)
-				xd_routes_add(d->routes, 0x80000000u | reqid, &c->remote, &l[i], &r[j]);
+				xd_routes_add(d->routes, XD_ROUTE_TRAP(reqid), &c->remote, &l[i], &r[j]);
 		}
 	}
 	return 0;
@@ -441,7 +441,7 @@ void xd_traps_remove(struct xiked *d, const char *conn)
 		if (!strcmp(d->traps[i].conn, conn)) {
 			d->backend->del_policy(d->backend_ctx, &d->traps[i].pol);
 			if (d->routes)
-				xd_routes_remove(d->routes, 0x80000000u | d->traps[i].reqid);
+				xd_routes_remove(d->routes, XD_ROUTE_TRAP(d->traps[i].reqid));
 		} else
 			d->traps[k++] = d->traps[i];
 	}

@@ -25,19 +25,20 @@
 
 /*
  * A route we installed.  Its owner is the CHILD_SA (inbound SPI) or the
- * trap (0x80000000 | reqid) it was installed for; a rekeyed CHILD_SA takes
- * its predecessor's routes over, a trap's routes stay until the trap goes.
+ * trap (XD_ROUTE_TRAP(reqid), above every SPI: an SPI may have any top bit)
+ * it was installed for; a rekeyed CHILD_SA takes its predecessor's routes
+ * over, a trap's routes stay until the trap goes.
  */
 struct xd_route {
 	struct xd_route *next_dst;   /* hash chain by destination */
 	struct xd_route *next_owner; /* hash chain by owner */
-	uint32_t owner;
+	uint64_t owner;
 	uint8_t family; /* AF_INET or AF_INET6 */
 	uint8_t plen;
 	uint8_t dst[16];
 };
 
-#define TRAP_OWNER 0x80000000u
+#define TRAP_OWNER XD_ROUTE_TRAP(0)
 
 struct xd_route_ctx;
 static void route_delete(struct xd_route_ctx *r, const struct xd_route *x);
@@ -68,7 +69,7 @@ static int af(uint8_t family)
 static uint64_t hash(const struct xd_route_ctx *r, int family, const void *key, int plen)
 {
 	const uint8_t *k = key;
-	size_t n = family ? 16 : sizeof(uint32_t);
+	size_t n = family ? 16 : sizeof(uint64_t);
 	uint64_t h = r->hash_key ^ (uint64_t)(family << 8 | plen);
 
 	for (size_t i = 0; i < n; i++)
@@ -81,7 +82,7 @@ static size_t dst_bucket(const struct xd_route_ctx *r, int family, const uint8_t
 	return (size_t)(hash(r, family, dst, plen) & (r->n_buckets - 1));
 }
 
-static size_t owner_bucket(const struct xd_route_ctx *r, uint32_t owner)
+static size_t owner_bucket(const struct xd_route_ctx *r, uint64_t owner)
 {
 	return (size_t)(hash(r, 0, &owner, 0) & (r->n_buckets - 1));
 }
@@ -366,7 +367,7 @@ static void route_delete(struct xd_route_ctx *r, const struct xd_route *x)
 	rtnl_route_put(rt);
 }
 
-void xd_routes_add(struct xd_route_ctx *r, uint32_t owner, const struct xk_addr *peer,
+void xd_routes_add(struct xd_route_ctx *r, uint64_t owner, const struct xk_addr *peer,
 		   const struct xk_ts *local_ts, const struct xk_ts *remote_ts)
 {
 	int plen = xk_ts_prefix_len(remote_ts), ifindex, err;
@@ -445,7 +446,7 @@ out:
 		nl_addr_put(src);
 }
 
-void xd_routes_remove(struct xd_route_ctx *r, uint32_t owner)
+void xd_routes_remove(struct xd_route_ctx *r, uint64_t owner)
 {
 	struct xd_route **pp;
 
