@@ -155,6 +155,7 @@ static const char *event_name(enum ike_event_type t)
 	case IKE_EV_IKE_REKEYED: return "ike-rekeyed";
 	case IKE_EV_CHILD_REKEYED: return "child-rekeyed";
 	case IKE_EV_PEER_DEAD: return "peer-dead";
+	case IKE_EV_IKE_REAUTHENTICATED: return "ike-reauthenticated";
 	}
 	return "?";
 }
