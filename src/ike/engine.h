@@ -343,6 +343,12 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 		  const uint8_t *gir, size_t girlen, struct ike_child *inherit);
 /* Replaced by a rekey: stop sending now, stop receiving after linger_ms. */
 void child_retire(struct ike_sa *sa, struct ike_child *c, uint32_t linger_ms);
+/*
+ * `old`, replaced by `by` in a reauthentication, is being deleted: its
+ * CHILD_SAs that one of `by` replaces stop sending now (nothing goes out
+ * on SAs the peer deletes with the old IKE SA) and keep receiving a while.
+ */
+void child_retire_replaced(struct ike_sa *old, struct ike_sa *by);
 /* Install a rekey responder's held-back outbound SA. */
 void child_send_pending(struct ike_sa *sa, struct ike_child *c);
 /* TEMPORARY_FAILURE on a rekey: try again after a random 1-5 s. */

@@ -124,6 +124,15 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	/* Gone, already replaced or being deleted meanwhile: nothing to do. */
 	if (t->old_spi_in && !t->copy && (!old || old->state != CHILD_S_INSTALLED || old->rekeyed))
 		return -ECANCELED;
+	/*
+	 * The IKE SA is being reauthenticated, which makes this CHILD_SA anew;
+	 * a rekey now would only put a newer SA on the IKE SA about to go.
+	 * Should the reauthentication fail, the rekey comes a little later.
+	 */
+	if (old && sa->reauthing && !t->child) {
+		child_rekey_later(sa, old);
+		return -ECANCELED;
+	}
 	if (!t->child) {
 		c = child_new(sa);
 		if (!c)
@@ -381,7 +390,8 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 			*notify = IKEV2_N_CHILD_SA_NOT_FOUND;
 			return -ENOENT;
 		}
-		if (old->state != CHILD_S_INSTALLED || old->rekeyed) {
+		/* Or one we are making anew on the IKE SA that reauthenticates this one. */
+		if (old->state != CHILD_S_INSTALLED || old->rekeyed || sa->reauthing) {
 			*notify = IKEV2_N_TEMPORARY_FAILURE;
 			return -EBUSY;
 		}
