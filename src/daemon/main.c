@@ -313,7 +313,7 @@ int xd_terminate(struct xiked *d, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-int xd_rekey(struct xiked *d, const char *name, bool ike, char *err, size_t errlen)
+int xd_rekey(struct xiked *d, const char *name, enum xd_rekey what, char *err, size_t errlen)
 {
 	struct sa_walk w = { .conn = name };
 	size_t n = 0;
@@ -326,8 +326,12 @@ int xd_rekey(struct xiked *d, const char *name, bool ike, char *err, size_t errl
 	for (size_t i = 0; i < w.n; i++) {
 		struct ike_child_info ci;
 
-		if (ike) {
+		if (what == XD_REKEY_IKE) {
 			n += ike_engine_rekey_ike(d->eng, w.spis[i]) == 0;
+			continue;
+		}
+		if (what == XD_REKEY_REAUTH) {
+			n += ike_engine_reauth(d->eng, w.spis[i]) == 0;
 			continue;
 		}
 		for (size_t j = 0; ike_engine_child_info(d->eng, w.spis[i], j, &ci) == 0; j++)

@@ -75,7 +75,7 @@ void ike_sa_established(struct ike_sa *sa, bool by_rekey)
 	struct ike_stats *st = ike_stats_mut(sa->eng);
 	uint64_t now = ike_now(sa->eng);
 	struct ike_sa *old = by_rekey ? NULL : ike_reauth_old(sa);
-	char suite[96], rid[300], replaces[40] = "";
+	char suite[96], rid[300], replaces[48] = "";
 
 	ike_sa_set_state(sa, IKE_S_ESTABLISHED);
 	sa->established_ms = now;
