@@ -186,7 +186,7 @@ static void on_engine_event(void *ctx, const struct ike_event *ev)
 				ev_timer_again(d->loop, &d->retry);
 		}
 	}
-	if (ev->type == IKE_EV_IKE_UP) {
+	if (ev->type == IKE_EV_IKE_UP || ev->type == IKE_EV_IKE_REAUTHENTICATED) {
 		struct xd_conn *c = (struct xd_conn *)conn_find(&d->cfg, ev->conn);
 
 		if (c)
