@@ -34,6 +34,7 @@ static int fk_add_sa(void *ctx, const struct xk_sa *sa)
 		return -ENOSPC;
 	if (fake_kernel_find(k, sa->spi))
 		return -EEXIST;
+	k->added[k->n_sas] = ++k->n_added;
 	k->sas[k->n_sas++] = *sa;
 	/* Like the kernel's larval SA from ALLOCSPI, replaced by the real one. */
 	for (size_t i = 0; i < k->n_spis; i++) {
@@ -53,6 +54,7 @@ static int fk_del_sa(void *ctx, const struct xk_sa_id *id)
 	for (size_t i = 0; i < k->n_sas; i++) {
 		if (k->sas[i].spi == id->spi && xk_addr_ip_eq(&k->sas[i].dst, &id->dst)) {
 			k->sas[i] = k->sas[--k->n_sas];
+			k->added[i] = k->added[k->n_sas];
 			found = 0;
 			break;
 		}

@@ -12,6 +12,12 @@
 
 struct fake_kernel {
 	struct xk_sa sas[FK_MAX];
+	/*
+	 * When each SA was added (a counter): of several outbound SAs with one
+	 * reqid the kernel sends on the newest.
+	 */
+	unsigned added[FK_MAX];
+	unsigned n_added;
 	size_t n_sas;
 	uint32_t spis[FK_MAX]; /* allocated, not yet used by an SA; freed by del_sa */
 	size_t n_spis;

@@ -253,7 +253,8 @@ static void usage(FILE *f)
 		   "  list-sas [CONN]        IKE SAs and their CHILD SAs\n"
 		   "  initiate CONN          start a connection\n"
 		   "  terminate CONN         delete its IKE SAs\n"
-		   "  rekey CONN [ike]       rekey its CHILD SAs (or its IKE SA)\n"
+		   "  rekey CONN [ike|reauth] rekey its CHILD SAs (or its IKE SA, or\n"
+		   "                         reauthenticate its IKE SA)\n"
 		   "  reload                 re-read the configuration\n"
 		   "  stats [--prometheus]   counters\n"
 		   "  monitor                follow events\n");
@@ -296,9 +297,20 @@ int main(int argc, char **argv)
 		}
 		json_object *req = request(cmd, arg);
 
-		/* rekey CONN ike: the IKE SA instead of its CHILD SAs. */
-		if (!strcmp(cmd, "rekey") && optind + 2 < argc && !strcmp(argv[optind + 2], "ike"))
-			json_object_object_add(req, "ike", json_object_new_boolean(true));
+		/*
+		 * rekey CONN ike: the IKE SA instead of its CHILD SAs; rekey CONN
+		 * reauth: the IKE SA by a new IKE_SA_INIT + IKE_AUTH.
+		 */
+		if (!strcmp(cmd, "rekey") && optind + 2 < argc) {
+			const char *what = argv[optind + 2];
+
+			if (strcmp(what, "ike") && strcmp(what, "reauth")) {
+				fprintf(stderr, "xikectl: rekey CONN takes ike or reauth, not %s\n", what);
+				json_object_put(req);
+				return 2;
+			}
+			json_object_object_add(req, what, json_object_new_boolean(true));
+		}
 		resp = call(req);
 		if (opt_json)
 			print_json(resp);

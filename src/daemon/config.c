@@ -314,7 +314,7 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		else
 			return fail(p, c->name, k, "'%s' is not none, start or trap", v);
 	} else if (!strcmp(k, "dpd") || !strcmp(k, "rekey-time") || !strcmp(k, "ike-rekey-time") ||
-		   !strcmp(k, "life-time") || !strcmp(k, "dpd-timeout")) {
+		   !strcmp(k, "life-time") || !strcmp(k, "dpd-timeout") || !strcmp(k, "reauth-time")) {
 		d = xd_parse_duration(v);
 		if (d < 0 || d > 0x7fffffff)
 			return fail(p, c->name, k, "'%s' is not a duration (like 30s, 1h)", v);
@@ -326,6 +326,8 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 			c->rekey_s = (uint32_t)d;
 		else if (!strcmp(k, "ike-rekey-time"))
 			c->ike_rekey_s = (uint32_t)d;
+		else if (!strcmp(k, "reauth-time"))
+			c->reauth_s = (uint32_t)d;
 		else {
 			c->life_s = (uint32_t)d;
 			c->life_set = true;
@@ -554,6 +556,11 @@ static void finish(struct parser *p)
 			fail(p, c->name, "remote", "local and remote are of different families");
 			break;
 		}
+		/* Only the end that knows where the peer is starts a new IKE_SA_INIT. */
+		if (c->reauth_s && !c->remote.family) {
+			fail(p, c->name, "reauth-time", "needs a remote address");
+			break;
+		}
 		if (c->dpd_action != XD_DPD_CLEAR && !c->remote.family) {
 			fail(p, c->name, "dpd-action", "%s needs a remote address",
 			     c->dpd_action == XD_DPD_RESTART ? "restart" : "trap");
@@ -644,6 +651,7 @@ bool xd_conn_same(const struct xd_conn *a, const struct xd_conn *b)
 	       a->mode == b->mode && a->start == b->start && a->dpd_s == b->dpd_s &&
 	       a->dpd_timeout_s == b->dpd_timeout_s && a->dpd_action == b->dpd_action &&
 	       a->rekey_s == b->rekey_s && a->ike_rekey_s == b->ike_rekey_s &&
+	       a->reauth_s == b->reauth_s &&
 	       a->life_s == b->life_s && a->encap == b->encap;
 }
 
@@ -669,6 +677,7 @@ void xd_conn_to_engine(const struct xd_conn *c, struct ike_conn_cfg *out)
 	out->life_time_s = c->life_s;
 	out->rekey_time_s = c->rekey_s;
 	out->ike_rekey_time_s = c->ike_rekey_s;
+	out->reauth_time_s = c->reauth_s;
 	out->dpd_s = c->dpd_s;
 	out->dpd_timeout_s = c->dpd_timeout_s;
 	out->force_encap = c->encap;

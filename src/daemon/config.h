@@ -49,6 +49,7 @@ struct xd_conn {
 	enum xk_mode mode;
 	enum xd_start start;
 	uint32_t dpd_s, dpd_timeout_s, rekey_s, ike_rekey_s, life_s;
+	uint32_t reauth_s; /* 0: never */
 	enum xd_dpd_action dpd_action;
 	bool encap;
 	bool life_set; /* life-time given explicitly */

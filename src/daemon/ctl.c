@@ -294,13 +294,20 @@ static json_object *handle(struct xiked *d, struct xd_client *c, json_object *re
 		return r < 0 ? error(err) : ok();
 	}
 	if (!strcmp(cmd, "rekey")) {
-		json_object *jike;
+		json_object *jike, *jreauth;
 		bool ike = json_object_object_get_ex(req, "ike", &jike) &&
 			   json_object_get_boolean(jike);
+		bool reauth = json_object_object_get_ex(req, "reauth", &jreauth) &&
+			      json_object_get_boolean(jreauth);
 
 		if (!conn)
 			return error("\"conn\" is required");
-		return xd_rekey(d, conn, ike, err, sizeof(err)) < 0 ? error(err) : ok();
+		if (ike && reauth)
+			return error("\"ike\" and \"reauth\" exclude each other");
+		return xd_rekey(d, conn, reauth ? XD_REKEY_REAUTH : ike ? XD_REKEY_IKE : XD_REKEY_CHILD,
+				err, sizeof(err)) < 0
+			       ? error(err)
+			       : ok();
 	}
 	if (!strcmp(cmd, "reload"))
 		return xd_reload(d, err, sizeof(err)) < 0 ? error(err) : ok();

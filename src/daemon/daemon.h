@@ -118,7 +118,13 @@ int xd_reload(struct xiked *d, char *err, size_t errlen);
 int xd_initiate(struct xiked *d, const char *conn, char *err, size_t errlen);
 int xd_terminate(struct xiked *d, const char *conn, char *err, size_t errlen);
 /* Rekey the CHILD_SAs (or with ike, the IKE SAs) of a connection. */
-int xd_rekey(struct xiked *d, const char *conn, bool ike, char *err, size_t errlen);
+/* What `rekey` renews: the CHILD SAs, the IKE SA, or the IKE SA by reauthenticating. */
+enum xd_rekey {
+	XD_REKEY_CHILD,
+	XD_REKEY_IKE,
+	XD_REKEY_REAUTH,
+};
+int xd_rekey(struct xiked *d, const char *conn, enum xd_rekey what, char *err, size_t errlen);
 
 /* net.c: the IKE sockets. */
 int xd_net_open(struct xiked *d);

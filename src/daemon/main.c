@@ -155,6 +155,7 @@ static const char *event_name(enum ike_event_type t)
 	case IKE_EV_IKE_REKEYED: return "ike-rekeyed";
 	case IKE_EV_CHILD_REKEYED: return "child-rekeyed";
 	case IKE_EV_PEER_DEAD: return "peer-dead";
+	case IKE_EV_IKE_REAUTHENTICATED: return "ike-reauthenticated";
 	}
 	return "?";
 }
@@ -185,7 +186,7 @@ static void on_engine_event(void *ctx, const struct ike_event *ev)
 				ev_timer_again(d->loop, &d->retry);
 		}
 	}
-	if (ev->type == IKE_EV_IKE_UP) {
+	if (ev->type == IKE_EV_IKE_UP || ev->type == IKE_EV_IKE_REAUTHENTICATED) {
 		struct xd_conn *c = (struct xd_conn *)conn_find(&d->cfg, ev->conn);
 
 		if (c)
@@ -312,7 +313,7 @@ int xd_terminate(struct xiked *d, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-int xd_rekey(struct xiked *d, const char *name, bool ike, char *err, size_t errlen)
+int xd_rekey(struct xiked *d, const char *name, enum xd_rekey what, char *err, size_t errlen)
 {
 	struct sa_walk w = { .conn = name };
 	size_t n = 0;
@@ -325,8 +326,12 @@ int xd_rekey(struct xiked *d, const char *name, bool ike, char *err, size_t errl
 	for (size_t i = 0; i < w.n; i++) {
 		struct ike_child_info ci;
 
-		if (ike) {
+		if (what == XD_REKEY_IKE) {
 			n += ike_engine_rekey_ike(d->eng, w.spis[i]) == 0;
+			continue;
+		}
+		if (what == XD_REKEY_REAUTH) {
+			n += ike_engine_reauth(d->eng, w.spis[i]) == 0;
 			continue;
 		}
 		for (size_t j = 0; ike_engine_child_info(d->eng, w.spis[i], j, &ci) == 0; j++)

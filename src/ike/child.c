@@ -400,6 +400,40 @@ static bool same_ts(const struct ike_child *a, const struct ike_child *b)
 	       !memcmp(a->remote_ts, b->remote_ts, a->n_remote_ts * sizeof(a->remote_ts[0]));
 }
 
+/*
+ * CHILD_SAs of these two IKE SAs may share policies: same connection (by
+ * name: a reload may have made it anew) and the same addresses.
+ */
+static bool same_peer(const struct ike_sa *a, const struct ike_sa *b)
+{
+	return a->conn && b->conn && !strcmp(a->conn->name, b->conn->name) &&
+	       xk_addr_ip_eq(&a->local, &b->local) && xk_addr_ip_eq(&a->remote, &b->remote) &&
+	       ike_id_eq(ike_sa_remote_id(a), ike_sa_remote_id(b));
+}
+
+/*
+ * The CHILD_SA of another IKE SA with this peer that holds the policies
+ * for c's selectors: the one a reauthentication replaces (section 2.8.3),
+ * or one of a second IKE SA to the same peer.  c takes its reqid and its
+ * policies over, as a rekey does, so they never leave the kernel.
+ */
+static struct ike_child *policy_owner(struct ike_sa *sa, const struct ike_child *c)
+{
+	/* Another IKE SA with this peer has its identity: look only there. */
+	for (struct ike_sa *s = ike_sa_same_id(sa); s; s = s->id_next) {
+		if (s == sa || s->state == IKE_S_DEAD || !same_peer(s, sa))
+			continue;
+		for (struct ike_child *o = s->children; o; o = o->next)
+			if (o->n_policies && o->mode == c->mode && same_ts(o, c))
+				return o;
+	}
+	return NULL;
+}
+
+/* How long a responder holds back the outbound SA of a CHILD_SA that took
+ * policies over from another IKE SA's, unless that one goes first. */
+#define CHILD_ADOPT_PENDING_MS 5000
+
 /* A soft lifetime a little before the configured one, so both ends do not
  * rekey at the same moment (section 2.8.1 asks for such jitter). */
 static uint64_t soft_secs(uint32_t rekey)
@@ -440,8 +474,18 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 	/*
 	 * A rekeyed CHILD_SA takes over its predecessor's reqid and, when the
 	 * selectors are the same, its policies: they never leave the kernel,
-	 * so no packet slips past them during a rekey.
+	 * so no packet slips past them during a rekey.  So does a CHILD_SA
+	 * that replaces one of another IKE SA (a reauthentication).  Its
+	 * responder holds the new outbound SA back like a rekey's, until the
+	 * initiator can receive on it: once the old CHILD_SA is gone.
 	 */
+	if (!inherit) {
+		inherit = policy_owner(sa, c);
+		if (inherit && !nonces->we_initiated) {
+			c->defer_out = true;
+			c->pending_ms = ike_now(sa->eng) + CHILD_ADOPT_PENDING_MS;
+		}
+	}
 	if (inherit)
 		c->reqid = inherit->reqid;
 	else
@@ -532,6 +576,48 @@ out:
 	return err;
 }
 
+static bool is_heir(const struct ike_child *o, const struct ike_child *c)
+{
+	return o != c && o->reqid == c->reqid && o->state != CHILD_S_DELETED && !o->retire_ms &&
+	       o->mode == c->mode && same_ts(o, c);
+}
+
+/*
+ * A CHILD_SA of the same lineage (same reqid and selectors) keeps c's
+ * policies: one of the same IKE SA (a rekey), else one of another IKE SA
+ * with this peer (a reauthentication, either way round).
+ */
+static struct ike_child *policy_heir(struct ike_sa *sa, const struct ike_child *c)
+{
+	for (struct ike_child *o = sa->children; o; o = o->next)
+		if (is_heir(o, c))
+			return o;
+	for (struct ike_sa *s = ike_sa_same_id(sa); s; s = s->id_next) {
+		if (s == sa || s->state == IKE_S_DEAD || !same_peer(s, sa))
+			continue;
+		for (struct ike_child *o = s->children; o; o = o->next)
+			if (is_heir(o, c))
+				return o;
+	}
+	return NULL;
+}
+
+/*
+ * c goes: a CHILD_SA of another IKE SA with this peer that replaces it (a
+ * reauthentication's, whose responder holds its outbound SA back) may
+ * send now; the peer, which deletes c, can receive on it.
+ */
+static void send_successors(struct ike_sa *sa, const struct ike_child *c)
+{
+	for (struct ike_sa *s = ike_sa_same_id(sa); s; s = s->id_next) {
+		if (s == sa || s->state == IKE_S_DEAD || !same_peer(s, sa))
+			continue;
+		for (struct ike_child *o = s->children; o; o = o->next)
+			if (o->pending_out && o->reqid == c->reqid && same_ts(o, c))
+				child_send_pending(s, o);
+	}
+}
+
 /* Remove whatever of the CHILD_SA reached the kernel, including its SPI. */
 void child_uninstall(struct ike_sa *sa, struct ike_child *c)
 {
@@ -540,19 +626,16 @@ void child_uninstall(struct ike_sa *sa, struct ike_child *c)
 	struct xk_sa_id id;
 
 	if (c->n_policies) {
-		struct ike_child *heir = NULL;
+		struct ike_child *heir = policy_heir(sa, c);
 
-		/* A CHILD_SA of the same lineage (same reqid and selectors) keeps them. */
-		for (struct ike_child *o = sa->children; o && !heir; o = o->next)
-			if (o != c && o->reqid == c->reqid && o->state != CHILD_S_DELETED &&
-			    !o->retire_ms && same_ts(o, c))
-				heir = o;
 		if (heir)
 			heir->n_policies = c->n_policies;
 		else
 			for_each_policy(sa, c, false, c->n_policies);
 	}
 	c->n_policies = 0;
+	if (c->state == CHILD_S_INSTALLED || c->state == CHILD_S_DELETING)
+		send_successors(sa, c);
 	if (c->spi_out && c->sa_out) {
 		id = (struct xk_sa_id){ .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
 		k->del_sa(kctx, &id);
@@ -598,6 +681,21 @@ void child_retire(struct ike_sa *sa, struct ike_child *c, uint32_t linger_ms)
 	if (c->state == CHILD_S_INSTALLED)
 		child_set_state(c, CHILD_S_DELETING);
 	ike_sa_schedule(sa);
+}
+
+void child_retire_replaced(struct ike_sa *old, struct ike_sa *by)
+{
+	for (struct ike_child *c = old->children; c; c = c->next) {
+		if (c->state == CHILD_S_DELETED)
+			continue;
+		for (const struct ike_child *o = by->children; o; o = o->next) {
+			if (o->state == CHILD_S_INSTALLED && o->reqid == c->reqid &&
+			    o->mode == c->mode && same_ts(o, c)) {
+				child_retire(old, c, CHILD_ADOPT_PENDING_MS);
+				break;
+			}
+		}
+	}
 }
 
 void child_move_all(struct ike_sa *sa, const struct xk_addr *old_remote)

@@ -42,6 +42,7 @@ struct ike_engine {
 	uint64_t cookie_rotate_ms;
 
 	uint32_t reqid_next;
+	struct ike_reauth *reauths; /* reauthentications under way (reauth.c) */
 
 	/* Addresses of the datagram being processed. */
 	const struct xk_addr *rx_local, *rx_remote;
@@ -308,6 +309,16 @@ static struct ike_sa *find_local(struct ike_engine *e, uint64_t spi)
 		if (local_spi(sa) == spi)
 			return sa;
 	return NULL;
+}
+
+struct ike_sa *ike_sa_same_id(const struct ike_sa *sa)
+{
+	return sa->remote_id ? sa->eng->by_id[id_bucket(sa->eng, sa->remote_id)] : NULL;
+}
+
+struct ike_reauth **ike_reauths(struct ike_engine *e)
+{
+	return &e->reauths;
 }
 
 bool ike_sa_has_sibling(const struct ike_sa *sa)
@@ -581,6 +592,7 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 	c->life_time_s = cfg->life_time_s;
 	c->rekey_time_s = cfg->rekey_time_s;
 	c->ike_rekey_time_s = cfg->ike_rekey_time_s;
+	c->reauth_time_s = cfg->reauth_time_s;
 	c->dpd_s = cfg->dpd_s;
 	c->dpd_timeout_s = cfg->dpd_timeout_s;
 	c->reqid = cfg->reqid;
@@ -881,17 +893,11 @@ static void task_pop(struct ike_sa *sa)
 	t->ops->destroy(t);
 }
 
-int ike_engine_initiate(struct ike_engine *e, const char *name, uint64_t *spi_out)
+struct ike_sa *ike_sa_initiate(struct ike_engine *e, struct ike_conn *c, struct ike_sa *old)
 {
-	struct ike_conn *c = conn_find(e, name);
 	struct ike_task *init, *auth;
 	struct ike_sa *sa;
 
-	if (!c)
-		return -ENOENT;
-	/* An initiator needs to know where to go. */
-	if (!c->remote.family)
-		return -EDESTADDRREQ;
 	sa = ike_sa_new(e, c, true);
 	init = task_init_new();
 	auth = task_auth_new();
@@ -900,8 +906,7 @@ int ike_engine_initiate(struct ike_engine *e, const char *name, uint64_t *spi_ou
 		free(auth);
 		if (sa)
 			ike_sa_kill(sa, 0, "out of memory");
-		reap(e);
-		return -ENOMEM;
+		return NULL;
 	}
 	sa->local = c->local;
 	sa->remote = c->remote;
@@ -912,13 +917,34 @@ int ike_engine_initiate(struct ike_engine *e, const char *name, uint64_t *spi_ou
 		sa->remote.port = 500;
 	if (!sa->local.port)
 		sa->local.port = 500;
-	if (spi_out)
-		*spi_out = sa->spi_i;
+	/* Linked before anything is sent: IKE_AUTH reads the old SA. */
+	if (old && ike_reauth_link(sa, old) < 0) {
+		free(init);
+		free(auth);
+		ike_sa_kill(sa, 0, "out of memory");
+		return NULL;
+	}
 	xk_info("initiating conn=%s spi=%016llx", c->name, (unsigned long long)sa->spi_i);
 	ike_sa_queue(sa, init);
 	ike_sa_queue(sa, auth);
+	return sa;
+}
+
+int ike_engine_initiate(struct ike_engine *e, const char *name, uint64_t *spi_out)
+{
+	struct ike_conn *c = conn_find(e, name);
+	struct ike_sa *sa;
+
+	if (!c)
+		return -ENOENT;
+	/* An initiator needs to know where to go. */
+	if (!c->remote.family)
+		return -EDESTADDRREQ;
+	sa = ike_sa_initiate(e, c, NULL);
+	if (sa && spi_out)
+		*spi_out = sa->spi_i;
 	reap(e);
-	return 0;
+	return sa ? 0 : -ENOMEM;
 }
 
 static struct ike_sa *find_established(struct ike_engine *e, uint64_t spi)
@@ -987,9 +1013,21 @@ int ike_engine_rekey_ike(struct ike_engine *e, uint64_t spi)
 
 	if (!sa)
 		return -ENOENT;
-	if (sa->rekeying || sa->rekeyed)
+	if (sa->rekeying || sa->rekeyed || sa->reauthing)
 		return -EALREADY;
 	return queue_task(e, sa, task_ike_rekey_new());
+}
+
+int ike_engine_reauth(struct ike_engine *e, uint64_t spi)
+{
+	struct ike_sa *sa = find_established(e, spi);
+	int err;
+
+	if (!sa)
+		return -ENOENT;
+	err = ike_reauth_start(sa);
+	reap(e);
+	return err;
 }
 
 int ike_engine_rekey_child(struct ike_engine *e, uint64_t spi, uint32_t spi_in)

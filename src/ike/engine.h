@@ -29,6 +29,7 @@ struct ike_conn {
 	uint32_t replay_window;
 	uint32_t life_time_s;
 	uint32_t rekey_time_s, ike_rekey_time_s;
+	uint32_t reauth_time_s;
 	uint32_t dpd_s, dpd_timeout_s;
 	uint32_t reqid;
 	bool force_encap;
@@ -170,8 +171,16 @@ struct ike_sa {
 	uint16_t fail_notify;
 	bool kill_after_response; /* a DELETE of this SA was answered */
 	bool rekeyed;             /* replaced by a rekey: its death is no outage */
+	uint32_t reauth_s;        /* reauthenticate at this second of the clock, 0: never */
 	uint64_t successor_spi;   /* ... by the IKE SA with this local SPI */
 	bool rekeying;            /* our CREATE_CHILD_SA rekeying it is out */
+	/*
+	 * Reauthentication (section 2.8.3), make-before-break: `reauthing` on
+	 * the old SA while a new one is made (successor_spi names it), `reauth`
+	 * on that new SA until the old one is told to go.
+	 */
+	bool reauthing : 1;
+	bool reauth : 1;
 	/* Section 2.8.1 for IKE SAs: the peer's new SA and its exchange's lower nonce. */
 	struct ike_sa *peer_rekey;
 	uint8_t *coll_nonce;
@@ -226,6 +235,19 @@ void ike_cookie_make(struct ike_engine *e, unsigned version,
 bool ike_cookie_verify(struct ike_engine *e, const uint8_t *cookie, size_t clen,
 		       const uint8_t *ni, size_t nilen,
 		       const struct xk_addr *remote, uint64_t spi_i);
+/*
+ * The SAs whose peer identity hashes like sa's (among them all those with
+ * its identity), to walk by id_next; NULL before sa knows its peer's.
+ */
+struct ike_sa *ike_sa_same_id(const struct ike_sa *sa);
+/* The reauthentications under way (reauth.c keeps the list). */
+struct ike_reauth;
+struct ike_reauth **ike_reauths(struct ike_engine *e);
+/*
+ * A new initiator SA for c with IKE_SA_INIT and IKE_AUTH queued (and the
+ * first of them sent).  `old`: the SA it reauthenticates, or NULL.
+ */
+struct ike_sa *ike_sa_initiate(struct ike_engine *e, struct ike_conn *c, struct ike_sa *old);
 /* Another live IKE SA of the same connection with the same peer? */
 bool ike_sa_has_sibling(const struct ike_sa *sa);
 /* INITIAL_CONTACT: remove every other IKE SA with this peer's identity. */
@@ -257,6 +279,24 @@ void ike_sa_drop_init(struct ike_sa *sa);
 void ike_pkt_set(struct ike_pkt *p, const uint8_t *buf, size_t len);
 void ike_pkt_free(struct ike_pkt *p);
 size_t ike_sa_count_children(const struct ike_sa *sa);
+
+/* ---- reauth.c ---- */
+/* Start reauthenticating an established SA (ike_engine_reauth). */
+int ike_reauth_start(struct ike_sa *old);
+/* sa, new and nothing sent yet, is to replace old.  0 or -ENOMEM. */
+int ike_reauth_link(struct ike_sa *sa, struct ike_sa *old);
+/* The SA that `sa` reauthenticates, while both live; else NULL. */
+struct ike_sa *ike_reauth_old(struct ike_sa *sa);
+/* The old SA's CHILD_SA that IKE_AUTH of a reauthentication carries again. */
+struct ike_child *ike_reauth_first_child(struct ike_sa *old);
+/*
+ * The new SA is established: make the old SA's other CHILD_SAs again on
+ * it, then delete the old SA.  `carried`: the old CHILD_SA (inbound SPI)
+ * IKE_AUTH made again already.
+ */
+void ike_reauth_established(struct ike_sa *sa, uint32_t carried);
+/* The new SA died before the old one was told to go: keep it, retry later. */
+void ike_reauth_failed(struct ike_sa *sa, const char *reason);
 
 /* ---- child.c ---- */
 bool child_set_state(struct ike_child *c, enum child_state to);
@@ -303,6 +343,12 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 		  const uint8_t *gir, size_t girlen, struct ike_child *inherit);
 /* Replaced by a rekey: stop sending now, stop receiving after linger_ms. */
 void child_retire(struct ike_sa *sa, struct ike_child *c, uint32_t linger_ms);
+/*
+ * `old`, replaced by `by` in a reauthentication, is being deleted: its
+ * CHILD_SAs that one of `by` replaces stop sending now (nothing goes out
+ * on SAs the peer deletes with the old IKE SA) and keep receiving a while.
+ */
+void child_retire_replaced(struct ike_sa *old, struct ike_sa *by);
 /* Install a rekey responder's held-back outbound SA. */
 void child_send_pending(struct ike_sa *sa, struct ike_child *c);
 /* TEMPORARY_FAILURE on a rekey: try again after a random 1-5 s. */
@@ -336,6 +382,11 @@ struct ike_task *task_delete_ike_new(void);
 struct ike_task *task_delete_child_new(uint32_t spi_in, bool retire);
 /* CREATE_CHILD_SA: rekey the CHILD_SA with this inbound SPI, or (0) a new one. */
 struct ike_task *task_child_new(uint32_t old_spi_in);
+/*
+ * CREATE_CHILD_SA for a new CHILD_SA like the one with this inbound SPI on
+ * the SA that this one reauthenticates (same selectors, mode and reqid).
+ */
+struct ike_task *task_child_copy_new(uint32_t src_spi_in);
 struct ike_task *task_liveness_new(void);
 struct ike_task *task_ike_rekey_new(void);
 /* Responder: a CREATE_CHILD_SA whose SA payload proposes an IKE SA. */

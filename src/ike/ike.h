@@ -81,6 +81,7 @@ struct ike_conn_cfg {
 	uint32_t life_time_s;   /* CHILD_SA hard lifetime, 0: none */
 	uint32_t rekey_time_s;  /* CHILD_SA rekey (soft lifetime, jittered), 0: none */
 	uint32_t ike_rekey_time_s; /* IKE SA rekey, 0: none */
+	uint32_t reauth_time_s; /* IKE SA reauthentication (initiator), 0: none */
 	uint32_t dpd_s;         /* liveness check after this much silence, 0: off */
 	uint32_t dpd_timeout_s; /* peer dead if unanswered this long (0: retransmits) */
 	uint32_t reqid;         /* CHILD_SAs use this reqid (trap policies); 0: allocate */
@@ -113,6 +114,11 @@ enum ike_event_type {
 	IKE_EV_IKE_REKEYED, /* a new IKE SA replaced the old one (spi_i/spi_r: new) */
 	IKE_EV_CHILD_REKEYED,
 	IKE_EV_PEER_DEAD, /* liveness checks went unanswered; the SA is gone */
+	/*
+	 * A new IKE SA, from a fresh IKE_SA_INIT + IKE_AUTH, replaces an
+	 * established one (spi_i/spi_r: new; reason names the old SPIs).
+	 */
+	IKE_EV_IKE_REAUTHENTICATED,
 };
 
 struct ike_child_info;
@@ -186,6 +192,14 @@ int ike_engine_liveness(struct ike_engine *e, uint64_t local_spi);
 int ike_engine_create_child(struct ike_engine *e, uint64_t local_spi);
 /* Rekey the IKE SA with CREATE_CHILD_SA (its CHILD_SAs move along). */
 int ike_engine_rekey_ike(struct ike_engine *e, uint64_t local_spi);
+/*
+ * Reauthenticate the IKE SA (section 2.8.3), make-before-break: a new
+ * IKE_SA_INIT + IKE_AUTH to the same peer, its CHILD_SAs made again on the
+ * new SA (same selectors and reqids, the policies stay), then the old SA is
+ * deleted.  -EALREADY if a rekey or reauthentication is under way,
+ * -EDESTADDRREQ if the connection has no remote address.
+ */
+int ike_engine_reauth(struct ike_engine *e, uint64_t local_spi);
 /* Rekey one CHILD_SA (by its inbound SPI) with CREATE_CHILD_SA. */
 int ike_engine_rekey_child(struct ike_engine *e, uint64_t local_spi, uint32_t spi_in);
 /*

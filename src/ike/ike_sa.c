@@ -7,6 +7,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,7 +74,8 @@ void ike_sa_established(struct ike_sa *sa, bool by_rekey)
 {
 	struct ike_stats *st = ike_stats_mut(sa->eng);
 	uint64_t now = ike_now(sa->eng);
-	char suite[96], rid[300];
+	struct ike_sa *old = by_rekey ? NULL : ike_reauth_old(sa);
+	char suite[96], rid[300], replaces[48] = "";
 
 	ike_sa_set_state(sa, IKE_S_ESTABLISHED);
 	sa->established_ms = now;
@@ -82,6 +84,13 @@ void ike_sa_established(struct ike_sa *sa, bool by_rekey)
 	ike_sa_set_half_open(sa, false);
 	if (sa->conn->ike_rekey_time_s)
 		sa->ike_rekey_ms = jittered(now, sa->conn->ike_rekey_time_s);
+	/*
+	 * Reauthentication is the original initiator's (it knows where the
+	 * peer is); the time counts from IKE_AUTH, and IKE SA rekeys carry
+	 * it along (task_ike_rekey.c).
+	 */
+	if (!by_rekey && sa->initiator && sa->conn->reauth_time_s)
+		sa->reauth_s = (uint32_t)((jittered(now, sa->conn->reauth_time_s) + 999) / 1000);
 	if (sa->conn->dpd_s)
 		sa->dpd_ms = now + (uint64_t)sa->conn->dpd_s * 1000;
 	/* RFC 3948 section 4: keep the NAT's mapping alive from behind it. */
@@ -89,12 +98,19 @@ void ike_sa_established(struct ike_sa *sa, bool by_rekey)
 		sa->keepalive_ms = now + ike_cfg(sa->eng)->keepalive_ms;
 	if (!by_rekey)
 		st->handshakes_ok++;
-	xk_info("IKE SA %s conn=%s spi=%016llx_%016llx role=%s peer_id=%s suite=%s",
-		by_rekey ? "rekeyed" : "up", sa->conn->name, (unsigned long long)sa->spi_i,
-		(unsigned long long)sa->spi_r, sa->initiator ? "initiator" : "responder",
+	if (old)
+		snprintf(replaces, sizeof(replaces), " replaces=%016llx_%016llx",
+			 (unsigned long long)old->spi_i, (unsigned long long)old->spi_r);
+	xk_info("IKE SA %s conn=%s spi=%016llx_%016llx role=%s peer_id=%s suite=%s%s",
+		by_rekey ? "rekeyed" : old ? "reauthenticated" : "up", sa->conn->name,
+		(unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
+		sa->initiator ? "initiator" : "responder",
 		ike_id_str(ike_sa_remote_id(sa), rid, sizeof(rid)),
-		ike_suite_str(&sa->suite, suite, sizeof(suite)));
-	ike_emit(sa, by_rekey ? IKE_EV_IKE_REKEYED : IKE_EV_IKE_UP, NULL, 0, NULL);
+		ike_suite_str(&sa->suite, suite, sizeof(suite)), replaces);
+	if (old)
+		ike_emit(sa, IKE_EV_IKE_REAUTHENTICATED, NULL, 0, replaces + 1);
+	else
+		ike_emit(sa, by_rekey ? IKE_EV_IKE_REKEYED : IKE_EV_IKE_UP, NULL, 0, NULL);
 	ike_sa_schedule(sa);
 }
 
@@ -104,10 +120,27 @@ uint64_t ike_sa_timers(struct ike_sa *sa, uint64_t now, bool run)
 
 	if (sa->state != IKE_S_ESTABLISHED)
 		return next;
-	if (run && sa->ike_rekey_ms && now >= sa->ike_rekey_ms) {
-		struct ike_task *t = task_ike_rekey_new();
+	if (run && sa->reauth_s && now >= (uint64_t)sa->reauth_s * 1000) {
+		int err;
 
-		sa->ike_rekey_ms = 0;
+		sa->reauth_s = 0;
+		err = ike_reauth_start(sa);
+		/* An IKE SA rekey is under way (its new SA takes the time along). */
+		if ((err == -EALREADY && sa->rekeying) || err == -ENOMEM)
+			sa->reauth_s = (uint32_t)(now / 1000) + 5;
+		if (sa->state != IKE_S_ESTABLISHED)
+			return next;
+	}
+	if (run && sa->ike_rekey_ms && now >= sa->ike_rekey_ms) {
+		struct ike_task *t = NULL;
+
+		/* Being reauthenticated: the new SA brings new keys, or this waits. */
+		if (sa->reauthing) {
+			sa->ike_rekey_ms = now + 10000;
+		} else {
+			t = task_ike_rekey_new();
+			sa->ike_rekey_ms = 0;
+		}
 		if (t)
 			ike_sa_queue(sa, t);
 		if (sa->state != IKE_S_ESTABLISHED)
@@ -139,6 +172,8 @@ uint64_t ike_sa_timers(struct ike_sa *sa, uint64_t now, bool run)
 	}
 	if (sa->ike_rekey_ms && sa->ike_rekey_ms < next)
 		next = sa->ike_rekey_ms;
+	if (sa->reauth_s && (uint64_t)sa->reauth_s * 1000 < next)
+		next = (uint64_t)sa->reauth_s * 1000;
 	if (sa->dpd_ms && sa->dpd_ms < next)
 		next = sa->dpd_ms;
 	if (sa->keepalive_ms && sa->keepalive_ms < next)
@@ -230,6 +265,9 @@ void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
 	if (from == IKE_S_DEAD)
 		return;
 	ike_sa_set_half_open(sa, false);
+	/* A reauthentication that did not get as far as replacing the old SA. */
+	if (sa->reauth)
+		ike_reauth_failed(sa, reason);
 	child_free_all(sa);
 	if (sa->rekeyed) {
 		xk_debug("IKE SA %016llx_%016llx replaced by a rekey", (unsigned long long)sa->spi_i,

@@ -22,6 +22,7 @@
 struct task_auth {
 	struct ike_task t;
 	struct ike_child *child;
+	uint32_t carried; /* reauthentication: the old CHILD_SA made again */
 };
 
 /* The ID payload body as it is signed: type, three reserved zeros, data. */
@@ -96,7 +97,6 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 {
 	struct task_auth *t = (struct task_auth *)tt;
 	struct ike_proposal *props;
-	struct xk_ts ts[IKE_MAX_TS];
 	uint8_t body[4 + 255], auth[IKE_PRF_MAX];
 	struct ike_id lid;
 	size_t blen, alen, n;
@@ -110,11 +110,31 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 	err = ike_psk_auth(sa, true, body, blen, auth, &alen);
 	if (err < 0)
 		return err;
-	c = t->child ? t->child : child_new(sa);
-	if (!c)
-		return -ENOMEM;
-	t->child = c;
-	c->mode = sa->conn->mode;
+	c = t->child;
+	if (!c) {
+		struct ike_sa *old = ike_reauth_old(sa);
+		const struct ike_child *like = old ? ike_reauth_first_child(old) : NULL;
+
+		c = child_new(sa);
+		if (!c)
+			return -ENOMEM;
+		t->child = c;
+		if (like) {
+			/* Section 2.8.3: the same CHILD_SA again, selectors and all. */
+			t->carried = like->spi_in;
+			c->mode = like->mode;
+			err = child_set_ts(c, like->local_ts, like->n_local_ts, like->remote_ts,
+					   like->n_remote_ts);
+		} else {
+			struct xk_ts l[IKE_MAX_TS], r[IKE_MAX_TS];
+			size_t nl = child_local_ts(sa, l), nr = child_remote_ts(sa, r);
+
+			c->mode = sa->conn->mode;
+			err = child_set_ts(c, l, nl, r, nr);
+		}
+		if (err < 0)
+			goto out;
+	}
 	if (!c->spi_in) {
 		err = k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in);
 		if (err < 0)
@@ -130,18 +150,18 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 		ike_mb_id(mb, IKEV2_PL_IDR, sa->conn->remote_id.type, sa->conn->remote_id.data,
 			  sa->conn->remote_id.len);
 	ike_mb_auth(mb, IKEV2_AUTH_SHARED_KEY_MIC, auth, alen);
-	/* Section 2.4: a first contact lets the peer drop what it kept of us. */
-	if (!ike_sa_has_sibling(sa))
+	/*
+	 * Section 2.4: a first contact lets the peer drop what it kept of us;
+	 * a reauthentication is none (2.8.3: the old SA lives on a while).
+	 */
+	if (!sa->reauth && !ike_sa_has_sibling(sa))
 		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_INITIAL_CONTACT, NULL, 0);
 	if (c->mode == XK_MODE_TRANSPORT)
 		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
 	n = child_proposals(sa, c->spi_in, false, props, IKE_MAX_PROPOSALS);
 	ike_mb_sa(mb, props, n);
 	free(props);
-	n = child_local_ts(sa, ts);
-	ike_mb_ts(mb, IKEV2_PL_TSI, ts, n);
-	n = child_remote_ts(sa, ts);
-	ike_mb_ts(mb, IKEV2_PL_TSR, ts, n);
+	child_ts_payloads(mb, c, true);
 	ike_sa_set_state(sa, IKE_S_AUTH_SENT);
 out:
 	xk_wipe(auth, sizeof(auth));
@@ -215,6 +235,8 @@ static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
 	ike_sa_established(sa, false);
 	auth_child_process(sa, t, msg);
 	ike_sa_drop_init(sa);
+	if (sa->reauth)
+		ike_reauth_established(sa, t->carried);
 	return IKE_TASK_DONE;
 }
 

@@ -35,6 +35,7 @@
 struct task_child {
 	struct ike_task t;
 	uint32_t old_spi_in; /* rekey of this CHILD_SA; 0: a new one */
+	bool copy;           /* ... or a new one like it on the reauthenticated SA */
 	struct ike_child *child;
 	struct ike_dh *dh;
 	uint16_t dh_group;
@@ -99,7 +100,8 @@ static void abort_child(struct ike_sa *sa, struct task_child *t)
 static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 {
 	struct task_child *t = (struct task_child *)tt;
-	struct ike_child *old = t->old_spi_in ? child_find_in(sa, t->old_spi_in) : NULL;
+	struct ike_child *old = t->old_spi_in && !t->copy ? child_find_in(sa, t->old_spi_in) : NULL;
+	const struct ike_child *like = old;
 	struct ike_proposal *props;
 	void *kctx;
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
@@ -108,21 +110,38 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	size_t n, publen = sizeof(pub);
 	int err;
 
+	if (t->copy && !t->child) {
+		struct ike_sa *from = ike_reauth_old(sa);
+
+		/* The old SA, or that CHILD_SA of it, went meanwhile. */
+		like = from ? child_find_in(from, t->old_spi_in) : NULL;
+		if (!like)
+			return -ECANCELED;
+	}
 	/* Moved along with an IKE SA rekey: rekey it there. */
-	if (t->old_spi_in && !old && sa->successor_spi)
+	if (t->old_spi_in && !t->copy && !old && sa->successor_spi)
 		return -ENOENT;
 	/* Gone, already replaced or being deleted meanwhile: nothing to do. */
-	if (t->old_spi_in && (!old || old->state != CHILD_S_INSTALLED || old->rekeyed))
+	if (t->old_spi_in && !t->copy && (!old || old->state != CHILD_S_INSTALLED || old->rekeyed))
 		return -ECANCELED;
+	/*
+	 * The IKE SA is being reauthenticated, which makes this CHILD_SA anew;
+	 * a rekey now would only put a newer SA on the IKE SA about to go.
+	 * Should the reauthentication fail, the rekey comes a little later.
+	 */
+	if (old && sa->reauthing && !t->child) {
+		child_rekey_later(sa, old);
+		return -ECANCELED;
+	}
 	if (!t->child) {
 		c = child_new(sa);
 		if (!c)
 			return -ENOMEM;
 		t->child = c;
-		if (old) {
-			c->mode = old->mode;
-			err = child_set_ts(c, old->local_ts, old->n_local_ts, old->remote_ts,
-					   old->n_remote_ts);
+		if (like) {
+			c->mode = like->mode;
+			err = child_set_ts(c, like->local_ts, like->n_local_ts, like->remote_ts,
+					   like->n_remote_ts);
 		} else {
 			struct xk_ts l[IKE_MAX_TS], r[IKE_MAX_TS];
 			size_t nl = child_local_ts(sa, l), nr = child_remote_ts(sa, r);
@@ -205,7 +224,7 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 					  const struct ike_msg *msg)
 {
 	struct task_child *t = (struct task_child *)tt;
-	struct ike_child *old = t->old_spi_in ? child_find_moved(sa, t->old_spi_in) : NULL;
+	struct ike_child *old = t->old_spi_in && !t->copy ? child_find_moved(sa, t->old_spi_in) : NULL;
 	struct ike_child *c = t->child;
 	const struct ike_pl *pl_nr = ike_msg_find(msg, IKEV2_PL_NONCE);
 	const struct ike_pl *pl_ke = ike_msg_find(msg, IKEV2_PL_KE);
@@ -318,6 +337,15 @@ struct ike_task *task_child_new(uint32_t old_spi_in)
 	return &t->t;
 }
 
+struct ike_task *task_child_copy_new(uint32_t src_spi_in)
+{
+	struct ike_task *t = task_child_new(src_spi_in);
+
+	if (t)
+		((struct task_child *)t)->copy = true;
+	return t;
+}
+
 /* ---- responder ---- */
 
 int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb,
@@ -362,7 +390,8 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 			*notify = IKEV2_N_CHILD_SA_NOT_FOUND;
 			return -ENOENT;
 		}
-		if (old->state != CHILD_S_INSTALLED || old->rekeyed) {
+		/* Or one we are making anew on the IKE SA that reauthenticates this one. */
+		if (old->state != CHILD_S_INSTALLED || old->rekeyed || sa->reauthing) {
 			*notify = IKEV2_N_TEMPORARY_FAILURE;
 			return -EBUSY;
 		}

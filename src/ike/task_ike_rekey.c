@@ -49,6 +49,8 @@ static void adopt(struct ike_sa *new_sa, struct ike_sa *old)
 	ike_sa_set_remote_id(new_sa, ike_sa_remote_id(old));
 	new_sa->nat_local = old->nat_local;
 	new_sa->nat_remote = old->nat_remote;
+	/* A rekey is no reauthentication: that stays due when it was. */
+	new_sa->reauth_s = old->reauth_s;
 	new_sa->children = old->children;
 	old->children = NULL;
 }
@@ -81,6 +83,12 @@ static int rekey_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 
 	if (sa->state != IKE_S_ESTABLISHED || sa->rekeyed)
 		return -ECANCELED;
+	if (sa->reauthing) {
+		/* The reauthentication brings new keys; should it fail, rekey later. */
+		if (sa->conn->ike_rekey_time_s)
+			sa->ike_rekey_ms = ike_now(sa->eng) + 10000;
+		return -ECANCELED;
+	}
 	if (!t->new_sa) {
 		t->new_sa = ike_sa_new(sa->eng, sa->conn, true);
 		if (!t->new_sa)
@@ -285,8 +293,12 @@ int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req, struct 
 	uint8_t gir[1024], pub[1024];
 	int nprops, err = -EINVAL;
 
-	/* Section 2.25.2: not while it is going away, nor twice. */
-	if (sa->rekeyed || sa->state != IKE_S_ESTABLISHED) {
+	/*
+	 * Section 2.25.2: not while it is going away, nor twice; nor while we
+	 * replace it by reauthenticating (the peer tries again and finds it
+	 * gone, or back to normal if that failed).
+	 */
+	if (sa->rekeyed || sa->reauthing || sa->state != IKE_S_ESTABLISHED) {
 		*notify = IKEV2_N_TEMPORARY_FAILURE;
 		return -EBUSY;
 	}

@@ -37,7 +37,19 @@ static struct ike_task *info_new(const struct ike_task_ops *ops, uint32_t spi_in
 
 static int delete_ike_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
 {
+	struct ike_sa *succ = sa->rekeyed && sa->successor_spi
+				      ? ike_engine_find_sa(sa->eng, sa->successor_spi)
+				      : NULL;
+
 	(void)t;
+	/*
+	 * Replaced by a reauthentication: nothing more goes out on the
+	 * CHILD_SAs the new IKE SA made anew (even one a rekey finished
+	 * meanwhile), for the peer deletes them on this request, before we
+	 * read its answer.
+	 */
+	if (succ)
+		child_retire_replaced(sa, succ);
 	ike_mb_delete(mb, IKEV2_PROTO_IKE, 0, NULL, 0);
 	ike_sa_set_state(sa, IKE_S_DELETING);
 	return 0;

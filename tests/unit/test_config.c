@@ -34,6 +34,7 @@ static const char good[] =
 	"dpd = 30s\n"
 	"rekey-time = 1h\n"
 	"ike-rekey-time = 4h\n"
+	"reauth-time = 12h\n"
 	"life-time = 2h\n"
 	"encap = yes\n"
 	"\n"
@@ -70,6 +71,7 @@ static void test_good(void)
 	CHECK_INT(c->dpd_s, 30);
 	CHECK_INT(c->rekey_s, 3600);
 	CHECK_INT(c->ike_rekey_s, 4 * 3600);
+	CHECK_INT(c->reauth_s, 12 * 3600);
 	CHECK_INT(c->life_s, 7200);
 	CHECK(c->encap);
 	c = &cfg.conns[1];
@@ -78,8 +80,17 @@ static void test_good(void)
 	/* Defaults filled in for proposals not given. */
 	CHECK_INT(c->n_ike, 1);
 	CHECK_INT(c->n_esp, 1);
+	/* Reauthentication is off unless asked for. */
+	CHECK_INT(c->reauth_s, 0);
 	CHECK(xd_conn_same(&cfg.conns[0], &cfg.conns[0]));
 	CHECK(!xd_conn_same(&cfg.conns[0], &cfg.conns[1]));
+	{
+		/* A changed reauth-time is a changed connection (reload). */
+		struct xd_conn other = cfg.conns[0];
+
+		other.reauth_s = 3600;
+		CHECK(!xd_conn_same(&cfg.conns[0], &other));
+	}
 	xd_config_free(&cfg);
 }
 
@@ -107,6 +118,8 @@ static const struct {
 	{ "[conn a]\npsk = x\nflavour = mint\n", "t.conf:3: [a] flavour: unknown key" },
 	{ "[conn a]\nremote = 192.0.2.1\n", "t.conf:1: [a] psk: missing" },
 	{ "[conn a]\npsk = x\nstart = start\n", "t.conf:1: [a] remote: start = start needs a remote" },
+	{ "[conn a]\npsk = x\nreauth-time = 1h\n", "t.conf:1: [a] reauth-time: needs a remote address" },
+	{ "[conn a]\npsk = x\nreauth-time = often\n", "t.conf:3: [a] reauth-time: 'often' is not a duration" },
 	{ "[conn a]\npsk = x\npsk-file = /nonexistent/psk\n", "t.conf:3: [a] psk-file: /nonexistent/psk:" },
 	{ "[global\n", "t.conf:1: syntax error" },
 	{ "[conn a]\nno equals sign here\n", "t.conf:2: syntax error" },
