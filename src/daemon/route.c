@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "daemon/daemon.h"
@@ -51,6 +52,8 @@ struct xd_route_ctx {
 	struct xd_route **by_dst, **by_owner;
 	size_t n_buckets, n_routes;
 	uint64_t hash_key;
+	struct nl_cache *addrs; /* our addresses, see local_in */
+	uint64_t addrs_ms;
 	/*
 	 * Userspace ESP: routes go into its TUN device, and traffic carrying
 	 * its mark (its own UDP, our IKE) bypasses the table.
@@ -175,6 +178,8 @@ void xd_routes_close(struct xd_route_ctx *r)
 	}
 	free(r->by_dst);
 	free(r->by_owner);
+	if (r->addrs)
+		nl_cache_free(r->addrs);
 	for (int i = 0; i < 2 && r->sk; i++) {
 		if (r->mark_rule[i]) {
 			struct rtnl_rule *rule = make_mark_rule(r->table, r->mark, i ? AF_INET6 : AF_INET);
@@ -254,24 +259,60 @@ static int peer_path(struct xd_route_ctx *r, const struct xk_addr *peer, struct 
 }
 
 /* A local address inside `ts`, as a host prefix; NULL if none. */
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Our addresses, read again when older than ADDR_CACHE_MS. */
+#define ADDR_CACHE_MS 2000
+
+static struct nl_cache *addresses(struct xd_route_ctx *r, bool fresh)
+{
+	uint64_t now = now_ms();
+
+	if (r->addrs && !fresh && now - r->addrs_ms < ADDR_CACHE_MS)
+		return r->addrs;
+	if (r->addrs) {
+		nl_cache_free(r->addrs);
+		r->addrs = NULL;
+	}
+	if (rtnl_addr_alloc_cache(r->sk, &r->addrs) < 0) {
+		r->addrs = NULL;
+		return NULL;
+	}
+	r->addrs_ms = now;
+	return r->addrs;
+}
+
 static struct nl_addr *local_in(struct xd_route_ctx *r, const struct xk_ts *ts)
 {
 	struct nl_cache *cache;
 	struct nl_object *o;
 	struct nl_addr *src = NULL;
 
-	if (rtnl_addr_alloc_cache(r->sk, &cache) < 0)
-		return NULL;
-	for (o = nl_cache_get_first(cache); o && !src; o = nl_cache_get_next(o)) {
-		struct rtnl_addr *a = (struct rtnl_addr *)o;
-		struct nl_addr *local = rtnl_addr_get_local(a);
-		int fam = rtnl_addr_get_family(a);
+	/*
+	 * Reading every address for every route would cost a gateway setting
+	 * up thousands of tunnels most of its time: a recent copy serves,
+	 * and a miss reads them again (an address added just now).
+	 */
+	for (int fresh = 0; fresh < 2 && !src; fresh++) {
+		cache = addresses(r, fresh);
+		if (!cache)
+			return NULL;
+		for (o = nl_cache_get_first(cache); o && !src; o = nl_cache_get_next(o)) {
+			struct rtnl_addr *a = (struct rtnl_addr *)o;
+			struct nl_addr *local = rtnl_addr_get_local(a);
+			int fam = rtnl_addr_get_family(a);
 
-		if (local && (fam == AF_INET || fam == AF_INET6) &&
-		    ts_has(ts, fam, nl_addr_get_binary_addr(local)))
-			src = nl_addr_clone(local);
+			if (local && (fam == AF_INET || fam == AF_INET6) &&
+			    ts_has(ts, fam, nl_addr_get_binary_addr(local)))
+				src = nl_addr_clone(local);
+		}
 	}
-	nl_cache_free(cache);
 	if (src)
 		nl_addr_set_prefixlen(src, nl_addr_get_family(src) == AF_INET ? 32 : 128);
 	return src;
