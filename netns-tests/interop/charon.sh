@@ -29,8 +29,16 @@
 
 CHARON=${CHARON:-/usr/lib/ipsec/charon}
 CHARON_PLUGINS=${CHARON_PLUGINS:-random nonce openssl kdf kernel-netlink socket-default vici}
-# More lines for charon { } in strongswan.conf (a case's own settings).
+# More lines for charon { } in strongswan.conf (a case's own settings),
+# and for charon.plugins { } (the host mode's kernel-libipsec settings).
 STRONGSWAN_EXTRA=${STRONGSWAN_EXTRA:-}
+CHARON_PLUGIN_CONF=${CHARON_PLUGIN_CONF:-}
+# The runner sets static routes; kernel-libipsec needs charon's own routes
+# into its TUN device.
+CHARON_INSTALL_ROUTES=${CHARON_INSTALL_ROUTES:-no}
+# Worker threads: 6 do for kernel-netlink; kernel-libipsec keeps several
+# busy for good (its TUN reader, libipsec's inbound and outbound queues).
+CHARON_THREADS=${CHARON_THREADS:-6}
 CH_NS=
 CH_DIR=
 CH_PID=
@@ -46,8 +54,8 @@ charon_start() {
 charon {
 	load_modular = no
 	load = $CHARON_PLUGINS
-	threads = 6
-	install_routes = no
+	threads = $CHARON_THREADS
+	install_routes = $CHARON_INSTALL_ROUTES
 	install_virtual_ip = no
 	retransmit_timeout = 1.5
 	retransmit_tries = 2
@@ -75,6 +83,7 @@ $STRONGSWAN_EXTRA
 		vici {
 			socket = unix://$CH_DIR/charon.vici
 		}
+$CHARON_PLUGIN_CONF
 	}
 }
 EOF

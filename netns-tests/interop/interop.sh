@@ -6,20 +6,41 @@
 # share of the cases, then prints one table and
 # `N passed, N failed, N skipped`.
 #
-#	netns-tests/interop/interop.sh [CASE...]
+#	netns-tests/interop/interop.sh [--host] [CASE...]
 #
 # CASE narrows the run (names or patterns, see run.sh).  XIKE_BUILD names the
 # build tree.  Each run's files are in INTEROP_LOGDIR (default
 # $XIKE_BUILD/meson-logs/interop)/CASE.ROLE/; each guest's whole output in
 # shard-I.out there.
+#
+# --host: no User-Mode Linux; the cases run on the host kernel, which may
+# have no ESP, with userspace ESP on both sides (xiked's backend = soft,
+# charon's kernel-libipsec), INTEROP_JOBS runners side by side (default 2);
+# logs in $XIKE_BUILD/meson-logs/interop-host.  The cases that cannot apply
+# there are skipped with their reason.  Meson runs it as `interop-host`
+# (suite netns) on the cases of INTEROP_HOST_CASES.
 set -u
+host=
+if [ "${1:-}" = --host ]; then
+	host=--host
+	shift
+fi
 
 here=$(cd "$(dirname "$0")" && pwd)
 uml_run=$here/../uml-run
 : "${XIKE_BUILD:?XIKE_BUILD must name the build directory}"
 XIKE_BUILD=$(cd "$XIKE_BUILD" && pwd) || exit 1
 export XIKE_BUILD
-LOGDIR=${INTEROP_LOGDIR:-$XIKE_BUILD/meson-logs/interop}
+if [ -n "$host" ]; then
+	LOGDIR=${INTEROP_LOGDIR:-$XIKE_BUILD/meson-logs/interop-host}
+	# meson's list of cases for the host mode, unless the caller named some
+	if [ $# -eq 0 ] && [ -n "${INTEROP_HOST_CASES:-}" ]; then
+		# shellcheck disable=SC2086
+		set -- $INTEROP_HOST_CASES
+	fi
+else
+	LOGDIR=${INTEROP_LOGDIR:-$XIKE_BUILD/meson-logs/interop}
+fi
 cpus=$(nproc 2>/dev/null || echo 1)
 jobs=${INTEROP_JOBS:-2}
 [ "$jobs" -gt "$cpus" ] && jobs=$cpus
@@ -47,13 +68,21 @@ while [ "$i" -le "$jobs" ]; do
 	# Each run's result line shows as it comes; the whole output goes to
 	# shard-I.out, the exit status to shard-I.rc.
 	(
-		"$uml_run" --timeout "$timeout" "$here/run.sh" --shard "$i/$jobs" "$@" 2>&1
+		if [ -n "$host" ]; then
+			timeout -k 10 "$timeout" "$here/run.sh" --host --shard "$i/$jobs" "$@" 2>&1
+		else
+			"$uml_run" --timeout "$timeout" "$here/run.sh" --shard "$i/$jobs" "$@" 2>&1
+		fi
 		echo $? >"$LOGDIR/shard-$i.rc"
 	) | tee "$LOGDIR/shard-$i.out" | grep --line-buffered '^\[interop\] [a-z0-9-]* *x[ir] ' &
 	pids="$pids $!"
 	i=$((i + 1))
 done
-echo "[interop] $jobs guest(s) running; whole output in $LOGDIR/shard-*.out"
+if [ -n "$host" ]; then
+	echo "[interop] host mode (userspace ESP), $jobs runner(s); whole output in $LOGDIR/shard-*.out"
+else
+	echo "[interop] $jobs guest(s) running; whole output in $LOGDIR/shard-*.out"
+fi
 
 # shellcheck disable=SC2086
 wait $pids

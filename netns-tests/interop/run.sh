@@ -113,18 +113,49 @@ SA_STATE=$here/sa-state
 LOGDIR=${INTEROP_LOGDIR:-$XIKE_BUILD/meson-logs/interop}
 CASE_TIMEOUT=${INTEROP_CASE_TIMEOUT:-120}
 
-shard=1/1
-if [ "${1:-}" = --shard ]; then
-	shard=$2
-	shift 2
-fi
+shard=1/1 HOST=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--shard) shard=$2; shift 2 ;;
+	--host) HOST=1; shift ;;
+	*) break ;;
+	esac
+done
 shard_i=${shard%/*} shard_n=${shard#*/}
 
 require_root
-[ -n "${IN_UML:-}" ] || skip "needs a kernel with ESP: run it as netns-tests/uml-run $0"
 require_cmd nft ping iperf3 swanctl ip python3 unshare ss
 [ -x "$CHARON" ] || skip "$CHARON is not installed (strongswan-charon)"
 [ -x "$XIKED" ] || skip "$XIKED is not built"
+if [ -n "$HOST" ]; then
+	# Userspace ESP on both sides: xiked's esp-soft, charon's
+	# kernel-libipsec, each over its own TUN device, ESP always in UDP.
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+	[ -f "${CHARON_PLUGIN_DIR:-/usr/lib/ipsec/plugins}/libstrongswan-kernel-libipsec.so" ] ||
+		skip "charon's kernel-libipsec plugin is not installed (libcharon-extra-plugins)"
+	# kernel-libipsec first: its IPsec interface wins over kernel-netlink's,
+	# which still does addresses and routes.  It routes each remote
+	# selector into its TUN device (table 220); where that selector is the
+	# peer itself, charon's own IKE and ESP-in-UDP packets must not follow:
+	# its sockets mark them (socket-default fwmark), and the rule for table
+	# 220 skips marked packets (kernel-netlink fwmark = !mark).
+	CHARON_PLUGINS="random nonce openssl kdf kernel-libipsec kernel-netlink socket-default vici"
+	CHARON_INSTALL_ROUTES=yes
+	CHARON_THREADS=16
+	CHARON_PLUGIN_CONF='		kernel-libipsec {
+			allow_peer_ts = yes
+		}
+		kernel-netlink {
+			fwmark = !0x4242
+		}
+		socket-default {
+			fwmark = 0x4242
+		}'
+	MODE_NAME="host kernel $(uname -r): xiked backend = soft, charon kernel-libipsec"
+else
+	[ -n "${IN_UML:-}" ] || skip "needs a kernel with ESP: run it as netns-tests/uml-run $0 (or --host for userspace ESP)"
+	MODE_NAME="kernel ESP ($(uname -r)): xiked backend = xfrm, charon kernel-netlink"
+fi
 
 # ---- topology ----------------------------------------------------------
 
@@ -182,6 +213,15 @@ EOF
 	must ip -n "$NS2" route add fd01::/16 via fd00::1
 	must ip -n "$NS1" route add 192.168.0.0/24 via "$NAT_PUB"
 	must ip -n "$NS2" route add 192.168.0.0/24 via "$NAT_PUB"
+	if [ -n "$HOST" ]; then
+		# Userspace ESP sends runs of datagrams as one UDP GSO packet,
+		# which the wire would count once: segment before the wire.
+		for d in "$NS1 eth0" "$NS2 eth0" "$NSIN eth0" "$NSR eth0" "$NSR eth1"; do
+			# shellcheck disable=SC2086
+			set -- $d
+			must ip -n "$1" link set dev "$2" gso_max_segs 1
+		done
+	fi
 	# What crosses the wire: ESP, ESP in UDP (port 4500 and a non-zero SPI
 	# where IKE has its zero marker), plain ICMP echo.
 	n0 nft -f - <<'EOF' || fail "nft counters in the wire"
@@ -203,6 +243,12 @@ EOF
 
 wire() {
 	n0 nft list counter bridge iop "n_$1" | sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+
+# ESP packets on the wire as this run carries them: in UDP with a NAT or
+# userspace ESP, bare otherwise.
+esp_wire() {
+	if [ "$NAT" = yes ] || [ -n "$HOST" ]; then wire espudp; else wire esp; fi
 }
 
 wire_reset() {
@@ -260,20 +306,27 @@ t_since() { uptime_now; elapsed "$T_MARK" "$UPTIME"; }
 
 # ---- NAT port change -------------------------------------------------------
 
+# nat_rules PORTS: masquerade UDP to PORTS from now on; nat_rules '': back
+# to plain masquerade.  One step each (a rule inserted before the plain one,
+# or taken out again), so that no packet ever leaves unmasqueraded: one that
+# did would reach the responder from the private address, and the responder
+# would rightly follow it there.
 nat_rules() {
 	if [ "$NAT_HOW" = nftables ]; then
-		ip netns exec "$NSR" nft flush chain ip nat post &&
-			if [ -n "$1" ]; then
-				ip netns exec "$NSR" nft add rule ip nat post oifname eth0 meta l4proto udp masquerade to ":$1"
-			fi &&
-			ip netns exec "$NSR" nft add rule ip nat post oifname eth0 masquerade
+		if [ -n "$1" ]; then
+			ip netns exec "$NSR" nft insert rule ip nat post oifname eth0 meta l4proto udp masquerade to ":$1"
+		else
+			printf '%s\n' 'flush chain ip nat post' 'add rule ip nat post oifname "eth0" masquerade' |
+				ip netns exec "$NSR" nft -f -
+		fi
+	elif [ -n "$1" ]; then
+		ip netns exec "$NSR" iptables-legacy -t nat -I POSTROUTING 1 -o eth0 -p udp \
+			-j MASQUERADE --to-ports "$1"
 	else
-		ip netns exec "$NSR" iptables-legacy -t nat -F POSTROUTING &&
-			if [ -n "$1" ]; then
-				ip netns exec "$NSR" iptables-legacy -t nat -A POSTROUTING -o eth0 -p udp \
-					-j MASQUERADE --to-ports "$1"
-			fi &&
-			ip netns exec "$NSR" iptables-legacy -t nat -A POSTROUTING -o eth0 -j MASQUERADE
+		# Every rule before the plain one (the last) goes.
+		while [ "$(ip netns exec "$NSR" iptables-legacy -t nat -S POSTROUTING | grep -c '^-A')" -gt 1 ]; do
+			ip netns exec "$NSR" iptables-legacy -t nat -D POSTROUTING 1 || return 1
+		done
 	fi
 }
 
@@ -324,12 +377,24 @@ xfrm_x() { ip -n "$XIKE_NS" xfrm "$@"; }
 xfrm_c() { ip -n "$CHARON_NS" xfrm "$@"; }
 
 no_kernel_sas() {
+	[ -n "$HOST" ] && return 0
 	! xfrm_x state | grep -q '^src' && ! xfrm_c state | grep -q '^src'
+}
+
+# Host mode: the routes both daemons put into their TUN devices (table 220)
+# for each CHILD SA.
+tun_routes() {
+	ip -n "$XIKE_NS" route show table 220
+	ip -n "$CHARON_NS" route show table 220
 }
 
 # Policies of the SPD; the per-socket bypass policies of the IKE sockets
 # print as "socket in/out" and have no " dir ".
 no_kernel_policies() {
+	if [ -n "$HOST" ]; then
+		[ -z "$(tun_routes 2>/dev/null)" ]
+		return
+	fi
 	! xfrm_x policy | grep -q ' dir ' && ! xfrm_c policy | grep -q ' dir '
 }
 
@@ -338,9 +403,11 @@ dump_kernel() {
 		echo "== xiked side ($XIKE_NS)"
 		xfrm_x state
 		xfrm_x policy
+		[ -n "$HOST" ] && ip -n "$XIKE_NS" route show table 220 && ip -n "$XIKE_NS" rule
 		echo "== charon side ($CHARON_NS)"
 		xfrm_c state
 		xfrm_c policy
+		[ -n "$HOST" ] && ip -n "$CHARON_NS" route show table 220 && ip -n "$CHARON_NS" rule
 	} >>"$XK_DIR/kernel.txt" 2>&1
 	echo "[$_test_name] kernel state dumped to $XK_DIR/kernel.txt"
 }
@@ -452,7 +519,13 @@ check_up() {
 	expect_eq "xiked remote TS" "$X_child_remote_ts" "$EXPECT_REMOTE_TS"
 	expect_eq "charon local TS" "$C_child_local_ts" "$EXPECT_REMOTE_TS"
 	expect_eq "charon remote TS" "$C_child_remote_ts" "$EXPECT_LOCAL_TS"
-	if [ "$NAT" = yes ]; then
+	if [ -n "$HOST" ] && [ "$NAT" != yes ]; then
+		# Userspace ESP is always UDP-encapsulated: both daemons fake a NAT
+		# (RFC 7296 2.23 allows it) whatever their addresses say.
+		echo "[$_test_name] NAT flags: xiked $X_ike_nat_local/$X_ike_nat_remote, charon $C_ike_nat_local/$C_ike_nat_remote (faked for UDP encapsulation)"
+		expect_eq "xiked UDP encapsulation" "$X_child_encap" yes
+		expect_eq "charon UDP encapsulation" "$C_child_encap" yes
+	elif [ "$NAT" = yes ]; then
 		if [ "$ROLE" = xi ]; then
 			expect_eq "xiked sees itself behind the NAT" "$X_ike_nat_local" yes
 			expect_eq "charon sees xiked behind the NAT" "$C_ike_nat_remote" yes
@@ -466,6 +539,10 @@ check_up() {
 		expect_eq "xiked NAT flags" "$X_ike_nat_local$X_ike_nat_remote" nono
 		expect_eq "charon NAT flags" "$C_ike_nat_local$C_ike_nat_remote" nono
 		expect_eq "xiked UDP encapsulation" "$X_child_encap" no
+	fi
+	if [ -n "$HOST" ]; then
+		echo "[$_test_name] kernel SA checks skipped: no kernel SAs on the host (userspace ESP on both sides)"
+		return 0
 	fi
 	# The kernels: two SAs each, the SPIs both daemons report, the same
 	# algorithms and keys on both sides of each SPI.
@@ -495,7 +572,7 @@ check_up() {
 }
 
 check_traffic() {
-	if [ "$NAT" = yes ]; then kind=espudp; else kind=esp; fi
+	if [ "$NAT" = yes ] || [ -n "$HOST" ]; then kind=espudp; else kind=esp; fi
 	first=${PINGS%% *}
 	src=${first%%>*} dst=${first#*>}
 	# The iperf3 server starts now and listens by the time the pings end.
@@ -508,8 +585,8 @@ check_traffic() {
 	echo "[$_test_name] check: >= $((6 * n)) $kind packets on the wire for $n x 3 pings: $got"
 	[ "$got" -ge $((6 * n)) ] || fail "only $got $kind packets on the wire for $n x 3 pings"
 	expect_eq "plain ICMP echo on the wire" "$(wire echo)" 0
-	if [ "$NAT" = yes ]; then
-		expect_eq "bare ESP on the wire (NAT-T must encapsulate)" "$(wire esp)" 0
+	if [ "$kind" = espudp ]; then
+		expect_eq "bare ESP on the wire (UDP encapsulation)" "$(wire esp)" 0
 	fi
 	wait_for 5 sh -c "ip netns exec $CHARON_NS ss -ltn | grep -q ':5201 '" ||
 		fail "iperf3 server did not listen"
@@ -550,8 +627,9 @@ rekeyed() {
 	[ "$X_ike_count" = 1 ] && [ "$C_ike_count" = 1 ] &&
 		[ "$X_child_count" = 1 ] && [ "$C_child_count" = 1 ] &&
 		[ "$X_child_state" = INSTALLED ] && [ "$C_child_state" = INSTALLED ] &&
-		[ "$X_ike_state" = ESTABLISHED ] && [ "$C_ike_state" = ESTABLISHED ] &&
-		[ "$(kernel_sa_count "$XIKE_NS")" = 2 ] && [ "$(kernel_sa_count "$CHARON_NS")" = 2 ] ||
+		[ "$X_ike_state" = ESTABLISHED ] && [ "$C_ike_state" = ESTABLISHED ] || return 1
+	[ -n "$HOST" ] ||
+		{ [ "$(kernel_sa_count "$XIKE_NS")" = 2 ] && [ "$(kernel_sa_count "$CHARON_NS")" = 2 ]; } ||
 		return 1
 	case $1 in
 	child) [ "$X_child_spi_in" != "$OLD_CHILD" ] && [ "$X_ike_spi_i" = "$OLD_IKE" ] ;;
@@ -580,8 +658,7 @@ rekey() {
 	check_up
 	wire_reset
 	ping_pairs "$PINGS"
-	got=$(wire esp)
-	[ "$NAT" = yes ] && got=$(wire espudp)
+	got=$(esp_wire)
 	echo "[$_test_name] check: ESP through the rekeyed SAs: $got packets"
 	[ "$got" -ge 6 ] || fail "only $got ESP packets after the rekey"
 	expect_eq "plain ICMP echo on the wire" "$(wire echo)" 0
@@ -589,10 +666,18 @@ rekey() {
 
 check_clean() {
 	wait_for 10 no_kernel_sas || { dump_kernel; fail "kernel SAs left after the DELETE"; }
-	wait_for 5 no_kernel_policies || { dump_kernel; fail "kernel policies left after the DELETE"; }
+	if [ -n "$HOST" ]; then
+		wait_for 5 no_kernel_policies || { dump_kernel; fail "routes into a TUN device left after the DELETE"; }
+	else
+		wait_for 5 no_kernel_policies || { dump_kernel; fail "kernel policies left after the DELETE"; }
+	fi
 	wait_for 10 no_ike_sas ||
 		fail "IKE SAs left: xiked $X_ike_count ($X_ike_state), charon $C_ike_count ($C_ike_state)"
-	echo "[$_test_name] check: nothing left in either kernel or daemon"
+	if [ -n "$HOST" ]; then
+		echo "[$_test_name] check: nothing left in either daemon, no route into either TUN device"
+	else
+		echo "[$_test_name] check: nothing left in either kernel or daemon"
+	fi
 }
 
 teardown() {
@@ -697,7 +782,7 @@ case_defaults() {
 	XIKE_LOCAL_TS='' XIKE_REMOTE_TS='' CHARON_LOCAL_TS='' CHARON_REMOTE_TS=''
 	XIKE_EXTRA='' CHARON_EXTRA='' CHARON_CHILD_EXTRA='' CHARON_REMOTE_EXTRA=''
 	EXPECT=up NOTIFY='' EXPECT_IKE='' EXPECT_ESP='' EXPECT_LOCAL_TS='' EXPECT_REMOTE_TS=''
-	PINGS='' PLAIN_PINGS='' TEARDOWN='' STRONGSWAN_EXTRA=''
+	PINGS='' PLAIN_PINGS='' TEARDOWN='' STRONGSWAN_EXTRA='' HOST_SKIP=''
 	unset -f case_prepare case_checks 2>/dev/null || true
 }
 
@@ -733,6 +818,7 @@ xike_conf() {
 	xiked_socket 1
 	echo "log-level = debug"
 	echo "install-routes = no"
+	[ -n "$HOST" ] && echo "backend = soft"
 	echo "[conn t]"
 	echo "local = $XIKE_IP"
 	echo "remote = $XIKE_PEER"
@@ -811,6 +897,10 @@ run_case() {
 	if [ "$ROLE" = xi ]; then IKE_INITIATOR=xike; else IKE_INITIATOR=charon; fi
 	: "${TEARDOWN:=$IKE_INITIATOR}"
 	say "$DESC"
+	if [ -n "$HOST" ]; then
+		[ "$MODE" = transport ] && HOST_SKIP=${HOST_SKIP:-"transport mode: kernel-libipsec has tunnel mode only"}
+		[ -n "$HOST_SKIP" ] && skip "$HOST_SKIP"
+	fi
 	say "xiked in $XIKE_NS ($XIKE_IP), charon in $CHARON_NS ($CHARON_IP), $MODE, expect $EXPECT${NOTIFY:+ ($NOTIFY)}"
 
 	# charon starts first and comes up while xiked does.  xiked-lib.sh
@@ -862,13 +952,21 @@ run_case() {
 	stage "PASS"
 }
 
-# After a run, whatever happened: nothing of it may reach the next one.
+# After a run, whatever happened: nothing of it may reach the next one,
+# including the daemons' routing rules (priorities 219 and 220) and routes
+# (table 220), which a killed daemon leaves behind.
 scrub() {
 	for ns in "$NS1" "$NS2" "$NSIN"; do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		# shellcheck disable=SC2086
 		[ -n "$pids" ] && kill -KILL $pids 2>/dev/null
 		printf 'xfrm state flush\nxfrm policy flush\n' | ip -n "$ns" -batch - 2>/dev/null
+		for _fam in -4 -6; do
+			for _pref in 219 220; do
+				while ip -n "$ns" "$_fam" rule del pref "$_pref" 2>/dev/null; do :; done
+			done
+			ip -n "$ns" "$_fam" route flush table 220 2>/dev/null
+		done
 	done
 	rm -f /run/xike-test-$$-*.sock
 }
@@ -898,7 +996,7 @@ results=$LOGDIR/results.$shard_i
 : >"$results"
 passed=0 failed=0 skipped=0
 t_start=$(date +%s)
-say "strongSwan $("$CHARON" --version 2>/dev/null | sed -n 's/.*strongSwan \([0-9.]*\).*/\1/p' | head -n 1), NAT by ${NAT_HOW:-nothing}, shard $shard, logs in $LOGDIR"
+say "strongSwan $("$CHARON" --version 2>/dev/null | sed -n 's/.*strongSwan \([0-9.]*\).*/\1/p' | head -n 1), $MODE_NAME, NAT by ${NAT_HOW:-nothing}, shard $shard, logs in $LOGDIR"
 
 for f in $cases; do
 	name=$(basename "$f" .case)
