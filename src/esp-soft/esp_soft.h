@@ -63,7 +63,9 @@
  *
  * esp_soft_start() spawns one worker per core (cfg.workers) plus a 1 Hz
  * housekeeping thread (time lifetimes, reaping hard-expired SAs).  Each
- * worker owns one queue of a multi-queue TUN device and one SO_REUSEPORT
+ * worker reads one queue of a multi-queue TUN device (and writes what it
+ * decrypted through the next worker's queue, so that TUN's flow steering
+ * puts a flow's two directions on two workers) and owns one SO_REUSEPORT
  * UDP socket per address family, reads and writes in batches
  * (recvmmsg/sendmmsg, UDP GSO/GRO where the kernel has them) and allocates
  * nothing per packet.  With TUN offloads (the default where the kernel
