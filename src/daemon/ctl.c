@@ -76,11 +76,51 @@ static json_object *endpoint(const struct xk_addr *a, const struct ike_id *id)
 	return o;
 }
 
+/*
+ * list-sas is written to the client as it is made, one SA at a time: the
+ * answer for 100,000 SAs is about 100 MB of JSON, which as one json-c tree
+ * took over a gigabyte and kept it.
+ */
 struct list_ctx {
 	struct xiked *d;
-	json_object *arr;
+	int fd;
 	const char *conn; /* filter, or NULL */
+	size_t n;	  /* SAs written */
+	int err;	  /* the first send error */
+	size_t len;
+	char buf[64 * 1024];
 };
+
+static void list_flush(struct list_ctx *l)
+{
+	size_t off = 0;
+
+	while (off < l->len && !l->err) {
+		ssize_t n = send(l->fd, l->buf + off, l->len - off, MSG_NOSIGNAL);
+
+		if (n < 0 && errno != EINTR)
+			l->err = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	l->len = 0;
+}
+
+static void list_put(struct list_ctx *l, const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && !l->err) {
+		size_t room = sizeof(l->buf) - l->len, k = n < room ? n : room;
+
+		memcpy(l->buf + l->len, s, k);
+		l->len += k;
+		s += k;
+		n -= k;
+		if (l->len == sizeof(l->buf))
+			list_flush(l);
+	}
+}
 
 static json_object *child_json(struct xiked *d, const struct ike_sa_info *sa,
 			       const struct ike_child_info *c)
@@ -143,20 +183,32 @@ static void list_one(void *ctx, const struct ike_sa_info *info)
 	for (size_t i = 0; ike_engine_child_info(l->d->eng, spi, i, &ci) == 0; i++)
 		json_object_array_add(children, child_json(l->d, info, &ci));
 	add(o, "children", children);
-	json_object_array_add(l->arr, o);
+	if (l->n++)
+		list_put(l, ",");
+	list_put(l, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
 }
 
-static json_object *cmd_list_sas(struct xiked *d, json_object *req)
+/* Answers on fd itself: {"ok":true,"sas":[...]} and a newline. */
+static int cmd_list_sas(struct xiked *d, int fd, json_object *req)
 {
-	json_object *resp = json_object_new_object(), *c;
-	struct list_ctx l = { .d = d, .arr = json_object_new_array() };
+	struct list_ctx *l = calloc(1, sizeof(*l));
+	json_object *c;
+	int err;
 
+	if (!l)
+		return -ENOMEM;
+	l->d = d;
+	l->fd = fd;
 	if (json_object_object_get_ex(req, "conn", &c))
-		l.conn = json_object_get_string(c);
-	ike_engine_foreach_sa(d->eng, list_one, &l);
-	add(resp, "ok", json_object_new_boolean(true));
-	add(resp, "sas", l.arr);
-	return resp;
+		l->conn = json_object_get_string(c);
+	list_put(l, "{\"ok\":true,\"sas\":[");
+	ike_engine_foreach_sa(d->eng, list_one, l);
+	list_put(l, "]}\n");
+	list_flush(l);
+	err = l->err;
+	free(l);
+	return err;
 }
 
 static const char *start_name(enum xd_start s)
@@ -264,7 +316,8 @@ static json_object *ok(void)
 	return resp;
 }
 
-static json_object *handle(struct xiked *d, struct xd_client *c, json_object *req)
+/* The answer to send, or NULL when the command wrote it itself (-errno in *sent). */
+static json_object *handle(struct xiked *d, struct xd_client *c, json_object *req, int *sent)
 {
 	json_object *jcmd, *jconn;
 	const char *cmd, *conn = NULL;
@@ -280,8 +333,10 @@ static json_object *handle(struct xiked *d, struct xd_client *c, json_object *re
 		return cmd_status(d);
 	if (!strcmp(cmd, "list-conns"))
 		return cmd_list_conns(d);
-	if (!strcmp(cmd, "list-sas"))
-		return cmd_list_sas(d, req);
+	if (!strcmp(cmd, "list-sas")) {
+		*sent = cmd_list_sas(d, c->fd, req);
+		return NULL;
+	}
 	if (!strcmp(cmd, "stats"))
 		return cmd_stats(d);
 	if (!strcmp(cmd, "initiate") || !strcmp(cmd, "terminate")) {
@@ -370,12 +425,13 @@ static void on_client(struct ev_loop *loop, ev_io *w, int revents)
 	c->buf[c->len] = '\0';
 	while ((nl = strchr(c->buf, '\n'))) {
 		json_object *req, *resp;
+		int sent = 0;
 
 		*nl = '\0';
 		req = json_tokener_parse(c->buf);
-		resp = req ? handle(d, c, req) : error("request is not valid JSON");
+		resp = req ? handle(d, c, req, &sent) : error("request is not valid JSON");
 		json_object_put(req);
-		if (client_send(c, resp) < 0) {
+		if (sent < 0 || (resp && client_send(c, resp) < 0)) {
 			json_object_put(resp);
 			client_close(d, c);
 			return;
