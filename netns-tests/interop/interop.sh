@@ -45,9 +45,9 @@ cpus=$(nproc 2>/dev/null || echo 1)
 jobs=${INTEROP_JOBS:-2}
 [ "$jobs" -gt "$cpus" ] && jobs=$cpus
 [ "$jobs" -ge 1 ] || jobs=1
-# Below meson's timeout (1200 s), so that uml-run, not meson, kills a
+# Below meson's timeout (1800 s), so that uml-run, not meson, kills a
 # guest and shows its log.
-timeout=${INTEROP_TIMEOUT:-1100}
+timeout=${INTEROP_TIMEOUT:-1700}
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "[interop] SKIP: root is needed" >&2
@@ -128,7 +128,8 @@ while read -r name role res secs why; do
 done <"$LOGDIR/results"
 failed=$((failed + bad))
 echo
-echo "interop: $(( $(date +%s) - start )) s with $jobs guest(s); logs in $LOGDIR"
+if [ -n "$host" ]; then what=runner; else what=guest; fi
+echo "interop: $(( $(date +%s) - start )) s with $jobs $what(s); logs in $LOGDIR"
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] || exit 1
 [ "$passed" -gt 0 ] || exit 77

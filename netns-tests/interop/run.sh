@@ -111,7 +111,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 _test_name=interop
 SA_STATE=$here/sa-state
 LOGDIR=${INTEROP_LOGDIR:-$XIKE_BUILD/meson-logs/interop}
-CASE_TIMEOUT=${INTEROP_CASE_TIMEOUT:-120}
+CASE_TIMEOUT=${INTEROP_CASE_TIMEOUT:-180}
 
 shard=1/1 HOST=
 while [ $# -gt 0 ]; do
