@@ -680,9 +680,10 @@ static unsigned src_batch(struct esp_worker *w, enum io_src src)
 /*
  * Busy sources are read again at once; a source that had nothing is left
  * alone until poll says otherwise, checked without blocking every
- * IO_RECHECK busy rounds.  Reading every source every round cost one
- * empty recvmmsg or read per idle source per round, most of the system
- * calls of a worker under one TCP flow (one busy source out of three).
+ * IO_RECHECK busy rounds (which is also when a worker that never runs
+ * out of work sees the stop signal).  Reading every source every round
+ * cost one empty recvmmsg or read per idle source per round, most of the
+ * system calls of a worker under one TCP flow (one busy source of three).
  */
 #define IO_RECHECK 4
 
@@ -716,23 +717,18 @@ static void *worker_main(void *arg)
 		ready[i] = true;
 	for (;;) {
 		unsigned busy = 0;
-		bool idle_src = false;
 
 		for (nfds_t i = 1; i < n; i++) {
 			unsigned r;
 
-			if (!ready[i]) {
-				idle_src = true;
+			if (!ready[i])
 				continue;
-			}
 			r = src_batch(w, src[i]);
-			if (!r) {
+			if (!r)
 				ready[i] = false;
-				idle_src = true;
-			}
 			busy += r;
 		}
-		if (busy && (!idle_src || ++rounds % IO_RECHECK))
+		if (busy && ++rounds % IO_RECHECK)
 			continue;
 		/* Idle: wait for anything.  Busy: a look at the idle ones. */
 		if (poll(pfd, n, busy ? 0 : -1) < 0) {
