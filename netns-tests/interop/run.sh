@@ -4,6 +4,12 @@
 # beside it boots the guests and is what meson runs.  By hand:
 #
 #	netns-tests/uml-run netns-tests/interop/run.sh [--shard I/N] [CASE...]
+#	netns-tests/interop/run.sh --host [--shard I/N] [CASE...]
+#
+# --host: on the host kernel, with userspace ESP on both sides (xiked
+# backend = soft, charon kernel-libipsec, see docs/interop.md "Host mode"):
+# the kernel-state checks give way to the routes into both TUN devices, ESP
+# is always in UDP, transport mode and HOST_SKIP cases are skipped.
 #
 # CASE is the name of a file cases/CASE.case or a shell pattern (ike-*);
 # without one, every case runs.  --shard I/N runs every Nth of them, starting
