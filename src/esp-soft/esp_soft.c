@@ -210,14 +210,68 @@ int esp_soft_keepalive(struct esp_soft *es, const struct xk_addr *local,
 
 /* ---- SAD ---- */
 
-static unsigned hash32(uint32_t v)
+static unsigned hash_bits(uint32_t v, unsigned bits)
 {
-	return (v * 0x9e3779b1u) >> 22 & (SAD_BUCKETS - 1);
+	return (v * 0x9e3779b1u) >> (32 - bits);
+}
+
+static unsigned hash32(const struct esp_soft *es, uint32_t v)
+{
+	return hash_bits(v, es->sad_bits);
+}
+
+/*
+ * Twice the buckets once there are more SAs than buckets, so that a
+ * gateway's lookups stay short; under the write lock.  Each chain keeps
+ * its order (by_reqid: newest first).  On failure the old tables stay.
+ */
+static void sad_grow(struct esp_soft *es)
+{
+	unsigned bits = es->sad_bits + 1;
+	size_t n = (size_t)1 << bits, old = (size_t)1 << es->sad_bits;
+	struct esp_sa **s = calloc(n, sizeof(*s)), **r = calloc(n, sizeof(*r));
+	struct esp_sa ***ts = calloc(n, sizeof(*ts)), ***tr = calloc(n, sizeof(*tr));
+
+	if (!s || !r || !ts || !tr)
+		goto out;
+	for (size_t b = 0; b < n; b++) {
+		ts[b] = &s[b];
+		tr[b] = &r[b];
+	}
+	for (size_t b = 0; b < old; b++) {
+		for (struct esp_sa *sa = es->by_spi[b]; sa; sa = sa->next_spi) {
+			unsigned h = hash_bits(sa->cfg.spi, bits);
+
+			*ts[h] = sa;
+			ts[h] = &sa->next_spi;
+		}
+		for (struct esp_sa *sa = es->by_reqid[b]; sa; sa = sa->next_reqid) {
+			unsigned h = hash_bits(sa->cfg.reqid, bits);
+
+			*tr[h] = sa;
+			tr[h] = &sa->next_reqid;
+		}
+	}
+	for (size_t b = 0; b < n; b++) {
+		*ts[b] = NULL;
+		*tr[b] = NULL;
+	}
+	free(es->by_spi);
+	free(es->by_reqid);
+	es->by_spi = s;
+	es->by_reqid = r;
+	es->sad_bits = bits;
+	s = r = NULL;
+out:
+	free(s);
+	free(r);
+	free(ts);
+	free(tr);
 }
 
 struct esp_sa *esp_sad_in(struct esp_soft *es, uint32_t spi)
 {
-	for (struct esp_sa *sa = es->by_spi[hash32(spi)]; sa; sa = sa->next_spi)
+	for (struct esp_sa *sa = es->by_spi[hash32(es, spi)]; sa; sa = sa->next_spi)
 		if (sa->cfg.spi == spi && sa->cfg.inbound)
 			return sa;
 	return NULL;
@@ -225,7 +279,7 @@ struct esp_sa *esp_sad_in(struct esp_soft *es, uint32_t spi)
 
 struct esp_sa *esp_sad_out(struct esp_soft *es, uint32_t reqid)
 {
-	struct esp_sa *sa = es->by_reqid[hash32(reqid)];
+	struct esp_sa *sa = es->by_reqid[hash32(es, reqid)];
 
 	/* Newest first: after a rekey the new SA carries the traffic. */
 	for (; sa; sa = sa->next_reqid)
@@ -237,7 +291,7 @@ struct esp_sa *esp_sad_out(struct esp_soft *es, uint32_t reqid)
 /* An SA by what del/query name it by: destination address and SPI. */
 static struct esp_sa **sad_find(struct esp_soft *es, const struct xk_addr *dst, uint32_t spi)
 {
-	struct esp_sa **pp = &es->by_spi[hash32(spi)];
+	struct esp_sa **pp = &es->by_spi[hash32(es, spi)];
 
 	for (; *pp; pp = &(*pp)->next_spi)
 		if ((*pp)->cfg.spi == spi && (!dst->family || xk_addr_ip_eq(&(*pp)->cfg.dst, dst)))
@@ -251,7 +305,7 @@ static void sad_unlink(struct esp_soft *es, struct esp_sa **pp)
 
 	*pp = sa->next_spi;
 	if (!sa->cfg.inbound) {
-		struct esp_sa **q = &es->by_reqid[hash32(sa->cfg.reqid)];
+		struct esp_sa **q = &es->by_reqid[hash32(es, sa->cfg.reqid)];
 
 		while (*q && *q != sa)
 			q = &(*q)->next_reqid;
@@ -355,11 +409,13 @@ int esp_soft_add_sa(struct esp_soft *es, const struct xk_sa *cfg)
 	}
 	if (cfg->inbound)
 		resv_take(es, cfg->spi);
-	sa->next_spi = es->by_spi[hash32(cfg->spi)];
-	es->by_spi[hash32(cfg->spi)] = sa;
+	if (es->n_sa >= (size_t)1 << es->sad_bits && es->sad_bits < 24)
+		sad_grow(es);
+	sa->next_spi = es->by_spi[hash32(es, cfg->spi)];
+	es->by_spi[hash32(es, cfg->spi)] = sa;
 	if (!cfg->inbound) {
-		sa->next_reqid = es->by_reqid[hash32(cfg->reqid)];
-		es->by_reqid[hash32(cfg->reqid)] = sa;
+		sa->next_reqid = es->by_reqid[hash32(es, cfg->reqid)];
+		es->by_reqid[hash32(es, cfg->reqid)] = sa;
 	}
 	es->n_sa++;
 	pthread_rwlock_unlock(&es->lock);
@@ -608,7 +664,7 @@ int esp_soft_flush(struct esp_soft *es)
 	struct esp_sa *dead = NULL;
 
 	pthread_rwlock_wrlock(&es->lock);
-	for (unsigned b = 0; b < SAD_BUCKETS; b++) {
+	for (unsigned b = 0; es->by_spi && b < 1u << es->sad_bits; b++) {
 		while (es->by_spi[b]) {
 			struct esp_sa *sa = es->by_spi[b];
 
@@ -649,7 +705,7 @@ void esp_soft_tick(struct esp_soft *es, uint64_t now)
 	/* The datapath's clock for use times: no time() per packet. */
 	atomic_store(&es->now, now_real());
 	pthread_rwlock_rdlock(&es->lock);
-	for (unsigned b = 0; b < SAD_BUCKETS; b++) {
+	for (unsigned b = 0; b < 1u << es->sad_bits; b++) {
 		for (struct esp_sa *sa = es->by_spi[b]; sa; sa = sa->next_spi) {
 			const struct xk_lifetime *l = &sa->cfg.life;
 			uint64_t age = now - sa->add_mono;
@@ -665,7 +721,7 @@ void esp_soft_tick(struct esp_soft *es, uint64_t now)
 
 	pthread_rwlock_wrlock(&es->lock);
 	/* A hard expiry removes the SA, as the kernel's does. */
-	for (unsigned b = 0; reap && b < SAD_BUCKETS; b++) {
+	for (unsigned b = 0; reap && b < 1u << es->sad_bits; b++) {
 		struct esp_sa **pp = &es->by_spi[b];
 
 		while (*pp) {
@@ -746,8 +802,11 @@ struct esp_soft *esp_soft_new(const struct esp_soft_cfg *cfg, int *err)
 	pthread_rwlock_init(&es->lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
 
+	es->sad_bits = SAD_BITS_MIN;
+	es->by_spi = calloc((size_t)1 << es->sad_bits, sizeof(*es->by_spi));
+	es->by_reqid = calloc((size_t)1 << es->sad_bits, sizeof(*es->by_reqid));
 	es->ctr = aligned_alloc(64, es->n_slots * sizeof(*es->ctr));
-	e = es->ctr ? 0 : -ENOMEM;
+	e = es->ctr && es->by_spi && es->by_reqid ? 0 : -ENOMEM;
 	if (!e)
 		memset(es->ctr, 0, es->n_slots * sizeof(*es->ctr));
 	if (!e)
@@ -789,6 +848,8 @@ void esp_soft_free(struct esp_soft *es)
 		free(es->spd[d].v);
 		free(es->spd[d].by_sel);
 	}
+	free(es->by_spi);
+	free(es->by_reqid);
 	free(es->resv);
 	if (es->ike.ring) {
 		while (queue_pop(&es->ike, &m, 1) == 1)

@@ -13,7 +13,8 @@
 #include "esp-soft/esp_soft.h"
 #include "esp-soft/tun.h"
 
-#define SAD_BUCKETS 1024 /* power of two */
+/* SAD hash buckets at the start; they double as SAs come (a power of two). */
+#define SAD_BITS_MIN 10
 /* Room around an inner packet for encapsulation in place. */
 #define ESP_HEADROOM (ESP_HDR_LEN + ESP_MAX_IV)
 #define ESP_TAILROOM (15 + 2 + ESP_MAX_ICV) /* padding to 16, trailer, ICV */
@@ -86,8 +87,9 @@ struct esp_soft {
 
 	/* SAD and SPD: readers are the workers, one batch at a time. */
 	pthread_rwlock_t lock;
-	struct esp_sa *by_spi[SAD_BUCKETS];   /* every SA */
-	struct esp_sa *by_reqid[SAD_BUCKETS]; /* outbound SAs, newest first */
+	struct esp_sa **by_spi;	  /* every SA; 1 << sad_bits buckets */
+	struct esp_sa **by_reqid; /* outbound SAs, newest first */
+	unsigned sad_bits;
 	size_t n_sa;
 	struct esp_spd spd[3];                /* by enum xk_dir */
 	uint64_t pol_order;
