@@ -449,6 +449,30 @@ int esp_soft_upd_sa(struct esp_soft *es, const struct xk_sa *cfg)
 	return err;
 }
 
+int esp_soft_move_sa(struct esp_soft *es, const struct xk_sa_id *id, const struct xk_addr *src,
+		     const struct xk_addr *dst)
+{
+	struct esp_sa **pp;
+	int err = 0;
+
+	if (!addr_ok(src) || !addr_ok(dst) || src->family != dst->family)
+		return -EINVAL;
+	pthread_rwlock_wrlock(&es->lock);
+	pp = sad_find(es, &id->dst, id->spi);
+	if (!pp) {
+		err = -ESRCH;
+	} else if ((*pp)->cfg.dst.family != dst->family) {
+		err = -EAFNOSUPPORT;
+	} else {
+		/* The peer's NAT mapping moved: new addresses and ports, all else kept. */
+		(*pp)->cfg.src = *src;
+		(*pp)->cfg.dst = *dst;
+		memset(&(*pp)->mapped, 0, sizeof((*pp)->mapped));
+	}
+	pthread_rwlock_unlock(&es->lock);
+	return err;
+}
+
 int esp_soft_del_sa(struct esp_soft *es, const struct xk_sa_id *id)
 {
 	struct esp_sa **pp, *sa = NULL;
@@ -971,6 +995,12 @@ static int op_del_policy(void *ctx, const struct xk_policy *pol)
 	return esp_soft_del_policy(ctx, pol);
 }
 
+static int op_move_sa(void *ctx, const struct xk_sa_id *id, const struct xk_addr *src,
+		      const struct xk_addr *dst)
+{
+	return esp_soft_move_sa(ctx, id, src, dst);
+}
+
 static int op_query_sa(void *ctx, const struct xk_sa_id *id, struct xk_sa_stats *st)
 {
 	return esp_soft_query_sa(ctx, id, st);
@@ -982,12 +1012,13 @@ static int op_flush(void *ctx)
 }
 
 const struct xk_kernel_ops esp_soft_ops = {
-	.alloc_spi = op_alloc_spi,
-	.add_sa = op_add_sa,
-	.upd_sa = op_upd_sa,
-	.del_sa = op_del_sa,
-	.add_policy = op_add_policy,
-	.del_policy = op_del_policy,
-	.query_sa = op_query_sa,
-	.flush = op_flush,
+    .alloc_spi = op_alloc_spi,
+    .add_sa = op_add_sa,
+    .upd_sa = op_upd_sa,
+    .del_sa = op_del_sa,
+    .add_policy = op_add_policy,
+    .del_policy = op_del_policy,
+    .query_sa = op_query_sa,
+    .flush = op_flush,
+    .move_sa = op_move_sa,
 };

@@ -145,6 +145,10 @@ int esp_soft_alloc_spi(struct esp_soft *es, const struct xk_addr *src,
 int esp_soft_add_sa(struct esp_soft *es, const struct xk_sa *sa);
 int esp_soft_upd_sa(struct esp_soft *es, const struct xk_sa *sa);
 int esp_soft_del_sa(struct esp_soft *es, const struct xk_sa_id *id);
+/* The SA (id->dst, id->spi) now goes between src and dst (addresses and
+ * ports: a NAT mapping changed); keys, counters and window stay. */
+int esp_soft_move_sa(struct esp_soft *es, const struct xk_sa_id *id, const struct xk_addr *src,
+		     const struct xk_addr *dst);
 int esp_soft_add_policy(struct esp_soft *es, const struct xk_policy *pol);
 int esp_soft_del_policy(struct esp_soft *es, const struct xk_policy *pol);
 int esp_soft_query_sa(struct esp_soft *es, const struct xk_sa_id *id, struct xk_sa_stats *st);

@@ -919,6 +919,36 @@ static void test_ops(void)
 	/* Updating: ports and encapsulation, found by destination and SPI. */
 	sa.src.port = 31000;
 	CHECK_INT(esp_soft_upd_sa(P.es, &sa), 0);
+	/* Moving (a NAT mapping changed): found as before, then by its new place. */
+	{
+		struct xk_addr src = sa.src, dst = sa.dst, v6 = {.family = XK_AF_INET6};
+
+		src.port = 31001;
+		CHECK_INT(esp_soft_move_sa(P.es, &id, &src, &dst), 0);
+		CHECK_INT(esp_soft_query_sa(P.es, &id, &st), 0);
+		v6.ip[15] = 1;
+		CHECK_INT(esp_soft_move_sa(P.es, &id, &src, &v6), -EINVAL);
+		id.spi ^= 1;
+		CHECK_INT(esp_soft_move_sa(P.es, &id, &src, &dst), -ESRCH);
+		id.spi ^= 1;
+	}
+	/* Many SAs: the SAD grows and finds every one. */
+	{
+		struct xk_sa m;
+		struct xk_sa_id mid = {.dst = sa.dst, .proto = 50};
+
+		for (uint32_t i = 0; i < 5000; i++) {
+			make_sa(&algs[0], false, false, XK_MODE_TRANSPORT, 0x10000 + i, &m);
+			m.reqid = 100 + i;
+			CHECK_INT(esp_soft_add_sa(P.es, &m), 0);
+		}
+		for (uint32_t i = 0; i < 5000; i++) {
+			mid.dst = m.dst;
+			mid.spi = 0x10000 + i;
+			CHECK_INT(esp_soft_query_sa(P.es, &mid, &st), 0);
+			CHECK_INT(esp_soft_del_sa(P.es, &mid), 0);
+		}
+	}
 	CHECK_INT(esp_soft_del_sa(P.es, &id), 0);
 	CHECK_INT(esp_soft_del_sa(P.es, &id), -ESRCH);
 	CHECK_INT(esp_soft_query_sa(P.es, &id, &st), -ESRCH);
