@@ -147,8 +147,7 @@ int sk_world_init(struct sk_world *w)
 		return -ENOMEM;
 	}
 	ike_sa_set_state(sa, IKE_S_INIT_DONE);
-	sa->half_open = true;
-	ike_stats_mut(w->e)->half_open++;
+	ike_sa_set_half_open(sa, true);
 	sa->mid_expect = 1;
 	w->spi_i = sa->spi_i;
 	w->spi_r = sa->spi_r;
@@ -174,10 +173,7 @@ void sk_world_establish(struct sk_world *w)
 
 	if (!sa || !ike_sa_set_state(sa, IKE_S_ESTABLISHED))
 		return;
-	if (sa->half_open) {
-		sa->half_open = false;
-		ike_stats_mut(w->e)->half_open--;
-	}
+	ike_sa_set_half_open(sa, false);
 	sa->established_ms = w->now;
 	sa->mid_expect = 2;
 	ike_sa_drop_init(sa);
