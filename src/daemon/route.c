@@ -258,7 +258,6 @@ static int peer_path(struct xd_route_ctx *r, const struct xk_addr *peer, struct 
 	return ifindex;
 }
 
-/* A local address inside `ts`, as a host prefix; NULL if none. */
 static uint64_t now_ms(void)
 {
 	struct timespec t;
@@ -288,6 +287,7 @@ static struct nl_cache *addresses(struct xd_route_ctx *r, bool fresh)
 	return r->addrs;
 }
 
+/* A local address inside `ts`, as a host prefix; NULL if none. */
 static struct nl_addr *local_in(struct xd_route_ctx *r, const struct xk_ts *ts)
 {
 	struct nl_cache *cache;
