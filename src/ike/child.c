@@ -95,6 +95,22 @@ int child_set_ts(struct ike_child *c, const struct xk_ts *local, size_t n_local,
 	return 0;
 }
 
+int child_init_like(struct ike_sa *sa, struct ike_child *c, const struct ike_child *like)
+{
+	struct xk_ts l[IKE_MAX_TS], r[IKE_MAX_TS];
+	size_t nl, nr;
+
+	if (like) {
+		c->mode = like->mode;
+		return child_set_ts(c, like->local_ts, like->n_local_ts, like->remote_ts,
+				    like->n_remote_ts);
+	}
+	nl = child_local_ts(sa, l);
+	nr = child_remote_ts(sa, r);
+	c->mode = sa->conn->mode;
+	return child_set_ts(c, l, nl, r, nr);
+}
+
 size_t child_proposals(const struct ike_sa *sa, uint32_t spi_in, bool keep_dh,
 		       struct ike_proposal *out, size_t max)
 {

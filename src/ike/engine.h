@@ -367,10 +367,12 @@ struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in);
 struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in);
 struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out);
 void child_remove(struct ike_sa *sa, struct ike_child *c);
-/* The configured selectors, defaulting to the SA's addresses. */
 /* Set the CHILD_SA's selectors, allocated at their number. */
 int child_set_ts(struct ike_child *c, const struct xk_ts *local, size_t n_local,
 		 const struct xk_ts *remote, size_t n_remote);
+/* A new CHILD_SA's mode and selectors: those of `like`, or the connection's. */
+int child_init_like(struct ike_sa *sa, struct ike_child *c, const struct ike_child *like);
+/* The configured selectors, defaulting to the SA's addresses. */
 size_t child_local_ts(const struct ike_sa *sa, struct xk_ts *out);
 size_t child_remote_ts(const struct ike_sa *sa, struct xk_ts *out);
 

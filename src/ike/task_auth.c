@@ -119,19 +119,10 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 		if (!c)
 			return -ENOMEM;
 		t->child = c;
-		if (like) {
-			/* Section 2.8.3: the same CHILD_SA again, selectors and all. */
+		/* Section 2.8.3: the same CHILD_SA again, selectors and all. */
+		if (like)
 			t->carried = like->spi_in;
-			c->mode = like->mode;
-			err = child_set_ts(c, like->local_ts, like->n_local_ts, like->remote_ts,
-					   like->n_remote_ts);
-		} else {
-			struct xk_ts l[IKE_MAX_TS], r[IKE_MAX_TS];
-			size_t nl = child_local_ts(sa, l), nr = child_remote_ts(sa, r);
-
-			c->mode = sa->conn->mode;
-			err = child_set_ts(c, l, nl, r, nr);
-		}
+		err = child_init_like(sa, c, like);
 		if (err < 0)
 			goto out;
 	}

@@ -138,17 +138,7 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 		if (!c)
 			return -ENOMEM;
 		t->child = c;
-		if (like) {
-			c->mode = like->mode;
-			err = child_set_ts(c, like->local_ts, like->n_local_ts, like->remote_ts,
-					   like->n_remote_ts);
-		} else {
-			struct xk_ts l[IKE_MAX_TS], r[IKE_MAX_TS];
-			size_t nl = child_local_ts(sa, l), nr = child_remote_ts(sa, r);
-
-			c->mode = sa->conn->mode;
-			err = child_set_ts(c, l, nl, r, nr);
-		}
+		err = child_init_like(sa, c, like);
 		if (err < 0)
 			return err;
 		err = k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in);
