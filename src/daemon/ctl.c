@@ -91,18 +91,28 @@ struct list_ctx {
 	char buf[64 * 1024];
 };
 
-static void list_flush(struct list_ctx *l)
+/* All of buf to a client (blocking); 0 or -errno. */
+static int send_all(int fd, const void *buf, size_t len)
 {
-	size_t off = 0;
+	const char *p = buf;
 
-	while (off < l->len && !l->err) {
-		ssize_t n = send(l->fd, l->buf + off, l->len - off, MSG_NOSIGNAL);
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
 
 		if (n < 0 && errno != EINTR)
-			l->err = -errno;
-		else if (n > 0)
-			off += (size_t)n;
+			return -errno;
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+		}
 	}
+	return 0;
+}
+
+static void list_flush(struct list_ctx *l)
+{
+	if (!l->err)
+		l->err = send_all(l->fd, l->buf, l->len);
 	l->len = 0;
 }
 
@@ -393,17 +403,9 @@ static void client_close(struct xiked *d, struct xd_client *c)
 static int client_send(struct xd_client *c, json_object *o)
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	size_t len = strlen(s), off = 0;
-	char nl = '\n';
+	int err = send_all(c->fd, s, strlen(s));
 
-	while (off < len) {
-		ssize_t n = send(c->fd, s + off, len - off, MSG_NOSIGNAL);
-
-		if (n < 0)
-			return -errno;
-		off += (size_t)n;
-	}
-	return send(c->fd, &nl, 1, MSG_NOSIGNAL) == 1 ? 0 : -EIO;
+	return err < 0 ? err : send_all(c->fd, "\n", 1);
 }
 
 static void on_client(struct ev_loop *loop, ev_io *w, int revents)

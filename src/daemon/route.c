@@ -19,8 +19,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <time.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "daemon/daemon.h"
 
@@ -71,12 +71,9 @@ static int af(uint8_t family)
 /* Keyed, so that selectors a peer chooses cannot aim at one bucket. */
 static uint64_t hash(const struct xd_route_ctx *r, int family, const void *key, int plen)
 {
-	const uint8_t *k = key;
 	size_t n = family ? 16 : sizeof(uint64_t);
-	uint64_t h = r->hash_key ^ (uint64_t)(family << 8 | plen);
+	uint64_t h = xk_hash_bytes(r->hash_key ^ (uint64_t)(family << 8 | plen), key, n);
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ k[i]) * 0x100000001b3ULL;
 	return h ^ h >> 29;
 }
 
@@ -258,20 +255,12 @@ static int peer_path(struct xd_route_ctx *r, const struct xk_addr *peer, struct 
 	return ifindex;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 /* Our addresses, read again when older than ADDR_CACHE_MS. */
 #define ADDR_CACHE_MS 2000
 
 static struct nl_cache *addresses(struct xd_route_ctx *r, bool fresh)
 {
-	uint64_t now = now_ms();
+	uint64_t now = xd_now_ms();
 
 	if (r->addrs && !fresh && now - r->addrs_ms < ADDR_CACHE_MS)
 		return r->addrs;
