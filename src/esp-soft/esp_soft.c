@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/secret.h"
 #include "esp-soft/esp_soft_int.h"
@@ -554,21 +555,19 @@ static bool ts_valid(const struct xk_ts *t)
 
 static uint64_t ts_hash(uint64_t h, const struct xk_ts *t)
 {
-	const uint8_t *b[2] = {t->lo, t->hi};
+	const uint16_t ports[2] = { t->port_lo, t->port_hi };
 
-	h = (h ^ ((uint64_t)t->family << 40 | (uint64_t)t->proto << 32 |
-		  (uint64_t)t->port_lo << 16 | t->port_hi)) *
-	    0x100000001b3ULL;
-	for (int k = 0; k < 2; k++)
-		for (int i = 0; i < 16; i++)
-			h = (h ^ b[k][i]) * 0x100000001b3ULL;
-	return h;
+	h = xk_hash_bytes(h, &t->family, sizeof(t->family));
+	h = xk_hash_bytes(h, &t->proto, sizeof(t->proto));
+	h = xk_hash_bytes(h, ports, sizeof(ports));
+	h = xk_hash_bytes(h, t->lo, sizeof(t->lo));
+	return xk_hash_bytes(h, t->hi, sizeof(t->hi));
 }
 
 /* Bucket of a policy's selectors; cap is a power of two. */
 static size_t sel_bucket(const struct esp_spd *s, const struct xk_policy *p)
 {
-	uint64_t h = ts_hash(ts_hash(0xcbf29ce484222325ULL, &p->src), &p->dst);
+	uint64_t h = ts_hash(ts_hash(XK_HASH_INIT, &p->src), &p->dst);
 
 	return (size_t)((h ^ h >> 31) & (s->cap - 1));
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
 #include "common/log.h"
 #include "common/secret.h"
 
@@ -181,10 +182,8 @@ static void hash_remove(struct ike_engine *e, struct ike_sa *sa)
 
 static size_t id_bucket(const struct ike_engine *e, const struct ike_id *id)
 {
-	uint64_t h = e->hash_key ^ id->type;
+	uint64_t h = xk_hash_bytes(e->hash_key ^ id->type, id->data, id->len);
 
-	for (size_t i = 0; i < id->len; i++)
-		h = (h ^ id->data[i]) * 0x100000001b3ULL;
 	return (size_t)((h ^ h >> 32) & (e->n_buckets - 1));
 }
 
