@@ -73,6 +73,35 @@ xiked_socket() {
 	echo "socket = /run/xike-test-$$-$1.sock"
 }
 
+# xiked_conf_t N GLOBAL [CONN_LINE...]: peer N's config with one
+# connection "t" to the other peer over IPv4, on stdout; GLOBAL (may be
+# empty) goes into [global], each CONN_LINE into [conn t].
+xiked_conf_t() {
+	_n=$1 _g=$2
+	shift 2
+	if [ "$_n" = 1 ]; then _l=$IP1_4 _r=$IP2_4; else _l=$IP2_4 _r=$IP1_4; fi
+	printf '[global]\n%s\n' "$(xiked_socket "$_n")"
+	[ -z "$_g" ] || printf '%s\n' "$_g"
+	printf '[conn t]\nlocal = %s\nremote = %s\n' "$_l" "$_r"
+	for _line in "$@"; do
+		printf '%s\n' "$_line"
+	done
+}
+
+# XFRM states in peer N's namespace; states_are N COUNT.
+states() {
+	ip netns exec "$(_xiked_ns "$1")" ip xfrm state | grep -c '^src'
+}
+
+states_are() {
+	[ "$(states "$1")" -eq "$2" ]
+}
+
+# IKE SAs peer N lists.
+ike_sas() {
+	ctl "$1" --json list-sas | grep -c '"spi-i"'
+}
+
 wait_for() {
 	_secs=$1
 	shift

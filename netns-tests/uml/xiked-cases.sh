@@ -9,13 +9,9 @@ netns_setup
 
 # conf N [extra conn lines...]: peer N's config for conn t, on stdout.
 conf() {
-	n=$1
+	_peer=$1
 	shift
-	if [ "$n" = 1 ]; then l=$IP1_4 r=$IP2_4; else l=$IP2_4 r=$IP1_4; fi
-	printf '[global]\n%s\n[conn t]\nlocal = %s\nremote = %s\n' "$(xiked_socket "$n")" "$l" "$r"
-	for line in "$@"; do
-		printf '%s\n' "$line"
-	done
+	xiked_conf_t "$_peer" "" "$@"
 }
 
 no_states() {

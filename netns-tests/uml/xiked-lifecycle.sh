@@ -9,26 +9,9 @@ require_root
 netns_setup
 
 conf() {
-	n=$1
+	_peer=$1
 	shift
-	if [ "$n" = 1 ]; then l=$IP1_4 r=$IP2_4; else l=$IP2_4 r=$IP1_4; fi
-	printf "[global]\n%s\nlog-level = ${XIKE_LC_LOG:-info}\n[conn t]\nlocal = %s\nremote = %s\npsk = lifecycle\n" \
-		"$(xiked_socket "$n")" "$l" "$r"
-	for line in "$@"; do
-		printf '%s\n' "$line"
-	done
-}
-
-states() {
-	ip netns exec "$(_xiked_ns "$1")" ip xfrm state | grep -c '^src'
-}
-
-states_are() {
-	[ "$(states "$1")" -eq "$2" ]
-}
-
-ike_sas() {
-	ctl "$1" --json list-sas | grep -c '"spi-i"'
+	xiked_conf_t "$_peer" "log-level = ${XIKE_LC_LOG:-info}" "psk = lifecycle" "$@"
 }
 
 stat_of() {
