@@ -33,6 +33,89 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+/* --- Algorithms, fetched once ------------------------------------------ */
+
+/*
+ * OpenSSL 3 looks an algorithm up by name, under a lock, on every fetch,
+ * and an HMAC context told its digest by name fetches the digest again.
+ * A responder's handshake makes some twenty MAC, digest and cipher calls,
+ * at about a microsecond of look-ups each, so every algorithm IKE uses is
+ * fetched once per process and kept.  After that the table is only read:
+ * threads share it.  What is missing (a FIPS provider without ChaCha20,
+ * say) stays NULL and fails where it is asked for.
+ */
+static const char *const md_names[] = { "SHA1", "SHA256", "SHA384", "SHA512" };
+static const char *const cipher_names[] = {
+	"AES-128-CBC", "AES-192-CBC", "AES-256-CBC",
+	"AES-128-GCM", "AES-192-GCM", "AES-256-GCM", "ChaCha20-Poly1305",
+};
+#define N_MD (sizeof(md_names) / sizeof(md_names[0]))
+#define N_CIPHER (sizeof(cipher_names) / sizeof(cipher_names[0]))
+
+static struct {
+	EVP_MD *md[N_MD];
+	EVP_MAC_CTX *hmac[N_MD]; /* digest set, no key: copied for each key */
+	EVP_CIPHER *cipher[N_CIPHER];
+} algs;
+static CRYPTO_ONCE algs_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void algs_fetch(void)
+{
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+
+	for (size_t i = 0; i < N_MD; i++) {
+		OSSL_PARAM params[2] = {
+			OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+							 (char *)md_names[i], 0),
+			OSSL_PARAM_construct_end(),
+		};
+
+		algs.md[i] = EVP_MD_fetch(NULL, md_names[i], NULL);
+		algs.hmac[i] = mac ? EVP_MAC_CTX_new(mac) : NULL;
+		if (algs.hmac[i] && EVP_MAC_CTX_set_params(algs.hmac[i], params) != 1) {
+			EVP_MAC_CTX_free(algs.hmac[i]);
+			algs.hmac[i] = NULL;
+		}
+	}
+	EVP_MAC_free(mac); /* each context keeps its own reference */
+	for (size_t i = 0; i < N_CIPHER; i++)
+		algs.cipher[i] = EVP_CIPHER_fetch(NULL, cipher_names[i], NULL);
+	ERR_clear_error(); /* what failed is NULL, reported where it is used */
+}
+
+static bool algs_ready(void)
+{
+	return CRYPTO_THREAD_run_once(&algs_once, algs_fetch) == 1;
+}
+
+/* The fetched algorithm of that name, NULL if it is not there. */
+static const EVP_MD *md_get(const char *name)
+{
+	if (name && algs_ready())
+		for (size_t i = 0; i < N_MD; i++)
+			if (!strcmp(md_names[i], name))
+				return algs.md[i];
+	return NULL;
+}
+
+static const EVP_MAC_CTX *hmac_get(const char *digest)
+{
+	if (digest && algs_ready())
+		for (size_t i = 0; i < N_MD; i++)
+			if (!strcmp(md_names[i], digest))
+				return algs.hmac[i];
+	return NULL;
+}
+
+static const EVP_CIPHER *cipher_get(const char *name)
+{
+	if (name && algs_ready())
+		for (size_t i = 0; i < N_CIPHER; i++)
+			if (!strcmp(cipher_names[i], name))
+				return algs.cipher[i];
+	return NULL;
+}
+
 /* --- HMAC ------------------------------------------------------------- */
 
 /* One piece of a MAC's input; the pieces are fed in order. */
@@ -68,20 +151,13 @@ static const char *integ_digest(uint16_t integ)
 static EVP_MAC_CTX *hmac_new(const char *digest, const uint8_t *key, size_t klen)
 {
 	static const uint8_t nokey;
-	OSSL_PARAM params[2];
+	const EVP_MAC_CTX *unkeyed = hmac_get(digest);
 	EVP_MAC_CTX *ctx;
-	EVP_MAC *mac;
 
-	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-	if (!mac)
-		return NULL;
-	ctx = EVP_MAC_CTX_new(mac);
-	EVP_MAC_free(mac); /* the context keeps its own reference */
+	ctx = unkeyed ? EVP_MAC_CTX_dup(unkeyed) : NULL;
 	if (!ctx)
 		return NULL;
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)digest, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_init(ctx, klen ? key : &nokey, klen, params) != 1) {
+	if (EVP_MAC_init(ctx, klen ? key : &nokey, klen, NULL) != 1) {
 		EVP_MAC_CTX_free(ctx);
 		return NULL;
 	}
@@ -714,6 +790,24 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return acc == 0;
 }
 
+/*
+ * The peer's X25519/X448 value as a key, made through our own key's
+ * context: it knows the key type, where making it by name looks the type
+ * up again (a few percent of a handshake).
+ */
+static int xdh_peer(EVP_PKEY_CTX *ctx, const uint8_t *peer, size_t plen, EVP_PKEY **out)
+{
+	OSSL_PARAM params[2] = {
+		OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, (void *)peer, plen),
+		OSSL_PARAM_construct_end(),
+	};
+
+	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		return -EIO;
+	return 0;
+}
+
 int ike_dh_derive(struct ike_dh *dh, const uint8_t *peer, size_t plen,
 		  uint8_t *out, size_t *outlen)
 {
@@ -726,6 +820,9 @@ int ike_dh_derive(struct ike_dh *dh, const uint8_t *peer, size_t plen,
 	/* Section 3.4: the KE data length is fixed by the group. */
 	if (plen != g->pub_len || *outlen < g->secret_len)
 		return -EINVAL;
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, dh->pkey, NULL);
+	if (!ctx)
+		goto out;
 	switch (g->kind) {
 	case DH_MODP:
 		ret = modp_peer(dh, peer, plen, &pk);
@@ -734,15 +831,13 @@ int ike_dh_derive(struct ike_dh *dh, const uint8_t *peer, size_t plen,
 		ret = ecp_peer(dh, peer, plen, &pk);
 		break;
 	case DH_XDH:
-		pk = EVP_PKEY_new_raw_public_key_ex(NULL, g->alg, NULL, peer, plen);
-		ret = pk ? 0 : -EIO;
+		ret = xdh_peer(ctx, peer, plen, &pk);
 		break;
 	}
 	if (ret)
 		goto out;
 	ret = -EIO;
-	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, dh->pkey, NULL);
-	if (!ctx || EVP_PKEY_derive_init(ctx) != 1)
+	if (EVP_PKEY_derive_init(ctx) != 1)
 		goto out;
 	/* RFC 7296 section 2.14: g^ir is padded to the prime length. */
 	if (g->kind == DH_MODP && EVP_PKEY_CTX_set_dh_pad(ctx, 1) != 1)
@@ -919,13 +1014,12 @@ static int aead_seal(const struct ike_sk_ctx *c, const char *name, uint8_t *msg,
 	size_t klen = encr_cipher_key_len(c->encr, c->keybits);
 	uint8_t *iv = msg + aad_len, *pt = iv + AEAD_IV_LEN;
 	uint8_t nonce[AEAD_SALT_LEN + AEAD_IV_LEN];
+	const EVP_CIPHER *cipher = cipher_get(name);
 	EVP_CIPHER_CTX *ctx = NULL;
-	EVP_CIPHER *cipher;
 	int outl, ret = -EIO;
 
 	memcpy(nonce, c->ekey + klen, AEAD_SALT_LEN);
 	memcpy(nonce + AEAD_SALT_LEN, iv, AEAD_IV_LEN);
-	cipher = EVP_CIPHER_fetch(NULL, name, NULL);
 	ctx = EVP_CIPHER_CTX_new();
 	if (!cipher || !ctx || EVP_EncryptInit_ex2(ctx, cipher, c->ekey, nonce, NULL) != 1)
 		goto out;
@@ -940,7 +1034,6 @@ static int aead_seal(const struct ike_sk_ctx *c, const char *name, uint8_t *msg,
 out:
 	OPENSSL_cleanse(nonce, sizeof(nonce));
 	EVP_CIPHER_CTX_free(ctx); /* the provider clears the key schedule */
-	EVP_CIPHER_free(cipher);
 	return ret;
 }
 
@@ -950,8 +1043,8 @@ static int aead_open(const struct ike_sk_ctx *c, const char *name, uint8_t *msg,
 	size_t klen = encr_cipher_key_len(c->encr, c->keybits);
 	uint8_t *iv = msg + aad_len, *ct = iv + AEAD_IV_LEN, *tag = ct + ct_len;
 	uint8_t nonce[AEAD_SALT_LEN + AEAD_IV_LEN];
+	const EVP_CIPHER *cipher = cipher_get(name);
 	EVP_CIPHER_CTX *ctx = NULL;
-	EVP_CIPHER *cipher;
 	uint8_t *tmp;
 	int outl, ret = -EIO;
 
@@ -959,7 +1052,6 @@ static int aead_open(const struct ike_sk_ctx *c, const char *name, uint8_t *msg,
 	memcpy(nonce + AEAD_SALT_LEN, iv, AEAD_IV_LEN);
 	/* Decrypt aside: nothing unauthenticated reaches msg. */
 	tmp = OPENSSL_malloc(ct_len ? ct_len : 1);
-	cipher = EVP_CIPHER_fetch(NULL, name, NULL);
 	ctx = EVP_CIPHER_CTX_new();
 	if (!tmp || !cipher || !ctx ||
 	    EVP_DecryptInit_ex2(ctx, cipher, c->ekey, nonce, NULL) != 1 ||
@@ -983,7 +1075,6 @@ out:
 	OPENSSL_cleanse(nonce, sizeof(nonce));
 	OPENSSL_clear_free(tmp, ct_len ? ct_len : 1);
 	EVP_CIPHER_CTX_free(ctx);
-	EVP_CIPHER_free(cipher);
 	return ret;
 }
 
@@ -991,11 +1082,10 @@ out:
 static int cbc_crypt(const char *name, const uint8_t *key, const uint8_t *iv,
 		     uint8_t *buf, size_t len, int enc)
 {
+	const EVP_CIPHER *cipher = cipher_get(name);
 	EVP_CIPHER_CTX *ctx;
-	EVP_CIPHER *cipher;
 	int outl = 0, fin = 0, ret = -EIO;
 
-	cipher = EVP_CIPHER_fetch(NULL, name, NULL);
 	ctx = EVP_CIPHER_CTX_new();
 	if (!cipher || !ctx || EVP_CipherInit_ex2(ctx, cipher, key, iv, enc, NULL) != 1 ||
 	    EVP_CIPHER_CTX_set_padding(ctx, 0) != 1)
@@ -1006,7 +1096,6 @@ static int cbc_crypt(const char *name, const uint8_t *key, const uint8_t *iv,
 	ret = 0;
 out:
 	EVP_CIPHER_CTX_free(ctx);
-	EVP_CIPHER_free(cipher);
 	return ret;
 }
 
@@ -1094,10 +1183,14 @@ int ike_random(void *buf, size_t len)
 
 int ike_sha1(const uint8_t *data, size_t len, uint8_t out[20])
 {
-	return EVP_Digest(data, len, out, NULL, EVP_sha1(), NULL) == 1 ? 0 : -EIO;
+	const EVP_MD *md = md_get("SHA1");
+
+	return md && EVP_Digest(data, len, out, NULL, md, NULL) == 1 ? 0 : -EIO;
 }
 
 int ike_sha256(const uint8_t *data, size_t len, uint8_t out[32])
 {
-	return EVP_Digest(data, len, out, NULL, EVP_sha256(), NULL) == 1 ? 0 : -EIO;
+	const EVP_MD *md = md_get("SHA256");
+
+	return md && EVP_Digest(data, len, out, NULL, md, NULL) == 1 ? 0 : -EIO;
 }
