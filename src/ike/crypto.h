@@ -172,8 +172,13 @@ int ike_sk_open(const struct ike_sk_ctx *c, uint8_t *msg, size_t aad_len,
 
 /* --- misc -------------------------------------------------------------- */
 
-/* Cryptographically strong random bytes; 0 or -EIO. */
+/*
+ * Cryptographically strong random bytes; 0 or -EIO.  ike_random() is for
+ * values that go on the wire (nonces, SPIs, IVs): small requests are served
+ * from a per-thread pool.  Keys and secrets take ike_random_secret().
+ */
 int ike_random(void *buf, size_t len);
+int ike_random_secret(void *buf, size_t len);
 /* SHA-1 (NAT detection, section 2.23) and SHA-256 (cookies). */
 int ike_sha1(const uint8_t *data, size_t len, uint8_t out[20]);
 int ike_sha256(const uint8_t *data, size_t len, uint8_t out[32]);

@@ -645,8 +645,8 @@ struct ike_engine *ike_engine_new(const struct ike_engine_cfg *cfg,
 	e->by_peer = calloc(e->n_buckets, sizeof(*e->by_peer));
 	e->by_id = calloc(e->n_buckets, sizeof(*e->by_id));
 	if (!e->by_local || !e->by_peer || !e->by_id ||
-	    ike_random(&e->hash_key, sizeof(e->hash_key)) < 0 ||
-	    ike_random(e->cookie_secret, sizeof(e->cookie_secret)) < 0) {
+	    ike_random_secret(&e->hash_key, sizeof(e->hash_key)) < 0 ||
+	    ike_random_secret(e->cookie_secret, sizeof(e->cookie_secret)) < 0) {
 		free(e->by_local);
 		free(e->by_peer);
 		free(e->by_id);
@@ -736,7 +736,7 @@ static void cookie_rotate(struct ike_engine *e, uint64_t now)
 	if (now < e->cookie_rotate_ms)
 		return;
 	e->cookie_version++;
-	ike_random(e->cookie_secret[e->cookie_version & 1], 32);
+	ike_random_secret(e->cookie_secret[e->cookie_version & 1], 32);
 	e->cookie_rotate_ms = now + e->cfg.cookie_lifetime_ms;
 }
 

@@ -13,6 +13,9 @@
 #include "check.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Decoded vectors, all freed together by hx_free(). */
 static uint8_t *hx_bufs[128];
@@ -1003,7 +1006,52 @@ static void test_misc(void)
 	CHECK_INT(ike_random(r2, sizeof(r2)), 0);
 	CHECK(memcmp(r1, r2, sizeof(r1)) != 0);
 	CHECK_INT(ike_random(r1, 0), 0);
+	CHECK_INT(ike_random_secret(r1, sizeof(r1)), 0);
+	CHECK(memcmp(r1, r2, sizeof(r1)) != 0);
 	hx_free();
+}
+
+/*
+ * ike_random() serves small requests from a per-thread pool: draws across
+ * several refills never repeat, a request larger than the pool's share
+ * works, and a forked child does not hand out the bytes its parent will.
+ */
+static void test_random_pool(void)
+{
+	enum { N = 200 }; /* 200 x 32 bytes: twelve refills of 512 */
+	static uint8_t seen[N][32];
+	uint8_t big[4096], mine[32], child[32];
+	int fds[2], status = 0;
+	bool dup = false;
+	pid_t pid;
+
+	for (int i = 0; i < N; i++) {
+		CHECK_INT(ike_random(seen[i], 32), 0);
+		for (int j = 0; j < i && !dup; j++)
+			dup = memcmp(seen[i], seen[j], 32) == 0;
+	}
+	CHECK(!dup);
+	CHECK_INT(ike_random(big, sizeof(big)), 0);
+	CHECK(memcmp(big, big + 2048, 32) != 0);
+
+	CHECK_INT(ike_random(mine, 8), 0); /* the pool is part-used now */
+	CHECK_INT(pipe(fds), 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		if (ike_random(child, sizeof(child)) == 0 &&
+		    write(fds[1], child, sizeof(child)) == (ssize_t)sizeof(child))
+			_exit(0);
+		_exit(1);
+	}
+	close(fds[1]);
+	CHECK_INT(ike_random(mine, sizeof(mine)), 0);
+	CHECK_INT((int)read(fds[0], child, sizeof(child)), (int)sizeof(child));
+	close(fds[0]);
+	CHECK_INT((int)waitpid(pid, &status, 0), (int)pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(memcmp(mine, child, sizeof(mine)) != 0);
 }
 
 int main(void)
@@ -1018,5 +1066,6 @@ int main(void)
 	test_aead();
 	test_cbc();
 	test_misc();
+	test_random_pool();
 	return check_done("crypto");
 }
