@@ -477,6 +477,14 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	d->clients = c;
 }
 
+bool xd_ctl_monitored(const struct xiked *d)
+{
+	for (const struct xd_client *c = d->clients; c; c = c->next)
+		if (c->subscribed)
+			return true;
+	return false;
+}
+
 void xd_ctl_broadcast(struct xiked *d, json_object *ev)
 {
 	struct xd_client *c = d->clients, *next;

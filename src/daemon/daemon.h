@@ -139,6 +139,8 @@ int xd_ctl_open(struct xiked *d);
 void xd_ctl_close(struct xiked *d);
 /* Send an event object to every subscriber (takes ownership). */
 void xd_ctl_broadcast(struct xiked *d, json_object *ev);
+/* Whether any control client is subscribed to events (`monitor`). */
+bool xd_ctl_monitored(const struct xiked *d);
 json_object *xd_json_ts(const struct xk_ts *ts, size_t n);
 json_object *xd_json_addr(const struct xk_addr *a);
 

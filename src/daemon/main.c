@@ -163,7 +163,7 @@ static const char *event_name(enum ike_event_type t)
 static void on_engine_event(void *ctx, const struct ike_event *ev)
 {
 	struct xiked *d = ctx;
-	json_object *o = json_object_new_object();
+	json_object *o;
 	char spi[20];
 
 	if (ev->child && ev->type == IKE_EV_CHILD_UP && d->routes)
@@ -197,6 +197,10 @@ static void on_engine_event(void *ctx, const struct ike_event *ev)
 	else if (ev->child && ev->type == IKE_EV_CHILD_DOWN && d->routes)
 		xd_routes_child_down(d->routes, ev->child);
 
+	/* Two events per handshake: no JSON unless somebody listens. */
+	if (!xd_ctl_monitored(d))
+		return;
+	o = json_object_new_object();
 	json_object_object_add(o, "event", json_object_new_string(event_name(ev->type)));
 	json_object_object_add(o, "conn", json_object_new_string(ev->conn));
 	snprintf(spi, sizeof(spi), "%016" PRIx64, ev->spi_i);
