@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/uio.h>
@@ -154,10 +155,10 @@ int esp_soft_events_read(struct esp_soft *es, xk_event_cb cb, void *ctx)
 
 int esp_soft_ike_fd(const struct esp_soft *es)
 {
-	return es->ike.fd;
+	return es->ike_epoll;
 }
 
-int esp_soft_ike_read(struct esp_soft *es, esp_soft_ike_cb cb, void *ctx)
+static int ike_queue_read(struct esp_soft *es, esp_soft_ike_cb cb, void *ctx)
 {
 	struct esp_ike_msg m[16];
 	int total = 0;
@@ -169,6 +170,24 @@ int esp_soft_ike_read(struct esp_soft *es, esp_soft_ike_cb cb, void *ctx)
 			free(m[i].buf);
 		}
 		total += (int)n;
+	}
+	return total;
+}
+
+int esp_soft_ike_read(struct esp_soft *es, esp_soft_ike_cb cb, void *ctx)
+{
+	struct epoll_event ev[3];
+	int total = 0, n;
+
+	/* Only the sources that have something: no empty reads. */
+	n = epoll_wait(es->ike_epoll, ev, 3, 0);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.fd == es->ike.fd)
+			total += ike_queue_read(es, cb, ctx);
+		else
+			total += esp_io_ike_read(es, ev[i].data.fd, cb, ctx);
 	}
 	return total;
 }
@@ -812,6 +831,7 @@ struct esp_soft *esp_soft_new(const struct esp_soft_cfg *cfg, int *err)
 	/* One slot per worker and one for the control thread and tests. */
 	es->n_slots = es->n_workers + 1;
 	es->stop_fd = -1;
+	es->ike_udp[0] = es->ike_udp[1] = es->ike_epoll = -1;
 	es->now = now_real();
 	snprintf(es->tun.name, sizeof(es->tun.name), "%s", cfg->ifname ? cfg->ifname : "");
 	for (unsigned i = 0; i < ESP_TUN_MAX_QUEUES; i++)
@@ -836,6 +856,13 @@ struct esp_soft *esp_soft_new(const struct esp_soft_cfg *cfg, int *err)
 		e = queue_init(&es->events, es->cfg.event_queue, sizeof(struct xk_event));
 	if (!e)
 		e = queue_init(&es->ike, es->cfg.ike_queue, sizeof(struct esp_ike_msg));
+	if (!e) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = es->ike.fd };
+
+		es->ike_epoll = epoll_create1(EPOLL_CLOEXEC);
+		if (es->ike_epoll < 0 || epoll_ctl(es->ike_epoll, EPOLL_CTL_ADD, es->ike.fd, &ev) < 0)
+			e = -errno;
+	}
 	if (e) {
 		esp_soft_free(es);
 		*err = e;
@@ -880,6 +907,8 @@ void esp_soft_free(struct esp_soft *es)
 	}
 	queue_free(&es->ike);
 	queue_free(&es->events);
+	if (es->ike_epoll >= 0)
+		close(es->ike_epoll);
 	pthread_rwlock_destroy(&es->lock);
 	free(es->ctr);
 	free(es);

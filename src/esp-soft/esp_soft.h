@@ -23,12 +23,16 @@
  *     4301 5.2) -> written to the TUN device, where the kernel delivers or
  *     forwards it.  Transport mode rebuilds the IP header from the SA's
  *     addresses.
- *   IKE shares the NAT-T socket: datagrams that start with the non-ESP
- *     marker (four zero bytes, RFC 3948 2.2) are queued for the daemon
- *     (esp_soft_ike_fd/read); the daemon sends IKE on port 4500 through
- *     esp_soft_ike_send(), which adds the marker.  NAT keepalives (one
- *     0xff byte, RFC 3948 2.3) are counted and dropped; the daemon sends
- *     its own through esp_soft_keepalive().  Port 500 stays the daemon's.
+ *   IKE shares the NAT-T port: datagrams that start with the non-ESP
+ *     marker (four zero bytes, RFC 3948 2.2) reach the daemon through
+ *     esp_soft_ike_fd/read.  A BPF program on the port's SO_REUSEPORT
+ *     group steers them to a socket the daemon's thread reads itself
+ *     (ESP goes to worker 1 + SPI mod n); IKE that still reaches a worker
+ *     (coalesced behind ESP, or a kernel without the program) is queued.
+ *     The daemon sends IKE on port 4500 through esp_soft_ike_send(), which
+ *     adds the marker.  NAT keepalives (one 0xff byte, RFC 3948 2.3) are
+ *     counted and dropped; the daemon sends its own through
+ *     esp_soft_keepalive().  Port 500 stays the daemon's.
  *
  * ---- What the caller sets up (routes and rules) ----
  *
@@ -164,7 +168,7 @@ bool esp_soft_raw_esp(const struct esp_soft *es);
 
 /* ---- IKE on the shared NAT-T socket ---- */
 
-/* Readable (an eventfd) while IKE datagrams wait. */
+/* Readable (an epoll fd) while IKE datagrams wait. */
 int esp_soft_ike_fd(const struct esp_soft *es);
 
 /* local: our address and port the datagram came to; remote: the sender. */
@@ -172,8 +176,9 @@ typedef void (*esp_soft_ike_cb)(void *ctx, const struct xk_addr *local,
 				const struct xk_addr *remote, const uint8_t *buf, size_t len);
 
 /*
- * Hand every queued IKE datagram (marker stripped) to cb, in arrival
- * order; returns how many, or a negative errno.
+ * Hand every waiting IKE datagram (marker stripped) to cb, in arrival
+ * order per source; returns how many, or a negative errno.  ESP that
+ * arrived with them is decrypted and delivered on the way.
  */
 int esp_soft_ike_read(struct esp_soft *es, esp_soft_ike_cb cb, void *ctx);
 

@@ -109,6 +109,19 @@ struct esp_soft {
 	bool timer_running;
 	struct esp_worker *workers;
 	bool raw_open, gso, gro;
+
+	/*
+	 * IKE on the NAT-T port, read by the control thread itself: per
+	 * family a socket first in the port's SO_REUSEPORT group, where a BPF
+	 * program sends every datagram with the non-ESP marker (io.c); -1
+	 * where that could not be set up, and the workers queue IKE instead
+	 * (as they do for IKE coalesced behind ESP).  ike_epoll watches these
+	 * and the queue: esp_soft_ike_fd().
+	 */
+	int ike_udp[2];
+	int ike_epoll;
+	uint8_t *ike_rx;
+	size_t ike_rx_sz;
 };
 
 /* datapath.c */
@@ -152,5 +165,7 @@ void esp_io_stop(struct esp_soft *es);
 struct iovec;
 int esp_io_send(struct esp_soft *es, const struct xk_addr *local, const struct xk_addr *remote,
 		struct iovec *iov, size_t n);
+/* Everything waiting on IKE socket fd, to cb; returns the IKE datagrams. */
+int esp_io_ike_read(struct esp_soft *es, int fd, esp_soft_ike_cb cb, void *ctx);
 
 #endif

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,12 +35,16 @@
 #ifndef UDP_GRO
 #define UDP_GRO 104 /* <linux/udp.h>: receive coalesced datagrams */
 #endif
+#ifndef SO_ATTACH_REUSEPORT_CBPF
+#define SO_ATTACH_REUSEPORT_CBPF 51 /* <asm-generic/socket.h>, Linux 4.5 */
+#endif
 
 #define IO_BATCH 64      /* packets per TUN batch and per non-GRO recvmmsg */
 #define IO_GRO_BATCH 16  /* 64 KiB datagrams per recvmmsg with GRO */
 #define IO_GRO_BUF 65536
 #define IO_GSO_MAX 64    /* the kernel's UDP_MAX_SEGMENTS */
 #define IO_GSO_BYTES 65000
+#define IKE_RX_BATCH 4   /* datagrams per recvmmsg on the IKE socket */
 
 struct io_ctl {
 	_Alignas(struct cmsghdr) char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
@@ -203,6 +209,8 @@ fail:
 	return err;
 }
 
+static void parse_ctl(struct msghdr *m, struct xk_addr *local, size_t *seg);
+
 static int raw_open(struct esp_soft *es, int af)
 {
 	int fd = socket(af, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ESP), one = 1, err;
@@ -218,6 +226,172 @@ static int raw_open(struct esp_soft *es, int af)
 		return err;
 	}
 	return fd;
+}
+
+/*
+ * IKE and ESP share the NAT-T port.  The control thread reads IKE from
+ * sockets of its own, the first in each family's SO_REUSEPORT group; this
+ * program, which the kernel runs with the data at the UDP payload, sends
+ * there every datagram that starts with the non-ESP marker and anything
+ * under four bytes (keepalives, runts), and ESP to worker 1 + SPI mod n,
+ * so that one SA's packets stay on one worker.  Without it IKE would wake
+ * a worker, then the control thread through a queue: a tenth of a
+ * responder's CPU per handshake.
+ */
+static int ike_steer(int fd, unsigned n_workers)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_LEN, 0),
+		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 4, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, 0),
+		BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, n_workers),
+		BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, 1),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	struct sock_fprog prog = { sizeof(code) / sizeof(code[0]), code };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * Bound before any worker's socket, so that each is index 0 of its group;
+ * the program goes on once the workers' sockets are in.
+ */
+static void ike_open(struct esp_soft *es)
+{
+	for (int f = 0; f < 2; f++) {
+		int gso, gro;
+
+		if (f == 1 && es->cfg.no_v6)
+			break;
+		/* Errors show when the workers open theirs. */
+		es->ike_udp[f] = udp_open(es, fam_af[f], &gso, &gro);
+		if (es->ike_udp[f] < 0)
+			es->ike_udp[f] = -1;
+	}
+}
+
+static void ike_close(struct esp_soft *es, int f)
+{
+	if (es->ike_udp[f] >= 0)
+		close(es->ike_udp[f]); /* leaves the epoll set with it */
+	es->ike_udp[f] = -1;
+}
+
+static void ike_start(struct esp_soft *es)
+{
+	for (int f = 0; f < 2; f++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = es->ike_udp[f] };
+		int err;
+
+		if (es->ike_udp[f] < 0)
+			continue;
+		err = es->workers[0].udp[f] < 0 ? -EAFNOSUPPORT : ike_steer(es->ike_udp[f], es->n_workers);
+		if (!err && epoll_ctl(es->ike_epoll, EPOLL_CTL_ADD, es->ike_udp[f], &ev) < 0)
+			err = -errno;
+		if (err) {
+			xk_info("esp-soft: IKE on port %u (IPv%c) goes through the workers: %s",
+				es->cfg.nat_port, f ? '6' : '4', strerror(-err));
+			ike_close(es, f);
+		}
+	}
+	if (es->ike_udp[0] < 0 && es->ike_udp[1] < 0)
+		return;
+	/* With GRO a datagram can be several, up to 64 KiB. */
+	es->ike_rx_sz = es->gro ? IO_GRO_BUF : es->cfg.mtu + ESP_MAX_OVERHEAD + 64;
+	es->ike_rx = malloc(IKE_RX_BATCH * es->ike_rx_sz);
+	if (!es->ike_rx) {
+		xk_warn("esp-soft: IKE on port %u goes through the workers: %s", es->cfg.nat_port,
+			strerror(ENOMEM));
+		ike_close(es, 0);
+		ike_close(es, 1);
+	}
+}
+
+/*
+ * ESP on the control thread's socket: GRO put it behind an IKE message of
+ * the same flow (or the program was not in yet).  Decrypted in the
+ * control thread's slot and written to the device.
+ */
+static void ike_sock_esp(struct esp_soft *es, const struct xk_addr *local,
+			 const struct xk_addr *remote, uint8_t *buf, size_t len)
+{
+	unsigned slot = es->n_workers;
+	struct esp_vnet_hdr h = { 0 };
+	struct esp_soft_rx rx;
+	struct iovec iov[3];
+	int n = 0, r;
+
+	pthread_rwlock_rdlock(&es->lock);
+	r = esp_dp_input(es, slot, local, remote, true, buf, len, &rx);
+	pthread_rwlock_unlock(&es->lock);
+	if (r != 0)
+		return; /* counted (or a keepalive) */
+	if (es->tun.vnet)
+		iov[n++] = (struct iovec){ &h, ESP_VNET_HDR_LEN };
+	if (rx.hdr_len)
+		iov[n++] = (struct iovec){ rx.hdr, rx.hdr_len };
+	iov[n++] = (struct iovec){ (void *)rx.data, rx.len };
+	if (esp_tun_write(&es->tun, 0, iov, n) < 0)
+		esp_drop(es, slot, ESP_SOFT_DROP_IO);
+}
+
+int esp_io_ike_read(struct esp_soft *es, int fd, esp_soft_ike_cb cb, void *ctx)
+{
+	struct mmsghdr msg[IKE_RX_BATCH];
+	struct iovec iov[IKE_RX_BATCH];
+	struct sockaddr_in6 name[IKE_RX_BATCH];
+	struct io_ctl ctl[IKE_RX_BATCH];
+	unsigned slot = es->n_workers;
+	int total = 0, r;
+
+	do {
+		for (unsigned i = 0; i < IKE_RX_BATCH; i++) {
+			iov[i] = (struct iovec){ es->ike_rx + i * es->ike_rx_sz, es->ike_rx_sz };
+			msg[i].msg_hdr = (struct msghdr){
+				.msg_name = &name[i], .msg_namelen = sizeof(name[i]),
+				.msg_iov = &iov[i], .msg_iovlen = 1,
+				.msg_control = ctl[i].buf, .msg_controllen = sizeof(ctl[i].buf),
+			};
+		}
+		r = recvmmsg(fd, msg, IKE_RX_BATCH, MSG_DONTWAIT, NULL);
+		for (int i = 0; i < r; i++) {
+			size_t len = msg[i].msg_len, seg = len, one;
+			uint8_t *buf = iov[i].iov_base;
+			struct xk_addr local = { 0 }, remote;
+
+			if (msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				esp_drop(es, slot, ESP_SOFT_DROP_TOO_BIG);
+				continue;
+			}
+			from_sockaddr(&name[i], &remote);
+			parse_ctl(&msg[i].msg_hdr, &local, &seg);
+			local.port = es->cfg.nat_port;
+			if (!seg)
+				seg = len ? len : 1;
+			/* A GRO datagram is segments of `seg` bytes, the last maybe shorter. */
+			for (size_t off = 0;; off += one) {
+				uint8_t *p = buf + off;
+
+				one = len - off < seg ? len - off : seg;
+				if (one >= 4 && get_be32(p) == 0) {
+					esp_ctr_add(es, slot, CTR_IKE_IN, 1);
+					cb(ctx, &local, &remote, p + 4, one - 4);
+					total++;
+				} else {
+					ike_sock_esp(es, &local, &remote, p, one);
+				}
+				if (off + one >= len)
+					break;
+			}
+		}
+	} while (r == IKE_RX_BATCH);
+	return total;
 }
 
 /* ---- outbound ---- */
@@ -855,6 +1029,7 @@ int esp_io_start(struct esp_soft *es)
 		es->workers[i].udp[0] = es->workers[i].udp[1] = -1;
 		es->workers[i].raw[0] = es->workers[i].raw[1] = -1;
 	}
+	ike_open(es);
 	for (unsigned i = 0; i < es->n_workers; i++) {
 		err = worker_init(es, &es->workers[i], i);
 		if (err) {
@@ -862,6 +1037,7 @@ int esp_io_start(struct esp_soft *es)
 			goto fail;
 		}
 	}
+	ike_start(es);
 	for (unsigned i = 0; i < es->n_workers; i++) {
 		err = -pthread_create(&es->workers[i].thread, NULL, worker_main, &es->workers[i]);
 		if (err)
@@ -898,6 +1074,10 @@ void esp_io_stop(struct esp_soft *es)
 		worker_free(&es->workers[i]);
 	free(es->workers);
 	es->workers = NULL;
+	ike_close(es, 0);
+	ike_close(es, 1);
+	free(es->ike_rx);
+	es->ike_rx = NULL;
 	if (es->stop_fd >= 0)
 		close(es->stop_fd);
 	es->stop_fd = -1;
@@ -906,13 +1086,14 @@ void esp_io_stop(struct esp_soft *es)
 }
 
 /*
- * A datagram of the control thread (IKE, keepalives) from worker 0's
- * socket: its own sendmsg, so it needs no lock against the workers.
+ * A datagram of the control thread (IKE, keepalives) from its own IKE
+ * socket, or worker 0's: its own sendmsg, no lock against the workers.
  */
 int esp_io_send(struct esp_soft *es, const struct xk_addr *local, const struct xk_addr *remote,
 		struct iovec *iov, size_t n)
 {
-	int fd = es->workers[0].udp[fam_idx(remote->family)];
+	int f = fam_idx(remote->family);
+	int fd = es->ike_udp[f] >= 0 ? es->ike_udp[f] : es->workers[0].udp[f];
 	struct sockaddr_in6 ss;
 	struct io_ctl ctl;
 	struct msghdr m = { .msg_name = &ss, .msg_iov = iov, .msg_iovlen = n };
