@@ -97,6 +97,7 @@ struct xiked {
 	size_t n_traps;
 
 	struct xd_route_ctx *routes;
+	ev_io routes_w;
 	struct xd_stats stats;
 	uint64_t started_ms;
 	bool stopping;
@@ -155,6 +156,9 @@ void xd_traps_remove(struct xiked *d, const char *conn);
 /* route.c: tunnel-mode routes (libnl-route-3). */
 struct xd_route_ctx *xd_routes_open(uint32_t table);
 void xd_routes_close(struct xd_route_ctx *r);
+/* Readable when the kernel refused a route request; then xd_routes_input(). */
+int xd_routes_fd(const struct xd_route_ctx *r);
+void xd_routes_input(struct xd_route_ctx *r);
 /*
  * owner: a CHILD_SA's inbound SPI, or XD_ROUTE_TRAP(reqid) for a trap, which
  * no SPI (any 32-bit value, top bit included) can be.

@@ -499,6 +499,16 @@ static void stop(struct xiked *d)
 	ev_break(d->loop, EVBREAK_ALL);
 }
 
+/* The kernel refused a route request (they are sent without waiting). */
+static void on_routes(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct xiked *d = w->data;
+
+	(void)loop;
+	(void)revents;
+	xd_routes_input(d->routes);
+}
+
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct xiked *d = w->data;
@@ -662,6 +672,11 @@ int main(int argc, char **argv)
 		d->routes = xd_routes_open(d->cfg.route_table);
 	if (d->soft)
 		xd_routes_use_tun(d->routes, esp_soft_ifindex(d->soft), esp_soft_mark(d->soft));
+	if (d->routes) {
+		ev_io_init(&d->routes_w, on_routes, xd_routes_fd(d->routes), EV_READ);
+		d->routes_w.data = d;
+		ev_io_start(d->loop, &d->routes_w);
+	}
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		if (conn_add(d, &d->cfg.conns[i], err, sizeof(err)) < 0) {
 			fprintf(stderr, "xiked: %s\n", err);
@@ -704,6 +719,8 @@ int main(int argc, char **argv)
 
 	sd_notify(0, "STOPPING=1");
 	ike_engine_free(d->eng);
+	if (d->routes)
+		ev_io_stop(d->loop, &d->routes_w);
 	xd_routes_close(d->routes);
 	xd_kernel_close(d);
 	xd_ctl_close(d);
