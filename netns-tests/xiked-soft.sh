@@ -6,7 +6,8 @@
 # peer 1 behind a masquerading namespace: the tunnel comes up through the
 # NAT and peer 1's NAT keepalives (one 0xff byte, RFC 3948 2.3, sent
 # through esp-soft, which owns port 4500) are seen on the wire every
-# `keepalive` seconds, from the NAT's address and port.
+# `keepalive` seconds, from the NAT's address and port; IKE on port 4500
+# reached both daemons without the workers' relay.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xiked-lib.sh"
 require_root
@@ -94,14 +95,21 @@ table bridge ka {
 	}
 }
 EOF
-	printf '[global]\n%s\nbackend = soft\nkeepalive = 1s\n[conn t]\nlocal = 192.168.1.2\nremote = %s\npsk = soft\nlocal-ts = 10.1.0.0/24\nremote-ts = 10.2.0.0/24\n' \
+	printf '[global]\n%s\nbackend = soft\nlog-level = info\nkeepalive = 1s\n[conn t]\nlocal = 192.168.1.2\nremote = %s\npsk = soft\nlocal-ts = 10.1.0.0/24\nremote-ts = 10.2.0.0/24\n' \
 		"$(xiked_socket 1)" "$IP2_4" | xiked_start 1
-	printf '[global]\n%s\nbackend = soft\n[conn t]\nremote = %%any\npsk = soft\nlocal-ts = 10.2.0.0/24\nremote-ts = 10.1.0.0/24\n' \
+	printf '[global]\n%s\nbackend = soft\nlog-level = info\n[conn t]\nremote = %%any\npsk = soft\nlocal-ts = 10.2.0.0/24\nremote-ts = 10.1.0.0/24\n' \
 		"$(xiked_socket 2)" | xiked_start 2
 	check ctl 1 initiate t
 	wait_for 20 child_up 1 || fail "no CHILD SA through the NAT"
 	wait_for 10 child_up 2 || fail "no CHILD SA on peer 2"
 	ctl 1 --json list-sas | grep -q '"nat-local": *true' || fail "peer 1 did not see its NAT"
+	# IKE_AUTH went over port 4500, which esp-soft owns: the kernel's
+	# SO_REUSEPORT program sends IKE straight to the daemon's own socket.
+	for n in 1 2; do
+		if xiked_log "$n" | grep 'goes through the workers'; then
+			fail "peer $n: IKE on port 4500 is not steered to the daemon"
+		fi
+	done
 	wire_count_reset
 	n0 nft reset counters table bridge ka >/dev/null
 	check n1 ping -c 3 -i 0.2 -W 2 -I 10.1.0.1 10.2.0.1
