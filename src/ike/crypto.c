@@ -89,32 +89,36 @@ static bool algs_ready(void)
 	return CRYPTO_THREAD_run_once(&algs_once, algs_fetch) == 1;
 }
 
+/* Where name stands in names[0, n) once the table is filled; -1 if not. */
+static int alg_index(const char *const *names, size_t n, const char *name)
+{
+	if (name && algs_ready())
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(names[i], name))
+				return (int)i;
+	return -1;
+}
+
 /* The fetched algorithm of that name, NULL if it is not there. */
 static const EVP_MD *md_get(const char *name)
 {
-	if (name && algs_ready())
-		for (size_t i = 0; i < N_MD; i++)
-			if (!strcmp(md_names[i], name))
-				return algs.md[i];
-	return NULL;
+	int i = alg_index(md_names, N_MD, name);
+
+	return i < 0 ? NULL : algs.md[i];
 }
 
 static const EVP_MAC_CTX *hmac_get(const char *digest)
 {
-	if (digest && algs_ready())
-		for (size_t i = 0; i < N_MD; i++)
-			if (!strcmp(md_names[i], digest))
-				return algs.hmac[i];
-	return NULL;
+	int i = alg_index(md_names, N_MD, digest);
+
+	return i < 0 ? NULL : algs.hmac[i];
 }
 
 static const EVP_CIPHER *cipher_get(const char *name)
 {
-	if (name && algs_ready())
-		for (size_t i = 0; i < N_CIPHER; i++)
-			if (!strcmp(cipher_names[i], name))
-				return algs.cipher[i];
-	return NULL;
+	int i = alg_index(cipher_names, N_CIPHER, name);
+
+	return i < 0 ? NULL : algs.cipher[i];
 }
 
 /* --- HMAC ------------------------------------------------------------- */
