@@ -358,6 +358,18 @@ static void unlink_owner(struct xd_route_ctx *r, struct xd_route *x)
 	}
 }
 
+static void unlink_dst(struct xd_route_ctx *r, struct xd_route *x)
+{
+	struct xd_route **pp = &r->by_dst[dst_bucket(r, x->family, x->dst, x->plen)];
+
+	for (; *pp; pp = &(*pp)->next_dst) {
+		if (*pp == x) {
+			*pp = x->next_dst;
+			return;
+		}
+	}
+}
+
 /* Room for one more route: the tables double when they are full. */
 static int reserve(struct xd_route_ctx *r)
 {
@@ -410,16 +422,6 @@ static int send_async(struct xd_route_ctx *r, struct rtnl_route *rt, int cmd, in
 		*seq = nlmsg_hdr(msg)->nlmsg_seq;
 	nlmsg_free(msg);
 	return err < 0 ? err : 0;
-}
-
-static void unlink_dst(struct xd_route_ctx *r, struct xd_route *x)
-{
-	struct xd_route **pp = &r->by_dst[dst_bucket(r, x->family, x->dst, x->plen)];
-
-	while (*pp && *pp != x)
-		pp = &(*pp)->next_dst;
-	if (*pp)
-		*pp = x->next_dst;
 }
 
 /*
@@ -579,20 +581,14 @@ void xd_routes_remove(struct xd_route_ctx *r, uint64_t owner)
 	if (!r || !r->n_buckets)
 		return;
 	for (pp = &r->by_owner[owner_bucket(r, owner)]; *pp;) {
-		struct xd_route *x = *pp, **dp;
+		struct xd_route *x = *pp;
 
 		if (x->owner != owner) {
 			pp = &x->next_owner;
 			continue;
 		}
 		*pp = x->next_owner;
-		for (dp = &r->by_dst[dst_bucket(r, x->family, x->dst, x->plen)]; *dp;
-		     dp = &(*dp)->next_dst) {
-			if (*dp == x) {
-				*dp = x->next_dst;
-				break;
-			}
-		}
+		unlink_dst(r, x);
 		route_delete(r, x);
 		free(x);
 		r->n_routes--;
