@@ -209,8 +209,6 @@ fail:
 	return err;
 }
 
-static void parse_ctl(struct msghdr *m, struct xk_addr *local, size_t *seg);
-
 static int raw_open(struct esp_soft *es, int af)
 {
 	int fd = socket(af, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ESP), one = 1, err;
@@ -311,87 +309,6 @@ static void ike_start(struct esp_soft *es)
 		ike_close(es, 0);
 		ike_close(es, 1);
 	}
-}
-
-/*
- * ESP on the control thread's socket: GRO put it behind an IKE message of
- * the same flow (or the program was not in yet).  Decrypted in the
- * control thread's slot and written to the device.
- */
-static void ike_sock_esp(struct esp_soft *es, const struct xk_addr *local,
-			 const struct xk_addr *remote, uint8_t *buf, size_t len)
-{
-	unsigned slot = es->n_workers;
-	struct esp_vnet_hdr h = { 0 };
-	struct esp_soft_rx rx;
-	struct iovec iov[3];
-	int n = 0, r;
-
-	pthread_rwlock_rdlock(&es->lock);
-	r = esp_dp_input(es, slot, local, remote, true, buf, len, &rx);
-	pthread_rwlock_unlock(&es->lock);
-	if (r != 0)
-		return; /* counted (or a keepalive) */
-	if (es->tun.vnet)
-		iov[n++] = (struct iovec){ &h, ESP_VNET_HDR_LEN };
-	if (rx.hdr_len)
-		iov[n++] = (struct iovec){ rx.hdr, rx.hdr_len };
-	iov[n++] = (struct iovec){ (void *)rx.data, rx.len };
-	if (esp_tun_write(&es->tun, 0, iov, n) < 0)
-		esp_drop(es, slot, ESP_SOFT_DROP_IO);
-}
-
-int esp_io_ike_read(struct esp_soft *es, int fd, esp_soft_ike_cb cb, void *ctx)
-{
-	struct mmsghdr msg[IKE_RX_BATCH];
-	struct iovec iov[IKE_RX_BATCH];
-	struct sockaddr_in6 name[IKE_RX_BATCH];
-	struct io_ctl ctl[IKE_RX_BATCH];
-	unsigned slot = es->n_workers;
-	int total = 0, r;
-
-	do {
-		for (unsigned i = 0; i < IKE_RX_BATCH; i++) {
-			iov[i] = (struct iovec){ es->ike_rx + i * es->ike_rx_sz, es->ike_rx_sz };
-			msg[i].msg_hdr = (struct msghdr){
-				.msg_name = &name[i], .msg_namelen = sizeof(name[i]),
-				.msg_iov = &iov[i], .msg_iovlen = 1,
-				.msg_control = ctl[i].buf, .msg_controllen = sizeof(ctl[i].buf),
-			};
-		}
-		r = recvmmsg(fd, msg, IKE_RX_BATCH, MSG_DONTWAIT, NULL);
-		for (int i = 0; i < r; i++) {
-			size_t len = msg[i].msg_len, seg = len, one;
-			uint8_t *buf = iov[i].iov_base;
-			struct xk_addr local = { 0 }, remote;
-
-			if (msg[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				esp_drop(es, slot, ESP_SOFT_DROP_TOO_BIG);
-				continue;
-			}
-			from_sockaddr(&name[i], &remote);
-			parse_ctl(&msg[i].msg_hdr, &local, &seg);
-			local.port = es->cfg.nat_port;
-			if (!seg)
-				seg = len ? len : 1;
-			/* A GRO datagram is segments of `seg` bytes, the last maybe shorter. */
-			for (size_t off = 0;; off += one) {
-				uint8_t *p = buf + off;
-
-				one = len - off < seg ? len - off : seg;
-				if (one >= 4 && get_be32(p) == 0) {
-					esp_ctr_add(es, slot, CTR_IKE_IN, 1);
-					cb(ctx, &local, &remote, p + 4, one - 4);
-					total++;
-				} else {
-					ike_sock_esp(es, &local, &remote, p, one);
-				}
-				if (off + one >= len)
-					break;
-			}
-		}
-	} while (r == IKE_RX_BATCH);
-	return total;
 }
 
 /* ---- outbound ---- */
@@ -739,21 +656,48 @@ static void parse_ctl(struct msghdr *m, struct xk_addr *local, size_t *seg)
 	}
 }
 
+/* Up to n datagrams into n slots of sz bytes at buf, without waiting. */
+static int recv_into(int fd, struct mmsghdr *msg, struct iovec *iov, struct sockaddr_in6 *name,
+		     struct io_ctl *ctl, uint8_t *buf, size_t sz, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		iov[i] = (struct iovec){ buf + i * sz, sz };
+		msg[i].msg_hdr = (struct msghdr){
+			.msg_name = &name[i], .msg_namelen = sizeof(name[i]),
+			.msg_iov = &iov[i], .msg_iovlen = 1,
+			.msg_control = ctl[i].buf, .msg_controllen = sizeof(ctl[i].buf),
+		};
+	}
+	return recvmmsg(fd, msg, n, MSG_DONTWAIT, NULL);
+}
+
 static int recv_batch(struct esp_worker *w, int fd)
 {
-	for (unsigned i = 0; i < w->rx_batch; i++) {
-		struct msghdr *h = &w->rx_msg[i].msg_hdr;
+	return recv_into(fd, w->rx_msg, w->rx_iov, w->rx_name, w->rx_ctl, w->rx, w->rx_sz,
+			 w->rx_batch);
+}
 
-		w->rx_iov[i] = (struct iovec){ w->rx + i * w->rx_sz, w->rx_sz };
-		h->msg_name = &w->rx_name[i];
-		h->msg_namelen = sizeof(w->rx_name[i]);
-		h->msg_iov = &w->rx_iov[i];
-		h->msg_iovlen = 1;
-		h->msg_control = w->rx_ctl[i].buf;
-		h->msg_controllen = sizeof(w->rx_ctl[i].buf);
-		h->msg_flags = 0;
+/*
+ * The sender, our address (with the NAT-T port) and the GRO segment size
+ * of datagram m from the NAT-T port; false, counted in `slot`, if it was
+ * cut short.
+ */
+static bool udp_meta(struct esp_soft *es, unsigned slot, struct mmsghdr *m,
+		     const struct sockaddr_in6 *name, struct xk_addr *local,
+		     struct xk_addr *remote, size_t *seg)
+{
+	if (m->msg_hdr.msg_flags & MSG_TRUNC) {
+		esp_drop(es, slot, ESP_SOFT_DROP_TOO_BIG);
+		return false;
 	}
-	return recvmmsg(fd, w->rx_msg, w->rx_batch, MSG_DONTWAIT, NULL);
+	*local = (struct xk_addr){ 0 };
+	from_sockaddr(name, remote);
+	*seg = m->msg_len;
+	parse_ctl(&m->msg_hdr, local, seg);
+	local->port = es->cfg.nat_port;
+	if (!*seg)
+		*seg = m->msg_len ? m->msg_len : 1;
+	return true;
 }
 
 static unsigned udp_batch(struct esp_worker *w, int f)
@@ -765,20 +709,12 @@ static unsigned udp_batch(struct esp_worker *w, int f)
 		return 0;
 	pthread_rwlock_rdlock(&es->lock);
 	for (int i = 0; i < r; i++) {
-		struct msghdr *h = &w->rx_msg[i].msg_hdr;
-		size_t len = w->rx_msg[i].msg_len, seg = len;
+		size_t len = w->rx_msg[i].msg_len, seg;
 		uint8_t *buf = w->rx + (size_t)i * w->rx_sz;
-		struct xk_addr local = { 0 }, remote;
+		struct xk_addr local, remote;
 
-		if (h->msg_flags & MSG_TRUNC) {
-			esp_drop(es, w->id, ESP_SOFT_DROP_TOO_BIG);
+		if (!udp_meta(es, w->id, &w->rx_msg[i], &w->rx_name[i], &local, &remote, &seg))
 			continue;
-		}
-		from_sockaddr(&w->rx_name[i], &remote);
-		parse_ctl(h, &local, &seg);
-		local.port = es->cfg.nat_port;
-		if (!seg)
-			seg = len ? len : 1;
 		/* A GRO datagram is segments of `seg` bytes, the last maybe shorter. */
 		for (size_t off = 0, one;; off += one) {
 			struct esp_soft_rx rx;
@@ -793,6 +729,72 @@ static unsigned udp_batch(struct esp_worker *w, int f)
 	gro_flush(w);
 	pthread_rwlock_unlock(&es->lock);
 	return (unsigned)r;
+}
+
+/*
+ * ESP on the control thread's socket: GRO put it behind an IKE message of
+ * the same flow (or the program was not in yet).  Decrypted in the
+ * control thread's slot and written to the device.
+ */
+static void ike_sock_esp(struct esp_soft *es, const struct xk_addr *local,
+			 const struct xk_addr *remote, uint8_t *buf, size_t len)
+{
+	unsigned slot = es->n_workers;
+	struct esp_vnet_hdr h = { 0 };
+	struct esp_soft_rx rx;
+	struct iovec iov[3];
+	int n = 0, r;
+
+	pthread_rwlock_rdlock(&es->lock);
+	r = esp_dp_input(es, slot, local, remote, true, buf, len, &rx);
+	pthread_rwlock_unlock(&es->lock);
+	if (r != 0)
+		return; /* counted (or a keepalive) */
+	if (es->tun.vnet)
+		iov[n++] = (struct iovec){ &h, ESP_VNET_HDR_LEN };
+	if (rx.hdr_len)
+		iov[n++] = (struct iovec){ rx.hdr, rx.hdr_len };
+	iov[n++] = (struct iovec){ (void *)rx.data, rx.len };
+	if (esp_tun_write(&es->tun, 0, iov, n) < 0)
+		esp_drop(es, slot, ESP_SOFT_DROP_IO);
+}
+
+int esp_io_ike_read(struct esp_soft *es, int fd, esp_soft_ike_cb cb, void *ctx)
+{
+	struct mmsghdr msg[IKE_RX_BATCH];
+	struct iovec iov[IKE_RX_BATCH];
+	struct sockaddr_in6 name[IKE_RX_BATCH];
+	struct io_ctl ctl[IKE_RX_BATCH];
+	unsigned slot = es->n_workers;
+	int total = 0, r;
+
+	do {
+		r = recv_into(fd, msg, iov, name, ctl, es->ike_rx, es->ike_rx_sz, IKE_RX_BATCH);
+		for (int i = 0; i < r; i++) {
+			size_t len = msg[i].msg_len, seg, one;
+			uint8_t *buf = iov[i].iov_base;
+			struct xk_addr local, remote;
+
+			if (!udp_meta(es, slot, &msg[i], &name[i], &local, &remote, &seg))
+				continue;
+			/* A GRO datagram is segments of `seg` bytes, the last maybe shorter. */
+			for (size_t off = 0;; off += one) {
+				uint8_t *p = buf + off;
+
+				one = len - off < seg ? len - off : seg;
+				if (one >= 4 && get_be32(p) == 0) {
+					esp_ctr_add(es, slot, CTR_IKE_IN, 1);
+					cb(ctx, &local, &remote, p + 4, one - 4);
+					total++;
+				} else {
+					ike_sock_esp(es, &local, &remote, p, one);
+				}
+				if (off + one >= len)
+					break;
+			}
+		}
+	} while (r == IKE_RX_BATCH);
+	return total;
 }
 
 /* Raw ESP (worker 0): IPv4 sockets see the IP header, IPv6 ones do not. */
