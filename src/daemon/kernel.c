@@ -121,14 +121,14 @@ static void on_backend_event(void *ctx, const struct xk_event *ev)
 		/* Soft: rekey the CHILD_SA; hard: it is gone, tell the peer. */
 		d->stats.expires++;
 		if (ike_engine_expire(d->eng, &ev->sa, ev->hard) < 0)
-			xk_debug("expire %s spi=%08x: not a CHILD_SA of ours", ev->hard ? "hard" : "soft",
-				 ev->sa.spi);
+			xk_debug("expire %s spi=%08x: no installed CHILD_SA of ours",
+				 ev->hard ? "hard" : "soft", ev->sa.spi);
 		break;
 	case XK_EV_MAPPING:
 		/* The kernel saw authenticated ESP from a new port: follow it. */
 		d->stats.mappings++;
 		if (ike_engine_peer_moved(d->eng, &ev->sa, &ev->new_src) < 0)
-			xk_debug("mapping spi=%08x: not a CHILD_SA of ours", ev->sa.spi);
+			xk_debug("mapping spi=%08x: no installed CHILD_SA of ours", ev->sa.spi);
 		break;
 	}
 }

@@ -47,9 +47,21 @@ struct ike_child *child_new(struct ike_sa *sa)
 	if (!c)
 		return NULL;
 	c->state = CHILD_S_CREATING;
+	c->sa = sa;
 	c->next = sa->children;
 	sa->children = c;
 	return c;
+}
+
+void child_hand_over(struct ike_sa *from, struct ike_sa *to)
+{
+	struct ike_child **tail = &from->children;
+
+	for (; *tail; tail = &(*tail)->next)
+		(*tail)->sa = to;
+	*tail = to->children;
+	to->children = from->children;
+	from->children = NULL;
 }
 
 void child_fill_info(const struct ike_child *c, struct ike_child_info *info)
@@ -566,6 +578,7 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 		c->n_policies = (uint8_t)n;
 	}
 	child_set_state(c, CHILD_S_INSTALLED);
+	ike_child_index(sa->eng, c);
 	ike_stats_mut(sa->eng)->child_sa_active++;
 	{
 		char l[XK_TS_STRLEN], r[XK_TS_STRLEN], suite[96];
@@ -641,6 +654,7 @@ void child_uninstall(struct ike_sa *sa, struct ike_child *c)
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
 	struct xk_sa_id id;
 
+	ike_child_unindex(sa->eng, c);
 	if (c->n_policies) {
 		struct ike_child *heir = policy_heir(sa, c);
 

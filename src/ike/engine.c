@@ -26,8 +26,10 @@ struct ike_engine {
 	 * peer's identity (for INITIAL_CONTACT); n_buckets each.
 	 */
 	struct ike_sa **by_local, **by_peer, **by_id;
+	/* Installed CHILD_SAs by inbound and by outbound SPI; n_buckets each. */
+	struct ike_child **by_spi_in, **by_spi_out;
 	size_t n_buckets;
-	size_t n_sas;
+	size_t n_sas, n_children;
 	uint64_t hash_key;
 	struct ike_sa *all;
 	struct ike_sa *dead;	  /* killed during this call, freed at its end */
@@ -270,34 +272,122 @@ void ike_sa_rehash_peer(struct ike_sa *sa)
 	e->by_peer[b] = sa;
 }
 
-static int grow(struct ike_engine *e)
+static void tables_free(struct ike_engine *e)
 {
-	size_t n = e->n_buckets * 2;
-	struct ike_sa **l = calloc(n, sizeof(*l)), **p = calloc(n, sizeof(*p));
-	struct ike_sa **d = calloc(n, sizeof(*d));
-	struct ike_sa *sa;
-
-	if (!l || !p || !d) {
-		free(l);
-		free(p);
-		free(d);
-		return -ENOMEM;
-	}
 	free(e->by_local);
 	free(e->by_peer);
 	free(e->by_id);
+	free(e->by_spi_in);
+	free(e->by_spi_out);
+}
+
+static void child_insert(struct ike_engine *e, struct ike_child *c)
+{
+	size_t in = bucket(e, c->spi_in), out = bucket(e, c->spi_out);
+
+	c->in_next = e->by_spi_in[in];
+	e->by_spi_in[in] = c;
+	c->out_next = e->by_spi_out[out];
+	e->by_spi_out[out] = c;
+}
+
+/* The five tables at n buckets each, or none of them. */
+static int tables_alloc(struct ike_engine *e, size_t n)
+{
+	struct ike_sa **l = calloc(n, sizeof(*l)), **p = calloc(n, sizeof(*p));
+	struct ike_sa **d = calloc(n, sizeof(*d));
+	struct ike_child **ci = calloc(n, sizeof(*ci)), **co = calloc(n, sizeof(*co));
+
+	if (!l || !p || !d || !ci || !co) {
+		free(l);
+		free(p);
+		free(d);
+		free(ci);
+		free(co);
+		return -ENOMEM;
+	}
+	tables_free(e);
 	e->by_local = l;
 	e->by_peer = p;
 	e->by_id = d;
+	e->by_spi_in = ci;
+	e->by_spi_out = co;
 	e->n_buckets = n;
+	return 0;
+}
+
+static int grow(struct ike_engine *e)
+{
+	struct ike_sa *sa;
+
+	if (tables_alloc(e, e->n_buckets * 2) < 0)
+		return -ENOMEM;
 	for (sa = e->all; sa; sa = sa->next_all) {
 		hash_insert(e, sa);
 		if (!sa->initiator)
 			ike_sa_rehash_peer(sa);
 		if (sa->remote_id)
 			id_insert(e, sa);
+		for (struct ike_child *c = sa->children; c; c = c->next)
+			if (c->indexed)
+				child_insert(e, c);
 	}
 	return 0;
+}
+
+void ike_child_index(struct ike_engine *e, struct ike_child *c)
+{
+	if (c->indexed)
+		return;
+	/* Should the tables not grow, the chains only get longer. */
+	if (e->n_children >= e->n_buckets)
+		grow(e);
+	child_insert(e, c);
+	c->indexed = true;
+	e->n_children++;
+}
+
+void ike_child_unindex(struct ike_engine *e, struct ike_child *c)
+{
+	struct ike_child **pp;
+
+	if (!c->indexed)
+		return;
+	for (pp = &e->by_spi_in[bucket(e, c->spi_in)]; *pp; pp = &(*pp)->in_next) {
+		if (*pp == c) {
+			*pp = c->in_next;
+			break;
+		}
+	}
+	for (pp = &e->by_spi_out[bucket(e, c->spi_out)]; *pp; pp = &(*pp)->out_next) {
+		if (*pp == c) {
+			*pp = c->out_next;
+			break;
+		}
+	}
+	c->indexed = false;
+	e->n_children--;
+}
+
+/* The installed CHILD_SA that a kernel SA (destination, SPI) belongs to. */
+static struct ike_child *child_by_sa_id(struct ike_engine *e, const struct xk_sa_id *id,
+					bool *inbound)
+{
+	struct ike_child *c;
+
+	for (c = e->by_spi_in[bucket(e, id->spi)]; c; c = c->in_next) {
+		if (c->spi_in == id->spi && xk_addr_ip_eq(&c->sa->local, &id->dst)) {
+			*inbound = true;
+			return c;
+		}
+	}
+	for (c = e->by_spi_out[bucket(e, id->spi)]; c; c = c->out_next) {
+		if (c->spi_out == id->spi && xk_addr_ip_eq(&c->sa->remote, &id->dst)) {
+			*inbound = false;
+			return c;
+		}
+	}
+	return NULL;
 }
 
 static struct ike_sa *find_local(struct ike_engine *e, uint64_t spi)
@@ -640,16 +730,9 @@ struct ike_engine *ike_engine_new(const struct ike_engine_cfg *cfg,
 	else
 		ike_engine_cfg_defaults(&e->cfg);
 	e->ops = *ops;
-	e->n_buckets = 64;
-	e->by_local = calloc(e->n_buckets, sizeof(*e->by_local));
-	e->by_peer = calloc(e->n_buckets, sizeof(*e->by_peer));
-	e->by_id = calloc(e->n_buckets, sizeof(*e->by_id));
-	if (!e->by_local || !e->by_peer || !e->by_id ||
-	    ike_random_secret(&e->hash_key, sizeof(e->hash_key)) < 0 ||
+	if (tables_alloc(e, 64) < 0 || ike_random_secret(&e->hash_key, sizeof(e->hash_key)) < 0 ||
 	    ike_random_secret(e->cookie_secret, sizeof(e->cookie_secret)) < 0) {
-		free(e->by_local);
-		free(e->by_peer);
-		free(e->by_id);
+		tables_free(e);
 		free(e);
 		return NULL;
 	}
@@ -673,9 +756,7 @@ void ike_engine_free(struct ike_engine *e)
 		ike_conn_put(e, c);
 	}
 	xk_wipe(e->cookie_secret, sizeof(e->cookie_secret));
-	free(e->by_local);
-	free(e->by_peer);
-	free(e->by_id);
+	tables_free(e);
 	free(e->heap);
 	free(e);
 }
@@ -1043,69 +1124,63 @@ int ike_engine_rekey_child(struct ike_engine *e, uint64_t spi, uint32_t spi_in)
 
 int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard)
 {
-	for (struct ike_sa *sa = e->all; sa; sa = sa->next_all) {
-		struct ike_child *c;
+	bool inbound;
+	/*
+	 * Only installed CHILD_SAs are indexed.  One still being negotiated
+	 * has only the larval SA that ALLOCSPI left; the kernel expires that
+	 * on its own, and the CHILD_SA belongs to its exchange until that ends.
+	 */
+	struct ike_child *c = child_by_sa_id(e, id, &inbound);
+	struct ike_sa *sa;
 
-		for (c = sa->children; c; c = c->next)
-			if ((c->spi_in == id->spi && xk_addr_ip_eq(&sa->local, &id->dst)) ||
-			    (c->spi_out == id->spi && xk_addr_ip_eq(&sa->remote, &id->dst)))
-				break;
-		if (!c)
-			continue;
-		/*
-		 * A CHILD_SA still being negotiated has only the larval SA that
-		 * ALLOCSPI left; the kernel expires that on its own.  The CHILD_SA
-		 * belongs to its exchange until that ends.
-		 */
-		if (c->state == CHILD_S_CREATING)
-			return 0;
-		xk_info("%s expire conn=%s spi_in=%08x", hard ? "hard" : "soft", sa->conn->name,
-			c->spi_in);
-		if (hard) {
-			/* The kernel dropped it already; tell the peer, forget it. */
-			struct ike_task *t = NULL;
+	if (!c)
+		return -ENOENT;
+	sa = c->sa;
+	xk_info("%s expire conn=%s spi_in=%08x (%s SA)", hard ? "hard" : "soft", sa->conn->name,
+		c->spi_in, inbound ? "inbound" : "outbound");
+	if (hard) {
+		/* The kernel dropped it already; tell the peer, forget it. */
+		struct ike_task *t = NULL;
 
-			if (sa->state == IKE_S_ESTABLISHED && !c->rekeyed)
-				t = task_delete_child_new(c->spi_in, false);
-			if (t)
-				ike_sa_queue(sa, t);
-			else
-				child_remove(sa, c);
-		} else if (!c->rekeying && !c->rekeyed && c->state == CHILD_S_INSTALLED &&
-			   sa->state == IKE_S_ESTABLISHED) {
-			struct ike_task *t = task_child_new(c->spi_in);
+		if (sa->state == IKE_S_ESTABLISHED && !c->rekeyed)
+			t = task_delete_child_new(c->spi_in, false);
+		if (t)
+			ike_sa_queue(sa, t);
+		else
+			child_remove(sa, c);
+	} else if (!c->rekeying && !c->rekeyed && c->state == CHILD_S_INSTALLED &&
+		   sa->state == IKE_S_ESTABLISHED) {
+		struct ike_task *t = task_child_new(c->spi_in);
 
-			if (t)
-				ike_sa_queue(sa, t);
-		}
-		reap(e);
-		return 0;
+		if (t)
+			ike_sa_queue(sa, t);
 	}
-	return -ENOENT;
+	reap(e);
+	return 0;
 }
 
 int ike_engine_peer_moved(struct ike_engine *e, const struct xk_sa_id *id,
 			  const struct xk_addr *peer)
 {
-	for (struct ike_sa *sa = e->all; sa; sa = sa->next_all) {
-		struct xk_addr old;
-		char a[64];
+	bool inbound;
+	struct ike_child *c = child_by_sa_id(e, id, &inbound);
+	struct ike_sa *sa = c ? c->sa : NULL;
+	struct xk_addr old;
+	char a[64];
 
-		if (sa->state != IKE_S_ESTABLISHED || !child_find_in(sa, id->spi) ||
-		    !xk_addr_ip_eq(&sa->local, &id->dst))
-			continue;
-		/* Only behind a NAT, and only to where ESP now really comes from. */
-		if (!(sa->nat_local || sa->nat_remote) || xk_addr_eq(&sa->remote, peer))
-			return 0;
-		old = sa->remote;
-		sa->remote = *peer;
-		xk_info("peer moved conn=%s to %s:%u (ESP)", sa->conn->name,
-			xk_addr_str(peer, a, sizeof(a)), peer->port);
-		child_move_all(sa, &old);
-		ike_sa_schedule(sa);
+	/* The kernel reports a mapping for the inbound SA that saw the ESP. */
+	if (!c || !inbound || sa->state != IKE_S_ESTABLISHED)
+		return -ENOENT;
+	/* Only behind a NAT, and only to where ESP now really comes from. */
+	if (!(sa->nat_local || sa->nat_remote) || xk_addr_eq(&sa->remote, peer))
 		return 0;
-	}
-	return -ENOENT;
+	old = sa->remote;
+	sa->remote = *peer;
+	xk_info("peer moved conn=%s to %s:%u (ESP)", sa->conn->name,
+		xk_addr_str(peer, a, sizeof(a)), peer->port);
+	child_move_all(sa, &old);
+	ike_sa_schedule(sa);
+	return 0;
 }
 
 /* ---- receiving ---- */

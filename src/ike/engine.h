@@ -46,6 +46,10 @@ enum child_state {
 
 struct ike_child {
 	struct ike_child *next;
+	struct ike_sa *sa; /* the IKE SA whose list holds it (child_hand_over) */
+	/* Installed: hashed by SPI, for the kernel's events (ike_child_index). */
+	struct ike_child *in_next, *out_next;
+	bool indexed;
 	enum child_state state;
 	uint32_t spi_in, spi_out; /* host byte order */
 	uint32_t reqid;
@@ -252,6 +256,13 @@ struct ike_sa *ike_sa_initiate(struct ike_engine *e, struct ike_conn *c, struct 
 bool ike_sa_has_sibling(const struct ike_sa *sa);
 /* INITIAL_CONTACT: remove every other IKE SA with this peer's identity. */
 void ike_sa_drop_siblings(struct ike_sa *sa);
+/*
+ * Installed CHILD_SAs by inbound and by outbound SPI, so that an event of
+ * the kernel about one SA finds its CHILD_SA without walking every IKE SA.
+ * Index once both SPIs are known; unindexing one not indexed does nothing.
+ */
+void ike_child_index(struct ike_engine *e, struct ike_child *c);
+void ike_child_unindex(struct ike_engine *e, struct ike_child *c);
 /* Find the responder's half-open SA for a retransmitted IKE_SA_INIT. */
 struct ike_sa *ike_sa_find_peer(struct ike_engine *e, uint64_t spi_i,
 				const struct xk_addr *remote);
@@ -367,6 +378,8 @@ struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in);
 struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in);
 struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out);
 void child_remove(struct ike_sa *sa, struct ike_child *c);
+/* Move every CHILD_SA of `from` to `to` (an IKE rekey). */
+void child_hand_over(struct ike_sa *from, struct ike_sa *to);
 /* Set the CHILD_SA's selectors, allocated at their number. */
 int child_set_ts(struct ike_child *c, const struct xk_ts *local, size_t n_local,
 		 const struct xk_ts *remote, size_t n_remote);

@@ -205,7 +205,10 @@ int ike_engine_rekey_child(struct ike_engine *e, uint64_t local_spi, uint32_t sp
 /*
  * The backend says an SA reached a lifetime (e.g. XFRM_MSG_EXPIRE): soft
  * starts a rekey of its CHILD_SA, hard deletes it.  The SA is named by its
- * SPI and destination, inbound or outbound.  -ENOENT if not ours.
+ * SPI and destination, inbound or outbound; found through a hash of the
+ * installed CHILD_SAs' SPIs.  -ENOENT if no installed CHILD_SA has it: not
+ * ours, or the larval SA of one still being negotiated, which the kernel
+ * removes on its own while the exchange goes on.
  */
 int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard);
 /*

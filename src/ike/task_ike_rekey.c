@@ -51,8 +51,7 @@ static void adopt(struct ike_sa *new_sa, struct ike_sa *old)
 	new_sa->nat_remote = old->nat_remote;
 	/* A rekey is no reauthentication: that stays due when it was. */
 	new_sa->reauth_s = old->reauth_s;
-	new_sa->children = old->children;
-	old->children = NULL;
+	child_hand_over(old, new_sa);
 }
 
 /* Derive the new SA's keys from the old SA's SK_d (section 2.18). */
@@ -224,8 +223,7 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 		}
 		/* Ours won: take the children back from the peer's new SA. */
 		xk_info("IKE rekey collision conn=%s: ours won", sa->conn->name);
-		sa->children = sa->peer_rekey->children;
-		sa->peer_rekey->children = NULL;
+		child_hand_over(sa->peer_rekey, sa);
 		sa->peer_rekey->rekeyed = true;
 		sa->peer_rekey = NULL;
 	}

@@ -169,6 +169,37 @@ static void init_process(void *ctx)
 	engine_case_trim(c);
 }
 
+/*
+ * ---- a kernel event (SA expiry) among many IKE SAs ----
+ * Found by the SPI of the SA it names; not ours: the worst case of any
+ * search.  The SAs are responders past IKE_SA_INIT, each an entry of the
+ * engine's tables like an established one.
+ */
+struct expire_case {
+	struct engine_case ec;
+	struct xk_sa_id id;
+};
+
+static void expire_miss(void *ctx)
+{
+	struct expire_case *c = ctx;
+
+	c->id.spi++;
+	ike_engine_expire(c->ec.e, &c->id, false);
+}
+
+static void expire_case_init(struct expire_case *c, const struct engine_case *from, size_t n_sas)
+{
+	engine_case_init(&c->ec, false);
+	memcpy(c->ec.req, from->req, from->req_len);
+	c->ec.req_len = from->req_len;
+	for (size_t i = 0; i < n_sas; i++) {
+		put_be64(c->ec.req, ++c->ec.spi);
+		ike_engine_input(c->ec.e, &c->ec.b, &c->ec.a, c->ec.req, c->ec.req_len);
+	}
+	c->id = (struct xk_sa_id){ .dst = c->ec.a, .spi = 0x40000000, .proto = 50 };
+}
+
 /* ---- a whole handshake between two engines in one process ---- */
 
 static void handshake(void *ctx)
@@ -206,6 +237,22 @@ int main(int argc, char **argv)
 	if (resp->sink.len < 200) {
 		fprintf(stderr, "bench: the responder did not answer with an SA\n");
 		return 1;
+	}
+
+	{
+		struct expire_case *x = calloc(1, sizeof(*x));
+		struct ike_stats st;
+
+		expire_case_init(x, resp, 10000);
+		ike_engine_stats(x->ec.e, &st);
+		if (st.half_open != 10000) {
+			fprintf(stderr, "bench: %llu SAs made, not 10000\n",
+				(unsigned long long)st.half_open);
+			return 1;
+		}
+		measure("kernel expire event, 10,000 IKE SAs", expire_miss, x);
+		ike_engine_free(x->ec.e);
+		free(x);
 	}
 
 	world_init(w, NULL, NULL, false);

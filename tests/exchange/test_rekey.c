@@ -44,6 +44,18 @@ static size_t installed_children(struct w_peer *p, uint32_t *spi_in)
 	return n;
 }
 
+/* The outbound SPI of p's installed CHILD_SA (the last one listed). */
+static uint32_t installed_spi_out(struct w_peer *p)
+{
+	struct ike_child_info ci;
+	uint32_t spi = 0;
+
+	for (size_t i = 0; ike_engine_child_info(p->e, world_sa_spi(p), i, &ci) == 0; i++)
+		if (strcmp(ci.state, "INSTALLED") == 0)
+			spi = ci.spi_out;
+	return spi;
+}
+
 /* Exactly one pair each side, matching crosswise, policies untouched. */
 static void check_one_pair(struct world *w, const char *what)
 {
@@ -65,6 +77,26 @@ static void check_one_pair(struct world *w, const char *what)
 	CHECK_MSG(k0->n_pols == 3 && k1->n_pols == 3, "%s: %zu / %zu policies", what, k0->n_pols,
 		  k1->n_pols);
 	CHECK(k0->n_spis == 0 && k1->n_spis == 0);
+}
+
+/*
+ * The backend reports a soft expiry of p's outbound SA (named, as the
+ * kernel names it, by the peer's address and the SPI the peer chose):
+ * the CHILD_SA is rekeyed, one pair is left, with a new inbound SPI.
+ */
+static void check_expire_out(struct world *w, int p, const char *what)
+{
+	struct xk_sa_id id = { .proto = 50, .dst = w->p[1 - p].addr };
+	uint32_t before = 0, after = 0;
+
+	installed_children(&w->p[p], &before);
+	id.spi = installed_spi_out(&w->p[p]);
+	CHECK_MSG(ike_engine_expire(w->p[p].e, &id, false) == 0, "%s: outbound SA %08x not found",
+		  what, id.spi);
+	world_run(w, 10000);
+	check_one_pair(w, what);
+	installed_children(&w->p[p], &after);
+	CHECK_MSG(after != before, "%s: no rekey after the outbound SA's soft expiry", what);
 }
 
 static void test_rekey(int by, const char *esp, const char *what)
@@ -265,15 +297,16 @@ static void test_expire(void)
 
 	/*
 	 * The larval SA of a CHILD_SA still in negotiation expires (a slow
-	 * peer: the kernel drops larval SAs after 30 s): the exchange keeps
-	 * its CHILD_SA and completes.
+	 * peer: the kernel drops larval SAs after 30 s): not an installed
+	 * CHILD_SA, so the engine leaves it alone; the exchange keeps its
+	 * CHILD_SA and completes.
 	 */
 	establish(&w, "aes256gcm16", "aes256gcm16");
 	installed_children(&w.p[0], &in);
 	CHECK_INT(ike_engine_rekey_child(w.p[0].e, world_sa_spi(&w.p[0]), in), 0);
 	id.dst = w.p[0].addr;
 	id.spi = w.p[0].k.next_spi - 1; /* the SPI the rekey just allocated */
-	CHECK_INT(ike_engine_expire(w.p[0].e, &id, true), 0);
+	CHECK_INT(ike_engine_expire(w.p[0].e, &id, true), -ENOENT);
 	world_run(&w, 10000);
 	check_one_pair(&w, "rekey after its larval SA expired");
 	world_free(&w);
@@ -319,8 +352,13 @@ static void check_ike_rekeyed(struct world *w, uint64_t old_i, const char *what)
 	CHECK(a->spi_i != old_i);
 	CHECK(a->initiator != b->initiator);
 	CHECK_MSG(memcmp(&a->keys, &b->keys, sizeof(a->keys)) == 0, "%s: keys differ", what);
-	/* The CHILD_SA moved along and can still be rekeyed under the new SA. */
+	/*
+	 * The CHILD_SA moved along: the kernel's events find it under the new
+	 * SA, on either side, and it can still be rekeyed there.
+	 */
 	check_one_pair(w, what);
+	check_expire_out(w, 0, what);
+	check_expire_out(w, 1, what);
 	CHECK_INT(installed_children(&w->p[0], &in), 1);
 	CHECK_INT(ike_engine_rekey_child(w->p[0].e, s0, in), 0);
 	world_run(w, 10000);
