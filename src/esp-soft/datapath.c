@@ -12,23 +12,13 @@
 #include "common/bytes.h"
 #include "esp-soft/esp_soft_int.h"
 
-/* What selectors see of an IP packet (RFC 4301 4.4.1.1). */
-struct flow {
-	uint8_t family, proto;
-	uint16_t sport, dport; /* ICMP: type and code, as the kernel does */
-	const uint8_t *src, *dst;
-	size_t l4off; /* where the upper-layer header starts */
-	size_t len;   /* the packet's own length, from its header */
-	bool frag;    /* a fragment: no ports, and transport mode can't carry it */
-};
-
 static bool has_ports(uint8_t proto)
 {
 	return proto == ESP_PROTO_TCP || proto == ESP_PROTO_UDP || proto == 132 /* SCTP */ ||
 	       proto == 136 /* UDP-Lite */;
 }
 
-static void flow_ports(struct flow *f, const uint8_t *p)
+static void flow_ports(struct esp_flow *f, const uint8_t *p)
 {
 	const uint8_t *l4 = p + f->l4off;
 	size_t left = f->len - f->l4off;
@@ -54,7 +44,7 @@ static bool v6_ext(uint8_t nh)
  * Parse an IP packet's header far enough for selectors.  -EINVAL if the
  * header lies about its length or the packet is not IPv4/IPv6.
  */
-static int flow_parse(const uint8_t *p, size_t len, struct flow *f)
+static int flow_parse(const uint8_t *p, size_t len, struct esp_flow *f)
 {
 	memset(f, 0, sizeof(*f));
 	if (len < 1)
@@ -119,32 +109,7 @@ static int flow_parse(const uint8_t *p, size_t len, struct flow *f)
 	return 0;
 }
 
-static bool ts_match(const struct xk_ts *t, const struct flow *f, const uint8_t *addr,
-		     uint16_t port)
-{
-	size_t n = f->family == XK_AF_INET ? 4 : 16;
-
-	return t->family == f->family && (t->proto == 0 || t->proto == f->proto) &&
-	       port >= t->port_lo && port <= t->port_hi && memcmp(t->lo, addr, n) <= 0 &&
-	       memcmp(addr, t->hi, n) <= 0;
-}
-
-static bool pol_match(const struct esp_pol *pol, const struct flow *f)
-{
-	return ts_match(&pol->p.src, f, f->src, f->sport) &&
-	       ts_match(&pol->p.dst, f, f->dst, f->dport);
-}
-
-/* The first (best) policy of a direction that selects the packet. */
-static struct esp_pol *spd_lookup(const struct esp_spd *s, const struct flow *f)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (pol_match(s->v[i], f))
-			return s->v[i];
-	return NULL;
-}
-
-static void host_ts(struct xk_ts *t, const struct flow *f, const uint8_t *addr, uint16_t port)
+static void host_ts(struct xk_ts *t, const struct esp_flow *f, const uint8_t *addr, uint16_t port)
 {
 	size_t n = f->family == XK_AF_INET ? 4 : 16;
 
@@ -157,7 +122,7 @@ static void host_ts(struct xk_ts *t, const struct flow *f, const uint8_t *addr, 
 }
 
 /* A packet hit an out policy with no SA: ask the daemon, not too often. */
-static void acquire(struct esp_soft *es, struct esp_pol *pol, const struct flow *f)
+static void acquire(struct esp_soft *es, struct esp_pol *pol, const struct esp_flow *f)
 {
 	uint64_t now = esp_now_mono(), last = atomic_load(&pol->last_acquire);
 	struct xk_event ev = { .type = XK_EV_ACQUIRE, .dir = XK_DIR_OUT };
@@ -255,10 +220,10 @@ static int rebuild_header(const struct esp_sa *sa, uint8_t nh, size_t len,
 }
 
 /* RFC 4301 5.2 step 4: the inner packet must fit the SA's own policy. */
-static bool policy_ok(struct esp_soft *es, const struct esp_sa *sa, const struct flow *f)
+static bool policy_ok(struct esp_soft *es, const struct esp_sa *sa, const struct esp_flow *f)
 {
-	struct esp_pol *in = spd_lookup(&es->spd[XK_DIR_IN], f);
-	struct esp_pol *fwd = spd_lookup(&es->spd[XK_DIR_FWD], f);
+	struct esp_pol *in = esp_spd_lookup(&es->spd[XK_DIR_IN], f);
+	struct esp_pol *fwd = esp_spd_lookup(&es->spd[XK_DIR_FWD], f);
 	/*
 	 * The kernel checks the "in" policy for local delivery and "fwd" for
 	 * forwarding; which one applies is decided after the TUN device, so
@@ -279,7 +244,7 @@ int esp_dp_input(struct esp_soft *es, unsigned slot, const struct xk_addr *local
 {
 	struct esp_plain pl;
 	struct esp_sa *sa;
-	struct flow f;
+	struct esp_flow f;
 	const uint8_t *inner;
 	static const struct xk_addr none;
 	int err;
@@ -375,7 +340,7 @@ int esp_dp_output(struct esp_soft *es, unsigned slot, uint8_t *ip, size_t len, s
 {
 	struct esp_pol *pol;
 	struct esp_sa *sa;
-	struct flow f;
+	struct esp_flow f;
 	uint8_t *payload, *out;
 	size_t plen;
 	uint8_t nh;
@@ -383,7 +348,7 @@ int esp_dp_output(struct esp_soft *es, unsigned slot, uint8_t *ip, size_t len, s
 
 	if (head < ESP_HEADROOM || flow_parse(ip, len, &f) < 0)
 		return dropped(es, slot, ESP_SOFT_DROP_INNER, -EINVAL);
-	pol = spd_lookup(&es->spd[XK_DIR_OUT], &f);
+	pol = esp_spd_lookup(&es->spd[XK_DIR_OUT], &f);
 	if (!pol)
 		return dropped(es, slot, ESP_SOFT_DROP_NO_POLICY, -ENOENT);
 	sa = esp_sad_out(es, pol->p.reqid);

@@ -17,7 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "common/hash.h"
 #include "common/log.h"
 #include "common/secret.h"
 #include "esp-soft/esp_soft_int.h"
@@ -558,12 +557,6 @@ void esp_expire(struct esp_soft *es, struct esp_sa *sa, bool hard)
 
 /* ---- SPD ---- */
 
-static bool ts_same(const struct xk_ts *a, const struct xk_ts *b)
-{
-	return a->family == b->family && a->proto == b->proto && a->port_lo == b->port_lo &&
-	       a->port_hi == b->port_hi && !memcmp(a->lo, b->lo, 16) && !memcmp(a->hi, b->hi, 16);
-}
-
 static bool ts_valid(const struct xk_ts *t)
 {
 	size_t n = t->family == XK_AF_INET ? 4 : 16;
@@ -572,71 +565,10 @@ static bool ts_valid(const struct xk_ts *t)
 	       t->port_lo <= t->port_hi && memcmp(t->lo, t->hi, n) <= 0;
 }
 
-static uint64_t ts_hash(uint64_t h, const struct xk_ts *t)
-{
-	const uint16_t ports[2] = { t->port_lo, t->port_hi };
-
-	h = xk_hash_bytes(h, &t->family, sizeof(t->family));
-	h = xk_hash_bytes(h, &t->proto, sizeof(t->proto));
-	h = xk_hash_bytes(h, ports, sizeof(ports));
-	h = xk_hash_bytes(h, t->lo, sizeof(t->lo));
-	return xk_hash_bytes(h, t->hi, sizeof(t->hi));
-}
-
-/* Bucket of a policy's selectors; cap is a power of two. */
-static size_t sel_bucket(const struct esp_spd *s, const struct xk_policy *p)
-{
-	uint64_t h = ts_hash(ts_hash(XK_HASH_INIT, &p->src), &p->dst);
-
-	return (size_t)((h ^ h >> 31) & (s->cap - 1));
-}
-
-/* The policy with these selectors in this direction (what the kernel keys by). */
-static struct esp_pol **spd_find(const struct esp_spd *s, const struct xk_policy *p)
-{
-	struct esp_pol **pp;
-
-	if (!s->cap)
-		return NULL;
-	for (pp = &s->by_sel[sel_bucket(s, p)]; *pp; pp = &(*pp)->next_sel)
-		if (ts_same(&(*pp)->p.src, &p->src) && ts_same(&(*pp)->p.dst, &p->dst))
-			return pp;
-	return NULL;
-}
-
-/* Room for one more policy: the array and the hash double together. */
-static int spd_reserve(struct esp_spd *s)
-{
-	size_t cap = s->cap ? 2 * s->cap : 16;
-	struct esp_pol **v, **h;
-
-	if (s->n < s->cap)
-		return 0;
-	v = realloc(s->v, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	s->v = v;
-	h = calloc(cap, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	free(s->by_sel);
-	s->by_sel = h;
-	s->cap = cap;
-	for (size_t i = 0; i < s->n; i++) {
-		size_t b = sel_bucket(s, &v[i]->p);
-
-		v[i]->next_sel = h[b];
-		h[b] = v[i];
-	}
-	return 0;
-}
-
 int esp_soft_add_policy(struct esp_soft *es, const struct xk_policy *p)
 {
-	struct esp_spd *s;
 	struct esp_pol *pol;
-	size_t i;
-	int err = 0;
+	int err;
 
 	if ((unsigned)p->dir > XK_DIR_FWD || !ts_valid(&p->src) || !ts_valid(&p->dst) ||
 	    p->src.family != p->dst.family ||
@@ -646,56 +578,25 @@ int esp_soft_add_policy(struct esp_soft *es, const struct xk_policy *p)
 	if (!pol)
 		return -ENOMEM;
 	pol->p = *p;
-	s = &es->spd[p->dir];
 	pthread_rwlock_wrlock(&es->lock);
-	if (spd_find(s, p)) {
-		err = -EEXIST;
-		goto out;
-	}
-	err = spd_reserve(s);
-	if (err < 0)
-		goto out;
 	pol->order = es->pol_order++;
-	pol->index = ++es->pol_index * 8 + (uint32_t)p->dir; /* like the kernel's */
-	/* Keep (priority, order) sorted: the first match is the best. */
-	for (i = s->n; i > 0 && s->v[i - 1]->p.priority > p->priority; i--)
-		s->v[i] = s->v[i - 1];
-	s->v[i] = pol;
-	s->n++;
-	{
-		size_t b = sel_bucket(s, p);
-
-		pol->next_sel = s->by_sel[b];
-		s->by_sel[b] = pol;
-	}
-	pol = NULL;
-out:
+	err = esp_spd_add(&es->spd[p->dir], pol);
+	if (err == 0)
+		pol->index = ++es->pol_index * 8 + (uint32_t)p->dir; /* like the kernel's */
 	pthread_rwlock_unlock(&es->lock);
-	free(pol);
+	if (err < 0)
+		free(pol);
 	return err;
 }
 
 int esp_soft_del_policy(struct esp_soft *es, const struct xk_policy *p)
 {
-	struct esp_spd *s;
-	struct esp_pol *pol = NULL, **pp;
+	struct esp_pol *pol;
 
 	if ((unsigned)p->dir > XK_DIR_FWD)
 		return -EINVAL;
-	s = &es->spd[p->dir];
 	pthread_rwlock_wrlock(&es->lock);
-	pp = spd_find(s, p);
-	if (pp) {
-		size_t i = 0;
-
-		pol = *pp;
-		*pp = pol->next_sel;
-		/* Its place in the sorted array: a walk over pointers only. */
-		while (s->v[i] != pol)
-			i++;
-		memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof(s->v[0]));
-		s->n--;
-	}
+	pol = esp_spd_del(&es->spd[p->dir], p);
 	pthread_rwlock_unlock(&es->lock);
 	free(pol);
 	return pol ? 0 : -ENOENT;
@@ -717,13 +618,8 @@ int esp_soft_flush(struct esp_soft *es)
 		es->by_reqid[b] = NULL;
 	}
 	es->n_sa = 0;
-	for (int d = 0; d < 3; d++) {
-		for (size_t i = 0; i < es->spd[d].n; i++)
-			free(es->spd[d].v[i]);
-		es->spd[d].n = 0;
-		if (es->spd[d].cap)
-			memset(es->spd[d].by_sel, 0, es->spd[d].cap * sizeof(*es->spd[d].by_sel));
-	}
+	for (int d = 0; d < 3; d++)
+		esp_spd_flush(&es->spd[d]);
 	es->n_resv = 0;
 	pthread_rwlock_unlock(&es->lock);
 	while (dead) {
@@ -814,6 +710,15 @@ struct esp_soft *esp_soft_new(const struct esp_soft_cfg *cfg, int *err)
 	}
 	es->cfg = *cfg;
 	es->cfg.ifname = NULL; /* not kept: the caller's string */
+	{
+		/* Keys the SPD's hashes; without it they only spread less evenly. */
+		uint64_t seed = 0;
+
+		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+			seed = 0;
+		for (int d = 0; d < 3; d++)
+			esp_spd_init(&es->spd[d], seed);
+	}
 	if (!es->cfg.nat_port)
 		es->cfg.nat_port = 4500;
 	if (!es->cfg.mtu)
@@ -894,10 +799,8 @@ void esp_soft_free(struct esp_soft *es)
 	if (es->started)
 		esp_io_stop(es);
 	esp_soft_flush(es);
-	for (int d = 0; d < 3; d++) {
-		free(es->spd[d].v);
-		free(es->spd[d].by_sel);
-	}
+	for (int d = 0; d < 3; d++)
+		esp_spd_free(&es->spd[d]);
 	free(es->by_spi);
 	free(es->by_reqid);
 	free(es->resv);

@@ -11,6 +11,7 @@
 
 #include "esp-soft/esp.h"
 #include "esp-soft/esp_soft.h"
+#include "esp-soft/spd.h"
 #include "esp-soft/tun.h"
 
 /* SAD hash buckets at the start; they double as SAs come (a power of two). */
@@ -22,24 +23,6 @@
 #define ESP_SEQ_SOFT_MARGIN (1ull << 28)
 /* An SPI handed out by alloc_spi stays reserved this long unused. */
 #define ESP_SPI_RESERVE_SECS 120
-
-/* One installed policy. */
-struct esp_pol {
-	struct xk_policy p;
-	struct esp_pol *next_sel;      /* hash chain by selectors (esp_spd.by_sel) */
-	uint32_t index;                /* reported in ACQUIRE */
-	uint64_t order;                /* insertion order, breaks priority ties */
-	_Atomic uint64_t last_acquire; /* monotonic seconds */
-};
-
-/* Policies of one direction, sorted by (priority, order). */
-struct esp_spd {
-	struct esp_pol **v;
-	size_t n, cap;
-	/* The same policies by their selectors, cap buckets: add and delete
-	 * find a policy without a walk. */
-	struct esp_pol **by_sel;
-};
 
 struct esp_resv {
 	uint32_t spi;
