@@ -77,59 +77,73 @@ static json_object *endpoint(const struct xk_addr *a, const struct ike_id *id)
 }
 
 /*
- * list-sas is written to the client as it is made, one SA at a time: the
- * answer for 100,000 SAs is about 100 MB of JSON, which as one json-c tree
- * took over a gigabyte and kept it.
+ * Clients' sockets are non-blocking: what cannot be written at once waits
+ * in the client's output and goes when the socket is writable, so that no
+ * client, however slow, holds up the daemon.  A client whose unwritten
+ * output grows past this (a monitor that stopped reading) is dropped.
  */
-struct list_ctx {
-	struct xiked *d;
-	int fd;
-	const char *conn; /* filter, or NULL */
-	size_t n;	  /* SAs written */
-	int err;	  /* the first send error */
-	size_t len;
-	char buf[64 * 1024];
+#define CLIENT_OUT_MAX (4u << 20)
+
+/*
+ * list-sas is written as it is made, a slice of SAs at a time while the
+ * socket takes it: the answer for 100,000 SAs is about 100 MB of JSON,
+ * and making it at once held the event loop for seconds.  The SAs are
+ * those that existed when it was asked for, by SPI; those gone meanwhile
+ * are left out.
+ */
+#define LIST_SLICE_SAS 256
+#define LIST_SLICE_BYTES (64u << 10)
+
+struct xd_list_job {
+	uint64_t *spis;
+	size_t n, cap, next;
+	size_t written; /* SAs written so far */
+	char *conn;	/* filter, or NULL */
+	bool failed;	/* out of memory collecting the SPIs */
+	/* Events for a subscribed client, held back until the answer ends. */
+	char *after;
+	size_t after_len;
 };
 
-/* All of buf to a client (blocking); 0 or -errno. */
-static int send_all(int fd, const void *buf, size_t len)
+static int out_put(struct xd_client *c, const char *s, size_t n)
 {
-	const char *p = buf;
+	if (c->out_off && c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	if (c->out_len - c->out_off + n > CLIENT_OUT_MAX)
+		return -ENOBUFS;
+	if (c->out_len + n > c->out_cap) {
+		size_t cap = c->out_cap ? c->out_cap : 4096;
+		char *b;
 
-	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
+		/* Reclaim what was sent before growing. */
+		if (c->out_off) {
+			memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+			c->out_len -= c->out_off;
+			c->out_off = 0;
+		}
+		while (cap < c->out_len + n)
+			cap *= 2;
+		if (cap != c->out_cap) {
+			b = realloc(c->out, cap);
+			if (!b)
+				return -ENOMEM;
+			c->out = b;
+			c->out_cap = cap;
 		}
 	}
+	memcpy(c->out + c->out_len, s, n);
+	c->out_len += n;
 	return 0;
 }
 
-static void list_flush(struct list_ctx *l)
+static void list_job_free(struct xd_list_job *job)
 {
-	if (!l->err)
-		l->err = send_all(l->fd, l->buf, l->len);
-	l->len = 0;
-}
-
-static void list_put(struct list_ctx *l, const char *s)
-{
-	size_t n = strlen(s);
-
-	while (n && !l->err) {
-		size_t room = sizeof(l->buf) - l->len, k = n < room ? n : room;
-
-		memcpy(l->buf + l->len, s, k);
-		l->len += k;
-		s += k;
-		n -= k;
-		if (l->len == sizeof(l->buf))
-			list_flush(l);
-	}
+	if (!job)
+		return;
+	free(job->spis);
+	free(job->conn);
+	free(job->after);
+	free(job);
 }
 
 static json_object *child_json(struct xiked *d, const struct ike_sa_info *sa,
@@ -162,16 +176,17 @@ static json_object *child_json(struct xiked *d, const struct ike_sa_info *sa,
 	return o;
 }
 
-static void list_one(void *ctx, const struct ike_sa_info *info)
+/* One SA of a listing, appended to the client's output. */
+static int list_sa(struct xiked *d, struct xd_client *c, const struct ike_sa_info *info)
 {
-	struct list_ctx *l = ctx;
+	struct xd_list_job *job = c->job;
 	json_object *o, *children;
 	struct ike_child_info ci;
 	char suite[96];
 	uint64_t spi = info->initiator ? info->spi_i : info->spi_r;
+	const char *text;
+	int err = 0;
 
-	if (l->conn && strcmp(l->conn, info->conn))
-		return;
 	o = json_object_new_object();
 	add(o, "name", json_object_new_string(info->conn));
 	add(o, "state", json_object_new_string(ike_sa_state_name(info->state)));
@@ -190,34 +205,83 @@ static void list_one(void *ctx, const struct ike_sa_info *info)
 	add(o, "setup-ms", json_object_new_int64(info->established_ms > info->created_ms ?
 		(int64_t)(info->established_ms - info->created_ms) : 0));
 	children = json_object_new_array();
-	for (size_t i = 0; ike_engine_child_info(l->d->eng, spi, i, &ci) == 0; i++)
-		json_object_array_add(children, child_json(l->d, info, &ci));
+	for (size_t i = 0; ike_engine_child_info(d->eng, spi, i, &ci) == 0; i++)
+		json_object_array_add(children, child_json(d, info, &ci));
 	add(o, "children", children);
-	if (l->n++)
-		list_put(l, ",");
-	list_put(l, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	if (job->written++)
+		err = out_put(c, ",", 1);
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	if (!err)
+		err = out_put(c, text, strlen(text));
 	json_object_put(o);
+	return err;
 }
 
-/* Answers on fd itself: {"ok":true,"sas":[...]} and a newline. */
-static int cmd_list_sas(struct xiked *d, int fd, json_object *req)
+static void list_collect(void *ctx, const struct ike_sa_info *info)
 {
-	struct list_ctx *l = calloc(1, sizeof(*l));
-	json_object *c;
-	int err;
+	struct xd_list_job *job = ctx;
 
-	if (!l)
+	if (job->conn && strcmp(job->conn, info->conn))
+		return;
+	if (job->n == job->cap) {
+		size_t cap = job->cap ? 2 * job->cap : 256;
+		uint64_t *v = realloc(job->spis, cap * sizeof(*v));
+
+		if (!v) {
+			job->failed = true;
+			return;
+		}
+		job->spis = v;
+		job->cap = cap;
+	}
+	job->spis[job->n++] = info->initiator ? info->spi_i : info->spi_r;
+}
+
+/* Start {"ok":true,"sas":[...]} for the client; the slices follow. */
+static int cmd_list_sas(struct xiked *d, struct xd_client *c, json_object *req)
+{
+	struct xd_list_job *job = calloc(1, sizeof(*job));
+	json_object *jc;
+
+	if (!job)
 		return -ENOMEM;
-	l->d = d;
-	l->fd = fd;
-	if (json_object_object_get_ex(req, "conn", &c))
-		l->conn = json_object_get_string(c);
-	list_put(l, "{\"ok\":true,\"sas\":[");
-	ike_engine_foreach_sa(d->eng, list_one, l);
-	list_put(l, "]}\n");
-	list_flush(l);
-	err = l->err;
-	free(l);
+	if (json_object_object_get_ex(req, "conn", &jc)) {
+		job->conn = strdup(json_object_get_string(jc));
+		if (!job->conn) {
+			list_job_free(job);
+			return -ENOMEM;
+		}
+	}
+	ike_engine_foreach_sa(d->eng, list_collect, job);
+	if (job->failed) {
+		list_job_free(job);
+		return -ENOMEM;
+	}
+	c->job = job;
+	return out_put(c, "{\"ok\":true,\"sas\":[", 18);
+}
+
+/* The next slice of the listing; the end of it when all are written. */
+static int list_slice(struct xiked *d, struct xd_client *c)
+{
+	struct xd_list_job *job = c->job;
+	struct ike_sa_info info;
+	int err = 0;
+
+	for (unsigned k = 0; k < LIST_SLICE_SAS && job->next < job->n && !err &&
+			     c->out_len - c->out_off < LIST_SLICE_BYTES;
+	     k++) {
+		/* Gone since it was asked for: left out. */
+		if (ike_engine_sa_info(d->eng, job->spis[job->next++], &info) == 0)
+			err = list_sa(d, c, &info);
+	}
+	if (!err && job->next == job->n) {
+		err = out_put(c, "]}\n", 3);
+		if (!err && job->after_len)
+			err = out_put(c, job->after, job->after_len);
+		list_job_free(job);
+		c->job = NULL;
+	}
 	return err;
 }
 
@@ -344,7 +408,7 @@ static json_object *handle(struct xiked *d, struct xd_client *c, json_object *re
 	if (!strcmp(cmd, "list-conns"))
 		return cmd_list_conns(d);
 	if (!strcmp(cmd, "list-sas")) {
-		*sent = cmd_list_sas(d, c->fd, req);
+		*sent = cmd_list_sas(d, c, req);
 		return NULL;
 	}
 	if (!strcmp(cmd, "stats"))
@@ -396,27 +460,146 @@ static void client_close(struct xiked *d, struct xd_client *c)
 			break;
 		}
 	}
+	list_job_free(c->job);
+	free(c->out);
 	free(c);
 }
 
-/* Write a whole line; a client that cannot keep up is dropped. */
-static int client_send(struct xd_client *c, json_object *o)
+/*
+ * Write what the socket takes now, making the listing's next slice when
+ * the output runs dry; then watch for what the client needs next: more
+ * room to write, or its next request.  0, or -errno: drop the client.
+ */
+static int client_flush(struct xiked *d, struct xd_client *c)
+{
+	int events = 0;
+
+	for (;;) {
+		ssize_t n;
+
+		if (c->out_off == c->out_len && c->job) {
+			int err = list_slice(d, c);
+
+			if (err < 0)
+				return err;
+		}
+		if (c->out_off == c->out_len)
+			break;
+		n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+			 MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0)
+			return -errno;
+		c->out_off += (size_t)n;
+		/* One slice per turn of the loop: the IKE traffic goes between. */
+		if (c->out_off == c->out_len && c->job) {
+			events |= EV_WRITE;
+			break;
+		}
+	}
+	if (c->out_off < c->out_len)
+		events |= EV_WRITE;
+	/* Requests wait while an answer is being written: answers keep their order. */
+	if (!c->job && c->len < sizeof(c->buf) - 1)
+		events |= EV_READ;
+	if ((c->w.events & (EV_READ | EV_WRITE)) != events) {
+		ev_io_stop(d->loop, &c->w);
+		ev_io_set(&c->w, c->fd, events);
+		ev_io_start(d->loop, &c->w);
+	}
+	return 0;
+}
+
+/* Hold an event line back until the listing under way has ended. */
+static int hold_event(struct xd_list_job *job, const char *s, size_t n)
+{
+	char *b;
+
+	if (job->after_len + n + 1 > CLIENT_OUT_MAX)
+		return -ENOBUFS;
+	b = realloc(job->after, job->after_len + n + 1);
+	if (!b)
+		return -ENOMEM;
+	memcpy(b + job->after_len, s, n);
+	b[job->after_len + n] = '\n';
+	job->after = b;
+	job->after_len += n + 1;
+	return 0;
+}
+
+/* Queue a whole line; a client that cannot keep up is dropped. */
+static int client_send(struct xiked *d, struct xd_client *c, json_object *o)
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	int err = send_all(c->fd, s, strlen(s));
+	size_t n = strlen(s);
+	int err;
 
-	return err < 0 ? err : send_all(c->fd, "\n", 1);
+	if (c->job)
+		return hold_event(c->job, s, n);
+	err = out_put(c, s, n);
+	if (!err)
+		err = out_put(c, "\n", 1);
+	return err < 0 ? err : client_flush(d, c);
+}
+
+/* Answer the complete requests read so far, in order; < 0: drop the client. */
+static int client_requests(struct xiked *d, struct xd_client *c)
+{
+	char *nl;
+
+	while (!c->job && (nl = strchr(c->buf, '\n'))) {
+		json_object *req, *resp;
+		int err = 0;
+
+		*nl = '\0';
+		req = json_tokener_parse(c->buf);
+		d->ctl_busy = c;
+		resp = req ? handle(d, c, req, &err) : error("request is not valid JSON");
+		d->ctl_busy = NULL;
+		json_object_put(req);
+		if (!err && resp)
+			err = client_send(d, c, resp);
+		json_object_put(resp);
+		if (!err && c->broken)
+			err = -ENOBUFS;
+		if (err < 0)
+			return err;
+		memmove(c->buf, nl + 1, c->len - (size_t)(nl + 1 - c->buf) + 1);
+		c->len -= (size_t)(nl + 1 - c->buf);
+	}
+	/* A line longer than the buffer is no request of ours. */
+	if (!c->job && c->len == sizeof(c->buf) - 1)
+		return -EMSGSIZE;
+	return client_flush(d, c);
 }
 
 static void on_client(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct xd_client *c = container_of(w, struct xd_client, w);
 	struct xiked *d = w->data;
+	bool was_listing = c->job != NULL;
 	ssize_t n;
-	char *nl;
 
 	(void)loop;
-	(void)revents;
+	if (revents & EV_WRITE) {
+		if (client_flush(d, c) < 0) {
+			client_close(d, c);
+			return;
+		}
+		/* A listing just ended: the requests behind it are next. */
+		if (was_listing && !c->job) {
+			if (client_requests(d, c) < 0) {
+				client_close(d, c);
+				return;
+			}
+			xd_engine_kick(d);
+		}
+	}
+	if (!(revents & EV_READ) || c->job)
+		return;
 	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - 1 - c->len, MSG_DONTWAIT);
 	if (n <= 0) {
 		if (n == 0 || (errno != EAGAIN && errno != EINTR))
@@ -425,26 +608,10 @@ static void on_client(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	c->len += (size_t)n;
 	c->buf[c->len] = '\0';
-	while ((nl = strchr(c->buf, '\n'))) {
-		json_object *req, *resp;
-		int sent = 0;
-
-		*nl = '\0';
-		req = json_tokener_parse(c->buf);
-		resp = req ? handle(d, c, req, &sent) : error("request is not valid JSON");
-		json_object_put(req);
-		if (sent < 0 || (resp && client_send(c, resp) < 0)) {
-			json_object_put(resp);
-			client_close(d, c);
-			return;
-		}
-		json_object_put(resp);
-		memmove(c->buf, nl + 1, c->len - (size_t)(nl + 1 - c->buf) + 1);
-		c->len -= (size_t)(nl + 1 - c->buf);
-	}
-	/* A line longer than the buffer is no request of ours. */
-	if (c->len == sizeof(c->buf) - 1)
+	if (client_requests(d, c) < 0) {
 		client_close(d, c);
+		return;
+	}
 	xd_engine_kick(d);
 }
 
@@ -455,15 +622,9 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	int fd;
 
 	(void)revents;
-	fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
-	/*
-	 * Blocking, so that a large answer is written whole, but bounded: a
-	 * client that stops reading is dropped after a second.
-	 */
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &(struct timeval){ .tv_sec = 1 },
-		   sizeof(struct timeval));
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
@@ -491,7 +652,12 @@ void xd_ctl_broadcast(struct xiked *d, json_object *ev)
 
 	for (; c; c = next) {
 		next = c->next;
-		if (c->subscribed && client_send(c, ev) < 0)
+		if (!c->subscribed || client_send(d, c, ev) == 0)
+			continue;
+		/* The client whose request made the event is dropped after it. */
+		if (c == d->ctl_busy)
+			c->broken = true;
+		else
 			client_close(d, c);
 	}
 	json_object_put(ev);

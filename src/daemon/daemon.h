@@ -41,13 +41,20 @@ struct xd_trap {
 	struct xk_policy pol;
 };
 
+struct xd_list_job;
+
 struct xd_client {
 	ev_io w;
 	int fd;
 	struct xd_client *next;
 	bool subscribed;
-	char buf[8192];
+	char buf[8192]; /* requests read, not yet answered */
 	size_t len;
+	/* Answers and events not yet written (ctl.c: the socket never blocks). */
+	char *out;
+	size_t out_off, out_len, out_cap;
+	struct xd_list_job *job; /* a list-sas being written, or NULL */
+	bool broken;		 /* an event could not be queued: to be dropped */
 };
 
 /*
@@ -92,6 +99,7 @@ struct xiked {
 	int ctl_fd;
 	ev_io ctl_w;
 	struct xd_client *clients;
+	struct xd_client *ctl_busy; /* the client whose request is being answered */
 
 	struct xd_trap *traps;
 	size_t n_traps;

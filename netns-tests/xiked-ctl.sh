@@ -1,0 +1,91 @@
+#!/bin/sh
+# The control socket never holds the daemon up.  Peer 1 has N tunnels
+# (backend = soft), so that `list-sas` is larger than a socket buffer.  A
+# client subscribes to events, asks for list-sas and status in one write,
+# then reads nothing for 3 s.  Meanwhile `xikectl stats` must answer at
+# once, and a rekey's events happen.  When the client reads, it must find
+# the subscription's answer, then the whole listing (every SA, valid to
+# its end, no event inside it), then the status answer and the events held
+# back while the listing was being written.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/xiked-lib.sh"
+require_root
+require_cmd perl
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+netns_setup
+N=${XIKE_CTL_TUNNELS:-400}
+
+conf() {
+	n=$1
+	if [ "$n" = 1 ]; then l=$IP1_4 r=$IP2_4; else l=$IP2_4 r=$IP1_4; fi
+	printf '[global]\n%s\nbackend = soft\ninstall-routes = no\n' "$(xiked_socket "$n")"
+	i=1
+	while [ $i -le "$N" ]; do
+		a=$(( i / 250 )) b=$(( i % 250 ))
+		if [ "$n" = 1 ]; then lt="172.16.$a.$b" rt="172.17.$a.$b"; else lt="172.17.$a.$b" rt="172.16.$a.$b"; fi
+		printf '[conn t%d]\nlocal = %s\nremote = %s\npsk = ctl %d\nlocal-ts = %s\nremote-ts = %s\n' \
+			"$i" "$l" "$r" "$i" "$lt" "$rt"
+		[ "$n" = 1 ] && printf 'start = start\n'
+		i=$(( i + 1 ))
+	done
+}
+
+child_count() {
+	ctl "$1" status | sed -n 's/.*, \([0-9]*\) CHILD SAs.*/\1/p'
+}
+
+all_up() {
+	[ "$(child_count 1)" -eq "$N" ] && [ "$(child_count 2)" -eq "$N" ]
+}
+
+conf 2 | xiked_start 2
+conf 1 | xiked_start 1
+wait_for 120 all_up || fail "only $(child_count 1) of $N tunnels up"
+
+# The slow client: its lines go to slow.out as it reads them.
+ip netns exec "$NS1" perl -MIO::Socket::UNIX -e '
+	my ($path, $secs) = @ARGV;
+	my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $path)
+		or die "connect $path: $!\n";
+	$s->autoflush(1);
+	print $s "{\"cmd\":\"subscribe\"}\n{\"cmd\":\"list-sas\"}\n{\"cmd\":\"status\"}\n";
+	sleep $secs;
+	$SIG{ALRM} = sub { exit 0 };
+	alarm 5;
+	while (my $line = <$s>) {
+		print $line;
+	}' "/run/xike-test-$$-1.sock" 3 >"$XK_DIR/slow.out" &
+slow=$!
+at_exit "kill $slow 2>/dev/null"
+sleep 1
+
+t0=$(date +%s%N)
+ctl 1 stats >/dev/null || fail "stats failed while a listing waited"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+say "stats answered in $ms ms while a client left a list-sas of $N SAs unread"
+[ "$ms" -lt 500 ] || fail "stats took $ms ms: the stalled listing held the daemon up"
+check ctl 1 rekey t1
+
+wait "$slow"
+# What the client read, each line cut short, should a check below fail.
+at_exit "[ \$_rc -eq 0 ] || cut -c1-100 '$XK_DIR/slow.out' >&2"
+lines=$(wc -l <"$XK_DIR/slow.out")
+[ "$lines" -ge 4 ] || fail "the slow client read $lines lines, expected at least 4"
+sed -n 1p "$XK_DIR/slow.out" | grep -q '^{"ok":true' || fail "line 1 is not the subscription's answer"
+listing=$(sed -n 2p "$XK_DIR/slow.out")
+case $listing in
+'{"ok":true,"sas":['*']}') ;;
+*) fail "line 2 is not one whole listing (begins $(echo "$listing" | head -c 40))" ;;
+esac
+sas=$(echo "$listing" | grep -o '"spi-i"' | wc -l)
+[ "$sas" -eq "$N" ] || fail "the listing has $sas SAs, expected $N"
+# After it, in the order they happened: the status answer, and the events
+# of the rekey that were held back while the listing was being written.
+sed -n '3,$p' "$XK_DIR/slow.out" | grep -q '^{"ok":true,.*"ike-sas"' ||
+	fail "no status answer after the listing"
+sed -n '3,$p' "$XK_DIR/slow.out" | grep -q '"event":"child-rekeyed"' ||
+	fail "the rekey's event did not follow the listing"
+grep -c '"event"' "$XK_DIR/slow.out" | { read -r ev; say "the slow client got the listing ($sas SAs, $(echo "$listing" | wc -c) bytes), status, and $ev events after them"; }
+xiked_stop 1
+xiked_stop 2
+say "PASS"
