@@ -342,6 +342,8 @@ static json_object *cmd_stats(struct xiked *d)
 	S("timeouts", s.timeouts);
 	S("dpd-timeouts", d->stats.dpd_timeouts);
 	S("rekeys", s.rekeys);
+	S("reauths", s.reauths);
+	S("reauths-failed", s.reauths_failed);
 	S("ike-sas", s.ike_sa_active);
 	S("child-sas", s.child_sa_active);
 	S("half-open", s.half_open);

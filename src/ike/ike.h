@@ -278,6 +278,8 @@ struct ike_stats {
 	uint64_t auth_failures;
 	uint64_t timeouts;         /* SAs given up after retransmissions */
 	uint64_t rekeys;           /* CHILD_SAs and IKE SAs rekeyed */
+	uint64_t reauths;          /* IKE SAs we replaced by reauthentication */
+	uint64_t reauths_failed;   /* attempts that failed (the old SA stayed) */
 	uint64_t dpd_dead;         /* peers found dead by liveness checks */
 	uint64_t ike_sa_active, child_sa_active, half_open;
 };

@@ -142,6 +142,7 @@ static int done_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
 	old->reauthing = false;
 	/* Replaced: its end is no outage (no IKE_DOWN). */
 	old->rekeyed = true;
+	ike_stats_mut(sa->eng)->reauths++;
 	xk_info("reauthentication done conn=%s: deleting IKE SA %016llx_%016llx, "
 		"replaced by %016llx_%016llx",
 		sa->conn->name, (unsigned long long)old->spi_i, (unsigned long long)old->spi_r,
@@ -207,6 +208,7 @@ void ike_reauth_failed(struct ike_sa *sa, const char *reason)
 	unlink_reauth(sa);
 	if (!old)
 		return;
+	ike_stats_mut(sa->eng)->reauths_failed++;
 	old->reauthing = false;
 	old->successor_spi = 0;
 	if (!old->conn->reauth_time_s || old->state != IKE_S_ESTABLISHED) {

@@ -315,6 +315,7 @@ static size_t forget_busy(void)
 
 static void test_reauth(size_t n, int by, const char *what)
 {
+	struct ike_stats st;
 	const struct ike_event *ev;
 	struct ike_sa *sa;
 	size_t before;
@@ -331,6 +332,9 @@ static void test_reauth(size_t n, int by, const char *what)
 	check_reauthed(n, what);
 	CHECK_INT(world_events(&w.p[by], IKE_EV_IKE_REAUTHENTICATED), 1);
 	CHECK_INT(world_events(&w.p[by], IKE_EV_IKE_DOWN), 0);
+	ike_engine_stats(w.p[by].e, &st);
+	CHECK_INT(st.reauths, 1);
+	CHECK_INT(st.reauths_failed, 0);
 	CHECK_INT(world_events(&w.p[by], IKE_EV_CHILD_UP) - before, n);
 	ev = world_event(&w.p[by], IKE_EV_IKE_REAUTHENTICATED);
 	ike_sas(by, &sa);
@@ -397,6 +401,8 @@ static void test_refused(void)
 	CHECK_INT(world_events(&w.p[0], IKE_EV_AUTH_FAILED), n);
 	ike_engine_stats(w.p[0].e, &st);
 	CHECK_INT(st.handshakes_failed, n);
+	CHECK_INT(st.reauths_failed, n);
+	CHECK_INT(st.reauths, 1);
 	/* The failed attempts are the only FAILED events. */
 	w.p[0].n_events = w.p[1].n_events = 0;
 	check_reauthed(2, "reauthentication refused, then accepted");
