@@ -7,7 +7,8 @@
 # NAT and peer 1's NAT keepalives (one 0xff byte, RFC 3948 2.3, sent
 # through esp-soft, which owns port 4500) are seen on the wire every
 # `keepalive` seconds, from the NAT's address and port; IKE on port 4500
-# reached both daemons without the workers' relay.
+# reached both daemons without the workers' relay.  Last, a second daemon
+# on the same port refuses to start.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xiked-lib.sh"
 require_root
@@ -125,8 +126,30 @@ EOF
 	xiked_stop 2
 }
 
+# A second daemon on the same NAT-T port would share the first one's
+# SO_REUSEPORT group and take some of its packets: it must refuse to start.
+second_case() {
+	say "case: a second daemon on the NAT-T port refuses to start"
+	xiked_conf_t 1 "backend = soft" "psk = soft" | xiked_start 1
+	printf '[global]
+socket = /run/xike-test-%s-1b.sock
+backend = soft
+' "$$" \
+		>"$XK_DIR/second.conf"
+	if ip netns exec "$NS1" timeout 20 "$XIKED" -c "$XK_DIR/second.conf" \
+		>"$XK_DIR/second.log" 2>&1; then
+		fail "a second daemon started on port 4500"
+	fi
+	grep -q 'UDP port 4500 (IPv4) is taken by another socket' "$XK_DIR/second.log" ||
+		{ cat "$XK_DIR/second.log" >&2; fail "the second daemon did not name the port"; }
+	say "refused: $(grep 'is taken' "$XK_DIR/second.log" | head -1)"
+	check ctl 1 status
+	xiked_stop 1
+}
+
 run_case tunnel 4
 run_case transport 4
 run_case tunnel 6
 nat_case
+second_case
 say "PASS"

@@ -209,6 +209,28 @@ fail:
 	return err;
 }
 
+/*
+ * All our sockets on the port join one SO_REUSEPORT group, and a group
+ * takes in any socket of the same user that asks for it: a second daemon
+ * on the port would silently get a share of our packets, and we of its.
+ * A plain bind first tells whether any socket holds the port already.
+ */
+static int port_free(struct esp_soft *es, int af)
+{
+	int fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1, err = 0;
+	struct xk_addr any = { .family = af == AF_INET ? XK_AF_INET : XK_AF_INET6 };
+	struct sockaddr_in6 ss;
+	socklen_t len = to_sockaddr(&any, es->cfg.nat_port, &ss);
+
+	if (fd < 0)
+		return -errno;
+	if ((af == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
 static int raw_open(struct esp_soft *es, int af)
 {
 	int fd = socket(af, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ESP), one = 1, err;
@@ -1030,6 +1052,15 @@ int esp_io_start(struct esp_soft *es)
 	for (unsigned i = 0; i < es->n_workers; i++) {
 		es->workers[i].udp[0] = es->workers[i].udp[1] = -1;
 		es->workers[i].raw[0] = es->workers[i].raw[1] = -1;
+	}
+	for (int f = 0; f < 2 && !(f == 1 && es->cfg.no_v6); f++) {
+		err = port_free(es, fam_af[f]);
+		if (err == -EADDRINUSE) {
+			xk_err("esp-soft: UDP port %u (IPv%c) is taken by another socket "
+			       "(another IKE daemon?)",
+			       es->cfg.nat_port, f ? '6' : '4');
+			goto fail;
+		}
 	}
 	ike_open(es);
 	for (unsigned i = 0; i < es->n_workers; i++) {
