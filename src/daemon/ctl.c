@@ -23,6 +23,7 @@
 
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "esp-soft/esp_soft.h"
 #include "ike/ikev2.h"
 
 #define PROTOCOL_VERSION 1
@@ -350,6 +351,32 @@ static json_object *cmd_stats(struct xiked *d)
 	S("acquires", d->stats.acquires);
 	S("expires", d->stats.expires);
 	S("mappings", d->stats.mappings);
+	if (d->soft) {
+		/* The userspace data path's own counters. */
+		struct esp_soft_stats es;
+		char k[48];
+
+		esp_soft_get_stats(d->soft, &es);
+		S("esp-rx-packets", es.rx_packets);
+		S("esp-rx-bytes", es.rx_bytes);
+		S("esp-tx-packets", es.tx_packets);
+		S("esp-tx-bytes", es.tx_bytes);
+		S("esp-ike-in", es.ike_in);
+		S("esp-ike-relayed", es.ike_relayed);
+		S("esp-ike-out", es.ike_out);
+		S("esp-keepalives-in", es.keepalives);
+		S("esp-keepalives-out", es.keepalives_out);
+		S("esp-events-lost", es.events_lost);
+		for (int i = 0; i < ESP_SOFT_DROP_N; i++) {
+			snprintf(k, sizeof(k), "esp-drop-%s",
+				 esp_soft_drop_name((enum esp_soft_drop)i));
+			/* Keys with dashes, as the others. */
+			for (char *p = k; *p; p++)
+				if (*p == '_')
+					*p = '-';
+			S(k, es.drops[i]);
+		}
+	}
 #undef S
 	add(resp, "ok", json_object_new_boolean(true));
 	add(resp, "stats", o);

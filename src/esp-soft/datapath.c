@@ -265,6 +265,7 @@ int esp_dp_input(struct esp_soft *es, unsigned slot, const struct xk_addr *local
 			if (esp_ike_push(es, local, remote, buf + 4, len - 4) < 0)
 				return dropped(es, slot, ESP_SOFT_DROP_QUEUE, -ENOBUFS);
 			esp_ctr_add(es, slot, CTR_IKE_IN, 1);
+			esp_ctr_add(es, slot, CTR_IKE_RELAYED, 1);
 			return ESP_SOFT_RX_IKE;
 		}
 	}

@@ -882,6 +882,7 @@ void esp_soft_get_stats(const struct esp_soft *es, struct esp_soft_stats *st)
 		st->tx_packets += atomic_load_explicit(&v[CTR_TX_PKTS], memory_order_relaxed);
 		st->tx_bytes += atomic_load_explicit(&v[CTR_TX_BYTES], memory_order_relaxed);
 		st->ike_in += atomic_load_explicit(&v[CTR_IKE_IN], memory_order_relaxed);
+		st->ike_relayed += atomic_load_explicit(&v[CTR_IKE_RELAYED], memory_order_relaxed);
 		st->ike_out += atomic_load_explicit(&v[CTR_IKE_OUT], memory_order_relaxed);
 		st->keepalives += atomic_load_explicit(&v[CTR_KEEPALIVE], memory_order_relaxed);
 		st->keepalives_out +=

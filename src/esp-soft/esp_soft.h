@@ -235,6 +235,11 @@ struct esp_soft_stats {
 	uint64_t rx_packets, rx_bytes; /* ESP decapsulated, inner bytes */
 	uint64_t tx_packets, tx_bytes; /* ESP sent, inner bytes */
 	uint64_t ike_in, ike_out;      /* IKE datagrams on the NAT-T port */
+	/*
+	 * Of ike_in, those a worker read and queued for the daemon: where the
+	 * kernel refused the steering program, or GRO put the IKE behind ESP.
+	 */
+	uint64_t ike_relayed;
 	uint64_t keepalives;           /* NAT keepalives received (and dropped) */
 	uint64_t keepalives_out;       /* sent with esp_soft_keepalive() */
 	uint64_t events_lost;          /* event queue overflow */

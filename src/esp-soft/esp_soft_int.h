@@ -45,22 +45,24 @@ struct esp_ike_msg {
 	uint8_t *buf;
 };
 
-/* Per-slot counters: one writer (the slot's thread), any reader. */
-struct esp_ctr {
-	_Atomic uint64_t v[8 + ESP_SOFT_DROP_N];
-} __attribute__((aligned(64)));
-
 enum {
 	CTR_RX_PKTS,
 	CTR_RX_BYTES,
 	CTR_TX_PKTS,
 	CTR_TX_BYTES,
 	CTR_IKE_IN,
+	CTR_IKE_RELAYED, /* of CTR_IKE_IN: reached a worker, went through the queue */
 	CTR_IKE_OUT,
 	CTR_KEEPALIVE,
 	CTR_KEEPALIVE_OUT,
-	CTR_DROP0 = 8,
+	CTR_DROP0,
+	CTR_N = CTR_DROP0 + ESP_SOFT_DROP_N,
 };
+
+/* Per-slot counters: one writer (the slot's thread), any reader. */
+struct esp_ctr {
+	_Atomic uint64_t v[CTR_N];
+} __attribute__((aligned(64)));
 
 struct esp_worker;
 
