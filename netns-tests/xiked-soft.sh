@@ -1,8 +1,9 @@
 #!/bin/sh
 # xiked <-> xiked with userspace ESP (backend = soft) on the host kernel,
-# which has no ESP of its own: tunnel and transport mode, IPv4 and IPv6;
-# traffic passes as ESP in UDP (counted on the wire, no plain echo), the
-# CHILD SA counters see it, terminate removes the routes again.  Last,
+# which has no ESP of its own: tunnel and transport mode, IPv4 and IPv6,
+# each from empty neighbour caches; traffic passes as ESP in UDP (counted
+# on the wire, no plain echo), the CHILD SA counters and the data path's
+# counters in stats see it, terminate removes the routes again.  Then
 # peer 1 behind a masquerading namespace: the tunnel comes up through the
 # NAT and peer 1's NAT keepalives (one 0xff byte, RFC 3948 2.3, sent
 # through esp-soft, which owns port 4500) are seen on the wire every
@@ -26,6 +27,9 @@ run_case() {
 	mode=$1 fam=$2
 	if [ "$fam" = 6 ]; then a1=$IP1_6 a2=$IP2_6; else a1=$IP1_4 a2=$IP2_4; fi
 	say "case: soft <-> soft, $mode, IPv$fam"
+	# Neighbours learnt by an earlier case would hide a discovery that fails.
+	ip -n "$NS1" neigh flush all
+	ip -n "$NS2" neigh flush all
 	for n in 1 2; do
 		if [ "$n" = 1 ]; then l=$a1 r=$a2; else l=$a2 r=$a1; fi
 		printf '[global]\n%s\nbackend = soft\n[conn t]\nlocal = %s\nremote = %s\npsk = soft\nmode = %s\n' \
@@ -161,6 +165,7 @@ backend = soft
 
 run_case tunnel 4
 run_case transport 4
+run_case transport 6
 run_case tunnel 6
 nat_case
 second_case

@@ -53,9 +53,9 @@
  *    selectors exclude the peer's address works.
  *  - loose or no reverse-path filtering on the device (net.ipv4.conf.
  *    <dev>.rp_filter = 0 or 2): decrypted packets enter through it.
- *  - IPv6 transport mode: neighbour discovery answers to the peer's
- *    address would follow the same route into the device; give the peer a
- *    static neighbour entry or keep ICMPv6 types 133-137 out of the table.
+ *  - IPv6 transport mode needs nothing more: the kernel sends and answers
+ *    neighbour discovery for the peer on the outer interface, outside the
+ *    rule's table.
  *  - with backend = soft the daemon should force UDP encapsulation of every
  *    CHILD_SA (as strongSwan does with kernel-libipsec: it reports NAT so
  *    that both peers encapsulate) unless esp_soft_raw_esp() is true; an SA
