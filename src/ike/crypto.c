@@ -169,39 +169,47 @@ static EVP_MAC_CTX *hmac_new(const char *digest, const uint8_t *key, size_t klen
 	return ctx;
 }
 
-/* HMAC of the concatenated spans with the key held by `tmpl`. */
+/* Feed the spans to a keyed context and take its output; ctx is spent. */
+static int hmac_finish(EVP_MAC_CTX *ctx, const struct span *in, size_t n, uint8_t *out,
+		       size_t outlen)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (in[i].n && EVP_MAC_update(ctx, in[i].p, in[i].n) != 1)
+			return -EIO;
+	if (EVP_MAC_final(ctx, out, &len, outlen) != 1 || len != outlen)
+		return -EIO;
+	return 0;
+}
+
+/* HMAC of the concatenated spans with the key held by `tmpl` (kept). */
 static int hmac_run(const EVP_MAC_CTX *tmpl, const struct span *in, size_t n,
 		    uint8_t *out, size_t outlen)
 {
-	EVP_MAC_CTX *ctx;
-	size_t len = 0;
-	int ret = -EIO;
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(tmpl);
+	int ret;
 
-	ctx = EVP_MAC_CTX_dup(tmpl);
 	if (!ctx)
 		return -EIO;
-	for (size_t i = 0; i < n; i++)
-		if (in[i].n && EVP_MAC_update(ctx, in[i].p, in[i].n) != 1)
-			goto out;
-	if (EVP_MAC_final(ctx, out, &len, outlen) != 1 || len != outlen)
-		goto out;
-	ret = 0;
-out:
+	ret = hmac_finish(ctx, in, n, out, outlen);
 	EVP_MAC_CTX_free(ctx); /* frees and cleanses the key schedule */
 	return ret;
 }
 
-/* out receives the full HMAC output (outlen bytes, the digest size). */
+/*
+ * out receives the full HMAC output (outlen bytes, the digest size).  One
+ * key, one message: the keyed context itself is used up, no copy of it.
+ */
 static int hmac_once(const char *digest, const uint8_t *key, size_t klen,
 		     const struct span *in, size_t n, uint8_t *out, size_t outlen)
 {
-	EVP_MAC_CTX *ctx;
+	EVP_MAC_CTX *ctx = hmac_new(digest, key, klen);
 	int ret;
 
-	ctx = hmac_new(digest, key, klen);
 	if (!ctx)
 		return -EIO;
-	ret = hmac_run(ctx, in, n, out, outlen);
+	ret = hmac_finish(ctx, in, n, out, outlen);
 	EVP_MAC_CTX_free(ctx);
 	return ret;
 }
