@@ -152,7 +152,7 @@ static const char *integ_digest(uint16_t integ)
 	return NULL;
 }
 
-/* A keyed HMAC context, used as a template that hmac_run() copies. */
+/* A keyed HMAC context (freeing it cleanses the key schedule). */
 static EVP_MAC_CTX *hmac_new(const char *digest, const uint8_t *key, size_t klen)
 {
 	static const uint8_t nokey;
@@ -181,20 +181,6 @@ static int hmac_finish(EVP_MAC_CTX *ctx, const struct span *in, size_t n, uint8_
 	if (EVP_MAC_final(ctx, out, &len, outlen) != 1 || len != outlen)
 		return -EIO;
 	return 0;
-}
-
-/* HMAC of the concatenated spans with the key held by `tmpl` (kept). */
-static int hmac_run(const EVP_MAC_CTX *tmpl, const struct span *in, size_t n,
-		    uint8_t *out, size_t outlen)
-{
-	EVP_MAC_CTX *ctx = EVP_MAC_CTX_dup(tmpl);
-	int ret;
-
-	if (!ctx)
-		return -EIO;
-	ret = hmac_finish(ctx, in, n, out, outlen);
-	EVP_MAC_CTX_free(ctx); /* frees and cleanses the key schedule */
-	return ret;
 }
 
 /*
@@ -268,7 +254,11 @@ static int prf_plus_spans(uint16_t prf, const uint8_t *key, size_t klen,
 		for (size_t j = 0; j < nseed; j++)
 			in[k++] = seed[j];
 		in[k++] = (struct span){ &ctr, 1 };
-		ret = hmac_run(ctx, in, k, t, plen);
+		/* Each block starts afresh with the same key (init without one). */
+		if (i > 1 && EVP_MAC_init(ctx, NULL, 0, NULL) != 1)
+			ret = -EIO;
+		if (!ret)
+			ret = hmac_finish(ctx, in, k, t, plen);
 		if (ret)
 			goto out;
 		take = outlen - off < plen ? outlen - off : plen;

@@ -271,9 +271,27 @@ static void test_prf_plus(void)
 	static const uint16_t prfs[] = { IKEV2_PRF_HMAC_SHA2_256, IKEV2_PRF_HMAC_SHA2_384,
 					 IKEV2_PRF_HMAC_SHA2_512 };
 	const uint8_t key[] = "prf+ key", seed[] = "prf+ seed";
-	uint8_t in[64 + sizeof(seed) + 1], t[IKE_PRF_MAX], *out;
+	uint8_t in[64 + sizeof(seed) + 1], t[IKE_PRF_MAX], *out, long_key[131];
 
 	out = malloc(255 * IKE_PRF_MAX + 1);
+	/*
+	 * A key longer than the hash's block is hashed first: every block of
+	 * prf+ must start again from that, not from the key as given.
+	 */
+	memset(long_key, 0xaa, sizeof(long_key));
+	for (size_t i = 0; i < sizeof(prfs) / sizeof(prfs[0]); i++) {
+		size_t plen = ike_prf_len(prfs[i]);
+
+		CHECK_INT(ike_prf_plus(prfs[i], long_key, sizeof(long_key), seed, sizeof(seed), out,
+				       3 * plen),
+			  0);
+		memcpy(in, out + plen, plen); /* T3 = prf(K, T2 | S | 0x03) */
+		memcpy(in + plen, seed, sizeof(seed));
+		in[plen + sizeof(seed)] = 3;
+		CHECK_INT(ike_prf(prfs[i], long_key, sizeof(long_key), in, plen + sizeof(seed) + 1, t),
+			  0);
+		CHECK_MEM(out + 2 * plen, t, plen);
+	}
 	for (size_t i = 0; i < sizeof(prfs) / sizeof(prfs[0]); i++) {
 		size_t plen = ike_prf_len(prfs[i]), max = 255 * plen;
 
