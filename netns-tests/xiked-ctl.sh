@@ -6,7 +6,8 @@
 # once, and a rekey's events happen.  When the client reads, it must find
 # the subscription's answer, then the whole listing (every SA, valid to
 # its end, no event inside it), then the status answer and the events held
-# back while the listing was being written.
+# back while the listing was being written.  Another client asks for the
+# listing and never reads: it is dropped once it has taken nothing for 60 s.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xiked-lib.sh"
 require_root
@@ -41,6 +42,18 @@ all_up() {
 conf 2 | xiked_start 2
 conf 1 | xiked_start 1
 wait_for 120 all_up || fail "only $(child_count 1) of $N tunnels up"
+
+# A client that asks for the listing and never reads: dropped once it has
+# taken nothing for 60 s, when another client connects.
+ip netns exec "$NS1" perl -MIO::Socket::UNIX -e '
+	my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => $ARGV[0])
+		or die "connect $ARGV[0]: $!\n";
+	$s->autoflush(1);
+	print $s "{\"cmd\":\"list-sas\"}\n";
+	sleep 120;' "/run/xike-test-$$-1.sock" &
+dead=$!
+at_exit "kill $dead 2>/dev/null"
+dead_t0=$(date +%s)
 
 # The slow client: its lines go to slow.out as it reads them.
 ip netns exec "$NS1" perl -MIO::Socket::UNIX -e '
@@ -86,6 +99,15 @@ sed -n '3,$p' "$XK_DIR/slow.out" | grep -q '^{"ok":true,.*"ike-sas"' ||
 sed -n '3,$p' "$XK_DIR/slow.out" | grep -q '"event":"child-rekeyed"' ||
 	fail "the rekey's event did not follow the listing"
 grep -c '"event"' "$XK_DIR/slow.out" | { read -r ev; say "the slow client got the listing ($sas SAs, $(echo "$listing" | wc -c) bytes), status, and $ev events after them"; }
+
+# The one that never read: still there before 60 s, gone after.
+ctl 1 stats >/dev/null
+xiked_log 1 | grep -q 'control client dropped' && fail "a client was dropped before 60 s"
+sleep $(( dead_t0 + 62 - $(date +%s) ))
+ctl 1 stats >/dev/null
+xiked_log 1 | grep -q 'control client dropped: it read nothing for 60 s' ||
+	fail "the client that never read was not dropped after 60 s"
+say "the client that never read was dropped after 60 s"
 xiked_stop 1
 xiked_stop 2
 say "PASS"

@@ -84,6 +84,12 @@ static json_object *endpoint(const struct xk_addr *a, const struct ike_id *id)
  * output grows past this (a monitor that stopped reading) is dropped.
  */
 #define CLIENT_OUT_MAX (4u << 20)
+/*
+ * A client whose socket has taken nothing for this long while output waits
+ * is dropped when the next client connects (the output may be small: a
+ * listing's slice, with the listing's SPIs held behind it).
+ */
+#define CLIENT_STALL_MS 60000
 
 /*
  * list-sas is written as it is made, a slice of SAs at a time while the
@@ -522,6 +528,7 @@ static int client_flush(struct xiked *d, struct xd_client *c)
 			break;
 		if (n < 0)
 			return -errno;
+		c->stalled_ms = 0;
 		c->out_off += (size_t)n;
 		/* One slice per turn of the loop: the IKE traffic goes between. */
 		if (c->out_off == c->out_len && c->job) {
@@ -531,6 +538,11 @@ static int client_flush(struct xiked *d, struct xd_client *c)
 	}
 	if (c->out_off < c->out_len)
 		events |= EV_WRITE;
+	/* Waiting to write: since the socket last took something. */
+	if (!(events & EV_WRITE))
+		c->stalled_ms = 0;
+	else if (!c->stalled_ms)
+		c->stalled_ms = xd_now_ms();
 	/* Requests wait while an answer is being written: answers keep their order. */
 	if (!c->job && c->len < sizeof(c->buf) - 1)
 		events |= EV_READ;
@@ -651,6 +663,15 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	int fd;
 
 	(void)revents;
+	/* Before another comes in: those that stopped reading long ago go. */
+	for (struct xd_client *o = d->clients, *next; o; o = next) {
+		next = o->next;
+		if (o->stalled_ms && xd_now_ms() - o->stalled_ms > CLIENT_STALL_MS) {
+			xk_notice("control client dropped: it read nothing for %u s",
+				  CLIENT_STALL_MS / 1000);
+			client_close(d, o);
+		}
+	}
 	fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;

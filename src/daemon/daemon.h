@@ -54,6 +54,7 @@ struct xd_client {
 	char *out;
 	size_t out_off, out_len, out_cap;
 	struct xd_list_job *job; /* a list-sas being written, or NULL */
+	uint64_t stalled_ms;	 /* waiting to write since then (0: not waiting) */
 	bool broken;		 /* an event could not be queued: to be dropped */
 };
 
