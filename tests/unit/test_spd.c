@@ -2,8 +2,9 @@
 /*
  * esp-soft's SPD (src/esp-soft/spd.c) against a model: the best policy
  * that selects a packet is the first match in a walk of all of them sorted
- * by (priority, insertion order).  The SPD groups prefix policies by shape
- * and hashes them; whatever it does, it must pick what the walk picks.
+ * by (priority, insertion order) (tests/spd_model.h).  The SPD groups
+ * prefix policies by shape and hashes them; whatever it does, it must
+ * pick what the walk picks.
  *
  * Policies: prefixes of many lengths in both families (/0, /1, /7, /8, /9,
  * /24, /31, /32; /0, /48, /64, /127, /128), address ranges that are no
@@ -15,7 +16,7 @@
 #include <errno.h>
 
 #include "check.h"
-#include "esp-soft/spd.h"
+#include "spd_model.h"
 
 #define MAX_POL 600
 
@@ -129,33 +130,6 @@ static struct esp_pol *random_pol(void)
 	return pol;
 }
 
-static bool ts_hit(const struct xk_ts *t, const struct esp_flow *f, const uint8_t *a,
-		   uint16_t port)
-{
-	size_t n = alen(f->family);
-
-	return t->family == f->family && (!t->proto || t->proto == f->proto) &&
-	       port >= t->port_lo && port <= t->port_hi && memcmp(t->lo, a, n) <= 0 &&
-	       memcmp(a, t->hi, n) <= 0;
-}
-
-/* The model: the best of every installed policy, by a walk. */
-static struct esp_pol *model_lookup(const struct esp_flow *f)
-{
-	struct esp_pol *best = NULL;
-
-	for (size_t i = 0; i < n_model; i++) {
-		struct esp_pol *p = model[i];
-
-		if (!ts_hit(&p->p.src, f, f->src, f->sport) || !ts_hit(&p->p.dst, f, f->dst, f->dport))
-			continue;
-		if (!best || p->p.priority < best->p.priority ||
-		    (p->p.priority == best->p.priority && p->order < best->order))
-			best = p;
-	}
-	return best;
-}
-
 /* An address at or next to one of the policy's bounds, or a random one. */
 static void probe_addr(const struct xk_ts *t, uint8_t *a)
 {
@@ -190,7 +164,7 @@ static void probe(const struct esp_spd *s, const struct esp_pol *near)
 	f.sport = (uint16_t)(rnd() % 3 ? 1000 + rnd() % 80 : rnd());
 	f.dport = (uint16_t)(rnd() % 3 ? 1000 + rnd() % 80 : rnd());
 	got = esp_spd_lookup(s, &f);
-	want = model_lookup(&f);
+	want = spd_model_lookup(model, n_model, &f);
 	lookups++;
 	hits += want != NULL;
 	CHECK_MSG(got == want, "lookup %zu: reqid %u, the walk says %u", lookups,
