@@ -16,32 +16,9 @@ require_cmd perl
 netns_setup
 N=${XIKE_CTL_TUNNELS:-400}
 
-conf() {
-	n=$1
-	if [ "$n" = 1 ]; then l=$IP1_4 r=$IP2_4; else l=$IP2_4 r=$IP1_4; fi
-	printf '[global]\n%s\nbackend = soft\ninstall-routes = no\n' "$(xiked_socket "$n")"
-	i=1
-	while [ $i -le "$N" ]; do
-		a=$(( i / 250 )) b=$(( i % 250 ))
-		if [ "$n" = 1 ]; then lt="172.16.$a.$b" rt="172.17.$a.$b"; else lt="172.17.$a.$b" rt="172.16.$a.$b"; fi
-		printf '[conn t%d]\nlocal = %s\nremote = %s\npsk = ctl %d\nlocal-ts = %s\nremote-ts = %s\n' \
-			"$i" "$l" "$r" "$i" "$lt" "$rt"
-		[ "$n" = 1 ] && printf 'start = start\n'
-		i=$(( i + 1 ))
-	done
-}
-
-child_count() {
-	ctl "$1" status | sed -n 's/.*, \([0-9]*\) CHILD SAs.*/\1/p'
-}
-
-all_up() {
-	[ "$(child_count 1)" -eq "$N" ] && [ "$(child_count 2)" -eq "$N" ]
-}
-
-conf 2 | xiked_start 2
-conf 1 | xiked_start 1
-wait_for 120 all_up || fail "only $(child_count 1) of $N tunnels up"
+xiked_conf_many 2 "$N" ctl "backend = soft" "install-routes = no" | xiked_start 2
+xiked_conf_many 1 "$N" ctl "backend = soft" "install-routes = no" | xiked_start 1
+wait_for 120 tunnels_up "$N" || fail "only $(child_count 1) of $N tunnels up"
 
 # A client that asks for the listing and never reads: dropped once it has
 # taken nothing for 60 s, when another client connects.

@@ -88,6 +88,45 @@ xiked_conf_t() {
 	done
 }
 
+# xiked_conf_many N COUNT PSK [GLOBAL_LINE...]: peer N's config with COUNT
+# connections t1..tCOUNT to the other peer over IPv4, each a host pair
+# (172.16.x.y <-> 172.17.x.y) with its own PSK ("PSK i"); peer 1 starts
+# them all.  Each GLOBAL_LINE goes into [global].
+xiked_conf_many() {
+	_n=$1 _count=$2 _psk=$3
+	shift 3
+	if [ "$_n" = 1 ]; then _l=$IP1_4 _r=$IP2_4; else _l=$IP2_4 _r=$IP1_4; fi
+	printf '[global]\n%s\n' "$(xiked_socket "$_n")"
+	for _line in "$@"; do
+		printf '%s\n' "$_line"
+	done
+	_i=1
+	while [ $_i -le "$_count" ]; do
+		_a=$(( _i / 250 )) _b=$(( _i % 250 ))
+		if [ "$_n" = 1 ]; then _lt="172.16.$_a.$_b" _rt="172.17.$_a.$_b"
+		else _lt="172.17.$_a.$_b" _rt="172.16.$_a.$_b"; fi
+		printf '[conn t%d]\nlocal = %s\nremote = %s\npsk = %s %d\nlocal-ts = %s\nremote-ts = %s\n' \
+			"$_i" "$_l" "$_r" "$_psk" "$_i" "$_lt" "$_rt"
+		[ "$_n" = 1 ] && printf 'start = start\n'
+		_i=$(( _i + 1 ))
+	done
+}
+
+# CHILD SAs peer N has, from its status line.
+child_count() {
+	ctl "$1" status | sed -n 's/.*, \([0-9]*\) CHILD SAs.*/\1/p'
+}
+
+# True once both peers have COUNT CHILD SAs.
+tunnels_up() {
+	[ "$(child_count 1)" -eq "$1" ] && [ "$(child_count 2)" -eq "$1" ]
+}
+
+# One counter of peer N's `xikectl stats`: ctl_stat N NAME.
+ctl_stat() {
+	ctl "$1" stats | awk -v k="$2" '$1 == k { print $2 }'
+}
+
 # XFRM states in peer N's namespace; states_are N COUNT.
 states() {
 	ip netns exec "$(_xiked_ns "$1")" ip xfrm state | grep -c '^src'

@@ -18,11 +18,6 @@ require_cmd nft ping
 netns_setup
 wire_count_setup
 
-# A counter of peer N's xikectl stats.
-stat() {
-	ctl "$1" stats | awk -v k="$2" '$1 == k { print $2 }'
-}
-
 run_case() {
 	mode=$1 fam=$2
 	if [ "$fam" = 6 ]; then a1=$IP1_6 a2=$IP2_6; else a1=$IP1_4 a2=$IP2_4; fi
@@ -42,9 +37,9 @@ run_case() {
 	wire_count_reset
 	check n1 ping -c 3 -i 0.2 -W 2 "$a2"
 	# The data path's own counters, in xikectl stats.
-	[ "$(stat 1 esp-tx-packets)" -ge 3 ] && [ "$(stat 1 esp-rx-packets)" -ge 3 ] ||
-		fail "stats: esp-tx-packets $(stat 1 esp-tx-packets), esp-rx-packets $(stat 1 esp-rx-packets)"
-	[ "$(stat 2 esp-drop-auth)" -eq 0 ] || fail "peer 2 dropped ESP that did not authenticate"
+	[ "$(ctl_stat 1 esp-tx-packets)" -ge 3 ] && [ "$(ctl_stat 1 esp-rx-packets)" -ge 3 ] ||
+		fail "stats: esp-tx-packets $(ctl_stat 1 esp-tx-packets), esp-rx-packets $(ctl_stat 1 esp-rx-packets)"
+	[ "$(ctl_stat 2 esp-drop-auth)" -eq 0 ] || fail "peer 2 dropped ESP that did not authenticate"
 	esp=$(wire_count espudp)
 	echo_pkts=$(wire_count echo)
 	[ "$esp" -ge 6 ] || fail "expected >= 6 ESP packets on the wire, saw $esp"
@@ -123,9 +118,9 @@ EOF
 		if xiked_log "$n" | grep 'goes through the workers'; then
 			fail "peer $n: IKE on port 4500 is not steered to the daemon"
 		fi
-		[ "$(stat "$n" esp-ike-in)" -ge 1 ] || fail "peer $n counted no IKE on port 4500"
-		[ "$(stat "$n" esp-ike-relayed)" -eq 0 ] ||
-			fail "peer $n: $(stat "$n" esp-ike-relayed) IKE datagrams went through the workers"
+		[ "$(ctl_stat "$n" esp-ike-in)" -ge 1 ] || fail "peer $n counted no IKE on port 4500"
+		[ "$(ctl_stat "$n" esp-ike-relayed)" -eq 0 ] ||
+			fail "peer $n: $(ctl_stat "$n" esp-ike-relayed) IKE datagrams went through the workers"
 	done
 	wire_count_reset
 	n0 nft reset counters table bridge ka >/dev/null

@@ -25,35 +25,12 @@ table bridge loss {
 }
 R
 
-conf() {
-	n=$1
-	if [ "$n" = 1 ]; then l=$IP1_4 r=$IP2_4; else l=$IP2_4 r=$IP1_4; fi
-	printf '[global]\n%s\ninstall-routes = no\n' "$(xiked_socket "$n")"
-	i=1
-	while [ $i -le "$N" ]; do
-		a=$(( i / 250 )) b=$(( i % 250 ))
-		if [ "$n" = 1 ]; then lt="172.16.$a.$b" rt="172.17.$a.$b"; else lt="172.17.$a.$b" rt="172.16.$a.$b"; fi
-		printf '[conn t%d]\nlocal = %s\nremote = %s\npsk = loss %d\nlocal-ts = %s\nremote-ts = %s\n' \
-			"$i" "$l" "$r" "$i" "$lt" "$rt"
-		[ "$n" = 1 ] && printf 'start = start\n'
-		i=$(( i + 1 ))
-	done
-}
-
-child_count() {
-	ctl "$1" status | sed -n 's/.*, \([0-9]*\) CHILD SAs.*/\1/p'
-}
-
-all_up() {
-	[ "$(child_count 1)" -eq "$N" ] && [ "$(child_count 2)" -eq "$N" ]
-}
-
-conf 2 | xiked_start 2
+xiked_conf_many 2 "$N" loss "install-routes = no" | xiked_start 2
 t0=$(date +%s)
-conf 1 | xiked_start 1
+xiked_conf_many 1 "$N" loss "install-routes = no" | xiked_start 1
 # An exchange whose six tries are all lost (about one run in a hundred)
 # is given up after 165 s and started again: leave room for that.
-wait_for 420 all_up || { ctl 1 status; ctl 1 stats; fail "only $(child_count 1) of $N tunnels up"; }
+wait_for 420 tunnels_up "$N" || { ctl 1 status; ctl 1 stats; fail "only $(child_count 1) of $N tunnels up"; }
 t=$(( $(date +%s) - t0 ))
 counters=$(n0 nft list chain bridge loss ike | sed -n 's/.*packets \([0-9]*\).*/\1/p')
 drops=$(echo "$counters" | sed -n 1p)

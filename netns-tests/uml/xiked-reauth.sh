@@ -95,9 +95,8 @@ wait_for 10 states_are 1 2 || fail "peer 1 has $(states 1) states"
 [ "$(ike_sas 1)" -eq 1 ] || fail "peer 1 has $(ike_sas 1) IKE SAs"
 [ "$(sas_field 1 spi-i | head -1)" != "$first" ] || fail "the IKE SA was not replaced"
 grep -q '^ike-down' "$XK_DIR/monitor" && fail "ike-down during the reauthentication"
-stat() { ctl 1 stats | awk -v k="$1" '$1 == k { print $2 }'; }
-[ "$(stat reauths)" = 1 ] && [ "$(stat reauths-failed)" = 0 ] ||
-	fail "stats count $(stat reauths) reauthentications, $(stat reauths-failed) failed; expected 1, 0"
+[ "$(ctl_stat 1 reauths)" = 1 ] && [ "$(ctl_stat 1 reauths-failed)" = 0 ] ||
+	fail "stats count $(ctl_stat 1 reauths) reauthentications, $(ctl_stat 1 reauths-failed) failed; expected 1, 0"
 check n1 ping -c 2 -W 2 "$IP2_4"
 kill "$mon"
 xiked_stop 1
