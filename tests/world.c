@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 #include "world.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
 #include "ike/crypto.h"
+#include "ike/engine.h"
 
 static uint64_t w_now(void *ctx)
 {
@@ -119,18 +121,7 @@ void world_run(struct world *w, uint64_t max_ms)
 
 	for (unsigned guard = 0; guard < 100000; guard++) {
 		if (w->q_len) {
-			struct w_pkt *pkt = w->q[0];
-			unsigned seq = w->seq++;
-
-			memmove(w->q, w->q + 1, (w->q_len - 1) * sizeof(w->q[0]));
-			w->q_len--;
-			if (!w->filter || w->filter(w, pkt, seq)) {
-				struct w_peer *to = &w->p[pkt->to];
-
-				w->delivered++;
-				ike_engine_input(to->e, &pkt->dst, &pkt->src, pkt->buf, pkt->len);
-			}
-			free(pkt);
+			world_deliver(w, 0);
 			continue;
 		}
 		uint64_t t0 = ike_engine_next_timeout(w->p[0].e);
@@ -216,4 +207,80 @@ size_t world_sa_count(struct w_peer *p)
 
 	ike_engine_foreach_sa(p->e, walk, &s);
 	return s.n;
+}
+
+void world_deliver(struct world *w, size_t i)
+{
+	struct w_pkt *pkt = world_take(w, i);
+	unsigned seq = w->seq++;
+
+	if (!pkt)
+		return;
+	if (!w->filter || w->filter(w, pkt, seq)) {
+		w->delivered++;
+		ike_engine_input(w->p[pkt->to].e, &pkt->dst, &pkt->src, pkt->buf, pkt->len);
+	}
+	free(pkt);
+}
+
+struct w_pkt *world_take(struct world *w, size_t i)
+{
+	struct w_pkt *pkt;
+
+	if (i >= w->q_len)
+		return NULL;
+	pkt = w->q[i];
+	memmove(w->q + i, w->q + i + 1, (w->q_len - i - 1) * sizeof(w->q[0]));
+	w->q_len--;
+	return pkt;
+}
+
+void world_put(struct world *w, struct w_pkt *p)
+{
+	if (w->q_len == W_MAX_PKTS) {
+		free(p);
+		return;
+	}
+	w->q[w->q_len++] = p;
+}
+
+int world_forge(struct world *w, int from, uint64_t spi, uint8_t exch, bool response,
+		uint32_t mid, w_build build, void *ctx)
+{
+	struct ike_sa *sa = ike_engine_find_sa(w->p[from].e, spi);
+	struct ike_hdr hdr;
+	struct ike_sk_ctx sk;
+	struct ike_mb mb;
+	struct w_pkt *pkt;
+	int n;
+
+	if (!sa || !sa->keys_ready)
+		return -ENOENT;
+	pkt = calloc(1, sizeof(*pkt));
+	if (!pkt)
+		return -ENOMEM;
+	hdr = (struct ike_hdr){
+		.spi_i = sa->spi_i,
+		.spi_r = sa->spi_r,
+		.exch = exch,
+		.flags = (uint8_t)((sa->initiator ? IKEV2_FLAG_INITIATOR : 0) |
+				   (response ? IKEV2_FLAG_RESPONSE : 0)),
+		.mid = mid,
+	};
+	ike_mb_init(&mb, pkt->buf, sizeof(pkt->buf), &hdr);
+	ike_mb_sk_begin(&mb, ike_encr_iv_len(sa->suite.encr));
+	if (build)
+		build(&mb, ctx);
+	ike_sa_sk_ctx(sa, true, &sk);
+	n = ike_mb_sk_seal(&mb, &sk, NULL);
+	if (n < 0) {
+		free(pkt);
+		return n;
+	}
+	pkt->len = (size_t)n;
+	pkt->to = 1 - from;
+	pkt->src = sa->local;
+	pkt->dst = sa->remote;
+	world_put(w, pkt);
+	return 0;
 }

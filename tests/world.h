@@ -75,6 +75,26 @@ size_t world_events(const struct w_peer *p, enum ike_event_type t);
 /* Last event of a type, or NULL. */
 const struct ike_event *world_event(const struct w_peer *p, enum ike_event_type t);
 
+/*
+ * Hostile orderings: deliver the i-th queued datagram now, out of turn
+ * (through the filter), or take it out of the queue (the caller frees it
+ * or puts it back at the end).
+ */
+void world_deliver(struct world *w, size_t i);
+struct w_pkt *world_take(struct world *w, size_t i);
+void world_put(struct world *w, struct w_pkt *p);
+
+struct ike_mb;
+typedef void (*w_build)(struct ike_mb *mb, void *ctx);
+/*
+ * Queue a message that peer `from` could have sent on its IKE SA with local
+ * SPI `spi`: exchange `exch`, a request or a response with message ID `mid`,
+ * whose SK payload holds what `build` adds, sealed with that SA's live keys.
+ * 0, or -ENOENT if the peer has no such SA with keys.
+ */
+int world_forge(struct world *w, int from, uint64_t spi, uint8_t exch, bool response,
+		uint32_t mid, w_build build, void *ctx);
+
 /* The one IKE SA on a peer (by walking), its local SPI; 0 if none. */
 uint64_t world_sa_spi(struct w_peer *p);
 size_t world_sa_count(struct w_peer *p);

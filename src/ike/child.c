@@ -227,8 +227,12 @@ int child_accept_reply(struct ike_sa *sa, struct ike_child *c, const struct ike_
 	n_ours = child_proposals(sa, c->spi_in, !no_dh, ours, IKE_MAX_PROPOSALS);
 	err = ike_proposal_check_reply(ours, n_ours, &prop, no_dh, &c->suite);
 	free(ours);
-	if (err < 0 || prop.spi_size != 4) {
+	if (err < 0) {
 		*why = "responder chose an ESP proposal we did not offer";
+		return -EINVAL;
+	}
+	if (!child_peer_spi_ok(sa, &prop)) {
+		*why = "responder's ESP SPI is reserved or already in use";
 		return -EINVAL;
 	}
 	c->spi_out = get_be32(prop.spi);
@@ -284,6 +288,10 @@ uint16_t child_negotiate(struct ike_sa *sa, struct ike_child *c, const struct ik
 					       (size_t)nprops, ke_group, no_dh, &c->suite,
 					       &chosen) < 0) {
 		notify = IKEV2_N_NO_PROPOSAL_CHOSEN;
+		goto out;
+	}
+	if (!child_peer_spi_ok(sa, &props[chosen])) {
+		notify = IKEV2_N_INVALID_SYNTAX;
 		goto out;
 	}
 	*prop_num = props[chosen].num;
@@ -600,7 +608,7 @@ out:
 	if (err < 0) {
 		xk_err("CHILD_SA install failed conn=%s spi_in=%08x err=%d", sa->conn->name,
 		       c->spi_in, err);
-		child_uninstall(sa, c);
+		child_uninstall(c->sa, c);
 	}
 	return err;
 }
@@ -766,13 +774,13 @@ void child_send_pending(struct ike_sa *sa, struct ike_child *c)
 	c->pending_ms = 0;
 }
 
-void child_rekey_later(struct ike_sa *sa, struct ike_child *c)
+void child_rekey_later(struct ike_child *c)
 {
 	uint32_t r = 0;
 
 	ike_random(&r, sizeof(r));
-	c->retry_ms = ike_now(sa->eng) + 1000 + r % 4000;
-	ike_sa_schedule(sa);
+	c->retry_ms = ike_now(c->sa->eng) + 1000 + r % 4000;
+	ike_sa_schedule(c->sa);
 }
 
 uint64_t child_timers(struct ike_sa *sa, uint64_t now, bool run)
@@ -783,7 +791,7 @@ uint64_t child_timers(struct ike_sa *sa, uint64_t now, bool run)
 	for (c = sa->children; c; c = nx) {
 		nx = c->next;
 		if (run && c->retire_ms && now >= c->retire_ms) {
-			child_remove(sa, c);
+			child_remove(c);
 			continue;
 		}
 		if (run && c->pending_out && now >= c->pending_ms)
@@ -805,8 +813,10 @@ uint64_t child_timers(struct ike_sa *sa, uint64_t now, bool run)
 	return next;
 }
 
-void child_remove(struct ike_sa *sa, struct ike_child *c)
+void child_remove(struct ike_child *c)
 {
+	/* The list that holds it, whichever IKE SA it moved to meanwhile. */
+	struct ike_sa *sa = c->sa;
 	struct ike_child **pp;
 
 	for (pp = &sa->children; *pp; pp = &(*pp)->next) {
@@ -815,6 +825,7 @@ void child_remove(struct ike_sa *sa, struct ike_child *c)
 			break;
 		}
 	}
+	/* What pointed to it lives in the same list (child_hand_over moves all). */
 	for (struct ike_child *o = sa->children; o; o = o->next) {
 		if (o->peer_rekey == c)
 			o->peer_rekey = NULL;
@@ -830,32 +841,48 @@ void child_remove(struct ike_sa *sa, struct ike_child *c)
 void child_free_all(struct ike_sa *sa)
 {
 	while (sa->children)
-		child_remove(sa, sa->children);
+		child_remove(sa->children);
 }
 
-struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in)
+struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in, unsigned states)
 {
 	for (struct ike_child *c = sa->children; c; c = c->next)
-		if (c->spi_in == spi_in && c->state != CHILD_S_DELETED)
+		if (c->spi_in == spi_in && (states & CHILD_IN(c->state)))
 			return c;
 	return NULL;
 }
 
-struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in)
+struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in, unsigned states)
 {
-	struct ike_child *c = child_find_in(sa, spi_in);
-	struct ike_sa *succ;
+	struct ike_child *c = child_find_in(sa, spi_in, states);
 
-	if (c || !sa->successor_spi)
-		return c;
-	succ = ike_engine_find_sa(sa->eng, sa->successor_spi);
-	return succ ? child_find_in(succ, spi_in) : NULL;
+	/* An IKE SA rekey moves CHILD_SAs once; a second one may follow. */
+	for (int hops = 0; !c && sa && sa->successor_spi && hops < 4; hops++) {
+		sa = ike_engine_find_sa(sa->eng, sa->successor_spi);
+		if (sa && sa->state != IKE_S_DEAD)
+			c = child_find_in(sa, spi_in, states);
+	}
+	return c;
 }
 
-struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out)
+struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out, unsigned states)
 {
 	for (struct ike_child *c = sa->children; c; c = c->next)
-		if (c->spi_out == spi_out && c->state != CHILD_S_DELETED)
+		if (c->spi_out == spi_out && (states & CHILD_IN(c->state)))
 			return c;
 	return NULL;
+}
+
+bool child_peer_spi_ok(struct ike_sa *sa, const struct ike_proposal *p)
+{
+	uint32_t spi = get_be32(p->spi);
+
+	/* Section 3.3.1: an ESP proposal carries the sender's 4-octet SPI. */
+	if (p->spi_size != 4)
+		return false;
+	/* RFC 4303 section 2.1: 0 is never sent, 1 to 255 are reserved. */
+	if (spi < 256)
+		return false;
+	/* One the peer already receives on would make its lookups ambiguous. */
+	return !child_find_out(sa, spi, CHILD_ANY);
 }

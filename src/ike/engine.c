@@ -1064,7 +1064,7 @@ int ike_engine_delete_child(struct ike_engine *e, uint64_t spi, uint32_t spi_in)
 {
 	struct ike_sa *sa = find_established(e, spi);
 
-	if (!sa || !child_find_in(sa, spi_in))
+	if (!sa || !child_find_in(sa, spi_in, CHILD_LIVE))
 		return -ENOENT;
 	return queue_task(e, sa, task_delete_child_new(spi_in, false));
 }
@@ -1113,7 +1113,7 @@ int ike_engine_reauth(struct ike_engine *e, uint64_t spi)
 int ike_engine_rekey_child(struct ike_engine *e, uint64_t spi, uint32_t spi_in)
 {
 	struct ike_sa *sa = find_established(e, spi);
-	struct ike_child *c = sa ? child_find_in(sa, spi_in) : NULL;
+	struct ike_child *c = sa ? child_find_in(sa, spi_in, CHILD_LIVE) : NULL;
 
 	if (!c)
 		return -ENOENT;
@@ -1147,7 +1147,7 @@ int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard
 		if (t)
 			ike_sa_queue(sa, t);
 		else
-			child_remove(sa, c);
+			child_remove(c);
 	} else if (!c->rekeying && !c->rekeyed && c->state == CHILD_S_INSTALLED &&
 		   sa->state == IKE_S_ESTABLISHED) {
 		struct ike_task *t = task_child_new(c->spi_in);

@@ -185,8 +185,11 @@ struct ike_sa {
 	 */
 	bool reauthing : 1;
 	bool reauth : 1;
-	/* Section 2.8.1 for IKE SAs: the peer's new SA and its exchange's lower nonce. */
-	struct ike_sa *peer_rekey;
+	/*
+	 * Section 2.8.2: the peer's new SA (its local SPI: a handle, never a
+	 * pointer) and its exchange's lower nonce, until our answer settles it.
+	 */
+	uint64_t peer_rekey_spi;
 	uint8_t *coll_nonce;
 	size_t coll_nonce_len;
 	uint64_t ike_rekey_ms;    /* rekey the IKE SA at this time, 0: never */
@@ -363,21 +366,37 @@ void child_retire_replaced(struct ike_sa *old, struct ike_sa *by);
 /* Install a rekey responder's held-back outbound SA. */
 void child_send_pending(struct ike_sa *sa, struct ike_child *c);
 /* TEMPORARY_FAILURE on a rekey: try again after a random 1-5 s. */
-void child_rekey_later(struct ike_sa *sa, struct ike_child *c);
+void child_rekey_later(struct ike_child *c);
 /* The peer moved (NAT): move every CHILD_SA's SAs from old_remote. */
 void child_move_all(struct ike_sa *sa, const struct xk_addr *old_remote);
 /* Run the CHILD_SA timers of an SA; returns the next deadline. */
 uint64_t child_timers(struct ike_sa *sa, uint64_t now, bool run);
 void child_uninstall(struct ike_sa *sa, struct ike_child *c);
 void child_free_all(struct ike_sa *sa);
-struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in);
 /*
- * The same, but also in the IKE SA that replaced this one: an exchange on
+ * Lookups by SPI name the states they may return.  A peer's message and
+ * the kernel's events name only live CHILD_SAs (CHILD_LIVE): one still
+ * CREATING belongs to the exchange that makes it, which alone finds it
+ * (CHILD_OWN), and a DELETED one is gone.
+ */
+#define CHILD_IN(s) (1u << (s))
+#define CHILD_LIVE (CHILD_IN(CHILD_S_INSTALLED) | CHILD_IN(CHILD_S_DELETING))
+#define CHILD_OWN CHILD_IN(CHILD_S_CREATING)
+#define CHILD_ANY (CHILD_LIVE | CHILD_OWN)
+struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in, unsigned states);
+/*
+ * The same, but also in the IKE SAs that replaced this one: an exchange on
  * the old IKE SA may finish after its CHILD_SAs moved (an IKE SA rekey).
  */
-struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in);
-struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out);
-void child_remove(struct ike_sa *sa, struct ike_child *c);
+struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in, unsigned states);
+struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out, unsigned states);
+/*
+ * The ESP SPI a peer proposes: 4 octets, not reserved (RFC 4303 2.1), not
+ * one it already receives on in this IKE SA.
+ */
+bool child_peer_spi_ok(struct ike_sa *sa, const struct ike_proposal *p);
+/* Unlink from the IKE SA that holds it (c->sa), uninstall, free. */
+void child_remove(struct ike_child *c);
 /* Move every CHILD_SA of `from` to `to` (an IKE rekey). */
 void child_hand_over(struct ike_sa *from, struct ike_sa *to);
 /* Set the CHILD_SA's selectors, allocated at their number. */
@@ -404,6 +423,11 @@ struct ike_task *task_child_new(uint32_t old_spi_in);
 struct ike_task *task_child_copy_new(uint32_t src_spi_in);
 struct ike_task *task_liveness_new(void);
 struct ike_task *task_ike_rekey_new(void);
+/*
+ * An IKE SA dies: if it is the peer's SA of a collision we have not
+ * settled, its CHILD_SAs go back to the SA both rekeyed (ike_sa_kill).
+ */
+void ike_rekey_sa_gone(struct ike_sa *gone);
 /* Responder: a CREATE_CHILD_SA whose SA payload proposes an IKE SA. */
 int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req,
 			   struct ike_mb *mb, uint16_t *notify);

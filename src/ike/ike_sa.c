@@ -265,9 +265,15 @@ void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
 	if (from == IKE_S_DEAD)
 		return;
 	ike_sa_set_half_open(sa, false);
+	/*
+	 * Every other SA refers to this one by its SPI (successor_spi,
+	 * peer_rekey_spi, the reauthentications' list): nothing dangles once
+	 * it is freed.  What those references meant is settled here.
+	 */
 	/* A reauthentication that did not get as far as replacing the old SA. */
 	if (sa->reauth)
 		ike_reauth_failed(sa, reason);
+	ike_rekey_sa_gone(sa);
 	child_free_all(sa);
 	if (sa->rekeyed) {
 		xk_debug("IKE SA %016llx_%016llx replaced by a rekey", (unsigned long long)sa->spi_i,

@@ -21,9 +21,15 @@
 
 struct task_auth {
 	struct ike_task t;
-	struct ike_child *child;
+	/* The first CHILD_SA, by its inbound SPI while CREATING (never a pointer). */
+	uint32_t child_spi;
 	uint32_t carried; /* reauthentication: the old CHILD_SA made again */
 };
+
+static struct ike_child *own_child(struct ike_sa *sa, const struct task_auth *t)
+{
+	return t->child_spi ? child_find_in(sa, t->child_spi, CHILD_OWN) : NULL;
+}
 
 /* The ID payload body as it is signed: type, three reserved zeros, data. */
 static size_t id_body(const struct ike_id *id, uint8_t *out)
@@ -110,26 +116,27 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 	err = ike_psk_auth(sa, true, body, blen, auth, &alen);
 	if (err < 0)
 		return err;
-	c = t->child;
+	c = own_child(sa, t);
 	if (!c) {
 		struct ike_sa *old = ike_reauth_old(sa);
 		const struct ike_child *like = old ? ike_reauth_first_child(old) : NULL;
 
 		c = child_new(sa);
-		if (!c)
-			return -ENOMEM;
-		t->child = c;
+		if (!c) {
+			err = -ENOMEM;
+			goto out;
+		}
 		/* Section 2.8.3: the same CHILD_SA again, selectors and all. */
 		if (like)
 			t->carried = like->spi_in;
 		err = child_init_like(sa, c, like);
-		if (err < 0)
+		if (err == 0)
+			err = k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in);
+		if (err < 0) {
+			child_remove(c);
 			goto out;
-	}
-	if (!c->spi_in) {
-		err = k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in);
-		if (err < 0)
-			goto out;
+		}
+		t->child_spi = c->spi_in;
 	}
 	props = calloc(IKE_MAX_PROPOSALS, sizeof(*props));
 	if (!props) {
@@ -160,40 +167,40 @@ out:
 }
 
 /* Section 1.2: a CHILD_SA that fails leaves the IKE SA standing. */
-static void child_failed(struct ike_sa *sa, struct task_auth *t, uint16_t notify,
+static void child_failed(struct ike_sa *sa, struct ike_child *c, uint16_t notify,
 			 const char *why)
 {
 	xk_notice("CHILD_SA failed conn=%s notify=%s: %s", sa->conn->name,
 		  notify ? ikev2_notify_name(notify) : "none", why);
-	ike_emit(sa, IKE_EV_FAILED, t->child, notify, why);
-	child_remove(sa, t->child);
-	t->child = NULL;
+	ike_emit(sa, IKE_EV_FAILED, c, notify, why);
+	child_remove(c);
 }
 
 static void auth_child_process(struct ike_sa *sa, struct task_auth *t,
 			       const struct ike_msg *msg)
 {
+	struct ike_child *c = own_child(sa, t);
 	uint16_t err_n = error_notify(msg);
 	const char *why = NULL;
 	int err;
 
+	t->child_spi = 0;
+	if (!c)
+		return;
 	if (err_n) {
-		child_failed(sa, t, err_n, "responder refused the CHILD_SA");
+		child_failed(sa, c, err_n, "responder refused the CHILD_SA");
 		return;
 	}
-	err = child_accept_reply(sa, t->child, msg, true, &why);
+	err = child_accept_reply(sa, c, msg, true, &why);
 	if (err < 0) {
-		child_failed(sa, t, err == -ERANGE ? IKEV2_N_TS_UNACCEPTABLE : 0, why);
+		child_failed(sa, c, err == -ERANGE ? IKEV2_N_TS_UNACCEPTABLE : 0, why);
 		return;
 	}
-	if (child_install(sa, t->child,
+	if (child_install(sa, c,
 			  &(struct child_nonces){sa->hs->ni, sa->hs->nr, sa->hs->ni_len,
 						 sa->hs->nr_len, true},
-			  NULL, 0, NULL) < 0) {
-		child_failed(sa, t, 0, "kernel refused the CHILD_SA");
-		return;
-	}
-	t->child = NULL;
+			  NULL, 0, NULL) < 0)
+		child_failed(sa, c, 0, "kernel refused the CHILD_SA");
 }
 
 static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
@@ -344,7 +351,7 @@ static int child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ik
 		xk_notice("CHILD_SA refused conn=%s notify=%s", sa->conn->name,
 			  ikev2_notify_name(notify));
 		ike_emit(sa, IKE_EV_FAILED, c, notify, "CHILD_SA refused");
-		child_remove(sa, c);
+		child_remove(c);
 		return notify;
 	}
 	child_reply_payloads(mb, c, num);

@@ -36,7 +36,12 @@ struct task_child {
 	struct ike_task t;
 	uint32_t old_spi_in; /* rekey of this CHILD_SA; 0: a new one */
 	bool copy;           /* ... or a new one like it on the reauthenticated SA */
-	struct ike_child *child;
+	/*
+	 * The CHILD_SA it makes, by its inbound SPI while CREATING: never a
+	 * pointer, for an IKE SA rekey may move it and a peer may end that
+	 * IKE SA before our answer comes.
+	 */
+	uint32_t child_spi;
 	struct ike_dh *dh;
 	uint16_t dh_group;
 	uint8_t ni[IKEV2_NONCE_LEN];
@@ -75,32 +80,29 @@ static void lower_nonce(const uint8_t *a, size_t alen, const uint8_t *b, size_t 
 	}
 }
 
-/* The IKE SA a CHILD_SA of sa now lives on (sa, or the one that replaced it). */
-static struct ike_sa *holder_of(struct ike_sa *sa, struct ike_child *c)
+/* Our CHILD_SA, on sa or on the IKE SA that replaced it; NULL if gone. */
+static struct ike_child *own_child(struct ike_sa *sa, const struct task_child *t)
 {
-	struct ike_sa *succ;
-
-	for (struct ike_child *x = sa->children; x; x = x->next)
-		if (x == c)
-			return sa;
-	succ = sa->successor_spi ? ike_engine_find_sa(sa->eng, sa->successor_spi) : NULL;
-	return succ ? succ : sa;
+	return t->child_spi ? child_find_moved(sa, t->child_spi, CHILD_OWN) : NULL;
 }
 
 /* ---- initiator ---- */
 
 static void abort_child(struct ike_sa *sa, struct task_child *t)
 {
-	if (t->child) {
-		child_remove(sa, t->child);
-		t->child = NULL;
-	}
+	struct ike_child *c = own_child(sa, t);
+
+	t->child_spi = 0;
+	if (c)
+		child_remove(c);
 }
 
 static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 {
 	struct task_child *t = (struct task_child *)tt;
-	struct ike_child *old = t->old_spi_in && !t->copy ? child_find_in(sa, t->old_spi_in) : NULL;
+	struct ike_child *old = t->old_spi_in && !t->copy
+					? child_find_in(sa, t->old_spi_in, CHILD_LIVE)
+					: NULL;
 	const struct ike_child *like = old;
 	struct ike_proposal *props;
 	void *kctx;
@@ -110,11 +112,12 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	size_t n, publen = sizeof(pub);
 	int err;
 
-	if (t->copy && !t->child) {
+	c = own_child(sa, t);
+	if (t->copy && !c) {
 		struct ike_sa *from = ike_reauth_old(sa);
 
 		/* The old SA, or that CHILD_SA of it, went meanwhile. */
-		like = from ? child_find_in(from, t->old_spi_in) : NULL;
+		like = from ? child_find_in(from, t->old_spi_in, CHILD_LIVE) : NULL;
 		if (!like)
 			return -ECANCELED;
 	}
@@ -129,38 +132,42 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	 * a rekey now would only put a newer SA on the IKE SA about to go.
 	 * Should the reauthentication fail, the rekey comes a little later.
 	 */
-	if (old && sa->reauthing && !t->child) {
-		child_rekey_later(sa, old);
+	if (old && sa->reauthing && !c) {
+		child_rekey_later(old);
 		return -ECANCELED;
 	}
-	if (!t->child) {
+	if (!c) {
 		c = child_new(sa);
 		if (!c)
 			return -ENOMEM;
-		t->child = c;
 		err = child_init_like(sa, c, like);
-		if (err < 0)
+		if (err == 0)
+			err = k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in);
+		if (err == 0 && ike_nonce(sa->eng, t->ni, sizeof(t->ni)) < 0)
+			err = -EIO;
+		if (err < 0) {
+			child_remove(c);
 			return err;
-		err = k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in);
-		if (err < 0)
-			return err;
-		if (ike_nonce(sa->eng, t->ni, sizeof(t->ni)) < 0)
-			return -EIO;
+		}
+		t->child_spi = c->spi_in;
 		if (!t->dh_group)
 			t->dh_group = pfs_group(sa->conn);
 	}
-	c = t->child;
+	err = 0;
 	if (t->dh_group && (!t->dh || ike_dh_group(t->dh) != t->dh_group)) {
 		ike_dh_free(t->dh);
 		t->dh = ike_dh_new(t->dh_group);
 		if (!t->dh || ike_dh_public(t->dh, pub, &publen) < 0)
-			return -ENOTSUP;
+			err = -ENOTSUP;
 	} else if (t->dh && ike_dh_public(t->dh, pub, &publen) < 0) {
-		return -EIO;
+		err = -EIO;
 	}
-	props = calloc(IKE_MAX_PROPOSALS, sizeof(*props));
-	if (!props)
-		return -ENOMEM;
+	props = err ? NULL : calloc(IKE_MAX_PROPOSALS, sizeof(*props));
+	if (!props) {
+		/* No request goes out: the CHILD_SA is not left behind CREATING. */
+		abort_child(sa, t);
+		return err ? err : -ENOMEM;
+	}
 	if (old) {
 		uint8_t spi[4];
 
@@ -199,10 +206,10 @@ static void resolve_collision(struct ike_sa *sa, struct ike_child *old, struct i
 		xk_info("rekey collision conn=%s: ours %08x lost to %08x", sa->conn->name,
 			ours->spi_in, theirs->spi_in);
 		/* The peer's CHILD_SA stays: it may send on it now. */
-		child_send_pending(sa, theirs);
+		child_send_pending(theirs->sa, theirs);
 		del = task_delete_child_new(ours->spi_in, false);
 		if (del)
-			ike_sa_queue(holder_of(sa, ours), del);
+			ike_sa_queue(ours->sa, del);
 	} else {
 		xk_info("rekey collision conn=%s: ours %08x won over %08x", sa->conn->name,
 			ours->spi_in, theirs->spi_in);
@@ -214,8 +221,10 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 					  const struct ike_msg *msg)
 {
 	struct task_child *t = (struct task_child *)tt;
-	struct ike_child *old = t->old_spi_in && !t->copy ? child_find_moved(sa, t->old_spi_in) : NULL;
-	struct ike_child *c = t->child;
+	struct ike_child *old = t->old_spi_in && !t->copy
+					? child_find_moved(sa, t->old_spi_in, CHILD_LIVE)
+					: NULL;
+	struct ike_child *c = own_child(sa, t);
 	const struct ike_pl *pl_nr = ike_msg_find(msg, IKEV2_PL_NONCE);
 	const struct ike_pl *pl_ke = ike_msg_find(msg, IKEV2_PL_KE);
 	const uint8_t *nr;
@@ -245,10 +254,15 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 			  ikev2_notify_name(err_n));
 		/* Section 2.25: the peer is busy with this CHILD_SA; try again soon. */
 		if (err_n == IKEV2_N_TEMPORARY_FAILURE && old)
-			child_rekey_later(sa, old);
+			child_rekey_later(old);
 		ike_emit(sa, IKE_EV_FAILED, c, err_n, "CREATE_CHILD_SA refused");
 		abort_child(sa, t);
 		return IKE_TASK_DONE;
+	}
+	/* Ours went with the IKE SA that held it: nothing to install. */
+	if (!c) {
+		why = "its IKE SA is gone";
+		goto fail;
 	}
 	if (!pl_nr || ike_pl_nonce(pl_nr, &nr, &nrlen) < 0)
 		goto fail;
@@ -275,7 +289,7 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 		why = "kernel refused the CHILD_SA";
 		goto fail;
 	}
-	t->child = NULL;
+	t->child_spi = 0;
 	if (old) {
 		old->rekeyed = true;
 		ike_stats_mut(sa->eng)->rekeys++;
@@ -287,7 +301,7 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 		/* The old pair goes now; its inbound SA lingers (make-before-break). */
 		tt = task_delete_child_new(old->spi_in, true);
 		if (tt)
-			ike_sa_queue(holder_of(sa, old), tt);
+			ike_sa_queue(old->sa, tt);
 	}
 	return IKE_TASK_DONE;
 fail:
@@ -360,13 +374,22 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 		*notify = IKEV2_N_INVALID_SYNTAX;
 		return -EINVAL;
 	}
+	/*
+	 * Section 2.25.2: while we rekey the IKE SA, or once it is replaced,
+	 * no CHILD_SA is made or rekeyed on it; the peer asks again on the
+	 * IKE SA that follows.
+	 */
+	if (sa->rekeying || sa->rekeyed) {
+		*notify = IKEV2_N_TEMPORARY_FAILURE;
+		return -EBUSY;
+	}
 	if (ike_msg_notify(req, IKEV2_N_REKEY_SA, &n)) {
 		/* Section 1.3.3: the old CHILD_SA, named by the SPI the peer receives on. */
 		if (n.proto != IKEV2_PROTO_ESP || n.spi_size != 4) {
 			*notify = IKEV2_N_INVALID_SYNTAX;
 			return -EINVAL;
 		}
-		old = child_find_out(sa, get_be32(n.spi));
+		old = child_find_out(sa, get_be32(n.spi), CHILD_LIVE);
 		/*
 		 * Section 2.25: it moved to the IKE SA that replaces this one (the
 		 * peer has not seen that yet): busy, ask again shortly.
@@ -399,7 +422,7 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 
 		/* Section 1.3: the initiator guessed another group; say which. */
 		put_be16(g, c->suite.dh);
-		child_remove(sa, c);
+		child_remove(c);
 		*notify = 0;
 		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_INVALID_KE_PAYLOAD, g, 2);
 		return 0;
@@ -463,7 +486,7 @@ refuse:
 	xk_notice("CREATE_CHILD_SA refused conn=%s notify=%s", sa->conn->name,
 		  ikev2_notify_name(nt));
 	ike_emit(sa, IKE_EV_FAILED, c, nt, "CHILD_SA refused");
-	child_remove(sa, c);
+	child_remove(c);
 	*notify = nt;
 	return -EINVAL;
 }

@@ -24,7 +24,9 @@
 
 struct task_ike_rekey {
 	struct ike_task t;
-	struct ike_sa *new_sa;
+	/* The IKE SA it makes, by its local SPI (never a pointer: it may die first). */
+	struct ike_engine *eng;
+	uint64_t new_spi;
 	struct ike_dh *dh;
 	uint16_t dh_group;
 	uint8_t again;
@@ -39,10 +41,15 @@ static int nonce_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t ble
 	return alen < blen ? -1 : alen > blen;
 }
 
-/* The new IKE SA takes over everything the old one carried. */
-static void adopt(struct ike_sa *new_sa, struct ike_sa *old)
+static uint64_t local_spi(const struct ike_sa *sa)
 {
-	old->successor_spi = new_sa->initiator ? new_sa->spi_i : new_sa->spi_r;
+	return sa->initiator ? sa->spi_i : sa->spi_r;
+}
+
+/* The new IKE SA takes over the peer, its addresses and identity. */
+static void adopt_peer(struct ike_sa *new_sa, struct ike_sa *old)
+{
+	old->successor_spi = local_spi(new_sa);
 	new_sa->local = old->local;
 	new_sa->remote = old->remote;
 	/* Only for listings and INITIAL_CONTACT: an SA without it still works. */
@@ -51,7 +58,61 @@ static void adopt(struct ike_sa *new_sa, struct ike_sa *old)
 	new_sa->nat_remote = old->nat_remote;
 	/* A rekey is no reauthentication: that stays due when it was. */
 	new_sa->reauth_s = old->reauth_s;
+}
+
+/* ... and everything the old one carried. */
+static void adopt(struct ike_sa *new_sa, struct ike_sa *old)
+{
+	adopt_peer(new_sa, old);
 	child_hand_over(old, new_sa);
+}
+
+/* A live IKE SA of ours by local SPI, in one of the states in `states` (bits). */
+static struct ike_sa *find_sa(struct ike_engine *e, uint64_t spi, unsigned states)
+{
+	struct ike_sa *sa = spi ? ike_engine_find_sa(e, spi) : NULL;
+
+	return sa && (states & (1u << sa->state)) ? sa : NULL;
+}
+
+/* Our new SA, still being made (NEW, handshake state kept). */
+static struct ike_sa *new_of(struct ike_sa *sa, const struct task_ike_rekey *t)
+{
+	struct ike_sa *n = find_sa(sa->eng, t->new_spi, 1u << IKE_S_NEW);
+
+	return n && n->hs ? n : NULL;
+}
+
+/* The peer's new SA of a collision (section 2.8.2), while it lives. */
+static struct ike_sa *peer_rekey_of(struct ike_sa *sa)
+{
+	return find_sa(sa->eng, sa->peer_rekey_spi, 1u << IKE_S_ESTABLISHED);
+}
+
+static void forget_collision(struct ike_sa *sa)
+{
+	sa->peer_rekey_spi = 0;
+	free(sa->coll_nonce);
+	sa->coll_nonce = NULL;
+	sa->coll_nonce_len = 0;
+}
+
+void ike_rekey_sa_gone(struct ike_sa *gone)
+{
+	uint64_t spi = local_spi(gone);
+
+	/*
+	 * The peer's SA of a collision we have not settled: the peer deleted
+	 * it, as the loser of 2.8.2 does, before our answer told us that we
+	 * won.  The CHILD_SAs it took go back, to move on with our rekey.
+	 */
+	for (struct ike_sa *o = ike_sa_same_id(gone); o; o = o->id_next) {
+		if (o == gone || o->peer_rekey_spi != spi)
+			continue;
+		child_hand_over(gone, o);
+		forget_collision(o);
+		return;
+	}
 }
 
 /* Derive the new SA's keys from the old SA's SK_d (section 2.18). */
@@ -77,6 +138,7 @@ static int rekey_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 {
 	struct task_ike_rekey *t = (struct task_ike_rekey *)tt;
 	struct ike_proposal *props;
+	struct ike_sa *n;
 	uint8_t pub[1024];
 	size_t publen = sizeof(pub);
 
@@ -88,12 +150,15 @@ static int rekey_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 			sa->ike_rekey_ms = ike_now(sa->eng) + 10000;
 		return -ECANCELED;
 	}
-	if (!t->new_sa) {
-		t->new_sa = ike_sa_new(sa->eng, sa->conn, true);
-		if (!t->new_sa)
+	n = new_of(sa, t);
+	if (!n) {
+		n = ike_sa_new(sa->eng, sa->conn, true);
+		if (!n)
 			return -ENOMEM;
-		t->new_sa->hs->ni_len = IKEV2_NONCE_LEN;
-		if (ike_nonce(sa->eng, t->new_sa->hs->ni, t->new_sa->hs->ni_len) < 0)
+		t->eng = sa->eng;
+		t->new_spi = n->spi_i;
+		n->hs->ni_len = IKEV2_NONCE_LEN;
+		if (ike_nonce(sa->eng, n->hs->ni, n->hs->ni_len) < 0)
 			return -EIO;
 		if (!t->dh_group)
 			t->dh_group = sa->suite.dh;
@@ -114,11 +179,11 @@ static int rekey_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 		props[i] = sa->conn->ike[i];
 		props[i].num = (uint8_t)(i + 1);
 		props[i].spi_size = 8;
-		put_be64(props[i].spi, t->new_sa->spi_i);
+		put_be64(props[i].spi, n->spi_i);
 	}
 	ike_mb_sa(mb, props, sa->conn->n_ike);
 	free(props);
-	ike_mb_nonce(mb, t->new_sa->hs->ni, t->new_sa->hs->ni_len);
+	ike_mb_nonce(mb, n->hs->ni, n->hs->ni_len);
 	ike_mb_ke(mb, t->dh_group, pub, publen);
 	sa->rekeying = true;
 	return 0;
@@ -131,19 +196,20 @@ static void drop_sa(struct ike_sa *n, const char *why)
 	ike_sa_kill(n, 0, why);
 }
 
-static void drop_new(struct task_ike_rekey *t, const char *why)
+static void drop_new(struct ike_sa *sa, struct task_ike_rekey *t, const char *why)
 {
-	if (t->new_sa) {
-		drop_sa(t->new_sa, why);
-		t->new_sa = NULL;
-	}
+	struct ike_sa *n = new_of(sa, t);
+
+	t->new_spi = 0;
+	if (n)
+		drop_sa(n, why);
 }
 
 static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa,
 					  const struct ike_msg *msg)
 {
 	struct task_ike_rekey *t = (struct task_ike_rekey *)tt;
-	struct ike_sa *n = t->new_sa;
+	struct ike_sa *n = new_of(sa, t), *theirs;
 	const struct ike_pl *pl_sa = ike_msg_find(msg, IKEV2_PL_SA);
 	const struct ike_pl *pl_nr = ike_msg_find(msg, IKEV2_PL_NONCE);
 	const struct ike_pl *pl_ke = ike_msg_find(msg, IKEV2_PL_KE);
@@ -169,7 +235,7 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 	if (err_n) {
 		xk_notice("IKE SA rekey refused conn=%s notify=%s", sa->conn->name,
 			  ikev2_notify_name(err_n));
-		drop_new(t, "rekey refused");
+		drop_new(sa, t, "rekey refused");
 		/* Section 2.25: busy; try again a little later. */
 		if (err_n == IKEV2_N_TEMPORARY_FAILURE && sa->conn->ike_rekey_time_s)
 			sa->ike_rekey_ms = ike_now(sa->eng) + 2000 + (uint64_t)(msg->hdr.mid % 3000);
@@ -195,7 +261,9 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 	if (derive(n, sa, gir, girlen) < 0)
 		goto fail;
 	xk_wipe(gir, sizeof(gir));
-	if (sa->peer_rekey) {
+	/* The peer's SA of a collision, unless the peer deleted it meanwhile. */
+	theirs = peer_rekey_of(sa);
+	if (theirs) {
 		/* Section 2.8.2: both rekeyed; the lowest nonce's exchange loses. */
 		const uint8_t *lo = n->hs->ni;
 		size_t lolen = n->hs->ni_len;
@@ -209,29 +277,32 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 			struct ike_task *del;
 
 			xk_info("IKE rekey collision conn=%s: ours lost", sa->conn->name);
-			adopt(n, sa);
-			n->children = NULL;
+			adopt_peer(n, sa);
+			/* Any made on the old SA since go where the others went. */
+			child_hand_over(sa, theirs);
+			sa->successor_spi = local_spi(theirs);
 			ike_sa_set_state(n, IKE_S_ESTABLISHED);
 			n->established_ms = ike_now(sa->eng);
 			n->rekeyed = true;
+			ike_sa_drop_init(n);
 			del = task_delete_ike_new();
 			if (del)
 				ike_sa_queue(n, del);
-			t->new_sa = NULL;
-			sa->peer_rekey = NULL;
+			t->new_spi = 0;
+			forget_collision(sa);
 			return IKE_TASK_DONE;
 		}
 		/* Ours won: take the children back from the peer's new SA. */
 		xk_info("IKE rekey collision conn=%s: ours won", sa->conn->name);
-		child_hand_over(sa->peer_rekey, sa);
-		sa->peer_rekey->rekeyed = true;
-		sa->peer_rekey = NULL;
+		child_hand_over(theirs, sa);
+		theirs->rekeyed = true;
 	}
+	forget_collision(sa);
 	adopt(n, sa);
 	ike_sa_established(n, true);
 	ike_sa_drop_init(n);
 	ike_stats_mut(sa->eng)->rekeys++;
-	t->new_sa = NULL;
+	t->new_spi = 0;
 	/* The old IKE SA is done: its rekey's initiator deletes it (2.18). */
 	sa->rekeyed = true;
 	tt = task_delete_ike_new();
@@ -241,16 +312,18 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 fail:
 	xk_wipe(gir, sizeof(gir));
 	xk_notice("IKE SA rekey failed conn=%s: %s", sa->conn->name, why);
-	drop_new(t, why);
+	drop_new(sa, t, why);
 	return IKE_TASK_DONE;
 }
 
 static void rekey_destroy(struct ike_task *tt)
 {
 	struct task_ike_rekey *t = (struct task_ike_rekey *)tt;
+	/* Whichever IKE SA the task ran on, the new one is found by its SPI. */
+	struct ike_sa *n = t->eng ? find_sa(t->eng, t->new_spi, 1u << IKE_S_NEW) : NULL;
 
-	if (t->new_sa)
-		drop_sa(t->new_sa, "rekey abandoned");
+	if (n)
+		drop_sa(n, "rekey abandoned");
 	ike_dh_free(t->dh);
 	free(t);
 }
@@ -352,12 +425,12 @@ int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req, struct 
 			lo = n->hs->nr;
 			lolen = n->hs->nr_len;
 		}
-		free(sa->coll_nonce);
+		forget_collision(sa);
 		sa->coll_nonce = malloc(lolen);
 		if (sa->coll_nonce) {
 			memcpy(sa->coll_nonce, lo, lolen);
 			sa->coll_nonce_len = lolen;
-			sa->peer_rekey = n;
+			sa->peer_rekey_spi = n->spi_r;
 		}
 	}
 	adopt(n, sa);

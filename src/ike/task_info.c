@@ -83,7 +83,7 @@ struct ike_task *task_delete_ike_new(void)
 static int delete_child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 {
 	struct task_info *t = (struct task_info *)tt;
-	struct ike_child *c = child_find_in(sa, t->spi_in);
+	struct ike_child *c = child_find_in(sa, t->spi_in, CHILD_LIVE);
 	uint8_t spi[4];
 
 	/* Moved with an IKE SA rekey: delete it there. */
@@ -103,13 +103,13 @@ static enum ike_task_result delete_child_process(struct ike_task *tt, struct ike
 						 const struct ike_msg *msg)
 {
 	struct task_info *t = (struct task_info *)tt;
-	struct ike_child *c = child_find_in(sa, t->spi_in);
+	struct ike_child *c = child_find_in(sa, t->spi_in, CHILD_LIVE);
 
 	(void)msg;
 	if (c && t->retire)
 		child_retire(sa, c, 5000);
 	else if (c)
-		child_remove(sa, c);
+		child_remove(c);
 	return IKE_TASK_DONE;
 }
 
@@ -204,7 +204,9 @@ int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 		if (d.proto != IKEV2_PROTO_ESP)
 			continue;
 		for (uint16_t j = 0; j < d.n_spi; j++) {
-			struct ike_child *c = child_find_out(sa, get_be32(d.spis + 4 * j));
+			/* Never one still CREATING: its exchange owns it. */
+			struct ike_child *c = child_find_out(sa, get_be32(d.spis + 4 * j),
+							     CHILD_LIVE);
 
 			if (!c)
 				continue; /* already gone: nothing to say (1.4.1) */
@@ -220,7 +222,7 @@ int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 			if (c->rekeyed)
 				child_retire(sa, c, 5000);
 			else
-				child_remove(sa, c);
+				child_remove(c);
 		}
 	}
 	if (n_spis && !sa->kill_after_response)

@@ -300,6 +300,14 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 
 	sa = ike_sa_find_peer(e, msg->hdr.spi_i, remote);
 	if (sa) {
+		/*
+		 * Established: what IKE_SA_INIT needed is gone (a late duplicate,
+		 * or a replay by anyone on the path), and so is the answer.
+		 */
+		if (!sa->hs) {
+			ike_stats_mut(e)->rx_unexpected++;
+			return;
+		}
 		/* A retransmission: the same response again, no new state (2.1). */
 		if (sa->hs->init_req.buf && sa->hs->init_req.len == msg->raw_len &&
 		    memcmp(sa->hs->init_req.buf, msg->raw, msg->raw_len) == 0 &&

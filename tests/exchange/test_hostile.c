@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Right message, wrong state: a peer (or anyone on the path) sends what
+ * the protocol allows at a moment the other side does not expect.  Each
+ * case was a memory-safety bug; each now ends with both sides agreeing,
+ * under AddressSanitizer.
+ *
+ *  1. a late duplicate of the first IKE_SA_INIT, after the SA is up;
+ *  2. DELETE(ESP, SPI 0) while our CREATE_CHILD_SA for a new CHILD_SA is out;
+ *  3. our new CHILD_SA's CREATE_CHILD_SA crossing the peer's IKE SA rekey,
+ *     answered with TEMPORARY_FAILURE;
+ *  4. an IKE SA rekey collision whose loser's DELETE of its new IKE SA
+ *     overtakes the loser's response to the winner's request.
+ * And the peer's ESP SPIs: 0 to 255 (RFC 4303 section 2.1) and one it
+ * already uses are refused where the peer proposes them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "ike/engine.h"
+#include "world.h"
+
+#define PSK "wrong-state secret"
+
+/* Subnets 10.1.0.0/16 (peer 0) and 10.2.0.0/16 (peer 1), room for more CHILD_SAs. */
+static void add_conn(struct world *w, int i)
+{
+	struct ike_proposal ip[1], ep[1];
+	char err[64];
+	struct ike_conn_cfg c = {
+		.name = "c",
+		.local = w->p[i].addr,
+		.remote = w->p[1 - i].addr,
+		.psk = (const uint8_t *)PSK,
+		.psk_len = strlen(PSK),
+		.ike = ip,
+		.n_ike = (size_t)ike_proposals_parse("aes128gcm16-prfsha256-x25519",
+						     IKEV2_PROTO_IKE, ip, 1, err, sizeof(err)),
+		.esp = ep,
+		.n_esp = (size_t)ike_proposals_parse("aes128gcm16", IKEV2_PROTO_ESP, ep, 1, err,
+						     sizeof(err)),
+		.n_local_ts = 1,
+		.n_remote_ts = 1,
+		.mode = XK_MODE_TUNNEL,
+	};
+
+	c.local.port = c.remote.port = 0;
+	xk_ts_parse(i ? "10.2.0.0/16" : "10.1.0.0/16", &c.local_ts[0]);
+	xk_ts_parse(i ? "10.1.0.0/16" : "10.2.0.0/16", &c.remote_ts[0]);
+	CHECK_INT(ike_engine_add_conn(w->p[i].e, &c), 0);
+}
+
+static void establish(struct world *w)
+{
+	world_init(w, NULL, NULL, false);
+	add_conn(w, 0);
+	add_conn(w, 1);
+	ike_engine_initiate(w->p[0].e, "c", NULL);
+	world_run(w, 1000);
+}
+
+static struct ike_sa *sa_of(struct w_peer *p)
+{
+	return ike_engine_find_sa(p->e, world_sa_spi(p));
+}
+
+/*
+ * Peer 0 asks for a further CHILD_SA, for 10.1.k.0/24 - 10.2.k.0/24: the
+ * request is built (and queued) at once, with the connection narrowed.
+ */
+static void new_child(struct world *w, int k)
+{
+	struct ike_sa *sa = sa_of(&w->p[0]);
+	struct xk_ts l = sa->conn->local_ts[0], r = sa->conn->remote_ts[0];
+	char a[32], b[32];
+
+	snprintf(a, sizeof(a), "10.1.%d.0/24", k);
+	snprintf(b, sizeof(b), "10.2.%d.0/24", k);
+	xk_ts_parse(a, &sa->conn->local_ts[0]);
+	xk_ts_parse(b, &sa->conn->remote_ts[0]);
+	CHECK_INT(ike_engine_create_child(w->p[0].e, world_sa_spi(&w->p[0])), 0);
+	sa->conn->local_ts[0] = l;
+	sa->conn->remote_ts[0] = r;
+}
+
+static size_t installed(struct w_peer *p)
+{
+	struct ike_child_info ci;
+	size_t n = 0;
+
+	for (size_t i = 0; ike_engine_child_info(p->e, world_sa_spi(p), i, &ci) == 0; i++)
+		n += strcmp(ci.state, "INSTALLED") == 0;
+	return n;
+}
+
+/*
+ * Both sides: one IKE SA, the same one; n CHILD_SAs installed, their
+ * kernel SAs matching crosswise with the same keys, nothing else left.
+ */
+static void check_agree(struct world *w, size_t n, const char *what)
+{
+	struct fake_kernel *k0 = &w->p[0].k, *k1 = &w->p[1].k;
+	struct ike_sa *a, *b;
+
+	CHECK_MSG(world_sa_count(&w->p[0]) == 1 && world_sa_count(&w->p[1]) == 1,
+		  "%s: %zu / %zu IKE SAs", what, world_sa_count(&w->p[0]),
+		  world_sa_count(&w->p[1]));
+	a = sa_of(&w->p[0]);
+	b = sa_of(&w->p[1]);
+	CHECK_MSG(a && b && a->state == IKE_S_ESTABLISHED && b->state == IKE_S_ESTABLISHED &&
+		  a->spi_i == b->spi_i && a->spi_r == b->spi_r,
+		  "%s: not the same established IKE SA", what);
+	CHECK_MSG(installed(&w->p[0]) == n && installed(&w->p[1]) == n,
+		  "%s: %zu / %zu CHILD_SAs, expected %zu", what, installed(&w->p[0]),
+		  installed(&w->p[1]), n);
+	CHECK_MSG(k0->n_sas == 2 * n && k1->n_sas == 2 * n, "%s: %zu / %zu kernel SAs", what,
+		  k0->n_sas, k1->n_sas);
+	for (size_t i = 0; i < k0->n_sas; i++) {
+		const struct xk_sa *o = fake_kernel_find(k1, k0->sas[i].spi);
+
+		CHECK_MSG(o && o->inbound != k0->sas[i].inbound &&
+			  !memcmp(o->enc_key, k0->sas[i].enc_key, o->enc_key_len),
+			  "%s: SA %08x unmatched", what, k0->sas[i].spi);
+	}
+	CHECK(k0->n_spis == 0 && k1->n_spis == 0);
+}
+
+/* ---- 1. a late duplicate of the first IKE_SA_INIT ---- */
+
+static struct w_pkt first_init;
+static bool have_first;
+
+static bool keep_first(struct world *w, struct w_pkt *p, unsigned seq)
+{
+	(void)w;
+	(void)seq;
+	if (!have_first) {
+		first_init = *p;
+		have_first = true;
+	}
+	return true;
+}
+
+static void test_late_init_duplicate(void)
+{
+	static struct world w;
+	struct ike_stats before, after;
+	struct w_pkt *dup;
+	unsigned sent;
+
+	have_first = false;
+	world_init(&w, NULL, NULL, false);
+	add_conn(&w, 0);
+	add_conn(&w, 1);
+	w.filter = keep_first;
+	ike_engine_initiate(w.p[0].e, "c", NULL);
+	world_run(&w, 1000);
+	w.filter = NULL;
+	CHECK(have_first);
+	check_agree(&w, 1, "before the duplicate");
+	ike_engine_stats(w.p[1].e, &before);
+	sent = w.p[1].sent;
+	/* The same datagram again: the SA it started is established by now. */
+	dup = malloc(sizeof(*dup));
+	*dup = first_init;
+	world_put(&w, dup);
+	world_run(&w, 1000);
+	ike_engine_stats(w.p[1].e, &after);
+	CHECK_INT(after.rx_unexpected, before.rx_unexpected + 1);
+	CHECK_INT(w.p[1].sent, sent); /* nothing to answer it with any more */
+	check_agree(&w, 1, "late IKE_SA_INIT duplicate");
+	world_free(&w);
+}
+
+/* ---- 2. DELETE of ESP SPI 0 while our new CHILD_SA is CREATING ---- */
+
+struct del_spec {
+	uint8_t proto;
+	uint32_t spi;
+};
+
+static void build_delete(struct ike_mb *mb, void *ctx)
+{
+	const struct del_spec *d = ctx;
+	uint8_t spi[4];
+
+	put_be32(spi, d->spi);
+	ike_mb_delete(mb, d->proto, d->proto == IKEV2_PROTO_ESP ? 4 : 0, spi,
+		      d->proto == IKEV2_PROTO_ESP ? 1 : 0);
+}
+
+/* A request from peer `from` that the peer really sends (its message IDs stay in step). */
+static void forge_request(struct world *w, int from, uint8_t exch, w_build build, void *ctx)
+{
+	struct ike_sa *sa = sa_of(&w->p[from]);
+
+	CHECK(world_forge(w, from, world_sa_spi(&w->p[from]), exch, false, sa->mid_next, build,
+			  ctx) == 0);
+	sa->mid_next++;
+}
+
+static void test_delete_spi_zero(void)
+{
+	static struct world w;
+	struct del_spec del = { IKEV2_PROTO_ESP, 0 };
+	struct w_pkt *req;
+
+	establish(&w);
+	new_child(&w, 1);
+	CHECK_INT(w.q_len, 1);
+	req = world_take(&w, 0); /* our CREATE_CHILD_SA, still on its way */
+	/* The peer deletes "ESP SPI 0": the SPI our CREATING CHILD_SA sends on so far. */
+	forge_request(&w, 1, IKEV2_EXCH_INFORMATIONAL, build_delete, &del);
+	world_deliver(&w, 0);
+	world_put(&w, req);
+	world_run(&w, 10000);
+	check_agree(&w, 2, "DELETE(ESP, 0) during CREATE_CHILD_SA");
+	world_free(&w);
+}
+
+/* ---- 3. our new CHILD_SA crosses the peer's IKE SA rekey ---- */
+
+static void build_temporary_failure(struct ike_mb *mb, void *ctx)
+{
+	(void)ctx;
+	ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_TEMPORARY_FAILURE, NULL, 0);
+}
+
+static void test_child_crosses_ike_rekey(void)
+{
+	static struct world w;
+	struct ike_sa *s0;
+	uint64_t spi1;
+	uint32_t mid;
+
+	establish(&w);
+	s0 = sa_of(&w.p[0]);
+	spi1 = world_sa_spi(&w.p[1]);
+	mid = s0->mid_next;
+	new_child(&w, 1);
+	CHECK_INT(ike_engine_rekey_ike(w.p[1].e, spi1), 0);
+	CHECK_INT(w.q_len, 2);
+	/* The peer's IKE rekey arrives first and is answered... */
+	world_deliver(&w, 1);
+	/* ... and the peer refuses our CREATE_CHILD_SA as busy (2.25). */
+	free(world_take(&w, 0));
+	CHECK(world_forge(&w, 1, spi1, IKEV2_EXCH_CREATE_CHILD_SA, true, mid,
+			  build_temporary_failure, NULL) == 0);
+	world_deliver(&w, w.q_len - 1);
+	world_run(&w, 20000);
+	check_agree(&w, 1, "CREATE_CHILD_SA refused across an IKE rekey");
+	world_free(&w);
+}
+
+/* The same crossing, but the CREATE_CHILD_SA succeeds: the CHILD_SA follows. */
+static void test_child_crosses_ike_rekey_ok(void)
+{
+	static struct world w;
+	struct w_pkt *req;
+
+	establish(&w);
+	new_child(&w, 1);
+	/* Our request reaches the peer; its answer is held back ... */
+	world_deliver(&w, 0);
+	CHECK_INT(w.q_len, 1);
+	req = world_take(&w, 0);
+	/* ... while the peer rekeys the IKE SA, which we answer first. */
+	CHECK_INT(ike_engine_rekey_ike(w.p[1].e, world_sa_spi(&w.p[1])), 0);
+	world_deliver(&w, 0);
+	if (req)
+		world_put(&w, req);
+	world_run(&w, 20000);
+	check_agree(&w, 2, "CREATE_CHILD_SA answered across an IKE rekey");
+	world_free(&w);
+}
+
+/* ---- 4. IKE rekey collision: the loser's DELETE overtakes its response ---- */
+
+static void test_ike_collision_delete_first(void)
+{
+	static struct world w;
+	size_t i;
+
+	establish(&w);
+	/* Peer 0's Ni lowest: peer 0's exchange loses (2.8.2). */
+	w.p[0].nonce_first[w.p[0].n_nonces] = 0x10;
+	w.p[0].nonce_first[w.p[0].n_nonces + 1] = 0x80;
+	w.p[1].nonce_first[w.p[1].n_nonces] = 0x80;
+	w.p[1].nonce_first[w.p[1].n_nonces + 1] = 0x80;
+	CHECK_INT(ike_engine_rekey_ike(w.p[0].e, world_sa_spi(&w.p[0])), 0);
+	CHECK_INT(ike_engine_rekey_ike(w.p[1].e, world_sa_spi(&w.p[1])), 0);
+	CHECK_INT(w.q_len, 2);
+	world_deliver(&w, 0); /* peer 0's rekey at peer 1: answered, collision noted */
+	world_deliver(&w, 0); /* peer 1's rekey at peer 0: answered, collision noted */
+	world_deliver(&w, 0); /* peer 1's answer at peer 0: ours lost, DELETE our new SA */
+	CHECK_INT(w.q_len, 2);
+	/* The DELETE of peer 0's new SA reaches peer 1 before peer 0's answer. */
+	for (i = 0; i < w.q_len; i++)
+		if (!(w.q[i]->buf[19] & IKEV2_FLAG_RESPONSE))
+			break;
+	CHECK(i < w.q_len);
+	world_deliver(&w, i);
+	world_run(&w, 30000);
+	check_agree(&w, 1, "IKE rekey collision, loser's DELETE first");
+	CHECK_INT(world_events(&w.p[0], IKE_EV_CHILD_DOWN), 0);
+	CHECK_INT(world_events(&w.p[1], IKE_EV_CHILD_DOWN), 0);
+	world_free(&w);
+}
+
+/* ---- the peer's SPIs ---- */
+
+struct ccs_spec {
+	uint32_t spi;
+};
+
+/* CREATE_CHILD_SA request for a new CHILD_SA whose proposal carries `spi`. */
+static void build_ccs(struct ike_mb *mb, void *ctx)
+{
+	const struct ccs_spec *s = ctx;
+	struct ike_proposal p;
+	struct xk_ts ts[2];
+	uint8_t nonce[32] = { 1, 2, 3 };
+	char err[64];
+
+	ike_proposals_parse("aes128gcm16", IKEV2_PROTO_ESP, &p, 1, err, sizeof(err));
+	p.num = 1;
+	p.spi_size = 4;
+	put_be32(p.spi, s->spi);
+	ike_mb_sa(mb, &p, 1);
+	ike_mb_nonce(mb, nonce, sizeof(nonce));
+	xk_ts_parse("10.1.9.0/24", &ts[0]);
+	xk_ts_parse("10.2.9.0/24", &ts[1]);
+	ike_mb_ts(mb, IKEV2_PL_TSI, &ts[0], 1);
+	ike_mb_ts(mb, IKEV2_PL_TSR, &ts[1], 1);
+}
+
+/*
+ * The responder: a CREATE_CHILD_SA whose proposal carries a reserved SPI,
+ * or one the peer already uses, makes nothing; a fresh one (the last case)
+ * makes the CHILD_SA, so the refusals are about the SPI alone.
+ */
+static void test_peer_spis(void)
+{
+	static const uint32_t spis[] = { 0, 1, 255, 0 /* in use */, 0x1000 };
+	const size_t n = sizeof(spis) / sizeof(spis[0]);
+
+	for (size_t i = 0; i < n; i++) {
+		static struct world w;
+		struct ccs_spec s = { spis[i] };
+		size_t want = i == n - 1 ? 2 : 1;
+
+		establish(&w);
+		/* An SPI the peer already sends on. */
+		if (i == 3)
+			s.spi = w.p[1].k.sas[0].inbound ? w.p[1].k.sas[1].spi : w.p[1].k.sas[0].spi;
+		forge_request(&w, 0, IKEV2_EXCH_CREATE_CHILD_SA, build_ccs, &s);
+		world_run(&w, 5000);
+		CHECK_MSG(installed(&w.p[1]) == want, "peer SPI %08x: %zu CHILD_SAs", s.spi,
+			  installed(&w.p[1]));
+		CHECK_MSG(w.p[1].k.n_sas == 2 * want && w.p[1].k.n_spis == 0,
+			  "peer SPI %08x: %zu kernel SAs, %zu SPIs", s.spi, w.p[1].k.n_sas,
+			  w.p[1].k.n_spis);
+		world_free(&w);
+	}
+}
+
+static const struct {
+	const char *name;
+	void (*run)(void);
+} cases[] = {
+	{ "late-init-duplicate", test_late_init_duplicate },
+	{ "delete-spi-zero", test_delete_spi_zero },
+	{ "child-crosses-ike-rekey", test_child_crosses_ike_rekey },
+	{ "child-crosses-ike-rekey-ok", test_child_crosses_ike_rekey_ok },
+	{ "ike-collision-delete-first", test_ike_collision_delete_first },
+	{ "peer-spis", test_peer_spis },
+};
+
+/* All cases, or the one named (to see one fail on its own). */
+int main(int argc, char **argv)
+{
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (argc < 2 || strcmp(argv[1], cases[i].name) == 0)
+			cases[i].run();
+	return check_done("hostile");
+}
