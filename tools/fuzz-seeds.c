@@ -7,11 +7,17 @@
  *                 messages holding the payloads no exchange sends yet
  *   fuzz_engine/  the requests among them, IKE_SA_INIT above all
  *   fuzz_sk/      inner SK chains: a valid IKE_AUTH for sk_world's fixed
- *                 keys, DELETEs, notifies, CREATE_CHILD_SA
+ *                 keys, DELETEs, notifies, CREATE_CHILD_SA (responder
+ *                 mode); the peer's answers to each of our requests, valid
+ *                 or refused, collisions and retransmissions (initiator
+ *                 mode, files ini-*)
  * Rerun after changing the wire format, the engines' proposals or
- * sk_world's fixed values (the IKE_AUTH seed's AUTH depends on them):
+ * sk_world's fixed values (the IKE_AUTH seeds' AUTH depends on them):
  *
  *	tools/fuzz seeds          (or: fuzz-seeds tests/fuzz/corpus)
+ *
+ * With REPRO_DIR, also the fuzz_sk scenarios of known engine bugs, as
+ * reproducers there (sc_save_bug); they join the corpus once fixed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,7 +33,7 @@
 
 #define PSK "a shared secret for the seeds"
 
-static const char *root;
+static const char *root, *repro_root;
 static unsigned written;
 
 static void save(const char *target, const char *name, const uint8_t *p, size_t n)
@@ -324,14 +330,407 @@ static void sk_seeds(void)
 	save_inner("other-exchange", MODE_OTHER, &mb);
 }
 
+/* ---- initiator scripts for fuzz_sk (see the top of fuzz_sk.c) ---- */
+
+#define INI 0x10
+#define INI_PFS 0x08
+#define REQ_AUTH 6
+#define REQ_NONE 7
+#define OP_RESP(target) ((uint8_t)((target) << 2))
+#define OP_REQ(target, exch_idx) ((uint8_t)(1 | (target) << 2 | (exch_idx) << 4))
+#define OP_TICK(secs) ((uint8_t)(2 | ((secs) - 1) << 2))
+#define OP_CALL(target, req) ((uint8_t)(3 | (target) << 2 | (req) << 4))
+#define EX_INFO 1
+#define EX_CREATE 2
+
+struct script {
+	uint8_t buf[4096];
+	size_t len;
+};
+
+static void sc_start(struct script *sc, uint8_t mode)
+{
+	sc->buf[0] = mode;
+	sc->len = 1;
+}
+
+static void sc_op(struct script *sc, uint8_t op)
+{
+	sc->buf[sc->len++] = op;
+}
+
+/* A response or request step carrying the chain built in mb. */
+static void sc_chain(struct script *sc, uint8_t op, struct ike_mb *mb)
+{
+	int len = ike_mb_finish(mb);
+	size_t n;
+
+	if (len < 0 || sc->len + 4 + (size_t)len > sizeof(sc->buf)) {
+		fprintf(stderr, "script: does not fit\n");
+		exit(1);
+	}
+	n = (size_t)len - IKEV2_HDR_LEN;
+	sc->buf[sc->len++] = op;
+	sc->buf[sc->len++] = mb->w.p[16];
+	sc->buf[sc->len++] = (uint8_t)(n >> 8);
+	sc->buf[sc->len++] = (uint8_t)n;
+	memcpy(sc->buf + sc->len, mb->w.p + IKEV2_HDR_LEN, n);
+	sc->len += n;
+}
+
+static void sc_empty(struct script *sc, uint8_t op)
+{
+	sc_op(sc, op);
+	sc_op(sc, 0);
+	sc_op(sc, 0);
+	sc_op(sc, 0);
+}
+
+static void sc_save(struct script *sc, const char *name)
+{
+	char full[128];
+
+	snprintf(full, sizeof(full), "ini-%s", name);
+	save("fuzz_sk", full, sc->buf, sc->len);
+}
+
+/*
+ * A scenario the engine at hand gets wrong (ASan reports): not a seed, a
+ * crashing seed stops every campaign.  Written only into REPRO_DIR.
+ */
+static void sc_save_bug(struct script *sc, const char *name)
+{
+	const char *keep = root;
+
+	if (!repro_root)
+		return;
+	root = repro_root;
+	sc_save(sc, name);
+	root = keep;
+}
+
+/* The peer's choices: SPIs and nonces, a valid X25519 and P-256 public value. */
+static const uint8_t x25519_pub[32] = { 9 };
+static const uint8_t p256_pub[64] = {
+	0x6b, 0x17, 0xd1, 0xf2, 0xe1, 0x2c, 0x42, 0x47, 0xf8, 0xbc, 0xe6, 0xe5, 0x63,
+	0xa4, 0x40, 0xf2, 0x77, 0x03, 0x7d, 0x81, 0x2d, 0xeb, 0x33, 0xa0, 0xf4, 0xa1,
+	0x39, 0x45, 0xd8, 0x98, 0xc2, 0x96, 0x4f, 0xe3, 0x42, 0xe2, 0xfe, 0x1a, 0x7f,
+	0x9b, 0x8e, 0xe7, 0xeb, 0x4a, 0x7c, 0x0f, 0x9e, 0x16, 0x2b, 0xce, 0x33, 0x57,
+	0x6b, 0x31, 0x5e, 0xce, 0xcb, 0xb6, 0x40, 0x68, 0x37, 0xbf, 0x51, 0xf5,
+};
+
+static void nonce_of(uint8_t *n, uint8_t v)
+{
+	memset(n, v, 32);
+}
+
+static void ini_ts(struct xk_ts *ours, struct xk_ts *peer)
+{
+	memset(ours, 0, sizeof(*ours));
+	memset(peer, 0, sizeof(*peer));
+	xk_ts_parse("192.0.2.2/32", ours);
+	xk_ts_parse("192.0.2.3/32", peer);
+}
+
+/*
+ * The peer's CREATE_CHILD_SA response for a CHILD_SA: SA (`esp` proposal,
+ * number num, SPI spi), Nr, [KEr], TSi, TSr, N(USE_TRANSPORT_MODE).
+ */
+static void child_reply(struct ike_mb *mb, uint8_t *buf, size_t cap, const char *esp,
+			uint8_t num, uint32_t spi, uint8_t nr, uint16_t ke_group,
+			const char *tsr)
+{
+	struct ike_hdr hdr = { 0 };
+	struct ike_proposal p;
+	struct xk_ts ours, peer;
+	uint8_t nonce[32];
+	char err[128];
+
+	if (ike_proposals_parse(esp, IKEV2_PROTO_ESP, &p, 1, err, sizeof(err)) != 1)
+		exit(1);
+	p.num = num;
+	p.spi_size = 4;
+	put_be32(p.spi, spi);
+	ini_ts(&ours, &peer);
+	if (tsr)
+		xk_ts_parse(tsr, &peer);
+	nonce_of(nonce, nr);
+	ike_mb_init(mb, buf, cap, &hdr);
+	ike_mb_sa(mb, &p, 1);
+	ike_mb_nonce(mb, nonce, sizeof(nonce));
+	if (ke_group == IKEV2_DH_CURVE25519)
+		ike_mb_ke(mb, ke_group, x25519_pub, sizeof(x25519_pub));
+	else if (ke_group == IKEV2_DH_ECP_256)
+		ike_mb_ke(mb, ke_group, p256_pub, sizeof(p256_pub));
+	ike_mb_ts(mb, IKEV2_PL_TSI, &ours, 1);
+	ike_mb_ts(mb, IKEV2_PL_TSR, &peer, 1);
+	ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+}
+
+/* The peer's CREATE_CHILD_SA for the IKE SA (request or response): SA, N, KE. */
+static void ike_rekey_chain(struct ike_mb *mb, uint8_t *buf, size_t cap, uint64_t spi,
+			    uint8_t nonce_v, uint16_t ke_group)
+{
+	struct ike_hdr hdr = { 0 };
+	struct ike_proposal p;
+	uint8_t nonce[32];
+	char err[128];
+
+	if (ike_proposals_parse("aes128gcm16-prfsha256-x25519", IKEV2_PROTO_IKE, &p, 1, err,
+				sizeof(err)) != 1)
+		exit(1);
+	p.spi_size = 8;
+	put_be64(p.spi, spi);
+	nonce_of(nonce, nonce_v);
+	ike_mb_init(mb, buf, cap, &hdr);
+	ike_mb_sa(mb, &p, 1);
+	ike_mb_nonce(mb, nonce, sizeof(nonce));
+	if (ke_group == IKEV2_DH_ECP_256)
+		ike_mb_ke(mb, ke_group, p256_pub, sizeof(p256_pub));
+	else
+		ike_mb_ke(mb, ke_group, x25519_pub, sizeof(x25519_pub));
+}
+
+/* A chain of just one notify (an error, or a group for INVALID_KE_PAYLOAD). */
+static void notify_chain(struct ike_mb *mb, uint8_t *buf, size_t cap, uint16_t type,
+			 uint16_t group)
+{
+	struct ike_hdr hdr = { 0 };
+	uint8_t g[2];
+
+	put_be16(g, group);
+	ike_mb_init(mb, buf, cap, &hdr);
+	ike_mb_notify(mb, 0, NULL, 0, type, g, group ? 2 : 0);
+}
+
+static void delete_chain(struct ike_mb *mb, uint8_t *buf, size_t cap, uint32_t spi)
+{
+	struct ike_hdr hdr = { 0 };
+	uint8_t s[4];
+
+	put_be32(s, spi);
+	ike_mb_init(mb, buf, cap, &hdr);
+	ike_mb_delete(mb, IKEV2_PROTO_ESP, 4, s, 1);
+}
+
+static void ini_seeds(void)
+{
+	static struct sk_world sw;
+	static const uint8_t idr[] = { 'r', 'e', 's', 'p' };
+	static const uint16_t refusals[] = {
+		IKEV2_N_TEMPORARY_FAILURE, IKEV2_N_NO_PROPOSAL_CHOSEN, IKEV2_N_CHILD_SA_NOT_FOUND,
+		IKEV2_N_TS_UNACCEPTABLE,
+	};
+	const uint32_t peer2 = SK_WORLD_PEER_CHILD_SPI + 1;
+	struct ike_hdr hdr = { 0 };
+	uint8_t buf[2048], pt[1024], first, spi[4];
+	struct script sc;
+	struct ike_mb mb;
+	char name[64];
+	int n;
+
+	/* IKE_AUTH: the valid response, a refusal, one without its CHILD_SA. */
+	if (sk_world_init(&sw) < 0 || sk_world_add_initiator(&sw, false) < 0)
+		exit(1);
+	n = sk_world_auth_reply(&sw, &first, pt, sizeof(pt));
+	sk_world_free(&sw);
+	if (n < 0)
+		exit(1);
+	sc_start(&sc, INI | REQ_AUTH);
+	sc_op(&sc, OP_RESP(0));
+	sc_op(&sc, first);
+	sc_op(&sc, (uint8_t)(n >> 8));
+	sc_op(&sc, (uint8_t)n);
+	memcpy(sc.buf + sc.len, pt, (size_t)n);
+	sc.len += (size_t)n;
+	sc_save(&sc, "auth-valid");
+	sc_start(&sc, INI | REQ_AUTH);
+	notify_chain(&mb, buf, sizeof(buf), IKEV2_N_AUTHENTICATION_FAILED, 0);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save(&sc, "auth-failed");
+	sc_start(&sc, INI | REQ_AUTH);
+	ike_mb_init(&mb, buf, sizeof(buf), &hdr);
+	ike_mb_id(&mb, IKEV2_PL_IDR, IKEV2_ID_FQDN, idr, sizeof(idr));
+	ike_mb_auth(&mb, IKEV2_AUTH_SHARED_KEY_MIC, pt, 32);
+	ike_mb_notify(&mb, 0, NULL, 0, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save(&sc, "auth-bad-auth-no-child");
+
+	/* CHILD_SA rekey: valid, then the DELETE of the old one answered. */
+	for (int pfs = 0; pfs < 2; pfs++) {
+		sc_start(&sc, (uint8_t)(INI | SK_REQ_REKEY_CHILD | (pfs ? INI_PFS : 0)));
+		child_reply(&mb, buf, sizeof(buf), pfs ? "aes128gcm16-x25519" : "aes128gcm16", 1,
+			    peer2, 0x42, pfs ? IKEV2_DH_CURVE25519 : 0, NULL);
+		sc_chain(&sc, OP_RESP(0), &mb);
+		delete_chain(&mb, buf, sizeof(buf), SK_WORLD_PEER_CHILD_SPI);
+		sc_chain(&sc, OP_RESP(0), &mb);
+		sc_save(&sc, pfs ? "rekey-child-pfs" : "rekey-child");
+	}
+	/* ... refused with each error, and with KE for another group, then done. */
+	for (size_t i = 0; i < sizeof(refusals) / sizeof(refusals[0]); i++) {
+		sc_start(&sc, INI | SK_REQ_REKEY_CHILD);
+		notify_chain(&mb, buf, sizeof(buf), refusals[i], 0);
+		sc_chain(&sc, OP_RESP(0), &mb);
+		/* TEMPORARY_FAILURE: the rekey comes again 1-5 s later. */
+		sc_op(&sc, OP_TICK(6));
+		snprintf(name, sizeof(name), "rekey-child-%s", ikev2_notify_name(refusals[i]));
+		for (char *c = name; *c; c++)
+			*c = *c == '_' ? '-' : (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+		sc_save(&sc, name);
+	}
+	sc_start(&sc, INI | INI_PFS | SK_REQ_REKEY_CHILD);
+	notify_chain(&mb, buf, sizeof(buf), IKEV2_N_INVALID_KE_PAYLOAD, IKEV2_DH_ECP_256);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	child_reply(&mb, buf, sizeof(buf), "aes256gcm16-ecp256", 2, peer2, 0x42, IKEV2_DH_ECP_256,
+		    NULL);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save(&sc, "rekey-child-invalid-ke");
+	/* Mutated: a proposal we did not offer, a wider TSr, KE in the wrong group. */
+	sc_start(&sc, INI | SK_REQ_REKEY_CHILD);
+	child_reply(&mb, buf, sizeof(buf), "aes128-sha256", 1, peer2, 0x42, 0, NULL);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save(&sc, "rekey-child-bad-sa");
+	sc_start(&sc, INI | SK_REQ_REKEY_CHILD);
+	child_reply(&mb, buf, sizeof(buf), "aes128gcm16", 1, peer2, 0x42, 0, "0.0.0.0/0");
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save(&sc, "rekey-child-wide-ts");
+	sc_start(&sc, INI | INI_PFS | SK_REQ_REKEY_CHILD);
+	child_reply(&mb, buf, sizeof(buf), "aes128gcm16-x25519", 1, peer2, 0x42, IKEV2_DH_ECP_256,
+		    NULL);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save(&sc, "rekey-child-bad-ke");
+
+	/* A new CHILD_SA: valid, and refused. */
+	sc_start(&sc, INI | SK_REQ_NEW_CHILD);
+	child_reply(&mb, buf, sizeof(buf), "aes128gcm16", 1, peer2, 0x42, 0, NULL);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save(&sc, "new-child");
+	sc_start(&sc, INI | INI_PFS | SK_REQ_NEW_CHILD);
+	notify_chain(&mb, buf, sizeof(buf), IKEV2_N_NO_PROPOSAL_CHOSEN, 0);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save(&sc, "new-child-no-proposal-chosen");
+	/* While it is out, the peer deletes ESP SPI 0: it must not find ours, CREATING. */
+	sc_start(&sc, INI | SK_REQ_NEW_CHILD);
+	delete_chain(&mb, buf, sizeof(buf), 0);
+	sc_chain(&sc, OP_REQ(0, EX_INFO), &mb);
+	child_reply(&mb, buf, sizeof(buf), "aes128gcm16", 1, peer2, 0x42, 0, NULL);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save_bug(&sc, "new-child-peer-deletes-spi-0");
+
+	/* CHILD_SA rekey collision: the peer rekeys it too, low and high nonce. */
+	for (int low = 0; low < 2; low++) {
+		struct xk_ts ours, peer;
+		struct ike_proposal p;
+		uint8_t nonce[32];
+		char err[128];
+
+		sc_start(&sc, INI | SK_REQ_REKEY_CHILD);
+		ike_proposals_parse("aes128gcm16", IKEV2_PROTO_ESP, &p, 1, err, sizeof(err));
+		p.spi_size = 4;
+		put_be32(p.spi, SK_WORLD_PEER_CHILD_SPI + 2);
+		put_be32(spi, SK_WORLD_PEER_CHILD_SPI); /* the SPI the peer receives on */
+		ini_ts(&ours, &peer);
+		nonce_of(nonce, low ? 0x01 : 0xfe);
+		ike_mb_init(&mb, buf, sizeof(buf), &hdr);
+		ike_mb_notify(&mb, IKEV2_PROTO_ESP, spi, 4, IKEV2_N_REKEY_SA, NULL, 0);
+		ike_mb_notify(&mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+		ike_mb_sa(&mb, &p, 1);
+		ike_mb_nonce(&mb, nonce, sizeof(nonce));
+		ike_mb_ts(&mb, IKEV2_PL_TSI, &peer, 1);
+		ike_mb_ts(&mb, IKEV2_PL_TSR, &ours, 1);
+		sc_chain(&sc, OP_REQ(0, EX_CREATE), &mb);
+		child_reply(&mb, buf, sizeof(buf), "aes128gcm16", 1, peer2, low ? 0xfe : 0x02, 0,
+			    NULL);
+		sc_chain(&sc, OP_RESP(0), &mb);
+		sc_empty(&sc, OP_RESP(0));
+		sc_op(&sc, OP_TICK(6));
+		sc_save(&sc, low ? "rekey-child-collision-peer-low" : "rekey-child-collision");
+	}
+
+	/* IKE SA rekey: valid, then our DELETE of the old SA answered. */
+	sc_start(&sc, INI | SK_REQ_REKEY_IKE);
+	ike_rekey_chain(&mb, buf, sizeof(buf), 0x2122232425262728ULL, 0x42, IKEV2_DH_CURVE25519);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_empty(&sc, OP_RESP(0));
+	sc_save(&sc, "rekey-ike");
+	sc_start(&sc, INI | SK_REQ_REKEY_IKE);
+	notify_chain(&mb, buf, sizeof(buf), IKEV2_N_INVALID_KE_PAYLOAD, IKEV2_DH_ECP_256);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save(&sc, "rekey-ike-invalid-ke");
+	sc_start(&sc, INI | SK_REQ_REKEY_IKE);
+	notify_chain(&mb, buf, sizeof(buf), IKEV2_N_TEMPORARY_FAILURE, 0);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save(&sc, "rekey-ike-temporary-failure");
+	sc_start(&sc, INI | SK_REQ_REKEY_IKE);
+	ike_rekey_chain(&mb, buf, sizeof(buf), 0x2122232425262728ULL, 0x42, IKEV2_DH_ECP_256);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save(&sc, "rekey-ike-bad-ke");
+	/* Collisions (2.8.2): ours wins, ours loses, the peer's new SA deleted first. */
+	for (int c = 0; c < 3; c++) {
+		sc_start(&sc, INI | SK_REQ_REKEY_IKE);
+		ike_rekey_chain(&mb, buf, sizeof(buf), 0x3132333435363738ULL, c == 1 ? 0xfe : 0x01,
+				IKEV2_DH_CURVE25519);
+		sc_chain(&sc, OP_REQ(0, EX_CREATE), &mb);
+		if (c == 2) {
+			ike_mb_init(&mb, buf, sizeof(buf), &hdr);
+			ike_mb_delete(&mb, IKEV2_PROTO_IKE, 0, NULL, 0);
+			sc_chain(&sc, OP_REQ(1, EX_INFO), &mb);
+		}
+		ike_rekey_chain(&mb, buf, sizeof(buf), 0x2122232425262728ULL, c == 1 ? 0x02 : 0xfe,
+				IKEV2_DH_CURVE25519);
+		sc_chain(&sc, OP_RESP(0), &mb);
+		sc_empty(&sc, OP_RESP(0));
+		sc_empty(&sc, OP_RESP(1));
+		if (c < 2)
+			sc_save(&sc, c ? "rekey-ike-collision-lost" : "rekey-ike-collision-won");
+		else
+			sc_save_bug(&sc, "rekey-ike-collision-peer-sa-deleted");
+	}
+
+	/* DELETEs and liveness, answered; liveness after a retransmission. */
+	sc_start(&sc, INI | SK_REQ_DELETE_CHILD);
+	delete_chain(&mb, buf, sizeof(buf), SK_WORLD_PEER_CHILD_SPI);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save(&sc, "delete-child");
+	sc_start(&sc, INI | SK_REQ_DELETE_CHILD);
+	notify_chain(&mb, buf, sizeof(buf), IKEV2_N_INVALID_SYNTAX, 0);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_save(&sc, "delete-child-invalid-syntax");
+	sc_start(&sc, INI | SK_REQ_DELETE_IKE);
+	sc_empty(&sc, OP_RESP(0));
+	sc_save(&sc, "delete-ike");
+	sc_start(&sc, INI | SK_REQ_LIVENESS);
+	sc_op(&sc, OP_TICK(5));
+	sc_empty(&sc, OP_RESP(0));
+	sc_save(&sc, "liveness-retransmitted");
+	/* Never answered: retransmissions, then the peer is dead. */
+	sc_start(&sc, INI | SK_REQ_LIVENESS);
+	for (int i = 0; i < 4; i++)
+		sc_op(&sc, OP_TICK(64));
+	sc_save(&sc, "liveness-unanswered");
+	/* Two of ours queued: a new CHILD_SA behind the IKE SA rekey. */
+	sc_start(&sc, INI | SK_REQ_REKEY_IKE);
+	sc_op(&sc, OP_CALL(0, SK_REQ_NEW_CHILD));
+	ike_rekey_chain(&mb, buf, sizeof(buf), 0x2122232425262728ULL, 0x42, IKEV2_DH_CURVE25519);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	child_reply(&mb, buf, sizeof(buf), "aes128gcm16", 1, peer2, 0x42, 0, NULL);
+	sc_chain(&sc, OP_RESP(0), &mb);
+	sc_chain(&sc, OP_RESP(1), &mb);
+	sc_save(&sc, "rekey-ike-then-new-child");
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: %s CORPUS_DIR [REPRO_DIR]\n", argv[0]);
 		return 2;
 	}
 	root = argv[1];
 	mkdir(root, 0755);
+	if (argc == 3) {
+		repro_root = argv[2];
+		mkdir(repro_root, 0755);
+	}
 	xk_log_set_level(XK_LOG_ERROR);
 
 	/* Full life: INIT, AUTH, liveness, CHILD_SA delete, IKE SA delete. */
@@ -351,6 +750,7 @@ int main(int argc, char **argv)
 		  "aes128gcm16-prfsha256-x25519", "aes128gcm16", false, false, false);
 	hand_made();
 	sk_seeds();
-	printf("%u seeds written under %s\n", written, root);
+	ini_seeds();
+	printf("%u files written under %s\n", written, root);
 	return 0;
 }
