@@ -1050,13 +1050,16 @@ int ike_engine_terminate(struct ike_engine *e, uint64_t spi)
 
 	if (!sa || sa->state == IKE_S_DEAD)
 		return -ENOENT;
+	/* The SA an IKE rekey is making: its exchange settles it (terminate the old one). */
+	if (sa->state == IKE_S_NEW && !sa->tasks)
+		return -EBUSY;
 	if (sa->state != IKE_S_ESTABLISHED) {
 		/* Nothing the peer could be told in an authenticated message. */
 		ike_sa_kill(sa, 0, "terminated");
 		reap(e);
 		return 0;
 	}
-	return queue_task(e, sa, task_delete_ike_new());
+	return queue_task(e, sa, task_terminate_new());
 }
 
 

@@ -412,6 +412,8 @@ size_t child_remote_ts(const struct ike_sa *sa, struct xk_ts *out);
 struct ike_task *task_init_new(void);
 struct ike_task *task_auth_new(void);
 struct ike_task *task_delete_ike_new(void);
+/* The same for ike_engine_terminate: should a rekey replace the SA first, its successor goes too. */
+struct ike_task *task_terminate_new(void);
 /* retire: the CHILD_SA was replaced; keep its inbound SA a while. */
 struct ike_task *task_delete_child_new(uint32_t spi_in, bool retire);
 /* CREATE_CHILD_SA: rekey the CHILD_SA with this inbound SPI, or (0) a new one. */

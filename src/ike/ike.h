@@ -182,7 +182,11 @@ void ike_engine_tick(struct ike_engine *e);
 
 /* Start IKE_SA_INIT + IKE_AUTH for a connection.  0 or -ENOENT. */
 int ike_engine_initiate(struct ike_engine *e, const char *conn, uint64_t *spi_out);
-/* Send a DELETE for the IKE SA (and so its CHILD_SAs) and drop it. */
+/*
+ * Send a DELETE for the IKE SA (and so its CHILD_SAs) and drop it; if an
+ * IKE SA rekey replaces it first, the new SA goes as well.  -EBUSY for the
+ * SA such a rekey is still making (terminate the one it rekeys).
+ */
 int ike_engine_terminate(struct ike_engine *e, uint64_t local_spi);
 /* Send a DELETE for one CHILD_SA, named by its inbound SPI. */
 int ike_engine_delete_child(struct ike_engine *e, uint64_t local_spi, uint32_t spi_in);

@@ -15,6 +15,7 @@ struct task_info {
 	struct ike_task t;
 	uint32_t spi_in; /* delete_child: the CHILD_SA, by our inbound SPI */
 	bool retire;     /* ... replaced by a rekey: its inbound SA lingers */
+	bool follow;     /* delete_ike for a terminate: the rekeyed SA's successor too */
 };
 
 static void info_destroy(struct ike_task *t)
@@ -35,13 +36,23 @@ static struct ike_task *info_new(const struct ike_task_ops *ops, uint32_t spi_in
 
 /* ---- DELETE of the IKE SA ---- */
 
-static int delete_ike_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
+static int delete_ike_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 {
+	struct task_info *t = (struct task_info *)tt;
 	struct ike_sa *succ = sa->rekeyed && sa->successor_spi
 				      ? ike_engine_find_sa(sa->eng, sa->successor_spi)
 				      : NULL;
 
-	(void)t;
+	/*
+	 * A terminate that waited behind an IKE SA rekey: what it meant to
+	 * end lives on in the new SA, which goes too.
+	 */
+	if (t->follow && succ && succ->state == IKE_S_ESTABLISHED) {
+		struct ike_task *next = task_terminate_new();
+
+		if (next)
+			ike_sa_queue(succ, next);
+	}
 	/*
 	 * Replaced by a reauthentication: nothing more goes out on the
 	 * CHILD_SAs the new IKE SA made anew (even one a rekey finished
@@ -76,6 +87,15 @@ static const struct ike_task_ops delete_ike_ops = {
 struct ike_task *task_delete_ike_new(void)
 {
 	return info_new(&delete_ike_ops, 0);
+}
+
+struct ike_task *task_terminate_new(void)
+{
+	struct ike_task *t = info_new(&delete_ike_ops, 0);
+
+	if (t)
+		((struct task_info *)t)->follow = true;
+	return t;
 }
 
 /* ---- DELETE of one CHILD_SA ---- */

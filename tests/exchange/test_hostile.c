@@ -10,10 +10,13 @@
  *  3. our new CHILD_SA's CREATE_CHILD_SA crossing the peer's IKE SA rekey,
  *     answered with TEMPORARY_FAILURE;
  *  4. an IKE SA rekey collision whose loser's DELETE of its new IKE SA
- *     overtakes the loser's response to the winner's request.
+ *     overtakes the loser's response to the winner's request;
+ *  5. a terminate (of the new SA, or of the old one) while an IKE SA
+ *     rekey is out.
  * And the peer's ESP SPIs: 0 to 255 (RFC 4303 section 2.1) and one it
  * already uses are refused where the peer proposes them.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +312,47 @@ static void test_ike_collision_delete_first(void)
 	world_free(&w);
 }
 
+/* ---- 5. a terminate while an IKE SA rekey is out ---- */
+
+struct sa_state_walk {
+	enum ike_sa_state state;
+	uint64_t spi;
+};
+
+static void find_state(void *ctx, const struct ike_sa_info *info)
+{
+	struct sa_state_walk *s = ctx;
+
+	if (info->state == s->state)
+		s->spi = info->initiator ? info->spi_i : info->spi_r;
+}
+
+/*
+ * The SA the rekey is making (listed, so a control client can name it) is
+ * not ours to end by itself; ending the old SA ends what replaces it too,
+ * so nothing is left on either side.
+ */
+static void test_terminate_during_ike_rekey(void)
+{
+	static struct world w;
+	struct sa_state_walk s = { IKE_S_NEW, 0 };
+	uint64_t old;
+
+	establish(&w);
+	old = world_sa_spi(&w.p[0]);
+	CHECK_INT(ike_engine_rekey_ike(w.p[0].e, old), 0);
+	ike_engine_foreach_sa(w.p[0].e, find_state, &s);
+	CHECK(s.spi != 0);
+	CHECK_INT(ike_engine_terminate(w.p[0].e, s.spi), -EBUSY);
+	CHECK_INT(ike_engine_terminate(w.p[0].e, old), 0);
+	world_run(&w, 20000);
+	CHECK_INT(world_sa_count(&w.p[0]), 0);
+	CHECK_INT(world_sa_count(&w.p[1]), 0);
+	CHECK(fake_kernel_empty(&w.p[0].k));
+	CHECK(fake_kernel_empty(&w.p[1].k));
+	world_free(&w);
+}
+
 /* ---- the peer's SPIs ---- */
 
 struct ccs_spec {
@@ -375,6 +419,7 @@ static const struct {
 	{ "child-crosses-ike-rekey", test_child_crosses_ike_rekey },
 	{ "child-crosses-ike-rekey-ok", test_child_crosses_ike_rekey_ok },
 	{ "ike-collision-delete-first", test_ike_collision_delete_first },
+	{ "terminate-during-ike-rekey", test_terminate_during_ike_rekey },
 	{ "peer-spis", test_peer_spis },
 };
 
