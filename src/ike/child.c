@@ -40,6 +40,13 @@ bool child_set_state(struct ike_child *c, enum child_state to)
 	return true;
 }
 
+static void child_link(struct ike_sa *sa, struct ike_child *c)
+{
+	c->sa = sa;
+	c->next = sa->children;
+	sa->children = c;
+}
+
 struct ike_child *child_new(struct ike_sa *sa)
 {
 	struct ike_child *c = calloc(1, sizeof(*c));
@@ -47,21 +54,47 @@ struct ike_child *child_new(struct ike_sa *sa)
 	if (!c)
 		return NULL;
 	c->state = CHILD_S_CREATING;
-	c->sa = sa;
-	c->next = sa->children;
-	sa->children = c;
+	child_link(sa, c);
 	return c;
 }
 
 void child_hand_over(struct ike_sa *from, struct ike_sa *to)
 {
-	struct ike_child **tail = &from->children;
+	struct ike_child *c = from->children, *next;
 
-	for (; *tail; tail = &(*tail)->next)
-		(*tail)->sa = to;
-	*tail = to->children;
-	to->children = from->children;
 	from->children = NULL;
+	from->moved_to_spi = to->initiator ? to->spi_i : to->spi_r;
+	for (; c; c = next) {
+		next = c->next;
+		/* One still CREATING stays with the exchange that makes it. */
+		child_link(c->state == CHILD_S_CREATING ? from : to, c);
+	}
+}
+
+struct ike_sa *child_home(struct ike_sa *sa)
+{
+	/* Each IKE SA rekey moves them once; a few in a row is already rare. */
+	for (int hops = 0; sa->moved_to_spi && hops < 4; hops++) {
+		struct ike_sa *to = ike_engine_find_sa(sa->eng, sa->moved_to_spi);
+
+		if (!to || to->state == IKE_S_DEAD)
+			break;
+		sa = to;
+	}
+	return sa;
+}
+
+void child_follow_moves(struct ike_child *c)
+{
+	struct ike_sa *to = child_home(c->sa);
+	struct ike_child **pp;
+
+	if (to == c->sa)
+		return;
+	for (pp = &c->sa->children; *pp != c; pp = &(*pp)->next)
+		;
+	*pp = c->next;
+	child_link(to, c);
 }
 
 void child_fill_info(const struct ike_child *c, struct ike_child_info *info)
@@ -704,8 +737,9 @@ void child_uninstall(struct ike_sa *sa, struct ike_child *c)
  * (its outbound SA goes), but keeps receiving for a few seconds, for the
  * packets the peer sent before it switched.
  */
-void child_retire(struct ike_sa *sa, struct ike_child *c, uint32_t linger_ms)
+void child_retire(struct ike_child *c, uint32_t linger_ms)
 {
+	struct ike_sa *sa = c->sa;
 	void *kctx;
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
 	struct xk_sa_id id = { .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
@@ -729,7 +763,7 @@ void child_retire_replaced(struct ike_sa *old, struct ike_sa *by)
 		for (const struct ike_child *o = by->children; o; o = o->next) {
 			if (o->state == CHILD_S_INSTALLED && o->reqid == c->reqid &&
 			    o->mode == c->mode && same_ts(o, c)) {
-				child_retire(old, c, CHILD_ADOPT_PENDING_MS);
+				child_retire(c, CHILD_ADOPT_PENDING_MS);
 				break;
 			}
 		}
@@ -857,8 +891,8 @@ struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in, unsigned 
 	struct ike_child *c = child_find_in(sa, spi_in, states);
 
 	/* An IKE SA rekey moves CHILD_SAs once; a second one may follow. */
-	for (int hops = 0; !c && sa && sa->successor_spi && hops < 4; hops++) {
-		sa = ike_engine_find_sa(sa->eng, sa->successor_spi);
+	for (int hops = 0; !c && sa && sa->moved_to_spi && hops < 4; hops++) {
+		sa = ike_engine_find_sa(sa->eng, sa->moved_to_spi);
 		if (sa && sa->state != IKE_S_DEAD)
 			c = child_find_in(sa, spi_in, states);
 	}

@@ -903,7 +903,7 @@ static void send_request(struct ike_sa *sa)
 		ike_mb_sk_begin(&mb, ike_encr_iv_len(sa->suite.encr));
 	err = t->ops->build_i(t, sa, &mb);
 	if (err < 0) {
-		struct ike_sa *succ = sa->successor_spi ? find_local(sa->eng, sa->successor_spi) : NULL;
+		struct ike_sa *succ = sa->moved_to_spi ? find_local(sa->eng, sa->moved_to_spi) : NULL;
 
 		/* Without its first exchanges there is no IKE SA to keep. */
 		if (t->ops->exch == IKEV2_EXCH_IKE_SA_INIT || t->ops->exch == IKEV2_EXCH_IKE_AUTH) {

@@ -177,6 +177,7 @@ struct ike_sa {
 	bool rekeyed;             /* replaced by a rekey: its death is no outage */
 	uint32_t reauth_s;        /* reauthenticate at this second of the clock, 0: never */
 	uint64_t successor_spi;   /* ... by the IKE SA with this local SPI */
+	uint64_t moved_to_spi;    /* the IKE SA its CHILD_SAs went to (child_hand_over) */
 	bool rekeying;            /* our CREATE_CHILD_SA rekeying it is out */
 	/*
 	 * Reauthentication (section 2.8.3), make-before-break: `reauthing` on
@@ -356,7 +357,7 @@ struct child_nonces {
 int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_nonces *nonces,
 		  const uint8_t *gir, size_t girlen, struct ike_child *inherit);
 /* Replaced by a rekey: stop sending now, stop receiving after linger_ms. */
-void child_retire(struct ike_sa *sa, struct ike_child *c, uint32_t linger_ms);
+void child_retire(struct ike_child *c, uint32_t linger_ms);
 /*
  * `old`, replaced by `by` in a reauthentication, is being deleted: its
  * CHILD_SAs that one of `by` replaces stop sending now (nothing goes out
@@ -397,8 +398,16 @@ struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out, unsigned s
 bool child_peer_spi_ok(struct ike_sa *sa, const struct ike_proposal *p);
 /* Unlink from the IKE SA that holds it (c->sa), uninstall, free. */
 void child_remove(struct ike_child *c);
-/* Move every CHILD_SA of `from` to `to` (an IKE rekey). */
+/*
+ * Move the CHILD_SAs of `from` to `to` (an IKE rekey, a collision settled),
+ * but for those still CREATING: they stay with the exchange that makes
+ * them and follow once it succeeds (child_follow_moves).
+ */
 void child_hand_over(struct ike_sa *from, struct ike_sa *to);
+/* sa, or the live IKE SA its CHILD_SAs moved to (followed through rekeys). */
+struct ike_sa *child_home(struct ike_sa *sa);
+/* To the IKE SA that took its IKE SA's other CHILD_SAs meanwhile, if any. */
+void child_follow_moves(struct ike_child *c);
 /* Set the CHILD_SA's selectors, allocated at their number. */
 int child_set_ts(struct ike_child *c, const struct xk_ts *local, size_t n_local,
 		 const struct xk_ts *remote, size_t n_remote);
@@ -416,6 +425,11 @@ struct ike_task *task_delete_ike_new(void);
 struct ike_task *task_terminate_new(void);
 /* retire: the CHILD_SA was replaced; keep its inbound SA a while. */
 struct ike_task *task_delete_child_new(uint32_t spi_in, bool retire);
+/*
+ * A DELETE for a CHILD_SA the peer made but we could not keep (no longer
+ * here): spi_in is the inbound SPI we had given it.
+ */
+struct ike_task *task_delete_gone_new(uint32_t spi_in);
 /* CREATE_CHILD_SA: rekey the CHILD_SA with this inbound SPI, or (0) a new one. */
 struct ike_task *task_child_new(uint32_t old_spi_in);
 /*

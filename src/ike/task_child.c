@@ -122,7 +122,7 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 			return -ECANCELED;
 	}
 	/* Moved along with an IKE SA rekey: rekey it there. */
-	if (t->old_spi_in && !t->copy && !old && sa->successor_spi)
+	if (t->old_spi_in && !t->copy && !old && sa->moved_to_spi)
 		return -ENOENT;
 	/* Gone, already replaced or being deleted meanwhile: nothing to do. */
 	if (t->old_spi_in && !t->copy && (!old || old->state != CHILD_S_INSTALLED || old->rekeyed))
@@ -290,6 +290,8 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 		goto fail;
 	}
 	t->child_spi = 0;
+	/* Made on an IKE SA that a rekey replaced meanwhile: it goes where the others went. */
+	child_follow_moves(c);
 	if (old) {
 		old->rekeyed = true;
 		ike_stats_mut(sa->eng)->rekeys++;
@@ -308,6 +310,15 @@ fail:
 	xk_wipe(gir, sizeof(gir));
 	xk_notice("CREATE_CHILD_SA failed conn=%s: %s", sa->conn->name, why);
 	ike_emit(sa, IKE_EV_FAILED, c, 0, why);
+	/*
+	 * The peer said yes and installed its half: it is told that ours is
+	 * not there (sections 1.3, 2.9), or it would send into nothing.
+	 */
+	if (t->child_spi) {
+		tt = task_delete_gone_new(t->child_spi);
+		if (tt)
+			ike_sa_queue(child_home(sa), tt);
+	}
 	abort_child(sa, t);
 	return IKE_TASK_DONE;
 }

@@ -16,6 +16,7 @@ struct task_info {
 	uint32_t spi_in; /* delete_child: the CHILD_SA, by our inbound SPI */
 	bool retire;     /* ... replaced by a rekey: its inbound SA lingers */
 	bool follow;     /* delete_ike for a terminate: the rekeyed SA's successor too */
+	bool gone;       /* delete_child of one we no longer keep: only the peer's half */
 };
 
 static void info_destroy(struct ike_task *t)
@@ -103,17 +104,20 @@ struct ike_task *task_terminate_new(void)
 static int delete_child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 {
 	struct task_info *t = (struct task_info *)tt;
-	struct ike_child *c = child_find_in(sa, t->spi_in, CHILD_LIVE);
+	/* One gone is not looked for: its SPI may name a newer CHILD_SA by now. */
+	struct ike_child *c = t->gone ? NULL : child_find_in(sa, t->spi_in, CHILD_LIVE);
 	uint8_t spi[4];
 
 	/* Moved with an IKE SA rekey: delete it there. */
-	if (!c && sa->successor_spi)
+	if (!c && !t->gone && sa->moved_to_spi)
 		return -ENOENT;
 	/* Gone meanwhile (the peer deleted it first): nothing to do. */
-	if (!c)
+	if (!c && !t->gone)
 		return -ECANCELED;
-	put_be32(spi, c->spi_in);
+	put_be32(spi, t->spi_in);
 	ike_mb_delete(mb, IKEV2_PROTO_ESP, 4, spi, 1);
+	if (!c)
+		return 0;
 	if (c->state == CHILD_S_INSTALLED)
 		child_set_state(c, CHILD_S_DELETING);
 	return 0;
@@ -123,11 +127,12 @@ static enum ike_task_result delete_child_process(struct ike_task *tt, struct ike
 						 const struct ike_msg *msg)
 {
 	struct task_info *t = (struct task_info *)tt;
-	struct ike_child *c = child_find_in(sa, t->spi_in, CHILD_LIVE);
+	/* An IKE SA rekey may have moved it while the request was out. */
+	struct ike_child *c = t->gone ? NULL : child_find_moved(sa, t->spi_in, CHILD_LIVE);
 
 	(void)msg;
 	if (c && t->retire)
-		child_retire(sa, c, 5000);
+		child_retire(c, 5000);
 	else if (c)
 		child_remove(c);
 	return IKE_TASK_DONE;
@@ -147,6 +152,15 @@ struct ike_task *task_delete_child_new(uint32_t spi_in, bool retire)
 
 	if (t)
 		((struct task_info *)t)->retire = retire;
+	return t;
+}
+
+struct ike_task *task_delete_gone_new(uint32_t spi_in)
+{
+	struct ike_task *t = info_new(&delete_child_ops, spi_in);
+
+	if (t)
+		((struct task_info *)t)->gone = true;
 	return t;
 }
 
@@ -240,7 +254,7 @@ int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 			if (c->replaced_by)
 				child_send_pending(sa, c->replaced_by);
 			if (c->rekeyed)
-				child_retire(sa, c, 5000);
+				child_retire(c, 5000);
 			else
 				child_remove(c);
 		}
