@@ -319,7 +319,10 @@ fail:
 		if (tt)
 			ike_sa_queue(child_home(sa), tt);
 	}
-	abort_child(sa, t);
+	/* By pointer, found above: a failed install left it DELETED, without its SPI. */
+	t->child_spi = 0;
+	if (c)
+		child_remove(c);
 	return IKE_TASK_DONE;
 }
 
