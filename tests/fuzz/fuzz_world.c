@@ -312,13 +312,13 @@ static void check_side(int side, const struct ike_child **seen, size_t *n_seen)
 		if (sa->state == IKE_S_DEAD)
 			fail("side %d: dead IKE SA %016llx still listed", side,
 			     (unsigned long long)local_spi(sa));
-		if (sa->peer_rekey) {
+		if (sa->peer_rekey_spi) {
 			bool alive = false;
 
 			for (size_t j = 0; j < l.n; j++)
-				alive |= l.sa[j] == sa->peer_rekey;
+				alive |= local_spi(l.sa[j]) == sa->peer_rekey_spi;
 			if (!alive)
-				fail("side %d IKE SA %016llx: peer_rekey points to an IKE SA that "
+				fail("side %d IKE SA %016llx: peer_rekey_spi names an IKE SA that "
 				     "is gone",
 				     side, (unsigned long long)local_spi(sa));
 		}
