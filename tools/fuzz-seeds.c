@@ -11,6 +11,9 @@
  *                 mode); the peer's answers to each of our requests, valid
  *                 or refused, collisions and retransmissions (initiator
  *                 mode, files ini-*)
+ *   fuzz_world/   schedules (fuzz_world.h): each lifecycle action from
+ *                 either side, collisions, loss and reordering, forgeries,
+ *                 and near misses of the races the target exists to find
  * Rerun after changing the wire format, the engines' proposals or
  * sk_world's fixed values (the IKE_AUTH seeds' AUTH depends on them):
  *
@@ -26,6 +29,7 @@
 #include <sys/stat.h>
 
 #include "common/log.h"
+#include "fuzz_world.h"
 #include "ike/ikev2.h"
 #include "ike/payload.h"
 #include "sk_world.h"
@@ -719,6 +723,141 @@ static void ini_seeds(void)
 	sc_save(&sc, "rekey-ike-then-new-child");
 }
 
+/* ---- fuzz_world schedules ---- */
+
+/* Side 0 or 1 and the index of its IKE SA (newest first). */
+#define WHO(side, sa) ((sa) << 1 | (side))
+/* Peer a establishes an IKE SA with one CHILD_SA (2 s of world_run). */
+#define EST FW_INITIATE, 0, FW_RUN, 20
+#define FLUSH FW_FLUSH
+/* Ten seconds pass with everything delivered: lingering SAs go. */
+#define SETTLE FW_RUN, 100
+/*
+ * FW_FORGE header octet: message ID mode, response flag, exchange
+ * (0 INFORMATIONAL, 1 CREATE_CHILD_SA, 2 IKE_AUTH), payload count.
+ */
+#define HOW(mid, resp, exch, n) ((mid) | (resp) << 2 | (exch) << 3 | (n) << 5)
+/* pick_spi operands: zero, the sender's CHILD_SA k inbound / outbound SPI. */
+#define SPI_ZERO 0
+#define SPI_IN(k) (1 | (k) << 2)
+#define SPI_OUT(k) (2 | (k) << 2)
+
+struct wseed {
+	const char *name;
+	const uint8_t *p;
+	size_t n;
+};
+
+#define WSEED(name, ...)                                                     \
+	{                                                                    \
+		name, (const uint8_t[]){ __VA_ARGS__ },                      \
+		sizeof((const uint8_t[]){ __VA_ARGS__ })                     \
+	}
+
+static const struct wseed wseeds[] = {
+	/* Plain lives, each lifecycle action once, from either side. */
+	WSEED("establish", 0, 1, EST),
+	WSEED("establish-b", 0, 2, FW_INITIATE, 1, FW_RUN, 20),
+	WSEED("establish-pfs-cbc-v6", FW_CFG_PFS | FW_CFG_CBC | FW_CFG_V6, 3, EST),
+	WSEED("establish-cookie", FW_CFG_COOKIE, 4, EST),
+	WSEED("both-initiate", 0, 5, FW_INITIATE, 0, FW_INITIATE, 1, FLUSH),
+	WSEED("create-child-a", 0, 6, EST, FW_CREATE_CHILD, WHO(0, 0), FLUSH),
+	WSEED("create-child-b-pfs", FW_CFG_PFS, 7, EST, FW_CREATE_CHILD, WHO(1, 0), FLUSH),
+	WSEED("rekey-child-a", 0, 8, EST, FW_REKEY_CHILD, WHO(0, 0), 0, SETTLE),
+	WSEED("rekey-child-b-pfs", FW_CFG_PFS, 9, EST, FW_REKEY_CHILD, WHO(1, 0), 0, SETTLE),
+	WSEED("rekey-ike-a", 0, 10, EST, FW_REKEY_IKE, WHO(0, 0), SETTLE),
+	WSEED("rekey-ike-b", 0, 11, EST, FW_REKEY_IKE, WHO(1, 0), SETTLE),
+	WSEED("reauth-a", 0, 12, EST, FW_CREATE_CHILD, WHO(0, 0), FLUSH, FW_REAUTH, WHO(0, 0),
+	      SETTLE),
+	WSEED("reauth-b", 0, 13, EST, FW_REAUTH, WHO(1, 0), SETTLE),
+	WSEED("delete-child-b", 0, 14, EST, FW_DELETE_CHILD, WHO(1, 0), 0, SETTLE),
+	WSEED("terminate-a", 0, 15, EST, FW_TERMINATE, WHO(0, 0), FLUSH),
+	WSEED("terminate-b", 0, 16, EST, FW_TERMINATE, WHO(1, 0), FLUSH),
+	WSEED("liveness", 0, 17, EST, FW_LIVENESS, WHO(0, 0), FW_LIVENESS, WHO(1, 0), FLUSH),
+	WSEED("expire-soft-in", 0, 18, EST, FW_EXPIRE, WHO(0, 0), 0, 0, SETTLE),
+	WSEED("expire-soft-out-b", 0, 19, EST, FW_EXPIRE, WHO(1, 0), 0, 2, SETTLE),
+	WSEED("expire-hard", 0, 20, EST, FW_EXPIRE, WHO(0, 0), 0, 1, SETTLE),
+	/* IKE SA rekey at 600 s (jittered), reauthentication at 1800 s. */
+	WSEED("timers", FW_CFG_TIMERS, 21, EST, FW_RUN_LONG, 70, FW_RUN_LONG, 200),
+	WSEED("timers-lossy", FW_CFG_TIMERS | FW_CFG_PFS, 46, EST, FW_RUN_LONG, 55, FW_CLOCK, 100,
+	      FW_DROP, 0, FW_CLOCK, 100, FW_DUP, 0, FW_RUN_LONG, 130, FW_CLOCK, 200, FW_FLUSH),
+
+	/* Collisions (sections 2.8.1, 2.8.2); FW_NONCE picks who loses. */
+	WSEED("rekey-child-collision", 0, 22, EST, FW_NONCE, 0, 0x00, FW_REKEY_CHILD, WHO(0, 0), 0,
+	      FW_REKEY_CHILD, WHO(1, 0), 0, FLUSH, SETTLE),
+	WSEED("rekey-child-collision-b-loses", FW_CFG_PFS, 23, EST, FW_NONCE, 1, 0x00,
+	      FW_REKEY_CHILD, WHO(0, 0), 0, FW_REKEY_CHILD, WHO(1, 0), 0, FLUSH, SETTLE),
+	WSEED("rekey-ike-collision", 0, 24, EST, FW_NONCE, 0, 0x00, FW_REKEY_IKE, WHO(0, 0),
+	      FW_REKEY_IKE, WHO(1, 0), FLUSH, SETTLE),
+	WSEED("rekey-ike-vs-child", 0, 25, EST, FW_REKEY_IKE, WHO(0, 0), FW_REKEY_CHILD, WHO(1, 0), 0,
+	      FLUSH, SETTLE),
+	WSEED("reauth-vs-rekey-child", 0, 26, EST, FW_REAUTH, WHO(0, 0), FW_REKEY_CHILD, WHO(1, 0), 0,
+	      FLUSH, SETTLE),
+	WSEED("delete-vs-rekey-child", 0, 27, EST, FW_DELETE_CHILD, WHO(0, 0), 0, FW_REKEY_CHILD,
+	      WHO(1, 0), 0, FLUSH, SETTLE),
+	WSEED("terminate-vs-rekey-ike", 0, 28, EST, FW_TERMINATE, WHO(1, 0), FW_REKEY_IKE, WHO(0, 0),
+	      FLUSH, SETTLE),
+
+	/* The network: loss, duplicates, reordering, late delivery, replay, time. */
+	WSEED("lossy-establish", 0, 29, FW_INITIATE, 0, FW_DROP, 0, FW_CLOCK, 25, FW_DELIVER, 0,
+	      FW_DUP, 0, FW_DELIVER, 0, FW_DROP, 0, FW_CLOCK, 45, FLUSH, FW_CLOCK, 90, FLUSH),
+	WSEED("late-auth", 0, 30, FW_INITIATE, 0, FW_DELIVER, 0, FW_DELIVER, 0, FW_HOLD, 0,
+	      FW_CLOCK, 30, FW_RELEASE, 0, FLUSH),
+	WSEED("reorder-rekeys", 0, 31, EST, FW_CREATE_CHILD, WHO(0, 0), FW_REKEY_CHILD, WHO(1, 0), 0,
+	      FW_SWAP, 1, FW_DELIVER, 1, FW_DUP, 0, FLUSH, SETTLE),
+	WSEED("peer-dead", 0, 32, EST, FW_LIVENESS, WHO(0, 0), FW_DROP, 0, FW_CLOCK_LONG, 10,
+	      FW_CLOCK_LONG, 10),
+	WSEED("replay-auth", 0, 33, EST, FW_REPLAY, 1, FW_REPLAY, 0, FLUSH),
+	WSEED("half-open-timeout", 0, 34, FW_INITIATE, 0, FW_DELIVER, 0, FW_DROP, 0, FW_CLOCK_LONG, 5,
+	      FLUSH),
+
+	/* Forged and resealed messages, with either side's live keys. */
+	WSEED("forge-delete-child", 0, 35, EST, FW_FORGE, WHO(1, 0), HOW(0, 0, 0, 1),
+	      FW_PL_DELETE_ESP, 0, SPI_IN(0), FLUSH),
+	WSEED("forge-delete-ike", 0, 36, EST, FW_FORGE, WHO(0, 0), HOW(0, 0, 0, 1),
+	      FW_PL_DELETE_IKE, FLUSH),
+	WSEED("forge-rekey-child-req", 0, 37, EST, FW_FORGE, WHO(1, 0), HOW(0, 0, 1, 5),
+	      FW_PL_NOTIFY, 1, SPI_IN(0), FW_PL_SA_ESP, SPI_OUT(0), 0, FW_PL_NONCE, 0x11, FW_PL_TS,
+	      1, FW_PL_KE, 1, FLUSH, SETTLE),
+	WSEED("forge-rekey-ike-req", 0, 38, EST, FW_FORGE, WHO(0, 0), HOW(0, 0, 1, 3),
+	      FW_PL_SA_IKE, 1, 1, 2, 3, 4, 5, 6, 7, 8, FW_PL_NONCE, 0x22, FW_PL_KE, 1, FLUSH),
+	WSEED("forge-temporary-failure", 0, 39, EST, FW_REKEY_CHILD, WHO(0, 0), 0, FW_FORGE,
+	      WHO(1, 0), HOW(1, 1, 1, 1), FW_PL_NOTIFY, 0, FW_DELIVER, 1, FLUSH, SETTLE),
+	WSEED("forge-initial-contact", 0, 40, EST, FW_INITIATE, 1, FLUSH, FW_FORGE, WHO(1, 0),
+	      HOW(0, 0, 0, 1), FW_PL_NOTIFY, 2, FLUSH),
+	WSEED("reseal-rekey-request", 0, 41, EST, FW_REKEY_CHILD, WHO(0, 0), 0, FW_DELIVER, 0,
+	      FW_RESEAL, 0, 0, 1 | 1 << 2, 5, 0x40, FLUSH),
+
+	/*
+	 * Near misses of known races: one octet away from each, so that a
+	 * fuzzer finds them fast and a fixed engine keeps being tried there.
+	 */
+	/* Bug 1's neighbour: a replayed IKE_AUTH, where IKE_SA_INIT (h = 3) is the race. */
+	WSEED("near-replay-init", 0, 42, EST, FW_REPLAY, 2, FLUSH),
+	/* Bug 2's: DELETE(ESP) of the real SPI during our CREATE_CHILD_SA (SPI 0 is the race). */
+	WSEED("near-delete-spi0", 0, 43, EST, FW_CREATE_CHILD, WHO(0, 0), FW_FORGE, WHO(1, 0),
+	      HOW(0, 0, 0, 1), FW_PL_DELETE_ESP, 0, SPI_IN(0), FW_DELIVER, 1, FLUSH, SETTLE),
+	/*
+	 * Bug 3's: our CREATE_CHILD_SA held back across the peer's IKE rekey;
+	 * its TEMPORARY_FAILURE answer comes after the peer's DELETE of the old
+	 * IKE SA (before it: the race).  Also leaves the adopted CHILD_SA in
+	 * CREATING for ever on the unfixed engine.
+	 */
+	WSEED("near-create-across-rekey", 0, 44, EST, FW_CREATE_CHILD, WHO(0, 0), FW_HOLD, 0,
+	      FW_REKEY_IKE, WHO(1, 0), FW_DELIVER, 0, FW_DELIVER, 0, FW_RELEASE, 0, FW_DELIVER, 0,
+	      FW_DELIVER, 0, FLUSH, SETTLE),
+	/* Bug 4's: an IKE rekey collision peer a loses, its DELETE not overtaking its response. */
+	WSEED("near-collision-delete", 0, 45, EST, FW_NONCE, 0, 0x00, FW_REKEY_IKE, WHO(0, 0),
+	      FW_REKEY_IKE, WHO(1, 0), FW_DELIVER, 0, FW_DELIVER, 0, FW_DELIVER, 0, FW_DELIVER, 0,
+	      FLUSH, SETTLE),
+};
+
+static void world_seeds(void)
+{
+	for (size_t i = 0; i < sizeof(wseeds) / sizeof(wseeds[0]); i++)
+		save("fuzz_world", wseeds[i].name, wseeds[i].p, wseeds[i].n);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2 && argc != 3) {
@@ -751,6 +890,7 @@ int main(int argc, char **argv)
 	hand_made();
 	sk_seeds();
 	ini_seeds();
+	world_seeds();
 	printf("%u files written under %s\n", written, root);
 	return 0;
 }

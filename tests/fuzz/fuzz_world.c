@@ -830,7 +830,7 @@ static const char *const op_names[FW_N_OPS] = {
 	[FW_FLUSH] = "flush",		    [FW_RUN] = "run",
 	[FW_CLOCK] = "clock",		    [FW_CLOCK_LONG] = "clock-long",
 	[FW_NONCE] = "nonce",		    [FW_FORGE] = "forge",
-	[FW_RESEAL] = "reseal",
+	[FW_RESEAL] = "reseal",		    [FW_RUN_LONG] = "run-long",
 };
 
 static void expire(uint8_t who, uint8_t k, uint8_t how)
@@ -959,6 +959,9 @@ static void step(struct rd *r)
 		break;
 	case FW_RUN:
 		world_run(w, (uint64_t)rd8(r) * 100);
+		break;
+	case FW_RUN_LONG:
+		world_run(w, (uint64_t)rd8(r) * 10000);
 		break;
 	case FW_CLOCK:
 		clock_advance((uint64_t)rd8(r) * 100);

@@ -69,6 +69,7 @@ enum fw_op {
 	 * flips the response flag.
 	 */
 	FW_RESEAL,
+	FW_RUN_LONG,     /* t: deliver in order and run timers for t * 10 s (world_run) */
 	FW_N_OPS
 };
 
