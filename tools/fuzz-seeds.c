@@ -838,14 +838,12 @@ static const struct wseed wseeds[] = {
 	WSEED("near-delete-spi0", 0, 43, EST, FW_CREATE_CHILD, WHO(0, 0), FW_FORGE, WHO(1, 0),
 	      HOW(0, 0, 0, 1), FW_PL_DELETE_ESP, 0, SPI_IN(0), FW_DELIVER, 1, FLUSH, SETTLE),
 	/*
-	 * Bug 3's: our CREATE_CHILD_SA held back across the peer's IKE rekey;
-	 * its TEMPORARY_FAILURE answer comes after the peer's DELETE of the old
-	 * IKE SA (before it: the race).  Also leaves the adopted CHILD_SA in
-	 * CREATING for ever on the unfixed engine.
+	 * Bug 3's: our CREATE_CHILD_SA (which the peer refuses: the policies
+	 * exist) crosses the peer's IKE rekey; its answer reaches us before the
+	 * rekey request (after it: the race, DELIVER 0 for DELIVER 1).
 	 */
-	WSEED("near-create-across-rekey", 0, 44, EST, FW_CREATE_CHILD, WHO(0, 0), FW_HOLD, 0,
-	      FW_REKEY_IKE, WHO(1, 0), FW_DELIVER, 0, FW_DELIVER, 0, FW_RELEASE, 0, FW_DELIVER, 0,
-	      FW_DELIVER, 0, FLUSH, SETTLE),
+	WSEED("near-create-vs-rekey", 0, 44, EST, FW_CREATE_CHILD, WHO(0, 0), FW_REKEY_IKE,
+	      WHO(1, 0), FW_DELIVER, 0, FW_DELIVER, 1, FLUSH, SETTLE),
 	/* Bug 4's: an IKE rekey collision peer a loses, its DELETE not overtaking its response. */
 	WSEED("near-collision-delete", 0, 45, EST, FW_NONCE, 0, 0x00, FW_REKEY_IKE, WHO(0, 0),
 	      FW_REKEY_IKE, WHO(1, 0), FW_DELIVER, 0, FW_DELIVER, 0, FW_DELIVER, 0, FW_DELIVER, 0,
