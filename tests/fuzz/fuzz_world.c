@@ -26,6 +26,10 @@
  * whatever the network did.  In every case, once both sides terminate all
  * their SAs and the world runs quietly again, no SA and no kernel entry
  * (SA, SPI, policy) may be left.
+ *
+ * Campaign: tools/fuzz world [SECONDS].  Replay one input: fuzz_world FILE;
+ * XIKE_FUZZ_TRACE=1 prints each operation and the state it left, and
+ * XIKE_FUZZ_LOG=1 XIKE_TEST_LOG=debug what the engines log.
  */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/rand.h>
@@ -55,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* ---- deterministic random numbers ---- */
 
 static uint64_t rng_state;
-static unsigned rng_pool_fills;
+static unsigned rng_calls;
 
 static uint64_t rng_next(void)
 {
@@ -69,9 +73,7 @@ static uint64_t rng_next(void)
 
 static int rng_bytes(unsigned char *buf, int num)
 {
-	/* crypto.c refills its pool of public random values 512 octets at a time. */
-	if (num == 512)
-		rng_pool_fills++;
+	rng_calls++;
 	for (int i = 0; i < num; i += 8) {
 		uint64_t v = rng_next();
 
@@ -94,16 +96,22 @@ static const RAND_METHOD rng_method = {
 
 static void rng_reset(uint64_t seed)
 {
-	unsigned fills = rng_pool_fills;
+	unsigned calls = rng_calls;
 	uint8_t b;
 
 	rng_state = seed * 0x2545f4914f6cdd1dULL + 1;
 	/*
-	 * ike_random() hands out a per-thread pool: drain what the last input
-	 * left in it, so that this input starts from a pool filled just now.
+	 * ike_random() hands out a per-thread pool (crypto.c): drain what the
+	 * last input left in it, so that this input starts from a pool filled
+	 * just now.  A one-octet ike_random() reaches RAND_bytes only to refill.
 	 */
-	while (rng_pool_fills == fills)
+	for (unsigned i = 0; i < 1u << 16 && rng_calls == calls; i++)
 		ike_random(&b, 1);
+	if (rng_calls == calls) {
+		fprintf(stderr, "fuzz_world: ike_random() never refilled its pool: "
+				"runs will not replay exactly\n");
+		abort();
+	}
 }
 
 /* ---- the input ---- */
@@ -152,6 +160,7 @@ struct mid_watch {
 static struct fw {
 	struct world w;
 	bool trace; /* XIKE_FUZZ_TRACE: each operation and what it left */
+	bool skip_init_dup; /* XIKE_FUZZ_WORLD_SKIP_INIT_DUP: see init_dup() */
 	uint8_t cfg;
 	bool forged; /* a message was forged or sealed again: no agreement check */
 	unsigned step;
@@ -447,6 +456,28 @@ static const struct hist *hist_get(uint8_t k)
 	return &fw.hist[(fw.hist_next + FW_HIST - 1 - k % fw.n_hist) % FW_HIST];
 }
 
+/*
+ * An IKE_SA_INIT request for a responder SA past IKE_SA_INIT (sa->hs gone):
+ * known bug 1 at 0bf6618, which replays, duplicates and retransmissions
+ * hit within seconds.  While it is unfixed, XIKE_FUZZ_WORLD_SKIP_INIT_DUP=1
+ * loses such datagrams instead, so that a campaign gets further.
+ */
+static bool init_dup(const struct w_pkt *p)
+{
+	struct ike_hdr hdr;
+	struct sa_list l;
+
+	if (!fw.skip_init_dup || ike_hdr_parse(p->buf, p->len, &hdr) < 0 ||
+	    hdr.exch != IKEV2_EXCH_IKE_SA_INIT || hdr.flags & IKEV2_FLAG_RESPONSE)
+		return false;
+	sa_list(p->to, &l);
+	for (size_t i = 0; i < l.n; i++)
+		if (!l.sa[i]->initiator && l.sa[i]->spi_i == hdr.spi_i && !l.sa[i]->hs &&
+		    xk_addr_eq(&l.sa[i]->remote, &p->src))
+			return true;
+	return false;
+}
+
 /* world_run's hook: every datagram it delivers is remembered and checked. */
 static bool filter(struct world *w, struct w_pkt *p, unsigned seq)
 {
@@ -454,7 +485,7 @@ static bool filter(struct world *w, struct w_pkt *p, unsigned seq)
 	(void)seq;
 	check();
 	record(p);
-	return true;
+	return !init_dup(p);
 }
 
 static struct w_pkt *q_take(size_t k)
@@ -509,8 +540,10 @@ static void deliver(size_t k)
 	struct w_peer *to = &fw.w.p[p->to];
 
 	record(p);
-	fw.w.delivered++;
-	ike_engine_input(to->e, &p->dst, &p->src, p->buf, p->len);
+	if (!init_dup(p)) {
+		fw.w.delivered++;
+		ike_engine_input(to->e, &p->dst, &p->src, p->buf, p->len);
+	}
 	free(p);
 }
 
@@ -1175,6 +1208,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	/* XIKE_FUZZ_LOG=1 (with XIKE_TEST_LOG=debug) shows what the engines say. */
 	fw.trace = getenv("XIKE_FUZZ_TRACE") != NULL;
+	fw.skip_init_dup = getenv("XIKE_FUZZ_WORLD_SKIP_INIT_DUP") != NULL;
 	if (!getenv("XIKE_FUZZ_LOG"))
 		xk_log_set_sink(discard, NULL);
 	return 0;
