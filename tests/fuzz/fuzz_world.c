@@ -160,7 +160,6 @@ struct mid_watch {
 static struct fw {
 	struct world w;
 	bool trace; /* XIKE_FUZZ_TRACE: each operation and what it left */
-	bool skip_init_dup; /* XIKE_FUZZ_WORLD_SKIP_INIT_DUP: see init_dup() */
 	uint8_t cfg;
 	bool forged; /* a message was forged or sealed again: no agreement check */
 	unsigned step;
@@ -456,36 +455,13 @@ static const struct hist *hist_get(uint8_t k)
 	return &fw.hist[(fw.hist_next + FW_HIST - 1 - k % fw.n_hist) % FW_HIST];
 }
 
-/*
- * An IKE_SA_INIT request for a responder SA past IKE_SA_INIT (sa->hs gone):
- * known bug 1 at 0bf6618, which replays, duplicates and retransmissions
- * hit within seconds.  While it is unfixed, XIKE_FUZZ_WORLD_SKIP_INIT_DUP=1
- * loses such datagrams instead, so that a campaign gets further.
- */
-static bool init_dup(const struct w_pkt *p)
-{
-	struct ike_hdr hdr;
-	struct sa_list l;
-
-	if (!fw.skip_init_dup || ike_hdr_parse(p->buf, p->len, &hdr) < 0 ||
-	    hdr.exch != IKEV2_EXCH_IKE_SA_INIT || hdr.flags & IKEV2_FLAG_RESPONSE)
-		return false;
-	sa_list(p->to, &l);
-	for (size_t i = 0; i < l.n; i++)
-		if (!l.sa[i]->initiator && l.sa[i]->spi_i == hdr.spi_i && !l.sa[i]->hs &&
-		    xk_addr_eq(&l.sa[i]->remote, &p->src))
-			return true;
-	return false;
-}
-
-/* world_run's hook: every datagram it delivers is remembered and checked. */
 static bool filter(struct world *w, struct w_pkt *p, unsigned seq)
 {
 	(void)w;
 	(void)seq;
 	check();
 	record(p);
-	return !init_dup(p);
+	return true;
 }
 
 static struct w_pkt *q_take(size_t k)
@@ -540,10 +516,8 @@ static void deliver(size_t k)
 	struct w_peer *to = &fw.w.p[p->to];
 
 	record(p);
-	if (!init_dup(p)) {
-		fw.w.delivered++;
-		ike_engine_input(to->e, &p->dst, &p->src, p->buf, p->len);
-	}
+	fw.w.delivered++;
+	ike_engine_input(to->e, &p->dst, &p->src, p->buf, p->len);
 	free(p);
 }
 
@@ -1208,7 +1182,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	/* XIKE_FUZZ_LOG=1 (with XIKE_TEST_LOG=debug) shows what the engines say. */
 	fw.trace = getenv("XIKE_FUZZ_TRACE") != NULL;
-	fw.skip_init_dup = getenv("XIKE_FUZZ_WORLD_SKIP_INIT_DUP") != NULL;
 	if (!getenv("XIKE_FUZZ_LOG"))
 		xk_log_set_sink(discard, NULL);
 	return 0;
