@@ -37,9 +37,8 @@ struct task_child {
 	uint32_t old_spi_in; /* rekey of this CHILD_SA; 0: a new one */
 	bool copy;           /* ... or a new one like it on the reauthenticated SA */
 	/*
-	 * The CHILD_SA it makes, by its inbound SPI while CREATING: never a
-	 * pointer, for an IKE SA rekey may move it and a peer may end that
-	 * IKE SA before our answer comes.
+	 * The CHILD_SA it makes, by its inbound SPI while CREATING: a handle,
+	 * never a pointer kept between calls (docs/architecture.md).
 	 */
 	uint32_t child_spi;
 	struct ike_dh *dh;
@@ -80,10 +79,13 @@ static void lower_nonce(const uint8_t *a, size_t alen, const uint8_t *b, size_t 
 	}
 }
 
-/* Our CHILD_SA, on sa or on the IKE SA that replaced it; NULL if gone. */
+/*
+ * Our CHILD_SA, CREATING on sa (an IKE SA rekey leaves it there); NULL if
+ * it went with the IKE SA.
+ */
 static struct ike_child *own_child(struct ike_sa *sa, const struct task_child *t)
 {
-	return t->child_spi ? child_find_moved(sa, t->child_spi, CHILD_OWN) : NULL;
+	return t->child_spi ? child_find_in(sa, t->child_spi, CHILD_OWN) : NULL;
 }
 
 /* ---- initiator ---- */
