@@ -273,7 +273,7 @@ struct ike_stats {
 	uint64_t rx_malformed;     /* failed to parse: dropped */
 	uint64_t rx_bad_icv;       /* SK payload did not verify: dropped */
 	uint64_t rx_unknown_spi;   /* no such IKE SA: dropped */
-	uint64_t rx_unexpected;    /* wrong message ID / no request out: dropped */
+	uint64_t rx_unexpected;    /* wrong message ID / no request out / a late IKE_SA_INIT: dropped */
 	uint64_t retransmits;      /* requests we resent */
 	uint64_t responses_resent; /* cached responses resent for retransmits */
 	uint64_t cookies_sent;
