@@ -126,6 +126,9 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	/* Moved along with an IKE SA rekey: rekey it there. */
 	if (t->old_spi_in && !t->copy && !old && sa->moved_to_spi)
 		return -ENOENT;
+	/* A new one on an IKE SA a rekey replaced: made on the new IKE SA. */
+	if (!t->old_spi_in && !c && sa->rekeyed && sa->moved_to_spi)
+		return -ENOENT;
 	/* Gone, already replaced or being deleted meanwhile: nothing to do. */
 	if (t->old_spi_in && !t->copy && (!old || old->state != CHILD_S_INSTALLED || old->rekeyed))
 		return -ECANCELED;

@@ -281,6 +281,8 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 			/* Any made on the old SA since go where the others went. */
 			child_hand_over(sa, theirs);
 			sa->successor_spi = local_spi(theirs);
+			/* Replaced all the same: the peer deletes it, and that is no outage. */
+			sa->rekeyed = true;
 			ike_sa_set_state(n, IKE_S_ESTABLISHED);
 			n->established_ms = ike_now(sa->eng);
 			n->rekeyed = true;
