@@ -907,6 +907,18 @@ struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out, unsigned s
 	return NULL;
 }
 
+struct ike_child *child_find_out_moved(struct ike_sa *sa, uint32_t spi_out, unsigned states)
+{
+	struct ike_child *c = child_find_out(sa, spi_out, states);
+
+	for (int hops = 0; !c && sa && sa->moved_to_spi && hops < 4; hops++) {
+		sa = ike_engine_find_sa(sa->eng, sa->moved_to_spi);
+		if (sa && sa->state != IKE_S_DEAD)
+			c = child_find_out(sa, spi_out, states);
+	}
+	return c;
+}
+
 bool child_peer_spi_ok(struct ike_sa *sa, const struct ike_proposal *p)
 {
 	uint32_t spi = get_be32(p->spi);

@@ -391,6 +391,7 @@ struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in, unsigned sta
  */
 struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in, unsigned states);
 struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out, unsigned states);
+struct ike_child *child_find_out_moved(struct ike_sa *sa, uint32_t spi_out, unsigned states);
 /*
  * The ESP SPI a peer proposes: 4 octets, not reserved (RFC 4303 2.1), not
  * one it already receives on in this IKE SA.

@@ -108,8 +108,8 @@ static int delete_child_build(struct ike_task *tt, struct ike_sa *sa, struct ike
 	struct ike_child *c = t->gone ? NULL : child_find_in(sa, t->spi_in, CHILD_LIVE);
 	uint8_t spi[4];
 
-	/* Moved with an IKE SA rekey: delete it there. */
-	if (!c && !t->gone && sa->moved_to_spi)
+	/* Moved with an IKE SA rekey (the peer's half too): delete it there. */
+	if (!c && sa->moved_to_spi)
 		return -ENOENT;
 	/* Gone meanwhile (the peer deleted it first): nothing to do. */
 	if (!c && !t->gone)
@@ -238,9 +238,13 @@ int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 		if (d.proto != IKEV2_PROTO_ESP)
 			continue;
 		for (uint16_t j = 0; j < d.n_spi; j++) {
-			/* Never one still CREATING: its exchange owns it. */
-			struct ike_child *c = child_find_out(sa, get_be32(d.spis + 4 * j),
-							     CHILD_LIVE);
+			/*
+			 * Never one still CREATING: its exchange owns it.  One an
+			 * IKE SA rekey moved on (the peer may not know yet) is found
+			 * where it went.
+			 */
+			struct ike_child *c = child_find_out_moved(sa, get_be32(d.spis + 4 * j),
+								   CHILD_LIVE);
 
 			if (!c)
 				continue; /* already gone: nothing to say (1.4.1) */
