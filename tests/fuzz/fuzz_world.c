@@ -11,8 +11,8 @@
  * What must hold, checked after every operation and every delivery
  * (abort() with a line on stderr when it does not):
  *  - every CHILD_SA is in exactly one IKE SA's list, its c->sa names that
- *    SA, and the CHILD_SAs and IKE SAs it points to (replaced_by,
- *    peer_rekey) are alive in the same list / engine;
+ *    SA, and the CHILD_SAs it points to (replaced_by, peer_rekey) are alive
+ *    in the same list; an IKE SA's peer_rekey_spi names a live IKE SA;
  *  - each fake kernel holds exactly the SAs that live CHILD_SAs of its side
  *    say are installed (sa_in / sa_out), and its allocated SPIs are those of
  *    CHILD_SAs still being negotiated;
