@@ -83,10 +83,15 @@ static struct ike_sa *new_of(struct ike_sa *sa, const struct task_ike_rekey *t)
 	return n && n->hs ? n : NULL;
 }
 
-/* The peer's new SA of a collision (section 2.8.2), while it lives. */
+/*
+ * The peer's new SA of a collision (section 2.8.2), while it lives; also
+ * while our DELETE of it is out (a terminate): it holds the CHILD_SAs until
+ * the collision is settled, and the settling decides where they go.
+ */
 static struct ike_sa *peer_rekey_of(struct ike_sa *sa)
 {
-	return find_sa(sa->eng, sa->peer_rekey_spi, 1u << IKE_S_ESTABLISHED);
+	return find_sa(sa->eng, sa->peer_rekey_spi,
+		       1u << IKE_S_ESTABLISHED | 1u << IKE_S_DELETING);
 }
 
 static void forget_collision(struct ike_sa *sa)
