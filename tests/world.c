@@ -40,6 +40,9 @@ static void w_send(void *ctx, const struct xk_addr *local, const struct xk_addr 
 	memcpy(pkt->buf, buf, len);
 	pkt->len = len;
 	pkt->copy = false;
+	pkt->n_mark = 0;
+	if (w->on_send)
+		w->on_send(w, p->idx, pkt);
 	w->q[w->q_len++] = pkt;
 }
 

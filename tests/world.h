@@ -19,6 +19,8 @@ struct w_pkt {
 	uint8_t buf[65535];
 	size_t len;
 	bool copy; /* a duplicate made by a filter */
+	uint32_t mark[8]; /* what a world's on_send noted when it was sent */
+	unsigned n_mark;
 };
 
 struct world;
@@ -55,6 +57,8 @@ struct world {
 	size_t q_len;
 	w_filter filter;
 	void *filter_ctx;
+	/* Called as each datagram is sent, with the sender's index (may fill mark). */
+	void (*on_send)(struct world *w, int from, struct w_pkt *p);
 	unsigned seq;      /* datagrams sent so far, both ways */
 	unsigned delivered;
 };

@@ -675,16 +675,50 @@ static struct ike_child *policy_heir(struct ike_sa *sa, const struct ike_child *
 /*
  * c goes: a CHILD_SA of another IKE SA with this peer that replaces it (a
  * reauthentication's, whose responder holds its outbound SA back) may
- * send now; the peer, which deletes c, can receive on it.
+ * send now; the peer, which deletes c, can receive on it.  True if such a
+ * successor has its outbound SA in the kernel now.
  */
-static void send_successors(struct ike_sa *sa, const struct ike_child *c)
+static bool send_successors(struct ike_sa *sa, const struct ike_child *c)
 {
+	bool sending = false;
+
 	for (struct ike_sa *s = ike_sa_same_id(sa); s; s = s->id_next) {
 		if (s == sa || s->state == IKE_S_DEAD || !same_peer(s, sa))
 			continue;
-		for (struct ike_child *o = s->children; o; o = o->next)
-			if (o->pending_out && o->reqid == c->reqid && same_ts(o, c))
+		for (struct ike_child *o = s->children; o; o = o->next) {
+			if (o->reqid != c->reqid || !same_ts(o, c))
+				continue;
+			if (o->pending_out)
 				child_send_pending(s, o);
+			sending = sending || o->sa_out;
+		}
+	}
+	return sending;
+}
+
+/*
+ * The peer deletes this IKE SA, and its CHILD_SAs with it.  Where a
+ * CHILD_SA of another IKE SA replaces one of them (reauthentication), the
+ * successor takes the traffic over and the old outbound SA goes now,
+ * before the response: the peer drops the old inbound SA as soon as it
+ * reads that, so nothing may leave on the old SA after the response (as
+ * the responder of a CHILD_SA rekey does on the DELETE of the old one).
+ */
+void child_switch_to_successors(struct ike_sa *sa)
+{
+	void *kctx;
+	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
+
+	for (struct ike_child *c = sa->children; c; c = c->next) {
+		struct xk_sa_id id = { .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
+
+		if (c->state != CHILD_S_INSTALLED && c->state != CHILD_S_DELETING)
+			continue;
+		/* The successor's outbound SA first: the policies always find one. */
+		if (!send_successors(sa, c) || !c->sa_out)
+			continue;
+		k->del_sa(kctx, &id);
+		c->sa_out = false;
 	}
 }
 

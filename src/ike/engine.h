@@ -364,6 +364,11 @@ void child_retire(struct ike_child *c, uint32_t linger_ms);
  * on SAs the peer deletes with the old IKE SA) and keep receiving a while.
  */
 void child_retire_replaced(struct ike_sa *old, struct ike_sa *by);
+/*
+ * The peer deletes `sa`: CHILD_SAs of another IKE SA that replace its
+ * CHILD_SAs (reauthentication) send from now on, before the response.
+ */
+void child_switch_to_successors(struct ike_sa *sa);
 /* Install a rekey responder's held-back outbound SA. */
 void child_send_pending(struct ike_sa *sa, struct ike_child *c);
 /* TEMPORARY_FAILURE on a rekey: try again after a random 1-5 s. */

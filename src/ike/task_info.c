@@ -231,7 +231,13 @@ int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 			return -EINVAL;
 		}
 		if (d.proto == IKEV2_PROTO_IKE) {
-			/* Section 1.4.1: answer with an empty message, then forget. */
+			/*
+			 * Section 1.4.1: answer with an empty message, then
+			 * forget.  A reauthentication's successors take the
+			 * traffic over first: once the peer has the answer,
+			 * it drops the old inbound SAs.
+			 */
+			child_switch_to_successors(sa);
 			sa->kill_after_response = true;
 			continue;
 		}

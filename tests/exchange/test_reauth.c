@@ -5,7 +5,9 @@
  * the old SA deleted.  Before every datagram is delivered, both fake
  * kernels are checked: every policy of the start is still there with its
  * reqid, and the outbound SA each end would send on (the newest of the
- * reqid) has its inbound twin, with the same key, at the other end.  So
+ * reqid) has its inbound twin, with the same key, at the other end, and
+ * after each datagram is read, the receiver still has the inbound twins
+ * of what its sender was sending on when it sent the datagram.  So
  * no policy goes and no packet is lost at any step, with each message
  * lost in turn, against a refusing or silent peer, across CHILD_SA
  * rekeys, from either end, on a timer and after the peer reloaded.
@@ -144,6 +146,49 @@ static void check_invariant(unsigned seq)
 	}
 }
 
+/*
+ * ESP a peer sends after a datagram (until its next step) goes out on the
+ * outbound SAs it sends on when it sends that datagram, and arrives after
+ * it: once the other end has read the datagram, their inbound twins must
+ * still be there.  (A responder that answered the DELETE of the old IKE
+ * SA before its new outbound SA took over broke this: the initiator drops
+ * the old inbound SA on the answer, and the responder went on sending on
+ * it for a moment.)
+ */
+static void note_sending(struct world *ww, int from, struct w_pkt *p)
+{
+	for (size_t j = 0; j < n_snap[from] && p->n_mark < 8; j++) {
+		const struct xk_sa *out;
+
+		if (snap[from][j].dir != XK_DIR_OUT)
+			continue;
+		out = sending(&ww->p[from].k, snap[from][j].reqid);
+		if (out)
+			p->mark[p->n_mark++] = out->spi;
+	}
+}
+
+static struct {
+	bool set;
+	int to;
+	unsigned seq, n;
+	uint32_t spi[8];
+} last_read;
+
+/* The datagram delivered last has been read: check its marks. */
+static void check_in_flight(void)
+{
+	if (!last_read.set)
+		return;
+	last_read.set = false;
+	for (unsigned i = 0; i < last_read.n; i++) {
+		const struct xk_sa *in = fake_kernel_find(&w.p[last_read.to].k, last_read.spi[i]);
+
+		if (!in || !in->inbound)
+			inv_fail(last_read.seq, "ESP sent after it finds no inbound SA", last_read.spi[i]);
+	}
+}
+
 static unsigned drop_seq = UINT_MAX;
 static bool drop_init; /* drop every IKE_SA_INIT */
 static bool drop_ccs_resp; /* drop the next CREATE_CHILD_SA response */
@@ -151,6 +196,7 @@ static bool drop_ccs_resp; /* drop the next CREATE_CHILD_SA response */
 static bool watch(struct world *ww, struct w_pkt *p, unsigned seq)
 {
 	(void)ww;
+	check_in_flight();
 	check_invariant(seq);
 	if (drop_init && p->len > 18 && p->buf[18] == 34)
 		return false;
@@ -158,7 +204,14 @@ static bool watch(struct world *ww, struct w_pkt *p, unsigned seq)
 		drop_ccs_resp = false;
 		return false;
 	}
-	return seq != drop_seq;
+	if (seq == drop_seq)
+		return false;
+	last_read.set = true;
+	last_read.to = p->to;
+	last_read.seq = seq;
+	last_read.n = p->n_mark;
+	memcpy(last_read.spi, p->mark, sizeof(last_read.spi));
+	return true;
 }
 
 /* ---- set-up ---- */
@@ -220,7 +273,9 @@ static void setup(size_t n, uint32_t reauth_s, uint32_t ike_rekey_s)
 	drop_seq = UINT_MAX;
 	drop_init = false;
 	drop_ccs_resp = false;
+	last_read.set = false;
 	w.filter = watch;
+	w.on_send = note_sending;
 }
 
 static bool has_reqid(const struct ike_sa *sa, uint32_t reqid)
@@ -236,6 +291,7 @@ static void check_reauthed(size_t n, const char *what)
 {
 	struct ike_sa *a = NULL, *b = NULL;
 
+	check_in_flight();
 	check_invariant(w.seq);
 	CHECK_MSG(inv_failed == 0, "%s: %u invariant failures, first before datagram %u: %s",
 		  what, inv_failed, inv_first_seq, inv_first);
