@@ -912,45 +912,45 @@ void child_free_all(struct ike_sa *sa)
 		child_remove(sa->children);
 }
 
-struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in, unsigned states)
+static struct ike_child *find(struct ike_sa *sa, uint32_t spi, bool out, unsigned states)
 {
 	for (struct ike_child *c = sa->children; c; c = c->next)
-		if (c->spi_in == spi_in && (states & CHILD_IN(c->state)))
+		if ((out ? c->spi_out : c->spi_in) == spi && (states & CHILD_IN(c->state)))
 			return c;
 	return NULL;
 }
 
-struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in, unsigned states)
+/* On sa, else on the IKE SAs its CHILD_SAs moved to (rekeys in a row are rare). */
+static struct ike_child *find_moved(struct ike_sa *sa, uint32_t spi, bool out, unsigned states)
 {
-	struct ike_child *c = child_find_in(sa, spi_in, states);
+	struct ike_child *c = find(sa, spi, out, states);
 
-	/* An IKE SA rekey moves CHILD_SAs once; a second one may follow. */
 	for (int hops = 0; !c && sa && sa->moved_to_spi && hops < 4; hops++) {
 		sa = ike_engine_find_sa(sa->eng, sa->moved_to_spi);
 		if (sa && sa->state != IKE_S_DEAD)
-			c = child_find_in(sa, spi_in, states);
+			c = find(sa, spi, out, states);
 	}
 	return c;
+}
+
+struct ike_child *child_find_in(struct ike_sa *sa, uint32_t spi_in, unsigned states)
+{
+	return find(sa, spi_in, false, states);
 }
 
 struct ike_child *child_find_out(struct ike_sa *sa, uint32_t spi_out, unsigned states)
 {
-	for (struct ike_child *c = sa->children; c; c = c->next)
-		if (c->spi_out == spi_out && (states & CHILD_IN(c->state)))
-			return c;
-	return NULL;
+	return find(sa, spi_out, true, states);
+}
+
+struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in, unsigned states)
+{
+	return find_moved(sa, spi_in, false, states);
 }
 
 struct ike_child *child_find_out_moved(struct ike_sa *sa, uint32_t spi_out, unsigned states)
 {
-	struct ike_child *c = child_find_out(sa, spi_out, states);
-
-	for (int hops = 0; !c && sa && sa->moved_to_spi && hops < 4; hops++) {
-		sa = ike_engine_find_sa(sa->eng, sa->moved_to_spi);
-		if (sa && sa->state != IKE_S_DEAD)
-			c = child_find_out(sa, spi_out, states);
-	}
-	return c;
+	return find_moved(sa, spi_out, true, states);
 }
 
 bool child_peer_spi_ok(struct ike_sa *sa, const struct ike_proposal *p)
