@@ -102,6 +102,12 @@ struct ike_task_ops {
 	enum ike_task_result (*process_i)(struct ike_task *t, struct ike_sa *sa,
 					  const struct ike_msg *msg);
 	void (*destroy)(struct ike_task *t);
+	/*
+	 * Optional: sa dies with the task unfinished.  What it was doing for
+	 * CHILD_SAs that an IKE SA rekey moved on is handed to their new IKE
+	 * SA here (ike_sa_kill), not lost with sa.
+	 */
+	void (*orphan)(struct ike_task *t, struct ike_sa *sa);
 };
 
 struct ike_task {

@@ -274,6 +274,9 @@ void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
 	if (sa->reauth)
 		ike_reauth_failed(sa, reason);
 	ike_rekey_sa_gone(sa);
+	for (struct ike_task *t = sa->tasks; t; t = t->next)
+		if (t->ops->orphan)
+			t->ops->orphan(t, sa);
 	child_free_all(sa);
 	if (sa->rekeyed) {
 		xk_debug("IKE SA %016llx_%016llx replaced by a rekey", (unsigned long long)sa->spi_i,

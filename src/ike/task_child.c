@@ -341,12 +341,33 @@ static void child_destroy(struct ike_task *tt)
 	free(t);
 }
 
+/*
+ * Its IKE SA dies first: a rekey of a CHILD_SA that an IKE SA rekey moved
+ * on is tried again there, a little later (else it would stay marked as
+ * being rekeyed, and never be).
+ */
+static void child_orphan(struct ike_task *tt, struct ike_sa *sa)
+{
+	struct task_child *t = (struct task_child *)tt;
+	struct ike_child *old;
+
+	if (!t->old_spi_in || t->copy)
+		return;
+	old = child_find_moved(sa, t->old_spi_in, CHILD_LIVE);
+	if (!old || old->sa == sa)
+		return;
+	old->rekeying = false;
+	if (old->state == CHILD_S_INSTALLED && !old->rekeyed)
+		child_rekey_later(old);
+}
+
 static const struct ike_task_ops child_ops = {
 	.name = "child_create",
 	.exch = IKEV2_EXCH_CREATE_CHILD_SA,
 	.build_i = child_build,
 	.process_i = child_process,
 	.destroy = child_destroy,
+	.orphan = child_orphan,
 };
 
 struct ike_task *task_child_new(uint32_t old_spi_in)

@@ -138,12 +138,36 @@ static enum ike_task_result delete_child_process(struct ike_task *tt, struct ike
 	return IKE_TASK_DONE;
 }
 
+/*
+ * Its IKE SA dies first: a CHILD_SA that an IKE SA rekey moved on is
+ * deleted there instead (the peer has it there too), one we no longer
+ * keep is announced there.
+ */
+static void delete_child_orphan(struct ike_task *tt, struct ike_sa *sa)
+{
+	struct task_info *t = (struct task_info *)tt;
+	struct ike_sa *home = child_home(sa);
+	struct ike_child *c;
+	struct ike_task *again;
+
+	if (home == sa)
+		return;
+	c = t->gone ? NULL : child_find_in(home, t->spi_in, CHILD_LIVE);
+	if (!t->gone && !c)
+		return;
+	again = t->gone ? task_delete_gone_new(t->spi_in)
+			: task_delete_child_new(t->spi_in, t->retire);
+	if (again)
+		ike_sa_queue(home, again);
+}
+
 static const struct ike_task_ops delete_child_ops = {
 	.name = "child_delete",
 	.exch = IKEV2_EXCH_INFORMATIONAL,
 	.build_i = delete_child_build,
 	.process_i = delete_child_process,
 	.destroy = info_destroy,
+	.orphan = delete_child_orphan,
 };
 
 struct ike_task *task_delete_child_new(uint32_t spi_in, bool retire)
