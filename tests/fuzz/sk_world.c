@@ -276,6 +276,24 @@ int sk_world_request(struct sk_world *w, uint8_t exch, uint32_t mid, uint8_t fir
 	return deliver(w, sa, &hdr, first, pt, len);
 }
 
+/*
+ * The payload chain a builder made, without the IKE header: its first
+ * payload type in *first, the chain in out.  Its length, or <0.
+ */
+static int chain_of(struct ike_mb *mb, const uint8_t *msg, uint8_t *first, uint8_t *out,
+		    size_t cap)
+{
+	int len = ike_mb_finish(mb);
+
+	if (len < 0)
+		return len;
+	if ((size_t)len - IKEV2_HDR_LEN > cap)
+		return -ENOSPC;
+	*first = msg[16];
+	memcpy(out, msg + IKEV2_HDR_LEN, (size_t)len - IKEV2_HDR_LEN);
+	return len - IKEV2_HDR_LEN;
+}
+
 int sk_world_auth_payloads(struct sk_world *w, bool transport, uint8_t *first, uint8_t *out,
 			   size_t cap)
 {
@@ -288,7 +306,7 @@ int sk_world_auth_payloads(struct sk_world *w, bool transport, uint8_t *first, u
 	struct ike_mb mb;
 	char err[128];
 	size_t alen;
-	int n, len;
+	int n;
 
 	if (!sa)
 		return -ENOENT;
@@ -317,14 +335,7 @@ int sk_world_auth_payloads(struct sk_world *w, bool transport, uint8_t *first, u
 	ike_mb_sa(&mb, esp, (size_t)n);
 	ike_mb_ts(&mb, IKEV2_PL_TSI, &any, 1);
 	ike_mb_ts(&mb, IKEV2_PL_TSR, &any, 1);
-	len = ike_mb_finish(&mb);
-	if (len < 0)
-		return len;
-	if ((size_t)len - IKEV2_HDR_LEN > cap)
-		return -ENOSPC;
-	*first = msg[16];
-	memcpy(out, msg + IKEV2_HDR_LEN, (size_t)len - IKEV2_HDR_LEN);
-	return len - IKEV2_HDR_LEN;
+	return chain_of(&mb, msg, first, out, cap);
 }
 
 /* ---- the initiator SA ---- */
@@ -428,7 +439,7 @@ int sk_world_auth_reply(struct sk_world *w, uint8_t *first, uint8_t *out, size_t
 	struct ike_hdr hdr = { 0 };
 	struct ike_mb mb;
 	size_t alen;
-	int n, len;
+	int n;
 
 	if (!sa || !sa->hs)
 		return -ENOENT;
@@ -452,14 +463,7 @@ int sk_world_auth_reply(struct sk_world *w, uint8_t *first, uint8_t *out, size_t
 	ike_mb_sa(&mb, &esp, 1);
 	ike_mb_ts(&mb, IKEV2_PL_TSI, &tsi, 1);
 	ike_mb_ts(&mb, IKEV2_PL_TSR, &tsr, 1);
-	len = ike_mb_finish(&mb);
-	if (len < 0)
-		return len;
-	if ((size_t)len - IKEV2_HDR_LEN > cap)
-		return -ENOSPC;
-	*first = msg[16];
-	memcpy(out, msg + IKEV2_HDR_LEN, (size_t)len - IKEV2_HDR_LEN);
-	return len - IKEV2_HDR_LEN;
+	return chain_of(&mb, msg, first, out, cap);
 }
 
 int sk_world_respond(struct sk_world *w, struct ike_sa *sa, uint8_t first, const uint8_t *pt,
