@@ -63,7 +63,7 @@ void child_hand_over(struct ike_sa *from, struct ike_sa *to)
 	struct ike_child *c = from->children, *next;
 
 	from->children = NULL;
-	from->moved_to_spi = to->initiator ? to->spi_i : to->spi_r;
+	from->moved_to_spi = ike_sa_local_spi(to);
 	for (; c; c = next) {
 		next = c->next;
 		/* One still CREATING stays with the exchange that makes it. */

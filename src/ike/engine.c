@@ -157,14 +157,9 @@ static size_t bucket(const struct ike_engine *e, uint64_t spi)
 	return (size_t)(h >> 32) & (e->n_buckets - 1);
 }
 
-static uint64_t local_spi(const struct ike_sa *sa)
-{
-	return sa->initiator ? sa->spi_i : sa->spi_r;
-}
-
 static void hash_insert(struct ike_engine *e, struct ike_sa *sa)
 {
-	size_t b = bucket(e, local_spi(sa));
+	size_t b = bucket(e, ike_sa_local_spi(sa));
 
 	sa->h_next = e->by_local[b];
 	e->by_local[b] = sa;
@@ -172,7 +167,7 @@ static void hash_insert(struct ike_engine *e, struct ike_sa *sa)
 
 static void hash_remove(struct ike_engine *e, struct ike_sa *sa)
 {
-	struct ike_sa **pp = &e->by_local[bucket(e, local_spi(sa))];
+	struct ike_sa **pp = &e->by_local[bucket(e, ike_sa_local_spi(sa))];
 
 	for (; *pp; pp = &(*pp)->h_next) {
 		if (*pp == sa) {
@@ -395,7 +390,7 @@ static struct ike_sa *find_local(struct ike_engine *e, uint64_t spi)
 	struct ike_sa *sa;
 
 	for (sa = e->by_local[bucket(e, spi)]; sa; sa = sa->h_next)
-		if (local_spi(sa) == spi)
+		if (ike_sa_local_spi(sa) == spi)
 			return sa;
 	return NULL;
 }
@@ -944,7 +939,7 @@ static void send_request(struct ike_sa *sa)
 	sa->req_next_ms = ike_now(sa->eng) + sa->eng->cfg.retransmit_timeout_ms;
 	xk_debug("sending %s request conn=%s spi=%016llx mid=%u len=%d",
 		 ikev2_exch_name(hdr.exch), sa->conn ? sa->conn->name : "",
-		 (unsigned long long)local_spi(sa), hdr.mid, len);
+		 (unsigned long long)ike_sa_local_spi(sa), hdr.mid, len);
 	ike_sa_send_raw(sa, sa->req.buf, sa->req.len);
 	ike_sa_schedule(sa);
 }
@@ -1588,7 +1583,7 @@ static void sa_timer(struct ike_sa *sa, uint64_t now)
 						   pow(e->cfg.retransmit_base, sa->req_tries));
 		e->stats.retransmits++;
 		xk_debug("retransmit %u spi=%016llx mid=%u", sa->req_tries,
-			 (unsigned long long)local_spi(sa), sa->mid_next);
+			 (unsigned long long)ike_sa_local_spi(sa), sa->mid_next);
 		ike_sa_send_raw(sa, sa->req.buf, sa->req.len);
 	}
 	child_timers(sa, now, true);

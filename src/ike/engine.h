@@ -208,6 +208,12 @@ struct ike_sa {
 	bool half_open; /* counted in the engine's half-open figures */
 };
 
+/* The SPI this end chose: its key in the engine's tables, and every handle to it. */
+static inline uint64_t ike_sa_local_spi(const struct ike_sa *sa)
+{
+	return sa->initiator ? sa->spi_i : sa->spi_r;
+}
+
 /* ---- engine.c ---- */
 /* The SA with this local SPI (also for white-box tests). */
 struct ike_sa *ike_engine_find_sa(struct ike_engine *e, uint64_t spi);

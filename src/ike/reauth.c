@@ -29,11 +29,6 @@
 /* A failed attempt is tried again after this many seconds, plus as many at random. */
 #define REAUTH_RETRY_S 10
 
-static uint64_t local_spi(const struct ike_sa *sa)
-{
-	return sa->initiator ? sa->spi_i : sa->spi_r;
-}
-
 /* A reauthentication under way: the new SA and the one it replaces. */
 struct ike_reauth {
 	struct ike_reauth *next;
@@ -46,8 +41,8 @@ int ike_reauth_link(struct ike_sa *sa, struct ike_sa *old)
 
 	if (!r)
 		return -ENOMEM;
-	r->new_spi = local_spi(sa);
-	r->old_spi = local_spi(old);
+	r->new_spi = ike_sa_local_spi(sa);
+	r->old_spi = ike_sa_local_spi(old);
 	r->next = *head;
 	*head = r;
 	sa->reauth = true;
@@ -59,7 +54,7 @@ int ike_reauth_link(struct ike_sa *sa, struct ike_sa *old)
 /* The new SA is done with the old one, whichever way it went. */
 static void unlink_reauth(struct ike_sa *sa)
 {
-	uint64_t spi = local_spi(sa);
+	uint64_t spi = ike_sa_local_spi(sa);
 
 	sa->reauth = false;
 	for (struct ike_reauth **pp = ike_reauths(sa->eng); *pp; pp = &(*pp)->next) {
@@ -75,7 +70,7 @@ static void unlink_reauth(struct ike_sa *sa)
 
 struct ike_sa *ike_reauth_old(struct ike_sa *sa)
 {
-	uint64_t spi = local_spi(sa);
+	uint64_t spi = ike_sa_local_spi(sa);
 	struct ike_sa *o;
 
 	if (!sa->reauth)

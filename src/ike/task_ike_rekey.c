@@ -41,15 +41,10 @@ static int nonce_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t ble
 	return alen < blen ? -1 : alen > blen;
 }
 
-static uint64_t local_spi(const struct ike_sa *sa)
-{
-	return sa->initiator ? sa->spi_i : sa->spi_r;
-}
-
 /* The new IKE SA takes over the peer, its addresses and identity. */
 static void adopt_peer(struct ike_sa *new_sa, struct ike_sa *old)
 {
-	old->successor_spi = local_spi(new_sa);
+	old->successor_spi = ike_sa_local_spi(new_sa);
 	new_sa->local = old->local;
 	new_sa->remote = old->remote;
 	/* Only for listings and INITIAL_CONTACT: an SA without it still works. */
@@ -104,7 +99,7 @@ static void forget_collision(struct ike_sa *sa)
 
 void ike_rekey_sa_gone(struct ike_sa *gone)
 {
-	uint64_t spi = local_spi(gone);
+	uint64_t spi = ike_sa_local_spi(gone);
 
 	/*
 	 * The peer's SA of a collision we have not settled: the peer deleted
@@ -285,7 +280,7 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 			adopt_peer(n, sa);
 			/* Any made on the old SA since go where the others went. */
 			child_hand_over(sa, theirs);
-			sa->successor_spi = local_spi(theirs);
+			sa->successor_spi = ike_sa_local_spi(theirs);
 			/* Replaced all the same: the peer deletes it, and that is no outage. */
 			sa->rekeyed = true;
 			ike_sa_set_state(n, IKE_S_ESTABLISHED);

@@ -172,11 +172,6 @@ static struct fw {
 	size_t n_mids[2], mids_next[2];
 } fw;
 
-static uint64_t local_spi(const struct ike_sa *sa)
-{
-	return sa->initiator ? sa->spi_i : sa->spi_r;
-}
-
 #define fail(...)                                                                         \
 	do {                                                                              \
 		fprintf(stderr, "fuzz_world: step %u (%s): ", fw.step, fw.what);          \
@@ -281,7 +276,7 @@ static bool in_list(const struct ike_sa *sa, const struct ike_child *c)
 
 static void check_mids(int side, const struct ike_sa *sa)
 {
-	uint64_t spi = local_spi(sa);
+	uint64_t spi = ike_sa_local_spi(sa);
 	struct mid_watch *m;
 
 	for (size_t i = 0; i < fw.n_mids[side]; i++) {
@@ -319,26 +314,26 @@ static void check_side(int side, const struct ike_child **seen, size_t *n_seen)
 
 		if (sa->state == IKE_S_DEAD)
 			fail("side %d: dead IKE SA %016llx still listed", side,
-			     (unsigned long long)local_spi(sa));
+			     (unsigned long long)ike_sa_local_spi(sa));
 		if (sa->peer_rekey_spi) {
 			bool alive = false;
 
 			for (size_t j = 0; j < l.n; j++)
-				alive |= local_spi(l.sa[j]) == sa->peer_rekey_spi;
+				alive |= ike_sa_local_spi(l.sa[j]) == sa->peer_rekey_spi;
 			if (!alive)
 				fail("side %d IKE SA %016llx: peer_rekey_spi names an IKE SA that "
 				     "is gone",
-				     side, (unsigned long long)local_spi(sa));
+				     side, (unsigned long long)ike_sa_local_spi(sa));
 		}
 		check_mids(side, sa);
 		for (struct ike_child *c = sa->children; c; c = c->next) {
 			if (++n > FW_CHILDREN)
 				fail("side %d IKE SA %016llx: CHILD_SA list does not end", side,
-				     (unsigned long long)local_spi(sa));
+				     (unsigned long long)ike_sa_local_spi(sa));
 			if (c->sa != sa)
 				fail("side %d CHILD_SA %08x_i %08x_o: listed on IKE SA %016llx "
 				     "but c->sa says %p",
-				     side, c->spi_in, c->spi_out, (unsigned long long)local_spi(sa),
+				     side, c->spi_in, c->spi_out, (unsigned long long)ike_sa_local_spi(sa),
 				     (void *)c->sa);
 			for (size_t j = 0; j < *n_seen; j++)
 				if (seen[j] == c)
@@ -884,15 +879,15 @@ static void step(struct rd *r)
 		if (!sa)
 			break;
 		if (op == FW_CREATE_CHILD)
-			ike_engine_create_child(e, local_spi(sa));
+			ike_engine_create_child(e, ike_sa_local_spi(sa));
 		else if (op == FW_REKEY_IKE)
-			ike_engine_rekey_ike(e, local_spi(sa));
+			ike_engine_rekey_ike(e, ike_sa_local_spi(sa));
 		else if (op == FW_REAUTH)
-			ike_engine_reauth(e, local_spi(sa));
+			ike_engine_reauth(e, ike_sa_local_spi(sa));
 		else if (op == FW_TERMINATE)
-			ike_engine_terminate(e, local_spi(sa));
+			ike_engine_terminate(e, ike_sa_local_spi(sa));
 		else
-			ike_engine_liveness(e, local_spi(sa));
+			ike_engine_liveness(e, ike_sa_local_spi(sa));
 		break;
 	case FW_REKEY_CHILD:
 	case FW_DELETE_CHILD:
@@ -904,9 +899,9 @@ static void step(struct rd *r)
 		if (!c)
 			break;
 		if (op == FW_REKEY_CHILD)
-			ike_engine_rekey_child(e, local_spi(sa), c->spi_in);
+			ike_engine_rekey_child(e, ike_sa_local_spi(sa), c->spi_in);
 		else
-			ike_engine_delete_child(e, local_spi(sa), c->spi_in);
+			ike_engine_delete_child(e, ike_sa_local_spi(sa), c->spi_in);
 		break;
 	case FW_EXPIRE:
 		who = rd8(r);
@@ -1065,7 +1060,7 @@ static void check_agree(void)
 				if (c->state != CHILD_S_INSTALLED || !c->sa_in || !c->sa_out)
 					fail("side %d CHILD_SA %08x_i %08x_o on %016llx: %s%s%s",
 					     side, c->spi_in, c->spi_out,
-					     (unsigned long long)local_spi(sa),
+					     (unsigned long long)ike_sa_local_spi(sa),
 					     c->state == CHILD_S_CREATING    ? "CREATING"
 					     : c->state == CHILD_S_DELETING ? "DELETING"
 					     : c->state == CHILD_S_DELETED  ? "DELETED"
@@ -1113,7 +1108,7 @@ static void terminate_all(int side)
 	sa_list(side, &l);
 	n = l.n;
 	for (size_t i = 0; i < n; i++)
-		spis[i] = local_spi(l.sa[i]);
+		spis[i] = ike_sa_local_spi(l.sa[i]);
 	/* One by one: each call may end others (none here, but pointers die). */
 	for (size_t i = 0; i < n; i++)
 		ike_engine_terminate(fw.w.p[side].e, spis[i]);
