@@ -392,6 +392,23 @@ struct ike_task *task_child_copy_new(uint32_t src_spi_in)
 
 /* ---- responder ---- */
 
+/*
+ * The peer asks to rekey `old` again after we answered its first rekey of
+ * it: that answer never reached it (its IKE SA went first, and the peer
+ * asks again on the one that followed, section 2.25).  What we made for the
+ * lost answer the peer does not have, nor ever will; the new exchange
+ * replaces it.  Refusing instead would be refusing for ever.
+ */
+static struct ike_child *answer_lost(const struct ike_child *old)
+{
+	struct ike_child *r = old->replaced_by;
+
+	if (!old->rekeyed || old->rekeying || !r || r->state != CHILD_S_INSTALLED || r->rekeying ||
+	    r->rekeyed || r->peer_rekey)
+		return NULL;
+	return r;
+}
+
 int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb,
 		       uint16_t *notify)
 {
@@ -399,7 +416,7 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 	const struct ike_pl *pl_ke = ike_msg_find(req, IKEV2_PL_KE);
 	void *kctx;
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
-	struct ike_child *old = NULL, *c = NULL;
+	struct ike_child *old = NULL, *c = NULL, *lost = NULL;
 	struct ike_dh *dh = NULL;
 	struct ike_notify n;
 	struct ike_ke ke = { 0 };
@@ -443,8 +460,9 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 			*notify = IKEV2_N_CHILD_SA_NOT_FOUND;
 			return -ENOENT;
 		}
+		lost = answer_lost(old);
 		/* Or one we are making anew on the IKE SA that reauthenticates this one. */
-		if (old->state != CHILD_S_INSTALLED || old->rekeyed || sa->reauthing) {
+		if (old->state != CHILD_S_INSTALLED || (old->rekeyed && !lost) || sa->reauthing) {
 			*notify = IKEV2_N_TEMPORARY_FAILURE;
 			return -EBUSY;
 		}
@@ -505,6 +523,11 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 				old->coll_nonce_len = lolen;
 				old->peer_rekey = c;
 			}
+		} else if (lost) {
+			/* Up now, c took the routes over: the one the peer never saw goes. */
+			xk_info("CHILD_SA rekey answer lost conn=%s: %08x replaces %08x",
+				sa->conn->name, c->spi_in, lost->spi_in);
+			child_remove(lost);
 		} else {
 			old->rekeyed = true;
 			ike_stats_mut(sa->eng)->rekeys++;

@@ -259,8 +259,11 @@ int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 			 * Section 1.4.1: answer with an empty message, then
 			 * forget.  A reauthentication's successors take the
 			 * traffic over first: once the peer has the answer,
-			 * it drops the old inbound SAs.
+			 * it drops the old inbound SAs.  Unless they go back
+			 * to the IKE SA they came from: the peer's SA of a
+			 * rekey collision, deleted by the loser (2.8.2).
 			 */
+			ike_rekey_sa_gone(sa);
 			child_switch_to_successors(sa);
 			sa->kill_after_response = true;
 			continue;

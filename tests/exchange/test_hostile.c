@@ -8,7 +8,9 @@
  *  1. a late duplicate of the first IKE_SA_INIT, after the SA is up;
  *  2. DELETE(ESP, SPI 0) while our CREATE_CHILD_SA for a new CHILD_SA is out;
  *  3. our new CHILD_SA's CREATE_CHILD_SA crossing the peer's IKE SA rekey,
- *     answered with TEMPORARY_FAILURE;
+ *     answered with TEMPORARY_FAILURE; and our CHILD_SA rekey whose answer
+ *     is lost when the peer's IKE SA rekey deletes the old IKE SA (it was
+ *     refused for ever);
  *  4. an IKE SA rekey collision whose loser's DELETE of its new IKE SA
  *     overtakes the loser's response to the winner's request;
  *  5. a terminate (of the new SA, or of the old one) while an IKE SA
@@ -279,6 +281,30 @@ static void test_child_crosses_ike_rekey_ok(void)
 	world_free(&w);
 }
 
+/*
+ * The peer answers our CHILD_SA rekey, but the answer is lost and the
+ * peer's IKE SA rekey deletes the IKE SA it was sent on.  We rekey the
+ * CHILD_SA again on the new IKE SA; the peer must not refuse that for
+ * ever for the CHILD_SA it made for the lost answer (which we never had).
+ */
+static void test_child_rekey_answer_lost(void)
+{
+	static struct world w;
+	struct ike_child_info ci;
+
+	establish(&w);
+	CHECK_INT(ike_engine_child_info(w.p[0].e, world_sa_spi(&w.p[0]), 0, &ci), 0);
+	CHECK_INT(ike_engine_rekey_child(w.p[0].e, world_sa_spi(&w.p[0]), ci.spi_in), 0);
+	world_deliver(&w, 0);
+	CHECK_INT(w.q_len, 1);
+	free(world_take(&w, 0));
+	CHECK_INT(ike_engine_rekey_ike(w.p[1].e, world_sa_spi(&w.p[1])), 0);
+	world_run(&w, 60000);
+	check_agree(&w, 1, "CHILD_SA rekey answer lost across an IKE rekey");
+	CHECK(world_events(&w.p[0], IKE_EV_CHILD_REKEYED) == 1);
+	world_free(&w);
+}
+
 /* ---- 4. IKE rekey collision: the loser's DELETE overtakes its response ---- */
 
 static void test_ike_collision_delete_first(void)
@@ -418,6 +444,7 @@ static const struct {
 	{ "delete-spi-zero", test_delete_spi_zero },
 	{ "child-crosses-ike-rekey", test_child_crosses_ike_rekey },
 	{ "child-crosses-ike-rekey-ok", test_child_crosses_ike_rekey_ok },
+	{ "child-rekey-answer-lost", test_child_rekey_answer_lost },
 	{ "ike-collision-delete-first", test_ike_collision_delete_first },
 	{ "terminate-during-ike-rekey", test_terminate_during_ike_rekey },
 	{ "peer-spis", test_peer_spis },

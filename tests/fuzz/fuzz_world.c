@@ -249,8 +249,12 @@ static void trace_state(void)
 				fprintf(stderr, " %s%08x/%08x", cs[c->state], c->spi_in, c->spi_out);
 			fputc(']', stderr);
 		}
-		fprintf(stderr, " kernel %zu SAs %zu SPIs %zu policies\n", fw.w.p[side].k.n_sas,
+		fprintf(stderr, " kernel %zu SAs %zu SPIs %zu policies", fw.w.p[side].k.n_sas,
 			fw.w.p[side].k.n_spis, fw.w.p[side].k.n_pols);
+		for (size_t i = 0; i < fw.w.p[side].k.n_sas; i++)
+			fprintf(stderr, " %s%08x", fw.w.p[side].k.sas[i].inbound ? "<" : ">",
+				fw.w.p[side].k.sas[i].spi);
+		fputc('\n', stderr);
 	}
 	fprintf(stderr, "    in flight %zu, held %zu, now %llu\n", fw.w.q_len, fw.n_held,
 		(unsigned long long)fw.w.now);
