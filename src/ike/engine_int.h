@@ -41,9 +41,6 @@ struct ike_engine {
 
 	uint32_t reqid_next;
 	struct ike_reauth *reauths; /* reauthentications under way (reauth.c) */
-
-	/* Addresses of the datagram being processed. */
-	const struct xk_addr *rx_local, *rx_remote;
 };
 
 /* ---- sa_table.c ---- */

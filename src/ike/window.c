@@ -26,18 +26,19 @@ void ike_sa_sk_ctx(const struct ike_sa *sa, bool out, struct ike_sk_ctx *c)
 	c->akey = sa->suite.integ ? (use_i ? sa->keys.sk_ai : sa->keys.sk_ar) : NULL;
 }
 
+/* Where the datagram being handled arrived at and came from. */
+struct ike_rx {
+	const struct xk_addr *local, *remote;
+};
+
 /*
  * Section 2.11: a response goes back to the address and port its request
  * came from, and leaves from the address and port it arrived on.
  */
-static void send_response(struct ike_sa *sa, const uint8_t *buf, size_t len)
+static void send_response(struct ike_sa *sa, const struct ike_rx *rx, const uint8_t *buf,
+			  size_t len)
 {
-	struct ike_engine *e = sa->eng;
-
-	if (e->rx_remote && e->rx_local)
-		ike_send_raw(e, e->rx_local, e->rx_remote, buf, len);
-	else
-		ike_sa_send_raw(sa, buf, len);
+	ike_send_raw(sa->eng, rx->local, rx->remote, buf, len);
 }
 
 /* ---- sending requests ---- */
@@ -161,42 +162,43 @@ static int open_sk(struct ike_sa *sa, struct ike_msg *msg, uint8_t *buf)
 	pt = buf + aad + iv_len;
 	pad = pt[n - 1];
 	msg->authenticated = true;
-	sa->last_rx_ms = ike_now(sa->eng);
-	sa->dpd_sent_ms = 0;
-	/*
-	 * Section 2.23: once a NAT is known, the peer's address is wherever
-	 * its last authenticated message came from; answers go there.
-	 */
-	/*
-	 * A peer that moved to the NAT-T port (as it may after IKE_SA_INIT,
-	 * section 2.23) is followed there even without a NAT.
-	 */
-	if (!sa->nat_local && !sa->nat_remote && sa->eng->rx_local &&
-	    sa->eng->rx_local->port == ike_cfg(sa->eng)->nat_port &&
-	    sa->remote.port != sa->eng->rx_remote->port &&
-	    xk_addr_ip_eq(&sa->remote, sa->eng->rx_remote)) {
-		sa->remote = *sa->eng->rx_remote;
-		sa->local = *sa->eng->rx_local;
-	}
-	if ((sa->nat_local || sa->nat_remote) && !xk_addr_eq(&sa->remote, sa->eng->rx_remote)) {
-		struct xk_addr old = sa->remote;
-		char a[64];
-
-		sa->remote = *sa->eng->rx_remote;
-		sa->local = *sa->eng->rx_local;
-		xk_info("peer moved conn=%s to %s:%u", sa->conn ? sa->conn->name : "",
-			xk_addr_str(&sa->remote, a, sizeof(a)), sa->remote.port);
-		if (sa->keys_ready && sa->state == IKE_S_ESTABLISHED)
-			child_move_all(sa, &old);
-	}
 	/* The Pad Length cannot exceed what was decrypted. */
 	if ((size_t)pad + 1 > (size_t)n)
 		return -EINVAL;
 	return ike_msg_parse_inner(msg, pt, (size_t)n - pad - 1);
 }
 
+/*
+ * A message of the peer authenticated: the peer lives, and is followed to
+ * where it now sends from.  Section 2.23: once a NAT is known, the peer's
+ * address is wherever its last authenticated message came from; a peer
+ * that moved to the NAT-T port (as it may after IKE_SA_INIT) is followed
+ * there even without a NAT.
+ */
+static void peer_heard(struct ike_sa *sa, const struct ike_rx *rx)
+{
+	sa->last_rx_ms = ike_now(sa->eng);
+	sa->dpd_sent_ms = 0;
+	if (!sa->nat_local && !sa->nat_remote && rx->local->port == ike_cfg(sa->eng)->nat_port &&
+	    sa->remote.port != rx->remote->port && xk_addr_ip_eq(&sa->remote, rx->remote)) {
+		sa->remote = *rx->remote;
+		sa->local = *rx->local;
+	}
+	if ((sa->nat_local || sa->nat_remote) && !xk_addr_eq(&sa->remote, rx->remote)) {
+		struct xk_addr old = sa->remote;
+		char a[64];
+
+		sa->remote = *rx->remote;
+		sa->local = *rx->local;
+		xk_info("peer moved conn=%s to %s:%u", sa->conn ? sa->conn->name : "",
+			xk_addr_str(&sa->remote, a, sizeof(a)), sa->remote.port);
+		if (sa->keys_ready && sa->state == IKE_S_ESTABLISHED)
+			child_move_all(sa, &old);
+	}
+}
+
 /* An encrypted response that says only `notify` (with optional data). */
-static void respond_notify(struct ike_sa *sa, const struct ike_msg *req,
+static void respond_notify(struct ike_sa *sa, const struct ike_rx *rx, const struct ike_msg *req,
 			   uint16_t notify, const uint8_t *data, size_t dlen)
 {
 	uint8_t buf[512];
@@ -218,14 +220,15 @@ static void respond_notify(struct ike_sa *sa, const struct ike_msg *req,
 	len = ike_mb_sk_seal(&mb, &sk, NULL);
 	if (len < 0)
 		return;
-	send_response(sa, buf, (size_t)len);
+	send_response(sa, rx, buf, (size_t)len);
 	ike_pkt_set(&sa->resp, buf, (size_t)len);
 	req_hash(req->raw, req->raw_len, sa->resp_req_hash);
 	sa->resp_cached = sa->resp.buf != NULL;
 	sa->mid_expect++;
 }
 
-static void handle_request(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy)
+static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ike_msg *msg,
+			   uint8_t *copy)
 {
 	struct ike_engine *e = sa->eng;
 	uint8_t buf[IKE_MSG_MAX];
@@ -248,7 +251,7 @@ static void handle_request(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy
 		req_hash(msg->raw, msg->raw_len, h);
 		if (memcmp(h, sa->resp_req_hash, sizeof(h)) == 0) {
 			e->stats.responses_resent++;
-			send_response(sa, sa->resp.buf, sa->resp.len);
+			send_response(sa, rx, sa->resp.buf, sa->resp.len);
 			return;
 		}
 	}
@@ -268,17 +271,18 @@ static void handle_request(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy
 		e->stats.rx_bad_icv++;
 		return;
 	}
+	peer_heard(sa, rx);
 	/* From here on the peer is authenticated: errors are worth a notify. */
 	if (err < 0) {
 		e->stats.rx_malformed++;
-		respond_notify(sa, msg, IKEV2_N_INVALID_SYNTAX, NULL, 0);
+		respond_notify(sa, rx, msg, IKEV2_N_INVALID_SYNTAX, NULL, 0);
 		return;
 	}
 	if (msg->unsupported_critical) {
 		uint8_t t = msg->unsupported_critical;
 
 		e->stats.rx_malformed++;
-		respond_notify(sa, msg, IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD, &t, 1);
+		respond_notify(sa, rx, msg, IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD, &t, 1);
 		return;
 	}
 
@@ -319,12 +323,12 @@ static void handle_request(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy
 		if (!notify || notify == IKEV2_N_INVALID_SYNTAX)
 			e->stats.rx_malformed++;
 		if (notify)
-			respond_notify(sa, msg, notify, NULL, 0);
+			respond_notify(sa, rx, msg, notify, NULL, 0);
 	} else {
 		ike_sa_sk_ctx(sa, true, &sk);
 		len = ike_mb_sk_seal(&mb, &sk, NULL);
 		if (len > 0) {
-			send_response(sa, buf, (size_t)len);
+			send_response(sa, rx, buf, (size_t)len);
 			ike_pkt_set(&sa->resp, buf, (size_t)len);
 			req_hash(msg->raw, msg->raw_len, sa->resp_req_hash);
 			sa->resp_cached = sa->resp.buf != NULL;
@@ -337,7 +341,8 @@ static void handle_request(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy
 		ike_sa_schedule(sa);
 }
 
-static void handle_response(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy)
+static void handle_response(struct ike_sa *sa, const struct ike_rx *rx, struct ike_msg *msg,
+			    uint8_t *copy)
 {
 	struct ike_engine *e = sa->eng;
 	struct ike_task *t = sa->tasks;
@@ -362,6 +367,7 @@ static void handle_response(struct ike_sa *sa, struct ike_msg *msg, uint8_t *cop
 			e->stats.rx_bad_icv++;
 			return;
 		}
+		peer_heard(sa, rx);
 		if (err < 0) {
 			/* An authenticated but broken response ends the exchange. */
 			e->stats.rx_malformed++;
@@ -434,6 +440,7 @@ static void send_version_notify(struct ike_engine *e, const struct xk_addr *loca
 void ike_engine_input(struct ike_engine *e, const struct xk_addr *local,
 		      const struct xk_addr *remote, const uint8_t *buf, size_t len)
 {
+	struct ike_rx rx = { local, remote };
 	struct ike_msg msg;
 	uint8_t *copy = NULL;
 	struct ike_sa *sa;
@@ -476,13 +483,10 @@ void ike_engine_input(struct ike_engine *e, const struct xk_addr *local,
 	copy = malloc(len);
 	if (!copy)
 		return;
-	e->rx_local = local;
-	e->rx_remote = remote;
 	if (response)
-		handle_response(sa, &msg, copy);
+		handle_response(sa, &rx, &msg, copy);
 	else
-		handle_request(sa, &msg, copy);
-	e->rx_local = e->rx_remote = NULL;
+		handle_request(sa, &rx, &msg, copy);
 	xk_wipe(copy, len);
 	free(copy);
 	ike_engine_reap(e);
