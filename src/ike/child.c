@@ -851,36 +851,6 @@ void child_rekey_later(struct ike_child *c)
 	ike_sa_schedule(c->sa);
 }
 
-uint64_t child_timers(struct ike_sa *sa, uint64_t now, bool run)
-{
-	uint64_t next = UINT64_MAX;
-	struct ike_child *c, *nx;
-
-	for (c = sa->children; c; c = nx) {
-		nx = c->next;
-		if (run && c->retire_ms && now >= c->retire_ms) {
-			child_remove(c);
-			continue;
-		}
-		if (run && c->pending_out && now >= c->pending_ms)
-			child_send_pending(sa, c);
-		if (run && c->retry_ms && now >= c->retry_ms) {
-			struct ike_task *t = task_child_new(c->spi_in);
-
-			c->retry_ms = 0;
-			if (t)
-				ike_sa_queue(sa, t);
-		}
-		if (c->retire_ms && c->retire_ms < next)
-			next = c->retire_ms;
-		if (c->pending_out && c->pending_ms < next)
-			next = c->pending_ms;
-		if (c->retry_ms && c->retry_ms < next)
-			next = c->retry_ms;
-	}
-	return next;
-}
-
 void child_remove(struct ike_child *c)
 {
 	/* The list that holds it, whichever IKE SA it moved to meanwhile. */

@@ -181,7 +181,7 @@ struct ike_sa {
 	uint16_t fail_notify;
 	bool kill_after_response; /* a DELETE of this SA was answered */
 	bool rekeyed;             /* replaced by a rekey: its death is no outage */
-	uint32_t reauth_s;        /* reauthenticate at this second of the clock, 0: never */
+	uint64_t reauth_ms;       /* reauthenticate at this time, 0: never */
 	uint64_t successor_spi;   /* ... by the IKE SA with this local SPI */
 	uint64_t moved_to_spi;    /* the IKE SA its CHILD_SAs went to (child_hand_over) */
 	bool rekeying;            /* our CREATE_CHILD_SA rekeying it is out */
@@ -287,7 +287,6 @@ struct ike_sa *ike_sa_find_peer(struct ike_engine *e, uint64_t spi_i,
 /* Into ESTABLISHED: counters, log, event, rekey and liveness timers. */
 void ike_sa_established(struct ike_sa *sa, bool by_rekey);
 /* Timers of an established SA (IKE rekey, DPD, keepalives). */
-uint64_t ike_sa_timers(struct ike_sa *sa, uint64_t now, bool run);
 bool ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to);
 /* Marks dead, uninstalls children, emits IKE_DOWN if it was up. */
 void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason);
@@ -388,7 +387,6 @@ void child_rekey_later(struct ike_child *c);
 /* The peer moved (NAT): move every CHILD_SA's SAs from old_remote. */
 void child_move_all(struct ike_sa *sa, const struct xk_addr *old_remote);
 /* Run the CHILD_SA timers of an SA; returns the next deadline. */
-uint64_t child_timers(struct ike_sa *sa, uint64_t now, bool run);
 void child_uninstall(struct ike_sa *sa, struct ike_child *c);
 void child_free_all(struct ike_sa *sa);
 /*

@@ -90,7 +90,7 @@ void ike_sa_established(struct ike_sa *sa, bool by_rekey)
 	 * it along (task_ike_rekey.c).
 	 */
 	if (!by_rekey && sa->initiator && sa->conn->reauth_time_s)
-		sa->reauth_s = (uint32_t)((jittered(now, sa->conn->reauth_time_s) + 999) / 1000);
+		sa->reauth_ms = jittered(now, sa->conn->reauth_time_s);
 	if (sa->conn->dpd_s)
 		sa->dpd_ms = now + (uint64_t)sa->conn->dpd_s * 1000;
 	/* RFC 3948 section 4: keep the NAT's mapping alive from behind it. */
@@ -112,73 +112,6 @@ void ike_sa_established(struct ike_sa *sa, bool by_rekey)
 	else
 		ike_emit(sa, by_rekey ? IKE_EV_IKE_REKEYED : IKE_EV_IKE_UP, NULL, 0, NULL);
 	ike_sa_schedule(sa);
-}
-
-uint64_t ike_sa_timers(struct ike_sa *sa, uint64_t now, bool run)
-{
-	uint64_t next = UINT64_MAX;
-
-	if (sa->state != IKE_S_ESTABLISHED)
-		return next;
-	if (run && sa->reauth_s && now >= (uint64_t)sa->reauth_s * 1000) {
-		int err;
-
-		sa->reauth_s = 0;
-		err = ike_reauth_start(sa);
-		/* An IKE SA rekey is under way (its new SA takes the time along). */
-		if ((err == -EALREADY && sa->rekeying) || err == -ENOMEM)
-			sa->reauth_s = (uint32_t)(now / 1000) + 5;
-		if (sa->state != IKE_S_ESTABLISHED)
-			return next;
-	}
-	if (run && sa->ike_rekey_ms && now >= sa->ike_rekey_ms) {
-		struct ike_task *t = NULL;
-
-		/* Being reauthenticated: the new SA brings new keys, or this waits. */
-		if (sa->reauthing) {
-			sa->ike_rekey_ms = now + 10000;
-		} else {
-			t = task_ike_rekey_new();
-			sa->ike_rekey_ms = 0;
-		}
-		if (t)
-			ike_sa_queue(sa, t);
-		if (sa->state != IKE_S_ESTABLISHED)
-			return next;
-	}
-	if (run && sa->dpd_ms && now >= sa->dpd_ms) {
-		/* Section 2.4: silence for dpd seconds, so ask whether the peer lives. */
-		uint64_t quiet = now - sa->last_rx_ms;
-
-		if (quiet >= (uint64_t)sa->conn->dpd_s * 1000 && !sa->req_out && !sa->tasks) {
-			struct ike_task *t = task_liveness_new();
-
-			if (t) {
-				sa->dpd_sent_ms = now;
-				ike_sa_queue(sa, t);
-			}
-			sa->dpd_ms = now + (uint64_t)sa->conn->dpd_s * 1000;
-		} else {
-			sa->dpd_ms = sa->last_rx_ms + (uint64_t)sa->conn->dpd_s * 1000;
-			if (sa->dpd_ms <= now)
-				sa->dpd_ms = now + (uint64_t)sa->conn->dpd_s * 1000;
-		}
-		if (sa->state != IKE_S_ESTABLISHED)
-			return next;
-	}
-	if (run && sa->keepalive_ms && now >= sa->keepalive_ms) {
-		ike_sa_keepalive(sa);
-		sa->keepalive_ms = now + ike_cfg(sa->eng)->keepalive_ms;
-	}
-	if (sa->ike_rekey_ms && sa->ike_rekey_ms < next)
-		next = sa->ike_rekey_ms;
-	if (sa->reauth_s && (uint64_t)sa->reauth_s * 1000 < next)
-		next = (uint64_t)sa->reauth_s * 1000;
-	if (sa->dpd_ms && sa->dpd_ms < next)
-		next = sa->dpd_ms;
-	if (sa->keepalive_ms && sa->keepalive_ms < next)
-		next = sa->keepalive_ms;
-	return next;
 }
 
 void ike_pkt_set(struct ike_pkt *p, const uint8_t *buf, size_t len)

@@ -214,7 +214,7 @@ void ike_reauth_failed(struct ike_sa *sa, const char *reason)
 	}
 	ike_random(&r, sizeof(r));
 	delay = REAUTH_RETRY_S + r % REAUTH_RETRY_S;
-	old->reauth_s = (uint32_t)((ike_now(sa->eng) + 999) / 1000) + delay;
+	old->reauth_ms = ike_now(sa->eng) + (uint64_t)delay * 1000;
 	xk_notice("reauthentication failed conn=%s: %s; IKE SA %016llx_%016llx stays, "
 		  "trying again in %u s",
 		  old->conn->name, reason, (unsigned long long)old->spi_i,

@@ -364,25 +364,13 @@ static void heap_remove(struct ike_engine *e, struct ike_sa *sa)
 void ike_sa_schedule(struct ike_sa *sa)
 {
 	struct ike_engine *e = sa->eng;
-	uint64_t t = UINT64_MAX;
+	uint64_t t;
 
 	if (sa->state == IKE_S_DEAD) {
 		heap_remove(e, sa);
 		return;
 	}
-	if (sa->req_out && sa->req_next_ms < t)
-		t = sa->req_next_ms;
-	if (sa->expire_ms && sa->expire_ms < t)
-		t = sa->expire_ms;
-	{
-		uint64_t c = child_timers(sa, 0, false);
-		uint64_t i = ike_sa_timers(sa, 0, false);
-
-		if (c < t)
-			t = c;
-		if (i < t)
-			t = i;
-	}
+	t = ike_sa_deadline(sa);
 	sa->timer_ms = t;
 	if (t == UINT64_MAX) {
 		heap_remove(e, sa);

@@ -52,7 +52,7 @@ static void adopt_peer(struct ike_sa *new_sa, struct ike_sa *old)
 	new_sa->nat_local = old->nat_local;
 	new_sa->nat_remote = old->nat_remote;
 	/* A rekey is no reauthentication: that stays due when it was. */
-	new_sa->reauth_s = old->reauth_s;
+	new_sa->reauth_ms = old->reauth_ms;
 }
 
 /* ... and everything the old one carried. */

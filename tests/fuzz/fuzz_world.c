@@ -1005,7 +1005,7 @@ static void timers_off(void)
 		sa_list(i, &l);
 		for (size_t j = 0; j < l.n; j++) {
 			l.sa[j]->ike_rekey_ms = 0;
-			l.sa[j]->reauth_s = 0;
+			l.sa[j]->reauth_ms = 0;
 			ike_sa_schedule(l.sa[j]);
 		}
 	}
