@@ -197,12 +197,10 @@ static void peer_heard(struct ike_sa *sa, const struct ike_rx *rx)
 	}
 }
 
-/* An encrypted response that says only `notify` (with optional data). */
-static void respond_notify(struct ike_sa *sa, const struct ike_rx *rx, const struct ike_msg *req,
-			   uint16_t notify, const uint8_t *data, size_t dlen)
+/* Begin our response to req: its header, and the SK payload that holds the rest. */
+static void response_begin(const struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb,
+			   uint8_t *buf, size_t size)
 {
-	uint8_t buf[512];
-	struct ike_mb mb;
 	struct ike_hdr hdr = {
 		.spi_i = sa->spi_i,
 		.spi_r = sa->spi_r,
@@ -210,15 +208,24 @@ static void respond_notify(struct ike_sa *sa, const struct ike_rx *rx, const str
 		.flags = IKEV2_FLAG_RESPONSE | (sa->initiator ? IKEV2_FLAG_INITIATOR : 0),
 		.mid = req->hdr.mid,
 	};
+
+	ike_mb_init(mb, buf, size, &hdr);
+	ike_mb_sk_begin(mb, ike_encr_iv_len(sa->suite.encr));
+}
+
+/*
+ * Seal and send the response; it is kept, with a hash of its request, for
+ * a retransmission of that request (section 2.1), and the window moves.
+ */
+static void response_send(struct ike_sa *sa, const struct ike_rx *rx, const struct ike_msg *req,
+			  struct ike_mb *mb, uint8_t *buf)
+{
 	struct ike_sk_ctx sk;
 	int len;
 
-	ike_mb_init(&mb, buf, sizeof(buf), &hdr);
-	ike_mb_sk_begin(&mb, ike_encr_iv_len(sa->suite.encr));
-	ike_mb_notify(&mb, 0, NULL, 0, notify, data, dlen);
 	ike_sa_sk_ctx(sa, true, &sk);
-	len = ike_mb_sk_seal(&mb, &sk, NULL);
-	if (len < 0)
+	len = ike_mb_sk_seal(mb, &sk, NULL);
+	if (len <= 0)
 		return;
 	send_response(sa, rx, buf, (size_t)len);
 	ike_pkt_set(&sa->resp, buf, (size_t)len);
@@ -227,22 +234,52 @@ static void respond_notify(struct ike_sa *sa, const struct ike_rx *rx, const str
 	sa->mid_expect++;
 }
 
+/* An encrypted response that says only `notify` (with optional data). */
+static void respond_notify(struct ike_sa *sa, const struct ike_rx *rx, const struct ike_msg *req,
+			   uint16_t notify, const uint8_t *data, size_t dlen)
+{
+	uint8_t buf[512];
+	struct ike_mb mb;
+
+	response_begin(sa, req, &mb, buf, sizeof(buf));
+	ike_mb_notify(&mb, 0, NULL, 0, notify, data, dlen);
+	response_send(sa, rx, req, &mb, buf);
+}
+
+/*
+ * Every message after IKE_SA_INIT is one SK payload, all of it protected
+ * (section 3.14): open it into copy.  -EBADMSG: not from the peer, or not
+ * protected (counted; drop it).  Else the peer is authenticated: 0, or an
+ * error about what is inside.
+ */
+static int open_message(struct ike_sa *sa, const struct ike_rx *rx, struct ike_msg *msg,
+			uint8_t *copy)
+{
+	struct ike_engine *e = sa->eng;
+	int err;
+
+	if (!msg->has_sk || msg->n_pl != 1) {
+		e->stats.rx_malformed++;
+		return -EBADMSG;
+	}
+	memcpy(copy, msg->raw, msg->raw_len);
+	err = open_sk(sa, msg, copy);
+	if (err == -EBADMSG) {
+		e->stats.rx_bad_icv++;
+		return err;
+	}
+	peer_heard(sa, rx);
+	return err;
+}
+
 static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ike_msg *msg,
 			   uint8_t *copy)
 {
 	struct ike_engine *e = sa->eng;
 	uint8_t buf[IKE_MSG_MAX];
 	struct ike_mb mb;
-	struct ike_hdr hdr = {
-		.spi_i = sa->spi_i,
-		.spi_r = sa->spi_r,
-		.exch = msg->hdr.exch,
-		.flags = IKEV2_FLAG_RESPONSE | (sa->initiator ? IKEV2_FLAG_INITIATOR : 0),
-		.mid = msg->hdr.mid,
-	};
-	struct ike_sk_ctx sk;
 	uint16_t notify = 0;
-	int err, len;
+	int err;
 
 	/* Section 2.1: a retransmitted request gets the cached response again. */
 	if (sa->resp_cached && msg->hdr.mid + 1 == sa->mid_expect) {
@@ -260,18 +297,9 @@ static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ik
 		e->stats.rx_unexpected++;
 		return;
 	}
-	/* Every request after IKE_SA_INIT is protected, all of it (3.14). */
-	if (!msg->has_sk || msg->n_pl != 1) {
-		e->stats.rx_malformed++;
+	err = open_message(sa, rx, msg, copy);
+	if (err == -EBADMSG)
 		return;
-	}
-	memcpy(copy, msg->raw, msg->raw_len);
-	err = open_sk(sa, msg, copy);
-	if (err == -EBADMSG) {
-		e->stats.rx_bad_icv++;
-		return;
-	}
-	peer_heard(sa, rx);
 	/* From here on the peer is authenticated: errors are worth a notify. */
 	if (err < 0) {
 		e->stats.rx_malformed++;
@@ -286,8 +314,7 @@ static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ik
 		return;
 	}
 
-	ike_mb_init(&mb, buf, sizeof(buf), &hdr);
-	ike_mb_sk_begin(&mb, ike_encr_iv_len(sa->suite.encr));
+	response_begin(sa, msg, &mb, buf, sizeof(buf));
 	switch (msg->hdr.exch) {
 	case IKEV2_EXCH_IKE_AUTH:
 		err = task_auth_respond(sa, msg, &mb, &notify);
@@ -325,15 +352,7 @@ static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ik
 		if (notify)
 			respond_notify(sa, rx, msg, notify, NULL, 0);
 	} else {
-		ike_sa_sk_ctx(sa, true, &sk);
-		len = ike_mb_sk_seal(&mb, &sk, NULL);
-		if (len > 0) {
-			send_response(sa, rx, buf, (size_t)len);
-			ike_pkt_set(&sa->resp, buf, (size_t)len);
-			req_hash(msg->raw, msg->raw_len, sa->resp_req_hash);
-			sa->resp_cached = sa->resp.buf != NULL;
-			sa->mid_expect++;
-		}
+		response_send(sa, rx, msg, &mb, buf);
 	}
 	if (sa->kill_after_response)
 		ike_sa_kill(sa, 0, "deleted by peer");
@@ -357,17 +376,9 @@ static void handle_response(struct ike_sa *sa, const struct ike_rx *rx, struct i
 	if (msg->hdr.exch != IKEV2_EXCH_IKE_SA_INIT) {
 		int err;
 
-		if (!msg->has_sk || msg->n_pl != 1) {
-			e->stats.rx_malformed++;
+		err = open_message(sa, rx, msg, copy);
+		if (err == -EBADMSG)
 			return;
-		}
-		memcpy(copy, msg->raw, msg->raw_len);
-		err = open_sk(sa, msg, copy);
-		if (err == -EBADMSG) {
-			e->stats.rx_bad_icv++;
-			return;
-		}
-		peer_heard(sa, rx);
 		if (err < 0) {
 			/* An authenticated but broken response ends the exchange. */
 			e->stats.rx_malformed++;
