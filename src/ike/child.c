@@ -4,7 +4,7 @@
  * section 2.9), KEYMAT (2.17) and installation through the kernel ops as a
  * pair of ESP states plus policies.
  */
-#include "engine.h"
+#include "ike/child.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/engine.h"
 
 static const char *const child_state_names[] = {
 	[CHILD_S_CREATING] = "CREATING",

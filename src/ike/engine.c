@@ -11,7 +11,10 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/child.h"
 #include "ike/engine_int.h"
+#include "ike/reauth.h"
+#include "ike/task.h"
 
 void ike_engine_cfg_defaults(struct ike_engine_cfg *cfg)
 {

@@ -4,7 +4,7 @@
  * AUTH computation (RFC 7296 section 2.15) and NAT detection hashes (2.23),
  * and its end, which wipes every secret it held.
  */
-#include "engine.h"
+#include "ike/ike_sa.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +13,10 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/child.h"
+#include "ike/engine.h"
+#include "ike/reauth.h"
+#include "ike/task.h"
 
 static const char *const state_names[] = {
 	[IKE_S_NEW] = "NEW",

@@ -18,13 +18,15 @@
  * with a reauth time configured, tries again a little later; if the old
  * SA dies first, the new one carries on as an IKE SA of its own.
  */
-#include "engine.h"
+#include "ike/reauth.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "common/log.h"
+#include "ike/engine.h"
+#include "ike/task.h"
 
 /* A failed attempt is tried again after this many seconds, plus as many at random. */
 #define REAUTH_RETRY_S 10

@@ -10,7 +10,7 @@
  * A failed CHILD_SA does not fail the IKE SA (section 1.2): the responder
  * answers with IDr, AUTH and the error notify instead of SAr2, TSi, TSr.
  */
-#include "engine.h"
+#include "ike/task.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +18,9 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/child.h"
+#include "ike/engine.h"
+#include "ike/reauth.h"
 
 struct task_auth {
 	struct ike_task t;

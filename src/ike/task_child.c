@@ -17,7 +17,7 @@
  * ends rekey the same CHILD_SA, the one whose exchange holds the lowest of
  * the four nonces deletes the CHILD_SA it created.
  */
-#include "engine.h"
+#include "ike/task.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -25,6 +25,9 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/child.h"
+#include "ike/engine.h"
+#include "ike/reauth.h"
 
 /* How long a replaced CHILD_SA keeps receiving, and the pending outbound
  * SA of a rekey responder waits at most for the initiator's DELETE. */

@@ -13,7 +13,7 @@
  * with the lowest of the four nonces loses, and its initiator deletes the
  * IKE SA it made.
  */
-#include "engine.h"
+#include "ike/task.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +21,8 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/child.h"
+#include "ike/engine.h"
 
 struct task_ike_rekey {
 	struct ike_task t;

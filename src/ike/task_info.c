@@ -3,13 +3,15 @@
  * INFORMATIONAL exchanges (RFC 7296 section 1.4): DELETE of the IKE SA or
  * of CHILD_SAs (1.4.1), and the empty request that checks liveness.
  */
-#include "engine.h"
+#include "ike/task.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
+#include "ike/child.h"
+#include "ike/engine.h"
 
 struct task_info {
 	struct ike_task t;

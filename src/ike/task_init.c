@@ -11,7 +11,7 @@
  * The responder keeps no state until it has chosen a proposal, the KE group
  * matches, and (when under load) the cookie is valid.
  */
-#include "engine.h"
+#include "ike/task.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/engine.h"
 
 /* How many COOKIE / INVALID_KE_PAYLOAD round trips an initiator accepts. */
 #define INIT_MAX_RETRIES 4

@@ -9,7 +9,10 @@
 #include <math.h>
 
 #include "common/log.h"
+#include "ike/child.h"
 #include "ike/engine_int.h"
+#include "ike/reauth.h"
+#include "ike/task.h"
 
 /* What can be due on an IKE SA, in the order sa_timer() acts on it. */
 enum sa_due {

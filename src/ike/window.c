@@ -12,7 +12,9 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/child.h"
 #include "ike/engine_int.h"
+#include "ike/task.h"
 
 void ike_sa_sk_ctx(const struct ike_sa *sa, bool out, struct ike_sk_ctx *c)
 {

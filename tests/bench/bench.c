@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "ike/engine.h"
+#include "ike/ike_sa.h"
 #include "world.h"
 
 static double budget = 1.0;

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "check.h"
-#include "ike/engine.h"
 #include "world.h"
 
 #define N 100

@@ -40,6 +40,7 @@
 
 #include "common/log.h"
 #include "fuzz_world.h"
+#include "ike/child.h"
 #include "ike/engine.h"
 #include "world.h"
 

@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ike/child.h"
 #include "ike/engine.h"
+#include "ike/task.h"
 
 #define SPI_I 0x0102030405060708ULL
 static const char psk[] = "sk-world shared secret";

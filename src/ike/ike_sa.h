@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The IKE SA and what hangs off it: connections, CHILD_SAs, the task
+ * interface (an exchange as a task), and the IKE SA's own functions
+ * (ike_sa.c).  Not installed, not for embedders (they read ike.h).
+ */
+#ifndef XK_IKE_IKE_SA_H
+#define XK_IKE_IKE_SA_H
+
+#include "ike/crypto.h"
+#include "ike/ike.h"
+#include "ike/payload.h"
+
+/* RFC 3948 section 4: NAT keepalives every 20 s by default. */
+#define IKE_KEEPALIVE_MS 20000
+
+struct ike_conn {
+	struct ike_conn *next;
+	char name[IKE_NAME_MAX];
+	struct xk_addr local, remote;
+	struct ike_id local_id, remote_id;
+	uint8_t psk[IKE_PSK_MAX];
+	size_t psk_len;
+	struct ike_proposal *ike, *esp;
+	size_t n_ike, n_esp;
+	struct xk_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];
+	size_t n_local_ts, n_remote_ts;
+	enum xk_mode mode;
+	uint32_t replay_window;
+	uint32_t life_time_s;
+	uint32_t rekey_time_s, ike_rekey_time_s;
+	uint32_t reauth_time_s;
+	uint32_t dpd_s, dpd_timeout_s;
+	uint32_t reqid;
+	bool force_encap;
+	unsigned refs; /* SAs using it; freed when deleted and unused */
+	bool deleted;
+};
+
+enum child_state {
+	CHILD_S_CREATING,
+	CHILD_S_INSTALLED,
+	CHILD_S_DELETING,
+	CHILD_S_DELETED,
+};
+
+struct ike_child {
+	struct ike_child *next;
+	struct ike_sa *sa; /* the IKE SA whose list holds it (child_hand_over) */
+	/* Installed: hashed by SPI, for the kernel's events (ike_child_index). */
+	struct ike_child *in_next, *out_next;
+	bool indexed;
+	enum child_state state;
+	uint32_t spi_in, spi_out; /* host byte order */
+	uint32_t reqid;
+	enum xk_mode mode;
+	struct ike_suite suite;
+	/* Negotiated selectors, one allocation owned by local_ts (child_set_ts). */
+	struct xk_ts *local_ts, *remote_ts;
+	uint8_t n_local_ts, n_remote_ts;
+	bool encap;
+	bool sa_in, sa_out; /* installed in the kernel */
+	uint8_t n_policies;  /* policies installed */
+	bool rekeying;       /* our CREATE_CHILD_SA for it is out */
+	bool rekeyed;        /* replaced by a completed rekey, delete pending */
+	uint64_t retire_ms;  /* retired: removed at this time */
+	/*
+	 * Section 2.8.1: the peer rekeyed it while we did too.  The CHILD_SA
+	 * the peer's exchange made, and the lower nonce of that exchange.
+	 */
+	struct ike_child *peer_rekey;
+	uint8_t *coll_nonce;
+	size_t coll_nonce_len;
+	/* Rekey responder: the CHILD_SA that replaces this one. */
+	struct ike_child *replaced_by;
+	/* Rekey responder: the outbound SA waits (keys held) until pending_ms. */
+	bool defer_out;
+	struct xk_sa *pending_out;
+	uint64_t pending_ms;
+	uint64_t retry_ms; /* TEMPORARY_FAILURE: rekey again at this time */
+};
+
+enum ike_task_result {
+	IKE_TASK_DONE,
+	IKE_TASK_RETRY, /* initiator: build the request again (same message ID) */
+	IKE_TASK_AGAIN, /* initiator: this exchange is over, run the task again */
+	IKE_TASK_FAILED,
+};
+
+struct ike_task;
+
+struct ike_task_ops {
+	const char *name;
+	uint8_t exch;
+	/*
+	 * Initiator: add this task's payloads to the request.  -ECANCELED:
+	 * nothing to do any more; -ENOENT: what it concerns moved to the IKE
+	 * SA that replaced this one, and the task follows it there.
+	 */
+	int (*build_i)(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb);
+	/* Initiator: process the response. */
+	enum ike_task_result (*process_i)(struct ike_task *t, struct ike_sa *sa,
+					  const struct ike_msg *msg);
+	void (*destroy)(struct ike_task *t);
+	/*
+	 * Optional: sa dies with the task unfinished.  What it was doing for
+	 * CHILD_SAs that an IKE SA rekey moved on is handed to their new IKE
+	 * SA here (ike_sa_kill), not lost with sa.
+	 */
+	void (*orphan)(struct ike_task *t, struct ike_sa *sa);
+};
+
+struct ike_task {
+	const struct ike_task_ops *ops;
+	struct ike_task *next;
+};
+
+/* The request we have out (window size 1) or the response we last sent. */
+struct ike_pkt {
+	uint8_t *buf;
+	size_t len;
+};
+
+/*
+ * What an IKE SA needs only while it is being set up (IKE_SA_INIT and
+ * IKE_AUTH, or the CREATE_CHILD_SA that rekeys it): allocated with the SA,
+ * wiped and freed once it is established, so that the many established SAs
+ * of a gateway do not carry it.
+ */
+struct ike_hs {
+	struct ike_dh *dh;
+	uint16_t dh_group;
+	uint16_t ni_len, nr_len;
+	uint8_t cookie_len;
+	uint8_t init_retries;		    /* COOKIE / INVALID_KE round trips so far */
+	struct ike_sa *ho_next, **ho_prev;  /* the engine's half-open list */
+	struct ike_pkt init_req, init_resp; /* as sent: signed in AUTH */
+	uint8_t cookie[IKEV2_COOKIE_MAX];
+	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];
+};
+
+struct ike_sa {
+	struct ike_engine *eng;
+	struct ike_conn *conn;
+	struct ike_sa *h_next;      /* hash by local SPI */
+	struct ike_sa *h_peer_next; /* hash by peer SPI (responders) */
+	struct ike_sa *id_next;	    /* hash by the peer's identity */
+	struct ike_sa *next_all;    /* list of all SAs */
+	struct ike_sa **prev_all;
+	enum ike_sa_state state;
+	bool initiator;
+	uint64_t spi_i, spi_r;
+	struct xk_addr local, remote;
+	struct ike_id *remote_id; /* authenticated; at its own length, see ike_sa_set_remote_id */
+	struct ike_suite suite;
+	struct ike_keys keys;
+	bool keys_ready;
+
+	struct ike_hs *hs; /* until established, then dropped */
+	bool nat_local, nat_remote;
+
+	/* Message IDs, section 2.3, window 1. */
+	uint32_t mid_next;   /* next request we send */
+	uint32_t mid_expect; /* next request we accept */
+	struct ike_pkt req;  /* our outstanding request */
+	bool req_out;
+	uint32_t req_tries;
+	uint64_t req_next_ms;
+	struct ike_pkt resp; /* last response we sent */
+	uint8_t resp_req_hash[16];
+	bool resp_cached;
+
+	struct ike_task *tasks;  /* queued initiator tasks; head is active */
+	struct ike_child *children;
+	uint32_t reqid_next_child;
+
+	uint64_t created_ms, established_ms;
+	uint64_t expire_ms;      /* half-open timeout, 0 if none */
+	uint64_t timer_ms;       /* the earliest deadline, UINT64_MAX if none */
+	size_t heap_idx;
+	uint16_t fail_notify;
+	bool kill_after_response; /* a DELETE of this SA was answered */
+	bool rekeyed;             /* replaced by a rekey: its death is no outage */
+	uint64_t reauth_ms;       /* reauthenticate at this time, 0: never */
+	uint64_t successor_spi;   /* ... by the IKE SA with this local SPI */
+	uint64_t moved_to_spi;    /* the IKE SA its CHILD_SAs went to (child_hand_over) */
+	bool rekeying;            /* our CREATE_CHILD_SA rekeying it is out */
+	/*
+	 * Reauthentication (section 2.8.3), make-before-break: `reauthing` on
+	 * the old SA while a new one is made (successor_spi names it), `reauth`
+	 * on that new SA until the old one is told to go.
+	 */
+	bool reauthing : 1;
+	bool reauth : 1;
+	/*
+	 * Section 2.8.2: the peer's new SA (its local SPI: a handle, never a
+	 * pointer) and its exchange's lower nonce, until our answer settles it.
+	 */
+	uint64_t peer_rekey_spi;
+	uint8_t *coll_nonce;
+	size_t coll_nonce_len;
+	uint64_t ike_rekey_ms;    /* rekey the IKE SA at this time, 0: never */
+	uint64_t last_rx_ms;      /* last authenticated message from the peer */
+	uint64_t dpd_ms;          /* check liveness at this time, 0: off */
+	uint64_t dpd_sent_ms;     /* our liveness check has been out since */
+	uint64_t keepalive_ms;    /* next NAT keepalive, 0: none */
+	uint64_t last_tx_ms;
+	bool half_open; /* counted in the engine's half-open figures */
+};
+
+/* The SPI this end chose: its key in the engine's tables, and every handle to it. */
+static inline uint64_t ike_sa_local_spi(const struct ike_sa *sa)
+{
+	return sa->initiator ? sa->spi_i : sa->spi_r;
+}
+
+
+/* Into ESTABLISHED: counters, log, event, rekey and liveness timers. */
+void ike_sa_established(struct ike_sa *sa, bool by_rekey);
+/* Timers of an established SA (IKE rekey, DPD, keepalives). */
+bool ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to);
+/* Marks dead, uninstalls children, emits IKE_DOWN if it was up. */
+void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason);
+void ike_sa_free(struct ike_sa *sa);
+/* Derive the IKE SA keys once DH and nonces are known. */
+int ike_sa_derive_keys(struct ike_sa *sa, const uint8_t *gir, size_t girlen);
+/* Drop IKE_SA_INIT material no longer needed once authenticated. */
+/* Our identity: the connection's, else our IP address (section 3.5). */
+void ike_sa_local_id(const struct ike_sa *sa, struct ike_id *id);
+/* The peer's authenticated identity; type 0 until IKE_AUTH. */
+const struct ike_id *ike_sa_remote_id(const struct ike_sa *sa);
+int ike_sa_set_remote_id(struct ike_sa *sa, const struct ike_id *id);
+/* Responder between IKE_SA_INIT and IKE_AUTH: counted for cookies (2.6). */
+void ike_sa_set_half_open(struct ike_sa *sa, bool on);
+void ike_sa_drop_init(struct ike_sa *sa);
+void ike_pkt_set(struct ike_pkt *p, const uint8_t *buf, size_t len);
+void ike_pkt_free(struct ike_pkt *p);
+size_t ike_sa_count_children(const struct ike_sa *sa);
+
+/* NAT detection hashes, section 2.23. */
+void ike_nat_hash(uint64_t spi_i, uint64_t spi_r, const struct xk_addr *a,
+		  uint8_t out[20]);
+/* AUTH payload for PSK, section 2.15; `initiator` says whose octets. */
+int ike_psk_auth(const struct ike_sa *sa, bool initiator, const uint8_t *id_body,
+		 size_t id_len, uint8_t *out, size_t *outlen);
+
+#endif
