@@ -388,7 +388,7 @@ int ike_engine_create_child(struct ike_engine *e, uint64_t spi)
 {
 	struct ike_sa *sa = find_established(e, spi);
 
-	if (!sa || sa->rekeyed)
+	if (!sa || sa->succ == IKE_SUCC_REPLACED)
 		return -ENOENT;
 	return queue_task(e, sa, task_child_new(0));
 }
@@ -399,7 +399,7 @@ int ike_engine_rekey_ike(struct ike_engine *e, uint64_t spi)
 
 	if (!sa)
 		return -ENOENT;
-	if (sa->rekeying || sa->rekeyed || sa->reauthing)
+	if (sa->succ != IKE_SUCC_NONE)
 		return -EALREADY;
 	return queue_task(e, sa, task_ike_rekey_new());
 }

@@ -47,6 +47,57 @@ static const unsigned allowed[] = {
 };
 #undef B
 
+static const char *const succ_names[] = {
+	[IKE_SUCC_NONE] = "NONE",
+	[IKE_SUCC_REKEYING] = "REKEYING",
+	[IKE_SUCC_COLLIDED] = "COLLIDED",
+	[IKE_SUCC_REAUTHING] = "REAUTHING",
+	[IKE_SUCC_REAUTH_NEW] = "REAUTH_NEW",
+	[IKE_SUCC_REPLACED] = "REPLACED",
+};
+
+const char *ike_succ_name(enum ike_succ s)
+{
+	return (unsigned)s < sizeof(succ_names) / sizeof(succ_names[0]) ? succ_names[s] : "?";
+}
+
+/*
+ * The succession's legal moves, like the state's.  REPLACED is reachable
+ * from all and left for none: an SA replaced (or given up) stays so until
+ * it dies.
+ */
+#define B(s) (1u << (s))
+static const unsigned succ_allowed[] = {
+	[IKE_SUCC_NONE] = B(IKE_SUCC_REKEYING) | B(IKE_SUCC_REAUTHING) | B(IKE_SUCC_REAUTH_NEW),
+	/* Our rekey's answer came, or the same exchange again (INVALID_KE_PAYLOAD). */
+	[IKE_SUCC_REKEYING] = B(IKE_SUCC_NONE) | B(IKE_SUCC_COLLIDED),
+	/* ... or the peer deleted its SA of the collision before our answer came. */
+	[IKE_SUCC_COLLIDED] = B(IKE_SUCC_NONE) | B(IKE_SUCC_REKEYING),
+	/* The new SA failed. */
+	[IKE_SUCC_REAUTHING] = B(IKE_SUCC_NONE),
+	/* Done with the old SA, whichever way that went. */
+	[IKE_SUCC_REAUTH_NEW] = B(IKE_SUCC_NONE),
+	[IKE_SUCC_REPLACED] = 0,
+};
+#undef B
+
+bool ike_sa_set_succ(struct ike_sa *sa, enum ike_succ to)
+{
+	enum ike_succ from = sa->succ;
+
+	if (from == to)
+		return true;
+	if (to != IKE_SUCC_REPLACED && !(succ_allowed[from] & (1u << to))) {
+		xk_err("illegal IKE SA succession %s -> %s spi=%016llx", ike_succ_name(from),
+		       ike_succ_name(to), (unsigned long long)ike_sa_local_spi(sa));
+		return false;
+	}
+	xk_debug("IKE SA %016llx_%016llx %s -> %s", (unsigned long long)sa->spi_i,
+		 (unsigned long long)sa->spi_r, ike_succ_name(from), ike_succ_name(to));
+	sa->succ = to;
+	return true;
+}
+
 bool ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to)
 {
 	enum ike_sa_state from = sa->state;
@@ -204,18 +255,18 @@ void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
 	ike_sa_set_half_open(sa, false);
 	/*
 	 * Every other SA refers to this one by its SPI (successor_spi,
-	 * peer_rekey_spi, the reauthentications' list): nothing dangles once
+	 * a rekey task's collision, the reauthentications' list): nothing dangles once
 	 * it is freed.  What those references meant is settled here.
 	 */
 	/* A reauthentication that did not get as far as replacing the old SA. */
-	if (sa->reauth)
+	if (sa->succ == IKE_SUCC_REAUTH_NEW)
 		ike_reauth_failed(sa, reason);
 	ike_rekey_sa_gone(sa);
 	for (struct ike_task *t = sa->tasks; t; t = t->next)
 		if (t->ops->orphan)
 			t->ops->orphan(t, sa);
 	child_free_all(sa);
-	if (sa->rekeyed) {
+	if (sa->succ == IKE_SUCC_REPLACED) {
 		xk_debug("IKE SA %016llx_%016llx replaced by a rekey", (unsigned long long)sa->spi_i,
 			 (unsigned long long)sa->spi_r);
 	} else if (from == IKE_S_ESTABLISHED || from == IKE_S_DELETING) {
@@ -237,7 +288,6 @@ void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
 
 void ike_sa_free(struct ike_sa *sa)
 {
-	free(sa->coll_nonce);
 	free(sa->remote_id);
 	while (sa->tasks) {
 		struct ike_task *t = sa->tasks;

@@ -139,6 +139,26 @@ struct ike_hs {
 	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];
 };
 
+/*
+ * Where an IKE SA stands in its succession (rekeys, section 2.8, and
+ * reauthentication, 2.8.3), beside its state.  Changed only by
+ * ike_sa_set_succ(), along the table in ike_sa.c.
+ */
+enum ike_succ {
+	IKE_SUCC_NONE,       /* an IKE SA in its own right */
+	IKE_SUCC_REKEYING,   /* our CREATE_CHILD_SA rekeying it is out */
+	/*
+	 * ... and we answered the peer's rekey of it too (2.8.2): our answer
+	 * settles which new SA stays (the collision is the rekey task's).
+	 */
+	IKE_SUCC_COLLIDED,
+	IKE_SUCC_REAUTHING,  /* a new IKE SA (successor_spi) is made to replace it */
+	IKE_SUCC_REAUTH_NEW, /* the new SA of a reauthentication, until the old one is told to go */
+	IKE_SUCC_REPLACED,   /* replaced, or never to be: its end is no outage */
+};
+
+const char *ike_succ_name(enum ike_succ s);
+
 struct ike_sa {
 	struct ike_engine *eng;
 	struct ike_conn *conn;
@@ -180,25 +200,11 @@ struct ike_sa {
 	size_t heap_idx;
 	uint16_t fail_notify;
 	bool kill_after_response; /* a DELETE of this SA was answered */
-	bool rekeyed;             /* replaced by a rekey: its death is no outage */
+	enum ike_succ succ;       /* see ike_sa_set_succ() */
 	uint64_t reauth_ms;       /* reauthenticate at this time, 0: never */
-	uint64_t successor_spi;   /* ... by the IKE SA with this local SPI */
+	/* REAUTHING or REPLACED: the IKE SA that replaces it (local SPI, a handle). */
+	uint64_t successor_spi;
 	uint64_t moved_to_spi;    /* the IKE SA its CHILD_SAs went to (child_hand_over) */
-	bool rekeying;            /* our CREATE_CHILD_SA rekeying it is out */
-	/*
-	 * Reauthentication (section 2.8.3), make-before-break: `reauthing` on
-	 * the old SA while a new one is made (successor_spi names it), `reauth`
-	 * on that new SA until the old one is told to go.
-	 */
-	bool reauthing : 1;
-	bool reauth : 1;
-	/*
-	 * Section 2.8.2: the peer's new SA (its local SPI: a handle, never a
-	 * pointer) and its exchange's lower nonce, until our answer settles it.
-	 */
-	uint64_t peer_rekey_spi;
-	uint8_t *coll_nonce;
-	size_t coll_nonce_len;
 	uint64_t ike_rekey_ms;    /* rekey the IKE SA at this time, 0: never */
 	uint64_t last_rx_ms;      /* last authenticated message from the peer */
 	uint64_t dpd_ms;          /* check liveness at this time, 0: off */
@@ -219,6 +225,13 @@ static inline uint64_t ike_sa_local_spi(const struct ike_sa *sa)
 void ike_sa_established(struct ike_sa *sa, bool by_rekey);
 /* Timers of an established SA (IKE rekey, DPD, keepalives). */
 bool ike_sa_set_state(struct ike_sa *sa, enum ike_sa_state to);
+/* The one place the succession changes; false (and logged) if the table forbids it. */
+bool ike_sa_set_succ(struct ike_sa *sa, enum ike_succ to);
+/* Our rekey of it is out (collided with the peer's or not). */
+static inline bool ike_sa_rekeying(const struct ike_sa *sa)
+{
+	return sa->succ == IKE_SUCC_REKEYING || sa->succ == IKE_SUCC_COLLIDED;
+}
 /* Marks dead, uninstalls children, emits IKE_DOWN if it was up. */
 void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason);
 void ike_sa_free(struct ike_sa *sa);

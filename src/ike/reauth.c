@@ -12,7 +12,7 @@
  * they replace (child_install finds them on the old SA), so no packet
  * passes the policies while the SAs change, and the old SA goes only once
  * its successors are installed.  The old SA names the new one in
- * successor_spi while `reauthing`; the new one is marked `reauth` until it
+ * successor_spi while REAUTHING; the new one is REAUTH_NEW until it
  * tells the old one to go, and finds the old one through the engine's
  * short list of reauthentications under way (no bytes in every SA).  If the new SA fails, the old one stays and,
  * with a reauth time configured, tries again a little later; if the old
@@ -47,8 +47,8 @@ int ike_reauth_link(struct ike_sa *sa, struct ike_sa *old)
 	r->old_spi = ike_sa_local_spi(old);
 	r->next = *head;
 	*head = r;
-	sa->reauth = true;
-	old->reauthing = true;
+	ike_sa_set_succ(sa, IKE_SUCC_REAUTH_NEW);
+	ike_sa_set_succ(old, IKE_SUCC_REAUTHING);
 	old->successor_spi = r->new_spi;
 	return 0;
 }
@@ -58,7 +58,8 @@ static void unlink_reauth(struct ike_sa *sa)
 {
 	uint64_t spi = ike_sa_local_spi(sa);
 
-	sa->reauth = false;
+	if (sa->succ == IKE_SUCC_REAUTH_NEW)
+		ike_sa_set_succ(sa, IKE_SUCC_NONE);
 	for (struct ike_reauth **pp = ike_reauths(sa->eng); *pp; pp = &(*pp)->next) {
 		if ((*pp)->new_spi == spi) {
 			struct ike_reauth *r = *pp;
@@ -75,15 +76,17 @@ struct ike_sa *ike_reauth_old(struct ike_sa *sa)
 	uint64_t spi = ike_sa_local_spi(sa);
 	struct ike_sa *o;
 
-	if (!sa->reauth)
+	if (sa->succ != IKE_SUCC_REAUTH_NEW)
 		return NULL;
 	for (struct ike_reauth *r = *ike_reauths(sa->eng); r; r = r->next) {
 		if (r->new_spi != spi)
 			continue;
 		o = ike_engine_find_sa(sa->eng, r->old_spi);
 		/* Gone, or no longer waiting for this one. */
-		return o && o->state != IKE_S_DEAD && o->reauthing && o->successor_spi == spi ? o
-											     : NULL;
+		return o && o->state != IKE_S_DEAD && o->succ == IKE_SUCC_REAUTHING &&
+				       o->successor_spi == spi
+			       ? o
+			       : NULL;
 	}
 	return NULL;
 }
@@ -111,7 +114,7 @@ int ike_reauth_start(struct ike_sa *old)
 
 	if (old->state != IKE_S_ESTABLISHED || old->conn->deleted)
 		return -ENOENT;
-	if (old->reauthing || old->rekeying || old->rekeyed)
+	if (old->succ != IKE_SUCC_NONE)
 		return -EALREADY;
 	/* A new IKE_SA_INIT needs somewhere to go. */
 	if (!old->conn->remote.family)
@@ -136,9 +139,8 @@ static int done_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
 	unlink_reauth(sa);
 	if (!old)
 		return -ECANCELED;
-	old->reauthing = false;
 	/* Replaced: its end is no outage (no IKE_DOWN). */
-	old->rekeyed = true;
+	ike_sa_set_succ(old, IKE_SUCC_REPLACED);
 	ike_stats_mut(sa->eng)->reauths++;
 	xk_info("reauthentication done conn=%s: deleting IKE SA %016llx_%016llx, "
 		"replaced by %016llx_%016llx",
@@ -206,7 +208,7 @@ void ike_reauth_failed(struct ike_sa *sa, const char *reason)
 	if (!old)
 		return;
 	ike_stats_mut(sa->eng)->reauths_failed++;
-	old->reauthing = false;
+	ike_sa_set_succ(old, IKE_SUCC_NONE);
 	old->successor_spi = 0;
 	if (!old->conn->reauth_time_s || old->state != IKE_S_ESTABLISHED) {
 		xk_notice("reauthentication failed conn=%s: %s; IKE SA %016llx_%016llx stays",

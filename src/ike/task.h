@@ -34,6 +34,8 @@ struct ike_task *task_ike_rekey_new(void);
  * settled, its CHILD_SAs go back to the SA both rekeyed (ike_sa_kill).
  */
 void ike_rekey_sa_gone(struct ike_sa *gone);
+/* COLLIDED: the local SPI of the peer's new SA of the collision (else 0). */
+uint64_t ike_rekey_collision(const struct ike_sa *sa);
 /* Responder: a CREATE_CHILD_SA whose SA payload proposes an IKE SA. */
 int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req,
 			   struct ike_mb *mb, uint16_t *notify);

@@ -155,7 +155,7 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 	 * Section 2.4: a first contact lets the peer drop what it kept of us;
 	 * a reauthentication is none (2.8.3: the old SA lives on a while).
 	 */
-	if (!sa->reauth && !ike_sa_has_sibling(sa))
+	if (sa->succ != IKE_SUCC_REAUTH_NEW && !ike_sa_has_sibling(sa))
 		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_INITIAL_CONTACT, NULL, 0);
 	if (c->mode == XK_MODE_TRANSPORT)
 		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
@@ -236,7 +236,7 @@ static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
 	ike_sa_established(sa, false);
 	auth_child_process(sa, t, msg);
 	ike_sa_drop_init(sa);
-	if (sa->reauth)
+	if (sa->succ == IKE_SUCC_REAUTH_NEW)
 		ike_reauth_established(sa, t->carried);
 	return IKE_TASK_DONE;
 }

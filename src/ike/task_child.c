@@ -130,7 +130,7 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	if (t->old_spi_in && !t->copy && !old && sa->moved_to_spi)
 		return -ENOENT;
 	/* A new one on an IKE SA a rekey replaced: made on the new IKE SA. */
-	if (!t->old_spi_in && !c && sa->rekeyed && sa->moved_to_spi)
+	if (!t->old_spi_in && !c && sa->succ == IKE_SUCC_REPLACED && sa->moved_to_spi)
 		return -ENOENT;
 	/* Gone, already replaced or being deleted meanwhile: nothing to do. */
 	if (t->old_spi_in && !t->copy && (!old || old->state != CHILD_S_INSTALLED || old->rekeyed))
@@ -140,7 +140,7 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	 * a rekey now would only put a newer SA on the IKE SA about to go.
 	 * Should the reauthentication fail, the rekey comes a little later.
 	 */
-	if (old && sa->reauthing && !c) {
+	if (old && sa->succ == IKE_SUCC_REAUTHING && !c) {
 		child_rekey_later(old);
 		return -ECANCELED;
 	}
@@ -439,7 +439,7 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 	 * no CHILD_SA is made or rekeyed on it; the peer asks again on the
 	 * IKE SA that follows.
 	 */
-	if (sa->rekeying || sa->rekeyed) {
+	if (ike_sa_rekeying(sa) || sa->succ == IKE_SUCC_REPLACED) {
 		*notify = IKEV2_N_TEMPORARY_FAILURE;
 		return -EBUSY;
 	}
@@ -454,7 +454,7 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 		 * Section 2.25: it moved to the IKE SA that replaces this one (the
 		 * peer has not seen that yet): busy, ask again shortly.
 		 */
-		if (!old && (sa->rekeyed || sa->successor_spi)) {
+		if (!old && (sa->succ == IKE_SUCC_REPLACED || sa->successor_spi)) {
 			*notify = IKEV2_N_TEMPORARY_FAILURE;
 			return -EBUSY;
 		}
@@ -465,7 +465,8 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 		}
 		lost = answer_lost(old);
 		/* Or one we are making anew on the IKE SA that reauthenticates this one. */
-		if (old->state != CHILD_S_INSTALLED || (old->rekeyed && !lost) || sa->reauthing) {
+		if (old->state != CHILD_S_INSTALLED || (old->rekeyed && !lost) ||
+		    sa->succ == IKE_SUCC_REAUTHING) {
 			*notify = IKEV2_N_TEMPORARY_FAILURE;
 			return -EBUSY;
 		}

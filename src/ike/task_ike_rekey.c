@@ -32,7 +32,17 @@ struct task_ike_rekey {
 	struct ike_dh *dh;
 	uint16_t dh_group;
 	uint8_t again;
+	/*
+	 * Section 2.8.2: while our request is out, the peer rekeyed the same
+	 * SA and we answered (COLLIDED).  The peer's new SA (its local SPI)
+	 * and that exchange's lower nonce, until our answer settles it.
+	 */
+	uint64_t peer_new_spi;
+	uint8_t *coll_nonce;
+	size_t coll_nonce_len;
 };
+
+static const struct ike_task_ops rekey_ops;
 
 static int nonce_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
 {
@@ -80,23 +90,37 @@ static struct ike_sa *new_of(struct ike_sa *sa, const struct task_ike_rekey *t)
 	return n && n->hs ? n : NULL;
 }
 
+/* Our rekey of sa, its request out: the task at the head of sa's queue. */
+static struct task_ike_rekey *rekey_task_of(const struct ike_sa *sa)
+{
+	if (!ike_sa_rekeying(sa) || !sa->req_out || !sa->tasks || sa->tasks->ops != &rekey_ops)
+		return NULL;
+	return (struct task_ike_rekey *)sa->tasks;
+}
+
 /*
  * The peer's new SA of a collision (section 2.8.2), while it lives; also
  * while our DELETE of it is out (a terminate): it holds the CHILD_SAs until
  * the collision is settled, and the settling decides where they go.
  */
-static struct ike_sa *peer_rekey_of(struct ike_sa *sa)
+static struct ike_sa *peer_new_of(struct ike_sa *sa, const struct task_ike_rekey *t)
 {
-	return find_sa(sa->eng, sa->peer_rekey_spi,
-		       1u << IKE_S_ESTABLISHED | 1u << IKE_S_DELETING);
+	return find_sa(sa->eng, t->peer_new_spi, 1u << IKE_S_ESTABLISHED | 1u << IKE_S_DELETING);
 }
 
-static void forget_collision(struct ike_sa *sa)
+static void forget_collision(struct task_ike_rekey *t)
 {
-	sa->peer_rekey_spi = 0;
-	free(sa->coll_nonce);
-	sa->coll_nonce = NULL;
-	sa->coll_nonce_len = 0;
+	t->peer_new_spi = 0;
+	free(t->coll_nonce);
+	t->coll_nonce = NULL;
+	t->coll_nonce_len = 0;
+}
+
+uint64_t ike_rekey_collision(const struct ike_sa *sa)
+{
+	struct task_ike_rekey *t = sa->succ == IKE_SUCC_COLLIDED ? rekey_task_of(sa) : NULL;
+
+	return t ? t->peer_new_spi : 0;
 }
 
 void ike_rekey_sa_gone(struct ike_sa *gone)
@@ -109,10 +133,14 @@ void ike_rekey_sa_gone(struct ike_sa *gone)
 	 * won.  The CHILD_SAs it took go back, to move on with our rekey.
 	 */
 	for (struct ike_sa *o = ike_sa_same_id(gone); o; o = o->id_next) {
-		if (o == gone || o->peer_rekey_spi != spi)
+		struct task_ike_rekey *t;
+
+		if (o == gone || ike_rekey_collision(o) != spi)
 			continue;
+		t = rekey_task_of(o);
 		child_hand_over(gone, o);
-		forget_collision(o);
+		forget_collision(t);
+		ike_sa_set_succ(o, IKE_SUCC_REKEYING);
 		return;
 	}
 }
@@ -144,10 +172,10 @@ static int rekey_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	uint8_t pub[1024];
 	size_t publen = sizeof(pub);
 
-	if (sa->state != IKE_S_ESTABLISHED || sa->rekeyed)
+	if (sa->state != IKE_S_ESTABLISHED || sa->succ == IKE_SUCC_REPLACED)
 		return -ECANCELED;
-	if (sa->reauthing) {
-		/* The reauthentication brings new keys; should it fail, rekey later. */
+	if (sa->succ == IKE_SUCC_REAUTHING || sa->succ == IKE_SUCC_REAUTH_NEW) {
+		/* A reauthentication brings new keys; should it fail, rekey later. */
 		if (sa->conn->ike_rekey_time_s)
 			sa->ike_rekey_ms = ike_now(sa->eng) + 10000;
 		return -ECANCELED;
@@ -187,24 +215,34 @@ static int rekey_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	free(props);
 	ike_mb_nonce(mb, n->hs->ni, n->hs->ni_len);
 	ike_mb_ke(mb, t->dh_group, pub, publen);
-	sa->rekeying = true;
+	ike_sa_set_succ(sa, t->peer_new_spi ? IKE_SUCC_COLLIDED : IKE_SUCC_REKEYING);
 	return 0;
 }
 
 /* A new IKE SA that never came to be: gone without an outage event. */
 static void drop_sa(struct ike_sa *n, const char *why)
 {
-	n->rekeyed = true;
+	ike_sa_set_succ(n, IKE_SUCC_REPLACED);
 	ike_sa_kill(n, 0, why);
 }
 
+/*
+ * Ours came to nothing.  Had the peer rekeyed the SA too (2.8.2), its new
+ * SA stands and has the CHILD_SAs: this one is replaced, and the peer
+ * deletes it.
+ */
 static void drop_new(struct ike_sa *sa, struct task_ike_rekey *t, const char *why)
 {
-	struct ike_sa *n = new_of(sa, t);
+	struct ike_sa *n = new_of(sa, t), *theirs = peer_new_of(sa, t);
 
 	t->new_spi = 0;
 	if (n)
 		drop_sa(n, why);
+	if (theirs) {
+		sa->successor_spi = ike_sa_local_spi(theirs);
+		ike_sa_set_succ(sa, IKE_SUCC_REPLACED);
+	}
+	forget_collision(t);
 }
 
 static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa,
@@ -224,7 +262,8 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 	uint16_t err_n = 0;
 	const char *why = "malformed response";
 
-	sa->rekeying = false;
+	if (ike_sa_rekeying(sa))
+		ike_sa_set_succ(sa, IKE_SUCC_NONE);
 	for (size_t i = 0; i < msg->n_pl && !err_n; i++)
 		if (msg->pl[i].type == IKEV2_PL_NOTIFY && ike_pl_notify(&msg->pl[i], &nt) == 0 &&
 		    nt.type <= IKEV2_N_ERROR_MAX)
@@ -264,7 +303,7 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 		goto fail;
 	xk_wipe(gir, sizeof(gir));
 	/* The peer's SA of a collision, unless the peer deleted it meanwhile. */
-	theirs = peer_rekey_of(sa);
+	theirs = peer_new_of(sa, t);
 	if (theirs) {
 		/* Section 2.8.2: both rekeyed; the lowest nonce's exchange loses. */
 		const uint8_t *lo = n->hs->ni;
@@ -274,7 +313,7 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 			lo = n->hs->nr;
 			lolen = n->hs->nr_len;
 		}
-		if (nonce_cmp(lo, lolen, sa->coll_nonce, sa->coll_nonce_len) < 0) {
+		if (nonce_cmp(lo, lolen, t->coll_nonce, t->coll_nonce_len) < 0) {
 			/* Ours lost: the peer's new SA has the children already. */
 			struct ike_task *del;
 
@@ -284,31 +323,31 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 			child_hand_over(sa, theirs);
 			sa->successor_spi = ike_sa_local_spi(theirs);
 			/* Replaced all the same: the peer deletes it, and that is no outage. */
-			sa->rekeyed = true;
+			ike_sa_set_succ(sa, IKE_SUCC_REPLACED);
 			ike_sa_set_state(n, IKE_S_ESTABLISHED);
 			n->established_ms = ike_now(sa->eng);
-			n->rekeyed = true;
+			ike_sa_set_succ(n, IKE_SUCC_REPLACED);
 			ike_sa_drop_init(n);
 			del = task_delete_ike_new();
 			if (del)
 				ike_sa_queue(n, del);
 			t->new_spi = 0;
-			forget_collision(sa);
+			forget_collision(t);
 			return IKE_TASK_DONE;
 		}
 		/* Ours won: take the children back from the peer's new SA. */
 		xk_info("IKE rekey collision conn=%s: ours won", sa->conn->name);
 		child_hand_over(theirs, sa);
-		theirs->rekeyed = true;
+		ike_sa_set_succ(theirs, IKE_SUCC_REPLACED);
 	}
-	forget_collision(sa);
+	forget_collision(t);
 	adopt(n, sa);
 	ike_sa_established(n, true);
 	ike_sa_drop_init(n);
 	ike_stats_mut(sa->eng)->rekeys++;
 	t->new_spi = 0;
 	/* The old IKE SA is done: its rekey's initiator deletes it (2.18). */
-	sa->rekeyed = true;
+	ike_sa_set_succ(sa, IKE_SUCC_REPLACED);
 	tt = task_delete_ike_new();
 	if (tt)
 		ike_sa_queue(sa, tt);
@@ -328,6 +367,7 @@ static void rekey_destroy(struct ike_task *tt)
 
 	if (n)
 		drop_sa(n, "rekey abandoned");
+	forget_collision(t);
 	ike_dh_free(t->dh);
 	free(t);
 }
@@ -360,6 +400,7 @@ int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req, struct 
 	const struct ike_pl *pl_ke = ike_msg_find(req, IKEV2_PL_KE);
 	struct ike_proposal *props = NULL, reply;
 	struct ike_suite suite;
+	struct task_ike_rekey *ours;
 	struct ike_sa *n = NULL;
 	struct ike_dh *dh = NULL;
 	struct ike_ke ke;
@@ -371,9 +412,11 @@ int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req, struct 
 	/*
 	 * Section 2.25.2: not while it is going away, nor twice; nor while we
 	 * replace it by reauthenticating (the peer tries again and finds it
-	 * gone, or back to normal if that failed).
+	 * gone, or back to normal if that failed), nor while it is the new SA
+	 * of our reauthentication, until the old one is told to go.
 	 */
-	if (sa->rekeyed || sa->reauthing || sa->state != IKE_S_ESTABLISHED) {
+	if ((sa->succ != IKE_SUCC_NONE && sa->succ != IKE_SUCC_REKEYING) ||
+	    sa->state != IKE_S_ESTABLISHED) {
 		*notify = IKEV2_N_TEMPORARY_FAILURE;
 		return -EBUSY;
 	}
@@ -420,7 +463,8 @@ int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req, struct 
 		*notify = IKEV2_N_TEMPORARY_FAILURE;
 		goto out;
 	}
-	if (sa->rekeying) {
+	ours = rekey_task_of(sa);
+	if (ours) {
 		/* Section 2.8.2: we rekey it too; settle it when our answer comes. */
 		const uint8_t *lo = ni;
 		size_t lolen = nilen;
@@ -429,19 +473,20 @@ int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req, struct 
 			lo = n->hs->nr;
 			lolen = n->hs->nr_len;
 		}
-		forget_collision(sa);
-		sa->coll_nonce = malloc(lolen);
-		if (sa->coll_nonce) {
-			memcpy(sa->coll_nonce, lo, lolen);
-			sa->coll_nonce_len = lolen;
-			sa->peer_rekey_spi = n->spi_r;
+		forget_collision(ours);
+		ours->coll_nonce = malloc(lolen);
+		if (ours->coll_nonce) {
+			memcpy(ours->coll_nonce, lo, lolen);
+			ours->coll_nonce_len = lolen;
+			ours->peer_new_spi = n->spi_r;
+			ike_sa_set_succ(sa, IKE_SUCC_COLLIDED);
 		}
 	}
 	adopt(n, sa);
 	ike_sa_established(n, true);
 	ike_stats_mut(sa->eng)->rekeys++;
-	if (!sa->rekeying)
-		sa->rekeyed = true; /* the peer will delete it */
+	if (!ours)
+		ike_sa_set_succ(sa, IKE_SUCC_REPLACED); /* the peer will delete it */
 	ike_proposal_from_suite(&suite, props[chosen].num, &reply);
 	reply.spi_size = 8;
 	put_be64(reply.spi, n->spi_r);

@@ -42,7 +42,7 @@ static struct ike_task *info_new(const struct ike_task_ops *ops, uint32_t spi_in
 static int delete_ike_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 {
 	struct task_info *t = (struct task_info *)tt;
-	struct ike_sa *succ = sa->rekeyed && sa->successor_spi
+	struct ike_sa *succ = sa->succ == IKE_SUCC_REPLACED && sa->successor_spi
 				      ? ike_engine_find_sa(sa->eng, sa->successor_spi)
 				      : NULL;
 

@@ -181,7 +181,7 @@ static void reauth(struct ike_sa *sa, uint64_t now)
 	sa->reauth_ms = 0;
 	err = ike_reauth_start(sa);
 	/* An IKE SA rekey is under way (its new SA takes the time along). */
-	if ((err == -EALREADY && sa->rekeying) || err == -ENOMEM)
+	if ((err == -EALREADY && ike_sa_rekeying(sa)) || err == -ENOMEM)
 		sa->reauth_ms = now + 5000;
 }
 
@@ -189,8 +189,8 @@ static void ike_rekey(struct ike_sa *sa, uint64_t now)
 {
 	struct ike_task *t;
 
-	/* Being reauthenticated: the new SA brings new keys, or this waits. */
-	if (sa->reauthing) {
+	/* Being reauthenticated (or the new SA of one): that brings new keys, or this waits. */
+	if (sa->succ == IKE_SUCC_REAUTHING || sa->succ == IKE_SUCC_REAUTH_NEW) {
 		sa->ike_rekey_ms = now + 10000;
 		return;
 	}

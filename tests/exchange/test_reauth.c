@@ -444,7 +444,7 @@ static void test_refused(void)
 	CHECK_INT(ike_sas(1, NULL), 1);
 	CHECK(ike_engine_find_sa(w.p[0].e, old_spi_i) == sa && sa->state == IKE_S_ESTABLISHED);
 	CHECK_INT(installed(sa), 2);
-	CHECK(!sa->reauthing && sa->successor_spi == 0);
+	CHECK(sa->succ != IKE_SUCC_REAUTHING && sa->successor_spi == 0);
 	/* Again in 10-20 s, and again refused. */
 	run_for(9500);
 	CHECK_INT(world_events(&w.p[0], IKE_EV_AUTH_FAILED), 1);
@@ -587,7 +587,7 @@ static void test_old_dies(void)
 	world_run(&w, 10000);
 	CHECK_INT(ike_sas(0, &a), 1);
 	CHECK_INT(ike_sas(1, &b), 1);
-	CHECK(a && a->spi_i != old_spi_i && !a->reauth);
+	CHECK(a && a->spi_i != old_spi_i && a->succ != IKE_SUCC_REAUTH_NEW);
 	CHECK_INT(installed(a), 1);
 	CHECK_INT(installed(b), 1);
 	CHECK_INT(w.p[0].k.n_sas, 2);

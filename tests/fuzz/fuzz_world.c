@@ -12,7 +12,7 @@
  * (abort() with a line on stderr when it does not):
  *  - every CHILD_SA is in exactly one IKE SA's list, its c->sa names that
  *    SA, and the CHILD_SAs it points to (replaced_by, peer_rekey) are alive
- *    in the same list; an IKE SA's peer_rekey_spi names a live IKE SA;
+ *    in the same list; an IKE SA's rekey collision names a live IKE SA;
  *  - each fake kernel holds exactly the SAs that live CHILD_SAs of its side
  *    say are installed (sa_in / sa_out), and its allocated SPIs are those of
  *    CHILD_SAs still being negotiated;
@@ -42,6 +42,7 @@
 #include "fuzz_world.h"
 #include "ike/child.h"
 #include "ike/engine.h"
+#include "ike/task.h"
 #include "world.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -243,9 +244,11 @@ static void trace_state(void)
 		for (size_t i = 0; i < l.n; i++) {
 			const struct ike_sa *sa = l.sa[i];
 
-			fprintf(stderr, " [%04llx_%04llx %s%s m%u/%u", (unsigned long long)(sa->spi_i & 0xffff),
+			fprintf(stderr, " [%04llx_%04llx %s%s%s m%u/%u",
+				(unsigned long long)(sa->spi_i & 0xffff),
 				(unsigned long long)(sa->spi_r & 0xffff), ike_sa_state_name(sa->state),
-				sa->rekeyed ? " rekeyed" : "", sa->mid_next, sa->mid_expect);
+				sa->succ ? " " : "", sa->succ ? ike_succ_name(sa->succ) : "",
+				sa->mid_next, sa->mid_expect);
 			for (const struct ike_child *c = sa->children; c; c = c->next)
 				fprintf(stderr, " %s%08x/%08x", cs[c->state], c->spi_in, c->spi_out);
 			fputc(']', stderr);
@@ -320,14 +323,14 @@ static void check_side(int side, const struct ike_child **seen, size_t *n_seen)
 		if (sa->state == IKE_S_DEAD)
 			fail("side %d: dead IKE SA %016llx still listed", side,
 			     (unsigned long long)ike_sa_local_spi(sa));
-		if (sa->peer_rekey_spi) {
+		if (ike_rekey_collision(sa)) {
 			bool alive = false;
 
 			for (size_t j = 0; j < l.n; j++)
-				alive |= ike_sa_local_spi(l.sa[j]) == sa->peer_rekey_spi;
+				alive |= ike_sa_local_spi(l.sa[j]) == ike_rekey_collision(sa);
 			if (!alive)
-				fail("side %d IKE SA %016llx: peer_rekey_spi names an IKE SA that "
-				     "is gone",
+				fail("side %d IKE SA %016llx: its rekey collision names an IKE SA "
+				     "that is gone",
 				     side, (unsigned long long)ike_sa_local_spi(sa));
 		}
 		check_mids(side, sa);
@@ -1165,11 +1168,17 @@ static int conn(int side)
 	return 0;
 }
 
-static void discard(enum xk_log_level level, const char *line, void *ctx)
+/*
+ * What the engines log goes nowhere (or to stderr with XIKE_FUZZ_LOG=1),
+ * but an illegal change of an SA's state or succession is an engine bug
+ * whatever else happened: the set_state functions refuse it and say so.
+ */
+static void sink(enum xk_log_level level, const char *line, void *ctx)
 {
-	(void)level;
-	(void)line;
-	(void)ctx;
+	if (ctx)
+		fprintf(stderr, "%s: %s\n", xk_log_level_name(level), line);
+	if (level == XK_LOG_ERROR && strstr(line, "illegal"))
+		fail("the engine logged: %s", line);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -1182,8 +1191,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	/* XIKE_FUZZ_LOG=1 (with XIKE_TEST_LOG=debug) shows what the engines say. */
 	fw.trace = getenv("XIKE_FUZZ_TRACE") != NULL;
-	if (!getenv("XIKE_FUZZ_LOG"))
-		xk_log_set_sink(discard, NULL);
+	xk_log_set_sink(sink, getenv("XIKE_FUZZ_LOG") ? "" : NULL);
 	return 0;
 }
 
