@@ -41,6 +41,38 @@ bool child_set_state(struct ike_child *c, enum child_state to)
 	return true;
 }
 
+static const char *const child_succ_names[] = {
+	[CHILD_SUCC_NONE] = "NONE",
+	[CHILD_SUCC_REKEYING] = "REKEYING",
+	[CHILD_SUCC_COLLIDED] = "COLLIDED",
+	[CHILD_SUCC_REPLACED] = "REPLACED",
+};
+
+/* REPLACED is reachable from all and left for none. */
+bool child_set_succ(struct ike_child *c, enum child_succ to)
+{
+	static const unsigned allowed[] = {
+		[CHILD_SUCC_NONE] = 1u << CHILD_SUCC_REKEYING,
+		/* The answer came (or the same exchange again: INVALID_KE_PAYLOAD). */
+		[CHILD_SUCC_REKEYING] = 1u << CHILD_SUCC_NONE | 1u << CHILD_SUCC_COLLIDED,
+		/* ... or the peer's CHILD_SA of the collision went first. */
+		[CHILD_SUCC_COLLIDED] = 1u << CHILD_SUCC_NONE | 1u << CHILD_SUCC_REKEYING,
+		[CHILD_SUCC_REPLACED] = 0,
+	};
+
+	if (c->succ == to)
+		return true;
+	if (to != CHILD_SUCC_REPLACED && !(allowed[c->succ] & (1u << to))) {
+		xk_err("illegal CHILD_SA succession %s -> %s spi_in=%08x",
+		       child_succ_names[c->succ], child_succ_names[to], c->spi_in);
+		return false;
+	}
+	xk_debug("CHILD_SA %08x_i %08x_o %s -> %s", c->spi_in, c->spi_out,
+		 child_succ_names[c->succ], child_succ_names[to]);
+	c->succ = to;
+	return true;
+}
+
 static void child_link(struct ike_sa *sa, struct ike_child *c)
 {
 	c->sa = sa;
@@ -866,8 +898,11 @@ void child_remove(struct ike_child *c)
 	}
 	/* What pointed to it lives in the same list (child_hand_over moves all). */
 	for (struct ike_child *o = sa->children; o; o = o->next) {
-		if (o->peer_rekey == c)
+		if (o->peer_rekey == c) {
 			o->peer_rekey = NULL;
+			if (o->succ == CHILD_SUCC_COLLIDED)
+				child_set_succ(o, CHILD_SUCC_REKEYING);
+		}
 		if (o->replaced_by == c)
 			o->replaced_by = NULL;
 	}

@@ -9,6 +9,13 @@
 #include "ike/ike_sa.h"
 
 bool child_set_state(struct ike_child *c, enum child_state to);
+/* The one place a CHILD_SA's succession changes; false (and logged) if the table forbids it. */
+bool child_set_succ(struct ike_child *c, enum child_succ to);
+/* Our rekey of it is out (collided with the peer's or not). */
+static inline bool child_rekeying(const struct ike_child *c)
+{
+	return c->succ == CHILD_SUCC_REKEYING || c->succ == CHILD_SUCC_COLLIDED;
+}
 struct ike_child *child_new(struct ike_sa *sa);
 void child_fill_info(const struct ike_child *c, struct ike_child_info *info);
 /* Our ESP proposals for the wire, with our inbound SPI filled in. */

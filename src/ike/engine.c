@@ -423,7 +423,7 @@ int ike_engine_rekey_child(struct ike_engine *e, uint64_t spi, uint32_t spi_in)
 
 	if (!c)
 		return -ENOENT;
-	if (c->rekeying || c->rekeyed || c->state != CHILD_S_INSTALLED)
+	if (c->succ != CHILD_SUCC_NONE || c->state != CHILD_S_INSTALLED)
 		return -EALREADY;
 	return queue_task(e, sa, task_child_new(spi_in));
 }
@@ -448,13 +448,13 @@ int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard
 		/* The kernel dropped it already; tell the peer, forget it. */
 		struct ike_task *t = NULL;
 
-		if (sa->state == IKE_S_ESTABLISHED && !c->rekeyed)
+		if (sa->state == IKE_S_ESTABLISHED && c->succ != CHILD_SUCC_REPLACED)
 			t = task_delete_child_new(c->spi_in, false);
 		if (t)
 			ike_sa_queue(sa, t);
 		else
 			child_remove(c);
-	} else if (!c->rekeying && !c->rekeyed && c->state == CHILD_S_INSTALLED &&
+	} else if (c->succ == CHILD_SUCC_NONE && c->state == CHILD_S_INSTALLED &&
 		   sa->state == IKE_S_ESTABLISHED) {
 		struct ike_task *t = task_child_new(c->spi_in);
 

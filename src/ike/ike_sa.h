@@ -44,6 +44,21 @@ enum child_state {
 	CHILD_S_DELETED,
 };
 
+/*
+ * A CHILD_SA's succession (rekeys, sections 1.3.3 and 2.8), beside its
+ * state; changed only by child_set_succ(), along the table in child.c.
+ */
+enum child_succ {
+	CHILD_SUCC_NONE,
+	CHILD_SUCC_REKEYING, /* our CREATE_CHILD_SA rekeying it is out */
+	/*
+	 * ... and we answered the peer's rekey of it too (peer_rekey, section
+	 * 2.8.1): our answer settles which new CHILD_SA stays.
+	 */
+	CHILD_SUCC_COLLIDED,
+	CHILD_SUCC_REPLACED, /* replaced by a completed rekey; its DELETE is pending */
+};
+
 struct ike_child {
 	struct ike_child *next;
 	struct ike_sa *sa; /* the IKE SA whose list holds it (child_hand_over) */
@@ -61,12 +76,13 @@ struct ike_child {
 	bool encap;
 	bool sa_in, sa_out; /* installed in the kernel */
 	uint8_t n_policies;  /* policies installed */
-	bool rekeying;       /* our CREATE_CHILD_SA for it is out */
-	bool rekeyed;        /* replaced by a completed rekey, delete pending */
+	enum child_succ succ;
 	uint64_t retire_ms;  /* retired: removed at this time */
 	/*
-	 * Section 2.8.1: the peer rekeyed it while we did too.  The CHILD_SA
-	 * the peer's exchange made, and the lower nonce of that exchange.
+	 * COLLIDED: the CHILD_SA the peer's exchange made, and the lower nonce
+	 * of that exchange.  Kept here, not in our rekey task: an IKE SA rekey
+	 * may have moved this CHILD_SA (and the peer's request found it) on
+	 * another IKE SA than the one our task runs on.
 	 */
 	struct ike_child *peer_rekey;
 	uint8_t *coll_nonce;

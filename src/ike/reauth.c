@@ -94,7 +94,7 @@ struct ike_sa *ike_reauth_old(struct ike_sa *sa)
 /* A CHILD_SA to make again: up, and neither replaced nor on its way out. */
 static bool to_carry(const struct ike_child *c)
 {
-	return c->state == CHILD_S_INSTALLED && !c->rekeyed && !c->retire_ms;
+	return c->state == CHILD_S_INSTALLED && c->succ != CHILD_SUCC_REPLACED && !c->retire_ms;
 }
 
 struct ike_child *ike_reauth_first_child(struct ike_sa *old)

@@ -133,7 +133,8 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	if (!t->old_spi_in && !c && sa->succ == IKE_SUCC_REPLACED && sa->moved_to_spi)
 		return -ENOENT;
 	/* Gone, already replaced or being deleted meanwhile: nothing to do. */
-	if (t->old_spi_in && !t->copy && (!old || old->state != CHILD_S_INSTALLED || old->rekeyed))
+	if (t->old_spi_in && !t->copy &&
+	    (!old || old->state != CHILD_S_INSTALLED || old->succ == CHILD_SUCC_REPLACED))
 		return -ECANCELED;
 	/*
 	 * The IKE SA is being reauthenticated, which makes this CHILD_SA anew;
@@ -182,7 +183,7 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 		/* Section 1.3.3: the old SA by the SPI we receive on. */
 		put_be32(spi, old->spi_in);
 		ike_mb_notify(mb, IKEV2_PROTO_ESP, spi, 4, IKEV2_N_REKEY_SA, NULL, 0);
-		old->rekeying = true;
+		child_set_succ(old, old->peer_rekey ? CHILD_SUCC_COLLIDED : CHILD_SUCC_REKEYING);
 	}
 	if (c->mode == XK_MODE_TRANSPORT)
 		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
@@ -225,6 +226,22 @@ static void resolve_collision(struct ike_sa *sa, struct ike_child *old, struct i
 	old->peer_rekey = NULL;
 }
 
+/*
+ * Ours came to nothing, but we answered the peer's rekey of `old` (2.8.1):
+ * the peer's new CHILD_SA stands, may send now, and the peer deletes old.
+ */
+static bool peer_rekey_stands(struct ike_child *old)
+{
+	struct ike_child *theirs = old ? old->peer_rekey : NULL;
+
+	if (!theirs)
+		return false;
+	old->peer_rekey = NULL;
+	child_set_succ(old, CHILD_SUCC_REPLACED);
+	child_send_pending(theirs->sa, theirs);
+	return true;
+}
+
 static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa,
 					  const struct ike_msg *msg)
 {
@@ -245,8 +262,8 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 	struct ike_ke ke;
 	int err;
 
-	if (old)
-		old->rekeying = false;
+	if (old && child_rekeying(old))
+		child_set_succ(old, CHILD_SUCC_NONE);
 	for (size_t i = 0; i < msg->n_pl && !err_n; i++)
 		if (msg->pl[i].type == IKEV2_PL_NOTIFY && ike_pl_notify(&msg->pl[i], &n) == 0 &&
 		    n.type <= IKEV2_N_ERROR_MAX)
@@ -261,7 +278,7 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 		xk_notice("CREATE_CHILD_SA failed conn=%s notify=%s", sa->conn->name,
 			  ikev2_notify_name(err_n));
 		/* Section 2.25: the peer is busy with this CHILD_SA; try again soon. */
-		if (err_n == IKEV2_N_TEMPORARY_FAILURE && old)
+		if (!peer_rekey_stands(old) && err_n == IKEV2_N_TEMPORARY_FAILURE && old)
 			child_rekey_later(old);
 		ike_emit(sa, IKE_EV_FAILED, c, err_n, "CREATE_CHILD_SA refused");
 		abort_child(sa, t);
@@ -301,7 +318,7 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 	/* Made on an IKE SA that a rekey replaced meanwhile: it goes where the others went. */
 	child_follow_moves(c);
 	if (old) {
-		old->rekeyed = true;
+		child_set_succ(old, CHILD_SUCC_REPLACED);
 		ike_stats_mut(sa->eng)->rekeys++;
 		xk_info("CHILD_SA rekeyed conn=%s %08x -> %08x", sa->conn->name, old->spi_in,
 			c->spi_in);
@@ -331,6 +348,7 @@ fail:
 	t->child_spi = 0;
 	if (c)
 		child_remove(c);
+	peer_rekey_stands(old);
 	return IKE_TASK_DONE;
 }
 
@@ -359,8 +377,9 @@ static void child_orphan(struct ike_task *tt, struct ike_sa *sa)
 	old = child_find_moved(sa, t->old_spi_in, CHILD_LIVE);
 	if (!old || old->sa == sa)
 		return;
-	old->rekeying = false;
-	if (old->state == CHILD_S_INSTALLED && !old->rekeyed)
+	if (child_rekeying(old))
+		child_set_succ(old, CHILD_SUCC_NONE);
+	if (old->state == CHILD_S_INSTALLED && old->succ == CHILD_SUCC_NONE)
 		child_rekey_later(old);
 }
 
@@ -406,8 +425,8 @@ static struct ike_child *answer_lost(const struct ike_child *old)
 {
 	struct ike_child *r = old->replaced_by;
 
-	if (!old->rekeyed || old->rekeying || !r || r->state != CHILD_S_INSTALLED || r->rekeying ||
-	    r->rekeyed || r->peer_rekey)
+	if (old->succ != CHILD_SUCC_REPLACED || !r || r->state != CHILD_S_INSTALLED ||
+	    r->succ != CHILD_SUCC_NONE)
 		return NULL;
 	return r;
 }
@@ -465,8 +484,9 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 		}
 		lost = answer_lost(old);
 		/* Or one we are making anew on the IKE SA that reauthenticates this one. */
-		if (old->state != CHILD_S_INSTALLED || (old->rekeyed && !lost) ||
-		    sa->succ == IKE_SUCC_REAUTHING) {
+		/* Or one whose rekey by the peer we answered already (2.8.1 has one). */
+		if (old->state != CHILD_S_INSTALLED || old->succ == CHILD_SUCC_COLLIDED ||
+		    (old->succ == CHILD_SUCC_REPLACED && !lost) || sa->succ == IKE_SUCC_REAUTHING) {
 			*notify = IKEV2_N_TEMPORARY_FAILURE;
 			return -EBUSY;
 		}
@@ -517,7 +537,7 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 
 		old->replaced_by = c;
 		c->pending_ms = ike_now(sa->eng) + CHILD_PENDING_MS;
-		if (old->rekeying) {
+		if (child_rekeying(old)) {
 			/* Section 2.8.1: we are rekeying it too; settle it on our response. */
 			lower_nonce(ni, nilen, nr, sizeof(nr), &lo, &lolen);
 			free(old->coll_nonce);
@@ -526,6 +546,7 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 				memcpy(old->coll_nonce, lo, lolen);
 				old->coll_nonce_len = lolen;
 				old->peer_rekey = c;
+				child_set_succ(old, CHILD_SUCC_COLLIDED);
 			}
 		} else if (lost) {
 			/* Up now, c took the routes over: the one the peer never saw goes. */
@@ -533,7 +554,7 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 				sa->conn->name, c->spi_in, lost->spi_in);
 			child_remove(lost);
 		} else {
-			old->rekeyed = true;
+			child_set_succ(old, CHILD_SUCC_REPLACED);
 			ike_stats_mut(sa->eng)->rekeys++;
 		}
 		ike_sa_schedule(sa);

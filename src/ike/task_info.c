@@ -284,7 +284,8 @@ int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 			if (!c)
 				continue; /* already gone: nothing to say (1.4.1) */
 			/* Our half of the pair goes back, unless we are deleting it too. */
-			if ((c->state == CHILD_S_INSTALLED || c->rekeyed) && n_spis < 64)
+			if ((c->state == CHILD_S_INSTALLED || c->succ == CHILD_SUCC_REPLACED) &&
+			    n_spis < 64)
 				put_be32(spis + 4 * n_spis++, c->spi_in);
 			/*
 			 * The initiator of a rekey deletes the old CHILD_SA once it
@@ -292,7 +293,7 @@ int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 			 */
 			if (c->replaced_by)
 				child_send_pending(sa, c->replaced_by);
-			if (c->rekeyed)
+			if (c->succ == CHILD_SUCC_REPLACED)
 				child_retire(c, 5000);
 			else
 				child_remove(c);
