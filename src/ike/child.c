@@ -281,7 +281,7 @@ int child_accept_reply(struct ike_sa *sa, struct ike_child *c, const struct ike_
 	size_t n_ours, n_mine;
 	int cnt, cnt_r, err = 0;
 
-	if (!pl_sa || !pl_tsi || !pl_tsr || ike_pl_sa(pl_sa, &prop, 1) != 1) {
+	if (!pl_sa || !pl_tsi || !pl_tsr || ike_pl_sa_one(pl_sa, &prop) < 0) {
 		*why = "response lacks SA/TS payloads";
 		return -EINVAL;
 	}

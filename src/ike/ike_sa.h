@@ -101,6 +101,12 @@ enum ike_task_result {
 	IKE_TASK_RETRY, /* initiator: build the request again (same message ID) */
 	IKE_TASK_AGAIN, /* initiator: this exchange is over, run the task again */
 	IKE_TASK_FAILED,
+	/*
+	 * Initiator: no answer to act on (unauthenticated, and not what a
+	 * responder would send); the request stays out and is resent as
+	 * before (section 2.21.1).
+	 */
+	IKE_TASK_IGNORE,
 };
 
 struct ike_task;
@@ -149,6 +155,12 @@ struct ike_hs {
 	uint16_t ni_len, nr_len;
 	uint8_t cookie_len;
 	uint8_t init_retries;		    /* COOKIE / INVALID_KE round trips so far */
+	/*
+	 * An error notify answered our IKE_SA_INIT (unauthenticated): which,
+	 * and at which of its transmissions (2.21.1: not acted on at once).
+	 */
+	uint16_t init_error;
+	uint32_t init_error_tries;
 	struct ike_sa *ho_next, **ho_prev;  /* the engine's half-open list */
 	struct ike_pkt init_req, init_resp; /* as sent: signed in AUTH */
 	uint8_t cookie[IKEV2_COOKIE_MAX];

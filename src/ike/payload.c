@@ -56,9 +56,10 @@ static int parse_chain(struct ike_msg *msg, uint8_t next, const uint8_t *buf,
 		/* The payload claims more than the message holds. */
 		if (!body)
 			return -EINVAL;
-		/* Types 1-32 belong to IKEv1 (section 3.2) and never appear here. */
-		if (type < IKEV2_PL_SA)
-			return -EINVAL;
+		/*
+		 * Types 1-32 are IKEv1's (section 3.2): to IKEv2 they are unknown
+		 * payloads like any other, skipped unless critical (2.5).
+		 */
 		if (type == IKEV2_PL_SK) {
 			/* Section 3.14: SK is the last payload, and not nested. */
 			if (encrypted || msg->has_sk || br_left(&r) != 0)
@@ -263,6 +264,17 @@ int ike_pl_sa(const struct ike_pl *pl, struct ike_proposal *out, size_t max)
 	if (last != IKEV2_SUBSTRUC_LAST)
 		return -EINVAL;
 	return (int)n;
+}
+
+int ike_pl_sa_one(const struct ike_pl *pl, struct ike_proposal *out)
+{
+	struct ike_proposal two[2];
+
+	/* Section 3.3: an answer holds exactly one proposal, the one chosen. */
+	if (ike_pl_sa(pl, two, 2) != 1)
+		return -EINVAL;
+	*out = two[0];
+	return 0;
 }
 
 int ike_pl_ke(const struct ike_pl *pl, struct ike_ke *out)

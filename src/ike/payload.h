@@ -99,6 +99,8 @@ size_t ike_msg_count(const struct ike_msg *msg, uint8_t type);
  * `unusable` (section 3.3.6: the responder must not choose it).
  */
 int ike_pl_sa(const struct ike_pl *pl, struct ike_proposal *out, size_t max);
+/* A responder's SA payload: exactly one proposal (section 3.3), else -EINVAL. */
+int ike_pl_sa_one(const struct ike_pl *pl, struct ike_proposal *out);
 
 struct ike_ke {
 	uint16_t group;

@@ -282,7 +282,7 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 			sa->ike_rekey_ms = ike_now(sa->eng) + 2000 + (uint64_t)(msg->hdr.mid % 3000);
 		return IKE_TASK_DONE;
 	}
-	if (!n || !pl_sa || !pl_nr || !pl_ke || ike_pl_sa(pl_sa, &prop, 1) != 1 ||
+	if (!n || !pl_sa || !pl_nr || !pl_ke || ike_pl_sa_one(pl_sa, &prop) < 0 ||
 	    ike_pl_nonce(pl_nr, &nr, &nrlen) < 0 || ike_pl_ke(pl_ke, &ke) < 0)
 		goto fail;
 	if (ike_proposal_check_reply(sa->conn->ike, sa->conn->n_ike, &prop, false, &n->suite) < 0 ||

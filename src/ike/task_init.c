@@ -134,6 +134,42 @@ static int init_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
 	return 0;
 }
 
+/*
+ * Section 2.21.1: an answer to IKE_SA_INIT is unauthenticated, so one that
+ * cannot be acted on (malformed, not what we offered, a bogus COOKIE or
+ * INVALID_KE_PAYLOAD) may be anyone's: it is counted and ignored, and the
+ * request stays out for the real answer.
+ */
+static enum ike_task_result init_ignore(struct ike_sa *sa, const char *why)
+{
+	ike_stats_mut(sa->eng)->rx_malformed++;
+	xk_notice("IKE_SA_INIT answer ignored conn=%s: %s", sa->conn->name, why);
+	return IKE_TASK_IGNORE;
+}
+
+/*
+ * An error notify: acted on only once the responder says it again to a
+ * retransmission of our request (any one of the notifies would do for a
+ * spoofer, but not a second time unless it sees our requests); until then,
+ * and should the retransmissions give up first, it is remembered.
+ */
+static enum ike_task_result init_error(struct ike_sa *sa, uint16_t notify)
+{
+	if (sa->hs->init_error && sa->req_tries > sa->hs->init_error_tries) {
+		xk_notice("IKE_SA_INIT failed conn=%s notify=%s: error notify from responder",
+			  sa->conn->name, ikev2_notify_name(notify));
+		sa->fail_notify = notify;
+		return IKE_TASK_FAILED;
+	}
+	if (!sa->hs->init_error) {
+		sa->hs->init_error = notify;
+		sa->hs->init_error_tries = sa->req_tries;
+		xk_info("IKE_SA_INIT answered with %s conn=%s: waiting for it again",
+			ikev2_notify_name(notify), sa->conn->name);
+	}
+	return IKE_TASK_IGNORE;
+}
+
 static enum ike_task_result init_fail(struct ike_sa *sa, uint16_t notify, const char *why)
 {
 	xk_notice("IKE_SA_INIT failed conn=%s notify=%s: %s", sa->conn->name,
@@ -146,6 +182,7 @@ static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
 					 const struct ike_msg *msg)
 {
 	struct ike_proposal prop;
+	struct ike_suite suite;
 	const struct ike_pl *pl_sa, *pl_ke, *pl_nr;
 	struct ike_notify n;
 	struct ike_ke ke;
@@ -159,9 +196,10 @@ static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
 	(void)t;
 	if (ike_msg_notify(msg, IKEV2_N_COOKIE, &n)) {
 		/* Section 2.6: retry with the cookie, everything else the same. */
-		if (n.len < 1 || n.len > IKEV2_COOKIE_MAX ||
-		    ++sa->hs->init_retries > INIT_MAX_RETRIES)
-			return init_fail(sa, 0, "bad or repeated COOKIE");
+		if (n.len < 1 || n.len > IKEV2_COOKIE_MAX)
+			return init_ignore(sa, "COOKIE of a wrong size");
+		if (++sa->hs->init_retries > INIT_MAX_RETRIES)
+			return init_fail(sa, 0, "repeated COOKIE");
 		memcpy(sa->hs->cookie, n.data, n.len);
 		sa->hs->cookie_len = (uint8_t)n.len;
 		return IKE_TASK_RETRY;
@@ -170,9 +208,10 @@ static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
 		uint16_t group = n.len == 2 ? get_be16(n.data) : 0;
 
 		/* Section 1.2: retry with the group the responder asked for. */
-		if (!group || group == sa->hs->dh_group || !offers_dh(sa->conn, group) ||
-		    ++sa->hs->init_retries > INIT_MAX_RETRIES)
-			return init_fail(sa, IKEV2_N_INVALID_KE_PAYLOAD, "unacceptable group");
+		if (!group || group == sa->hs->dh_group || !offers_dh(sa->conn, group))
+			return init_ignore(sa, "INVALID_KE_PAYLOAD for a group we did not offer");
+		if (++sa->hs->init_retries > INIT_MAX_RETRIES)
+			return init_fail(sa, IKEV2_N_INVALID_KE_PAYLOAD, "repeated INVALID_KE_PAYLOAD");
 		xk_info("peer asks for DH group %s conn=%s", ikev2_xform_name(IKEV2_XF_DH, group),
 			sa->conn->name);
 		sa->hs->dh_group = group;
@@ -181,27 +220,28 @@ static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
 	for (size_t i = 0; i < msg->n_pl; i++) {
 		if (msg->pl[i].type == IKEV2_PL_NOTIFY && ike_pl_notify(&msg->pl[i], &n) == 0 &&
 		    n.type <= IKEV2_N_ERROR_MAX)
-			return init_fail(sa, n.type, "error notify from responder");
+			return init_error(sa, n.type);
 	}
 
 	pl_sa = ike_msg_find(msg, IKEV2_PL_SA);
 	pl_ke = ike_msg_find(msg, IKEV2_PL_KE);
 	pl_nr = ike_msg_find(msg, IKEV2_PL_NONCE);
 	/* A response must carry exactly one proposal, a KE and a nonce. */
-	if (!pl_sa || !pl_ke || !pl_nr || ike_pl_sa(pl_sa, &prop, 1) != 1 ||
+	if (!pl_sa || !pl_ke || !pl_nr || ike_pl_sa_one(pl_sa, &prop) < 0 ||
 	    ike_pl_ke(pl_ke, &ke) < 0 || ike_pl_nonce(pl_nr, &nr, &nrlen) < 0 ||
 	    msg->hdr.spi_r == 0)
-		return init_fail(sa, 0, "malformed IKE_SA_INIT response");
+		return init_ignore(sa, "malformed");
 	if (ike_msg_count(msg, IKEV2_PL_SA) != 1 || ike_msg_count(msg, IKEV2_PL_KE) != 1)
-		return init_fail(sa, 0, "duplicate payloads");
-	if (ike_proposal_check_reply(sa->conn->ike, sa->conn->n_ike, &prop, false, &sa->suite) < 0)
-		return init_fail(sa, 0, "responder chose a proposal we did not offer");
+		return init_ignore(sa, "duplicate payloads");
+	if (ike_proposal_check_reply(sa->conn->ike, sa->conn->n_ike, &prop, false, &suite) < 0)
+		return init_ignore(sa, "a proposal we did not offer");
 	/* The chosen group is the one our KE used, and theirs uses it too. */
-	if (sa->suite.dh != sa->hs->dh_group || ke.group != sa->hs->dh_group)
-		return init_fail(sa, 0, "KE group mismatch");
+	if (suite.dh != sa->hs->dh_group || ke.group != sa->hs->dh_group)
+		return init_ignore(sa, "KE group mismatch");
 	err = ike_dh_derive(sa->hs->dh, ke.data, ke.len, gir, &girlen);
 	if (err < 0)
-		return init_fail(sa, 0, "invalid KE public value");
+		return init_ignore(sa, "invalid KE public value");
+	sa->suite = suite;
 	sa->spi_r = msg->hdr.spi_r;
 	memcpy(sa->hs->nr, nr, nrlen);
 	sa->hs->nr_len = (uint16_t)nrlen;

@@ -137,6 +137,9 @@ static void resend(struct ike_sa *sa, uint64_t now)
 		e->stats.timeouts++;
 		if (sa->state == IKE_S_ESTABLISHED)
 			peer_dead(sa);
+		else if (sa->hs && sa->hs->init_error)
+			/* Only an unauthenticated refusal came, the same after resending. */
+			ike_sa_kill(sa, sa->hs->init_error, "error notify from responder");
 		else
 			ike_sa_kill(sa, 0, "peer not responding");
 		return;

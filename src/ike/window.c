@@ -419,6 +419,8 @@ static void handle_response(struct ike_sa *sa, const struct ike_rx *rx, struct i
 	case IKE_TASK_FAILED:
 		ike_sa_kill(sa, sa->fail_notify, "exchange failed");
 		break;
+	case IKE_TASK_IGNORE:
+		break;
 	}
 }
 

@@ -121,6 +121,15 @@ static void test_unsupported_critical(void)
 	CHECK(n.len == 1 && n.data[0] == 200);
 	CHECK(poke(&w, 200, noncrit, sizeof(noncrit), &resp, buf, &len));
 	CHECK_INT(resp.n_pl, 0); /* an empty INFORMATIONAL response */
+	/*
+	 * IKEv1's payload types (1-32, section 3.2) are unknown payloads to
+	 * IKEv2 like 200 (section 2.5), not a malformed message.
+	 */
+	CHECK(poke(&w, 13, crit, sizeof(crit), &resp, buf, &len));
+	CHECK(ike_msg_notify(&resp, IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD, &n));
+	CHECK(n.len == 1 && n.data[0] == 13);
+	CHECK(poke(&w, 1, noncrit, sizeof(noncrit), &resp, buf, &len));
+	CHECK_INT(resp.n_pl, 0);
 	world_free(&w);
 }
 
@@ -270,6 +279,143 @@ static void test_half_open_per_ip(void)
 	world_free(&w);
 }
 
+/* ---- section 2.21.1: forged answers to our IKE_SA_INIT ---- */
+
+enum forgery {
+	FORGE_ERROR,	     /* NO_PROPOSAL_CHOSEN */
+	FORGE_COOKIE_EMPTY,  /* a COOKIE of no bytes */
+	FORGE_COOKIE_LONG,   /* a COOKIE longer than 64 bytes */
+	FORGE_INVALID_KE,    /* INVALID_KE_PAYLOAD for a group we did not offer */
+	FORGE_PROPOSAL,	     /* the answer with another DH group chosen */
+	FORGE_TWO_PROPOSALS, /* the answer with its proposal twice (section 3.3) */
+	FORGE_BAD_KE,	     /* the answer with an all-zero X25519 public value */
+	FORGE_N,
+};
+
+static const char *const forgery_names[] = {
+	"error notify", "empty COOKIE", "long COOKIE", "INVALID_KE_PAYLOAD for MODP-768",
+	"a proposal we did not offer", "two proposals", "all-zero KE",
+};
+
+struct forge_ctx {
+	enum forgery what;
+	bool done;
+};
+
+/* A notify-only answer to the IKE_SA_INIT request that p answers. */
+static void forge_notify(struct w_pkt *p, uint16_t type, const uint8_t *data, size_t len)
+{
+	struct ike_hdr hdr = { .spi_i = get_be64(p->buf), .exch = IKEV2_EXCH_IKE_SA_INIT,
+			       .flags = IKEV2_FLAG_RESPONSE };
+	struct ike_mb mb;
+	int n;
+
+	ike_mb_init(&mb, p->buf, sizeof(p->buf), &hdr);
+	ike_mb_notify(&mb, 0, NULL, 0, type, data, len);
+	n = ike_mb_finish(&mb);
+	CHECK(n > 0);
+	p->len = n > 0 ? (size_t)n : 0;
+}
+
+/* The genuine answer p, changed in one payload of type `type`. */
+static void forge_payload(struct w_pkt *p, uint8_t type, enum forgery what)
+{
+	struct ike_msg msg;
+	const struct ike_pl *pl;
+	size_t off;
+
+	CHECK(ike_msg_parse(&msg, p->buf, p->len) == 0);
+	pl = ike_msg_find(&msg, type);
+	CHECK(pl != NULL);
+	if (!pl)
+		return;
+	off = (size_t)(pl->body - p->buf);
+	if (what == FORGE_BAD_KE) {
+		/* Group (2), reserved (2), then the public value. */
+		memset(p->buf + off + 4, 0, pl->len - 4u);
+	} else if (what == FORGE_PROPOSAL) {
+		/* The DH transform (type 4, X25519) says ECP-256 instead. */
+		for (size_t i = off; i + 8 <= off + pl->len; i++)
+			if (p->buf[i] == 3 || p->buf[i] == 0)
+				if (get_be16(p->buf + i + 2) == 8 && p->buf[i + 4] == IKEV2_XF_DH &&
+				    get_be16(p->buf + i + 6) == IKEV2_DH_CURVE25519)
+					put_be16(p->buf + i + 6, IKEV2_DH_ECP_256);
+	} else {
+		/* One proposal, marked "more follow", then the same as number 2. */
+		size_t plen = pl->len, end = off + plen;
+
+		memmove(p->buf + end + plen, p->buf + end, p->len - end);
+		memcpy(p->buf + end, p->buf + off, plen);
+		p->buf[off] = IKEV2_SUBSTRUC_PROPOSAL;
+		p->buf[end + 4] = 2;
+		put_be16(p->buf + off - 2, (uint16_t)(pl->len + IKEV2_GENHDR_LEN + plen));
+		p->len += plen;
+		put_be32(p->buf + 24, (uint32_t)p->len);
+	}
+}
+
+/* The first answer to IKE_SA_INIT is forged; the genuine one follows it. */
+static bool forge_first_answer(struct world *w, struct w_pkt *p, unsigned seq)
+{
+	struct forge_ctx *f = w->filter_ctx;
+	struct w_pkt *genuine;
+	static const uint8_t modp768[2] = { 0, 1 }, longc[65] = { 1 };
+
+	(void)seq;
+	if (f->done || p->to != 0 || p->buf[18] != IKEV2_EXCH_IKE_SA_INIT)
+		return true;
+	f->done = true;
+	genuine = malloc(sizeof(*genuine));
+	if (!genuine)
+		return true;
+	memcpy(genuine, p, sizeof(*p));
+	world_put(w, genuine);
+	switch (f->what) {
+	case FORGE_ERROR: forge_notify(p, IKEV2_N_NO_PROPOSAL_CHOSEN, NULL, 0); break;
+	case FORGE_COOKIE_EMPTY: forge_notify(p, IKEV2_N_COOKIE, NULL, 0); break;
+	case FORGE_COOKIE_LONG: forge_notify(p, IKEV2_N_COOKIE, longc, sizeof(longc)); break;
+	case FORGE_INVALID_KE: forge_notify(p, IKEV2_N_INVALID_KE_PAYLOAD, modp768, 2); break;
+	case FORGE_PROPOSAL:
+	case FORGE_TWO_PROPOSALS: forge_payload(p, IKEV2_PL_SA, f->what); break;
+	case FORGE_BAD_KE: forge_payload(p, IKEV2_PL_KE, f->what); break;
+	case FORGE_N: break;
+	}
+	return true;
+}
+
+/*
+ * Section 2.21.1: an answer to IKE_SA_INIT is unauthenticated; one the
+ * initiator cannot act on, sent by anyone before the real one, must not
+ * end the attempt.  Each forgery arrives first; the SA comes up all the
+ * same, and nothing but the real answer was acted on.
+ */
+static void test_forged_init_answers(void)
+{
+	static struct world w;
+
+	for (int k = 0; k < FORGE_N; k++) {
+		struct forge_ctx f = { (enum forgery)k, false };
+		struct ike_stats s;
+
+		world_init(&w, NULL, NULL, false);
+		world_conn(&w, 0, "c", "aes128-sha256-x25519", "aes128gcm16", PSK);
+		world_conn(&w, 1, "c", "aes128-sha256-x25519", "aes128gcm16", PSK);
+		w.filter = forge_first_answer;
+		w.filter_ctx = &f;
+		ike_engine_initiate(w.p[0].e, "c", NULL);
+		world_run(&w, 1000);
+		CHECK_MSG(f.done, "%s: no answer forged", forgery_names[k]);
+		CHECK_MSG(world_events(&w.p[0], IKE_EV_IKE_UP) == 1 &&
+				  world_events(&w.p[1], IKE_EV_IKE_UP) == 1 &&
+				  world_events(&w.p[0], IKE_EV_FAILED) == 0,
+			  "%s: the forged answer ended the attempt", forgery_names[k]);
+		ike_engine_stats(w.p[0].e, &s);
+		CHECK_MSG(k == FORGE_ERROR || s.rx_malformed == 1, "%s: %llu counted malformed",
+			  forgery_names[k], (unsigned long long)s.rx_malformed);
+		world_free(&w);
+	}
+}
+
 int main(void)
 {
 	test_invalid_syntax_inside_sk();
@@ -277,5 +423,6 @@ int main(void)
 	test_bad_icv();
 	test_init_errors();
 	test_half_open_per_ip();
+	test_forged_init_answers();
 	return check_done("errors");
 }

@@ -148,12 +148,15 @@ static void test_chain(void)
 		{ IKEV2_PL_NONCE, "", -EINVAL, 0, 0, false },
 		/* Only half a generic header. */
 		{ IKEV2_PL_NONCE, "00 00", -EINVAL, 0, 0, false },
-		/* IKEv1 payload types 1..32 never appear in IKEv2 (section 3.2). */
-		{ 1, "00 00 0008 00000000", -EINVAL, 0, 0, false },
-		{ 13, "00 00 0008 00000000", -EINVAL, 0, 0, false },
-		{ 32, "00 00 0008 00000000", -EINVAL, 0, 0, false },
+		/*
+		 * IKEv1 payload types 1..32 (section 3.2) are unknown to IKEv2:
+		 * skipped, or recorded when critical (section 2.5).
+		 */
+		{ 1, "00 00 0008 00000000", 0, 0, 0, false },
+		{ 13, "00 80 0008 00000000", 0, 0, 13, false },
+		{ 32, "28 00 0008 00000000" NONCE_PL("00"), 0, 1, 0, false },
 		/* ...also further down the chain. */
-		{ IKEV2_PL_NONCE, NONCE_PL("05") "00 00 0008 00000000", -EINVAL, 0, 0, false },
+		{ IKEV2_PL_NONCE, NONCE_PL("05") "00 00 0008 00000000", 0, 1, 0, false },
 		/* Unknown, not critical: skipped (section 2.5). */
 		{ 49, "28 00 0008 deadbeef" NONCE_PL("00"), 0, 1, 0, false },
 		{ 255, "28 7f 0004" NONCE_PL("00"), 0, 1, 0, false },
@@ -733,6 +736,7 @@ static void test_sa(void)
 		struct ike_pl pl = pl_of(IKEV2_PL_SA, buf, 32);
 
 		CHECK_INT(ike_pl_sa(&pl, p, 1), 1);
+		CHECK_INT(ike_pl_sa_one(&pl, p), 0);
 		CHECK_INT(p[0].protocol, IKEV2_PROTO_ESP);
 		CHECK_INT(p[0].spi_size, 4);
 		CHECK(get_be32(p[0].spi) == 0xc0000001u);
@@ -746,6 +750,8 @@ static void test_sa(void)
 
 		/* Only the first is stored, the second is still validated. */
 		CHECK_INT(ike_pl_sa(&pl, p, 1), 1);
+		/* An answer holds exactly one proposal (section 3.3). */
+		CHECK_INT(ike_pl_sa_one(&pl, p), -EINVAL);
 		buf[len - 1] = 0x20; /* second proposal: DH 32 */
 		CHECK_INT(ike_pl_sa(&pl, p, 1), 1);
 		buf[len - 8] = 0x03; /* second proposal: last transform says more */
