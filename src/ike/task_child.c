@@ -493,14 +493,22 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 			*notify = IKEV2_N_TEMPORARY_FAILURE;
 			return -EBUSY;
 		}
-		/* Section 2.25.1: unknown, or one we are closing or have replaced. */
+		/* Section 2.25.1: unknown. */
 		if (!old) {
 			*notify = IKEV2_N_CHILD_SA_NOT_FOUND;
 			return -ENOENT;
 		}
+		/* Deleted by both ends already, its inbound SA only lingering: gone too. */
+		if (old->retire_ms) {
+			*notify = IKEV2_N_CHILD_SA_NOT_FOUND;
+			return -ENOENT;
+		}
 		lost = answer_lost(old);
-		/* Or one we are making anew on the IKE SA that reauthenticates this one. */
-		/* Or one whose rekey by the peer we answered already (2.8.1 has one). */
+		/*
+		 * Busy (2.25.1): one we are deleting; one we are making anew on the
+		 * IKE SA that reauthenticates this one; one whose rekey by the peer
+		 * we answered already (2.8.1 has one).
+		 */
 		if (old->state != CHILD_S_INSTALLED || old->succ == CHILD_SUCC_COLLIDED ||
 		    (old->succ == CHILD_SUCC_REPLACED && !lost) || sa->succ == IKE_SUCC_REAUTHING) {
 			*notify = IKEV2_N_TEMPORARY_FAILURE;

@@ -436,6 +436,74 @@ static void test_peer_spis(void)
 	}
 }
 
+/* CREATE_CHILD_SA rekeying the CHILD_SA whose inbound SPI (at the sender) is spec->spi. */
+static void build_rekey_of(struct ike_mb *mb, void *ctx)
+{
+	const struct ccs_spec *s = ctx;
+	uint8_t spi[4];
+
+	put_be32(spi, s->spi);
+	ike_mb_notify(mb, IKEV2_PROTO_ESP, spi, 4, IKEV2_N_REKEY_SA, NULL, 0);
+	build_ccs(mb, &(struct ccs_spec){ 0x2000 });
+}
+
+/* The notify in peer 1's answer to the request last queued (opened with peer 0's keys). */
+static uint16_t answer_notify(struct world *w)
+{
+	struct ike_sa *sa = sa_of(&w->p[0]);
+	struct ike_sk_ctx sk;
+	struct ike_msg m;
+	struct ike_notify n;
+	struct w_pkt *p;
+	uint16_t type = 0;
+	int len;
+
+	world_deliver(w, w->q_len - 1);
+	p = world_take(w, w->q_len - 1);
+	if (!p || ike_msg_parse(&m, p->buf, p->len) < 0 || !m.has_sk) {
+		free(p);
+		return 0;
+	}
+	ike_sa_sk_ctx(sa, false, &sk);
+	len = ike_sk_open(&sk, p->buf, m.sk_off + IKEV2_GENHDR_LEN, p->len);
+	if (len > 0) {
+		const uint8_t *pt = p->buf + m.sk_off + IKEV2_GENHDR_LEN +
+				    ike_encr_iv_len(sa->suite.encr);
+
+		if (ike_msg_parse_inner(&m, pt, (size_t)len - pt[len - 1] - 1) == 0 &&
+		    m.n_pl && m.pl[0].type == IKEV2_PL_NOTIFY && ike_pl_notify(&m.pl[0], &n) == 0)
+			type = n.type;
+	}
+	free(p);
+	return type;
+}
+
+/*
+ * Section 2.25.1: a rekey of a CHILD_SA the peer itself has deleted (we
+ * keep only its inbound SA a few seconds) is for one that does not exist:
+ * CHILD_SA_NOT_FOUND, not TEMPORARY_FAILURE (which would have the peer ask
+ * again for ever).
+ */
+static void test_rekey_deleted_child(void)
+{
+	static struct world w;
+	struct ike_child_info ci;
+	uint32_t old_in0;
+
+	establish(&w);
+	CHECK_INT(ike_engine_child_info(w.p[0].e, world_sa_spi(&w.p[0]), 0, &ci), 0);
+	old_in0 = ci.spi_in;
+	CHECK_INT(ike_engine_rekey_child(w.p[0].e, world_sa_spi(&w.p[0]), old_in0), 0);
+	/* The rekey and peer 0's DELETE of the old pair, no more. */
+	for (int i = 0; i < 4 && w.q_len; i++)
+		world_deliver(&w, 0);
+	CHECK_INT(w.q_len, 0);
+	forge_request(&w, 0, IKEV2_EXCH_CREATE_CHILD_SA, build_rekey_of,
+		      &(struct ccs_spec){ old_in0 });
+	CHECK_INT(answer_notify(&w), IKEV2_N_CHILD_SA_NOT_FOUND);
+	world_free(&w);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -448,6 +516,7 @@ static const struct {
 	{ "ike-collision-delete-first", test_ike_collision_delete_first },
 	{ "terminate-during-ike-rekey", test_terminate_during_ike_rekey },
 	{ "peer-spis", test_peer_spis },
+	{ "rekey-deleted-child", test_rekey_deleted_child },
 };
 
 /* All cases, or the one named (to see one fail on its own). */
