@@ -179,24 +179,29 @@ static int open_sk(struct ike_sa *sa, struct ike_msg *msg, uint8_t *buf)
  */
 static void peer_heard(struct ike_sa *sa, const struct ike_rx *rx)
 {
+	bool nat = sa->nat_local || sa->nat_remote;
+	struct xk_addr old = sa->remote;
+	char a[64];
+
 	sa->last_rx_ms = ike_now(sa->eng);
 	sa->dpd_sent_ms = 0;
-	if (!sa->nat_local && !sa->nat_remote && rx->local->port == ike_cfg(sa->eng)->nat_port &&
-	    sa->remote.port != rx->remote->port && xk_addr_ip_eq(&sa->remote, rx->remote)) {
-		sa->remote = *rx->remote;
-		sa->local = *rx->local;
-	}
-	if ((sa->nat_local || sa->nat_remote) && !xk_addr_eq(&sa->remote, rx->remote)) {
-		struct xk_addr old = sa->remote;
-		char a[64];
-
-		sa->remote = *rx->remote;
-		sa->local = *rx->local;
-		xk_info("peer moved conn=%s to %s:%u", sa->conn ? sa->conn->name : "",
-			xk_addr_str(&sa->remote, a, sizeof(a)), sa->remote.port);
-		if (sa->keys_ready && sa->state == IKE_S_ESTABLISHED)
-			child_move_all(sa, &old);
-	}
+	if (xk_addr_eq(&sa->remote, rx->remote) && xk_addr_eq(&sa->local, rx->local))
+		return;
+	/*
+	 * Without a NAT only a move to our NAT-T port is followed, whether or
+	 * not the peer's own port changed with it.
+	 */
+	if (!nat && (rx->local->port != ike_cfg(sa->eng)->nat_port ||
+		     !xk_addr_ip_eq(&sa->remote, rx->remote)))
+		return;
+	sa->remote = *rx->remote;
+	sa->local = *rx->local;
+	if (!nat || xk_addr_eq(&old, rx->remote))
+		return;
+	xk_info("peer moved conn=%s to %s:%u", sa->conn ? sa->conn->name : "",
+		xk_addr_str(&sa->remote, a, sizeof(a)), sa->remote.port);
+	if (sa->keys_ready && sa->state == IKE_S_ESTABLISHED)
+		child_move_all(sa, &old);
 }
 
 /* Begin our response to req: its header, and the SK payload that holds the rest. */

@@ -530,6 +530,28 @@ static void test_timeout(void)
 	world_free(&w);
 }
 
+/* Peer 1's connection, which accepts any peer address. */
+static void add_any_peer_conn(struct world *w)
+{
+	struct ike_proposal ip[2], ep[2];
+	char err[64];
+	struct ike_conn_cfg c = {
+		.name = "c",
+		.local = w->p[1].addr,
+		.psk = (const uint8_t *)PSK,
+		.psk_len = strlen(PSK),
+		.ike = ip,
+		.n_ike = (size_t)ike_proposals_parse("aes128gcm16-prfsha256-x25519", 1, ip, 2, err, 64),
+		.esp = ep,
+		.n_esp = (size_t)ike_proposals_parse("aes128gcm16", 3, ep, 2, err, 64),
+	};
+
+	xk_ts_parse("0.0.0.0/0", &c.remote_ts[0]);
+	c.n_remote_ts = 1;
+	c.local.port = 0;
+	CHECK_INT(ike_engine_add_conn(w->p[1].e, &c), 0);
+}
+
 /* A NAT rewrites the initiator's source address and port. */
 static uint16_t nat_shift = 10000;
 
@@ -555,25 +577,7 @@ static void test_nat(void)
 
 	world_init(&w, NULL, NULL, false);
 	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
-	/* The responder accepts any peer address. */
-	{
-		struct ike_proposal ip[2], ep[2];
-		char err[64];
-		struct ike_conn_cfg c = {
-			.name = "c",
-			.local = w.p[1].addr,
-			.psk = (const uint8_t *)PSK,
-			.psk_len = strlen(PSK),
-			.ike = ip,
-			.n_ike = (size_t)ike_proposals_parse("aes128gcm16-prfsha256-x25519", 1, ip, 2, err, 64),
-			.esp = ep,
-			.n_esp = (size_t)ike_proposals_parse("aes128gcm16", 3, ep, 2, err, 64),
-		};
-		xk_ts_parse("0.0.0.0/0", &c.remote_ts[0]);
-		c.n_remote_ts = 1;
-		c.local.port = 0;
-		CHECK_INT(ike_engine_add_conn(w.p[1].e, &c), 0);
-	}
+	add_any_peer_conn(&w);
 	w.filter = nat;
 	ike_engine_initiate(w.p[0].e, "c", NULL);
 	world_run(&w, 1000);
@@ -614,6 +618,49 @@ static void test_nat(void)
 		CHECK_INT(ike_engine_peer_moved(w.p[1].e, &id, &ir.remote), -ENOENT);
 	}
 	nat_shift = 10000;
+	world_free(&w);
+}
+
+/*
+ * A NAT (or a peer) that keeps the initiator's source port when it moves
+ * to our port 4500: the responder's own requests must leave from 4500 too
+ * (section 2.23), not from 500 where the peer no longer listens.
+ */
+static bool nat_keep_port(struct world *w, struct w_pkt *p, unsigned seq)
+{
+	(void)w;
+	(void)seq;
+	if (p->to == 1) {
+		p->src.ip[3] = 99;
+		p->src.port = 40000;
+	} else {
+		p->dst.ip[3] = 1;
+		p->dst.port = p->src.port;
+	}
+	return true;
+}
+
+static void test_nat_same_port(void)
+{
+	static struct world w;
+	struct ike_sa_info ir;
+
+	world_init(&w, NULL, NULL, false);
+	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
+	add_any_peer_conn(&w);
+	w.filter = nat_keep_port;
+	ike_engine_initiate(w.p[0].e, "c", NULL);
+	world_run(&w, 1000);
+	CHECK_INT(ike_engine_sa_info(w.p[1].e, world_sa_spi(&w.p[1]), &ir), 0);
+	CHECK(ir.state == IKE_S_ESTABLISHED && ir.nat_remote);
+	CHECK_INT(ir.remote.port, 40000);
+	CHECK_INT(ir.local.port, 4500);
+	/* The responder's own request goes from 4500. */
+	w.filter = NULL;
+	CHECK_INT(ike_engine_liveness(w.p[1].e, world_sa_spi(&w.p[1])), 0);
+	CHECK_INT(w.q_len, 1);
+	if (w.q_len == 1)
+		CHECK_INT(w.q[0]->src.port, 4500);
 	world_free(&w);
 }
 
@@ -660,6 +707,7 @@ int main(void)
 	test_liveness();
 	test_timeout();
 	test_nat();
+	test_nat_same_port();
 	test_malformed();
 	return check_done("exchange");
 }
