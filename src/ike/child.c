@@ -97,6 +97,9 @@ void child_hand_over(struct ike_sa *from, struct ike_sa *to)
 
 	from->children = NULL;
 	from->moved_to_spi = ike_sa_local_spi(to);
+	/* Handed back (a collision settled the other way): no circle of moves. */
+	if (to->moved_to_spi == ike_sa_local_spi(from))
+		to->moved_to_spi = 0;
 	for (; c; c = next) {
 		next = c->next;
 		/* One still CREATING stays with the exchange that makes it. */
