@@ -19,18 +19,13 @@ static void cookie_rotate(struct ike_engine *e, uint64_t now)
 
 bool ike_cookie_required(struct ike_engine *e, const struct xk_addr *remote)
 {
-	uint32_t n = 0;
-
 	/* Rotated lazily, when cookies are in use: no wake-ups when idle. */
 	cookie_rotate(e, ike_now(e));
 	if (e->stats.half_open >= e->cfg.cookie_threshold)
 		return true;
 	if (e->stats.half_open < e->cfg.cookie_threshold_ip)
 		return false;
-	for (struct ike_sa *sa = e->half_open; sa; sa = sa->hs->ho_next)
-		if (xk_addr_ip_eq(&sa->remote, remote) && ++n >= e->cfg.cookie_threshold_ip)
-			return true;
-	return false;
+	return ike_half_open_from(e, remote) >= e->cfg.cookie_threshold_ip;
 }
 
 unsigned ike_cookie_version(struct ike_engine *e)

@@ -36,6 +36,8 @@ void ike_sa_schedule(struct ike_sa *sa);
 /* Set our SPI in the hash table (responder learns spi_r, initiator spi_i). */
 struct ike_sa *ike_sa_new(struct ike_engine *e, struct ike_conn *c, bool initiator);
 void ike_sa_rehash_peer(struct ike_sa *sa);
+/* Half-open SAs from this peer address (its port aside). */
+uint32_t ike_half_open_from(struct ike_engine *e, const struct xk_addr *addr);
 /* Unlink a killed SA from the tables; it is freed when the engine call ends. */
 void ike_sa_bury(struct ike_sa *sa);
 void ike_sa_send_raw(struct ike_sa *sa, const uint8_t *buf, size_t len);

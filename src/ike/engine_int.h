@@ -29,6 +29,8 @@ struct ike_engine {
 	struct ike_sa *all;
 	struct ike_sa *dead;	  /* killed during this call, freed at its end */
 	struct ike_sa *half_open; /* responders awaiting IKE_AUTH (linked in hs) */
+	/* How many of them from each peer address (sa_table.c). */
+	struct ike_ho_ip *ho_ip[256];
 
 	/* Timers: a binary min-heap of SAs by timer_ms. */
 	struct ike_sa **heap;

@@ -97,6 +97,13 @@ struct ike_engine_cfg {
 	uint32_t cookie_threshold;      /* 30 half-open SAs in all ... */
 	uint32_t cookie_threshold_ip;   /* ... or 3 from one address */
 	uint32_t cookie_lifetime_ms;    /* 60000: secret rotation period */
+	/*
+	 * Bounded state for responders: beyond these an IKE_SA_INIT makes
+	 * nothing and is dropped (0: no limit).
+	 */
+	uint32_t half_open_max;         /* 5000 half-open SAs in all ... */
+	uint32_t half_open_max_ip;      /* ... 25 from one address */
+	uint32_t init_max_len;          /* 8192: the largest IKE_SA_INIT request kept */
 	uint32_t reqid_base;            /* first reqid handed out (ownership) */
 	uint32_t keepalive_ms;          /* 20000: NAT keepalives from behind a NAT, 0: off */
 };
@@ -286,6 +293,9 @@ struct ike_stats {
 	uint64_t reauths_failed;   /* attempts that failed (the old SA stayed) */
 	uint64_t dpd_dead;         /* peers found dead by liveness checks */
 	uint64_t ike_sa_active, child_sa_active, half_open;
+	uint64_t half_open_refused; /* IKE_SA_INIT dropped: half_open_max reached */
+	uint64_t half_open_blocked; /* IKE_SA_INIT dropped: half_open_max_ip from its address */
+	uint64_t init_too_large;    /* IKE_SA_INIT dropped: longer than init_max_len */
 };
 
 void ike_engine_stats(const struct ike_engine *e, struct ike_stats *out);

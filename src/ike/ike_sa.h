@@ -161,6 +161,7 @@ struct ike_hs {
 	 */
 	uint16_t init_error;
 	uint32_t init_error_tries;
+	struct xk_addr ho_addr; /* the address it is counted under while half-open */
 	struct ike_sa *ho_next, **ho_prev;  /* the engine's half-open list */
 	struct ike_pkt init_req, init_resp; /* as sent: signed in AUTH */
 	uint8_t cookie[IKEV2_COOKIE_MAX];

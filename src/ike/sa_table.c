@@ -88,6 +88,56 @@ int ike_sa_set_remote_id(struct ike_sa *sa, const struct ike_id *id)
 	return 0;
 }
 
+/* Half-open SAs from one peer address: the per-address limits read it in O(1). */
+struct ike_ho_ip {
+	struct ike_ho_ip *next;
+	struct xk_addr addr; /* port 0 */
+	uint32_t n;
+};
+
+#define HO_BUCKETS (sizeof(((struct ike_engine *)0)->ho_ip) / sizeof(struct ike_ho_ip *))
+
+static struct ike_ho_ip **ho_find(struct ike_engine *e, const struct xk_addr *addr)
+{
+	size_t len = addr->family == XK_AF_INET ? 4 : 16;
+	uint64_t h = xk_hash_bytes(e->hash_key ^ addr->family, addr->ip, len);
+	struct ike_ho_ip **pp = &e->ho_ip[(h ^ h >> 32) % HO_BUCKETS];
+
+	while (*pp && !xk_addr_ip_eq(&(*pp)->addr, addr))
+		pp = &(*pp)->next;
+	return pp;
+}
+
+uint32_t ike_half_open_from(struct ike_engine *e, const struct xk_addr *addr)
+{
+	struct ike_ho_ip *h = *ho_find(e, addr);
+
+	return h ? h->n : 0;
+}
+
+/* Counted under addr: +1 or -1. */
+static void ho_count(struct ike_engine *e, const struct xk_addr *addr, bool up)
+{
+	struct ike_ho_ip **pp = ho_find(e, addr), *h = *pp;
+
+	if (up && !h) {
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return; /* not counted: the per-address limits see one fewer */
+		h->addr = *addr;
+		h->addr.port = 0;
+		*pp = h;
+	}
+	if (!h)
+		return;
+	if (up) {
+		h->n++;
+	} else if (--h->n == 0) {
+		*pp = h->next;
+		free(h);
+	}
+}
+
 void ike_sa_set_half_open(struct ike_sa *sa, bool on)
 {
 	struct ike_engine *e = sa->eng;
@@ -103,11 +153,15 @@ void ike_sa_set_half_open(struct ike_sa *sa, bool on)
 			e->half_open->hs->ho_prev = &hs->ho_next;
 		hs->ho_prev = &e->half_open;
 		e->half_open = sa;
+		/* Where it came from, even should the peer move before IKE_AUTH ends. */
+		hs->ho_addr = sa->remote;
+		ho_count(e, &hs->ho_addr, true);
 	} else {
 		e->stats.half_open--;
 		*hs->ho_prev = hs->ho_next;
 		if (hs->ho_next)
 			hs->ho_next->hs->ho_prev = hs->ho_prev;
+		ho_count(e, &hs->ho_addr, false);
 	}
 }
 
@@ -474,4 +528,12 @@ void ike_tables_fini(struct ike_engine *e)
 {
 	tables_free(e);
 	free(e->heap);
+	for (size_t i = 0; i < HO_BUCKETS; i++) {
+		while (e->ho_ip[i]) {
+			struct ike_ho_ip *h = e->ho_ip[i];
+
+			e->ho_ip[i] = h->next;
+			free(h);
+		}
+	}
 }

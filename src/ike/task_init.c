@@ -339,6 +339,11 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 	struct ike_proposal reply;
 	int len;
 
+	/* No more than init_max_len is kept per half-open SA. */
+	if (ike_cfg(e)->init_max_len && msg->raw_len > ike_cfg(e)->init_max_len) {
+		ike_stats_mut(e)->init_too_large++;
+		return;
+	}
 	sa = ike_sa_find_peer(e, msg->hdr.spi_i, remote);
 	if (sa) {
 		/*
@@ -395,6 +400,21 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 			ike_stats_mut(e)->cookies_sent++;
 			return;
 		}
+	}
+	/*
+	 * Bounded state: beyond the limits nothing is made, and nothing said
+	 * (the initiator's retransmission may find room).  A cookie proved
+	 * only that the address answers, so the per-address limit holds for
+	 * requests with a valid cookie too.
+	 */
+	if (ike_cfg(e)->half_open_max && ike_stats_mut(e)->half_open >= ike_cfg(e)->half_open_max) {
+		ike_stats_mut(e)->half_open_refused++;
+		return;
+	}
+	if (ike_cfg(e)->half_open_max_ip &&
+	    ike_half_open_from(e, remote) >= ike_cfg(e)->half_open_max_ip) {
+		ike_stats_mut(e)->half_open_blocked++;
+		return;
 	}
 
 	props = calloc(IKE_MAX_PROPOSALS, sizeof(*props));

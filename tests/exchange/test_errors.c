@@ -279,6 +279,99 @@ static void test_half_open_per_ip(void)
 	world_free(&w);
 }
 
+/* Initiate from peer 0 and deliver only IKE_SA_INIT's request and answer. */
+static void half_open_one(struct world *w)
+{
+	ike_engine_initiate(w->p[0].e, "c", NULL);
+	for (int step = 0; step < 2 && w->q_len; step++)
+		world_deliver(w, 0);
+	while (w->q_len)
+		free(world_take(w, 0));
+}
+
+static uint8_t src_last_octet;
+
+/* Peer 0's datagrams seem to come from 192.0.2.<src_last_octet>, and back. */
+static bool from_elsewhere(struct world *w, struct w_pkt *p, unsigned seq)
+{
+	(void)w;
+	(void)seq;
+	if (p->to == 1)
+		p->src.ip[3] = src_last_octet;
+	else
+		p->dst.ip[3] = 1;
+	return true;
+}
+
+/*
+ * The responder's limits (ike_engine_cfg): half-open SAs from one address
+ * and in all, and the longest IKE_SA_INIT kept.  Beyond them a request
+ * makes nothing and is dropped, counted by reason.
+ */
+static void test_half_open_limits(void)
+{
+	static struct world w;
+	struct ike_engine_cfg cfg;
+	struct ike_stats s;
+
+	ike_engine_cfg_defaults(&cfg);
+	cfg.cookie_threshold = cfg.cookie_threshold_ip = 1000;
+	cfg.half_open_max = 3;
+	cfg.half_open_max_ip = 2;
+	world_init(&w, NULL, &cfg, false);
+	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
+	/* The responder accepts any peer address. */
+	{
+		struct ike_proposal ip[1], ep[1];
+		char err[64];
+		struct ike_conn_cfg c = {
+			.name = "c", .local = w.p[1].addr,
+			.psk = (const uint8_t *)PSK, .psk_len = strlen(PSK),
+			.ike = ip, .n_ike = (size_t)ike_proposals_parse("aes128gcm16-prfsha256-x25519", 1, ip, 1, err, 64),
+			.esp = ep, .n_esp = (size_t)ike_proposals_parse("aes128gcm16", 3, ep, 1, err, 64),
+		};
+		c.local.port = 0;
+		CHECK_INT(ike_engine_add_conn(w.p[1].e, &c), 0);
+	}
+	w.filter = from_elsewhere;
+	src_last_octet = 1;
+	for (int k = 0; k < 3; k++)
+		half_open_one(&w);
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.half_open, 2);
+	CHECK_INT(s.half_open_blocked, 1);
+	CHECK_INT(ike_half_open_from(w.p[1].e, &w.p[0].addr), 2);
+	/* Another address is not blocked, until the limit in all. */
+	src_last_octet = 77;
+	half_open_one(&w);
+	half_open_one(&w);
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.half_open, 3);
+	CHECK_INT(s.half_open_refused, 1);
+	CHECK_INT(world_sa_count(&w.p[1]), 3);
+	/* Once they expire, room again, and the counts per address are gone. */
+	w.now += 30001;
+	ike_engine_tick(w.p[1].e);
+	CHECK_INT(ike_half_open_from(w.p[1].e, &w.p[0].addr), 0);
+	half_open_one(&w);
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.half_open, 1);
+	world_free(&w);
+
+	/* A request longer than init_max_len: nothing kept, nothing said. */
+	ike_engine_cfg_defaults(&cfg);
+	cfg.init_max_len = 100;
+	world_init(&w, NULL, &cfg, false);
+	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
+	world_conn(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
+	half_open_one(&w);
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.init_too_large, 1);
+	CHECK_INT(s.half_open, 0);
+	CHECK_INT(world_sa_count(&w.p[1]), 0);
+	world_free(&w);
+}
+
 /* ---- section 2.21.1: forged answers to our IKE_SA_INIT ---- */
 
 enum forgery {
@@ -423,6 +516,7 @@ int main(void)
 	test_bad_icv();
 	test_init_errors();
 	test_half_open_per_ip();
+	test_half_open_limits();
 	test_forged_init_answers();
 	return check_done("errors");
 }
