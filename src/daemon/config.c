@@ -216,8 +216,18 @@ static int read_psk_file(struct parser *p, struct xd_conn *c, const char *path)
 
 	if (!f)
 		return fail(p, c->name, "psk-file", "%s: %s", path, strerror(errno));
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
-		xk_warn("%s: psk-file %s is open to group or others (chmod 600)", p->name, path);
+	/*
+	 * A secret other users can read is no secret: refused.  The group
+	 * may read it (root:xike 0640, for the daemon's unprivileged user).
+	 */
+	if (fstat(fileno(f), &st) < 0 || (st.st_mode & S_IRWXO)) {
+		fclose(f);
+		return fail(p, c->name, "psk-file",
+			    "%s: mode %04o lets other users at it (chmod 640 or 600)", path,
+			    (unsigned)(st.st_mode & 07777));
+	}
+	if (st.st_mode & S_IWGRP)
+		xk_warn("%s: psk-file %s is writable by its group (chmod 640)", p->name, path);
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
@@ -536,6 +546,9 @@ static void finish(struct parser *p)
 			fail(p, c->name, "psk", "missing (set psk or psk-file)");
 			break;
 		}
+		if (c->psk_len < 16)
+			xk_warn("%s:%u: [%s] psk: %zu bytes; 16 or more are advised (random, per peer)",
+				p->name, c->line, c->name, c->psk_len);
 		if (!c->n_ike && proposals(p, c, "ike", DEFAULT_IKE, IKEV2_PROTO_IKE) == 0)
 			break;
 		if (!c->n_esp && proposals(p, c, "esp", DEFAULT_ESP, IKEV2_PROTO_ESP) == 0)

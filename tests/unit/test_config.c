@@ -3,6 +3,12 @@
  * xiked.conf parsing: a good config in every key, and each mistake reported
  * with file, line and key (the daemon refuses to start on any of them).
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "check.h"
 #include "daemon/config.h"
 #include "ike/ikev2.h"
@@ -142,6 +148,39 @@ static void test_bad(void)
 	}
 }
 
+/* A psk-file other users can read is refused; the group may read it. */
+static void test_psk_file_mode(void)
+{
+	char path[] = "/tmp/xike-psk-XXXXXX", text[256], err[256];
+	struct xd_config cfg;
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK(write(fd, "a shared secret of some length\n", 31) == 31);
+	close(fd);
+	snprintf(text, sizeof(text), "[conn a]\npsk-file = %s\n", path);
+	for (int i = 0; i < 3; i++) {
+		static const mode_t modes[] = { 0644, 0604, 0640 };
+		int r;
+
+		chmod(path, modes[i]);
+		err[0] = '\0';
+		r = xd_config_parse(text, "t.conf", &cfg, err, sizeof(err));
+		if (i < 2) {
+			CHECK_MSG(r < 0 && strstr(err, "t.conf:2: [a] psk-file:") &&
+					  strstr(err, "lets other users at it"),
+				  "mode %04o: %s", (unsigned)modes[i], err);
+		} else {
+			CHECK_MSG(r == 0, "mode 0640 refused: %s", err);
+			if (r == 0)
+				xd_config_free(&cfg);
+		}
+	}
+	unlink(path);
+}
+
 static void test_duration(void)
 {
 	CHECK_INT(xd_parse_duration("0"), 0);
@@ -161,6 +200,7 @@ int main(void)
 	xk_log_set_level(XK_LOG_ERROR);
 	test_good();
 	test_bad();
+	test_psk_file_mode();
 	test_duration();
 	return check_done("config");
 }
