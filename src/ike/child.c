@@ -48,7 +48,10 @@ static const char *const child_succ_names[] = {
 	[CHILD_SUCC_REPLACED] = "REPLACED",
 };
 
-/* REPLACED is reachable from all and left for none. */
+/*
+ * REPLACED is reachable from all, and left only when what replaced it goes
+ * before the peer could have had it (unreplace()).
+ */
 bool child_set_succ(struct ike_child *c, enum child_succ to)
 {
 	static const unsigned allowed[] = {
@@ -57,7 +60,7 @@ bool child_set_succ(struct ike_child *c, enum child_succ to)
 		[CHILD_SUCC_REKEYING] = 1u << CHILD_SUCC_NONE | 1u << CHILD_SUCC_COLLIDED,
 		/* ... or the peer's CHILD_SA of the collision went first. */
 		[CHILD_SUCC_COLLIDED] = 1u << CHILD_SUCC_NONE | 1u << CHILD_SUCC_REKEYING,
-		[CHILD_SUCC_REPLACED] = 0,
+		[CHILD_SUCC_REPLACED] = 1u << CHILD_SUCC_NONE,
 	};
 
 	if (c->succ == to)
@@ -887,6 +890,18 @@ void child_rekey_later(struct ike_child *c)
 	ike_sa_schedule(c->sa);
 }
 
+/*
+ * The CHILD_SA that replaced `o` (we answered the peer's rekey) goes
+ * before the peer deleted `o`: the peer may never have had it (the answer
+ * lost, or deleted here first), so `o` is the live pair again; had the
+ * peer had it, its DELETE of `o` is on its way and ends `o` too.
+ */
+static void unreplace(struct ike_child *o)
+{
+	if (o->succ == CHILD_SUCC_REPLACED && o->state == CHILD_S_INSTALLED && !o->retire_ms)
+		child_set_succ(o, CHILD_SUCC_NONE);
+}
+
 void child_remove(struct ike_child *c)
 {
 	/* The list that holds it, whichever IKE SA it moved to meanwhile. */
@@ -906,8 +921,10 @@ void child_remove(struct ike_child *c)
 			if (o->succ == CHILD_SUCC_COLLIDED)
 				child_set_succ(o, CHILD_SUCC_REKEYING);
 		}
-		if (o->replaced_by == c)
+		if (o->replaced_by == c) {
 			o->replaced_by = NULL;
+			unreplace(o);
+		}
 	}
 	child_uninstall(sa, c);
 	free(c->coll_nonce);

@@ -94,6 +94,8 @@ struct ike_child {
 	struct xk_sa *pending_out;
 	uint64_t pending_ms;
 	uint64_t retry_ms; /* TEMPORARY_FAILURE: rekey again at this time */
+	/* CREATING: an SPI the peer deleted meanwhile (its DELETE overtook its answer). */
+	uint32_t peer_deleted;
 };
 
 enum ike_task_result {

@@ -294,6 +294,17 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 	err = child_accept_reply(sa, c, msg, t->dh_group == 0, &why);
 	if (err < 0)
 		goto fail;
+	/* The peer's DELETE of it overtook its answer: there is nothing to keep. */
+	if (c->peer_deleted && c->peer_deleted == c->spi_out) {
+		xk_notice("CREATE_CHILD_SA conn=%s: the peer deleted %08x before its answer came",
+			  sa->conn->name, c->spi_out);
+		t->child_spi = 0;
+		ike_emit(sa, IKE_EV_FAILED, c, 0, "deleted by the peer");
+		child_remove(c);
+		if (old && old->state == CHILD_S_INSTALLED && old->succ == CHILD_SUCC_NONE)
+			child_rekey_later(old);
+		return IKE_TASK_DONE;
+	}
 	if (c->suite.dh) {
 		/* PFS: the responder's share, in the group it chose. */
 		if (!t->dh || c->suite.dh != t->dh_group || !pl_ke || ike_pl_ke(pl_ke, &ke) < 0 ||

@@ -224,6 +224,18 @@ struct ike_task *task_liveness_new(void)
 
 /* ---- responder ---- */
 
+/*
+ * The peer deletes an SPI we do not know: perhaps that of a CHILD_SA our
+ * request is making, whose answer the DELETE overtook.  Noted on those,
+ * so that the answer does not install what the peer has already deleted.
+ */
+static void deleted_before_answer(struct ike_sa *sa, uint32_t spi)
+{
+	for (struct ike_child *c = sa->children; c; c = c->next)
+		if (c->state == CHILD_S_CREATING)
+			c->peer_deleted = spi;
+}
+
 int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb,
 		      uint16_t *notify)
 {
@@ -281,8 +293,11 @@ int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 			struct ike_child *c = child_find_out_moved(sa, get_be32(d.spis + 4 * j),
 								   CHILD_LIVE);
 
-			if (!c)
-				continue; /* already gone: nothing to say (1.4.1) */
+			if (!c) {
+				/* Gone (nothing to say, 1.4.1), or not yet ours. */
+				deleted_before_answer(sa, get_be32(d.spis + 4 * j));
+				continue;
+			}
 			/* Our half of the pair goes back, unless we are deleting it too. */
 			if ((c->state == CHILD_S_INSTALLED || c->succ == CHILD_SUCC_REPLACED) &&
 			    n_spis < 64)
