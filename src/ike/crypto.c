@@ -12,10 +12,16 @@
  * Every function that holds key material ends at one `out:` label that
  * wipes it.
  */
+#include "crypto.h"
+
+#include "common/bytes.h"
+#include "ikev2.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <string.h>
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -27,10 +33,6 @@
 #include <openssl/param_build.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
-
-#include "common/bytes.h"
-#include "crypto.h"
-#include "ikev2.h"
 
 /* --- Algorithms, fetched once ------------------------------------------ */
 

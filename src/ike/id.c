@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /* Identities as users write them, and as IKEv2 carries them (section 3.5). */
+#include "ike.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "ike.h"
 #include "ike/ikev2.h"
 
 static int hexval(char c)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /* Name tables for the IANA constants in ikev2.h, for logs. */
-#include <stdio.h>
-
 #include "ikev2.h"
+
+#include <stdio.h>
 
 #define N(x) [x] = #x
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
+#include "payload.h"
+
 #include <errno.h>
 #include <string.h>
-
-#include "payload.h"
 
 int ike_hdr_parse(const uint8_t *buf, size_t len, struct ike_hdr *hdr)
 {

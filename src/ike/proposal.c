@@ -5,13 +5,13 @@
  * responder's choice.  Pure functions over struct ike_proposal; which
  * algorithms the crypto code implements is not this file's business.
  */
+#include "proposal.h"
+#include "ikev2.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-#include "ikev2.h"
-#include "proposal.h"
 
 #define KW_AEAD 0x01
 
