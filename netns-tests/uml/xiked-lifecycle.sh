@@ -65,7 +65,8 @@ say "dead peer found after ${t}s"
 
 say "dpd-action = trap: after a dead peer, the next packet brings the tunnel back"
 xiked_stop 1
-conf 1 "dpd = 2s" "dpd-timeout = 6s" "dpd-action = trap" | xiked_start 1
+# remote-id: INITIAL_CONTACT (below) counts only where the peer's identity is pinned.
+conf 1 "dpd = 2s" "dpd-timeout = 6s" "dpd-action = trap" "remote-id = $IP2_4" | xiked_start 1
 conf 2 | xiked_start 2
 check ctl 1 initiate t
 wait_for 20 child_up 1 || fail "no CHILD SA"

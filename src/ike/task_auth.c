@@ -419,9 +419,19 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 	{
 		struct ike_notify ic;
 
-		/* Section 2.4: the peer restarted; what we kept of it is stale. */
-		if (ike_msg_notify(req, IKEV2_N_INITIAL_CONTACT, &ic))
-			ike_sa_drop_siblings(sa);
+		/*
+		 * Section 2.4: the peer restarted; what we kept of it is stale.
+		 * Only on a connection that pins the peer's identity: on one that
+		 * takes any (a PSK shared by a group), any member could name
+		 * another's identity and have its SAs dropped.
+		 */
+		if (ike_msg_notify(req, IKEV2_N_INITIAL_CONTACT, &ic)) {
+			if (sa->conn->remote_id.type)
+				ike_sa_drop_siblings(sa);
+			else
+				xk_info("INITIAL_CONTACT ignored conn=%s: no remote-id pinned",
+					sa->conn->name);
+		}
 	}
 	ike_mb_id(mb, IKEV2_PL_IDR, lid.type, lid.data, lid.len);
 	ike_mb_auth(mb, IKEV2_AUTH_SHARED_KEY_MIC, mac, mlen);
