@@ -140,8 +140,8 @@ void world_run(struct world *w, uint64_t max_ms)
 	}
 }
 
-int world_conn(struct world *w, int idx, const char *name, const char *ike,
-	       const char *esp, const char *psk)
+static int conn(struct world *w, int idx, const char *name, const char *ike,
+		const char *esp, const char *psk, bool any_peer)
 {
 	struct ike_proposal ip[IKE_MAX_PROPOSALS], ep[IKE_MAX_PROPOSALS];
 	char err[128];
@@ -163,7 +163,25 @@ int world_conn(struct world *w, int idx, const char *name, const char *ike,
 	if (ni < 0 || ne < 0)
 		return -1;
 	c.local.port = c.remote.port = 0;
+	if (any_peer) {
+		/* Any address, any selectors: a responder for whoever comes (a NAT). */
+		memset(&c.remote, 0, sizeof(c.remote));
+		xk_ts_parse("0.0.0.0/0", &c.remote_ts[0]);
+		c.n_remote_ts = 1;
+	}
 	return ike_engine_add_conn(w->p[idx].e, &c);
+}
+
+int world_conn(struct world *w, int idx, const char *name, const char *ike,
+	       const char *esp, const char *psk)
+{
+	return conn(w, idx, name, ike, esp, psk, false);
+}
+
+int world_conn_any(struct world *w, int idx, const char *name, const char *ike,
+		   const char *esp, const char *psk)
+{
+	return conn(w, idx, name, ike, esp, psk, true);
 }
 
 size_t world_events(const struct w_peer *p, enum ike_event_type t)

@@ -74,6 +74,9 @@ void world_run(struct world *w, uint64_t max_ms);
 /* A connection between the two peers with these proposals and PSKs. */
 int world_conn(struct world *w, int idx, const char *name, const char *ike,
 	       const char *esp, const char *psk);
+/* The same, for a responder that takes any peer address and selectors. */
+int world_conn_any(struct world *w, int idx, const char *name, const char *ike,
+		   const char *esp, const char *psk);
 /* Counts events of a type seen by a peer. */
 size_t world_events(const struct w_peer *p, enum ike_event_type t);
 /* Last event of a type, or NULL. */

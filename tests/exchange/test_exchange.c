@@ -530,28 +530,6 @@ static void test_timeout(void)
 	world_free(&w);
 }
 
-/* Peer 1's connection, which accepts any peer address. */
-static void add_any_peer_conn(struct world *w)
-{
-	struct ike_proposal ip[2], ep[2];
-	char err[64];
-	struct ike_conn_cfg c = {
-		.name = "c",
-		.local = w->p[1].addr,
-		.psk = (const uint8_t *)PSK,
-		.psk_len = strlen(PSK),
-		.ike = ip,
-		.n_ike = (size_t)ike_proposals_parse("aes128gcm16-prfsha256-x25519", 1, ip, 2, err, 64),
-		.esp = ep,
-		.n_esp = (size_t)ike_proposals_parse("aes128gcm16", 3, ep, 2, err, 64),
-	};
-
-	xk_ts_parse("0.0.0.0/0", &c.remote_ts[0]);
-	c.n_remote_ts = 1;
-	c.local.port = 0;
-	CHECK_INT(ike_engine_add_conn(w->p[1].e, &c), 0);
-}
-
 /* A NAT rewrites the initiator's source address and port. */
 static uint16_t nat_shift = 10000;
 
@@ -577,7 +555,7 @@ static void test_nat(void)
 
 	world_init(&w, NULL, NULL, false);
 	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
-	add_any_peer_conn(&w);
+	CHECK_INT(world_conn_any(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK), 0);
 	w.filter = nat;
 	ike_engine_initiate(w.p[0].e, "c", NULL);
 	world_run(&w, 1000);
@@ -647,7 +625,7 @@ static void test_nat_same_port(void)
 
 	world_init(&w, NULL, NULL, false);
 	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
-	add_any_peer_conn(&w);
+	CHECK_INT(world_conn_any(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK), 0);
 	w.filter = nat_keep_port;
 	ike_engine_initiate(w.p[0].e, "c", NULL);
 	world_run(&w, 1000);
