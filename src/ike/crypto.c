@@ -42,7 +42,12 @@
  * threads share it.  What is missing (a FIPS provider without ChaCha20,
  * say) stays NULL and fails where it is asked for.
  */
-static const char *const md_names[] = { "SHA1", "SHA256", "SHA384", "SHA512" };
+static const char *const md_names[] = {
+	[IKE_MD_SHA1] = "SHA1",
+	[IKE_MD_SHA256] = "SHA256",
+	[IKE_MD_SHA384] = "SHA384",
+	[IKE_MD_SHA512] = "SHA512",
+};
 static const char *const cipher_names[] = {
 	"AES-128-CBC", "AES-192-CBC", "AES-256-CBC",
 	"AES-128-GCM", "AES-192-GCM", "AES-256-GCM", "ChaCha20-Poly1305",
@@ -96,19 +101,21 @@ static int alg_index(const char *const *names, size_t n, const char *name)
 	return -1;
 }
 
-/* The fetched algorithm of that name, NULL if it is not there. */
-static const EVP_MD *md_get(const char *name)
+/* Whether md is a digest of the table, once the table is filled. */
+static bool md_ready(enum ike_md md)
 {
-	int i = alg_index(md_names, N_MD, name);
-
-	return i < 0 ? NULL : algs.md[i];
+	return md >= 0 && (size_t)md < N_MD && algs_ready();
 }
 
-static const EVP_MAC_CTX *hmac_get(const char *digest)
+/* The fetched digest, NULL if it is not there. */
+static const EVP_MD *md_get(enum ike_md md)
 {
-	int i = alg_index(md_names, N_MD, digest);
+	return md_ready(md) ? algs.md[md] : NULL;
+}
 
-	return i < 0 ? NULL : algs.hmac[i];
+static const EVP_MAC_CTX *hmac_get(enum ike_md md)
+{
+	return md_ready(md) ? algs.hmac[md] : NULL;
 }
 
 const EVP_CIPHER *ike_cipher_get(const char *name)
@@ -120,31 +127,31 @@ const EVP_CIPHER *ike_cipher_get(const char *name)
 
 /* --- HMAC ------------------------------------------------------------- */
 
-const char *ike_prf_digest(uint16_t prf)
+enum ike_md ike_prf_md(uint16_t prf)
 {
 	switch (prf) {
-	case IKEV2_PRF_HMAC_SHA2_256: return "SHA256";
-	case IKEV2_PRF_HMAC_SHA2_384: return "SHA384";
-	case IKEV2_PRF_HMAC_SHA2_512: return "SHA512";
+	case IKEV2_PRF_HMAC_SHA2_256: return IKE_MD_SHA256;
+	case IKEV2_PRF_HMAC_SHA2_384: return IKE_MD_SHA384;
+	case IKEV2_PRF_HMAC_SHA2_512: return IKE_MD_SHA512;
 	}
-	return NULL;
+	return IKE_MD_NONE;
 }
 
-const char *ike_integ_digest(uint16_t integ)
+enum ike_md ike_integ_md(uint16_t integ)
 {
 	switch (integ) {
-	case IKEV2_AUTH_HMAC_SHA2_256_128: return "SHA256";
-	case IKEV2_AUTH_HMAC_SHA2_384_192: return "SHA384";
-	case IKEV2_AUTH_HMAC_SHA2_512_256: return "SHA512";
+	case IKEV2_AUTH_HMAC_SHA2_256_128: return IKE_MD_SHA256;
+	case IKEV2_AUTH_HMAC_SHA2_384_192: return IKE_MD_SHA384;
+	case IKEV2_AUTH_HMAC_SHA2_512_256: return IKE_MD_SHA512;
 	}
-	return NULL;
+	return IKE_MD_NONE;
 }
 
 /* A keyed HMAC context (freeing it cleanses the key schedule). */
-EVP_MAC_CTX *ike_hmac_new(const char *digest, const uint8_t *key, size_t klen)
+EVP_MAC_CTX *ike_hmac_new(enum ike_md md, const uint8_t *key, size_t klen)
 {
 	static const uint8_t nokey;
-	const EVP_MAC_CTX *unkeyed = hmac_get(digest);
+	const EVP_MAC_CTX *unkeyed = hmac_get(md);
 	EVP_MAC_CTX *ctx;
 
 	ctx = unkeyed ? EVP_MAC_CTX_dup(unkeyed) : NULL;
@@ -157,49 +164,18 @@ EVP_MAC_CTX *ike_hmac_new(const char *digest, const uint8_t *key, size_t klen)
 	return ctx;
 }
 
-/* Feed the spans to a keyed context and take its output; ctx is spent. */
-int ike_hmac_finish(EVP_MAC_CTX *ctx, const struct ike_span *in, size_t n, uint8_t *out,
-		    size_t outlen)
-{
-	size_t len = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (in[i].n && EVP_MAC_update(ctx, in[i].p, in[i].n) != 1)
-			return -EIO;
-	if (EVP_MAC_final(ctx, out, &len, outlen) != 1 || len != outlen)
-		return -EIO;
-	return 0;
-}
-
-/*
- * out receives the full HMAC output (outlen bytes, the digest size).  One
- * key, one message: the keyed context itself is used up, no copy of it.
- */
-int ike_hmac_once(const char *digest, const uint8_t *key, size_t klen,
-		  const struct ike_span *in, size_t n, uint8_t *out, size_t outlen)
-{
-	EVP_MAC_CTX *ctx = ike_hmac_new(digest, key, klen);
-	int ret;
-
-	if (!ctx)
-		return -EIO;
-	ret = ike_hmac_finish(ctx, in, n, out, outlen);
-	EVP_MAC_CTX_free(ctx);
-	return ret;
-}
-
 /* --- Digests ------------------------------------------------------------ */
 
 int ike_sha1(const uint8_t *data, size_t len, uint8_t out[20])
 {
-	const EVP_MD *md = md_get("SHA1");
+	const EVP_MD *md = md_get(IKE_MD_SHA1);
 
 	return md && EVP_Digest(data, len, out, NULL, md, NULL) == 1 ? 0 : -EIO;
 }
 
 int ike_sha256(const uint8_t *data, size_t len, uint8_t out[32])
 {
-	const EVP_MD *md = md_get("SHA256");
+	const EVP_MD *md = md_get(IKE_MD_SHA256);
 
 	return md && EVP_Digest(data, len, out, NULL, md, NULL) == 1 ? 0 : -EIO;
 }

@@ -38,7 +38,7 @@ int ike_prf(uint16_t prf, const uint8_t *key, size_t klen,
 
 	if (!ike_prf_len(prf))
 		return -ENOTSUP;
-	return ike_hmac_once(ike_prf_digest(prf), key, klen, &in, 1, out, ike_prf_len(prf));
+	return ike_hmac_once(ike_prf_md(prf), key, klen, &in, 1, out, ike_prf_len(prf));
 }
 
 /*
@@ -61,7 +61,7 @@ static int prf_plus_spans(uint16_t prf, const uint8_t *key, size_t klen,
 	/* Section 2.13: the counter octet must not wrap. */
 	if (outlen > 255 * plen || nseed > SEED_SPANS_MAX)
 		return -EINVAL;
-	ctx = ike_hmac_new(ike_prf_digest(prf), key, klen);
+	ctx = ike_hmac_new(ike_prf_md(prf), key, klen);
 	if (!ctx)
 		return -EIO;
 	for (unsigned int i = 1; off < outlen; i++) {
@@ -187,7 +187,7 @@ int ike_derive_ike_keys(uint16_t prf, const uint8_t *ni, size_t nilen,
 	if (nrlen)
 		memcpy(key + nilen, nr, nrlen);
 	/* SKEYSEED = prf(Ni | Nr, g^ir) */
-	ret = ike_hmac_once(ike_prf_digest(prf), key, klen, &in, 1, skeyseed, plen);
+	ret = ike_hmac_once(ike_prf_md(prf), key, klen, &in, 1, skeyseed, plen);
 	if (ret)
 		goto out;
 	ret = derive_from_skeyseed(prf, skeyseed, plen, ni, nilen, nr, nrlen,
@@ -224,7 +224,7 @@ int ike_derive_rekey_keys(uint16_t old_prf, const uint8_t *old_sk_d, size_t old_
 	if (a_len > IKE_KEY_MAX || e_len > IKE_KEY_MAX)
 		goto out;
 	/* Section 2.18: SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr) */
-	ret = ike_hmac_once(ike_prf_digest(old_prf), old_sk_d, old_dlen, in, 3, skeyseed, old_plen);
+	ret = ike_hmac_once(ike_prf_md(old_prf), old_sk_d, old_dlen, in, 3, skeyseed, old_plen);
 	if (ret)
 		goto out;
 	ret = derive_from_skeyseed(prf, skeyseed, old_plen, ni, nilen, nr, nrlen,

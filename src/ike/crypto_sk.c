@@ -100,7 +100,7 @@ size_t ike_encr_block_len(uint16_t encr)
 
 bool ike_integ_supported(uint16_t integ)
 {
-	return ike_integ_digest(integ) != NULL;
+	return ike_integ_md(integ) != IKE_MD_NONE;
 }
 
 size_t ike_integ_key_len(uint16_t integ)
@@ -137,7 +137,7 @@ static int sk_icv(const struct ike_sk_ctx *c, const uint8_t *msg, size_t len, ui
 	size_t dlen = ike_integ_key_len(c->integ);
 	int ret;
 
-	ret = ike_hmac_once(ike_integ_digest(c->integ), c->akey, dlen, &in, 1, full, dlen);
+	ret = ike_hmac_once(ike_integ_md(c->integ), c->akey, dlen, &in, 1, full, dlen);
 	if (!ret)
 		memcpy(icv, full, ike_integ_icv_len(c->integ));
 	return ret;
