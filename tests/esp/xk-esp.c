@@ -46,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "common/log.h"
 #include "common/secret.h"
 #include "esp-soft/esp.h"
@@ -53,59 +54,14 @@
 
 #define MAX_SA 64
 
+const char cli_prog[] = "xk-esp";
+
 static struct esp_soft *es;
 static struct xk_sa_id sa_ids[MAX_SA];
 static int n_sa_ids;
 static bool ike_echo;
 static struct xk_addr hello_dst;
 static bool hello_ok;
-
-static void die(const char *what, const char *arg)
-{
-	fprintf(stderr, "xk-esp: %s: %s\n", what, arg);
-	exit(2);
-}
-
-static uint32_t num(const char *s)
-{
-	char *end;
-	unsigned long v = strtoul(s, &end, 0);
-
-	if (!*s || *end)
-		die("not a number", s);
-	return (uint32_t)v;
-}
-
-static void addr(const char *s, struct xk_addr *a)
-{
-	if (xk_addr_parse(s, a) < 0)
-		die("not an address", s);
-}
-
-static size_t hex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(s);
-
-	if (n % 2 || n / 2 > cap)
-		die("bad key", "(wrong length)");
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			die("bad key", "(not hex)");
-		out[i] = (uint8_t)v;
-	}
-	return n / 2;
-}
-
-static enum xk_mode mode(const char *s)
-{
-	if (strcmp(s, "tunnel") == 0)
-		return XK_MODE_TUNNEL;
-	if (strcmp(s, "transport") != 0)
-		die("bad mode", s);
-	return XK_MODE_TRANSPORT;
-}
 
 /* Split a quoted argument into words (modified in place). */
 static int words(char *s, char **w, int max)
@@ -117,93 +73,32 @@ static int words(char *s, char **w, int max)
 	return n;
 }
 
-static void enc_alg(const char *s, struct xk_sa *sa)
-{
-	if (strcmp(s, "aes128gcm16") == 0 || strcmp(s, "aes256gcm16") == 0) {
-		sa->enc = XK_ENC_AES_GCM_16;
-	} else if (strcmp(s, "chacha20poly1305") == 0) {
-		sa->enc = XK_ENC_CHACHA20_POLY1305;
-	} else if (strcmp(s, "aes128") == 0 || strcmp(s, "aes256") == 0) {
-		sa->enc = XK_ENC_AES_CBC;
-	} else {
-		die("unknown encryption", s);
-	}
-}
-
-static bool integ_alg(const char *s, struct xk_sa *sa)
-{
-	static const struct {
-		const char *name;
-		enum xk_integ integ;
-	} t[] = {
-		{ "sha256", XK_INTEG_HMAC_SHA256_128 },
-		{ "sha384", XK_INTEG_HMAC_SHA384_192 },
-		{ "sha512", XK_INTEG_HMAC_SHA512_256 },
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		if (strcmp(s, t[i].name) == 0) {
-			sa->integ = t[i].integ;
-			return true;
-		}
-	}
-	return false;
-}
-
 static void add_sa(char *spec, bool inbound, uint16_t port)
 {
 	char *w[32];
-	int n = words(spec, w, 32), i = 7, err;
+	int n = words(spec, w, 32), i, k, err;
 	struct xk_sa sa = { .inbound = inbound, .replay_window = 128, .encap = true };
 
-	if (n < 7)
-		die("usage", "--sa-in/--sa-out \"SRC DST SPI REQID MODE ENC KEY [INTEG KEY] ...\"");
-	addr(w[0], &sa.src);
-	addr(w[1], &sa.dst);
+	i = cli_sa(n, w, &sa, "--sa-in/--sa-out \"SRC DST SPI REQID MODE ENC KEY [INTEG KEY] ...\"");
 	sa.src.port = sa.dst.port = port;
-	sa.spi = num(w[2]);
-	sa.reqid = num(w[3]);
-	sa.mode = mode(w[4]);
-	enc_alg(w[5], &sa);
-	sa.enc_key_len = (uint16_t)hex(w[6], sa.enc_key, sizeof(sa.enc_key));
-	if (i + 1 < n && integ_alg(w[i], &sa)) {
-		sa.integ_key_len = (uint16_t)hex(w[i + 1], sa.integ_key, sizeof(sa.integ_key));
-		i += 2;
-	}
 	for (; i < n; i++) {
-		const char *o = w[i], *v = i + 1 < n ? w[i + 1] : "";
-
-		if (strcmp(o, "esn") == 0) {
-			sa.esn = true;
-		} else if (strcmp(o, "noencap") == 0) {
+		k = cli_sa_option(n, w, i, &sa);
+		if (k >= 0)
+			i += k;
+		else if (strcmp(w[i], "noencap") == 0)
 			sa.encap = false;
-		} else if (strcmp(o, "window") == 0) {
-			sa.replay_window = num(v), i++;
-		} else if (strcmp(o, "encap") == 0 && i + 2 < n) {
-			sa.src.port = (uint16_t)num(w[i + 1]);
-			sa.dst.port = (uint16_t)num(w[i + 2]);
-			i += 2;
-		} else if (strcmp(o, "soft-secs") == 0) {
-			sa.life.soft_secs = num(v), i++;
-		} else if (strcmp(o, "hard-secs") == 0) {
-			sa.life.hard_secs = num(v), i++;
-		} else if (strcmp(o, "soft-packets") == 0) {
-			sa.life.soft_packets = num(v), i++;
-		} else if (strcmp(o, "hard-packets") == 0) {
-			sa.life.hard_packets = num(v), i++;
-		} else {
-			die("unknown SA option", o);
-		}
+		else
+			cli_die("unknown SA option", w[i]);
 	}
 	err = esp_soft_add_sa(es, &sa);
 	xk_wipe(&sa, sizeof(sa));
 	if (err < 0)
-		die("add SA", strerror(-err));
+		cli_die("add SA", strerror(-err));
 	if (n_sa_ids < MAX_SA) {
 		struct xk_sa_id *id = &sa_ids[n_sa_ids++];
 
-		addr(w[1], &id->dst);
-		id->spi = num(w[2]);
+		cli_addr(w[1], &id->dst);
+		id->spi = cli_num(w[2]);
 		id->proto = 50;
 	}
 	/* The key was in argv: wipe what we can of it. */
@@ -213,35 +108,13 @@ static void add_sa(char *spec, bool inbound, uint16_t port)
 static void add_policy(char *spec)
 {
 	char *w[16];
-	int n = words(spec, w, 16), i = 5, err;
-	struct xk_policy p = { .priority = 1000 };
+	int n = words(spec, w, 16), err;
+	struct xk_policy p;
 
-	if (n < 5)
-		die("usage", "--policy \"SRC_TS DST_TS DIR REQID MODE [TSRC TDST] [prio N]\"");
-	if (xk_ts_parse(w[0], &p.src) < 0 || xk_ts_parse(w[1], &p.dst) < 0)
-		die("not a selector", w[0]);
-	if (strcmp(w[2], "in") == 0)
-		p.dir = XK_DIR_IN;
-	else if (strcmp(w[2], "out") == 0)
-		p.dir = XK_DIR_OUT;
-	else if (strcmp(w[2], "fwd") == 0)
-		p.dir = XK_DIR_FWD;
-	else
-		die("bad direction", w[2]);
-	p.reqid = num(w[3]);
-	p.mode = mode(w[4]);
-	if (p.mode == XK_MODE_TUNNEL) {
-		if (n < 7)
-			die("usage", "tunnel mode needs TSRC TDST");
-		addr(w[5], &p.tmpl_src);
-		addr(w[6], &p.tmpl_dst);
-		i = 7;
-	}
-	if (i + 1 < n && strcmp(w[i], "prio") == 0)
-		p.priority = num(w[i + 1]);
+	cli_policy(n, w, &p, "--policy \"SRC_TS DST_TS DIR REQID MODE [TSRC TDST] [prio N]\"");
 	err = esp_soft_add_policy(es, &p);
 	if (err < 0)
-		die("add policy", strerror(-err));
+		cli_die("add policy", strerror(-err));
 }
 
 static void print_stats(void)
@@ -340,8 +213,8 @@ static double now_s(void)
 static int cmd_bench(int argc, char **argv)
 {
 	const char *alg = argc > 0 ? argv[0] : "aes128gcm16";
-	size_t size = argc > 1 ? num(argv[1]) : 1400;
-	double msec = argc > 2 ? num(argv[2]) : 1000;
+	size_t size = argc > 1 ? cli_num(argv[1]) : 1400;
+	double msec = argc > 2 ? cli_num(argv[2]) : 1000;
 	struct xk_sa c = { .spi = 0x1000, .mode = XK_MODE_TUNNEL, .replay_window = 0 };
 	struct esp_sa *out, *in;
 	static uint8_t payload[65536], pkt[65536 + ESP_MAX_OVERHEAD], work[sizeof(pkt)];
@@ -351,10 +224,10 @@ static int cmd_bench(int argc, char **argv)
 	int len;
 
 	if (size > sizeof(payload))
-		die("size too big", argv[1]);
+		cli_die("size too big", argv[1]);
 	xk_addr_parse("192.0.2.1", &c.src);
 	xk_addr_parse("192.0.2.2", &c.dst);
-	enc_alg(alg, &c);
+	cli_enc(alg, &c);
 	c.enc_key_len = c.enc == XK_ENC_AES_CBC ? (strstr(alg, "256") ? 32 : 16)
 		      : c.enc == XK_ENC_AES_GCM_16 ? (strstr(alg, "256") ? 36 : 20) : 36;
 	if (c.enc == XK_ENC_AES_CBC) {
@@ -364,11 +237,11 @@ static int cmd_bench(int argc, char **argv)
 	memset(c.enc_key, 0x5a, sizeof(c.enc_key));
 	memset(c.integ_key, 0xa5, sizeof(c.integ_key));
 	if (esp_sa_new(&c, 1, &out) < 0)
-		die("SA", alg);
+		cli_die("SA", alg);
 	c.inbound = true;
 	/* Window 0: the same packet may be opened again and again. */
 	if (esp_sa_new(&c, 1, &in) < 0)
-		die("SA", alg);
+		cli_die("SA", alg);
 	memset(payload, 0x42, size);
 
 	/* In place, as the workers do: the payload already sits after the IV. */
@@ -393,7 +266,7 @@ static int cmd_bench(int argc, char **argv)
 			/* Decrypting is in place: each round opens a fresh copy. */
 			memcpy(work, pkt, (size_t)len);
 			if (esp_decap(in, 0, work, (size_t)len, &pl) < 0)
-				die("decap failed", alg);
+				cli_die("decap failed", alg);
 		}
 		n += 256;
 		t = now_s() - t0;
@@ -423,7 +296,7 @@ static double tunnels_rate(unsigned n, double msec)
 
 	bes = esp_soft_new(&cfg, &err);
 	if (!bes)
-		die("esp_soft_new", strerror(-err));
+		cli_die("esp_soft_new", strerror(-err));
 	for (unsigned i = 0; i < n; i++) {
 		struct xk_sa sa = { .spi = 0x1000 + i, .mode = XK_MODE_TUNNEL, .reqid = i + 1,
 				    .enc = XK_ENC_AES_GCM_16, .enc_key_len = 20 };
@@ -441,7 +314,7 @@ static double tunnels_rate(unsigned n, double msec)
 		snprintf(a, sizeof(a), "10.2.%u.%u", i >> 8 & 0xff, i & 0xff);
 		xk_ts_parse(a, &pol.dst);
 		if (esp_soft_add_sa(bes, &sa) < 0 || esp_soft_add_policy(bes, &pol) < 0)
-			die("bench-tunnels: cannot install tunnel", a);
+			cli_die("bench-tunnels: cannot install tunnel", a);
 	}
 	/* IPv4 + UDP, 64 bytes; the addresses change per packet. */
 	ip[0] = 0x45;
@@ -461,7 +334,7 @@ static double tunnels_rate(unsigned n, double msec)
 			ip[14] = ip[18] = (uint8_t)(i >> 8);
 			ip[15] = ip[19] = (uint8_t)i;
 			if (esp_soft_output(bes, 0, ip, sizeof(ip), out, sizeof(out), NULL) < 0)
-				die("bench-tunnels", "a packet found no tunnel");
+				cli_die("bench-tunnels", "a packet found no tunnel");
 			sent++;
 		}
 		t = now_s() - t0;
@@ -472,12 +345,12 @@ static double tunnels_rate(unsigned n, double msec)
 
 static int cmd_bench_tunnels(int argc, char **argv)
 {
-	unsigned n = argc > 0 ? num(argv[0]) : 20000;
-	double msec = argc > 1 ? num(argv[1]) : 1000;
+	unsigned n = argc > 0 ? cli_num(argv[0]) : 20000;
+	double msec = argc > 1 ? cli_num(argv[1]) : 1000;
 	double one, many;
 
 	if (n < 1 || n > 65536)
-		die("tunnels: 1 to 65536", argv[0]);
+		cli_die("tunnels: 1 to 65536", argv[0]);
 	one = tunnels_rate(1, msec);
 	many = tunnels_rate(n, msec);
 	printf("output, 64-byte packets, 1 tunnel:   %.0f packets/s\n", one);
@@ -518,35 +391,35 @@ int main(int argc, char **argv)
 			continue;
 		}
 		if (!v)
-			die("missing value for", o);
+			cli_die("missing value for", o);
 		i++;
 		if (strcmp(o, "--dev") == 0)
 			cfg.ifname = v;
 		else if (strcmp(o, "--port") == 0)
-			cfg.nat_port = (uint16_t)num(v);
+			cfg.nat_port = (uint16_t)cli_num(v);
 		else if (strcmp(o, "--workers") == 0)
-			cfg.workers = (int)num(v);
+			cfg.workers = (int)cli_num(v);
 		else if (strcmp(o, "--mark") == 0)
-			cfg.mark = num(v);
+			cfg.mark = cli_num(v);
 		else if (strcmp(o, "--mtu") == 0)
-			cfg.mtu = num(v);
+			cfg.mtu = cli_num(v);
 		else if ((strcmp(o, "--sa-in") == 0 || strcmp(o, "--sa-out") == 0) &&
 			 n_sas < 2 * MAX_SA)
 			sa_in[n_sas] = o[5] == 'i', sas[n_sas++] = v;
 		else if (strcmp(o, "--policy") == 0 && n_pols < 4 * MAX_SA)
 			pols[n_pols++] = v;
 		else if (strcmp(o, "--ike-hello") == 0)
-			addr(v, &hello_dst);
+			cli_addr(v, &hello_dst);
 		else if (strcmp(o, "--stats") == 0)
-			stats_secs = num(v);
+			stats_secs = cli_num(v);
 		else if (strcmp(o, "--ready") == 0)
 			ready = v;
 		else
-			die("unknown option", o);
+			cli_die("unknown option", o);
 	}
 	es = esp_soft_new(&cfg, &err);
 	if (!es)
-		die("esp_soft_new", strerror(-err));
+		cli_die("esp_soft_new", strerror(-err));
 	for (int i = 0; i < n_sas; i++)
 		add_sa(sas[i], sa_in[i], esp_soft_nat_port(es));
 	for (int i = 0; i < n_pols; i++)
@@ -560,7 +433,7 @@ int main(int argc, char **argv)
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	err = esp_soft_start(es);
 	if (err < 0)
-		die("start", strerror(-err));
+		cli_die("start", strerror(-err));
 	printf("ready dev=%s ifindex=%d raw=%d\n", esp_soft_ifname(es), esp_soft_ifindex(es),
 	       esp_soft_raw_esp(es));
 	fflush(stdout);
@@ -568,7 +441,7 @@ int main(int argc, char **argv)
 		FILE *f = fopen(ready, "w");
 
 		if (!f)
-			die("cannot write", ready);
+			cli_die("cannot write", ready);
 		fprintf(f, "%s %d\n", esp_soft_ifname(es), esp_soft_ifindex(es));
 		fclose(f);
 	}

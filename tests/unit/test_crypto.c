@@ -101,6 +101,28 @@ static void test_lengths(void)
 		{ IKEV2_DH_NONE, 0, 0 },
 	};
 
+	static const struct {
+		uint16_t encr;
+		bool aead;
+		size_t iv_len, block_len, aead_icv_len;
+	} modes[] = {
+		/* RFC 3602 section 3: a block-sized IV; IKE pads to whole blocks. */
+		{ IKEV2_ENCR_AES_CBC, false, 16, 16, 0 },
+		/* RFC 5282 sections 3.1, 7.1 and RFC 7634 section 2: 8-byte IV, 16-byte ICV. */
+		{ IKEV2_ENCR_AES_GCM_16, true, 8, 1, 16 },
+		{ IKEV2_ENCR_CHACHA20_POLY1305, true, 8, 1, 16 },
+	};
+	static const struct {
+		uint16_t prf;
+		size_t len;
+	} prf[] = {
+		/* RFC 4868 section 2.1.2: the PRF's output is the digest. */
+		{ IKEV2_PRF_HMAC_SHA2_256, 32 },
+		{ IKEV2_PRF_HMAC_SHA2_384, 48 },
+		{ IKEV2_PRF_HMAC_SHA2_512, 64 },
+		{ IKEV2_PRF_HMAC_SHA1, 0 },
+	};
+
 	for (size_t i = 0; i < sizeof(encr) / sizeof(encr[0]); i++) {
 		CHECK_INT(ike_encr_key_len(encr[i].encr, encr[i].keybits), encr[i].key_len);
 		CHECK(ike_encr_supported(encr[i].encr, encr[i].keybits) == (encr[i].key_len != 0));
@@ -116,20 +138,16 @@ static void test_lengths(void)
 		CHECK_INT(ike_dh_secret_len(dh[i].group), dh[i].secret_len);
 		CHECK(ike_dh_supported(dh[i].group) == (dh[i].pub_len != 0));
 	}
-	CHECK(ike_encr_is_aead(IKEV2_ENCR_AES_GCM_16));
-	CHECK(ike_encr_is_aead(IKEV2_ENCR_CHACHA20_POLY1305));
-	CHECK(!ike_encr_is_aead(IKEV2_ENCR_AES_CBC));
-	CHECK_INT(ike_sk_icv_len(IKEV2_ENCR_AES_GCM_16, IKEV2_INTEG_NONE), 16);
-	CHECK_INT(ike_sk_icv_len(IKEV2_ENCR_CHACHA20_POLY1305, IKEV2_INTEG_NONE), 16);
-	CHECK_INT(ike_encr_iv_len(IKEV2_ENCR_AES_CBC), 16);
-	CHECK_INT(ike_encr_iv_len(IKEV2_ENCR_AES_GCM_16), 8);
-	CHECK_INT(ike_encr_iv_len(IKEV2_ENCR_CHACHA20_POLY1305), 8);
-	CHECK_INT(ike_encr_block_len(IKEV2_ENCR_AES_CBC), 16);
-	CHECK_INT(ike_encr_block_len(IKEV2_ENCR_AES_GCM_16), 1);
-	CHECK_INT(ike_prf_len(IKEV2_PRF_HMAC_SHA2_256), 32);
-	CHECK_INT(ike_prf_len(IKEV2_PRF_HMAC_SHA2_384), 48);
-	CHECK_INT(ike_prf_len(IKEV2_PRF_HMAC_SHA2_512), 64);
-	CHECK_INT(ike_prf_len(IKEV2_PRF_HMAC_SHA1), 0);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		CHECK(ike_encr_is_aead(modes[i].encr) == modes[i].aead);
+		CHECK_INT(ike_encr_iv_len(modes[i].encr), modes[i].iv_len);
+		CHECK_INT(ike_encr_block_len(modes[i].encr), modes[i].block_len);
+		if (modes[i].aead)
+			CHECK_INT(ike_sk_icv_len(modes[i].encr, IKEV2_INTEG_NONE),
+				  modes[i].aead_icv_len);
+	}
+	for (size_t i = 0; i < sizeof(prf) / sizeof(prf[0]); i++)
+		CHECK_INT(ike_prf_len(prf[i].prf), prf[i].len);
 }
 
 /* --- PRF ------------------------------------------------------------- */
@@ -697,6 +715,53 @@ static int derive_with(uint16_t grp, const uint8_t *peer, size_t plen)
 	return ret;
 }
 
+/*
+ * MODP-2048 peer values (RFC 6989 section 2.1: 1 < y < p - 1), each a
+ * base with a small number added to its last octet.
+ */
+enum modp_base { MODP_ZERO, MODP_P, MODP_ONES };
+
+static const struct {
+	const char *what;
+	enum modp_base base;
+	int last;
+	int want;
+} modp_peers[] = {
+	{ "0", MODP_ZERO, 0, -EINVAL },
+	{ "1", MODP_ZERO, 1, -EINVAL },
+	{ "p", MODP_P, 0, -EINVAL },
+	{ "p - 1", MODP_P, -1, -EINVAL },
+	{ "2^2048 - 1 > p", MODP_ONES, 0, -EINVAL },
+	/*
+	 * p - 2 is in range but outside the order-q subgroup: p = 7 mod 8
+	 * makes 2 a square and -1 a non-square, so -2 is a non-square.
+	 */
+	{ "p - 2", MODP_P, -2, -EINVAL },
+	/* 2 itself, the generator, is accepted. */
+	{ "2", MODP_ZERO, 2, 0 },
+};
+
+/* Values of the KE payload's length that no key of the group may accept. */
+static const struct {
+	const char *what;
+	uint16_t group;
+	uint8_t first; /* the first octet; the rest are zero */
+} zero_peers[] = {
+	/* (0, 0): what an infinity written as x | y would look like. */
+	{ "ECP-256 (0, 0)", IKEV2_DH_ECP_256, 0 },
+	{ "ECP-384 (0, 0)", IKEV2_DH_ECP_384, 0 },
+	{ "ECP-521 (0, 0)", IKEV2_DH_ECP_521, 0 },
+	/*
+	 * u = 0 (order 2) and u = 1 (order 4) are small-order points (RFC
+	 * 7748 section 7); clamped scalars send them to the all-zero value
+	 * that RFC 8031 section 2.3 requires us to refuse.
+	 */
+	{ "X25519 u = 0", IKEV2_DH_CURVE25519, 0 },
+	{ "X448 u = 0", IKEV2_DH_CURVE448, 0 },
+	{ "X25519 u = 1", IKEV2_DH_CURVE25519, 1 },
+	{ "X448 u = 1", IKEV2_DH_CURVE448, 1 },
+};
+
 static void test_dh_reject(void)
 {
 	uint8_t v[PUB_MAX + 1];
@@ -705,28 +770,16 @@ static void test_dh_reject(void)
 	const uint8_t *gr256 = hx(dh_kats[2].gr, NULL);
 
 	CHECK_INT(plen, 256);
-	/* MODP (RFC 6989 section 2.1): 1 < y < p - 1 */
-	memset(v, 0, 256);
-	CHECK_INT(derive_with(IKEV2_DH_MODP_2048, v, 256), -EINVAL); /* 0 */
-	v[255] = 1;
-	CHECK_INT(derive_with(IKEV2_DH_MODP_2048, v, 256), -EINVAL); /* 1 */
-	memcpy(v, p, 256);
-	CHECK_INT(derive_with(IKEV2_DH_MODP_2048, v, 256), -EINVAL); /* p */
-	v[255] -= 1;
-	CHECK_INT(derive_with(IKEV2_DH_MODP_2048, v, 256), -EINVAL); /* p - 1 */
-	memset(v, 0xff, 256);
-	CHECK_INT(derive_with(IKEV2_DH_MODP_2048, v, 256), -EINVAL); /* > p */
-	/*
-	 * p - 2 is in range but outside the order-q subgroup: p = 7 mod 8
-	 * makes 2 a square and -1 a non-square, so -2 is a non-square.  2
-	 * itself, the generator, is accepted.
-	 */
-	memcpy(v, p, 256);
-	v[255] -= 2;
-	CHECK_INT(derive_with(IKEV2_DH_MODP_2048, v, 256), -EINVAL);
-	memset(v, 0, 256);
-	v[255] = 2;
-	CHECK_INT(derive_with(IKEV2_DH_MODP_2048, v, 256), 0);
+	for (size_t t = 0; t < sizeof(modp_peers) / sizeof(modp_peers[0]); t++) {
+		switch (modp_peers[t].base) {
+		case MODP_ZERO: memset(v, 0, 256); break;
+		case MODP_P: memcpy(v, p, 256); break;
+		case MODP_ONES: memset(v, 0xff, 256); break;
+		}
+		v[255] = (uint8_t)(v[255] + modp_peers[t].last);
+		CHECK_MSG(derive_with(IKEV2_DH_MODP_2048, v, 256) == modp_peers[t].want,
+			  "MODP-2048 peer value %s", modp_peers[t].what);
+	}
 
 	/* Every group: a KE payload one byte short or long. */
 	for (size_t t = 0; t < sizeof(all_groups) / sizeof(all_groups[0]); t++) {
@@ -747,23 +800,14 @@ static void test_dh_reject(void)
 	memcpy(v, gr256, 64);
 	memset(v, 0xff, 32);
 	CHECK_INT(derive_with(IKEV2_DH_ECP_256, v, 64), -EINVAL);
-	/* (0, 0): what an infinity written as x | y would look like. */
-	memset(v, 0, 132);
-	CHECK_INT(derive_with(IKEV2_DH_ECP_256, v, 64), -EINVAL);
-	CHECK_INT(derive_with(IKEV2_DH_ECP_384, v, 96), -EINVAL);
-	CHECK_INT(derive_with(IKEV2_DH_ECP_521, v, 132), -EINVAL);
+	for (size_t t = 0; t < sizeof(zero_peers) / sizeof(zero_peers[0]); t++) {
+		uint16_t grp = zero_peers[t].group;
 
-	/*
-	 * X25519/X448: u = 0 (order 2) and u = 1 (order 4) are small-order
-	 * points (RFC 7748 section 7); clamped scalars send them to the
-	 * all-zero value that RFC 8031 section 2.3 requires us to refuse.
-	 */
-	memset(v, 0, 56);
-	CHECK_INT(derive_with(IKEV2_DH_CURVE25519, v, 32), -EINVAL);
-	CHECK_INT(derive_with(IKEV2_DH_CURVE448, v, 56), -EINVAL);
-	v[0] = 1;
-	CHECK_INT(derive_with(IKEV2_DH_CURVE25519, v, 32), -EINVAL);
-	CHECK_INT(derive_with(IKEV2_DH_CURVE448, v, 56), -EINVAL);
+		memset(v, 0, sizeof(v));
+		v[0] = zero_peers[t].first;
+		CHECK_MSG(derive_with(grp, v, ike_dh_pub_len(grp)) == -EINVAL, "%s",
+			  zero_peers[t].what);
+	}
 	hx_free();
 }
 
@@ -1008,18 +1052,29 @@ static void test_cbc(void)
 
 /* --- misc ------------------------------------------------------------- */
 
+/* FIPS 180-2 appendix A.1 and B.1: the one-block message "abc". */
+static const struct {
+	const char *src;
+	int (*fn)(const uint8_t *data, size_t len, uint8_t *out);
+	const char *msg, *digest;
+} digest_kats[] = {
+	{ "FIPS 180-2 A.1 SHA-1", ike_sha1, "abc", "a9993e364706816aba3e25717850c26c9cd0d89d" },
+	{ "FIPS 180-2 B.1 SHA-256", ike_sha256, "abc",
+	  "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" },
+};
+
 static void test_misc(void)
 {
-	/* FIPS 180-2 appendix A.1 and B.1: the one-block message "abc". */
-	const uint8_t *sha1 = hx("a9993e364706816aba3e25717850c26c9cd0d89d", NULL);
-	const uint8_t *sha256 =
-		hx("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", NULL);
 	uint8_t out[32], r1[32], r2[32];
 
-	CHECK_INT(ike_sha1((const uint8_t *)"abc", 3, out), 0);
-	CHECK_MEM(out, sha1, 20);
-	CHECK_INT(ike_sha256((const uint8_t *)"abc", 3, out), 0);
-	CHECK_MEM(out, sha256, 32);
+	for (size_t t = 0; t < sizeof(digest_kats) / sizeof(digest_kats[0]); t++) {
+		size_t n;
+		const uint8_t *digest = hx(digest_kats[t].digest, &n);
+		const char *msg = digest_kats[t].msg;
+
+		CHECK_INT(digest_kats[t].fn((const uint8_t *)msg, strlen(msg), out), 0);
+		CHECK_MSG(memcmp(out, digest, n) == 0, "%s", digest_kats[t].src);
+	}
 	CHECK_INT(ike_random(r1, sizeof(r1)), 0);
 	CHECK_INT(ike_random(r2, sizeof(r2)), 0);
 	CHECK(memcmp(r1, r2, sizeof(r1)) != 0);

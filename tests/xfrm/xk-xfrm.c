@@ -26,74 +26,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "common/secret.h"
 #include "xfrm/xfrm.h"
 
+const char cli_prog[] = "xk-xfrm";
+
 static struct xfrm *x;
-
-static int die(const char *what, const char *arg)
-{
-	fprintf(stderr, "xk-xfrm: %s: %s\n", what, arg);
-	exit(2);
-}
-
-static void addr(const char *s, struct xk_addr *a)
-{
-	if (xk_addr_parse(s, a) < 0)
-		die("not an address", s);
-}
-
-static void ts(const char *s, struct xk_ts *t)
-{
-	if (xk_ts_parse(s, t) < 0)
-		die("not a selector", s);
-}
-
-static uint32_t num(const char *s)
-{
-	char *end;
-	unsigned long v = strtoul(s, &end, 0);
-
-	if (!*s || *end)
-		die("not a number", s);
-	return (uint32_t)v;
-}
-
-static size_t hex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t n = strlen(s);
-
-	if (n % 2 || n / 2 > cap)
-		die("bad key", "(wrong length)");
-	for (size_t i = 0; i < n / 2; i++) {
-		unsigned v;
-
-		if (sscanf(s + 2 * i, "%2x", &v) != 1)
-			die("bad key", "(not hex)");
-		out[i] = (uint8_t)v;
-	}
-	return n / 2;
-}
-
-static enum xk_mode mode(const char *s)
-{
-	if (strcmp(s, "tunnel") == 0)
-		return XK_MODE_TUNNEL;
-	if (strcmp(s, "transport") == 0)
-		return XK_MODE_TRANSPORT;
-	return (enum xk_mode)die("bad mode", s);
-}
-
-static enum xk_dir dir(const char *s)
-{
-	if (strcmp(s, "in") == 0)
-		return XK_DIR_IN;
-	if (strcmp(s, "out") == 0)
-		return XK_DIR_OUT;
-	if (strcmp(s, "fwd") == 0)
-		return XK_DIR_FWD;
-	return (enum xk_dir)die("bad direction", s);
-}
 
 static int report(const char *what, int err)
 {
@@ -104,98 +43,34 @@ static int report(const char *what, int err)
 	return 0;
 }
 
-static void enc_alg(const char *s, struct xk_sa *sa)
-{
-	if (strcmp(s, "aes128gcm16") == 0 || strcmp(s, "aes256gcm16") == 0) {
-		sa->enc = XK_ENC_AES_GCM_16;
-		sa->icv_len = 16;
-	} else if (strcmp(s, "chacha20poly1305") == 0) {
-		sa->enc = XK_ENC_CHACHA20_POLY1305;
-		sa->icv_len = 16;
-	} else if (strcmp(s, "aes128") == 0 || strcmp(s, "aes256") == 0) {
-		sa->enc = XK_ENC_AES_CBC;
-	} else {
-		die("unknown encryption", s);
-	}
-}
-
-static bool integ_alg(const char *s, struct xk_sa *sa)
-{
-	static const struct {
-		const char *name;
-		enum xk_integ integ;
-		uint8_t icv;
-	} t[] = {
-		{ "sha256", XK_INTEG_HMAC_SHA256_128, 16 },
-		{ "sha384", XK_INTEG_HMAC_SHA384_192, 24 },
-		{ "sha512", XK_INTEG_HMAC_SHA512_256, 32 },
-	};
-
-	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		if (strcmp(s, t[i].name) == 0) {
-			sa->integ = t[i].integ;
-			sa->icv_len = t[i].icv;
-			return true;
-		}
-	}
-	return false;
-}
-
 static int cmd_add_sa(int argc, char **argv)
 {
-	struct xk_sa sa = { 0 };
+	struct xk_sa sa = { .replay_window = 32 };
 	bool update = false;
-	int i = 7, err;
+	int i, n, err;
 
-	if (argc < 7)
-		die("usage", "add-sa SRC DST SPI REQID MODE ENC KEY [INTEG KEY] [OPTION...]");
-	addr(argv[0], &sa.src);
-	addr(argv[1], &sa.dst);
-	sa.spi = num(argv[2]);
-	sa.reqid = num(argv[3]);
-	sa.mode = mode(argv[4]);
-	enc_alg(argv[5], &sa);
-	sa.enc_key_len = (uint16_t)hex(argv[6], sa.enc_key, sizeof(sa.enc_key));
-	sa.replay_window = 32;
-	if (i + 1 < argc && integ_alg(argv[i], &sa)) {
-		sa.integ_key_len = (uint16_t)hex(argv[i + 1], sa.integ_key, sizeof(sa.integ_key));
-		i += 2;
-	}
+	i = cli_sa(argc, argv, &sa, "add-sa SRC DST SPI REQID MODE ENC KEY [INTEG KEY] [OPTION...]");
 	for (; i < argc; i++) {
 		const char *o = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : "";
 
-		if (strcmp(o, "esn") == 0) {
-			sa.esn = true;
+		n = cli_sa_option(argc, argv, i, &sa);
+		if (n >= 0) {
+			i += n;
 		} else if (strcmp(o, "update") == 0) {
 			update = true;
-		} else if (strcmp(o, "window") == 0) {
-			sa.replay_window = num(v), i++;
-		} else if (strcmp(o, "encap") == 0 && i + 2 < argc) {
-			sa.encap = true;
-			sa.src.port = (uint16_t)num(argv[i + 1]);
-			sa.dst.port = (uint16_t)num(argv[i + 2]);
-			i += 2;
-		} else if (strcmp(o, "soft-secs") == 0) {
-			sa.life.soft_secs = num(v), i++;
-		} else if (strcmp(o, "hard-secs") == 0) {
-			sa.life.hard_secs = num(v), i++;
-		} else if (strcmp(o, "soft-packets") == 0) {
-			sa.life.soft_packets = num(v), i++;
-		} else if (strcmp(o, "hard-packets") == 0) {
-			sa.life.hard_packets = num(v), i++;
 		} else if (strcmp(o, "if-id") == 0) {
-			sa.if_id = num(v), i++;
+			sa.if_id = cli_num(v), i++;
 		} else if (strcmp(o, "mark") == 0) {
 			char *slash = strchr(argv[++i], '/');
 
 			if (!slash)
-				die("mark needs V/M", v);
+				cli_die("mark needs V/M", v);
 			*slash = '\0';
-			sa.mark = num(v);
-			sa.mark_mask = num(slash + 1);
+			sa.mark = cli_num(v);
+			sa.mark_mask = cli_num(slash + 1);
 		} else {
-			die("unknown option", o);
+			cli_die("unknown option", o);
 		}
 	}
 	err = update ? xfrm_update_sa(x, &sa) : xfrm_add_sa(x, &sa);
@@ -206,9 +81,9 @@ static int cmd_add_sa(int argc, char **argv)
 
 		xfrm_probe(x, &p);
 		sa.enc = XK_ENC_NONE;
-		enc_alg(argv[5], &sa);
+		cli_enc(argv[5], &sa);
 		if (argc > 7)
-			integ_alg(argv[7], &sa);
+			cli_integ(argv[7], &sa);
 		if (xfrm_probe_check(&p, sa.enc, sa.integ, msg, sizeof(msg))) {
 			fprintf(stderr, "xk-xfrm: add-sa: %s\n", msg);
 			return 1;
@@ -217,34 +92,11 @@ static int cmd_add_sa(int argc, char **argv)
 	return report("add-sa", err);
 }
 
-static void policy_args(char **argv, struct xk_policy *p)
-{
-	memset(p, 0, sizeof(*p));
-	ts(argv[0], &p->src);
-	ts(argv[1], &p->dst);
-	p->dir = dir(argv[2]);
-}
-
 static int cmd_add_policy(int argc, char **argv)
 {
 	struct xk_policy p;
-	int i = 5;
 
-	if (argc < 5)
-		die("usage", "add-policy SRC_TS DST_TS DIR REQID MODE [TSRC TDST] [prio N]");
-	policy_args(argv, &p);
-	p.reqid = num(argv[3]);
-	p.mode = mode(argv[4]);
-	p.priority = 1000;
-	if (p.mode == XK_MODE_TUNNEL) {
-		if (argc < 7)
-			die("usage", "tunnel mode needs TSRC TDST");
-		addr(argv[5], &p.tmpl_src);
-		addr(argv[6], &p.tmpl_dst);
-		i = 7;
-	}
-	if (i + 1 < argc && strcmp(argv[i], "prio") == 0)
-		p.priority = num(argv[i + 1]);
+	cli_policy(argc, argv, &p, "add-policy SRC_TS DST_TS DIR REQID MODE [TSRC TDST] [prio N]");
 	return report("add-policy", xfrm_add_policy(x, &p));
 }
 
@@ -288,9 +140,9 @@ static int cmd_monitor(int argc, char **argv)
 	time_t end;
 
 	if (argc < 2)
-		die("usage", "monitor COUNT SECONDS");
-	want = (int)num(argv[0]);
-	end = time(NULL) + num(argv[1]);
+		cli_die("usage", "monitor COUNT SECONDS");
+	want = (int)cli_num(argv[0]);
+	end = time(NULL) + cli_num(argv[1]);
 	fd = xfrm_events_open(x);
 	if (fd < 0)
 		return report("monitor", fd);
@@ -328,8 +180,8 @@ static int cmd_bench(int argc, char **argv)
 	int err = 0;
 
 	if (argc < 2)
-		die("usage", "bench N batch|single");
-	n = num(argv[0]);
+		cli_die("usage", "bench N batch|single");
+	n = cli_num(argv[0]);
 	batch = strcmp(argv[1], "batch") == 0;
 	if (batch)
 		b = xfrm_batch_new(x);
@@ -415,8 +267,8 @@ int main(int argc, char **argv)
 		struct xk_addr s, d;
 		uint32_t spi;
 
-		addr(argv[0], &s);
-		addr(argv[1], &d);
+		cli_addr(argv[0], &s);
+		cli_addr(argv[1], &d);
 		err = report("alloc-spi", xfrm_alloc_spi(x, &s, &d, &spi));
 		if (!err)
 			printf("0x%08x\n", spi);
@@ -425,8 +277,8 @@ int main(int argc, char **argv)
 	} else if ((strcmp(cmd, "del-sa") == 0 || strcmp(cmd, "query") == 0) && argc >= 2) {
 		struct xk_sa_id id = { .proto = 50 };
 
-		addr(argv[0], &id.dst);
-		id.spi = num(argv[1]);
+		cli_addr(argv[0], &id.dst);
+		id.spi = cli_num(argv[1]);
 		if (cmd[0] == 'd') {
 			err = report("del-sa", xfrm_del_sa(x, &id));
 		} else {
@@ -443,7 +295,7 @@ int main(int argc, char **argv)
 	} else if (strcmp(cmd, "del-policy") == 0 && argc >= 3) {
 		struct xk_policy p;
 
-		policy_args(argv, &p);
+		cli_policy_sel(argv, &p);
 		err = report("del-policy", xfrm_del_policy(x, &p));
 	} else if (strcmp(cmd, "flush") == 0) {
 		int n = xfrm_flush_owned(x);
