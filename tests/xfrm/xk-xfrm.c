@@ -62,7 +62,7 @@ static int cmd_add_sa(int argc, char **argv)
 		} else if (strcmp(o, "if-id") == 0) {
 			sa.if_id = cli_num(v), i++;
 		} else if (strcmp(o, "mark") == 0) {
-			char *slash = strchr(argv[++i], '/');
+			char *slash = i + 1 < argc ? strchr(argv[++i], '/') : NULL;
 
 			if (!slash)
 				cli_die("mark needs V/M", v);
