@@ -255,13 +255,18 @@ void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
 	ike_sa_set_half_open(sa, false);
 	/*
 	 * Every other SA refers to this one by its SPI (successor_spi,
-	 * a rekey task's collision, the reauthentications' list): nothing dangles once
-	 * it is freed.  What those references meant is settled here.
+	 * moved_to_spi, a rekey task's collision, the reauthentications'
+	 * list): nothing dangles once it is freed.  What those references
+	 * meant is settled here.
 	 */
 	/* A reauthentication that did not get as far as replacing the old SA. */
 	if (sa->succ == IKE_SUCC_REAUTH_NEW)
 		ike_reauth_failed(sa, reason);
 	ike_rekey_sa_gone(sa);
+	/* Whoever moved CHILD_SAs here now points past this SA, to where they went. */
+	for (struct ike_sa *o = ike_sa_same_id(sa); o; o = o->id_next)
+		if (o != sa && o->moved_to_spi == ike_sa_local_spi(sa))
+			o->moved_to_spi = sa->moved_to_spi;
 	for (struct ike_task *t = sa->tasks; t; t = t->next)
 		if (t->ops->orphan)
 			t->ops->orphan(t, sa);
