@@ -976,7 +976,19 @@ struct ike_child *child_find_moved(struct ike_sa *sa, uint32_t spi_in, unsigned 
 
 struct ike_child *child_find_out_moved(struct ike_sa *sa, uint32_t spi_out, unsigned states)
 {
-	return find_moved(sa, spi_out, true, states);
+	struct ike_child *c = find_moved(sa, spi_out, true, states);
+
+	/*
+	 * Or on another IKE SA of the same connection and peer: while a rekey
+	 * collision is being settled, the two ends may disagree for a moment
+	 * on which IKE SA holds it.  (An SPI a peer sends on names only that
+	 * peer's CHILD_SAs: it chose the SPI.)
+	 */
+	for (struct ike_sa *o = c ? NULL : ike_sa_same_id(sa); o && !c; o = o->id_next)
+		if (o != sa && o->state != IKE_S_DEAD && o->conn == sa->conn &&
+		    ike_id_eq(ike_sa_remote_id(o), ike_sa_remote_id(sa)))
+			c = find(o, spi_out, true, states);
+	return c;
 }
 
 bool child_peer_spi_ok(struct ike_sa *sa, const struct ike_proposal *p)
