@@ -374,10 +374,13 @@ static void child_destroy(struct ike_task *tt)
 }
 
 /*
- * Its IKE SA dies first: a rekey of a CHILD_SA that an IKE SA rekey moved
- * on is tried again there, a little later (else it would stay marked as
- * being rekeyed, and never be).  Anything else whose request was out is
- * undone on the IKE SA that follows: the peer may have made it.
+ * Its IKE SA dies first.  Our request went out and its answer never came:
+ * the peer may have made the CHILD_SA, which we will never have, so a
+ * DELETE on the IKE SA that follows tells it so (sections 1.3, 2.9) — the
+ * peer must not take a later DELETE of the old CHILD_SA for word that we
+ * have the new one.  A rekey of a CHILD_SA that an IKE SA rekey moved on
+ * is then tried again there, a little later (else it would stay marked as
+ * being rekeyed, and never be).
  */
 static void child_orphan(struct ike_task *tt, struct ike_sa *sa)
 {
@@ -386,28 +389,20 @@ static void child_orphan(struct ike_task *tt, struct ike_sa *sa)
 	struct ike_child *old = NULL;
 	struct ike_task *del;
 
-	if (t->old_spi_in && !t->copy)
-		old = child_find_moved(sa, t->old_spi_in, CHILD_LIVE);
-	if (old && old->sa != sa) {
-		if (child_rekeying(old))
-			child_set_succ(old, CHILD_SUCC_NONE);
-		if (old->state == CHILD_S_INSTALLED && old->succ == CHILD_SUCC_NONE) {
-			/* The peer replaces what it made for a lost answer then. */
-			child_rekey_later(old);
-			return;
-		}
-	}
-	/*
-	 * Our request went out, its answer never came: the peer may have
-	 * made the CHILD_SA, which we will never have.  A DELETE on the IKE
-	 * SA that follows tells it so (sections 1.3, 2.9).
-	 */
 	if (t->child_spi && sa->tasks == tt && sa->req_out && home != sa &&
 	    home->state == IKE_S_ESTABLISHED) {
 		del = task_delete_gone_new(t->child_spi);
 		if (del)
 			ike_sa_queue(home, del);
 	}
+	if (t->old_spi_in && !t->copy)
+		old = child_find_moved(sa, t->old_spi_in, CHILD_LIVE);
+	if (!old || old->sa == sa)
+		return;
+	if (child_rekeying(old))
+		child_set_succ(old, CHILD_SUCC_NONE);
+	if (old->state == CHILD_S_INSTALLED && old->succ == CHILD_SUCC_NONE)
+		child_rekey_later(old);
 }
 
 static const struct ike_task_ops child_ops = {
