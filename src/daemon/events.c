@@ -43,7 +43,8 @@ static void on_backend_event(void *ctx, const struct xk_event *ev)
 		conn = xd_traps_conn(d, ev->reqid);
 		if (!conn)
 			break;
-		xk_info("acquire conn=%s src=%s dst=%s", conn, xk_ts_str(&ev->pkt_src, a, sizeof(a)),
+		xk_info("acquire conn=%s src=%s dst=%s", conn,
+			xk_ts_str(&ev->pkt_src, a, sizeof(a)),
 			xk_ts_str(&ev->pkt_dst, b, sizeof(b)));
 		/* One negotiation per connection at a time. */
 		r = xd_initiate(d, conn, err, sizeof(err));

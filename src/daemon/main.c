@@ -145,6 +145,8 @@ int main(int argc, char **argv)
 	d->loop = ev_default_loop(EVFLAG_AUTO);
 	d->started_ms = xd_now_ms();
 	d->ctl_fd = -1;
+	xd_loop_init(d);
+	xd_conns_init(d);
 
 	r = xd_backend_open(d, err, sizeof(err));
 	if (r < 0) {
@@ -198,8 +200,6 @@ int main(int argc, char **argv)
 		xd_backend_close(d);
 		return 1;
 	}
-	xd_loop_init(d);
-	xd_conns_init(d);
 	xd_events_start(d);
 	ev_signal_init(&d->sig_term, on_signal, SIGTERM);
 	ev_signal_init(&d->sig_int, on_signal, SIGINT);
