@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,20 +23,24 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "daemon/backend.h"
+#include "daemon/conn.h"
+#include "daemon/ctl.h"
 #include "daemon/daemon.h"
+#include "daemon/loop.h"
 #include "esp-soft/esp_soft.h"
 #include "ike/ikev2.h"
 
 #define PROTOCOL_VERSION 1
 
-json_object *xd_json_addr(const struct xk_addr *a)
+static json_object *json_addr(const struct xk_addr *a)
 {
 	char buf[64];
 
 	return json_object_new_string(xk_addr_str(a, buf, sizeof(buf)));
 }
 
-json_object *xd_json_ts(const struct xk_ts *ts, size_t n)
+static json_object *json_ts(const struct xk_ts *ts, size_t n)
 {
 	json_object *arr = json_object_new_array();
 	char buf[XK_TS_STRLEN];
@@ -71,7 +76,7 @@ static json_object *endpoint(const struct xk_addr *a, const struct ike_id *id)
 	json_object *o = json_object_new_object();
 	char buf[300];
 
-	add(o, "addr", xd_json_addr(a));
+	add(o, "addr", json_addr(a));
 	add(o, "port", json_object_new_int(a->port));
 	add(o, "id", json_object_new_string(ike_id_str(id, buf, sizeof(buf))));
 	return o;
@@ -162,10 +167,8 @@ static json_object *child_json(struct xiked *d, const struct ike_sa_info *sa,
 	struct xk_sa_id id_in = { .dst = sa->local, .spi = c->spi_in, .proto = 50 };
 	struct xk_sa_id id_out = { .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
 
-	if (d->kops.query_sa) {
-		d->kops.query_sa(d, &id_in, &in);
-		d->kops.query_sa(d, &id_out, &out);
-	}
+	xd_backend_ops.query_sa(d, &id_in, &in);
+	xd_backend_ops.query_sa(d, &id_out, &out);
 	add(o, "name", json_object_new_string(sa->conn));
 	add(o, "state", json_object_new_string(c->state));
 	add(o, "mode", json_object_new_string(c->mode == XK_MODE_TUNNEL ? "tunnel" : "transport"));
@@ -174,8 +177,8 @@ static json_object *child_json(struct xiked *d, const struct ike_sa_info *sa,
 	add(o, "spi-out", hex32(c->spi_out));
 	add(o, "esp-proposal", json_object_new_string(ike_suite_str(&c->suite, suite, sizeof(suite))));
 	add(o, "encap", json_object_new_boolean(c->encap));
-	add(o, "local-ts", xd_json_ts(c->local_ts, c->n_local_ts));
-	add(o, "remote-ts", xd_json_ts(c->remote_ts, c->n_remote_ts));
+	add(o, "local-ts", json_ts(c->local_ts, c->n_local_ts));
+	add(o, "remote-ts", json_ts(c->remote_ts, c->n_remote_ts));
 	add(o, "bytes-in", json_object_new_int64((int64_t)in.bytes));
 	add(o, "packets-in", json_object_new_int64((int64_t)in.packets));
 	add(o, "bytes-out", json_object_new_int64((int64_t)out.bytes));
@@ -307,14 +310,14 @@ static json_object *cmd_list_conns(struct xiked *d)
 		json_object *o = json_object_new_object();
 
 		add(o, "name", json_object_new_string(c->name));
-		add(o, "local", xd_json_addr(&c->local));
-		add(o, "remote", xd_json_addr(&c->remote));
+		add(o, "local", json_addr(&c->local));
+		add(o, "remote", json_addr(&c->remote));
 		add(o, "local-id", json_object_new_string(ike_id_str(&c->local_id, buf, sizeof(buf))));
 		add(o, "remote-id", json_object_new_string(ike_id_str(&c->remote_id, buf, sizeof(buf))));
 		add(o, "ike", json_object_new_string(c->ike_str[0] ? c->ike_str : "default"));
 		add(o, "esp", json_object_new_string(c->esp_str[0] ? c->esp_str : "default"));
-		add(o, "local-ts", xd_json_ts(c->local_ts, c->n_local_ts));
-		add(o, "remote-ts", xd_json_ts(c->remote_ts, c->n_remote_ts));
+		add(o, "local-ts", json_ts(c->local_ts, c->n_local_ts));
+		add(o, "remote-ts", json_ts(c->remote_ts, c->n_remote_ts));
 		add(o, "mode", json_object_new_string(c->mode == XK_MODE_TUNNEL ? "tunnel" : "transport"));
 		add(o, "start", json_object_new_string(start_name(c->start)));
 		add(o, "dpd", json_object_new_int64(c->dpd_s));
@@ -688,7 +691,7 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 	d->clients = c;
 }
 
-bool xd_ctl_monitored(const struct xiked *d)
+static bool monitored(const struct xiked *d)
 {
 	for (const struct xd_client *c = d->clients; c; c = c->next)
 		if (c->subscribed)
@@ -696,7 +699,8 @@ bool xd_ctl_monitored(const struct xiked *d)
 	return false;
 }
 
-void xd_ctl_broadcast(struct xiked *d, json_object *ev)
+/* Send an event object to every subscriber (takes ownership). */
+static void broadcast(struct xiked *d, json_object *ev)
 {
 	struct xd_client *c = d->clients, *next;
 
@@ -711,6 +715,48 @@ void xd_ctl_broadcast(struct xiked *d, json_object *ev)
 			client_close(d, c);
 	}
 	json_object_put(ev);
+}
+
+static const char *event_name(enum ike_event_type t)
+{
+	switch (t) {
+	case IKE_EV_IKE_UP: return "ike-up";
+	case IKE_EV_IKE_DOWN: return "ike-down";
+	case IKE_EV_CHILD_UP: return "child-up";
+	case IKE_EV_CHILD_DOWN: return "child-down";
+	case IKE_EV_AUTH_FAILED: return "auth-failed";
+	case IKE_EV_FAILED: return "failed";
+	case IKE_EV_IKE_REKEYED: return "ike-rekeyed";
+	case IKE_EV_CHILD_REKEYED: return "child-rekeyed";
+	case IKE_EV_PEER_DEAD: return "peer-dead";
+	case IKE_EV_IKE_REAUTHENTICATED: return "ike-reauthenticated";
+	}
+	return "?";
+}
+
+void xd_ctl_event(struct xiked *d, const struct ike_event *ev)
+{
+	json_object *o;
+
+	/* Two events per handshake: no JSON unless somebody listens. */
+	if (!monitored(d))
+		return;
+	o = json_object_new_object();
+	add(o, "event", json_object_new_string(event_name(ev->type)));
+	add(o, "conn", json_object_new_string(ev->conn));
+	add(o, "spi-i", hex64(ev->spi_i));
+	add(o, "spi-r", hex64(ev->spi_r));
+	if (ev->remote)
+		add(o, "remote", json_addr(ev->remote));
+	if (ev->child) {
+		add(o, "spi-in", hex32(ev->child->spi_in));
+		add(o, "spi-out", hex32(ev->child->spi_out));
+	}
+	if (ev->notify)
+		add(o, "notify", json_object_new_string(ikev2_notify_name(ev->notify)));
+	if (ev->reason)
+		add(o, "reason", json_object_new_string(ev->reason));
+	broadcast(d, o);
 }
 
 int xd_ctl_open(struct xiked *d)

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The IKE sockets: UDP on the IKE port and the NAT-T port, IPv4 and IPv6.
+ * IKE datagrams in and out.  Our sockets: UDP on the IKE port and the
+ * NAT-T port, IPv4 and IPv6.
  * The NAT-T socket carries the kernel's UDP_ENCAP_ESPINUDP option, so ESP in
  * UDP goes straight to the kernel and only IKE (behind the four-byte
  * non-ESP marker, RFC 3948 section 2.2) reaches us.  Every socket bypasses
  * IPsec policies, or a host-to-host policy would swallow IKE itself.
+ * With userspace ESP the NAT-T port is its socket, and IKE on that port
+ * comes and goes through it.  Either way every datagram passes the fault
+ * layer once, in ike_input() and xd_net_send().
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -18,6 +22,8 @@
 
 #include "common/log.h"
 #include "daemon/daemon.h"
+#include "daemon/loop.h"
+#include "daemon/net.h"
 #include "esp-soft/esp_soft.h"
 
 #ifndef UDP_ENCAP
@@ -85,6 +91,7 @@ static int bypass_ipsec(int fd, int family)
 }
 
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents);
+static void on_soft_ike(struct ev_loop *loop, ev_io *w, int revents);
 
 static int open_one(struct xiked *d, const struct xk_addr *bind_addr, uint8_t family,
 		    uint16_t port, bool nat_t)
@@ -152,6 +159,10 @@ int xd_net_open(struct xiked *d)
 	bool nat_t = !d->soft;
 	int err, opened = 0;
 
+	if (d->soft) {
+		ev_io_init(&d->soft_ike, on_soft_ike, esp_soft_ike_fd(d->soft), EV_READ);
+		ev_io_start(d->loop, &d->soft_ike);
+	}
 	if (d->cfg.n_listen) {
 		for (size_t i = 0; i < d->cfg.n_listen; i++) {
 			const struct xk_addr *a = &d->cfg.listen[i];
@@ -179,11 +190,21 @@ int xd_net_open(struct xiked *d)
 
 void xd_net_close(struct xiked *d)
 {
+	if (d->soft)
+		ev_io_stop(d->loop, &d->soft_ike);
 	for (size_t i = 0; i < d->n_socks; i++) {
 		ev_io_stop(d->loop, &d->socks[i].w);
 		close(d->socks[i].fd);
 	}
 	d->n_socks = 0;
+}
+
+/* Every inbound IKE datagram, whichever socket it came from. */
+static void ike_input(struct xiked *d, const struct xk_addr *local, const struct xk_addr *remote,
+		      const uint8_t *buf, size_t len)
+{
+	for (unsigned n = xd_faults_in(&d->faults); n; n--)
+		ike_engine_input(d->eng, local, remote, buf, len);
 }
 
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
@@ -236,17 +257,25 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 			p += 4;
 			n -= 4;
 		}
-		d->faults.n_in++;
-		if (d->faults.drop_in && d->faults.n_in == d->faults.drop_in) {
-			xk_notice("fault injection: dropping inbound IKE datagram %u", d->faults.n_in);
-			continue;
-		}
-		ike_engine_input(d->eng, &local, &remote, p, (size_t)n);
-		if (d->faults.dup_in && d->faults.n_in == d->faults.dup_in) {
-			xk_notice("fault injection: duplicating inbound IKE datagram %u", d->faults.n_in);
-			ike_engine_input(d->eng, &local, &remote, p, (size_t)n);
-		}
+		ike_input(d, &local, &remote, p, (size_t)n);
 	}
+	xd_engine_kick(d);
+}
+
+static void on_soft_datagram(void *ctx, const struct xk_addr *local, const struct xk_addr *remote,
+			     const uint8_t *buf, size_t len)
+{
+	ike_input(ctx, local, remote, buf, len);
+}
+
+/* IKE on userspace ESP's NAT-T socket (without the non-ESP marker). */
+static void on_soft_ike(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct xiked *d = container_of(w, struct xiked, soft_ike);
+
+	(void)loop;
+	(void)revents;
+	esp_soft_ike_read(d->soft, on_soft_datagram, d);
 	xd_engine_kick(d);
 }
 
@@ -263,10 +292,10 @@ static struct xd_sock *sock_for(struct xiked *d, const struct xk_addr *local)
 	return NULL;
 }
 
-void xd_net_send(void *ctx, const struct xk_addr *local, const struct xk_addr *remote,
-		 const uint8_t *buf, size_t len)
+/* One datagram out of our socket for `local`, from that very address. */
+static void send_one(struct xiked *d, const struct xk_addr *local, const struct xk_addr *remote,
+		     const uint8_t *buf, size_t len)
 {
-	struct xiked *d = ctx;
 	struct xk_addr l = *local;
 	struct xd_sock *s;
 	struct sockaddr_storage to;
@@ -282,13 +311,6 @@ void xd_net_send(void *ctx, const struct xk_addr *local, const struct xk_addr *r
 
 	if (!l.family)
 		l.family = remote->family;
-	if (d->soft && l.port == d->cfg.nat_port) {
-		d->faults.n_out++;
-		if (d->faults.drop_out && d->faults.n_out == d->faults.drop_out)
-			return;
-		esp_soft_ike_send(d->soft, local->family ? local : NULL, remote, buf, len);
-		return;
-	}
 	s = sock_for(d, &l);
 	if (!s) {
 		xk_warn("no socket for port %u (family %u)", l.port, l.family);
@@ -327,18 +349,25 @@ void xd_net_send(void *ctx, const struct xk_addr *local, const struct xk_addr *r
 		mh.msg_control = NULL;
 		mh.msg_controllen = 0;
 	}
-	d->faults.n_out++;
-	if (d->faults.drop_out && d->faults.n_out == d->faults.drop_out) {
-		xk_notice("fault injection: dropping outbound IKE datagram %u", d->faults.n_out);
-		return;
-	}
-	if (d->faults.dup_out && d->faults.n_out == d->faults.dup_out)
-		sendmsg(s->fd, &mh, MSG_DONTWAIT);
 	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0) {
 		char a[64];
 
 		xk_debug("send to %s:%u failed: %s", xk_addr_str(remote, a, sizeof(a)), remote->port,
 			 strerror(errno));
+	}
+}
+
+/* Every outbound IKE datagram, whichever socket takes it. */
+void xd_net_send(void *ctx, const struct xk_addr *local, const struct xk_addr *remote,
+		 const uint8_t *buf, size_t len)
+{
+	struct xiked *d = ctx;
+
+	for (unsigned n = xd_faults_out(&d->faults); n; n--) {
+		if (d->soft && local->port == d->cfg.nat_port)
+			esp_soft_ike_send(d->soft, local->family ? local : NULL, remote, buf, len);
+		else
+			send_one(d, local, remote, buf, len);
 	}
 }
 

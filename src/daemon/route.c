@@ -23,7 +23,8 @@
 
 #include "common/hash.h"
 #include "common/log.h"
-#include "daemon/daemon.h"
+#include "daemon/loop.h"
+#include "daemon/route.h"
 
 /*
  * A route we installed.  Its owner is the CHILD_SA (inbound SPI) or the

@@ -419,26 +419,6 @@ void child_ts_payloads(struct ike_mb *mb, const struct ike_child *c, bool initia
 		  initiator ? c->n_remote_ts : c->n_local_ts);
 }
 
-static enum xk_enc map_enc(uint16_t encr)
-{
-	switch (encr) {
-	case IKEV2_ENCR_AES_GCM_16: return XK_ENC_AES_GCM_16;
-	case IKEV2_ENCR_CHACHA20_POLY1305: return XK_ENC_CHACHA20_POLY1305;
-	case IKEV2_ENCR_AES_CBC: return XK_ENC_AES_CBC;
-	}
-	return XK_ENC_NONE;
-}
-
-static enum xk_integ map_integ(uint16_t integ)
-{
-	switch (integ) {
-	case IKEV2_AUTH_HMAC_SHA2_256_128: return XK_INTEG_HMAC_SHA256_128;
-	case IKEV2_AUTH_HMAC_SHA2_384_192: return XK_INTEG_HMAC_SHA384_192;
-	case IKEV2_AUTH_HMAC_SHA2_512_256: return XK_INTEG_HMAC_SHA512_256;
-	}
-	return XK_INTEG_NONE;
-}
-
 /* Lower values win in the kernel: more specific selectors get lower ones. */
 static uint32_t policy_priority(const struct xk_ts *l, const struct xk_ts *r)
 {
@@ -603,8 +583,8 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 	in = (struct xk_sa){
 		.src = sa->remote, .dst = sa->local, .spi = c->spi_in,
 		.reqid = c->reqid, .mode = c->mode, .inbound = true,
-		.enc = map_enc(s->encr), .enc_key_len = (uint16_t)ekey,
-		.integ = map_integ(s->integ), .integ_key_len = (uint16_t)akey,
+		.enc = ike_xk_enc(s->encr), .enc_key_len = (uint16_t)ekey,
+		.integ = ike_xk_integ(s->integ), .integ_key_len = (uint16_t)akey,
 		.icv_len = (uint8_t)(s->integ ? ike_integ_icv_len(s->integ) : 16),
 		.esn = s->esn == IKEV2_ESN_YES,
 		.replay_window = sa->conn->replay_window,

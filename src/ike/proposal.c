@@ -603,6 +603,26 @@ static void append_xform(char *buf, size_t len, size_t *off, uint8_t type, uint1
 		*off = len - 1;
 }
 
+enum xk_enc ike_xk_enc(uint16_t encr)
+{
+	switch (encr) {
+	case IKEV2_ENCR_AES_GCM_16: return XK_ENC_AES_GCM_16;
+	case IKEV2_ENCR_CHACHA20_POLY1305: return XK_ENC_CHACHA20_POLY1305;
+	case IKEV2_ENCR_AES_CBC: return XK_ENC_AES_CBC;
+	}
+	return XK_ENC_NONE;
+}
+
+enum xk_integ ike_xk_integ(uint16_t integ)
+{
+	switch (integ) {
+	case IKEV2_AUTH_HMAC_SHA2_256_128: return XK_INTEG_HMAC_SHA256_128;
+	case IKEV2_AUTH_HMAC_SHA2_384_192: return XK_INTEG_HMAC_SHA384_192;
+	case IKEV2_AUTH_HMAC_SHA2_512_256: return XK_INTEG_HMAC_SHA512_256;
+	}
+	return XK_INTEG_NONE;
+}
+
 const char *ike_suite_str(const struct ike_suite *s, char *buf, size_t len)
 {
 	size_t off = 0;

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/sa.h"
+
 #define IKE_MAX_XFORMS 32
 #define IKE_MAX_PROPOSALS 16
 
@@ -101,6 +103,14 @@ int ike_proposal_check_reply(const struct ike_proposal *ours, size_t n_ours,
 /* The proposal holding exactly `suite` (for the responder's reply). */
 void ike_proposal_from_suite(const struct ike_suite *suite, uint8_t num,
 			     struct ike_proposal *out);
+
+/*
+ * The neutral ESP algorithm (common/sa.h) of an IANA encryption or
+ * integrity transform ID, as the backends take it; XK_ENC_NONE or
+ * XK_INTEG_NONE for an ID no backend carries.
+ */
+enum xk_enc ike_xk_enc(uint16_t encr);
+enum xk_integ ike_xk_integ(uint16_t integ);
 
 /* "aes128gcm16-prfsha256-x25519" for logs and status. */
 const char *ike_suite_str(const struct ike_suite *s, char *buf, size_t len);

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The ESP backend: kernel XFRM or userspace ESP, chosen once at start-up,
+ * and the one ops table through which the engine reaches it.
+ */
+#ifndef XD_BACKEND_H
+#define XD_BACKEND_H
+
+#include <stddef.h>
+
+#include "common/sa.h"
+
+struct xiked;
+struct xd_conn;
+
+/*
+ * The engine's kernel ops (ctx: the daemon): the backend's own, with the
+ * fault layer in front of SA installs and trap policies shared with the
+ * CHILD_SAs they bring up.
+ */
+extern const struct xk_kernel_ops xd_backend_ops;
+
+/* Choose and open the backend (the `backend` setting). */
+int xd_backend_open(struct xiked *d, char *err, size_t errlen);
+/* Remove what we installed (traps, owned kernel entries) and close it. */
+void xd_backend_close(struct xiked *d);
+/* Check that the backend carries every algorithm a conn may negotiate. */
+int xd_backend_check_conn(struct xiked *d, const struct xd_conn *c, char *err, size_t errlen);
+/* The backend's event socket (ACQUIRE, EXPIRE, MAPPING), and reading it. */
+int xd_backend_events_fd(const struct xiked *d);
+void xd_backend_events_read(struct xiked *d, xk_event_cb cb, void *ctx);
+
+#endif

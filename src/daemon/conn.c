@@ -1,0 +1,427 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Connection actions: initiate, terminate, rekey and reload, the start
+ * actions of the configured connections, retries of start = start
+ * connections whose peer did not answer, and the dpd-action of those
+ * whose peer died.  Called from the control socket (ctl.c), events
+ * (events.c) and start-up, shutdown and signals (main.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "daemon/backend.h"
+#include "daemon/conn.h"
+#include "daemon/daemon.h"
+#include "daemon/loop.h"
+#include "daemon/trap.h"
+#include "esp-soft/esp_soft.h"
+
+/* Trapped connections' own reqids; the engine hands out those below. */
+#define TRAP_REQID_BASE 0x7cf00000u
+
+static const struct xd_conn *conn_find(const struct xd_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_conns; i++)
+		if (!strcmp(cfg->conns[i].name, name))
+			return &cfg->conns[i];
+	return NULL;
+}
+
+/* ---- connections ---- */
+
+struct sa_walk {
+	const char *conn;
+	uint64_t spis[64];
+	size_t n;
+	bool busy;
+};
+
+static void walk_conn(void *ctx, const struct ike_sa_info *info)
+{
+	struct sa_walk *w = ctx;
+
+	if (strcmp(info->conn, w->conn))
+		return;
+	if (info->state != IKE_S_DELETING && info->state != IKE_S_DEAD)
+		w->busy = true;
+	if (w->n < sizeof(w->spis) / sizeof(w->spis[0]))
+		w->spis[w->n++] = info->initiator ? info->spi_i : info->spi_r;
+}
+
+/* An established IKE SA of the connection that lost its CHILD_SAs, or 0. */
+static uint64_t childless_sa(struct xiked *d, const struct sa_walk *w)
+{
+	for (size_t i = 0; i < w->n; i++) {
+		struct ike_sa_info info;
+		struct ike_child_info ci;
+		bool any = false;
+
+		if (ike_engine_sa_info(d->eng, w->spis[i], &info) < 0 ||
+		    info.state != IKE_S_ESTABLISHED)
+			continue;
+		for (size_t j = 0; ike_engine_child_info(d->eng, w->spis[i], j, &ci) == 0; j++)
+			any |= strcmp(ci.state, "DELETED") != 0;
+		if (!any)
+			return w->spis[i];
+	}
+	return 0;
+}
+
+int xd_initiate(struct xiked *d, const char *name, char *err, size_t errlen)
+{
+	const struct xd_conn *c = conn_find(&d->cfg, name);
+	struct sa_walk w = { .conn = name };
+	int r;
+
+	if (!c) {
+		snprintf(err, errlen, "no such connection: %s", name);
+		return -ENOENT;
+	}
+	if (!c->remote.family) {
+		snprintf(err, errlen, "connection %s has no remote address (responder only)", name);
+		return -EINVAL;
+	}
+	ike_engine_foreach_sa(d->eng, walk_conn, &w);
+	if (w.busy) {
+		uint64_t spi = childless_sa(d, &w);
+
+		/* The IKE SA lives on but its CHILD_SA went: just make a new one. */
+		if (spi) {
+			r = ike_engine_create_child(d->eng, spi);
+			xd_engine_kick(d);
+			if (r == 0)
+				return 0;
+		}
+		snprintf(err, errlen, "already up or in progress");
+		return -EALREADY;
+	}
+	r = ike_engine_initiate(d->eng, name, NULL);
+	if (r < 0)
+		snprintf(err, errlen, "cannot initiate %s: %s", name, strerror(-r));
+	xd_engine_kick(d);
+	return r;
+}
+
+/* Delete the IKE SAs of a connection; how many there were. */
+static size_t terminate_sas(struct xiked *d, const char *name)
+{
+	struct sa_walk w = { .conn = name };
+
+	ike_engine_foreach_sa(d->eng, walk_conn, &w);
+	for (size_t i = 0; i < w.n; i++)
+		ike_engine_terminate(d->eng, w.spis[i]);
+	return w.n;
+}
+
+int xd_terminate(struct xiked *d, const char *name, char *err, size_t errlen)
+{
+	if (!conn_find(&d->cfg, name)) {
+		snprintf(err, errlen, "no such connection: %s", name);
+		return -ENOENT;
+	}
+	if (!terminate_sas(d, name)) {
+		snprintf(err, errlen, "no IKE SA for connection %s", name);
+		return -ENOENT;
+	}
+	xd_engine_kick(d);
+	return 0;
+}
+
+int xd_rekey(struct xiked *d, const char *name, enum xd_rekey what, char *err, size_t errlen)
+{
+	struct sa_walk w = { .conn = name };
+	size_t n = 0;
+
+	if (!conn_find(&d->cfg, name)) {
+		snprintf(err, errlen, "no such connection: %s", name);
+		return -ENOENT;
+	}
+	ike_engine_foreach_sa(d->eng, walk_conn, &w);
+	for (size_t i = 0; i < w.n; i++) {
+		struct ike_child_info ci;
+
+		if (what == XD_REKEY_IKE) {
+			n += ike_engine_rekey_ike(d->eng, w.spis[i]) == 0;
+			continue;
+		}
+		if (what == XD_REKEY_REAUTH) {
+			n += ike_engine_reauth(d->eng, w.spis[i]) == 0;
+			continue;
+		}
+		for (size_t j = 0; ike_engine_child_info(d->eng, w.spis[i], j, &ci) == 0; j++)
+			if (!strcmp(ci.state, "INSTALLED"))
+				n += ike_engine_rekey_child(d->eng, w.spis[i], ci.spi_in) == 0;
+	}
+	if (!n) {
+		snprintf(err, errlen, "nothing to rekey for connection %s", name);
+		return -ENOENT;
+	}
+	xd_engine_kick(d);
+	return 0;
+}
+
+/* A connection's reqid for its trap policies, stable across reloads. */
+static uint32_t trap_reqid(struct xiked *d, struct xd_conn *c)
+{
+	if (!c->reqid)
+		c->reqid = TRAP_REQID_BASE + d->next_trap_reqid++;
+	return c->reqid;
+}
+
+/* Hand one config conn to the engine and act on its start action. */
+static int conn_add(struct xiked *d, struct xd_conn *c, char *err, size_t errlen)
+{
+	struct ike_conn_cfg ec;
+	int r;
+
+	r = xd_backend_check_conn(d, c, err, errlen);
+	if (r < 0)
+		return r;
+	xd_conn_to_engine(c, &ec);
+	/* Trapped (or trap-on-dpd) conns: CHILD_SAs share the trap's reqid. */
+	if (c->start == XD_START_TRAP || c->dpd_action == XD_DPD_TRAP)
+		ec.reqid = trap_reqid(d, c);
+	/* Userspace ESP rides in UDP, unless it has a raw ESP socket. */
+	if (d->soft && !esp_soft_raw_esp(d->soft))
+		ec.force_encap = true;
+	r = ike_engine_add_conn(d->eng, &ec);
+	if (r < 0) {
+		snprintf(err, errlen, "%s:%u: [conn %s] cannot load: %s", d->cfg.path, c->line,
+			 c->name, strerror(-r));
+		return r;
+	}
+	if (c->start == XD_START_TRAP) {
+		r = xd_traps_install(d, c, ec.reqid);
+		if (r < 0) {
+			snprintf(err, errlen, "[conn %s] cannot install trap policies: %s", c->name,
+				 strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void conn_start(struct xiked *d, const struct xd_conn *c)
+{
+	char err[256];
+
+	if (c->start == XD_START_START && xd_initiate(d, c->name, err, sizeof(err)) < 0)
+		xk_warn("conn=%s: %s", c->name, err);
+}
+
+static void conn_remove(struct xiked *d, const struct xd_conn *c)
+{
+	terminate_sas(d, c->name);
+	xd_traps_remove(d, c->name);
+	ike_engine_del_conn(d->eng, c->name);
+}
+
+int xd_reload(struct xiked *d, char *err, size_t errlen)
+{
+	struct xd_config next, old;
+	size_t kept = 0, added = 0, removed = 0;
+
+	if (xd_config_load(d->cfg_path, &next, err, errlen) < 0) {
+		xk_err("reload refused, keeping the running config: %s", err);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < next.n_conns; i++) {
+		if (xd_backend_check_conn(d, &next.conns[i], err, errlen) < 0) {
+			xk_err("reload refused, keeping the running config: %s", err);
+			xd_config_free(&next);
+			return -EINVAL;
+		}
+	}
+	if (next.port != d->cfg.port || next.nat_port != d->cfg.nat_port ||
+	    strcmp(next.socket, d->cfg.socket) || next.n_listen != d->cfg.n_listen ||
+	    memcmp(next.listen, d->cfg.listen, sizeof(next.listen)) ||
+	    next.backend != d->cfg.backend || next.install_routes != d->cfg.install_routes ||
+	    next.route_table != d->cfg.route_table || next.keepalive_s != d->cfg.keepalive_s)
+		xk_warn("reload: changes to listen, port, nat-port, socket, backend, "
+			"install-routes, route-table and keepalive take effect at restart");
+	/* Conns that are gone or changed go first, with their SAs. */
+	for (size_t i = 0; i < d->cfg.n_conns; i++) {
+		const struct xd_conn *o = &d->cfg.conns[i];
+		const struct xd_conn *n = conn_find(&next, o->name);
+
+		if (!n || !xd_conn_same(o, n)) {
+			conn_remove(d, o);
+			removed++;
+		}
+	}
+	old = d->cfg;
+	d->cfg = next;
+	/* Keep what the running daemon was started with. */
+	d->cfg.port = old.port;
+	d->cfg.nat_port = old.nat_port;
+	memcpy(d->cfg.socket, old.socket, sizeof(d->cfg.socket));
+	memcpy(d->cfg.listen, old.listen, sizeof(d->cfg.listen));
+	d->cfg.n_listen = old.n_listen;
+	d->cfg.backend = old.backend;
+	d->cfg.install_routes = old.install_routes;
+	d->cfg.route_table = old.route_table;
+	d->cfg.keepalive_s = old.keepalive_s;
+	for (size_t i = 0; i < d->cfg.n_conns; i++) {
+		struct xd_conn *n = &d->cfg.conns[i];
+		const struct xd_conn *o = conn_find(&old, n->name);
+
+		if (o && xd_conn_same(o, n)) {
+			kept++;
+			n->reqid = o->reqid; /* its traps and SAs keep theirs */
+			continue;
+		}
+		if (conn_add(d, n, err, errlen) < 0)
+			xk_err("reload: %s", err);
+		else
+			conn_start(d, n);
+		added++;
+	}
+	xd_config_free(&old);
+	xk_log_set_level(d->debug ? XK_LOG_DEBUG : d->cfg.log_level);
+	xk_notice("reloaded %s: %zu kept, %zu added or changed, %zu removed", d->cfg_path, kept,
+		  added, removed);
+	xd_engine_kick(d);
+	return 0;
+}
+
+int xd_conns_load(struct xiked *d, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < d->cfg.n_conns; i++) {
+		int r = conn_add(d, &d->cfg.conns[i], err, errlen);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void xd_conns_start(struct xiked *d)
+{
+	for (size_t i = 0; i < d->cfg.n_conns; i++)
+		conn_start(d, &d->cfg.conns[i]);
+}
+
+void xd_conns_stop(struct xiked *d)
+{
+	for (size_t i = 0; i < d->cfg.n_conns; i++)
+		terminate_sas(d, d->cfg.conns[i].name);
+}
+
+/* ---- retries and dpd-actions ---- */
+
+static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct xiked *d = container_of(w, struct xiked, retry);
+	uint64_t now = xd_now_ms();
+	bool pending = false;
+
+	(void)revents;
+	for (size_t i = 0; i < d->cfg.n_conns; i++) {
+		struct xd_conn *c = &d->cfg.conns[i];
+		char err[256];
+		int r;
+
+		if (!c->retry_ms)
+			continue;
+		if (now < c->retry_ms) {
+			pending = true;
+			continue;
+		}
+		c->retry_ms = 0;
+		xk_info("retrying conn=%s", c->name);
+		r = xd_initiate(d, c->name, err, sizeof(err));
+		if (r < 0 && r != -EALREADY)
+			xk_warn("retry conn=%s: %s", c->name, err);
+	}
+	if (!pending)
+		ev_timer_stop(loop, w);
+}
+
+/* A dead peer's connection, once the engine has removed its SAs. */
+static void on_dpd(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct xiked *d = container_of(w, struct xiked, dpd_w);
+
+	(void)loop;
+	(void)revents;
+	if (d->pending_action == XD_DPD_RESTART) {
+		char err[256];
+
+		if (xd_initiate(d, d->pending_conn, err, sizeof(err)) < 0)
+			xk_warn("dpd restart conn=%s: %s", d->pending_conn, err);
+	} else if (d->pending_action == XD_DPD_TRAP) {
+		struct xd_conn *c = (struct xd_conn *)conn_find(&d->cfg, d->pending_conn);
+
+		/* A trapped conn's trap never left; others get one now. */
+		if (c && !xd_traps_has(d, c->name))
+			xd_traps_install(d, c, c->reqid);
+	}
+	d->pending_action = XD_DPD_CLEAR;
+	xd_engine_kick(d);
+}
+
+/* The dpd-action of a connection whose peer stopped answering. */
+static void on_peer_dead(struct xiked *d, const char *name)
+{
+	const struct xd_conn *c = conn_find(&d->cfg, name);
+
+	d->stats.dpd_timeouts++;
+	if (!c)
+		return;
+	switch (c->dpd_action) {
+	case XD_DPD_CLEAR:
+		xk_notice("dpd conn=%s: peer dead, SAs cleared", name);
+		break;
+	case XD_DPD_RESTART:
+	case XD_DPD_TRAP:
+		xk_notice("dpd conn=%s: peer dead, %s", name,
+			  c->dpd_action == XD_DPD_RESTART ? "negotiating again" : "waiting for traffic");
+		/*
+		 * The engine removes the dead SA (and its policies) right after
+		 * this event; act once the loop comes round.
+		 */
+		d->pending_action = c->dpd_action;
+		snprintf(d->pending_conn, sizeof(d->pending_conn), "%s", name);
+		ev_feed_event(d->loop, &d->dpd_w, EV_TIMER);
+		break;
+	}
+}
+
+void xd_conn_event(struct xiked *d, const struct ike_event *ev)
+{
+	/*
+	 * A start = start connection whose peer never answered tries again,
+	 * 5 s later and then backing off to a minute: a gateway's tunnel
+	 * should come up once the peer does.  Refusals (a notify) are config
+	 * errors and are not retried.
+	 */
+	if (ev->type == IKE_EV_FAILED && !ev->notify && !ev->child && ev->conn[0]) {
+		struct xd_conn *c = (struct xd_conn *)conn_find(&d->cfg, ev->conn);
+
+		if (c && c->start == XD_START_START && !d->stopping) {
+			c->retry_delay_s = c->retry_delay_s ? c->retry_delay_s * 2 : 5;
+			if (c->retry_delay_s > 60)
+				c->retry_delay_s = 60;
+			c->retry_ms = xd_now_ms() + (uint64_t)c->retry_delay_s * 1000;
+			if (!ev_is_active(&d->retry))
+				ev_timer_again(d->loop, &d->retry);
+		}
+	}
+	if (ev->type == IKE_EV_IKE_UP || ev->type == IKE_EV_IKE_REAUTHENTICATED) {
+		struct xd_conn *c = (struct xd_conn *)conn_find(&d->cfg, ev->conn);
+
+		if (c)
+			c->retry_delay_s = 0;
+	}
+	if (ev->type == IKE_EV_PEER_DEAD)
+		on_peer_dead(d, ev->conn);
+}
+
+void xd_conns_init(struct xiked *d)
+{
+	ev_init(&d->retry, on_retry);
+	d->retry.repeat = 1.0;
+	ev_init(&d->dpd_w, on_dpd);
+}
