@@ -12,7 +12,6 @@
 #include "common/log.h"
 #include "ike/engine.h"
 
-
 static const char *const child_state_names[] = {
 	[CHILD_S_CREATING] = "CREATING",
 	[CHILD_S_INSTALLED] = "INSTALLED",
