@@ -62,6 +62,27 @@ void xd_config_defaults(struct xd_config *cfg)
 	cfg->install_routes = true;
 	cfg->route_table = 220;
 	cfg->keepalive_s = 20;
+	cfg->half_open_max = 5000;
+	cfg->half_open_max_ip = 25;
+	cfg->init_max_len = 8192;
+	cfg->cookie_threshold = 30;
+	cfg->cookie_threshold_ip = 3;
+}
+
+/* A count of at most max: 0 included, no sign, no trailing junk. */
+static bool parse_count(const char *v, unsigned long max, uint32_t *out)
+{
+	char *end;
+	unsigned long n;
+
+	if (!*v || *v == '-')
+		return false;
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (*end || errno || n > max)
+		return false;
+	*out = (uint32_t)n;
+	return true;
 }
 
 long xd_parse_duration(const char *s)
@@ -411,6 +432,19 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		if (d < 0 || d > 3600)
 			return fail(p, "global", k, "'%s' is not a duration up to 1h", v);
 		cfg->keepalive_s = (uint32_t)d;
+	} else if (!strcmp(k, "half-open-max") || !strcmp(k, "half-open-max-ip") ||
+		   !strcmp(k, "cookie-threshold") || !strcmp(k, "cookie-threshold-ip")) {
+		uint32_t *to = !strcmp(k, "half-open-max")      ? &cfg->half_open_max
+			       : !strcmp(k, "half-open-max-ip") ? &cfg->half_open_max_ip
+			       : !strcmp(k, "cookie-threshold") ? &cfg->cookie_threshold
+								: &cfg->cookie_threshold_ip;
+
+		if (!parse_count(v, 10000000, to))
+			return fail(p, "global", k, "'%s' is not a number from 0 to 10000000", v);
+	} else if (!strcmp(k, "ike-sa-init-max")) {
+		if (!parse_count(v, 65535, &cfg->init_max_len) ||
+		    (cfg->init_max_len && cfg->init_max_len < 256))
+			return fail(p, "global", k, "'%s' is not 0 or a size from 256 to 65535 bytes", v);
 	} else if (!strcmp(k, "route-table")) {
 		char *end;
 		unsigned long t = strtoul(v, &end, 10);

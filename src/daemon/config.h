@@ -70,6 +70,9 @@ struct xd_config {
 	bool install_routes;
 	uint32_t route_table;
 	uint32_t keepalive_s; /* NAT keepalive interval */
+	/* Responders' bounded state (ike_engine_cfg; 0: no limit). */
+	uint32_t half_open_max, half_open_max_ip, init_max_len;
+	uint32_t cookie_threshold, cookie_threshold_ip;
 	struct xd_conn *conns;
 	size_t n_conns;
 };

@@ -357,6 +357,9 @@ static json_object *cmd_stats(struct xiked *d)
 	S("ike-sas", s.ike_sa_active);
 	S("child-sas", s.child_sa_active);
 	S("half-open", s.half_open);
+	S("half-open-refused", s.half_open_refused);
+	S("half-open-blocked", s.half_open_blocked);
+	S("init-too-large", s.init_too_large);
 	S("acquires", d->stats.acquires);
 	S("expires", d->stats.expires);
 	S("mappings", d->stats.mappings);

@@ -156,6 +156,11 @@ int main(int argc, char **argv)
 	ike_engine_cfg_defaults(&ecfg);
 	ecfg.nat_port = d->cfg.nat_port;
 	ecfg.keepalive_ms = d->cfg.keepalive_s * 1000;
+	ecfg.half_open_max = d->cfg.half_open_max;
+	ecfg.half_open_max_ip = d->cfg.half_open_max_ip;
+	ecfg.init_max_len = d->cfg.init_max_len;
+	ecfg.cookie_threshold = d->cfg.cookie_threshold;
+	ecfg.cookie_threshold_ip = d->cfg.cookie_threshold_ip;
 	ecfg.reqid_base = 0x7c000001;
 	ops = (struct ike_ops){
 		.ctx = d,

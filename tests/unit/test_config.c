@@ -23,6 +23,11 @@ static const char good[] =
 	"socket = /run/test.sock\n"
 	"log-level = debug\n"
 	"install-routes = no\n"
+	"half-open-max = 100\n"
+	"half-open-max-ip = 0\n"
+	"ike-sa-init-max = 4096\n"
+	"cookie-threshold = 10\n"
+	"cookie-threshold-ip = 2\n"
 	"\n"
 	"[conn site]\n"
 	"local = 192.0.2.1\n"
@@ -61,6 +66,11 @@ static void test_good(void)
 	CHECK_INT(cfg.n_listen, 2);
 	CHECK_INT(cfg.log_level, XK_LOG_DEBUG);
 	CHECK(!cfg.install_routes);
+	CHECK_INT(cfg.half_open_max, 100);
+	CHECK_INT(cfg.half_open_max_ip, 0);
+	CHECK_INT(cfg.init_max_len, 4096);
+	CHECK_INT(cfg.cookie_threshold, 10);
+	CHECK_INT(cfg.cookie_threshold_ip, 2);
 	CHECK(strcmp(cfg.socket, "/run/test.sock") == 0);
 	CHECK_INT(cfg.n_conns, 2);
 	c = &cfg.conns[0];
@@ -108,6 +118,9 @@ static const struct {
 	{ "[global]\nbackend = kernel\n", "t.conf:2: [global] backend: 'kernel' is not auto" },
 	{ "[global]\nport = 70000\n", "t.conf:2: [global] port: '70000' is not a port" },
 	{ "[global]\nfoo = 1\n", "t.conf:2: [global] foo: unknown key" },
+	{ "[global]\nhalf-open-max = -1\n", "t.conf:2: [global] half-open-max: '-1' is not a number" },
+	{ "[global]\nhalf-open-max-ip = many\n", "t.conf:2: [global] half-open-max-ip: 'many'" },
+	{ "[global]\nike-sa-init-max = 100\n", "t.conf:2: [global] ike-sa-init-max: '100' is not 0 or a size" },
 	{ "[global]\nlisten = 192.0.2.1, nope\n", "t.conf:2: [global] listen: 'nope'" },
 	{ "[global]\nsocket = relative\n", "t.conf:2: [global] socket:" },
 	{ "[global]\nlog-level = loud\n", "t.conf:2: [global] log-level: 'loud'" },
