@@ -362,8 +362,13 @@ struct ike_sa *ike_sa_find_peer(struct ike_engine *e, uint64_t spi_i,
 {
 	struct ike_sa *sa;
 
+	/*
+	 * The peer's address, not its port: after it floated to the NAT-T
+	 * port, a late copy of its first request from the old port is still
+	 * the same SA's (section 2.1), not a new one.
+	 */
 	for (sa = e->by_peer[bucket(e, spi_i)]; sa; sa = sa->h_peer_next)
-		if (sa->spi_i == spi_i && xk_addr_eq(&sa->remote, remote))
+		if (sa->spi_i == spi_i && xk_addr_ip_eq(&sa->remote, remote))
 			return sa;
 	return NULL;
 }

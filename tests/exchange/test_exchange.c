@@ -599,6 +599,55 @@ static void test_nat(void)
 	world_free(&w);
 }
 
+/* The NAT of test_nat, keeping a copy of the first datagram it passes on. */
+static struct w_pkt nat_first;
+static bool nat_first_kept;
+
+static bool nat_keep_first(struct world *w, struct w_pkt *p, unsigned seq)
+{
+	bool pass = nat(w, p, seq);
+
+	if (!nat_first_kept && p->to == 1) {
+		nat_first = *p;
+		nat_first_kept = true;
+	}
+	return pass;
+}
+
+/*
+ * Section 2.1: a late copy of the initiator's first IKE_SA_INIT, arriving
+ * from its first port after the SA floated to the NAT-T port, is the same
+ * SA's (dropped as unexpected), not a new half-open SA with an answer.
+ */
+static void test_late_init_after_float(void)
+{
+	static struct world w;
+	struct ike_stats s;
+	struct w_pkt *copy;
+
+	world_init(&w, NULL, NULL, false);
+	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
+	CHECK_INT(world_conn_any(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK), 0);
+	nat_first_kept = false;
+	w.filter = nat_keep_first;
+	ike_engine_initiate(w.p[0].e, "c", NULL);
+	world_run(&w, 1000);
+	CHECK(nat_first_kept && world_sa_count(&w.p[1]) == 1);
+	copy = malloc(sizeof(*copy));
+	if (!copy)
+		return;
+	*copy = nat_first;
+	w.filter = NULL; /* it went through the NAT already */
+	world_put(&w, copy);
+	world_deliver(&w, 0);
+	CHECK_INT(w.q_len, 0);
+	CHECK_INT(world_sa_count(&w.p[1]), 1);
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.half_open, 0);
+	CHECK_INT(s.rx_unexpected, 1);
+	world_free(&w);
+}
+
 /*
  * A NAT (or a peer) that keeps the initiator's source port when it moves
  * to our port 4500: the responder's own requests must leave from 4500 too
@@ -686,6 +735,7 @@ int main(void)
 	test_timeout();
 	test_nat();
 	test_nat_same_port();
+	test_late_init_after_float();
 	test_malformed();
 	return check_done("exchange");
 }
