@@ -7,7 +7,6 @@
  * housekeeping thread.  Linux-specific throughout (see tun.h for others).
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <linux/filter.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,6 +22,7 @@
 
 #include "common/bytes.h"
 #include "common/log.h"
+#include "common/sockaddr.h"
 #include "esp-soft/esp_soft_int.h"
 #include "esp-soft/offload.h"
 
@@ -72,7 +72,7 @@ struct esp_worker {
 	struct mmsghdr tx_msg[2][IO_BATCH];
 	unsigned tx_segs[2][IO_BATCH];
 	struct iovec tx_iov[2][IO_BATCH];
-	struct sockaddr_in6 tx_name[2][IO_BATCH];
+	union xk_sockaddr tx_name[2][IO_BATCH];
 	struct io_ctl tx_ctl[2][IO_BATCH];
 
 	/* offloads: a TUN super-packet as read, a run of segments to write */
@@ -85,7 +85,7 @@ struct esp_worker {
 	unsigned rx_batch;
 	struct mmsghdr rx_msg[IO_BATCH];
 	struct iovec rx_iov[IO_BATCH];
-	struct sockaddr_in6 rx_name[IO_BATCH];
+	union xk_sockaddr rx_name[IO_BATCH];
 	struct io_ctl rx_ctl[IO_BATCH];
 };
 
@@ -94,39 +94,6 @@ static const int fam_af[2] = { AF_INET, AF_INET6 };
 static int fam_idx(uint8_t family)
 {
 	return family == XK_AF_INET6 ? 1 : 0;
-}
-
-static socklen_t to_sockaddr(const struct xk_addr *a, uint16_t port, struct sockaddr_in6 *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == XK_AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(port);
-		memcpy(&s->sin_addr, a->ip, 4);
-		return sizeof(*s);
-	}
-	ss->sin6_family = AF_INET6;
-	ss->sin6_port = htons(port);
-	memcpy(&ss->sin6_addr, a->ip, 16);
-	return sizeof(*ss);
-}
-
-static void from_sockaddr(const struct sockaddr_in6 *ss, struct xk_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (ss->sin6_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
-
-		a->family = XK_AF_INET;
-		a->port = ntohs(s->sin_port);
-		memcpy(a->ip, &s->sin_addr, 4);
-	} else if (ss->sin6_family == AF_INET6) {
-		a->family = XK_AF_INET6;
-		a->port = ntohs(ss->sin6_port);
-		memcpy(a->ip, &ss->sin6_addr, 16);
-	}
 }
 
 /* Control messages of a send: the source address, and the GSO size. */
@@ -174,8 +141,9 @@ static int udp_open(struct esp_soft *es, int af, int *gso, int *gro)
 {
 	int fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1, zero = 0, err;
 	int buf = 4 << 20;
-	struct xk_addr any = { .family = af == AF_INET ? XK_AF_INET : XK_AF_INET6 };
-	struct sockaddr_in6 ss;
+	struct xk_addr any = { .family = af == AF_INET ? XK_AF_INET : XK_AF_INET6,
+			       .port = es->cfg.nat_port };
+	union xk_sockaddr ss;
 	socklen_t len;
 
 	if (fd < 0)
@@ -199,8 +167,8 @@ static int udp_open(struct esp_soft *es, int af, int *gso, int *gro)
 	/* Probes: a zero UDP_SEGMENT only tells whether GSO exists. */
 	*gso = setsockopt(fd, SOL_UDP, UDP_SEGMENT, &zero, sizeof(zero)) == 0;
 	*gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
-	len = to_sockaddr(&any, es->cfg.nat_port, &ss);
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+	len = xk_addr_to_sockaddr(&any, &ss);
+	if (bind(fd, &ss.sa, len) < 0)
 		goto fail;
 	return fd;
 fail:
@@ -218,14 +186,15 @@ fail:
 static int port_free(struct esp_soft *es, int af)
 {
 	int fd = socket(af, SOCK_DGRAM | SOCK_CLOEXEC, 0), one = 1, err = 0;
-	struct xk_addr any = { .family = af == AF_INET ? XK_AF_INET : XK_AF_INET6 };
-	struct sockaddr_in6 ss;
-	socklen_t len = to_sockaddr(&any, es->cfg.nat_port, &ss);
+	struct xk_addr any = { .family = af == AF_INET ? XK_AF_INET : XK_AF_INET6,
+			       .port = es->cfg.nat_port };
+	union xk_sockaddr ss;
+	socklen_t len = xk_addr_to_sockaddr(&any, &ss);
 
 	if (fd < 0)
 		return -errno;
 	if ((af == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-	    bind(fd, (struct sockaddr *)&ss, len) < 0)
+	    bind(fd, &ss.sa, len) < 0)
 		err = -errno;
 	close(fd);
 	return err;
@@ -420,7 +389,8 @@ static void send_raw(struct esp_worker *w, unsigned i)
 {
 	const struct esp_soft_tx *t = &w->meta[i];
 	int f = fam_idx(t->remote.family), fd = w->es->workers[0].raw[f];
-	struct sockaddr_in6 ss;
+	struct xk_addr to = t->remote;
+	union xk_sockaddr ss;
 	struct io_ctl ctl;
 	struct iovec iov = { w->tx_pkt[i], w->tx_len[i] };
 	struct msghdr m = { .msg_name = &ss, .msg_iov = &iov, .msg_iovlen = 1 };
@@ -429,7 +399,8 @@ static void send_raw(struct esp_worker *w, unsigned i)
 		esp_drop(w->es, w->id, ESP_SOFT_DROP_IO);
 		return;
 	}
-	m.msg_namelen = to_sockaddr(&t->remote, 0, &ss);
+	to.port = 0; /* raw IP: no port (IPv6 would take it for the protocol) */
+	m.msg_namelen = xk_addr_to_sockaddr(&to, &ss);
 	m.msg_control = ctl.buf;
 	m.msg_controllen = put_ctl(&ctl, &t->local, 0);
 	if (!m.msg_controllen)
@@ -475,7 +446,7 @@ static void send_batch(struct esp_worker *w, unsigned k)
 		for (unsigned q = i; q < j; q++)
 			w->tx_iov[f][niov[f]++] = (struct iovec){ w->tx_pkt[q], w->tx_len[q] };
 		h->msg_name = &w->tx_name[f][m];
-		h->msg_namelen = to_sockaddr(&t->remote, t->remote.port, &w->tx_name[f][m]);
+		h->msg_namelen = xk_addr_to_sockaddr(&t->remote, &w->tx_name[f][m]);
 		h->msg_control = w->tx_ctl[f][m].buf;
 		h->msg_controllen = put_ctl(&w->tx_ctl[f][m], &t->local,
 					    j - i > 1 ? (uint16_t)seg : 0);
@@ -679,7 +650,7 @@ static void parse_ctl(struct msghdr *m, struct xk_addr *local, size_t *seg)
 }
 
 /* Up to n datagrams into n slots of sz bytes at buf, without waiting. */
-static int recv_into(int fd, struct mmsghdr *msg, struct iovec *iov, struct sockaddr_in6 *name,
+static int recv_into(int fd, struct mmsghdr *msg, struct iovec *iov, union xk_sockaddr *name,
 		     struct io_ctl *ctl, uint8_t *buf, size_t sz, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -705,7 +676,7 @@ static int recv_batch(struct esp_worker *w, int fd)
  * cut short.
  */
 static bool udp_meta(struct esp_soft *es, unsigned slot, struct mmsghdr *m,
-		     const struct sockaddr_in6 *name, struct xk_addr *local,
+		     const union xk_sockaddr *name, struct xk_addr *local,
 		     struct xk_addr *remote, size_t *seg)
 {
 	if (m->msg_hdr.msg_flags & MSG_TRUNC) {
@@ -713,7 +684,7 @@ static bool udp_meta(struct esp_soft *es, unsigned slot, struct mmsghdr *m,
 		return false;
 	}
 	*local = (struct xk_addr){ 0 };
-	from_sockaddr(name, remote);
+	xk_addr_from_sockaddr(name, remote);
 	*seg = m->msg_len;
 	parse_ctl(&m->msg_hdr, local, seg);
 	local->port = es->cfg.nat_port;
@@ -785,7 +756,7 @@ int esp_io_ike_read(struct esp_soft *es, int fd, esp_soft_ike_cb cb, void *ctx)
 {
 	struct mmsghdr msg[IKE_RX_BATCH];
 	struct iovec iov[IKE_RX_BATCH];
-	struct sockaddr_in6 name[IKE_RX_BATCH];
+	union xk_sockaddr name[IKE_RX_BATCH];
 	struct io_ctl ctl[IKE_RX_BATCH];
 	unsigned slot = es->n_workers;
 	int total = 0, r;
@@ -835,7 +806,7 @@ static unsigned raw_batch(struct esp_worker *w, int f)
 		struct xk_addr local = { 0 }, remote;
 		struct esp_soft_rx rx;
 
-		from_sockaddr(&w->rx_name[i], &remote);
+		xk_addr_from_sockaddr(&w->rx_name[i], &remote);
 		remote.port = 0;
 		parse_ctl(h, &local, &seg);
 		if (f == 0) {
@@ -1127,13 +1098,13 @@ int esp_io_send(struct esp_soft *es, const struct xk_addr *local, const struct x
 {
 	int f = fam_idx(remote->family);
 	int fd = es->ike_udp[f] >= 0 ? es->ike_udp[f] : es->workers[0].udp[f];
-	struct sockaddr_in6 ss;
+	union xk_sockaddr ss;
 	struct io_ctl ctl;
 	struct msghdr m = { .msg_name = &ss, .msg_iov = iov, .msg_iovlen = n };
 
 	if (fd < 0)
 		return -EAFNOSUPPORT;
-	m.msg_namelen = to_sockaddr(remote, remote->port, &ss);
+	m.msg_namelen = xk_addr_to_sockaddr(remote, &ss);
 	m.msg_control = ctl.buf;
 	m.msg_controllen = put_ctl(&ctl, local && local->family == remote->family ? local : NULL,
 				   0);
