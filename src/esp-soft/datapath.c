@@ -4,7 +4,8 @@
  * ESP (output), and NAT-T datagram -> IKE / keepalive / ESP -> SA -> inner
  * packet checked against the SA's policy (input).  The workers call these
  * with the table lock held for reading; tests and fuzzers call the
- * esp_soft_input/output wrappers of esp_soft.c, which take it.
+ * esp_soft_input/output wrappers at the end, which take it (kept here,
+ * not in esp_soft.c, so that the compiler may fold the call into them).
  */
 #include <errno.h>
 #include <string.h>
@@ -404,5 +405,40 @@ int esp_dp_output(struct esp_soft *es, unsigned slot, uint8_t *ip, size_t len, s
 	}
 	esp_ctr_add(es, slot, CTR_TX_PKTS, 1);
 	esp_ctr_add(es, slot, CTR_TX_BYTES, plen);
+	return n;
+}
+
+int esp_soft_input(struct esp_soft *es, unsigned slot, const struct xk_addr *local,
+		   const struct xk_addr *remote, bool udp, uint8_t *buf, size_t len,
+		   struct esp_soft_rx *rx)
+{
+	int err;
+
+	if (slot >= es->n_slots)
+		return -EINVAL;
+	pthread_rwlock_rdlock(&es->lock);
+	err = esp_dp_input(es, slot, local, remote, udp, buf, len, rx);
+	pthread_rwlock_unlock(&es->lock);
+	return err;
+}
+
+int esp_soft_output(struct esp_soft *es, unsigned slot, const uint8_t *ip, size_t len,
+		    uint8_t *out, size_t cap, struct esp_soft_tx *tx)
+{
+	uint8_t *pkt;
+	int n;
+
+	if (slot >= es->n_slots)
+		return -EINVAL;
+	if (cap < ESP_HEADROOM + len)
+		return -EMSGSIZE;
+	/* The workers read packets with headroom; give this one the same. */
+	memmove(out + ESP_HEADROOM, ip, len);
+	pthread_rwlock_rdlock(&es->lock);
+	n = esp_dp_output(es, slot, out + ESP_HEADROOM, len, ESP_HEADROOM,
+			  cap - ESP_HEADROOM - len, &pkt, tx);
+	pthread_rwlock_unlock(&es->lock);
+	if (n > 0)
+		memmove(out, pkt, (size_t)n);
 	return n;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * esp-soft's facade: every function of esp_soft.h and the backend ops.
+ * esp-soft's facade: the functions of esp_soft.h and the backend ops.
  * It checks what callers hand in and passes the work on: tables to sad.c,
- * queues to queue.c, packets to datapath.c, threads and sockets to
- * worker.c, IKE on the NAT-T port to ike_port.c.
+ * queues to queue.c, threads and sockets to worker.c, IKE on the NAT-T
+ * port to ike_port.c.  Only the datapath's entry points for tests
+ * (esp_soft_input/output) live elsewhere, in datapath.c beside the code
+ * they wrap.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -14,7 +16,6 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "esp-soft/datapath.h"
 #include "esp-soft/esp.h"
 #include "esp-soft/ike_port.h"
 #include "esp-soft/io.h"
@@ -178,43 +179,6 @@ int esp_soft_flush(struct esp_soft *es)
 void esp_soft_tick(struct esp_soft *es, uint64_t now)
 {
 	esp_sad_tick(es, now);
-}
-
-/* ---- the datapath without I/O ---- */
-
-int esp_soft_input(struct esp_soft *es, unsigned slot, const struct xk_addr *local,
-		   const struct xk_addr *remote, bool udp, uint8_t *buf, size_t len,
-		   struct esp_soft_rx *rx)
-{
-	int err;
-
-	if (slot >= es->n_slots)
-		return -EINVAL;
-	pthread_rwlock_rdlock(&es->lock);
-	err = esp_dp_input(es, slot, local, remote, udp, buf, len, rx);
-	pthread_rwlock_unlock(&es->lock);
-	return err;
-}
-
-int esp_soft_output(struct esp_soft *es, unsigned slot, const uint8_t *ip, size_t len,
-		    uint8_t *out, size_t cap, struct esp_soft_tx *tx)
-{
-	uint8_t *pkt;
-	int n;
-
-	if (slot >= es->n_slots)
-		return -EINVAL;
-	if (cap < ESP_HEADROOM + len)
-		return -EMSGSIZE;
-	/* The workers read packets with headroom; give this one the same. */
-	memmove(out + ESP_HEADROOM, ip, len);
-	pthread_rwlock_rdlock(&es->lock);
-	n = esp_dp_output(es, slot, out + ESP_HEADROOM, len, ESP_HEADROOM,
-			  cap - ESP_HEADROOM - len, &pkt, tx);
-	pthread_rwlock_unlock(&es->lock);
-	if (n > 0)
-		memmove(out, pkt, (size_t)n);
-	return n;
 }
 
 /* ---- lifecycle ---- */
