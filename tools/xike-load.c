@@ -30,7 +30,6 @@
  * which the peer takes for a NAT's mapping.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -54,6 +53,7 @@
 #include "common/log.h"
 #include "common/sa.h"
 #include "common/secret.h"
+#include "common/sockaddr.h"
 #include "ike/ike.h"
 #include "ike/ikev2.h"
 
@@ -186,44 +186,6 @@ static void die(const char *fmt, ...)
 }
 
 /* ---- addresses and pools ---- */
-
-static void to_sockaddr(const struct xk_addr *a, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == XK_AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(a->port);
-		memcpy(&s->sin_addr, a->ip, 4);
-		*len = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
-
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(a->port);
-		memcpy(&s->sin6_addr, a->ip, 16);
-		*len = sizeof(*s);
-	}
-}
-
-static void from_sockaddr(const struct sockaddr_storage *ss, struct xk_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
-
-		a->family = XK_AF_INET;
-		a->port = ntohs(s->sin_port);
-		memcpy(a->ip, &s->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
-
-		a->family = XK_AF_INET6;
-		a->port = ntohs(s->sin6_port);
-		memcpy(a->ip, &s->sin6_addr, 16);
-	}
-}
 
 /*
  * A CIDR as a pool of host addresses.  For IPv4 prefixes up to /30 the
@@ -397,13 +359,13 @@ static void do_send(void *ctx, const struct xk_addr *local, const struct xk_addr
 		    const uint8_t *buf, size_t len)
 {
 	struct slot *s = ctx;
-	struct sockaddr_storage to;
+	union xk_sockaddr to;
 	socklen_t tolen;
 	struct iovec iov[2];
 	struct msghdr mh = { .msg_name = &to, .msg_iov = iov };
 	int i = 0;
 
-	to_sockaddr(remote, &to, &tolen);
+	tolen = xk_addr_to_sockaddr(remote, &to);
 	mh.msg_namelen = tolen;
 	/* RFC 7296 section 2.23: IKE on the NAT-T port follows four zeros. */
 	if (local->port == NAT_PORT || remote->port == NAT_PORT)
@@ -486,21 +448,21 @@ static const struct xk_kernel_ops mem_backend = {
 /* The source address the routing table picks towards remote. */
 static void source_for(const struct xk_addr *remote, struct xk_addr *out)
 {
-	struct sockaddr_storage ss;
+	union xk_sockaddr ss;
 	socklen_t len;
 	char a[64];
 	int fd = socket(remote->family == XK_AF_INET ? AF_INET : AF_INET6,
 			SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
-	to_sockaddr(remote, &ss, &len);
+	len = xk_addr_to_sockaddr(remote, &ss);
 	/* connect() on UDP sends nothing; it asks the routing table. */
-	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0)
+	if (fd < 0 || connect(fd, &ss.sa, len) < 0)
 		die("no route to %s: %s", xk_addr_str(remote, a, sizeof(a)), strerror(errno));
 	len = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+	if (getsockname(fd, &ss.sa, &len) < 0)
 		die("getsockname: %s", strerror(errno));
 	close(fd);
-	from_sockaddr(&ss, out);
+	xk_addr_from_sockaddr(&ss, out);
 }
 
 static void open_slots(struct load *ld)
@@ -528,7 +490,7 @@ static void open_slots(struct load *ld)
 		die("out of memory");
 	for (size_t j = 0; j < ld->n_slots; j++) {
 		struct slot *s = &ld->slots[j];
-		struct sockaddr_storage ss;
+		union xk_sockaddr ss;
 		socklen_t len;
 		struct xk_addr bind_to = { .family = af };
 		char a[64];
@@ -565,8 +527,8 @@ static void open_slots(struct load *ld)
 		else
 			bind_to = ld->slots[0].local;
 		bind_to.port = o->sport ? (uint16_t)(o->sport + j) : 0;
-		to_sockaddr(&bind_to, &ss, &len);
-		if (bind(s->fd, (struct sockaddr *)&ss, len) < 0)
+		len = xk_addr_to_sockaddr(&bind_to, &ss);
+		if (bind(s->fd, &ss.sa, len) < 0)
 			die("bind %s port %u: %s%s", xk_addr_str(&bind_to, a, sizeof(a)),
 			    bind_to.port, strerror(errno),
 			    errno == EADDRNOTAVAIL
@@ -574,9 +536,9 @@ static void open_slots(struct load *ld)
 				      "ip route add local CIDR dev lo)"
 				    : "");
 		len = sizeof(ss);
-		if (getsockname(s->fd, (struct sockaddr *)&ss, &len) < 0)
+		if (getsockname(s->fd, &ss.sa, &len) < 0)
 			die("getsockname: %s", strerror(errno));
-		from_sockaddr(&ss, &s->local);
+		xk_addr_from_sockaddr(&ss, &s->local);
 		s->eng = ike_engine_new(&cfg, &ops);
 		if (!s->eng)
 			die("cannot create an IKE engine");
@@ -735,7 +697,7 @@ static void receive(struct slot *s)
 	static uint8_t bufs[RX_BATCH][RX_BUF];
 	struct mmsghdr msgs[RX_BATCH];
 	struct iovec iov[RX_BATCH];
-	struct sockaddr_storage from[RX_BATCH];
+	union xk_sockaddr from[RX_BATCH];
 	struct load *ld = s->ld;
 
 	for (int round = 0; round < 8; round++) {
@@ -760,7 +722,7 @@ static void receive(struct slot *s)
 				ld->rx_dropped++;
 				continue;
 			}
-			from_sockaddr(&from[i], &remote);
+			xk_addr_from_sockaddr(&from[i], &remote);
 			local = s->local;
 			if (remote.port == NAT_PORT) {
 				/* The engine's view once it floated (section 2.23). */

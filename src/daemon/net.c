@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/sockaddr.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
 #include "daemon/net.h"
@@ -31,44 +32,6 @@
 #endif
 
 static const uint8_t non_esp_marker[4];
-
-static void to_sockaddr(const struct xk_addr *a, struct sockaddr_storage *ss, socklen_t *len)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == XK_AF_INET) {
-		struct sockaddr_in *s = (struct sockaddr_in *)ss;
-
-		s->sin_family = AF_INET;
-		s->sin_port = htons(a->port);
-		memcpy(&s->sin_addr, a->ip, 4);
-		*len = sizeof(*s);
-	} else {
-		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
-
-		s->sin6_family = AF_INET6;
-		s->sin6_port = htons(a->port);
-		memcpy(&s->sin6_addr, a->ip, 16);
-		*len = sizeof(*s);
-	}
-}
-
-static void from_sockaddr(const struct sockaddr_storage *ss, struct xk_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
-
-		a->family = XK_AF_INET;
-		a->port = ntohs(s->sin_port);
-		memcpy(a->ip, &s->sin_addr, 4);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
-
-		a->family = XK_AF_INET6;
-		a->port = ntohs(s->sin6_port);
-		memcpy(a->ip, &s->sin6_addr, 16);
-	}
-}
 
 /* A per-socket policy that lets IKE through whatever the SPD says. */
 static int bypass_ipsec(int fd, int family)
@@ -97,7 +60,7 @@ static int open_one(struct xiked *d, const struct xk_addr *bind_addr, uint8_t fa
 		    uint16_t port, bool nat_t)
 {
 	struct xd_sock *s = &d->socks[d->n_socks];
-	struct sockaddr_storage ss;
+	union xk_sockaddr ss;
 	struct xk_addr any = { .family = family };
 	socklen_t len;
 	int fd, one = 1, af = family == XK_AF_INET ? AF_INET : AF_INET6;
@@ -117,8 +80,8 @@ static int open_one(struct xiked *d, const struct xk_addr *bind_addr, uint8_t fa
 	}
 	any = bind_addr ? *bind_addr : any;
 	any.port = port;
-	to_sockaddr(&any, &ss, &len);
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+	len = xk_addr_to_sockaddr(&any, &ss);
+	if (bind(fd, &ss.sa, len) < 0) {
 		int err = -errno;
 
 		xk_err("cannot bind UDP %s port %u: %s", xk_addr_str(&any, buf, sizeof(buf)), port,
@@ -220,7 +183,7 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 	(void)loop;
 	(void)revents;
 	for (int burst = 0; burst < 64; burst++) {
-		struct sockaddr_storage from;
+		union xk_sockaddr from;
 		struct iovec iov = { buf, sizeof(buf) };
 		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
 				     .msg_iov = &iov, .msg_iovlen = 1,
@@ -244,7 +207,7 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 				memcpy(local.ip, &pi.ipi6_addr, 16);
 			}
 		}
-		from_sockaddr(&from, &remote);
+		xk_addr_from_sockaddr(&from, &remote);
 		if (s->nat_t) {
 			/* A NAT keepalive (RFC 3948 section 2.3): nothing to do. */
 			if (n == 1 && buf[0] == 0xff)
@@ -298,7 +261,7 @@ static void send_one(struct xiked *d, const struct xk_addr *local, const struct 
 {
 	struct xk_addr l = *local;
 	struct xd_sock *s;
-	struct sockaddr_storage to;
+	union xk_sockaddr to;
 	socklen_t tolen;
 	struct iovec iov[2];
 	union {
@@ -316,7 +279,7 @@ static void send_one(struct xiked *d, const struct xk_addr *local, const struct 
 		xk_warn("no socket for port %u (family %u)", l.port, l.family);
 		return;
 	}
-	to_sockaddr(remote, &to, &tolen);
+	tolen = xk_addr_to_sockaddr(remote, &to);
 	mh.msg_name = &to;
 	mh.msg_namelen = tolen;
 	if (s->nat_t)
@@ -376,7 +339,7 @@ void xd_net_keepalive(void *ctx, const struct xk_addr *local, const struct xk_ad
 {
 	struct xiked *d = ctx;
 	struct xk_addr l = *local;
-	struct sockaddr_storage to;
+	union xk_sockaddr to;
 	socklen_t tolen;
 	static const uint8_t ka = 0xff;
 	struct xd_sock *s;
@@ -392,14 +355,14 @@ void xd_net_keepalive(void *ctx, const struct xk_addr *local, const struct xk_ad
 	s = sock_for(d, &l);
 	if (!s)
 		return;
-	to_sockaddr(remote, &to, &tolen);
-	sendto(s->fd, &ka, 1, MSG_DONTWAIT, (struct sockaddr *)&to, tolen);
+	tolen = xk_addr_to_sockaddr(remote, &to);
+	sendto(s->fd, &ka, 1, MSG_DONTWAIT, &to.sa, tolen);
 }
 
 /* The source address the routing table picks towards remote. */
 int xd_net_source(void *ctx, const struct xk_addr *remote, struct xk_addr *local)
 {
-	struct sockaddr_storage ss;
+	union xk_sockaddr ss;
 	struct xk_addr r = *remote;
 	socklen_t len;
 	int fd, err = 0;
@@ -410,18 +373,18 @@ int xd_net_source(void *ctx, const struct xk_addr *remote, struct xk_addr *local
 	fd = socket(r.family == XK_AF_INET ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	to_sockaddr(&r, &ss, &len);
+	len = xk_addr_to_sockaddr(&r, &ss);
 	/* connect() on UDP sends nothing; it only asks the routing table. */
-	if (connect(fd, (struct sockaddr *)&ss, len) < 0) {
+	if (connect(fd, &ss.sa, len) < 0) {
 		err = -errno;
 	} else {
 		len = sizeof(ss);
-		if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		if (getsockname(fd, &ss.sa, &len) < 0) {
 			err = -errno;
 		} else {
 			uint16_t port = local->port;
 
-			from_sockaddr(&ss, local);
+			xk_addr_from_sockaddr(&ss, local);
 			local->port = port;
 		}
 	}

@@ -4,13 +4,20 @@
  * ESP (output), and NAT-T datagram -> IKE / keepalive / ESP -> SA -> inner
  * packet checked against the SA's policy (input).  The workers call these
  * with the table lock held for reading; tests and fuzzers call the
- * esp_soft_input/output wrappers, which take it.
+ * esp_soft_input/output wrappers at the end, which take it (kept here,
+ * not in esp_soft.c, so that the compiler may fold the call into them).
  */
 #include <errno.h>
 #include <string.h>
 
 #include "common/bytes.h"
-#include "esp-soft/esp_soft_int.h"
+#include "esp-soft/datapath.h"
+#include "esp-soft/queue.h"
+#include "esp-soft/sad.h"
+#include "esp-soft/state.h"
+
+/* Soft EXPIRE this many sequence numbers before they run out. */
+#define ESP_SEQ_SOFT_MARGIN (1ull << 28)
 
 static bool has_ports(uint8_t proto)
 {

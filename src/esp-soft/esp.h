@@ -158,7 +158,7 @@ struct esp_sa {
 	_Atomic uint32_t replay_drops, replay_window_drops, integrity_failures;
 
 	/*
-	 * Owned by the backend (esp_soft.c), untouched here: table links,
+	 * Owned by the backend (sad.c, datapath.c), untouched here: table links,
 	 * times and lifetime state.
 	 */
 	struct esp_sa *next_spi, *next_reqid;

@@ -92,8 +92,9 @@
  *
  * ---- Other systems ----
  *
- * Only tun_linux.c and the socket code in io.c are Linux-specific; see
- * tun.h and docs/esp-soft.md for what another OS's tunnel device needs.
+ * Only tun_linux.c and the socket and thread code (sock.c, outbound.c,
+ * inbound.c, ike_port.c, worker.c) are Linux-specific; see tun.h and
+ * docs/esp-soft.md for what another OS's tunnel device needs.
  */
 #ifndef ESP_SOFT_ESP_SOFT_H
 #define ESP_SOFT_ESP_SOFT_H

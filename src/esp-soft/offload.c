@@ -2,7 +2,7 @@
 /*
  * TUN offloads: checksums, TCP segmentation of TSO super-packets, and TCP
  * coalescing before writing to the device.  Pure functions over buffers;
- * io.c does the reading and writing.
+ * outbound.c and inbound.c do the reading and writing.
  */
 #include <errno.h>
 #include <string.h>

@@ -14,7 +14,7 @@
  * two).  Policies with other address ranges sit in one list sorted best
  * first.  Ports and protocol are checked on the candidates.
  *
- * No locking here: esp_soft.c holds its table lock around every call.
+ * No locking here: sad.c's table lock is held around every call.
  */
 #ifndef XK_ESP_SPD_H
 #define XK_ESP_SPD_H

@@ -17,10 +17,11 @@
  *    4-byte family header; one queue.
  *  - Windows: Wintun's ring buffers (WintunReceivePacket/WintunSendPacket),
  *    no fds: the workers would wait on its read event instead of poll().
- * Beyond the device, io.c uses recvmmsg/sendmmsg, UDP_SEGMENT/UDP_GRO,
- * SO_MARK and SO_REUSEPORT; elsewhere fall back to recvmsg/sendmsg, one
- * socket shared by the workers, and the OS's policy routing instead of a
- * mark (e.g. OpenBSD rtable, FreeBSD setfib).
+ * Beyond the device, the socket code (sock.c, outbound.c, inbound.c,
+ * ike_port.c) uses recvmmsg/sendmmsg, UDP_SEGMENT/UDP_GRO, SO_MARK and
+ * SO_REUSEPORT; elsewhere fall back to recvmsg/sendmsg, one socket
+ * shared by the workers, and the OS's policy routing instead of a mark
+ * (e.g. OpenBSD rtable, FreeBSD setfib).
  */
 #ifndef ESP_SOFT_TUN_H
 #define ESP_SOFT_TUN_H
