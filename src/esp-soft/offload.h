@@ -6,8 +6,7 @@
  * leaves that to the device, i.e. to us), and the reverse: coalescing
  * consecutive TCP segments of one flow into one super-packet before writing
  * it, so the kernel's TCP takes one packet instead of forty (what GRO does
- * for a NIC).  WireGuard's userspace implementation does the same
- * (wireguard-go tun/offload_linux.go).
+ * for a NIC).
  *
  * Checksums follow RFC 1071; sums are kept in the byte order of the host and
  * stored with memcpy, which is what makes them order-independent.
