@@ -19,6 +19,7 @@ static int queue_init(struct esp_queue *q, unsigned cap, size_t size)
 	memset(q, 0, sizeof(*q));
 	q->fd = -1;
 	pthread_mutex_init(&q->lock, NULL);
+	q->ready = true;
 	q->ring = calloc(cap, size);
 	if (!q->ring)
 		return -ENOMEM;
@@ -83,6 +84,9 @@ static unsigned queue_pop(struct esp_queue *q, void *out, unsigned max)
 
 static void queue_free(struct esp_queue *q)
 {
+	/* Never set up: esp_soft_new failed before it. */
+	if (!q->ready)
+		return;
 	free(q->ring);
 	if (q->fd >= 0)
 		close(q->fd);

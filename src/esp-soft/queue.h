@@ -10,6 +10,7 @@
 #define ESP_SOFT_QUEUE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -25,6 +26,7 @@ struct esp_queue {
 	unsigned cap, head, n;
 	int fd;
 	_Atomic uint64_t lost;
+	bool ready; /* queue_init got as far as the lock (what queue_free undoes) */
 };
 
 struct esp_ike_msg {

@@ -362,7 +362,8 @@ int esp_sad_flush(struct esp_soft *es)
 			sa->next_spi = dead;
 			dead = sa;
 		}
-		es->by_reqid[b] = NULL;
+		if (es->by_reqid)
+			es->by_reqid[b] = NULL;
 	}
 	es->n_sa = 0;
 	for (int d = 0; d < 3; d++)
