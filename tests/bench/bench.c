@@ -125,6 +125,7 @@ static void engine_case_init(struct engine_case *c, bool initiator)
 	fake_kernel_init(&c->k, 0x100);
 	ike_engine_cfg_defaults(&cfg);
 	cfg.cookie_threshold = cfg.cookie_threshold_ip = UINT32_MAX; /* measure work, not cookies */
+	cfg.half_open_max = cfg.half_open_max_ip = 0;                 /* ... nor limits */
 	c->sink.now = 1000;
 	c->e = ike_engine_new(&cfg, &ops);
 	xk_addr_parse("192.0.2.1", &c->a);
