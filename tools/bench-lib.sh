@@ -33,7 +33,9 @@
 #   xiked:  log-level = warning; install-routes = no (the soft backend
 #           routes into its TUN device all the same); DoS thresholds are the
 #           engine's defaults (cookies above 30 half-open SAs, or 3 from one
-#           address), which the runs stay below.
+#           address), which the runs stay below, except the per-address
+#           half-open limit (default 25), raised to 1000 like charon's
+#           block_threshold since the load comes from one address.
 #   charon: strongSwan's advice for many SAs (ikesa_table_size = 32768,
 #           ikesa_table_segments = 16; the defaults are 1 and 1), the default
 #           16 threads, cookie_threshold = 30 like xiked's, block_threshold
@@ -268,6 +270,7 @@ socket = $BL_TMP/xiked.sock
 log-level = warning
 install-routes = no
 backend = $([ "$BL_WHERE" = uml ] && echo xfrm || echo soft)
+half-open-max-ip = 1000
 
 [conn load]
 local = $BL_RESP_IP
