@@ -77,6 +77,24 @@ sed -n '3,$p' "$XK_DIR/slow.out" | grep -q '"event":"child-rekeyed"' ||
 	fail "the rekey's event did not follow the listing"
 grep -c '"event"' "$XK_DIR/slow.out" | { read -r ev; say "the slow client got the listing ($sas SAs, $(echo "$listing" | wc -c) bytes), status, and $ev events after them"; }
 
+# Fields of the wrong JSON type (null included) get an error answer, not a crash.
+ip netns exec "$NS1" perl -MIO::Socket::UNIX -e '
+	my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => shift @ARGV)
+		or die "connect: $!\n";
+	$s->autoflush(1);
+	for my $r (@ARGV) {
+		print $s "$r\n";
+		my $l = <$s>;
+		print $l;
+	}' "/run/xike-test-$$-1.sock" '{"cmd":null}' '{"cmd":5}' \
+	'{"cmd":"initiate","conn":null}' '{"cmd":"terminate","conn":[1]}' \
+	'{"cmd":"list-sas","conn":{}}' '{"cmd":"rekey","conn":"t1","ike":"yes"}' \
+	'[1,2]' >"$XK_DIR/types.out" || fail "the daemon went away during requests of wrong types"
+refused=$(grep -c '^{"ok":false' "$XK_DIR/types.out")
+[ "$refused" -eq 7 ] || { cat "$XK_DIR/types.out"; fail "$refused of 7 requests of wrong types refused"; }
+ctl 1 stats >/dev/null || fail "no answer after requests of wrong types"
+say "7 requests with fields of the wrong JSON type refused, the daemon answering"
+
 # The one that never read: still there before 60 s, gone after.
 ctl 1 stats >/dev/null
 xiked_log 1 | grep -q 'control client dropped' && fail "a client was dropped before 60 s"

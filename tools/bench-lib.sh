@@ -34,7 +34,7 @@
 #           routes into its TUN device all the same); DoS thresholds are the
 #           engine's defaults (cookies above 30 half-open SAs, or 3 from one
 #           address), which the runs stay below, except the per-address
-#           half-open limit (default 25), raised to 1000 like charon's
+#           half-open limit (default 100), raised to 1000 like charon's
 #           block_threshold since the load comes from one address.
 #   charon: strongSwan's advice for many SAs (ikesa_table_size = 32768,
 #           ikesa_table_segments = 16; the defaults are 1 and 1), the default

@@ -63,7 +63,7 @@ void xd_config_defaults(struct xd_config *cfg)
 	cfg->route_table = 220;
 	cfg->keepalive_s = 20;
 	cfg->half_open_max = 5000;
-	cfg->half_open_max_ip = 25;
+	cfg->half_open_max_ip = 100;
 	cfg->init_max_len = 8192;
 	cfg->cookie_threshold = 30;
 	cfg->cookie_threshold_ip = 3;

@@ -247,16 +247,32 @@ static void list_collect(void *ctx, const struct ike_sa_info *info)
 	job->spis[job->n++] = info->initiator ? info->spi_i : info->spi_r;
 }
 
+/*
+ * A field of a request: absent (NULL, *ok true), or of the JSON type
+ * expected (the value, *ok true), or anything else, null included (*ok
+ * false): a request is checked, never trusted.
+ */
+static json_object *field(json_object *req, const char *key, json_type type, bool *ok)
+{
+	json_object *v = NULL;
+
+	*ok = true;
+	if (!json_object_object_get_ex(req, key, &v))
+		return NULL;
+	if (!v || !json_object_is_type(v, type))
+		*ok = false;
+	return *ok ? v : NULL;
+}
+
 /* Start {"ok":true,"sas":[...]} for the client; the slices follow. */
-static int cmd_list_sas(struct xiked *d, struct xd_client *c, json_object *req)
+static int cmd_list_sas(struct xiked *d, struct xd_client *c, const char *conn)
 {
 	struct xd_list_job *job = calloc(1, sizeof(*job));
-	json_object *jc;
 
 	if (!job)
 		return -ENOMEM;
-	if (json_object_object_get_ex(req, "conn", &jc)) {
-		job->conn = strdup(json_object_get_string(jc));
+	if (conn) {
+		job->conn = strdup(conn);
 		if (!job->conn) {
 			list_job_free(job);
 			return -ENOMEM;
@@ -434,22 +450,32 @@ static json_object *ok(void)
 /* The answer to send, or NULL when the command wrote it itself (-errno in *sent). */
 static json_object *handle(struct xiked *d, struct xd_client *c, json_object *req, int *sent)
 {
-	json_object *jcmd, *jconn;
+	json_object *jcmd, *jconn, *jike, *jreauth;
 	const char *cmd, *conn = NULL;
+	bool ok_cmd, ok_conn, ok_ike, ok_reauth;
 	char err[512];
 
-	if (!json_object_is_type(req, json_type_object) ||
-	    !json_object_object_get_ex(req, "cmd", &jcmd))
+	if (!json_object_is_type(req, json_type_object))
 		return error("request must be an object with \"cmd\"");
+	jcmd = field(req, "cmd", json_type_string, &ok_cmd);
+	if (!jcmd)
+		return error("request must be an object with \"cmd\", a string");
+	jconn = field(req, "conn", json_type_string, &ok_conn);
+	jike = field(req, "ike", json_type_boolean, &ok_ike);
+	jreauth = field(req, "reauth", json_type_boolean, &ok_reauth);
+	if (!ok_conn)
+		return error("\"conn\" must be a string");
+	if (!ok_ike || !ok_reauth)
+		return error("\"ike\" and \"reauth\" must be true or false");
 	cmd = json_object_get_string(jcmd);
-	if (json_object_object_get_ex(req, "conn", &jconn))
+	if (jconn)
 		conn = json_object_get_string(jconn);
 	if (!strcmp(cmd, "status"))
 		return cmd_status(d);
 	if (!strcmp(cmd, "list-conns"))
 		return cmd_list_conns(d);
 	if (!strcmp(cmd, "list-sas")) {
-		*sent = cmd_list_sas(d, c, req);
+		*sent = cmd_list_sas(d, c, conn);
 		return NULL;
 	}
 	if (!strcmp(cmd, "stats"))
@@ -464,11 +490,8 @@ static json_object *handle(struct xiked *d, struct xd_client *c, json_object *re
 		return r < 0 ? error(err) : ok();
 	}
 	if (!strcmp(cmd, "rekey")) {
-		json_object *jike, *jreauth;
-		bool ike = json_object_object_get_ex(req, "ike", &jike) &&
-			   json_object_get_boolean(jike);
-		bool reauth = json_object_object_get_ex(req, "reauth", &jreauth) &&
-			      json_object_get_boolean(jreauth);
+		bool ike = jike && json_object_get_boolean(jike);
+		bool reauth = jreauth && json_object_get_boolean(jreauth);
 
 		if (!conn)
 			return error("\"conn\" is required");

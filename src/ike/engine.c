@@ -28,7 +28,7 @@ void ike_engine_cfg_defaults(struct ike_engine_cfg *cfg)
 		.cookie_threshold_ip = 3,
 		.cookie_lifetime_ms = 60000,
 		.half_open_max = 5000,
-		.half_open_max_ip = 25,
+		.half_open_max_ip = 100,
 		.init_max_len = 8192,
 		.reqid_base = 0x7c000000,
 		.keepalive_ms = IKE_KEEPALIVE_MS,

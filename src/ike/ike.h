@@ -102,7 +102,7 @@ struct ike_engine_cfg {
 	 * nothing and is dropped (0: no limit).
 	 */
 	uint32_t half_open_max;         /* 5000 half-open SAs in all ... */
-	uint32_t half_open_max_ip;      /* ... 25 from one address */
+	uint32_t half_open_max_ip;      /* ... 100 from one address */
 	uint32_t init_max_len;          /* 8192: the largest IKE_SA_INIT request kept */
 	uint32_t reqid_base;            /* first reqid handed out (ownership) */
 	uint32_t keepalive_ms;          /* 20000: NAT keepalives from behind a NAT, 0: off */
