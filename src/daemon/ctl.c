@@ -456,7 +456,7 @@ static json_object *handle(struct xiked *d, struct xd_client *c, json_object *re
 	char err[512];
 
 	if (!json_object_is_type(req, json_type_object))
-		return error("request must be an object with \"cmd\"");
+		return error("request must be an object with \"cmd\", a string");
 	jcmd = field(req, "cmd", json_type_string, &ok_cmd);
 	if (!jcmd)
 		return error("request must be an object with \"cmd\", a string");
