@@ -25,8 +25,6 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
-#include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <linux/if_ether.h>
 #include <netinet/in.h>
@@ -53,7 +51,6 @@
 #define HUGE 0x20000   /* a length adjustment: set it to the largest value */
 #define HB(off, v) ((off) << 8 | (v)) /* argument of hdr_byte */
 #define PL_SKF 53      /* RFC 7383 section 2.5 */
-#define AS_USUAL { 0 } /* the base message unchanged */
 
 enum want { SILENT, ANSWER, NOTIFY, OTHER };
 enum { RUN, LATE };
@@ -96,7 +93,7 @@ struct hcase {
 	struct base o;
 	void (*make)(struct pkt *p, const struct hcase *c); /* corrupts the built message */
 	int arg;
-	enum { AT_SA = 1, AT_KE, AT_PROP, AT_XF } at; /* len16: which length */
+	enum { AT_SA = 1, AT_KE, AT_NONCE, AT_PROP, AT_XF } at; /* len16: which length */
 	uint16_t port;     /* 4500 with the non-ESP marker, else 500 */
 	int flags;
 };
@@ -309,7 +306,8 @@ static void chain_more(struct pkt *p, const struct hcase *c)
 /* A length field (c->at) set to zero, the largest value, or moved by c->arg. */
 static void len16(struct pkt *p, const struct hcase *c)
 {
-	size_t off = pl_at(p, c->at == AT_KE ? IKEV2_PL_KE : IKEV2_PL_SA) + 2;
+	size_t off = pl_at(p, c->at == AT_KE ? IKEV2_PL_KE :
+			      c->at == AT_NONCE ? IKEV2_PL_NONCE : IKEV2_PL_SA) + 2;
 	uint16_t v;
 
 	if (c->at == AT_PROP || c->at == AT_XF) /* the first proposal, its first transform */
@@ -458,6 +456,7 @@ static const struct hcase cases[] = {
 	C("ke-x25519-short", SIL(RX), "RFC 8031 2, RFC 7296 3.4", .o = { .ke_len = 31 }),
 	C("ke-x25519-long", SIL(RX), "RFC 8031 2, RFC 7296 3.4", .o = { .ke_len = 33 }),
 	C("ke-data-empty", SIL(RX), "3.4", .o = { .ke_len = EMPTY }),
+	C("ke-pl-len-zero", SIL(RX), "3.4, 3.2", .make = len16, .at = AT_KE, .arg = ZERO),
 	C("ke-pl-len-short", SIL(RX), "3.4, 3.2", .make = len16, .at = AT_KE, .arg = -(32 + 2)),
 	C("ke-missing", SIL(RX), "1.2, 2.21.1", .o = { .no_ke = true }),
 	/* Nonces of 16 to 256 octets (2.10, 3.9). */
@@ -467,6 +466,7 @@ static const struct hcase cases[] = {
 	C("nonce-256", ANS, "3.9", .o = { .nonce_len = 256 }),
 	C("nonce-257", SIL(RX), "3.9", .o = { .nonce_len = 257 }),
 	C("nonce-missing", SIL(RX), "1.2, 2.21.1", .o = { .no_nonce = true }),
+	C("nonce-pl-len-long", SIL(RX), "3.9, 3.2", .make = len16, .at = AT_NONCE, .arg = 1),
 	/* Unknown payloads are skipped, refused when critical, naming the type (2.5, 3.2). */
 	C("unknown-200", ANS, "2.5, 3.2", .o = { .extra = 200, .extra_len = 4 }),
 	C("unknown-200-critical", UCP(200), "2.5, 3.2",
@@ -482,6 +482,8 @@ static const struct hcase cases[] = {
 	/* Fragments never belong to IKE_SA_INIT (RFC 7383 2.5); SKF is unknown there. */
 	C("skf-in-init-alone", SIL(RX), "RFC 7383 2.5, RFC 7296 2.21.1", .make = sk_unknown,
 	  .arg = IKEV2_EXCH_IKE_SA_INIT),
+	C("skf-in-init", ANS, "RFC 7383 2.5, RFC 7296 2.5",
+	  .o = { .extra = PL_SKF, .extra_len = 8 }),
 	C("skf-in-init-critical", UCP(PL_SKF), "RFC 7383 2.5, RFC 7296 2.5", CRIT(PL_SKF)),
 	/* Larger than any IKE_SA_INIT needs: nothing kept, nothing said (2.6's DoS concern). */
 	C("init-9000-octets", SIL(NULL), "2.6, 2.21.1",
