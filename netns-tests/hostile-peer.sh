@@ -24,10 +24,16 @@ must ip -n "$NS1" addr add "$HOSTILE_4/24" dev eth0
 
 # The responder takes any address (the hostile one included) and both an
 # X25519 and a MODP proposal, so that degenerate values of each reach the
-# key exchange.
+# key exchange.  The case table counts on these limits: COOKIEs from the
+# fourth half-open SA of an address on, silence from its 26th, and nothing
+# kept of an IKE_SA_INIT longer than 8192 octets.
 IKE="aes128gcm16-prfsha256-x25519, aes256-sha256-modp2048"
-printf '[global]\n%s\nbackend = soft\n[conn t]\nlocal = %s\nremote = %%any\npsk = a hostile-peer test key\nike = %s\n' \
-	"$(xiked_socket 2)" "$IP2_4" "$IKE" | xiked_start 2
+LIMITS="cookie-threshold = 30
+cookie-threshold-ip = 3
+half-open-max-ip = 25
+ike-sa-init-max = 8192"
+printf '[global]\n%s\nbackend = soft\n%s\n[conn t]\nlocal = %s\nremote = %%any\npsk = a hostile-peer test key\nike = %s\n' \
+	"$(xiked_socket 2)" "$LIMITS" "$IP2_4" "$IKE" | xiked_start 2
 xiked_conf_t 1 "backend = soft" "psk = a hostile-peer test key" "ike = $IKE" | xiked_start 1
 pid2=$(cat "$XK_DIR/peer2.pid")
 ctl2="$XIKECTL -s /run/xike-test-$$-2.sock"
@@ -56,7 +62,8 @@ check ctl 2 status
 [ "$(established)" -eq 0 ] || fail "an IKE SA was established by hostile datagrams"
 [ "$(ctl_stat 2 child-sas)" -eq 0 ] || fail "a CHILD SA was installed by hostile datagrams"
 [ "$(ctl_stat 2 handshakes-ok)" -eq 0 ] || fail "handshakes-ok moved"
-say "after the hostile cases: $(ctl 2 stats | grep -E '^(rx-|cookies|invalid-ke|half-open|handshakes)' | tr -s ' \n' ' ')"
+say "after the hostile cases: $(ctl 2 stats | grep -E '^(rx-|cookies|invalid-ke|half-open|init-too|handshakes)' |
+	tr -s ' \n' ' ')"
 sanitizer_clean
 
 say "a legitimate initiator afterwards"
