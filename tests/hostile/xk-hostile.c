@@ -17,8 +17,10 @@
  *		(FILE.ready appears once it listens)
  *
  * CTL is a command that prints `stats` when given that word (xikectl with
- * its socket).  Each case prints `case NAME: expect X (RFC): got Y: PASS`
- * or FAIL; the exit status is 1 if any failed.
+ * its socket), PID the daemon whose life each case checks, SRC the source
+ * address (10.0.0.3).  Each case prints `case NAME: expect X (RFC): got Y:
+ * PASS` or FAIL; the exit status is 1 if any failed.  A COOKIE that a case
+ * does not ask for is answered as an initiator would (RFC 7296 2.6).
  *
  * A silence is proven, not waited for: the daemon's rx-packets counter says
  * when it has taken the datagram, and by then any answer was already sent.
@@ -392,7 +394,7 @@ static void sk_real(struct pkt *p, const struct hcase *c)
 #define CRIT(t) .o = { .extra = t, .extra_crit = true, .extra_len = 8 }
 #define C(n, w, r, ...) { .name = n, w, .rfc = r, __VA_ARGS__ }
 #define MODP2048 .ike = MODP, .group = IKEV2_DH_MODP_2048
-#define UNDER_LOAD NO_RETRY | LOADED
+#define UNDER_LOAD (NO_RETRY | LOADED)
 static const struct hcase cases[] = {
 	/*
 	 * Proposals nothing can be chosen from (2.7; 3.3.3: IKE needs a DH
