@@ -547,18 +547,24 @@ static bool nat(struct world *w, struct w_pkt *p, unsigned seq)
 	return true;
 }
 
+/* Peer 0 behind a NAT (`filter`), peer 1 taking any peer: initiate and run. */
+static void nat_establish(struct world *w, w_filter filter)
+{
+	world_init(w, NULL, NULL, false);
+	world_conn(w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
+	CHECK_INT(world_conn_any(w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK), 0);
+	w->filter = filter;
+	ike_engine_initiate(w->p[0].e, "c", NULL);
+	world_run(w, 1000);
+}
+
 static void test_nat(void)
 {
 	static struct world w;
 	struct ike_sa_info ii, ir;
 	struct ike_child_info ci;
 
-	world_init(&w, NULL, NULL, false);
-	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
-	CHECK_INT(world_conn_any(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK), 0);
-	w.filter = nat;
-	ike_engine_initiate(w.p[0].e, "c", NULL);
-	world_run(&w, 1000);
+	nat_establish(&w, nat);
 	CHECK_INT(ike_engine_sa_info(w.p[0].e, world_sa_spi(&w.p[0]), &ii), 0);
 	CHECK_INT(ike_engine_sa_info(w.p[1].e, world_sa_spi(&w.p[1]), &ir), 0);
 	CHECK(ii.state == IKE_S_ESTABLISHED && ir.state == IKE_S_ESTABLISHED);
@@ -625,13 +631,8 @@ static void test_late_init_after_float(void)
 	struct ike_stats s;
 	struct w_pkt *copy;
 
-	world_init(&w, NULL, NULL, false);
-	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
-	CHECK_INT(world_conn_any(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK), 0);
 	nat_first_kept = false;
-	w.filter = nat_keep_first;
-	ike_engine_initiate(w.p[0].e, "c", NULL);
-	world_run(&w, 1000);
+	nat_establish(&w, nat_keep_first);
 	CHECK(nat_first_kept && world_sa_count(&w.p[1]) == 1);
 	copy = malloc(sizeof(*copy));
 	if (!copy)
@@ -672,12 +673,7 @@ static void test_nat_same_port(void)
 	static struct world w;
 	struct ike_sa_info ir;
 
-	world_init(&w, NULL, NULL, false);
-	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
-	CHECK_INT(world_conn_any(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK), 0);
-	w.filter = nat_keep_port;
-	ike_engine_initiate(w.p[0].e, "c", NULL);
-	world_run(&w, 1000);
+	nat_establish(&w, nat_keep_port);
 	CHECK_INT(ike_engine_sa_info(w.p[1].e, world_sa_spi(&w.p[1]), &ir), 0);
 	CHECK(ir.state == IKE_S_ESTABLISHED && ir.nat_remote);
 	CHECK_INT(ir.remote.port, 40000);
