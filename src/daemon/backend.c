@@ -140,7 +140,7 @@ static int open_soft(struct xiked *d, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up userspace ESP: %s", strerror(-e));
 		return e;
 	}
-	e = esp_soft_start(d->soft);
+	e = esp_soft_open(d->soft);
 	if (e < 0) {
 		snprintf(err, errlen, "cannot start userspace ESP (TUN device, UDP port %u): %s",
 			 d->cfg.nat_port, strerror(-e));
@@ -195,6 +195,15 @@ int xd_backend_open(struct xiked *d, char *err, size_t errlen)
 		return fd;
 	}
 	return 0;
+}
+
+int xd_backend_start(struct xiked *d, char *err, size_t errlen)
+{
+	int e = d->soft ? esp_soft_start(d->soft) : 0;
+
+	if (e < 0)
+		snprintf(err, errlen, "cannot start userspace ESP's threads: %s", strerror(-e));
+	return e;
 }
 
 void xd_backend_close(struct xiked *d)

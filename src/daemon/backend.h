@@ -20,8 +20,10 @@ struct xd_conn;
  */
 extern const struct xk_kernel_ops xd_backend_ops;
 
-/* Choose and open the backend (the `backend` setting). */
+/* Choose and open the backend (the `backend` setting); no thread yet. */
 int xd_backend_open(struct xiked *d, char *err, size_t errlen);
+/* Start its threads (userspace ESP's), after the privilege drop. */
+int xd_backend_start(struct xiked *d, char *err, size_t errlen);
 /* Remove what we installed (traps, owned kernel entries) and close it. */
 void xd_backend_close(struct xiked *d);
 /* Check that the backend carries every algorithm a conn may negotiate. */

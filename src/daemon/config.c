@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,23 @@ void xd_config_defaults(struct xd_config *cfg)
 	cfg->init_max_len = 8192;
 	cfg->cookie_threshold = 30;
 	cfg->cookie_threshold_ip = 3;
+	strcpy(cfg->user, XD_DEFAULT_USER);
+}
+
+/*
+ * The user xiked runs as.  The default user may be missing (a build tree
+ * never installed): xiked then stays root with its capabilities cut, and
+ * says so at start.  A user the config names must exist.
+ */
+static bool find_user(struct xd_config *cfg, const char *name)
+{
+	struct passwd *pw = getpwnam(name);
+
+	snprintf(cfg->user, sizeof(cfg->user), "%s", name);
+	cfg->user_found = pw != NULL;
+	cfg->uid = pw ? pw->pw_uid : 0;
+	cfg->gid = pw ? pw->pw_gid : 0;
+	return pw != NULL;
 }
 
 /* A count of at most max: 0 included, no sign, no trailing junk. */
@@ -416,6 +434,10 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		if (strlen(v) >= sizeof(cfg->socket) || v[0] != '/')
 			return fail(p, "global", k, "'%s' is not an absolute path under 108 bytes", v);
 		strcpy(cfg->socket, v);
+	} else if (!strcmp(k, "user")) {
+		if (strlen(v) >= sizeof(cfg->user) || !find_user(cfg, v))
+			return fail(p, "global", k, "no such user '%s'", v);
+		cfg->user_set = true;
 	} else if (!strcmp(k, "log-level")) {
 		int l = xk_log_level_parse(v);
 
@@ -636,6 +658,8 @@ static int run(struct parser *p, ini_reader reader)
 	}
 	if (!p->failed)
 		finish(p);
+	if (!p->failed && !p->cfg->user_set)
+		find_user(p->cfg, XD_DEFAULT_USER);
 	if (p->failed) {
 		xd_config_free(p->cfg);
 		return -EINVAL;

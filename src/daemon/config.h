@@ -16,6 +16,9 @@
 
 #define XD_MAX_LISTEN 8
 
+/* The unprivileged user xiked runs as unless [global] user says otherwise. */
+#define XD_DEFAULT_USER "xike"
+
 enum xd_backend {
 	XD_BACKEND_AUTO,
 	XD_BACKEND_XFRM,
@@ -73,6 +76,11 @@ struct xd_config {
 	/* Responders' bounded state (ike_engine_cfg; 0: no limit). */
 	uint32_t half_open_max, half_open_max_ip, init_max_len;
 	uint32_t cookie_threshold, cookie_threshold_ip;
+	/* Who xiked runs as after start-up (privs.c): the user's uid and
+	 * primary gid; user_set once the config named one. */
+	char user[64];
+	bool user_set, user_found;
+	uint32_t uid, gid;
 	struct xd_conn *conns;
 	size_t n_conns;
 };

@@ -238,9 +238,10 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 	    strcmp(next.socket, d->cfg.socket) || next.n_listen != d->cfg.n_listen ||
 	    memcmp(next.listen, d->cfg.listen, sizeof(next.listen)) ||
 	    next.backend != d->cfg.backend || next.install_routes != d->cfg.install_routes ||
-	    next.route_table != d->cfg.route_table || next.keepalive_s != d->cfg.keepalive_s)
+	    next.route_table != d->cfg.route_table || next.keepalive_s != d->cfg.keepalive_s ||
+	    strcmp(next.user, d->cfg.user))
 		xk_warn("reload: changes to listen, port, nat-port, socket, backend, "
-			"install-routes, route-table and keepalive take effect at restart");
+			"install-routes, route-table, keepalive and user take effect at restart");
 	/* Conns that are gone or changed go first, with their SAs. */
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		const struct xd_conn *o = &d->cfg.conns[i];
@@ -263,6 +264,10 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 	d->cfg.install_routes = old.install_routes;
 	d->cfg.route_table = old.route_table;
 	d->cfg.keepalive_s = old.keepalive_s;
+	memcpy(d->cfg.user, old.user, sizeof(d->cfg.user));
+	d->cfg.user_found = old.user_found;
+	d->cfg.uid = old.uid;
+	d->cfg.gid = old.gid;
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		struct xd_conn *n = &d->cfg.conns[i];
 		const struct xd_conn *o = conn_find(&old, n->name);

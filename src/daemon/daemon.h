@@ -19,6 +19,7 @@
  *   route.c   tunnel-mode routes (libnl-route-3)
  *   loop.c    the clock and the engine's timer
  *   faults.c  XIKE_FAULTS
+ *   privs.c   the drop to the unprivileged user after start-up
  *
  * A file calls only files below it; events come up through libev's and
  * the engine's callbacks, never through a call back into a caller.

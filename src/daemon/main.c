@@ -6,7 +6,6 @@
  * order, the run, shutdown; signals are handled here and nowhere else.
  */
 #define _GNU_SOURCE
-#include <cap-ng.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include "daemon/events.h"
 #include "daemon/loop.h"
 #include "daemon/net.h"
+#include "daemon/privs.h"
 #include "daemon/route.h"
 #include "esp-soft/esp_soft.h"
 
@@ -65,16 +65,6 @@ static void syslog_sink(enum xk_log_level level, const char *line, void *ctx)
 
 	(void)ctx;
 	syslog(prio[level], "%s", line);
-}
-
-static void drop_capabilities(void)
-{
-	/* Root stays root, but keeps only what an IKE daemon needs. */
-	capng_clear(CAPNG_SELECT_BOTH);
-	capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_ADMIN,
-		      CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_DAC_READ_SEARCH, -1);
-	if (capng_apply(CAPNG_SELECT_BOTH) < 0)
-		xk_warn("cannot drop capabilities");
 }
 
 static void usage(FILE *f)
@@ -213,7 +203,15 @@ int main(int argc, char **argv)
 	ev_signal_start(d->loop, &d->sig_term);
 	ev_signal_start(d->loop, &d->sig_int);
 	ev_signal_start(d->loop, &d->sig_hup);
-	drop_capabilities();
+	/* Everything that needs root is open: become the daemon's user,
+	 * then start the threads, which inherit what is left. */
+	if (xd_privs_drop(&d->cfg, err, sizeof(err)) < 0 ||
+	    xd_backend_start(d, err, sizeof(err)) < 0) {
+		fprintf(stderr, "xiked: %s\n", err);
+		xd_ctl_close(d);
+		xd_backend_close(d);
+		return 1;
+	}
 
 	xk_notice("xiked %s started: %zu connection(s), control socket %s", XIKE_VERSION,
 		  d->cfg.n_conns, d->cfg.socket);
