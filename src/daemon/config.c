@@ -58,7 +58,7 @@ void xd_config_defaults(struct xd_config *cfg)
 	cfg->backend = XD_BACKEND_AUTO;
 	cfg->port = 500;
 	cfg->nat_port = 4500;
-	strcpy(cfg->socket, "/run/xiked.sock");
+	strcpy(cfg->socket, "/run/xike/xiked.sock");
 	cfg->log_level = XK_LOG_INFO;
 	cfg->install_routes = true;
 	cfg->route_table = 220;

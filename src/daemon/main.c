@@ -188,7 +188,9 @@ int main(int argc, char **argv)
 		xd_backend_close(d);
 		return 1;
 	}
-	r = xd_ctl_open(d);
+	r = xd_privs_socket_dir(&d->cfg);
+	if (r == 0)
+		r = xd_ctl_open(d);
 	if (r < 0) {
 		fprintf(stderr, "xiked: cannot open control socket %s: %s\n", d->cfg.socket,
 			strerror(-r));

@@ -15,9 +15,11 @@
 #include <cap-ng.h>
 #include <errno.h>
 #include <grp.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -28,6 +30,24 @@ static void own_socket(const struct xd_config *cfg)
 	if (chown(cfg->socket, cfg->uid, (gid_t)-1) < 0)
 		xk_warn("cannot give %s to user %s: %s", cfg->socket, cfg->user,
 			strerror(errno));
+}
+
+int xd_privs_socket_dir(const struct xd_config *cfg)
+{
+	char path[sizeof(cfg->socket)];
+	const char *dir;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s", cfg->socket);
+	dir = dirname(path);
+	if (stat(dir, &st) == 0)
+		return 0;
+	if (errno != ENOENT || mkdir(dir, 0755) < 0)
+		return -errno;
+	/* The daemon's user may then remove its socket when it stops. */
+	if (cfg->user_found && chown(dir, cfg->uid, cfg->gid) < 0)
+		return -errno;
+	return 0;
 }
 
 static int keep_only_net_admin(const struct xd_config *cfg)

@@ -11,6 +11,12 @@
 #include "daemon/config.h"
 
 /*
+ * Make the control socket's directory if it is missing (one level, mode
+ * 0755), owned by cfg's user.  0 or a negative errno.
+ */
+int xd_privs_socket_dir(const struct xd_config *cfg);
+
+/*
  * Become cfg's user, keep only CAP_NET_ADMIN, set no-new-privs and
  * not-dumpable; before any thread starts.  0, or a negative errno with
  * err set.  Started without root, it changes nothing.
