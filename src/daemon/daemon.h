@@ -104,6 +104,7 @@ struct xiked {
 
 	ev_timer timer; /* the engine's next deadline (loop.c) */
 	ev_signal sig_term, sig_int, sig_hup;
+	ev_timer watchdog; /* WATCHDOG=1 to systemd, when it asks for it */
 	ev_timer retry; /* start = start connections whose peer did not answer */
 	ev_timer dpd_w; /* a dpd-action, taken once the loop comes round */
 

@@ -59,6 +59,27 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		stop(d);
 }
 
+/* Sent from the loop itself: a loop that hangs stops sending, and systemd
+ * restarts the daemon (WatchdogSec=). */
+static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)w;
+	(void)revents;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void watchdog_start(struct xiked *d)
+{
+	uint64_t usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+		return;
+	ev_timer_init(&d->watchdog, on_watchdog, 0., (double)usec / 2e6);
+	ev_timer_again(d->loop, &d->watchdog);
+	xk_info("watchdog: telling systemd every %.1f s", (double)usec / 2e6);
+}
+
 static void syslog_sink(enum xk_log_level level, const char *line, void *ctx)
 {
 	static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR };
@@ -70,7 +91,7 @@ static void syslog_sink(enum xk_log_level level, const char *line, void *ctx)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xiked [-c FILE] [-d] [--syslog] [--check] [-V]\n"
-		   "  -c, --config FILE  configuration (default /etc/xike/xiked.conf)\n"
+		   "  -c, --config FILE  configuration (default " XIKE_CONFIG ")\n"
 		   "  -d, --debug        log at debug level (overrides log-level)\n"
 		   "      --syslog       log to syslog instead of stderr\n"
 		   "      --check        check the configuration and exit\n"
@@ -92,7 +113,7 @@ int main(int argc, char **argv)
 	struct xiked *d = &xd;
 	struct ike_engine_cfg ecfg;
 	struct ike_ops ops;
-	const char *path = "/etc/xike/xiked.conf";
+	const char *path = XIKE_CONFIG;
 	bool debug = false, check = false, use_syslog = false;
 	char err[512];
 	int o, r;
@@ -218,11 +239,13 @@ int main(int argc, char **argv)
 	xk_notice("xiked %s started: %zu connection(s), control socket %s", XIKE_VERSION,
 		  d->cfg.n_conns, d->cfg.socket);
 	sd_notify(0, "READY=1");
+	watchdog_start(d);
 	xd_conns_start(d);
 	xd_engine_kick(d);
 	ev_run(d->loop, 0);
 
 	sd_notify(0, "STOPPING=1");
+	ev_timer_stop(d->loop, &d->watchdog);
 	ike_engine_free(d->eng);
 	if (d->routes)
 		ev_io_stop(d->loop, &d->routes_w);
