@@ -8,7 +8,8 @@
 # better (exposure at most 3.9 of 10).  As root, xiked under a watchdog
 # (NOTIFY_SOCKET, WATCHDOG_USEC as systemd sets them) sends READY=1, then
 # WATCHDOG=1 from its loop — none while the process is stopped — and
-# STOPPING=1 at the end.
+# STOPPING=1 at the end; its log is JSON lines at the levels set per
+# subsystem.
 set -eu
 : "${XIKE_BUILD:?XIKE_BUILD must name the build directory}"
 name=service.sh
@@ -71,6 +72,9 @@ cat >"$T/wd.conf" <<EOF
 [global]
 socket = $T/wd.sock
 user = root
+log-format = json
+log-level = warning
+log-level-daemon = info
 EOF
 python3 - "$T/notify.sock" "$T/notify.log" <<'EOF' &
 import socket, sys
@@ -105,4 +109,17 @@ wait "$pid" || fail "xiked exited with $?"
 pid=
 grep -q '^STOPPING=1$' "$T/notify.log" || fail "no STOPPING=1"
 say "watchdog: READY=1, WATCHDOG=1 every 0.2 s from the loop, silent while stopped, STOPPING=1"
+
+# Its log, as JSON lines, at the levels asked for per subsystem: the
+# daemon's info lines, none of userspace ESP's (info, under warning).
+python3 - "$T/wd.log" <<'EOF' || { cat "$T/wd.log"; fail "log lines"; }
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert all({"time", "level", "subsystem", "message"} <= l.keys() for l in lines)
+assert any(l["subsystem"] == "daemon" and l["level"] == "info" and
+           l["message"].startswith("running as root") for l in lines), "no daemon info line"
+assert not any(l["subsystem"] == "esp-soft" and l["level"] == "info" for l in lines), \
+    "esp-soft's info lines under log-level = warning"
+EOF
+say "log: JSON lines, levels per subsystem"
 say PASS

@@ -5,6 +5,7 @@
  * the backend's own ops behind the fault layer (SA installs) and the
  * sharing of trap policies (trap.c).  Its events are read for events.c.
  */
+#define XK_LOG_SUB XK_SUB_KERNEL /* common/log.h */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

@@ -60,6 +60,8 @@ void xd_config_defaults(struct xd_config *cfg)
 	cfg->nat_port = 4500;
 	strcpy(cfg->socket, "/run/xike/xiked.sock");
 	cfg->log_level = XK_LOG_INFO;
+	for (int i = 0; i < XK_SUB_COUNT; i++)
+		cfg->sub_level[i] = -1;
 	cfg->install_routes = true;
 	cfg->route_table = 220;
 	cfg->keepalive_s = 20;
@@ -438,6 +440,21 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		if (strlen(v) >= sizeof(cfg->user) || !find_user(cfg, v))
 			return fail(p, "global", k, "no such user '%s'", v);
 		cfg->user_set = true;
+	} else if (!strncmp(k, "log-level-", 10)) {
+		int sub = xk_log_sub_parse(k + 10), l = xk_log_level_parse(v);
+
+		if (sub < 0)
+			return fail(p, "global", k,
+				    "unknown subsystem (daemon, engine, config, kernel, network, "
+				    "esp-soft or control)");
+		if (l < 0)
+			return fail(p, "global", k,
+				    "'%s' is not debug, info, notice, warning or error", v);
+		cfg->sub_level[sub] = l;
+	} else if (!strcmp(k, "log-format")) {
+		if (strcmp(v, "text") && strcmp(v, "json"))
+			return fail(p, "global", k, "'%s' is not text or json", v);
+		cfg->log_json = !strcmp(v, "json");
 	} else if (!strcmp(k, "log-level")) {
 		int l = xk_log_level_parse(v);
 

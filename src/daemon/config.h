@@ -70,6 +70,8 @@ struct xd_config {
 	uint16_t port, nat_port;
 	char socket[108];
 	enum xk_log_level log_level;
+	int sub_level[XK_SUB_COUNT]; /* log-level-NAME; -1: as log-level */
+	bool log_json;		     /* log-format = json */
 	bool install_routes;
 	uint32_t route_table;
 	uint32_t keepalive_s; /* NAT keepalive interval */

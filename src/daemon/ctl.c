@@ -8,6 +8,7 @@
  *   <- {"ok": true, "sas": [ ... ]}
  *   <- {"ok": false, "error": "no such connection: foo"}
  */
+#define XK_LOG_SUB XK_SUB_CONTROL /* common/log.h */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

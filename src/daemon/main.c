@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <systemd/sd-daemon.h>
 
 #include "common/log.h"
@@ -19,6 +18,7 @@
 #include "daemon/ctl.h"
 #include "daemon/daemon.h"
 #include "daemon/events.h"
+#include "daemon/logging.h"
 #include "daemon/loop.h"
 #include "daemon/net.h"
 #include "daemon/privs.h"
@@ -80,14 +80,6 @@ static void watchdog_start(struct xiked *d)
 	xk_info("watchdog: telling systemd every %.1f s", (double)usec / 2e6);
 }
 
-static void syslog_sink(enum xk_log_level level, const char *line, void *ctx)
-{
-	static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR };
-
-	(void)ctx;
-	syslog(prio[level], "%s", line);
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xiked [-c FILE] [-d] [--syslog] [--check] [-V]\n"
@@ -137,10 +129,6 @@ int main(int argc, char **argv)
 		}
 		fprintf(stderr, "xiked: fault injection on: %s\n", getenv("XIKE_FAULTS"));
 	}
-	if (use_syslog) {
-		openlog("xiked", LOG_PID, LOG_DAEMON);
-		xk_log_set_sink(syslog_sink, NULL);
-	}
 	snprintf(d->cfg_path, sizeof(d->cfg_path), "%s", path);
 	if (xd_config_load(path, &d->cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "xiked: %s\n", err);
@@ -152,7 +140,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	d->debug = debug;
-	xk_log_set_level(debug ? XK_LOG_DEBUG : d->cfg.log_level);
+	xd_logging_start(&d->cfg, use_syslog);
+	xd_logging_levels(&d->cfg, debug);
 	d->loop = ev_default_loop(EVFLAG_AUTO);
 	d->started_ms = xd_now_ms();
 	d->ctl_fd = -1;

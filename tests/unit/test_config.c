@@ -22,6 +22,10 @@ static const char good[] =
 	"nat-port = 4500\n"
 	"socket = /run/test.sock\n"
 	"log-level = debug\n"
+	"log-level-kernel = warning\n"
+	"log-level-esp-soft = error\n"
+	"log-format = json\n"
+	"user = root\n"
 	"install-routes = no\n"
 	"half-open-max = 100\n"
 	"half-open-max-ip = 0\n"
@@ -65,6 +69,11 @@ static void test_good(void)
 	CHECK_INT(cfg.backend, XD_BACKEND_XFRM);
 	CHECK_INT(cfg.n_listen, 2);
 	CHECK_INT(cfg.log_level, XK_LOG_DEBUG);
+	CHECK_INT(cfg.sub_level[XK_SUB_KERNEL], XK_LOG_WARNING);
+	CHECK_INT(cfg.sub_level[XK_SUB_ESP], XK_LOG_ERROR);
+	CHECK_INT(cfg.sub_level[XK_SUB_ENGINE], -1);
+	CHECK(cfg.log_json);
+	CHECK(cfg.user_set && cfg.user_found && cfg.uid == 0);
 	CHECK(!cfg.install_routes);
 	CHECK_INT(cfg.half_open_max, 100);
 	CHECK_INT(cfg.half_open_max_ip, 0);
@@ -124,6 +133,10 @@ static const struct {
 	{ "[global]\nlisten = 192.0.2.1, nope\n", "t.conf:2: [global] listen: 'nope'" },
 	{ "[global]\nsocket = relative\n", "t.conf:2: [global] socket:" },
 	{ "[global]\nlog-level = loud\n", "t.conf:2: [global] log-level: 'loud'" },
+	{ "[global]\nlog-level-ike = debug\n", "t.conf:2: [global] log-level-ike: unknown subsystem" },
+	{ "[global]\nlog-level-engine = 2\n", "t.conf:2: [global] log-level-engine: '2' is not debug" },
+	{ "[global]\nlog-format = xml\n", "t.conf:2: [global] log-format: 'xml' is not text or json" },
+	{ "[global]\nuser = no-such-user-x\n", "t.conf:2: [global] user: no such user 'no-such-user-x'" },
 	{ "[bogus]\nx = 1\n", "t.conf:2: [bogus] x: unknown section" },
 	{ "[conn a]\npsk = x\n\n[conn a]\npsk = y\n", "t.conf:5: [conn a] psk: connection defined twice" },
 	{ "[conn a]\npsk = x\nremote = 300.1.2.3\n", "t.conf:3: [a] remote: '300.1.2.3' is not an IP" },
