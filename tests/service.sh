@@ -22,8 +22,14 @@ say() {
 }
 
 T=$(mktemp -d /tmp/xike-install.XXXXXX)
-trap 'kill "$pid" "$listener" 2>/dev/null || true; rm -rf "$T"' EXIT
 pid= listener=
+cleanup() {
+	for p in $pid $listener; do
+		kill "$p" 2>/dev/null || true
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
 meson install -C "$XIKE_BUILD" --destdir "$T/root" --no-rebuild --quiet >"$T/install.log" 2>&1 ||
 	{ cat "$T/install.log"; fail "meson install"; }
 prefix=$(meson introspect "$XIKE_BUILD" --buildoptions |
@@ -76,7 +82,7 @@ log-format = json
 log-level = warning
 log-level-daemon = info
 EOF
-python3 - "$T/notify.sock" "$T/notify.log" <<'EOF' &
+python3 - "$T/notify.sock" "$T/notify.log" <<'EOF' >/dev/null 2>&1 &
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 s.bind(sys.argv[1])
