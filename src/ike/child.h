@@ -102,6 +102,11 @@ struct ike_child *child_find_out_moved(struct ike_sa *sa, uint32_t spi_out, unsi
  * one it already receives on in this IKE SA.
  */
 bool child_peer_spi_ok(struct ike_sa *sa, const struct ike_proposal *p);
+/*
+ * Does a live CHILD_SA of sa, not on its way out, have c's mode and
+ * selectors?  Then c's policies would collide with its own.
+ */
+bool child_duplicate(struct ike_sa *sa, const struct ike_child *c);
 /* Unlink from the IKE SA that holds it (c->sa), uninstall, free. */
 void child_remove(struct ike_child *c);
 /*

@@ -85,6 +85,15 @@ static bool same_ts(const struct ike_child *a, const struct ike_child *b)
 	       !memcmp(a->remote_ts, b->remote_ts, a->n_remote_ts * sizeof(a->remote_ts[0]));
 }
 
+bool child_duplicate(struct ike_sa *sa, const struct ike_child *c)
+{
+	for (const struct ike_child *o = sa->children; o; o = o->next)
+		if (o != c && o->state == CHILD_S_INSTALLED && !o->retire_ms &&
+		    o->succ != CHILD_SUCC_REPLACED && o->mode == c->mode && same_ts(o, c))
+			return true;
+	return false;
+}
+
 /*
  * CHILD_SAs of these two IKE SAs may share policies: same connection (by
  * name: a reload may have made it anew) and the same addresses.
