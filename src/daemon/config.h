@@ -73,6 +73,7 @@ struct xd_config {
 	/* Responders' bounded state (ike_engine_cfg; 0: no limit). */
 	uint32_t half_open_max, half_open_max_ip, init_max_len;
 	uint32_t cookie_threshold, cookie_threshold_ip;
+	uint32_t event_buffer; /* bytes of the kernel event socket's buffer, 0: the system's */
 	struct xd_conn *conns;
 	size_t n_conns;
 };
