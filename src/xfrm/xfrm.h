@@ -70,7 +70,7 @@ struct xfrm_sa_entry {
 	/*
 	 * No keys yet: an SPI that ALLOCSPI reserved for a CHILD_SA still
 	 * being negotiated, or the kernel's own state for an ACQUIRE.  The
-	 * kernel removes such SAs itself after net.xfrm.xfrm_acq_expires.
+	 * kernel removes such SAs itself after net.core.xfrm_acq_expires.
 	 */
 	bool larval;
 };
