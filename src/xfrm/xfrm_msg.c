@@ -574,6 +574,17 @@ int xfrm_sa_reply_parse(const void *buf, size_t len, uint32_t *spi, uint32_t *re
 	return 0;
 }
 
+/* A whole message of this type with its fixed part; its attributes in tb. */
+static const struct nlmsghdr *msg_parse(const void *buf, size_t len, uint16_t type, size_t fixed,
+					const struct nlattr **tb)
+{
+	const struct nlmsghdr *nlh = msg_check(buf, len, fixed);
+
+	if (!nlh || nlh->nlmsg_type != type || parse_attrs(nlh, fixed, tb) < 0)
+		return NULL;
+	return nlh;
+}
+
 /* The kernel's "no limit" is XFRM_INF; ours is 0. */
 static uint64_t limit_get(uint64_t v)
 {
@@ -583,14 +594,15 @@ static uint64_t limit_get(uint64_t v)
 int xfrm_sa_entry_parse(const void *buf, size_t len, struct xfrm_sa_entry *e)
 {
 	const struct nlattr *tb[XFRMA_MAX + 1];
-	const struct nlmsghdr *nlh = msg_check(buf, len, sizeof(struct xfrm_usersa_info));
+	const struct nlmsghdr *nlh =
+		msg_parse(buf, len, XFRM_MSG_NEWSA, sizeof(struct xfrm_usersa_info), tb);
 	const struct xfrm_usersa_info *p;
 
 	memset(e, 0, sizeof(*e));
-	if (!nlh || nlh->nlmsg_type != XFRM_MSG_NEWSA)
+	if (!nlh)
 		return -EINVAL;
 	p = mnl_nlmsg_get_payload(nlh);
-	if (!family_ok(p->family) || parse_attrs(nlh, sizeof(*p), tb) < 0)
+	if (!family_ok(p->family))
 		return -EINVAL;
 	e->larval = !tb[XFRMA_ALG_AEAD] && !tb[XFRMA_ALG_CRYPT] && !tb[XFRMA_ALG_AUTH] &&
 		    !tb[XFRMA_ALG_AUTH_TRUNC];
@@ -613,16 +625,16 @@ int xfrm_sa_entry_parse(const void *buf, size_t len, struct xfrm_sa_entry *e)
 int xfrm_policy_parse(const void *buf, size_t len, struct xk_policy *pol)
 {
 	const struct nlattr *tb[XFRMA_MAX + 1];
-	const struct nlmsghdr *nlh = msg_check(buf, len, sizeof(struct xfrm_userpolicy_info));
+	const struct nlmsghdr *nlh =
+		msg_parse(buf, len, XFRM_MSG_NEWPOLICY, sizeof(struct xfrm_userpolicy_info), tb);
 	const struct xfrm_userpolicy_info *p;
 
 	memset(pol, 0, sizeof(*pol));
-	if (!nlh || nlh->nlmsg_type != XFRM_MSG_NEWPOLICY)
+	if (!nlh)
 		return -EINVAL;
 	p = mnl_nlmsg_get_payload(nlh);
 	/* A direction or family we never install cannot be one of ours. */
-	if (parse_attrs(nlh, sizeof(*p), tb) < 0 || p->dir > XFRM_POLICY_FWD ||
-	    !family_ok(p->sel.family))
+	if (p->dir > XFRM_POLICY_FWD || !family_ok(p->sel.family))
 		return -EINVAL;
 	xfrm_sel_get(&p->sel, &pol->src, &pol->dst);
 	pol->dir = (enum xk_dir)p->dir;
