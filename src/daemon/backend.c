@@ -280,11 +280,15 @@ void xd_backend_resync(struct xiked *d)
 	err = xfrm_dump_owned(d->xfrm, &o);
 	if (err == 0)
 		err = resync_view(&o, &kv);
+	if (err == 0)
+		err = ike_engine_kernel_sync(d->eng, &kv, &r);
 	if (err == 0) {
-		ike_engine_kernel_sync(d->eng, &kv, &r);
+		/* Only now that the engine has claimed what is its own. */
+		unsigned stale = remove_stale(d, &kv);
+
 		xk_notice("resync with the kernel: %u CHILD_SAs lost an SA (deleted), %u due a rekey, "
 			  "%u policies restored, %u stale entries removed (of %zu SAs, %zu policies)",
-			  r.gone, r.due, r.restored, remove_stale(d, &kv), kv.n_sas, kv.n_pols);
+			  r.gone, r.due, r.restored, stale, kv.n_sas, kv.n_pols);
 	} else {
 		xk_err("resync: cannot read the kernel's SAs and policies back: %s", strerror(-err));
 	}

@@ -594,23 +594,22 @@ static bool child_sync(struct ike_child *c, struct ike_kernel_view *kv, struct s
 	return (kin && kin->soft_due) || (kout && kout->soft_due);
 }
 
-void ike_engine_kernel_sync(struct ike_engine *e, struct ike_kernel_view *kv,
-			    struct ike_sync_result *res)
+int ike_engine_kernel_sync(struct ike_engine *e, struct ike_kernel_view *kv,
+			   struct ike_sync_result *res)
 {
-	struct sync_due *due = NULL;
+	struct sync_due *due = calloc(e->n_children + 1, sizeof(*due));
 	size_t n_due = 0;
 
 	memset(res, 0, sizeof(*res));
+	if (!due)
+		return -ENOMEM;
 	qsort(kv->sas, kv->n_sas, sizeof(kv->sas[0]), cmp_kernel_sa);
 	qsort(kv->pols, kv->n_pols, sizeof(kv->pols[0]), cmp_kernel_pol);
-	if (e->n_children)
-		due = calloc(e->n_children, sizeof(*due));
 	/* First the whole picture, then the expiries: they change the lists. */
 	for (struct ike_sa *sa = e->all; sa; sa = sa->next_all) {
 		for (struct ike_child *c = sa->children; c; c = c->next) {
-			if (!c->indexed || !due || n_due == e->n_children)
-				continue;
-			if (child_sync(c, kv, &due[n_due], res))
+			/* Installed CHILD_SAs are indexed, n_children of them. */
+			if (c->indexed && n_due < e->n_children && child_sync(c, kv, &due[n_due], res))
 				n_due++;
 		}
 	}
@@ -628,6 +627,7 @@ void ike_engine_kernel_sync(struct ike_engine *e, struct ike_kernel_view *kv,
 	}
 	free(due);
 	ike_engine_reap(e);
+	return 0;
 }
 
 /* ---- listing ---- */

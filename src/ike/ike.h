@@ -269,10 +269,11 @@ struct ike_sync_result {
  * lifetime passed as on a soft expiry (a rekey), and a missing policy of
  * one is installed again.  Every SA and policy of the view that a CHILD_SA
  * holds gets `ours` set; the rest belong to nothing in the engine, and the
- * caller may remove them (trap policies are the caller's own).
+ * caller may remove them (trap policies are the caller's own).  0, or
+ * -ENOMEM with nothing done and nothing marked: then remove nothing.
  */
-void ike_engine_kernel_sync(struct ike_engine *e, struct ike_kernel_view *kv,
-			    struct ike_sync_result *res);
+int ike_engine_kernel_sync(struct ike_engine *e, struct ike_kernel_view *kv,
+			   struct ike_sync_result *res);
 
 enum ike_sa_state {
 	IKE_S_NEW,        /* created, nothing sent yet */

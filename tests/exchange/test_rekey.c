@@ -339,7 +339,7 @@ static void sync_expect(struct w_peer *p, struct view *v, uint32_t gone, uint32_
 {
 	struct ike_sync_result r;
 
-	ike_engine_kernel_sync(p->e, &v->kv, &r);
+	CHECK_INT(ike_engine_kernel_sync(p->e, &v->kv, &r), 0);
 	CHECK_MSG(r.gone == gone && r.due == due && r.restored == restored,
 		  "%s: gone %u due %u restored %u", what, r.gone, r.due, r.restored);
 }
