@@ -70,6 +70,7 @@ void xd_config_defaults(struct xd_config *cfg)
 	cfg->init_max_len = 8192;
 	cfg->cookie_threshold = 30;
 	cfg->cookie_threshold_ip = 3;
+	cfg->event_buffer = 4 << 20;
 	strcpy(cfg->user, XD_DEFAULT_USER);
 }
 
@@ -484,6 +485,10 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		if (!parse_count(v, 65535, &cfg->init_max_len) ||
 		    (cfg->init_max_len && cfg->init_max_len < 256))
 			return fail(p, "global", k, "'%s' is not 0 or a size from 256 to 65535 bytes", v);
+	} else if (!strcmp(k, "kernel-event-buffer")) {
+		if (!parse_count(v, 1u << 30, &cfg->event_buffer) ||
+		    (cfg->event_buffer && cfg->event_buffer < 1024))
+			return fail(p, "global", k, "'%s' is not 0 or a size from 1024 to 2^30 bytes", v);
 	} else if (!strcmp(k, "route-table")) {
 		char *end;
 		unsigned long t = strtoul(v, &end, 10);

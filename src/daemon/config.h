@@ -83,6 +83,7 @@ struct xd_config {
 	char user[64];
 	bool user_set, user_found;
 	uint32_t uid, gid;
+	uint32_t event_buffer; /* bytes of the kernel event socket's buffer, 0: the system's */
 	struct xd_conn *conns;
 	size_t n_conns;
 };

@@ -380,6 +380,7 @@ static json_object *cmd_stats(struct xiked *d)
 	S("acquires", d->stats.acquires);
 	S("expires", d->stats.expires);
 	S("mappings", d->stats.mappings);
+	S("kernel-event-overruns", d->stats.event_overruns);
 	if (d->soft) {
 		/* The userspace data path's own counters. */
 		struct esp_soft_stats es;

@@ -81,6 +81,7 @@ struct xd_client {
 struct xd_stats {
 	uint64_t rx_dropped; /* datagrams the daemon itself threw away */
 	uint64_t acquires, expires, mappings;
+	uint64_t event_overruns; /* the backend's event socket overran: events lost, resynced */
 	uint64_t dpd_timeouts;
 };
 

@@ -76,6 +76,13 @@ void child_send_pending(struct ike_sa *sa, struct ike_child *c);
 void child_rekey_later(struct ike_child *c);
 /* The peer moved (NAT): move every CHILD_SA's SAs from old_remote. */
 void child_move_all(struct ike_sa *sa, const struct xk_addr *old_remote);
+/*
+ * Resync (ike_engine_kernel_sync): each of c's policies is looked up among
+ * `have`, the kernel's policies with c's reqid, and marked ours; one that
+ * is missing is installed again.  Returns how many were.
+ */
+unsigned child_sync_policies(struct ike_sa *sa, struct ike_child *c, struct ike_kernel_pol *have,
+			     size_t n_have);
 /* Run the CHILD_SA timers of an SA; returns the next deadline. */
 void child_uninstall(struct ike_sa *sa, struct ike_child *c);
 void child_free_all(struct ike_sa *sa);

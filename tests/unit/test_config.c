@@ -32,6 +32,7 @@ static const char good[] =
 	"ike-sa-init-max = 4096\n"
 	"cookie-threshold = 10\n"
 	"cookie-threshold-ip = 2\n"
+	"kernel-event-buffer = 65536\n"
 	"\n"
 	"[conn site]\n"
 	"local = 192.0.2.1\n"
@@ -80,6 +81,7 @@ static void test_good(void)
 	CHECK_INT(cfg.init_max_len, 4096);
 	CHECK_INT(cfg.cookie_threshold, 10);
 	CHECK_INT(cfg.cookie_threshold_ip, 2);
+	CHECK_INT(cfg.event_buffer, 65536);
 	CHECK(strcmp(cfg.socket, "/run/test.sock") == 0);
 	CHECK_INT(cfg.n_conns, 2);
 	c = &cfg.conns[0];
@@ -130,6 +132,8 @@ static const struct {
 	{ "[global]\nhalf-open-max = -1\n", "t.conf:2: [global] half-open-max: '-1' is not a number" },
 	{ "[global]\nhalf-open-max-ip = many\n", "t.conf:2: [global] half-open-max-ip: 'many'" },
 	{ "[global]\nike-sa-init-max = 100\n", "t.conf:2: [global] ike-sa-init-max: '100' is not 0 or a size" },
+	{ "[global]\nkernel-event-buffer = 100\n",
+	  "t.conf:2: [global] kernel-event-buffer: '100' is not 0 or a size" },
 	{ "[global]\nlisten = 192.0.2.1, nope\n", "t.conf:2: [global] listen: 'nope'" },
 	{ "[global]\nsocket = relative\n", "t.conf:2: [global] socket:" },
 	{ "[global]\nlog-level = loud\n", "t.conf:2: [global] log-level: 'loud'" },
