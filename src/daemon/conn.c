@@ -240,10 +240,11 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 	    memcmp(next.listen, d->cfg.listen, sizeof(next.listen)) ||
 	    next.backend != d->cfg.backend || next.install_routes != d->cfg.install_routes ||
 	    next.route_table != d->cfg.route_table || next.keepalive_s != d->cfg.keepalive_s ||
-	    strcmp(next.user, d->cfg.user) || next.log_json != d->cfg.log_json)
+	    strcmp(next.user, d->cfg.user) || next.log_json != d->cfg.log_json ||
+	    next.event_buffer != d->cfg.event_buffer)
 		xk_warn("reload: changes to listen, port, nat-port, socket, backend, "
-			"install-routes, route-table, keepalive, user and log-format take effect "
-			"at restart");
+			"install-routes, route-table, keepalive, user, log-format and "
+			"kernel-event-buffer take effect at restart");
 	/* Conns that are gone or changed go first, with their SAs. */
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		const struct xd_conn *o = &d->cfg.conns[i];
@@ -267,6 +268,7 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 	d->cfg.route_table = old.route_table;
 	d->cfg.keepalive_s = old.keepalive_s;
 	d->cfg.log_json = old.log_json;
+	d->cfg.event_buffer = old.event_buffer;
 	memcpy(d->cfg.user, old.user, sizeof(d->cfg.user));
 	d->cfg.user_found = old.user_found;
 	d->cfg.uid = old.uid;
