@@ -147,17 +147,25 @@ X509_CRL *certs_crl(X509 *issuer, EVP_PKEY *ikey, const long *serials, size_t n,
 	return crl;
 }
 
-/* An OpenSSL-allocated encoding, copied to malloc'd memory. */
-static uint8_t *copy_out(unsigned char *der, int n, size_t *len)
+/* A malloc'd copy of n > 0 bytes. */
+static uint8_t *dup_out(const void *src, long n, size_t *len)
 {
 	uint8_t *p;
 
 	if (n <= 0)
 		must(NULL, "an encoding");
 	p = must(malloc((size_t)n), "a copy");
-	memcpy(p, der, (size_t)n);
-	OPENSSL_free(der);
+	memcpy(p, src, (size_t)n);
 	*len = (size_t)n;
+	return p;
+}
+
+/* An OpenSSL-allocated encoding, copied to malloc'd memory. */
+static uint8_t *copy_out(unsigned char *der, int n, size_t *len)
+{
+	uint8_t *p = dup_out(der, n, len);
+
+	OPENSSL_free(der);
 	return p;
 }
 
@@ -187,15 +195,10 @@ uint8_t *certs_key_der(EVP_PKEY *k, size_t *len)
 
 static uint8_t *bio_out(BIO *bio, int ok, size_t *len)
 {
-	char *data;
-	long n = BIO_get_mem_data(bio, &data);
-	uint8_t *p;
+	char *data = NULL;
+	long n = ok ? BIO_get_mem_data(bio, &data) : 0;
+	uint8_t *p = dup_out(data, n, len);
 
-	if (!ok || n <= 0)
-		must(NULL, "PEM");
-	p = must(malloc((size_t)n), "a copy");
-	memcpy(p, data, (size_t)n);
-	*len = (size_t)n;
 	BIO_free(bio);
 	return p;
 }

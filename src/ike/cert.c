@@ -73,6 +73,14 @@ int cert_key_check(const EVP_PKEY *k, const char **why)
 	return cert_fail(why, "key type not supported (RSA, ECDSA, Ed25519, Ed448)", -ENOTSUP);
 }
 
+int cert_peer_key(const struct ike_cert *c, EVP_PKEY **k, const char **why)
+{
+	*k = X509_get0_pubkey(c->x);
+	if (!*k)
+		return cert_fail(why, "certificate without a usable public key", -EKEYREJECTED);
+	return cert_key_check(*k, why);
+}
+
 /* --- loading ----------------------------------------------------------- */
 
 /* Encrypted keys are refused: the daemon has no one to ask. */
@@ -294,8 +302,9 @@ static int cred_keep_der(struct ike_cred *c, X509 *x)
 }
 
 /* One certificate of the bundle, in order: end-entity first. */
-static int cred_add_one(struct ike_cred *c, X509 *x, const char **why)
+static int cred_add_one(void *to, X509 *x, const char **why)
 {
+	struct ike_cred *c = to;
 	bool root = X509_get_extension_flags(x) & EXFLAG_SS;
 
 	if (c->n_der == 0) {
@@ -317,7 +326,9 @@ static int cred_add_one(struct ike_cred *c, X509 *x, const char **why)
 	return cred_keep_der(c, x) ? cert_fail(why, "cannot encode certificate", -EIO) : 0;
 }
 
-int ike_cred_add_certs(struct ike_cred *c, const uint8_t *blob, size_t len, const char **why)
+/* Every certificate of a blob, in order, to `add`; the first error stops. */
+static int certs_each(const uint8_t *blob, size_t len,
+		      int (*add)(void *to, X509 *x, const char **why), void *to, const char **why)
 {
 	STACK_OF(X509) *certs = sk_X509_new_null();
 	int ret;
@@ -326,10 +337,15 @@ int ike_cred_add_certs(struct ike_cred *c, const uint8_t *blob, size_t len, cons
 		return cert_fail(why, "out of memory", -ENOMEM);
 	ret = cert_load(blob, len, certs, NULL, why);
 	for (int i = 0; !ret && i < sk_X509_num(certs); i++)
-		ret = cred_add_one(c, sk_X509_value(certs, i), why);
+		ret = add(to, sk_X509_value(certs, i), why);
 	ERR_clear_error();
 	sk_X509_pop_free(certs, X509_free);
 	return ret;
+}
+
+int ike_cred_add_certs(struct ike_cred *c, const uint8_t *blob, size_t len, const char **why)
+{
+	return certs_each(blob, len, cred_add_one, c, why);
 }
 
 const uint8_t *ike_cred_cert(const struct ike_cred *c, size_t i, size_t *len)
@@ -382,6 +398,14 @@ struct ike_trust *ike_trust_new(void)
 
 static int trust_keep_hash(struct ike_trust *t, X509 *x)
 {
+	uint8_t h[IKE_CERTREQ_HASH_LEN];
+
+	if (cert_spki_sha1(x, h))
+		return -EIO;
+	/* The same CA twice (a bundle and a file) is one entry of CERTREQ. */
+	for (size_t i = 0; i < t->n_ca; i++)
+		if (memcmp(t->ca_hash[i], h, sizeof(h)) == 0)
+			return 0;
 	if (t->n_ca == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 8;
 		void *p = OPENSSL_realloc(t->ca_hash, cap * sizeof(*t->ca_hash));
@@ -391,34 +415,24 @@ static int trust_keep_hash(struct ike_trust *t, X509 *x)
 		t->ca_hash = p;
 		t->cap = cap;
 	}
-	if (cert_spki_sha1(x, t->ca_hash[t->n_ca]))
-		return -EIO;
-	t->n_ca++;
+	memcpy(t->ca_hash[t->n_ca++], h, sizeof(h));
 	return 0;
 }
 
-static int trust_add_one(struct ike_trust *t, X509 *x, const char **why)
+static int trust_add_one(void *to, X509 *x, const char **why)
 {
+	struct ike_trust *t = to;
+
 	if (X509_check_ca(x) < 1)
 		return cert_fail(why, "not a CA certificate (basicConstraints)", -EKEYREJECTED);
 	if (!X509_STORE_add_cert(t->store, x))
-		return cert_fail(why, "cannot add CA certificate (a duplicate?)", -EIO);
+		return cert_fail(why, "cannot add CA certificate", -EIO);
 	return trust_keep_hash(t, x) ? cert_fail(why, "out of memory", -ENOMEM) : 0;
 }
 
 int ike_trust_add_ca(struct ike_trust *t, const uint8_t *blob, size_t len, const char **why)
 {
-	STACK_OF(X509) *certs = sk_X509_new_null();
-	int ret;
-
-	if (!certs)
-		return cert_fail(why, "out of memory", -ENOMEM);
-	ret = cert_load(blob, len, certs, NULL, why);
-	for (int i = 0; !ret && i < sk_X509_num(certs); i++)
-		ret = trust_add_one(t, sk_X509_value(certs, i), why);
-	ERR_clear_error();
-	sk_X509_pop_free(certs, X509_free);
-	return ret;
+	return certs_each(blob, len, trust_add_one, t, why);
 }
 
 int ike_trust_add_crl(struct ike_trust *t, const uint8_t *blob, size_t len, const char **why)

@@ -173,12 +173,9 @@ int ike_trust_validate(const struct ike_trust *t, const struct ike_cert *ee,
 		       enum ike_cert_purpose purpose, const char **why)
 {
 	STACK_OF(X509) *untrusted;
-	EVP_PKEY *pub = X509_get0_pubkey(ee->x);
-	int ret;
+	EVP_PKEY *pub;
+	int ret = cert_peer_key(ee, &pub, why);
 
-	if (!pub)
-		return cert_fail(why, "certificate without a usable public key", -EKEYREJECTED);
-	ret = cert_key_check(pub, why);
 	if (ret)
 		return ret;
 	/* Each one costs a parse and a signature check: bound them first. */

@@ -52,6 +52,8 @@ static inline int cert_fail(const char **why, const char *reason, int err)
  * RSA, EC, Ed25519, Ed448.
  */
 int cert_key_check(const EVP_PKEY *k, const char **why);
+/* The public key of the peer's certificate, through cert_key_check. */
+int cert_peer_key(const struct ike_cert *c, EVP_PKEY **k, const char **why);
 
 /*
  * Certificates and CRLs from a blob: PEM (any number, other PEM blocks

@@ -537,6 +537,8 @@ static int verify_ecdsa_legacy(EVP_PKEY *k, uint8_t method, const uint8_t *auth,
 	for (size_t i = 0; i < sizeof(ecdsa_legacy) / sizeof(ecdsa_legacy[0]); i++)
 		if (ecdsa_legacy[i].method == method)
 			l = &ecdsa_legacy[i];
+	if (!l)
+		return cert_fail(why, "not an ECDSA method", -ENOTSUP);
 	/* RFC 4754: each method names one curve and one hash. */
 	if (key_curve(k) != l->curve)
 		return cert_fail(why, "ECDSA method does not match the key's curve", -EINVAL);
@@ -564,12 +566,9 @@ static int verify_rsa_sha1(EVP_PKEY *k, const uint8_t *auth, size_t alen,
 int ike_auth_verify(const struct ike_cert *peer, uint8_t method, const uint8_t *auth,
 		    size_t alen, const uint8_t *octets, size_t olen, const char **why)
 {
-	EVP_PKEY *k = X509_get0_pubkey(peer->x);
-	int ret;
+	EVP_PKEY *k;
+	int ret = cert_peer_key(peer, &k, why);
 
-	if (!k)
-		return cert_fail(why, "certificate without a usable public key", -EKEYREJECTED);
-	ret = cert_key_check(k, why);
 	if (ret)
 		return ret;
 	switch (method) {

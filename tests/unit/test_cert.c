@@ -552,6 +552,9 @@ static void test_trust_load(void)
 	memcpy(both + l1, p2, l2);
 	CHECK_INT(ike_trust_add_ca(t, both, l1 + l2, &why), 0);
 	CHECK_INT(ike_trust_ca_count(t), 2);
+	/* The same CA again: still two in CERTREQ. */
+	CHECK_INT(ike_trust_add_ca(t, p1, l1, &why), 0);
+	CHECK_INT(ike_trust_ca_count(t), 2);
 	/* An end-entity certificate is no trust anchor. */
 	CHECK_INT(ike_trust_add_ca(t, eder, l3, &why), -EKEYREJECTED);
 	CHECK_WHY(why, "not a CA certificate (basicConstraints)");
@@ -1061,6 +1064,22 @@ static void test_hostile_auth(struct signer *rsa, struct signer *ec)
 		{ "300d 0609 2a86 4886 f70d 01", -EINVAL, "malformed AlgorithmIdentifier" },
 	};
 
+	const struct {
+		int md, mgf;
+		long salt, trailer;
+		int ret;
+		const char *why;
+	} pss[] = {
+		{ NID_sha256, NID_sha256, 20, 1, 0, NULL },
+		{ NID_sha256, NID_sha256, 65, 1, -EINVAL, "RSASSA-PSS salt length absurd" },
+		{ NID_sha512, NID_sha512, 100000, 1, -EINVAL, "RSASSA-PSS salt length absurd" },
+		{ NID_sha512, NID_sha512, 129, 1, -EINVAL, "RSASSA-PSS salt length absurd" },
+		{ NID_sha256, NID_sha256, -1, 1, -EINVAL, NULL },
+		{ NID_sha256, NID_sha256, 32, 2, -EINVAL, "RSASSA-PSS trailer field is not 1" },
+		{ NID_sha256, NID_sha384, 32, 1, -EINVAL, "RSASSA-PSS MGF1 hash differs from the hash" },
+		{ NID_sha1, NID_sha1, 20, 1, -ENOTSUP, "SHA-1 signatures refused" },
+	};
+
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		a = hx(bad[i].hex, &n);
 		len = auth_data(auth, a, n, sig, slen);
@@ -1071,31 +1090,15 @@ static void test_hostile_auth(struct signer *rsa, struct signer *ec)
 	}
 
 	/* PSS: a salt of 20 is sane and verifies; absurd parameters do not. */
-	a = pss_algid(NID_sha256, NID_sha256, 20, 1, &n);
-	len = auth_data(auth, a, n, sig, slen);
-	CHECK_INT(ike_auth_verify(rsa->cert, 14, auth, len, octets, OLEN, &why), 0);
-	a = pss_algid(NID_sha256, NID_sha256, 65, 1, &n);
-	len = auth_data(auth, a, n, sig, slen);
-	CHECK_INT(ike_auth_verify(rsa->cert, 14, auth, len, octets, OLEN, &why), -EINVAL);
-	CHECK_WHY(why, "RSASSA-PSS salt length absurd");
-	a = pss_algid(NID_sha512, NID_sha512, 100000, 1, &n);
-	len = auth_data(auth, a, n, sig, slen);
-	CHECK_INT(ike_auth_verify(rsa->cert, 14, auth, len, octets, OLEN, &why), -EINVAL);
-	CHECK_WHY(why, "RSASSA-PSS salt length absurd");
-	a = pss_algid(NID_sha256, NID_sha256, -1, 1, &n);
-	len = auth_data(auth, a, n, sig, slen);
-	CHECK_INT(ike_auth_verify(rsa->cert, 14, auth, len, octets, OLEN, &why), -EINVAL);
-	a = pss_algid(NID_sha256, NID_sha256, 32, 2, &n);
-	len = auth_data(auth, a, n, sig, slen);
-	CHECK_INT(ike_auth_verify(rsa->cert, 14, auth, len, octets, OLEN, &why), -EINVAL);
-	CHECK_WHY(why, "RSASSA-PSS trailer field is not 1");
-	a = pss_algid(NID_sha256, NID_sha384, 32, 1, &n);
-	len = auth_data(auth, a, n, sig, slen);
-	CHECK_INT(ike_auth_verify(rsa->cert, 14, auth, len, octets, OLEN, &why), -EINVAL);
-	CHECK_WHY(why, "RSASSA-PSS MGF1 hash differs from the hash");
-	a = pss_algid(NID_sha1, NID_sha1, 20, 1, &n);
-	len = auth_data(auth, a, n, sig, slen);
-	CHECK_INT(ike_auth_verify(rsa->cert, 14, auth, len, octets, OLEN, &why), -ENOTSUP);
+	for (size_t i = 0; i < sizeof(pss) / sizeof(pss[0]); i++) {
+		a = pss_algid(pss[i].md, pss[i].mgf, pss[i].salt, pss[i].trailer, &n);
+		len = auth_data(auth, a, n, sig, slen);
+		why = NULL;
+		CHECK_MSG(ike_auth_verify(rsa->cert, 14, auth, len, octets, OLEN, &why) ==
+				  pss[i].ret, "pss %zu", i);
+		if (pss[i].why)
+			CHECK_WHY(why, pss[i].why);
+	}
 	a = hx(rfc_ecdsa_sha1, &n);
 	len = auth_data(auth, a, n, sig, 64);
 	CHECK_INT(ike_auth_verify(ec->cert, 14, auth, len, octets, OLEN, &why), -ENOTSUP);
