@@ -109,6 +109,7 @@ struct ike_der {
 /* --- our credential ---------------------------------------------------- */
 
 int ike_cred_new(const uint8_t *key, size_t len, struct ike_cred **out, const char **why);
+/* On an error the credential may hold part of the blob: free it. */
 int ike_cred_add_certs(struct ike_cred *c, const uint8_t *blob, size_t len, const char **why);
 /* Certificate i (0: end-entity) to send, NULL past the last one. */
 const uint8_t *ike_cred_cert(const struct ike_cred *c, size_t i, size_t *len);

@@ -323,7 +323,7 @@ static int sign_legacy(EVP_PKEY *k, const uint8_t *octets, size_t olen, uint8_t 
 		if (l->curve != curve)
 			continue;
 		if (*len < 2 * l->flen)
-			return -ENOSPC;
+			return cert_fail(why, "AUTH buffer too small", -ENOSPC);
 		ret = evp_sign(k, hash_md(l->hash), NULL, octets, olen, der, &dlen);
 		if (!ret)
 			ret = ecdsa_der_to_raw(der, dlen, l->flen, out);
