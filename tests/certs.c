@@ -20,32 +20,33 @@ static void *must(void *p, const char *what)
 	return p;
 }
 
-EVP_PKEY *certs_key(const char *type, const char *curve, unsigned bits)
+static EVP_PKEY *rsa_gen(const char *type, unsigned bits, unsigned long e)
 {
-	EVP_PKEY *k;
-
-	if (strcmp(type, "RSA") == 0)
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
-	else if (strcmp(type, "EC") == 0)
-		k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve);
-	else
-		k = EVP_PKEY_Q_keygen(NULL, NULL, type);
-	return must(k, type);
-}
-
-EVP_PKEY *certs_rsa_e(unsigned bits, unsigned long e)
-{
-	EVP_PKEY_CTX *ctx = must(EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL), "RSA ctx");
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
 	BIGNUM *bn = BN_new();
 	EVP_PKEY *k = NULL;
 
-	if (!bn || !BN_set_word(bn, e) || EVP_PKEY_keygen_init(ctx) <= 0 ||
+	if (!ctx || !bn || !BN_set_word(bn, e) || EVP_PKEY_keygen_init(ctx) <= 0 ||
 	    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, (int)bits) <= 0 ||
 	    EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx, bn) <= 0 || EVP_PKEY_keygen(ctx, &k) <= 0)
 		k = NULL;
 	BN_free(bn);
 	EVP_PKEY_CTX_free(ctx);
-	return must(k, "RSA key with a chosen exponent");
+	return must(k, type);
+}
+
+EVP_PKEY *certs_key(const char *type, const char *curve, unsigned bits)
+{
+	if (strncmp(type, "RSA", 3) == 0)
+		return rsa_gen(type, bits, 65537);
+	if (strcmp(type, "EC") == 0)
+		return must(EVP_PKEY_Q_keygen(NULL, NULL, "EC", curve), curve);
+	return must(EVP_PKEY_Q_keygen(NULL, NULL, type), type);
+}
+
+EVP_PKEY *certs_rsa_e(unsigned bits, unsigned long e)
+{
+	return rsa_gen("RSA", bits, e);
 }
 
 static void add_ext(X509 *x, X509 *issuer, int nid, const char *val)

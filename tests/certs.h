@@ -18,7 +18,7 @@
 #define CERTS_NOW ((time_t)1800000000) /* 2027-01-15 */
 #define CERTS_DAY 86400L
 
-/* "RSA" (bits), "EC" (curve: "P-256" ...), "ED25519", "ED448". */
+/* "RSA" or "RSA-PSS" (bits), "EC" (curve: "P-256" ...), "ED25519", "ED448". */
 EVP_PKEY *certs_key(const char *type, const char *curve, unsigned bits);
 /* An RSA key with public exponent e (weak keys for the refusal tests). */
 EVP_PKEY *certs_rsa_e(unsigned bits, unsigned long e);

@@ -209,32 +209,71 @@ static void test_weak_keys(void)
 {
 	static const struct {
 		const char *what;
-		int kind; /* 0 RSA-1024, 1 RSA e=3, 2 secp256k1 */
+		int kind; /* 0 RSA-1024, 1 RSA e=3, 2 secp256k1, 3 an RSASSA-PSS key */
+		int ret;
 		const char *why;
 	} weak[] = {
-		{ "RSA-1024", 0, "RSA key shorter than 2048 bits" },
-		{ "RSA e=3", 1, "RSA public exponent below 65537" },
-		{ "secp256k1", 2, "EC curve not allowed (P-256, P-384, P-521 only)" },
+		{ "RSA-1024", 0, -EKEYREJECTED, "RSA key shorter than 2048 bits" },
+		{ "RSA e=3", 1, -EKEYREJECTED, "RSA public exponent below 65537" },
+		{ "secp256k1", 2, -EKEYREJECTED, "EC curve not allowed (P-256, P-384, P-521 only)" },
+		/* id-RSASSA-PSS keys (RFC 4055 section 1.2) are not supported. */
+		{ "RSA-PSS key", 3, -ENOTSUP, "key type not supported (RSA, ECDSA, Ed25519, Ed448)" },
 	};
 
 	for (size_t i = 0; i < sizeof(weak) / sizeof(weak[0]); i++) {
 		EVP_PKEY *k = weak[i].kind == 0 ? certs_rsa_e(1024, 65537)
 			      : weak[i].kind == 1 ? certs_rsa_e(2048, 3)
-						  : certs_key("EC", "secp256k1", 0);
+			      : weak[i].kind == 2 ? certs_key("EC", "secp256k1", 0)
+						  : certs_key("RSA-PSS", NULL, 2048);
 		struct certs_spec s = ee_spec(k);
 		struct ike_cred *c = NULL;
 		const char *why = NULL;
 		size_t len;
 		uint8_t *der = certs_key_der(k, &len);
 
-		CHECK_MSG(ike_cred_new(der, len, &c, &why) == -EKEYREJECTED, "%s", weak[i].what);
+		CHECK_MSG(ike_cred_new(der, len, &c, &why) == weak[i].ret, "%s", weak[i].what);
 		CHECK_WHY(why, weak[i].why);
 		CHECK(c == NULL);
-		CHECK_INT(validate_spec(&s, IKE_PURPOSE_ANY, &why), -EKEYREJECTED);
+		CHECK_INT(validate_spec(&s, IKE_PURPOSE_ANY, &why), weak[i].ret);
 		CHECK_WHY(why, weak[i].why);
 		free(der);
 		EVP_PKEY_free(k);
 	}
+}
+
+/* A real certificate over 64 KB (1300 names): too big for a peer's. */
+static void test_big_cert(void)
+{
+	EVP_PKEY *k = certs_key("EC", "P-256", 0);
+	struct certs_spec s = ee_spec(k);
+	struct ike_der ints[] = { { pki.int_der, pki.int_len } };
+	char *san = malloc(1300 * 64 + 1), *p = san;
+	struct ike_cert *c;
+	const char *why = NULL;
+	size_t len;
+	uint8_t *der;
+	X509 *x;
+
+	for (int i = 0; i < 1300; i++)
+		p += sprintf(p, "%sDNS:host-%04d-of-a-rather-long-list-of-names.example.com",
+			     i ? "," : "", i);
+	s.san = san;
+	x = certs_make(&s);
+	der = certs_der(x, &len);
+	CHECK_MSG(len > 65536, "%zu", len);
+	CHECK(ike_cert_parse(der, len, &why) == NULL);
+	CHECK_WHY(why, "certificate larger than 16384 octets");
+	/* As an intermediate it is refused the same way. */
+	ints[0] = (struct ike_der){ der, len };
+	c = parse_x509(pki.inter);
+	CHECK_INT(ike_trust_validate(pki.trust, c, ints, 1, CERTS_NOW, IKE_PURPOSE_ANY, &why),
+		  -EINVAL);
+	CHECK_WHY(why, "certificate larger than 16384 octets");
+	ike_cert_free(c);
+	free(der);
+	free(san);
+	X509_free(x);
+	EVP_PKEY_free(k);
 }
 
 /* A peer's certificate: garbage, trailing octets, 64 KB. */
@@ -253,6 +292,7 @@ static void test_hostile_der(void)
 	big[0] = 0x30, big[1] = 0x83, big[2] = 0x00, big[3] = 0xff, big[4] = 0xfc;
 	CHECK(ike_cert_parse(big, 65536, &why) == NULL);
 	CHECK_WHY(why, "certificate larger than 16384 octets");
+	test_big_cert();
 	memcpy(tail, der, len);
 	tail[len] = 0;
 	CHECK(ike_cert_parse(tail, len + 1, &why) == NULL);
