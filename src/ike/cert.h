@@ -25,7 +25,8 @@
  *     ike_cred_free           frees the key (EVP_PKEY_free clears it)
  *   trust
  *     ike_trust_new, ike_trust_add_ca, ike_trust_add_crl, ike_trust_free
- *     ike_trust_certreq       CERTREQ data: SHA-1 of each CA's SPKI
+ *     ike_trust_certreq       CERTREQ data: SHA-1 of each CA's SPKI (once
+ *                             each); ike_trust_ca_count how many CAs
  *     ike_trust_validate      the peer's certificate and intermediates at
  *                             a given time: chain, validity, CRLs, name
  *                             constraints, key usage and extended key usage
