@@ -46,16 +46,23 @@ static int rsa_check(const EVP_PKEY *k, const char **why)
 	return ret;
 }
 
-static int ec_check(const EVP_PKEY *k, const char **why)
+int cert_key_curve(const EVP_PKEY *k)
 {
 	char name[64];
 	int nid;
 
-	if (!EVP_PKEY_get_group_name(k, name, sizeof(name), NULL))
-		return cert_fail(why, "EC key without a named curve", -EKEYREJECTED);
+	if (!EVP_PKEY_is_a(k, "EC") || !EVP_PKEY_get_group_name(k, name, sizeof(name), NULL))
+		return NID_undef;
 	nid = OBJ_sn2nid(name);
+	return nid != NID_undef ? nid : EC_curve_nist2nid(name);
+}
+
+static int ec_check(const EVP_PKEY *k, const char **why)
+{
+	int nid = cert_key_curve(k);
+
 	if (nid == NID_undef)
-		nid = EC_curve_nist2nid(name);
+		return cert_fail(why, "EC key without a named curve", -EKEYREJECTED);
 	if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1 && nid != NID_secp521r1)
 		return cert_fail(why, "EC curve not allowed (P-256, P-384, P-521 only)",
 				 -EKEYREJECTED);

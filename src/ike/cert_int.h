@@ -2,8 +2,9 @@
 /*
  * What the cert files share and the rest of the engine does not see: the
  * objects behind cert.h's handles, the weak-key check, and the loader of
- * PEM/DER blobs.  cert.c loads, cert_chain.c validates, cert_id.c binds
- * identities, cert_sig.c signs and verifies.
+ * PEM/DER blobs, the signature primitives.  cert.c loads, cert_chain.c
+ * validates, cert_id.c binds identities, cert_sig.c signs and verifies
+ * method 14, cert_sig_legacy.c the methods before it.
  */
 #ifndef IKE_CERT_INT_H
 #define IKE_CERT_INT_H
@@ -65,5 +66,31 @@ int cert_load(const uint8_t *p, size_t len, STACK_OF(X509) *certs,
 
 /* SHA-1 of the DER SubjectPublicKeyInfo (RFC 7296 section 3.7). */
 int cert_spki_sha1(X509 *x, uint8_t out[IKE_CERTREQ_HASH_LEN]);
+/* The NID of an EC key's named curve, NID_undef for other keys. */
+int cert_key_curve(const EVP_PKEY *k);
+
+/* --- signatures (cert_sig.c), shared with cert_sig_legacy.c --- */
+
+/* RSASSA-PSS parameters as signed or verified. */
+struct cert_pss {
+	int salt;
+};
+
+/* The digest of an IKEv2 hash ID; NULL for Identity (EdDSA) and unknown. */
+const EVP_MD *cert_hash_md(uint8_t hash);
+/* Sign msg into sig (*siglen: in its size, out written); pss NULL for
+ * PKCS#1 v1.5 with an RSA key.  0, -ENOSPC or -EIO. */
+int cert_evp_sign(EVP_PKEY *k, const EVP_MD *md, const struct cert_pss *pss,
+		  const uint8_t *msg, size_t mlen, uint8_t *sig, size_t *siglen);
+/* 0, or -EBADMSG for a signature that does not verify. */
+int cert_evp_verify(EVP_PKEY *k, const EVP_MD *md, const struct cert_pss *pss,
+		    const uint8_t *msg, size_t mlen, const uint8_t *sig, size_t siglen);
+
+/* cert_sig_legacy.c: methods 1 (verify only) and 9/10/11. */
+uint8_t cert_curve_hash(const EVP_PKEY *k);
+int cert_sign_legacy(EVP_PKEY *k, const uint8_t *octets, size_t olen, uint8_t *method,
+		     uint8_t *out, size_t *len, const char **why);
+int cert_verify_legacy(EVP_PKEY *k, uint8_t method, const uint8_t *auth, size_t alen,
+		       const uint8_t *octets, size_t olen, const char **why);
 
 #endif

@@ -20,19 +20,13 @@
  * for, a trailer field other than 1, an MGF1 hash other than the message
  * hash) and an algorithm that does not match the certificate's key.
  *
- * The legacy methods, for peers that announce no hashes:
- *   1  RSA PKCS#1 v1.5 with SHA-1 (RFC 7296 section 3.8) — verified, never
- *      made: signing with SHA-1 is what method 14 exists to avoid
- *   9, 10, 11  ECDSA with SHA-256/P-256, SHA-384/P-384, SHA-512/P-521
- *      (RFC 4754 section 7), the signature r | s, each the field's length
- *      — not DER
+ * The methods from before RFC 7427 are in cert_sig_legacy.c.
  */
 #include "cert_int.h"
 
 #include <string.h>
 
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -44,11 +38,6 @@ enum sig_kind {
 	SIG_RSA_PSS,
 	SIG_ECDSA,
 	SIG_EDDSA,
-};
-
-/* PSS parameters as signed or verified. */
-struct pss {
-	int salt;
 };
 
 struct sig_alg {
@@ -110,21 +99,7 @@ static const struct sig_alg sig_algs[] = {
 
 #define N_ALGS (sizeof(sig_algs) / sizeof(sig_algs[0]))
 
-/* RFC 4754 section 7: method, curve, hash, field length. */
-struct ecdsa_legacy {
-	uint8_t method;
-	int curve;
-	uint8_t hash;
-	size_t flen;
-};
-
-static const struct ecdsa_legacy ecdsa_legacy[] = {
-	{ IKEV2_AUTH_ECDSA_SHA256_P256, NID_X9_62_prime256v1, IKEV2_HASH_SHA2_256, 32 },
-	{ IKEV2_AUTH_ECDSA_SHA384_P384, NID_secp384r1, IKEV2_HASH_SHA2_384, 48 },
-	{ IKEV2_AUTH_ECDSA_SHA512_P521, NID_secp521r1, IKEV2_HASH_SHA2_512, 66 },
-};
-
-static const EVP_MD *hash_md(uint8_t hash)
+const EVP_MD *cert_hash_md(uint8_t hash)
 {
 	switch (hash) {
 	case IKEV2_HASH_SHA1: return EVP_sha1();
@@ -146,21 +121,10 @@ static int md_hash(int md_nid)
 	}
 }
 
-static int key_curve(const EVP_PKEY *k)
-{
-	char name[64];
-	int nid;
-
-	if (!EVP_PKEY_is_a(k, "EC") || !EVP_PKEY_get_group_name(k, name, sizeof(name), NULL))
-		return NID_undef;
-	nid = OBJ_sn2nid(name);
-	return nid != NID_undef ? nid : EC_curve_nist2nid(name);
-}
-
 /* --- the EVP calls ------------------------------------------------------ */
 
 static int pkey_ctx_setup(EVP_PKEY_CTX *pctx, const EVP_PKEY *k, const EVP_MD *md,
-			  const struct pss *pss)
+			  const struct cert_pss *pss)
 {
 	if (!EVP_PKEY_is_a(k, "RSA"))
 		return 1;
@@ -172,7 +136,7 @@ static int pkey_ctx_setup(EVP_PKEY_CTX *pctx, const EVP_PKEY *k, const EVP_MD *m
 }
 
 /* The signature over msg into sig (*siglen: in its size, out written). */
-static int evp_sign(EVP_PKEY *k, const EVP_MD *md, const struct pss *pss, const uint8_t *msg,
+int cert_evp_sign(EVP_PKEY *k, const EVP_MD *md, const struct cert_pss *pss, const uint8_t *msg,
 		    size_t mlen, uint8_t *sig, size_t *siglen)
 {
 	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
@@ -193,7 +157,7 @@ static int evp_sign(EVP_PKEY *k, const EVP_MD *md, const struct pss *pss, const 
 	return ret;
 }
 
-static int evp_verify(EVP_PKEY *k, const EVP_MD *md, const struct pss *pss,
+int cert_evp_verify(EVP_PKEY *k, const EVP_MD *md, const struct cert_pss *pss,
 		      const uint8_t *msg, size_t mlen, const uint8_t *sig, size_t siglen)
 {
 	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
@@ -261,12 +225,10 @@ static const struct sig_alg *alg_choose(const EVP_PKEY *k, uint32_t common, unsi
 	static const uint8_t order[] = { IKEV2_HASH_SHA2_256, IKEV2_HASH_SHA2_384,
 					 IKEV2_HASH_SHA2_512, IKEV2_HASH_IDENTITY };
 	enum sig_kind kind = key_kind(k, flags);
-	int curve = key_curve(k);
+	uint8_t own = cert_curve_hash(k);
 
-	for (size_t i = 0; i < sizeof(ecdsa_legacy) / sizeof(ecdsa_legacy[0]); i++)
-		if (ecdsa_legacy[i].curve == curve &&
-		    (common & IKEV2_HASH_BIT(ecdsa_legacy[i].hash)))
-			return alg_find(kind, ecdsa_legacy[i].hash, k);
+	if (own && (common & IKEV2_HASH_BIT(own)))
+		return alg_find(kind, own, k);
 	for (size_t i = 0; i < sizeof(order); i++)
 		if (common & IKEV2_HASH_BIT(order[i]) && alg_find(kind, order[i], k))
 			return alg_find(kind, order[i], k);
@@ -276,7 +238,7 @@ static const struct sig_alg *alg_choose(const EVP_PKEY *k, uint32_t common, unsi
 static int sign_rfc7427(EVP_PKEY *k, const struct sig_alg *a, const uint8_t *octets,
 			size_t olen, uint8_t *out, size_t *len)
 {
-	struct pss pss = { .salt = EVP_MD_get_size(hash_md(a->hash)) };
+	struct cert_pss pss = { .salt = EVP_MD_get_size(cert_hash_md(a->hash)) };
 	size_t siglen;
 	int ret;
 
@@ -285,56 +247,11 @@ static int sign_rfc7427(EVP_PKEY *k, const struct sig_alg *a, const uint8_t *oct
 	out[0] = a->der_len;
 	memcpy(out + 1, a->der, a->der_len);
 	siglen = *len - 1 - a->der_len;
-	ret = evp_sign(k, hash_md(a->hash), a->kind == SIG_RSA_PSS ? &pss : NULL, octets, olen,
+	ret = cert_evp_sign(k, cert_hash_md(a->hash), a->kind == SIG_RSA_PSS ? &pss : NULL, octets, olen,
 		       out + 1 + a->der_len, &siglen);
 	if (!ret)
 		*len = 1 + a->der_len + siglen;
 	return ret;
-}
-
-/* DER Ecdsa-Sig-Value to r | s, each flen octets (RFC 4754 section 7). */
-static int ecdsa_der_to_raw(const uint8_t *der, size_t dlen, size_t flen, uint8_t *out)
-{
-	const unsigned char *q = der;
-	ECDSA_SIG *s = d2i_ECDSA_SIG(NULL, &q, (long)dlen);
-	const BIGNUM *r, *ss;
-	int ret = -EIO;
-
-	if (s) {
-		ECDSA_SIG_get0(s, &r, &ss);
-		if (BN_bn2binpad(r, out, (int)flen) == (int)flen &&
-		    BN_bn2binpad(ss, out + flen, (int)flen) == (int)flen)
-			ret = 0;
-	}
-	ECDSA_SIG_free(s);
-	return ret;
-}
-
-static int sign_legacy(EVP_PKEY *k, const uint8_t *octets, size_t olen, uint8_t *method,
-		       uint8_t *out, size_t *len, const char **why)
-{
-	uint8_t der[160];
-	size_t dlen = sizeof(der);
-	int curve = key_curve(k), ret;
-
-	for (size_t i = 0; i < sizeof(ecdsa_legacy) / sizeof(ecdsa_legacy[0]); i++) {
-		const struct ecdsa_legacy *l = &ecdsa_legacy[i];
-
-		if (l->curve != curve)
-			continue;
-		if (*len < 2 * l->flen)
-			return cert_fail(why, "AUTH buffer too small", -ENOSPC);
-		ret = evp_sign(k, hash_md(l->hash), NULL, octets, olen, der, &dlen);
-		if (!ret)
-			ret = ecdsa_der_to_raw(der, dlen, l->flen, out);
-		if (ret)
-			return cert_fail(why, "signing failed", ret);
-		*method = l->method;
-		*len = 2 * l->flen;
-		return 0;
-	}
-	return cert_fail(why, "the peer announced no signature hashes (RFC 7427) and only "
-			      "ECDSA has a method without SHA-1", -ENOTSUP);
 }
 
 int ike_auth_sign(const struct ike_cred *c, uint32_t peer_hashes, unsigned flags,
@@ -345,7 +262,7 @@ int ike_auth_sign(const struct ike_cred *c, uint32_t peer_hashes, unsigned flags
 	int ret;
 
 	if (peer_hashes == 0)
-		return sign_legacy(c->key, octets, olen, method, out, len, why);
+		return cert_sign_legacy(c->key, octets, olen, method, out, len, why);
 	a = alg_choose(c->key, peer_hashes & IKE_SIG_HASHES_OURS, flags);
 	if (!a)
 		return cert_fail(why, "no signature hash in common with the peer", -ENOTSUP);
@@ -416,7 +333,7 @@ static long pss_int(const ASN1_INTEGER *i, long dflt)
 }
 
 /* RFC 4055 section 3.1 parameters, checked against the key. */
-static int pss_check(const X509_ALGOR *alg, const EVP_PKEY *k, uint8_t *hash, struct pss *pss,
+static int pss_check(const X509_ALGOR *alg, const EVP_PKEY *k, uint8_t *hash, struct cert_pss *pss,
 		     const char **why)
 {
 	RSA_PSS_PARAMS *p = algor_unpack(alg, ASN1_ITEM_rptr(RSA_PSS_PARAMS));
@@ -428,7 +345,7 @@ static int pss_check(const X509_ALGOR *alg, const EVP_PKEY *k, uint8_t *hash, st
 	*hash = (uint8_t)pss_hash(p->hashAlgorithm);
 	salt = pss_int(p->saltLength, 20);
 	trailer = pss_int(p->trailerField, 1);
-	hlen = hash_md(*hash) ? EVP_MD_get_size(hash_md(*hash)) : 0;
+	hlen = cert_hash_md(*hash) ? EVP_MD_get_size(cert_hash_md(*hash)) : 0;
 	if (*hash == IKEV2_HASH_SHA1)
 		ret = cert_fail(why, "SHA-1 signatures refused", -ENOTSUP);
 	else if (hlen == 0)
@@ -460,7 +377,7 @@ static const struct sig_alg *alg_by_nid(int nid, const char **why)
 
 /* Decode and judge the AlgorithmIdentifier of method 14 AUTH data. */
 static int algid_check(const uint8_t *der, size_t dlen, EVP_PKEY *k, uint8_t *hash,
-		       struct pss *pss, bool *use_pss, const char **why)
+		       struct cert_pss *pss, bool *use_pss, const char **why)
 {
 	const unsigned char *q = der;
 	X509_ALGOR *alg = d2i_X509_ALGOR(NULL, &q, (long)dlen);
@@ -492,7 +409,7 @@ static int algid_check(const uint8_t *der, size_t dlen, EVP_PKEY *k, uint8_t *ha
 static int verify_rfc7427(EVP_PKEY *k, const uint8_t *auth, size_t alen,
 			  const uint8_t *octets, size_t olen, const char **why)
 {
-	struct pss pss = { 0 };
+	struct cert_pss pss = { 0 };
 	uint8_t hash = 0;
 	bool use_pss = false;
 	size_t dlen;
@@ -505,61 +422,8 @@ static int verify_rfc7427(EVP_PKEY *k, const uint8_t *auth, size_t alen,
 	ret = algid_check(auth + 1, dlen, k, &hash, &pss, &use_pss, why);
 	if (ret)
 		return ret;
-	ret = evp_verify(k, hash_md(hash), use_pss ? &pss : NULL, octets, olen,
+	ret = cert_evp_verify(k, cert_hash_md(hash), use_pss ? &pss : NULL, octets, olen,
 			 auth + 1 + dlen, alen - 1 - dlen);
-	return ret ? cert_fail(why, "signature does not verify", ret) : 0;
-}
-
-/* r | s to a DER Ecdsa-Sig-Value (OPENSSL_free the result). */
-static int ecdsa_raw_to_der(const uint8_t *raw, size_t flen, unsigned char **der)
-{
-	ECDSA_SIG *s = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(raw, (int)flen, NULL), *ss = BN_bin2bn(raw + flen, (int)flen, NULL);
-	int n = -1;
-
-	if (s && r && ss && ECDSA_SIG_set0(s, r, ss)) {
-		r = ss = NULL; /* the signature owns them */
-		n = i2d_ECDSA_SIG(s, der);
-	}
-	BN_free(r);
-	BN_free(ss);
-	ECDSA_SIG_free(s);
-	return n;
-}
-
-static int verify_ecdsa_legacy(EVP_PKEY *k, uint8_t method, const uint8_t *auth, size_t alen,
-			       const uint8_t *octets, size_t olen, const char **why)
-{
-	const struct ecdsa_legacy *l = NULL;
-	unsigned char *der = NULL;
-	int n, ret;
-
-	for (size_t i = 0; i < sizeof(ecdsa_legacy) / sizeof(ecdsa_legacy[0]); i++)
-		if (ecdsa_legacy[i].method == method)
-			l = &ecdsa_legacy[i];
-	if (!l)
-		return cert_fail(why, "not an ECDSA method", -ENOTSUP);
-	/* RFC 4754: each method names one curve and one hash. */
-	if (key_curve(k) != l->curve)
-		return cert_fail(why, "ECDSA method does not match the key's curve", -EINVAL);
-	if (alen != 2 * l->flen)
-		return cert_fail(why, "ECDSA signature of the wrong length", -EINVAL);
-	n = ecdsa_raw_to_der(auth, l->flen, &der);
-	if (n <= 0)
-		return cert_fail(why, "out of memory", -ENOMEM);
-	ret = evp_verify(k, hash_md(l->hash), NULL, octets, olen, der, (size_t)n);
-	OPENSSL_free(der);
-	return ret ? cert_fail(why, "signature does not verify", ret) : 0;
-}
-
-static int verify_rsa_sha1(EVP_PKEY *k, const uint8_t *auth, size_t alen,
-			   const uint8_t *octets, size_t olen, const char **why)
-{
-	int ret;
-
-	if (!EVP_PKEY_is_a(k, "RSA"))
-		return cert_fail(why, "RSA signature method with a non-RSA key", -EINVAL);
-	ret = evp_verify(k, EVP_sha1(), NULL, octets, olen, auth, alen);
 	return ret ? cert_fail(why, "signature does not verify", ret) : 0;
 }
 
@@ -571,16 +435,7 @@ int ike_auth_verify(const struct ike_cert *peer, uint8_t method, const uint8_t *
 
 	if (ret)
 		return ret;
-	switch (method) {
-	case IKEV2_AUTH_DIGITAL_SIGNATURE:
+	if (method == IKEV2_AUTH_DIGITAL_SIGNATURE)
 		return verify_rfc7427(k, auth, alen, octets, olen, why);
-	case IKEV2_AUTH_RSA_SIG:
-		return verify_rsa_sha1(k, auth, alen, octets, olen, why);
-	case IKEV2_AUTH_ECDSA_SHA256_P256:
-	case IKEV2_AUTH_ECDSA_SHA384_P384:
-	case IKEV2_AUTH_ECDSA_SHA512_P521:
-		return verify_ecdsa_legacy(k, method, auth, alen, octets, olen, why);
-	default:
-		return cert_fail(why, "not a signature method", -ENOTSUP);
-	}
+	return cert_verify_legacy(k, method, auth, alen, octets, olen, why);
 }
