@@ -584,6 +584,21 @@ static void test_chain_loop(void)
 	EVP_PKEY_free(k);
 }
 
+/* Limit a CRL's scope to key compromise, and sign it again. */
+static void crl_only_key_compromise(X509_CRL *crl, X509 *issuer, EVP_PKEY *ikey)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+
+	X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
+	e = X509V3_EXT_conf_nid(NULL, &ctx, NID_issuing_distribution_point,
+				"critical,onlysomereasons:keyCompromise");
+	CHECK(e != NULL);
+	X509_CRL_add_ext(crl, e, -1);
+	X509_EXTENSION_free(e);
+	X509_CRL_sign(crl, ikey, EVP_sha256());
+}
+
 /* A CRL of the intermediate: its revoked certificate fails, others pass,
  * and the root, which has no CRL loaded, is not checked. */
 static void test_crl(void)
@@ -619,6 +634,25 @@ static void test_crl(void)
 	CHECK_INT(validate_spec(&s, IKE_PURPOSE_ANY, &why), -EKEYREJECTED);
 	CHECK_WHY(why, "CRL expired");
 	ike_trust_free(pki.trust);
+
+	/* CRLs of the intermediate that do not settle the certificate: one
+	 * signed by another key, one covering key compromise only (RFC 5280
+	 * 5.2.5 onlySomeReasons).  The intermediate has CRLs loaded, so its
+	 * certificates are not let through unchecked. */
+	for (int i = 0; i < 2; i++) {
+		pki.trust = ike_trust_new();
+		CHECK_INT(ike_trust_add_ca(pki.trust, root, rlen, &why), 0);
+		X509_CRL_free(stale);
+		stale = certs_crl(pki.inter, i ? pki.int_key : pki.other_key, revoked, 0,
+				  30 * CERTS_DAY);
+		if (i)
+			crl_only_key_compromise(stale, pki.inter, pki.int_key);
+		der = keep(certs_crl_der(stale, &len));
+		CHECK_INT(ike_trust_add_crl(pki.trust, der, len, &why), 0);
+		CHECK_INT(validate_spec(&s, IKE_PURPOSE_ANY, &why), -EKEYREJECTED);
+		CHECK_WHY(why, i ? "no usable CRL of the issuer" : "bad CRL signature");
+		ike_trust_free(pki.trust);
+	}
 	pki.trust = saved;
 
 	X509_CRL_free(stale);
