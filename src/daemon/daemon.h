@@ -32,6 +32,7 @@
 #include "common/sa.h"
 #include "daemon/config.h"
 #include "daemon/faults.h"
+#include "daemon/request.h"
 #include "ike/ike.h"
 #include "xfrm/xfrm.h"
 
@@ -66,6 +67,9 @@ struct xd_client {
 	ev_io w;
 	int fd;
 	struct xd_client *next;
+	enum xd_access access; /* from its credentials when it connected */
+	uid_t uid;
+	pid_t pid;
 	bool subscribed;
 	char buf[8192]; /* requests read, not yet answered */
 	size_t len;
@@ -81,6 +85,8 @@ struct xd_stats {
 	uint64_t rx_dropped; /* datagrams the daemon itself threw away */
 	uint64_t acquires, expires, mappings;
 	uint64_t dpd_timeouts;
+	uint64_t ctl_refused; /* control clients turned away: no access, or too many */
+	uint64_t ctl_denied;  /* control requests refused: not for that client */
 };
 
 struct xiked {

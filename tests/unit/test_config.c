@@ -21,6 +21,8 @@ static const char good[] =
 	"port = 500\n"
 	"nat-port = 4500\n"
 	"socket = /run/test.sock\n"
+	"socket-group = root\n"
+	"socket-clients = 8\n"
 	"log-level = debug\n"
 	"install-routes = no\n"
 	"half-open-max = 100\n"
@@ -72,6 +74,9 @@ static void test_good(void)
 	CHECK_INT(cfg.cookie_threshold, 10);
 	CHECK_INT(cfg.cookie_threshold_ip, 2);
 	CHECK(strcmp(cfg.socket, "/run/test.sock") == 0);
+	CHECK(strcmp(cfg.socket_group, "root") == 0);
+	CHECK_INT(cfg.socket_gid, 0);
+	CHECK_INT(cfg.socket_clients, 8);
 	CHECK_INT(cfg.n_conns, 2);
 	c = &cfg.conns[0];
 	CHECK(strcmp(c->name, "site") == 0);
@@ -123,6 +128,10 @@ static const struct {
 	{ "[global]\nike-sa-init-max = 100\n", "t.conf:2: [global] ike-sa-init-max: '100' is not 0 or a size" },
 	{ "[global]\nlisten = 192.0.2.1, nope\n", "t.conf:2: [global] listen: 'nope'" },
 	{ "[global]\nsocket = relative\n", "t.conf:2: [global] socket:" },
+	{ "[global]\n\nsocket-group = no-such-group-xike\n",
+	  "t.conf:3: [global] socket-group: 'no-such-group-xike' is not a group on this host" },
+	{ "[global]\nsocket-clients = 0\n", "t.conf:2: [global] socket-clients: '0' is not a number from 1" },
+	{ "[global]\nsocket-clients = lots\n", "t.conf:2: [global] socket-clients: 'lots'" },
 	{ "[global]\nlog-level = loud\n", "t.conf:2: [global] log-level: 'loud'" },
 	{ "[bogus]\nx = 1\n", "t.conf:2: [bogus] x: unknown section" },
 	{ "[conn a]\npsk = x\n\n[conn a]\npsk = y\n", "t.conf:5: [conn a] psk: connection defined twice" },
@@ -194,6 +203,19 @@ static void test_psk_file_mode(void)
 	unlink(path);
 }
 
+/* The control socket without a group: root only, 64 clients. */
+static void test_socket_defaults(void)
+{
+	struct xd_config cfg;
+	char err[256] = "";
+
+	CHECK_INT(xd_config_parse("[global]\nport = 500\n", "t.conf", &cfg, err, sizeof(err)), 0);
+	CHECK(strcmp(cfg.socket, "/run/xiked.sock") == 0);
+	CHECK(cfg.socket_group[0] == '\0');
+	CHECK_INT(cfg.socket_clients, 64);
+	xd_config_free(&cfg);
+}
+
 static void test_duration(void)
 {
 	CHECK_INT(xd_parse_duration("0"), 0);
@@ -214,6 +236,7 @@ int main(void)
 	test_good();
 	test_bad();
 	test_psk_file_mode();
+	test_socket_defaults();
 	test_duration();
 	return check_done("config");
 }
