@@ -19,6 +19,8 @@
  *   route.c   tunnel-mode routes (libnl-route-3)
  *   loop.c    the clock and the engine's timer
  *   faults.c  XIKE_FAULTS
+ *   request.c control requests parsed and checked against the client's
+ *             access, without I/O (ctl.c's; the fuzz target's)
  *
  * A file calls only files below it; events come up through libev's and
  * the engine's callbacks, never through a call back into a caller.
