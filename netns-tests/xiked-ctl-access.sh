@@ -69,7 +69,10 @@ say "the group (primary or supplementary) runs the read-only commands and is ref
 child_up 1 || fail "the refused commands changed the tunnel"
 
 # monitor: the group follows events (a rekey by root makes some).
-as_user "$member_supp" monitor >"$XK_DIR/monitor.out" 2>&1 &
+# (One command, not a function: $! is xikectl itself, for the kill below.)
+# shellcheck disable=SC2086
+ip netns exec "$NS1" setpriv --reuid=$NOBODY $member_supp -- "$XIKECTL" -s "$SOCK" monitor \
+	>"$XK_DIR/monitor.out" 2>&1 &
 mon=$!
 at_exit "kill $mon 2>/dev/null"
 sleep 1
@@ -129,6 +132,24 @@ denied=$(ctl_stat 1 control-denied)
 xiked_log 1 | grep -q "control client uid $NOBODY pid [0-9]* refused: permission denied: 'reload'" ||
 	fail "no log line for a refused request"
 say "stats: control-refused $refused, control-denied $denied"
+
+# Root's requests with odd names reach the commands: each gets an answer.
+long=$(head -c 8000 /dev/zero | tr '\0' a)
+n1 perl -MIO::Socket::UNIX -e '
+	my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => shift @ARGV)
+		or die "connect: $!\n";
+	$s->autoflush(1);
+	for my $r (@ARGV) {
+		print $s "$r\n";
+		my $l = <$s>;
+		print $l;
+	}' "$SOCK" "{\"cmd\":\"initiate\",\"conn\":\"$long\"}" \
+	"{\"cmd\":\"list-sas\",\"conn\":\"$long\"}" \
+	'{"cmd":"terminate","conn":""}' '{"cmd":"rekey","conn":"t\u0000x","ike":true}' \
+	'{"cmd":"initiate","conn":"\ud83d\ude00 %s %n"}' >"$XK_DIR/odd.out" ||
+	fail "the daemon went away during requests with odd names"
+[ "$(wc -l <"$XK_DIR/odd.out")" -eq 5 ] || { cut -c1-200 "$XK_DIR/odd.out" >&2; fail "not 5 answers to 5 odd requests"; }
+say "requests with odd connection names answered"
 
 check ctl 1 status
 for n in 1 2; do

@@ -11,14 +11,21 @@
  * run root may too; a bad request is the same error whoever sends it;
  * a request accepted carries what its command needs; every error makes a
  * JSON answer that reads back to the same text.
+ *
+ * Then the whole input goes, as root's, to an xiked running in this
+ * process (ctl_daemon.h), whose commands act on its connections and
+ * engine: every line it sends back must be a JSON response or event, and
+ * each request line must get its one response.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl_daemon.h"
 #include "daemon/request.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FAIL(what)                                                                   \
@@ -109,24 +116,45 @@ static void one_line(const char *line)
 		FAIL("a bad request answered differently without access");
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	ctl_daemon_start();
+	return 0;
+}
+
+/*
+ * The lines the daemon answers: those ended by '\n' up to the first NUL
+ * (its buffer is a C string: no line ends past it) and up to the first
+ * line longer than it takes (the connection is closed there).
+ */
+static size_t requests(char *buf)
+{
+	size_t n = 0;
+	char *line, *nl;
+
+	for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+		*nl = '\0';
+		if (strlen(line) > LINE_MAX_BYTES)
+			break;
+		one_line(line);
+		n++;
+	}
+	return n;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *buf = malloc(size + 1), *line, *nl;
+	char *buf = malloc(size + 1);
+	size_t n;
 
 	if (!buf)
 		return 0;
 	memcpy(buf, data, size);
 	buf[size] = '\0';
-	for (line = buf; *line; line = nl + 1) {
-		nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		/* Longer: the daemon closes the connection unanswered. */
-		if (strlen(line) <= LINE_MAX_BYTES)
-			one_line(line);
-		if (!nl)
-			break;
-	}
+	n = requests(buf);
 	free(buf);
+	ctl_daemon_talk((const char *)data, size, n);
 	return 0;
 }
