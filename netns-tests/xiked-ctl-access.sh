@@ -135,15 +135,7 @@ say "stats: control-refused $refused, control-denied $denied"
 
 # Root's requests with odd names reach the commands: each gets an answer.
 long=$(head -c 8000 /dev/zero | tr '\0' a)
-n1 perl -MIO::Socket::UNIX -e '
-	my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => shift @ARGV)
-		or die "connect: $!\n";
-	$s->autoflush(1);
-	for my $r (@ARGV) {
-		print $s "$r\n";
-		my $l = <$s>;
-		print $l;
-	}' "$SOCK" "{\"cmd\":\"initiate\",\"conn\":\"$long\"}" \
+ctl_lines 1 "{\"cmd\":\"initiate\",\"conn\":\"$long\"}" \
 	"{\"cmd\":\"list-sas\",\"conn\":\"$long\"}" \
 	'{"cmd":"terminate","conn":""}' '{"cmd":"rekey","conn":"t\u0000x","ike":true}' \
 	'{"cmd":"initiate","conn":"\ud83d\ude00 %s %n"}' >"$XK_DIR/odd.out" ||

@@ -18,12 +18,6 @@
 #include "daemon/loop.h"
 #include "fake_kernel.h"
 
-#define FAIL(what)                                                                   \
-	do {                                                                         \
-		fprintf(stderr, "fuzz_ctl: %s (%s:%d)\n", what, __FILE__, __LINE__); \
-		abort();                                                             \
-	} while (0)
-
 /* Turns of the loop without a new answer before the daemon is said to hang. */
 #define IDLE_TURNS 2000
 
@@ -81,7 +75,7 @@ static void write_conf(void)
 	snprintf(d.cfg_path, sizeof(d.cfg_path), "/tmp/xike-fuzz-ctl-%d.conf", (int)getpid());
 	f = fopen(d.cfg_path, "we");
 	if (!f || fputs(conf, f) < 0 || fclose(f) != 0)
-		FAIL("cannot write the config");
+		CTL_FAIL("cannot write the config");
 }
 
 static void engine_start(void)
@@ -100,7 +94,7 @@ static void engine_start(void)
 	ecfg.reqid_base = 0x7c000001;
 	d.eng = ike_engine_new(&ecfg, &ops);
 	if (!d.eng)
-		FAIL("cannot make the engine");
+		CTL_FAIL("cannot make the engine");
 }
 
 static void cleanup(void)
@@ -116,7 +110,7 @@ void ctl_daemon_start(void)
 	xk_log_set_sink(discard, NULL);
 	write_conf();
 	if (xd_config_load(d.cfg_path, &d.cfg, err, sizeof(err)) < 0)
-		FAIL(err);
+		CTL_FAIL(err);
 	snprintf(d.cfg.socket, sizeof(d.cfg.socket), "/tmp/xike-fuzz-ctl-%d.sock", (int)getpid());
 	atexit(cleanup);
 	d.loop = ev_default_loop(EVFLAG_AUTO);
@@ -129,9 +123,9 @@ void ctl_daemon_start(void)
 	xd_conns_init(&d);
 	engine_start();
 	if (xd_conns_load(&d, err, sizeof(err)) < 0)
-		FAIL(err);
+		CTL_FAIL(err);
 	if (xd_ctl_open(&d) < 0)
-		FAIL("cannot open the control socket");
+		CTL_FAIL("cannot open the control socket");
 }
 
 static int client_connect(void)
@@ -141,7 +135,7 @@ static int client_connect(void)
 
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d.cfg.socket);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
-		FAIL("cannot connect to the control socket");
+		CTL_FAIL("cannot connect to the control socket");
 	return fd;
 }
 
@@ -152,10 +146,10 @@ static size_t check_line(const char *line)
 	bool answer;
 
 	if (!o || !json_object_is_type(o, json_type_object))
-		FAIL("the daemon sent a line that is no JSON object");
+		CTL_FAIL("the daemon sent a line that is no JSON object");
 	answer = json_object_object_get_ex(o, "ok", &v);
 	if (answer == json_object_object_get_ex(o, "event", &v))
-		FAIL("a line that is neither a response nor an event");
+		CTL_FAIL("a line that is neither a response nor an event");
 	json_object_put(o);
 	return answer;
 }
@@ -176,7 +170,7 @@ static int take(struct reader *r, int fd)
 		r->cap = r->cap * 2 + 65536;
 		r->buf = realloc(r->buf, r->cap);
 		if (!r->buf)
-			FAIL("out of memory");
+			CTL_FAIL("out of memory");
 	}
 	n = recv(fd, r->buf + r->len, r->cap - r->len - 1, MSG_DONTWAIT);
 	if (n == 0 || (n < 0 && errno != EAGAIN))
@@ -210,15 +204,15 @@ void ctl_daemon_talk(const char *data, size_t len, size_t answers)
 		ev_run(d.loop, EVRUN_NOWAIT);
 		n = take(&r, fd);
 		if (n < 0 && r.answers < answers)
-			FAIL("the daemon closed the connection before it answered");
+			CTL_FAIL("the daemon closed the connection before it answered");
 		if (n < 0)
 			break;
 		idle = n > 0 ? 0 : idle + 1;
 		if (idle > IDLE_TURNS)
-			FAIL("the daemon does not answer");
+			CTL_FAIL("the daemon does not answer");
 	}
 	if (r.answers > answers)
-		FAIL("more answers than requests");
+		CTL_FAIL("more answers than requests");
 	close(fd);
 	/* The daemon sees the client go. */
 	ev_run(d.loop, EVRUN_NOWAIT);

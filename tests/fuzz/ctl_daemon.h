@@ -10,6 +10,15 @@
 #define XK_FUZZ_CTL_DAEMON_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* An oracle of fuzz_ctl failed: say which, and stop. */
+#define CTL_FAIL(what)                                                               \
+	do {                                                                         \
+		fprintf(stderr, "fuzz_ctl: %s (%s:%d)\n", what, __FILE__, __LINE__); \
+		abort();                                                             \
+	} while (0)
 
 /* Set up the daemon once (a config with a few connections, its socket in /tmp). */
 void ctl_daemon_start(void);

@@ -28,12 +28,6 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FAIL(what)                                                                   \
-	do {                                                                         \
-		fprintf(stderr, "fuzz_ctl: %s (%s:%d)\n", what, __FILE__, __LINE__); \
-		abort();                                                             \
-	} while (0)
-
 /* The daemon's request buffer (struct xd_client's buf) less its NUL and '\n'. */
 #define LINE_MAX_BYTES 8190
 
@@ -54,7 +48,7 @@ static void check_error_answer(const char *err)
 	back = json_tokener_parse(s);
 	if (!back || !json_object_object_get_ex(back, "error", &e) ||
 	    strcmp(json_object_get_string(e), err))
-		FAIL("an error answer does not read back");
+		CTL_FAIL("an error answer does not read back");
 	json_object_put(back);
 	json_object_put(o);
 }
@@ -65,19 +59,19 @@ static void check_request(const struct xd_request *req, enum xd_access access)
 	json_object *jcmd;
 
 	if (req->cmd >= XD_CMD_N)
-		FAIL("a command out of range");
+		CTL_FAIL("a command out of range");
 	if (access == XD_ACCESS_NONE)
-		FAIL("a client without access ran a command");
+		CTL_FAIL("a client without access ran a command");
 	if (access == XD_ACCESS_READ && !xd_cmd_read_only(req->cmd))
-		FAIL("the socket's group ran a command that changes state");
+		CTL_FAIL("the socket's group ran a command that changes state");
 	if ((req->cmd == XD_CMD_INITIATE || req->cmd == XD_CMD_TERMINATE ||
 	     req->cmd == XD_CMD_REKEY) && !req->conn)
-		FAIL("a command about a connection without one");
+		CTL_FAIL("a command about a connection without one");
 	if (req->cmd == XD_CMD_REKEY && req->ike && req->reauth)
-		FAIL("a rekey of both kinds");
+		CTL_FAIL("a rekey of both kinds");
 	if (!json_object_object_get_ex(req->json, "cmd", &jcmd) ||
 	    strcmp(json_object_get_string(jcmd), xd_cmd_name(req->cmd)))
-		FAIL("the command is not the one asked for");
+		CTL_FAIL("the command is not the one asked for");
 }
 
 static void parse(const char *line, enum xd_access access, struct answer *a)
@@ -92,11 +86,11 @@ static void parse(const char *line, enum xd_access access, struct answer *a)
 		return;
 	}
 	if (a->r != -EINVAL && a->r != -EACCES)
-		FAIL("an error other than -EINVAL or -EACCES");
+		CTL_FAIL("an error other than -EINVAL or -EACCES");
 	if (a->r == -EACCES && access == XD_ACCESS_ALL)
-		FAIL("root refused for permission");
+		CTL_FAIL("root refused for permission");
 	if (!a->err[0] || a->err[sizeof(a->err) - 1])
-		FAIL("an error without text, or not ended");
+		CTL_FAIL("an error without text, or not ended");
 	check_error_answer(a->err);
 }
 
@@ -108,12 +102,12 @@ static void one_line(const char *line)
 	parse(line, XD_ACCESS_READ, &read);
 	parse(line, XD_ACCESS_NONE, &none);
 	if (read.r == 0 && all.r != 0)
-		FAIL("the group may run what root may not");
+		CTL_FAIL("the group may run what root may not");
 	/* The request itself is checked before the client's access. */
 	if (read.r == -EINVAL && (all.r != -EINVAL || strcmp(read.err, all.err)))
-		FAIL("a bad request answered differently for the group");
+		CTL_FAIL("a bad request answered differently for the group");
 	if (none.r == -EINVAL && (all.r != -EINVAL || strcmp(none.err, all.err)))
-		FAIL("a bad request answered differently without access");
+		CTL_FAIL("a bad request answered differently without access");
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
