@@ -2,7 +2,8 @@
 # Who may use the control socket (docs/control.md, "Access").  Peer 1 runs
 # with `socket-group` set to a group made for the test and `socket-clients
 # = 4`.  The socket must be mode 0660 with that group (peer 2, without a
-# group: 0600).  A user in the group, by its primary group or a
+# group: 0600), owned by the daemon's user, who may run everything (reload
+# here).  A user in the group, by its primary group or a
 # supplementary one, runs status, list-conns, list-sas, stats and monitor,
 # and is refused initiate, terminate, rekey and reload with the error; a
 # user not in the group cannot connect, and one that gets through a socket
@@ -30,11 +31,13 @@ socket-clients = 4" "psk = control access test psk" | xiked_start 1
 xiked_conf_t 2 "backend = soft
 install-routes = no" "psk = control access test psk" | xiked_start 2
 
-mode=$(stat -c '%a %G' "$SOCK")
-[ "$mode" = "660 $GROUP" ] || fail "peer 1's socket is '$mode', expected '660 $GROUP'"
+# The daemon's user: xike after start-up where that user exists, else root.
+DUSER=$(ps -o user= -p "$(cat "$XK_DIR/peer1.pid")" | tr -d ' ')
+mode=$(stat -c '%a %U %G' "$SOCK")
+[ "$mode" = "660 $DUSER $GROUP" ] || fail "peer 1's socket is '$mode', expected '660 $DUSER $GROUP'"
 mode=$(stat -c '%a %U' "/run/xike-test-$$-2.sock")
-[ "$mode" = "600 root" ] || fail "peer 2's socket is '$mode', expected '600 root'"
-say "sockets: 0660 group $GROUP with socket-group, 0600 root without"
+[ "$mode" = "600 $DUSER" ] || fail "peer 2's socket is '$mode', expected '600 $DUSER'"
+say "sockets: 0660 $DUSER:$GROUP with socket-group, 0600 $DUSER without"
 
 # xikectl as user nobody: as_user GROUPS ARGS..., GROUPS: setpriv's group options.
 as_user() {
@@ -67,6 +70,13 @@ for g in "$member_primary" "$member_supp"; do
 done
 say "the group (primary or supplementary) runs the read-only commands and is refused the others"
 child_up 1 || fail "the refused commands changed the tunnel"
+
+# The daemon's own user runs everything, as root does.
+if [ "$DUSER" != root ]; then
+	check n1 setpriv --reuid="$DUSER" --regid="$DUSER" --clear-groups -- \
+		"$XIKECTL" -s "$SOCK" reload
+	say "the daemon's user $DUSER runs reload"
+fi
 
 # monitor: the group follows events (a rekey by root makes some).
 # (One command, not a function: $! is xikectl itself, for the kill below.)

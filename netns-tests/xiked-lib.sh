@@ -14,6 +14,13 @@ XIKED=$XIKE_BUILD/src/daemon/xiked
 XIKECTL=$XIKE_BUILD/tools/xikectl
 XK_DIR=$(mktemp -d /tmp/xike-test.XXXXXX)
 at_exit "rm -rf '$XK_DIR'"
+# xiked runs as user xike after start-up (xiked.8, "Privileges") and must
+# still read its config to reload: the directory is root:xike 0750, as
+# /etc/xike is.  The daemon's user cannot unlink its socket in /run.
+if getent group xike >/dev/null; then
+	chgrp xike "$XK_DIR" && chmod 0750 "$XK_DIR"
+fi
+at_exit "rm -f /run/xike-test-$$-*.sock"
 at_exit _xiked_dump
 
 _xiked_ns() {

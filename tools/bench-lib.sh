@@ -205,6 +205,10 @@ bl_setup() {
 		BL_HAVE_CHARON=0
 	fi
 	BL_TMP=$(mktemp -d /tmp/bench-xike.XXXXXX)
+	# xiked's user (xike, after start-up) reads the config on reload.
+	if getent group xike >/dev/null; then
+		chgrp xike "$BL_TMP" && chmod 0750 "$BL_TMP"
+	fi
 	BL_L=bl$$-load
 	BL_R=bl$$-resp
 	trap bl_cleanup EXIT

@@ -15,7 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static const char *sock_path = "/run/xiked.sock";
+static const char *sock_path = "/run/xike/xiked.sock";
 static bool opt_json, opt_prom;
 
 static int connect_daemon(void)

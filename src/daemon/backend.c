@@ -5,9 +5,12 @@
  * the backend's own ops behind the fault layer (SA installs) and the
  * sharing of trap policies (trap.c).  Its events are read for events.c.
  */
+#define XK_LOG_SUB XK_SUB_KERNEL /* common/log.h */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "daemon/backend.h"
@@ -140,7 +143,7 @@ static int open_soft(struct xiked *d, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot set up userspace ESP: %s", strerror(-e));
 		return e;
 	}
-	e = esp_soft_start(d->soft);
+	e = esp_soft_open(d->soft);
 	if (e < 0) {
 		snprintf(err, errlen, "cannot start userspace ESP (TUN device, UDP port %u): %s",
 			 d->cfg.nat_port, strerror(-e));
@@ -189,12 +192,21 @@ int xd_backend_open(struct xiked *d, char *err, size_t errlen)
 	if (e > 0)
 		xk_notice("removed %d stale kernel entries of an earlier run", e);
 	install_nd_bypass(d);
-	fd = xfrm_events_open(d->xfrm);
+	fd = xfrm_events_open(d->xfrm, (int)d->cfg.event_buffer);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot subscribe to XFRM events: %s", strerror(-fd));
 		return fd;
 	}
 	return 0;
+}
+
+int xd_backend_start(struct xiked *d, char *err, size_t errlen)
+{
+	int e = d->soft ? esp_soft_start(d->soft) : 0;
+
+	if (e < 0)
+		snprintf(err, errlen, "cannot start userspace ESP's threads: %s", strerror(-e));
+	return e;
 }
 
 void xd_backend_close(struct xiked *d)
@@ -218,12 +230,81 @@ int xd_backend_events_fd(const struct xiked *d)
 	return d->soft ? esp_soft_events_fd(d->soft) : xfrm_events_fd(d->xfrm);
 }
 
-void xd_backend_events_read(struct xiked *d, xk_event_cb cb, void *ctx)
+int xd_backend_events_read(struct xiked *d, xk_event_cb cb, void *ctx)
 {
 	if (d->soft)
-		esp_soft_events_read(d->soft, cb, ctx);
-	else
-		xfrm_events_read(d->xfrm, cb, ctx);
+		return esp_soft_events_read(d->soft, cb, ctx);
+	return xfrm_events_read(d->xfrm, cb, ctx);
+}
+
+/*
+ * The engine's view of what the kernel holds: keyed SAs (larval ones
+ * belong to exchanges still going on) with whether each is past its soft
+ * lifetime, and policies with a template (our bypasses are no CHILD_SA's).
+ */
+static int resync_view(const struct xfrm_owned *o, struct ike_kernel_view *kv)
+{
+	uint64_t now = (uint64_t)time(NULL);
+
+	kv->sas = calloc(o->n_sas + 1, sizeof(*kv->sas));
+	kv->pols = calloc(o->n_pols + 1, sizeof(*kv->pols));
+	if (!kv->sas || !kv->pols)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->n_sas; i++) {
+		if (o->sas[i].larval)
+			continue;
+		kv->sas[kv->n_sas++] = (struct ike_kernel_sa){
+			.id = o->sas[i].id,
+			.soft_due = xfrm_sa_soft_due(&o->sas[i], now),
+		};
+	}
+	for (size_t i = 0; i < o->n_pols; i++)
+		if (!o->pols[i].bypass)
+			kv->pols[kv->n_pols++].pol = o->pols[i];
+	return 0;
+}
+
+/* What no CHILD_SA holds and no trap is: left behind.  Returns how many went. */
+static unsigned remove_stale(struct xiked *d, const struct ike_kernel_view *kv)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < kv->n_sas; i++)
+		if (!kv->sas[i].ours)
+			n += xfrm_del_sa(d->xfrm, &kv->sas[i].id) == 0;
+	for (size_t i = 0; i < kv->n_pols; i++)
+		if (!kv->pols[i].ours && !xd_traps_find(d, &kv->pols[i].pol))
+			n += xfrm_del_policy(d->xfrm, &kv->pols[i].pol) == 0;
+	return n;
+}
+
+void xd_backend_resync(struct xiked *d)
+{
+	struct xfrm_owned o;
+	struct ike_kernel_view kv = { 0 };
+	struct ike_sync_result r;
+	int err;
+
+	if (!d->xfrm)
+		return;
+	err = xfrm_dump_owned(d->xfrm, &o);
+	if (err == 0)
+		err = resync_view(&o, &kv);
+	if (err == 0)
+		err = ike_engine_kernel_sync(d->eng, &kv, &r);
+	if (err == 0) {
+		/* Only now that the engine has claimed what is its own. */
+		unsigned stale = remove_stale(d, &kv);
+
+		xk_notice("resync with the kernel: %u CHILD_SAs lost an SA (deleted), %u due a rekey, "
+			  "%u policies restored, %u stale entries removed (of %zu SAs, %zu policies)",
+			  r.gone, r.due, r.restored, stale, kv.n_sas, kv.n_pols);
+	} else {
+		xk_err("resync: cannot read the kernel's SAs and policies back: %s", strerror(-err));
+	}
+	free(kv.sas);
+	free(kv.pols);
+	xfrm_owned_free(&o);
 }
 
 int xd_backend_check_conn(struct xiked *d, const struct xd_conn *c, char *err, size_t errlen)

@@ -20,14 +20,25 @@ struct xd_conn;
  */
 extern const struct xk_kernel_ops xd_backend_ops;
 
-/* Choose and open the backend (the `backend` setting). */
+/* Choose and open the backend (the `backend` setting); no thread yet. */
 int xd_backend_open(struct xiked *d, char *err, size_t errlen);
+/* Start its threads (userspace ESP's), after the privilege drop. */
+int xd_backend_start(struct xiked *d, char *err, size_t errlen);
 /* Remove what we installed (traps, owned kernel entries) and close it. */
 void xd_backend_close(struct xiked *d);
 /* Check that the backend carries every algorithm a conn may negotiate. */
 int xd_backend_check_conn(struct xiked *d, const struct xd_conn *c, char *err, size_t errlen);
-/* The backend's event socket (ACQUIRE, EXPIRE, MAPPING), and reading it. */
+/*
+ * The backend's event socket (ACQUIRE, EXPIRE, MAPPING), and reading it:
+ * the number of events, or -ENOBUFS if some were lost (the socket overran).
+ */
 int xd_backend_events_fd(const struct xiked *d);
-void xd_backend_events_read(struct xiked *d, xk_event_cb cb, void *ctx);
+int xd_backend_events_read(struct xiked *d, xk_event_cb cb, void *ctx);
+/*
+ * After lost events: read back the kernel's SAs and policies of ours, let
+ * the engine reconcile its CHILD_SAs with them (ike_engine_kernel_sync),
+ * and remove what nothing holds.
+ */
+void xd_backend_resync(struct xiked *d);
 
 #endif

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <ini.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,9 +59,11 @@ void xd_config_defaults(struct xd_config *cfg)
 	cfg->backend = XD_BACKEND_AUTO;
 	cfg->port = 500;
 	cfg->nat_port = 4500;
-	strcpy(cfg->socket, "/run/xiked.sock");
+	strcpy(cfg->socket, "/run/xike/xiked.sock");
 	cfg->socket_clients = 64;
 	cfg->log_level = XK_LOG_INFO;
+	for (int i = 0; i < XK_SUB_COUNT; i++)
+		cfg->sub_level[i] = -1;
 	cfg->install_routes = true;
 	cfg->route_table = 220;
 	cfg->keepalive_s = 20;
@@ -69,6 +72,24 @@ void xd_config_defaults(struct xd_config *cfg)
 	cfg->init_max_len = 8192;
 	cfg->cookie_threshold = 30;
 	cfg->cookie_threshold_ip = 3;
+	cfg->event_buffer = 4 << 20;
+	strcpy(cfg->user, XD_DEFAULT_USER);
+}
+
+/*
+ * The user xiked runs as.  The default user may be missing (a build tree
+ * never installed): xiked then stays root with its capabilities cut, and
+ * says so at start.  A user the config names must exist.
+ */
+static bool find_user(struct xd_config *cfg, const char *name)
+{
+	struct passwd *pw = getpwnam(name);
+
+	snprintf(cfg->user, sizeof(cfg->user), "%s", name);
+	cfg->user_found = pw != NULL;
+	cfg->uid = pw ? pw->pw_uid : 0;
+	cfg->gid = pw ? pw->pw_gid : 0;
+	return pw != NULL;
 }
 
 /* A count of at most max: 0 included, no sign, no trailing junk. */
@@ -442,6 +463,25 @@ static int global_key(struct parser *p, const char *k, const char *v)
 	} else if (!strcmp(k, "socket-clients")) {
 		if (!parse_count(v, 10000, &cfg->socket_clients) || !cfg->socket_clients)
 			return fail(p, "global", k, "'%s' is not a number from 1 to 10000", v);
+	} else if (!strcmp(k, "user")) {
+		if (strlen(v) >= sizeof(cfg->user) || !find_user(cfg, v))
+			return fail(p, "global", k, "no such user '%s'", v);
+		cfg->user_set = true;
+	} else if (!strncmp(k, "log-level-", 10)) {
+		int sub = xk_log_sub_parse(k + 10), l = xk_log_level_parse(v);
+
+		if (sub < 0)
+			return fail(p, "global", k,
+				    "unknown subsystem (daemon, engine, config, kernel, network, "
+				    "esp-soft or control)");
+		if (l < 0)
+			return fail(p, "global", k,
+				    "'%s' is not debug, info, notice, warning or error", v);
+		cfg->sub_level[sub] = l;
+	} else if (!strcmp(k, "log-format")) {
+		if (strcmp(v, "text") && strcmp(v, "json"))
+			return fail(p, "global", k, "'%s' is not text or json", v);
+		cfg->log_json = !strcmp(v, "json");
 	} else if (!strcmp(k, "log-level")) {
 		int l = xk_log_level_parse(v);
 
@@ -471,6 +511,10 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		if (!parse_count(v, 65535, &cfg->init_max_len) ||
 		    (cfg->init_max_len && cfg->init_max_len < 256))
 			return fail(p, "global", k, "'%s' is not 0 or a size from 256 to 65535 bytes", v);
+	} else if (!strcmp(k, "kernel-event-buffer")) {
+		if (!parse_count(v, 1u << 30, &cfg->event_buffer) ||
+		    (cfg->event_buffer && cfg->event_buffer < 1024))
+			return fail(p, "global", k, "'%s' is not 0 or a size from 1024 to 2^30 bytes", v);
 	} else if (!strcmp(k, "route-table")) {
 		char *end;
 		unsigned long t = strtoul(v, &end, 10);
@@ -662,6 +706,8 @@ static int run(struct parser *p, ini_reader reader)
 	}
 	if (!p->failed)
 		finish(p);
+	if (!p->failed && !p->cfg->user_set)
+		find_user(p->cfg, XD_DEFAULT_USER);
 	if (p->failed) {
 		xd_config_free(p->cfg);
 		return -EINVAL;

@@ -17,6 +17,9 @@
 
 #define XD_MAX_LISTEN 8
 
+/* The unprivileged user xiked runs as unless [global] user says otherwise. */
+#define XD_DEFAULT_USER "xike"
+
 enum xd_backend {
 	XD_BACKEND_AUTO,
 	XD_BACKEND_XFRM,
@@ -72,12 +75,20 @@ struct xd_config {
 	gid_t socket_gid;
 	uint32_t socket_clients;
 	enum xk_log_level log_level;
+	int sub_level[XK_SUB_COUNT]; /* log-level-NAME; -1: as log-level */
+	bool log_json;		     /* log-format = json */
 	bool install_routes;
 	uint32_t route_table;
 	uint32_t keepalive_s; /* NAT keepalive interval */
 	/* Responders' bounded state (ike_engine_cfg; 0: no limit). */
 	uint32_t half_open_max, half_open_max_ip, init_max_len;
 	uint32_t cookie_threshold, cookie_threshold_ip;
+	/* Who xiked runs as after start-up (privs.c): the user's uid and
+	 * primary gid; user_set once the config named one. */
+	char user[64];
+	bool user_set, user_found;
+	uint32_t uid, gid;
+	uint32_t event_buffer; /* bytes of the kernel event socket's buffer, 0: the system's */
 	struct xd_conn *conns;
 	size_t n_conns;
 };

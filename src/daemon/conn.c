@@ -14,6 +14,7 @@
 #include "daemon/backend.h"
 #include "daemon/conn.h"
 #include "daemon/daemon.h"
+#include "daemon/logging.h"
 #include "daemon/loop.h"
 #include "daemon/trap.h"
 #include "esp-soft/esp_soft.h"
@@ -239,9 +240,12 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 	    next.n_listen != d->cfg.n_listen ||
 	    memcmp(next.listen, d->cfg.listen, sizeof(next.listen)) ||
 	    next.backend != d->cfg.backend || next.install_routes != d->cfg.install_routes ||
-	    next.route_table != d->cfg.route_table || next.keepalive_s != d->cfg.keepalive_s)
+	    next.route_table != d->cfg.route_table || next.keepalive_s != d->cfg.keepalive_s ||
+	    strcmp(next.user, d->cfg.user) || next.log_json != d->cfg.log_json ||
+	    next.event_buffer != d->cfg.event_buffer)
 		xk_warn("reload: changes to listen, port, nat-port, socket, socket-group, backend, "
-			"install-routes, route-table and keepalive take effect at restart");
+			"install-routes, route-table, keepalive, user, log-format and "
+			"kernel-event-buffer take effect at restart");
 	/* Conns that are gone or changed go first, with their SAs. */
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		const struct xd_conn *o = &d->cfg.conns[i];
@@ -267,6 +271,12 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 	d->cfg.install_routes = old.install_routes;
 	d->cfg.route_table = old.route_table;
 	d->cfg.keepalive_s = old.keepalive_s;
+	d->cfg.log_json = old.log_json;
+	d->cfg.event_buffer = old.event_buffer;
+	memcpy(d->cfg.user, old.user, sizeof(d->cfg.user));
+	d->cfg.user_found = old.user_found;
+	d->cfg.uid = old.uid;
+	d->cfg.gid = old.gid;
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		struct xd_conn *n = &d->cfg.conns[i];
 		const struct xd_conn *o = conn_find(&old, n->name);
@@ -283,7 +293,7 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 		added++;
 	}
 	xd_config_free(&old);
-	xk_log_set_level(d->debug ? XK_LOG_DEBUG : d->cfg.log_level);
+	xd_logging_levels(&d->cfg, d->debug);
 	xk_notice("reloaded %s: %zu kept, %zu added or changed, %zu removed", d->cfg_path, kept,
 		  added, removed);
 	xd_engine_kick(d);

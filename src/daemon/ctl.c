@@ -8,6 +8,7 @@
  *   <- {"ok": true, "sas": [ ... ]}
  *   <- {"ok": false, "error": "no such connection: foo"}
  */
+#define XK_LOG_SUB XK_SUB_CONTROL /* common/log.h */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -363,6 +364,7 @@ static json_object *cmd_stats(struct xiked *d)
 	S("acquires", d->stats.acquires);
 	S("expires", d->stats.expires);
 	S("mappings", d->stats.mappings);
+	S("kernel-event-overruns", d->stats.event_overruns);
 	S("control-refused", d->stats.ctl_refused);
 	S("control-denied", d->stats.ctl_denied);
 	if (d->soft) {

@@ -19,6 +19,7 @@
  *   route.c   tunnel-mode routes (libnl-route-3)
  *   loop.c    the clock and the engine's timer
  *   faults.c  XIKE_FAULTS
+ *   privs.c   the drop to the unprivileged user after start-up
  *   request.c control requests parsed and checked against the client's
  *             access, without I/O (ctl.c's; the fuzz target's)
  *
@@ -86,6 +87,7 @@ struct xd_client {
 struct xd_stats {
 	uint64_t rx_dropped; /* datagrams the daemon itself threw away */
 	uint64_t acquires, expires, mappings;
+	uint64_t event_overruns; /* the backend's event socket overran: events lost, resynced */
 	uint64_t dpd_timeouts;
 	uint64_t ctl_refused; /* control clients turned away: no access, or too many */
 	uint64_t ctl_denied;  /* control requests refused: not for that client */
@@ -111,6 +113,7 @@ struct xiked {
 
 	ev_timer timer; /* the engine's next deadline (loop.c) */
 	ev_signal sig_term, sig_int, sig_hup;
+	ev_timer watchdog; /* WATCHDOG=1 to systemd, when it asks for it */
 	ev_timer retry; /* start = start connections whose peer did not answer */
 	ev_timer dpd_w; /* a dpd-action, taken once the loop comes round */
 

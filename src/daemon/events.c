@@ -73,7 +73,12 @@ static void on_backend(struct ev_loop *loop, ev_io *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	xd_backend_events_read(d, on_backend_event, d);
+	if (xd_backend_events_read(d, on_backend_event, d) == -ENOBUFS) {
+		/* Lost EXPIREs leave CHILD_SAs without SAs, or unrekeyed. */
+		d->stats.event_overruns++;
+		xk_warn("kernel events lost (event socket overran): resyncing with the kernel");
+		xd_backend_resync(d);
+	}
 	xd_engine_kick(d);
 }
 

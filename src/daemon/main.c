@@ -6,12 +6,10 @@
  * order, the run, shutdown; signals are handled here and nowhere else.
  */
 #define _GNU_SOURCE
-#include <cap-ng.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <systemd/sd-daemon.h>
 
 #include "common/log.h"
@@ -20,8 +18,10 @@
 #include "daemon/ctl.h"
 #include "daemon/daemon.h"
 #include "daemon/events.h"
+#include "daemon/logging.h"
 #include "daemon/loop.h"
 #include "daemon/net.h"
+#include "daemon/privs.h"
 #include "daemon/route.h"
 #include "esp-soft/esp_soft.h"
 
@@ -59,28 +59,31 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 		stop(d);
 }
 
-static void syslog_sink(enum xk_log_level level, const char *line, void *ctx)
+/* Sent from the loop itself: a loop that hangs stops sending, and systemd
+ * restarts the daemon (WatchdogSec=). */
+static void on_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	static const int prio[] = { LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR };
-
-	(void)ctx;
-	syslog(prio[level], "%s", line);
+	(void)loop;
+	(void)w;
+	(void)revents;
+	sd_notify(0, "WATCHDOG=1");
 }
 
-static void drop_capabilities(void)
+static void watchdog_start(struct xiked *d)
 {
-	/* Root stays root, but keeps only what an IKE daemon needs. */
-	capng_clear(CAPNG_SELECT_BOTH);
-	capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_ADMIN,
-		      CAP_NET_BIND_SERVICE, CAP_NET_RAW, CAP_DAC_READ_SEARCH, -1);
-	if (capng_apply(CAPNG_SELECT_BOTH) < 0)
-		xk_warn("cannot drop capabilities");
+	uint64_t usec = 0;
+
+	if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
+		return;
+	ev_timer_init(&d->watchdog, on_watchdog, 0., (double)usec / 2e6);
+	ev_timer_again(d->loop, &d->watchdog);
+	xk_info("watchdog: telling systemd every %.1f s", (double)usec / 2e6);
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xiked [-c FILE] [-d] [--syslog] [--check] [-V]\n"
-		   "  -c, --config FILE  configuration (default /etc/xike/xiked.conf)\n"
+		   "  -c, --config FILE  configuration (default " XIKE_CONFIG ")\n"
 		   "  -d, --debug        log at debug level (overrides log-level)\n"
 		   "      --syslog       log to syslog instead of stderr\n"
 		   "      --check        check the configuration and exit\n"
@@ -102,7 +105,7 @@ int main(int argc, char **argv)
 	struct xiked *d = &xd;
 	struct ike_engine_cfg ecfg;
 	struct ike_ops ops;
-	const char *path = "/etc/xike/xiked.conf";
+	const char *path = XIKE_CONFIG;
 	bool debug = false, check = false, use_syslog = false;
 	char err[512];
 	int o, r;
@@ -126,10 +129,6 @@ int main(int argc, char **argv)
 		}
 		fprintf(stderr, "xiked: fault injection on: %s\n", getenv("XIKE_FAULTS"));
 	}
-	if (use_syslog) {
-		openlog("xiked", LOG_PID, LOG_DAEMON);
-		xk_log_set_sink(syslog_sink, NULL);
-	}
 	snprintf(d->cfg_path, sizeof(d->cfg_path), "%s", path);
 	if (xd_config_load(path, &d->cfg, err, sizeof(err)) < 0) {
 		fprintf(stderr, "xiked: %s\n", err);
@@ -141,7 +140,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	d->debug = debug;
-	xk_log_set_level(debug ? XK_LOG_DEBUG : d->cfg.log_level);
+	xd_logging_start(&d->cfg, use_syslog);
+	xd_logging_levels(&d->cfg, debug);
 	d->loop = ev_default_loop(EVFLAG_AUTO);
 	d->started_ms = xd_now_ms();
 	d->ctl_fd = -1;
@@ -198,7 +198,9 @@ int main(int argc, char **argv)
 		xd_backend_close(d);
 		return 1;
 	}
-	r = xd_ctl_open(d);
+	r = xd_privs_socket_dir(&d->cfg);
+	if (r == 0)
+		r = xd_ctl_open(d);
 	if (r < 0) {
 		fprintf(stderr, "xiked: cannot open control socket %s: %s\n", d->cfg.socket,
 			strerror(-r));
@@ -213,16 +215,26 @@ int main(int argc, char **argv)
 	ev_signal_start(d->loop, &d->sig_term);
 	ev_signal_start(d->loop, &d->sig_int);
 	ev_signal_start(d->loop, &d->sig_hup);
-	drop_capabilities();
+	/* Everything that needs root is open: become the daemon's user,
+	 * then start the threads, which inherit what is left. */
+	if (xd_privs_drop(&d->cfg, err, sizeof(err)) < 0 ||
+	    xd_backend_start(d, err, sizeof(err)) < 0) {
+		fprintf(stderr, "xiked: %s\n", err);
+		xd_ctl_close(d);
+		xd_backend_close(d);
+		return 1;
+	}
 
 	xk_notice("xiked %s started: %zu connection(s), control socket %s", XIKE_VERSION,
 		  d->cfg.n_conns, d->cfg.socket);
 	sd_notify(0, "READY=1");
+	watchdog_start(d);
 	xd_conns_start(d);
 	xd_engine_kick(d);
 	ev_run(d->loop, 0);
 
 	sd_notify(0, "STOPPING=1");
+	ev_timer_stop(d->loop, &d->watchdog);
 	ike_engine_free(d->eng);
 	if (d->routes)
 		ev_io_stop(d->loop, &d->routes_w);

@@ -10,6 +10,7 @@
  * comes and goes through it.  Either way every datagram passes the fault
  * layer once, in ike_input() and xd_net_send().
  */
+#define XK_LOG_SUB XK_SUB_NETWORK /* common/log.h */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>

@@ -9,6 +9,7 @@
  * out of the interface that holds the SA's local address.  Routes go when
  * the CHILD_SA goes.
  */
+#define XK_LOG_SUB XK_SUB_KERNEL /* common/log.h */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/fib_rules.h>

@@ -7,6 +7,7 @@
  * trap in place for the next packet.  A trapped connection's CHILD_SAs use
  * the trap's reqid (conn.c gives it).
  */
+#define XK_LOG_SUB XK_SUB_KERNEL /* common/log.h */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -243,16 +243,31 @@ struct esp_soft *esp_soft_new(const struct esp_soft_cfg *cfg, int *err)
 	return es;
 }
 
-int esp_soft_start(struct esp_soft *es)
+int esp_soft_open(struct esp_soft *es)
 {
 	int err;
 
 	if (es->started)
 		return -EALREADY;
-	err = esp_io_start(es);
+	err = esp_io_open(es);
 	if (err)
 		return err;
 	es->started = true;
+	return 0;
+}
+
+int esp_soft_start(struct esp_soft *es)
+{
+	int err;
+
+	if (es->running)
+		return -EALREADY;
+	err = es->started ? 0 : esp_soft_open(es);
+	if (!err)
+		err = esp_io_run(es);
+	if (err)
+		return err;
+	es->running = true;
 	return 0;
 }
 

@@ -132,9 +132,17 @@ struct esp_soft;
 struct esp_soft *esp_soft_new(const struct esp_soft_cfg *cfg, int *err);
 
 /*
- * Open the TUN device and the sockets (CAP_NET_ADMIN; binding the NAT-T
- * port), bring the device up and start the threads.  0 or a negative errno
- * (-EADDRINUSE: someone else owns the NAT-T port).
+ * Open the TUN device and the sockets (CAP_NET_ADMIN; CAP_NET_RAW for raw
+ * ESP; binding the NAT-T port) and bring the device up, without starting
+ * a thread: a daemon opens what needs privileges, drops them, then starts.
+ * 0 or a negative errno (-EADDRINUSE: someone else owns the NAT-T port).
+ */
+int esp_soft_open(struct esp_soft *es);
+
+/*
+ * Start the threads, opening first if esp_soft_open() was not called.
+ * Threads take the caller's credentials and capabilities.  0 or a
+ * negative errno.
  */
 int esp_soft_start(struct esp_soft *es);
 

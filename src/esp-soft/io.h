@@ -8,8 +8,10 @@
 
 struct esp_soft;
 
-/* Open everything and start the threads; 0 or a negative errno. */
-int esp_io_start(struct esp_soft *es);
+/* Open the TUN device and the sockets; 0 or a negative errno. */
+int esp_io_open(struct esp_soft *es);
+/* Start the threads (after esp_io_open); 0 or a negative errno. */
+int esp_io_run(struct esp_soft *es);
 /* Stop the threads and close everything (also after a failed start). */
 void esp_io_stop(struct esp_soft *es);
 

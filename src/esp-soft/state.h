@@ -66,7 +66,8 @@ struct esp_soft {
 	struct esp_ctr *ctr; /* n_slots */
 
 	/* I/O, after start (worker.c). */
-	bool started;
+	bool started; /* the TUN device and the sockets are open */
+	bool running; /* and the threads run */
 	struct esp_tun tun;
 	int stop_fd;
 	pthread_t timer;

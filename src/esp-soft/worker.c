@@ -194,7 +194,7 @@ static int worker_init(struct esp_soft *es, struct esp_worker *w, unsigned id)
 	return 0;
 }
 
-int esp_io_start(struct esp_soft *es)
+int esp_io_open(struct esp_soft *es)
 {
 	char name[16];
 	int err;
@@ -236,6 +236,17 @@ int esp_io_start(struct esp_soft *es)
 		}
 	}
 	esp_ike_start(es);
+	return 0;
+fail:
+	esp_io_stop(es);
+	return err;
+}
+
+/* The threads take the caller's credentials: start them after a drop. */
+int esp_io_run(struct esp_soft *es)
+{
+	int err;
+
 	for (unsigned i = 0; i < es->n_workers; i++) {
 		err = -pthread_create(&es->workers[i].thread, NULL, worker_main, &es->workers[i]);
 		if (err)
@@ -278,4 +289,5 @@ void esp_io_stop(struct esp_soft *es)
 	es->stop_fd = -1;
 	esp_tun_close(&es->tun);
 	es->started = false;
+	es->running = false;
 }

@@ -76,6 +76,13 @@ void child_send_pending(struct ike_sa *sa, struct ike_child *c);
 void child_rekey_later(struct ike_child *c);
 /* The peer moved (NAT): move every CHILD_SA's SAs from old_remote. */
 void child_move_all(struct ike_sa *sa, const struct xk_addr *old_remote);
+/*
+ * Resync (ike_engine_kernel_sync): each of c's policies is looked up among
+ * `have`, the kernel's policies with c's reqid, and marked ours; one that
+ * is missing is installed again.  Returns how many were.
+ */
+unsigned child_sync_policies(struct ike_sa *sa, struct ike_child *c, struct ike_kernel_pol *have,
+			     size_t n_have);
 /* Run the CHILD_SA timers of an SA; returns the next deadline. */
 void child_uninstall(struct ike_sa *sa, struct ike_child *c);
 void child_free_all(struct ike_sa *sa);
@@ -102,6 +109,11 @@ struct ike_child *child_find_out_moved(struct ike_sa *sa, uint32_t spi_out, unsi
  * one it already receives on in this IKE SA.
  */
 bool child_peer_spi_ok(struct ike_sa *sa, const struct ike_proposal *p);
+/*
+ * Does a live CHILD_SA of sa, not on its way out, have c's mode and
+ * selectors?  Then c's policies would collide with its own.
+ */
+bool child_duplicate(struct ike_sa *sa, const struct ike_child *c);
 /* Unlink from the IKE SA that holds it (c->sa), uninstall, free. */
 void child_remove(struct ike_child *c);
 /*

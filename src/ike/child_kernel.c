@@ -48,11 +48,16 @@ static void make_policy(const struct ike_sa *sa, const struct ike_child *c,
 	};
 }
 
-/* Call fn for every (local, remote) selector pair and direction, in order. */
-static int for_each_policy(struct ike_sa *sa, struct ike_child *c, bool add, unsigned limit)
+typedef int (*policy_fn)(void *ctx, const struct xk_policy *p);
+
+/*
+ * Call fn for every (local, remote) selector pair and direction, in order,
+ * the first `limit` of them; stop at fn's first error.  Returns how many
+ * were done, or that error.
+ */
+static int for_each_policy(struct ike_sa *sa, struct ike_child *c, unsigned limit,
+			   policy_fn fn, void *ctx)
 {
-	void *kctx;
-	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
 	enum xk_dir dirs[3] = { XK_DIR_OUT, XK_DIR_IN, XK_DIR_FWD };
 	unsigned n_dirs = c->mode == XK_MODE_TUNNEL ? 3 : 2;
 	unsigned done = 0;
@@ -66,14 +71,94 @@ static int for_each_policy(struct ike_sa *sa, struct ike_child *c, bool add, uns
 				if (done == limit)
 					return (int)done;
 				make_policy(sa, c, &c->local_ts[i], &c->remote_ts[j], dirs[d], &p);
-				err = add ? k->add_policy(kctx, &p) : k->del_policy(kctx, &p);
-				if (err < 0 && add)
+				err = fn(ctx, &p);
+				if (err < 0)
 					return err;
 				done++;
 			}
 		}
 	}
 	return (int)done;
+}
+
+struct policy_op {
+	const struct xk_kernel_ops *k;
+	void *kctx;
+	/* Resync: the kernel's policies with this CHILD_SA's reqid. */
+	struct ike_kernel_pol *have;
+	size_t n_have;
+	unsigned restored;
+};
+
+static int policy_add(void *ctx, const struct xk_policy *p)
+{
+	struct policy_op *op = ctx;
+
+	return op->k->add_policy(op->kctx, p);
+}
+
+static int policy_del(void *ctx, const struct xk_policy *p)
+{
+	struct policy_op *op = ctx;
+
+	op->k->del_policy(op->kctx, p); /* one that is gone already is no error */
+	return 0;
+}
+
+static int policies(struct ike_sa *sa, struct ike_child *c, bool add, unsigned limit)
+{
+	struct policy_op op;
+
+	op.k = ike_kernel(sa->eng, &op.kctx);
+	return for_each_policy(sa, c, limit, add ? policy_add : policy_del, &op);
+}
+
+/* The kernel's selector has one protocol for both sides (xfrm_sel_put). */
+static uint8_t policy_proto(const struct xk_policy *p)
+{
+	return p->src.proto ? p->src.proto : p->dst.proto;
+}
+
+static bool ts_same(struct xk_ts a, struct xk_ts b)
+{
+	a.proto = b.proto = 0; /* compared once, by policy_proto */
+	return xk_ts_contains(&a, &b) && xk_ts_contains(&b, &a);
+}
+
+static bool policy_same(const struct xk_policy *a, const struct xk_policy *b)
+{
+	return a->dir == b->dir && a->reqid == b->reqid && policy_proto(a) == policy_proto(b) &&
+	       ts_same(a->src, b->src) && ts_same(a->dst, b->dst);
+}
+
+/* Resync: mark the kernel's copy of p as ours, or install p again. */
+static int policy_sync(void *ctx, const struct xk_policy *p)
+{
+	struct policy_op *op = ctx;
+	bool found = false;
+
+	for (size_t i = 0; i < op->n_have; i++) {
+		if (policy_same(&op->have[i].pol, p)) {
+			op->have[i].ours = true;
+			found = true;
+		}
+	}
+	if (!found && op->k->add_policy(op->kctx, p) == 0)
+		op->restored++;
+	return 0;
+}
+
+unsigned child_sync_policies(struct ike_sa *sa, struct ike_child *c, struct ike_kernel_pol *have,
+			     size_t n_have)
+{
+	struct policy_op op = { .have = have, .n_have = n_have };
+
+	op.k = ike_kernel(sa->eng, &op.kctx);
+	for_each_policy(sa, c, c->n_policies, policy_sync, &op);
+	if (op.restored)
+		xk_notice("CHILD_SA spi_in=%08x: %u missing policies installed again", c->spi_in,
+			  op.restored);
+	return op.restored;
 }
 
 static bool same_ts(const struct ike_child *a, const struct ike_child *b)
@@ -83,6 +168,15 @@ static bool same_ts(const struct ike_child *a, const struct ike_child *b)
 	return a->n_local_ts == b->n_local_ts && a->n_remote_ts == b->n_remote_ts &&
 	       !memcmp(a->local_ts, b->local_ts, a->n_local_ts * sizeof(a->local_ts[0])) &&
 	       !memcmp(a->remote_ts, b->remote_ts, a->n_remote_ts * sizeof(a->remote_ts[0]));
+}
+
+bool child_duplicate(struct ike_sa *sa, const struct ike_child *c)
+{
+	for (const struct ike_child *o = sa->children; o; o = o->next)
+		if (o != c && o->state == CHILD_S_INSTALLED && !o->retire_ms &&
+		    o->succ != CHILD_SUCC_REPLACED && o->mode == c->mode && same_ts(o, c))
+			return true;
+	return false;
 }
 
 /*
@@ -227,7 +321,7 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 		c->n_policies = inherit->n_policies;
 		inherit->n_policies = 0;
 	} else {
-		n = for_each_policy(sa, c, true, UINT32_MAX);
+		n = policies(sa, c, true, UINT32_MAX);
 		if (n < 0) {
 			err = n;
 			goto out;
@@ -352,7 +446,7 @@ void child_uninstall(struct ike_sa *sa, struct ike_child *c)
 		if (heir)
 			heir->n_policies = c->n_policies;
 		else
-			for_each_policy(sa, c, false, c->n_policies);
+			policies(sa, c, false, c->n_policies);
 	}
 	c->n_policies = 0;
 	if (c->state == CHILD_S_INSTALLED || c->state == CHILD_S_DELETING)

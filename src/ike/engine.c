@@ -431,20 +431,15 @@ int ike_engine_rekey_child(struct ike_engine *e, uint64_t spi, uint32_t spi_in)
 	return queue_task(e, sa, task_child_new(spi_in));
 }
 
-int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard)
+/*
+ * What a soft (rekey) or hard (forget, tell the peer) expiry of c's SA
+ * does.  False if there was nothing to do: a soft expiry of a CHILD_SA
+ * already being rekeyed or replaced, or of an IKE SA not established.
+ */
+static bool child_expire(struct ike_child *c, bool inbound, bool hard)
 {
-	bool inbound;
-	/*
-	 * Only installed CHILD_SAs are indexed.  One still being negotiated
-	 * has only the larval SA that ALLOCSPI left; the kernel expires that
-	 * on its own, and the CHILD_SA belongs to its exchange until that ends.
-	 */
-	struct ike_child *c = ike_child_by_sa_id(e, id, &inbound);
-	struct ike_sa *sa;
+	struct ike_sa *sa = c->sa;
 
-	if (!c)
-		return -ENOENT;
-	sa = c->sa;
 	xk_info("%s expire conn=%s spi_in=%08x (%s SA)", hard ? "hard" : "soft", sa->conn->name,
 		c->spi_in, inbound ? "inbound" : "outbound");
 	if (hard) {
@@ -463,7 +458,25 @@ int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard
 
 		if (t)
 			ike_sa_queue(sa, t);
+	} else {
+		return false;
 	}
+	return true;
+}
+
+int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard)
+{
+	bool inbound;
+	/*
+	 * Only installed CHILD_SAs are indexed.  One still being negotiated
+	 * has only the larval SA that ALLOCSPI left; the kernel expires that
+	 * on its own, and the CHILD_SA belongs to its exchange until that ends.
+	 */
+	struct ike_child *c = ike_child_by_sa_id(e, id, &inbound);
+
+	if (!c)
+		return -ENOENT;
+	child_expire(c, inbound, hard);
 	ike_engine_reap(e);
 	return 0;
 }
@@ -489,6 +502,131 @@ int ike_engine_peer_moved(struct ike_engine *e, const struct xk_sa_id *id,
 		xk_addr_str(peer, a, sizeof(a)), peer->port);
 	child_move_all(sa, &old);
 	ike_sa_schedule(sa);
+	return 0;
+}
+
+/* ---- resync with the backend ---- */
+
+static int cmp_kernel_sa(const void *a, const void *b)
+{
+	uint32_t x = ((const struct ike_kernel_sa *)a)->id.spi;
+	uint32_t y = ((const struct ike_kernel_sa *)b)->id.spi;
+
+	return (x > y) - (x < y);
+}
+
+static int cmp_kernel_pol(const void *a, const void *b)
+{
+	uint32_t x = ((const struct ike_kernel_pol *)a)->pol.reqid;
+	uint32_t y = ((const struct ike_kernel_pol *)b)->pol.reqid;
+
+	return (x > y) - (x < y);
+}
+
+/* The kernel's SA (sas sorted by SPI) with this SPI and destination, marked ours. */
+static struct ike_kernel_sa *kernel_sa(struct ike_kernel_view *kv, const struct xk_addr *dst,
+				       uint32_t spi)
+{
+	struct ike_kernel_sa key = { .id.spi = spi }, *s;
+
+	s = bsearch(&key, kv->sas, kv->n_sas, sizeof(key), cmp_kernel_sa);
+	if (!s)
+		return NULL;
+	/* bsearch found one of the run with this SPI: look at all of it. */
+	while (s > kv->sas && s[-1].id.spi == spi)
+		s--;
+	for (; s < kv->sas + kv->n_sas && s->id.spi == spi; s++) {
+		if (xk_addr_ip_eq(&s->id.dst, dst)) {
+			s->ours = true;
+			return s;
+		}
+	}
+	return NULL;
+}
+
+/* The kernel's policies (sorted by reqid) with this reqid: *n of them. */
+static struct ike_kernel_pol *kernel_pols(struct ike_kernel_view *kv, uint32_t reqid, size_t *n)
+{
+	struct ike_kernel_pol key = { .pol.reqid = reqid }, *p, *end = kv->pols + kv->n_pols;
+
+	*n = 0;
+	p = bsearch(&key, kv->pols, kv->n_pols, sizeof(key), cmp_kernel_pol);
+	if (!p)
+		return NULL;
+	while (p > kv->pols && p[-1].pol.reqid == reqid)
+		p--;
+	while (p + *n < end && p[*n].pol.reqid == reqid)
+		(*n)++;
+	return p;
+}
+
+/* A lost expiry that c is due, named by one of its SAs. */
+struct sync_due {
+	struct xk_sa_id id;
+	bool hard;
+};
+
+/*
+ * c against the kernel: its policies (restored where missing), then
+ * whether one of its SAs is gone (a lost hard expiry) or past its soft
+ * lifetime (a lost soft one).  False if neither.
+ */
+static bool child_sync(struct ike_child *c, struct ike_kernel_view *kv, struct sync_due *due,
+		       struct ike_sync_result *res)
+{
+	struct ike_sa *sa = c->sa;
+	struct xk_sa_id in = { .dst = sa->local, .spi = c->spi_in, .proto = 50 };
+	struct xk_sa_id out = { .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
+	struct ike_kernel_sa *kin = c->sa_in ? kernel_sa(kv, &in.dst, in.spi) : NULL;
+	struct ike_kernel_sa *kout = c->sa_out ? kernel_sa(kv, &out.dst, out.spi) : NULL;
+	struct ike_kernel_pol *pols;
+	size_t n;
+
+	if (c->n_policies) {
+		pols = kernel_pols(kv, c->reqid, &n);
+		res->restored += child_sync_policies(sa, c, pols, n);
+	}
+	due->hard = (c->sa_in && !kin) || (c->sa_out && !kout);
+	due->id = c->sa_in && !kin ? in : out;
+	if (due->hard)
+		return true;
+	due->id = kin && kin->soft_due ? in : out;
+	return (kin && kin->soft_due) || (kout && kout->soft_due);
+}
+
+int ike_engine_kernel_sync(struct ike_engine *e, struct ike_kernel_view *kv,
+			   struct ike_sync_result *res)
+{
+	struct sync_due *due = calloc(e->n_children + 1, sizeof(*due));
+	size_t n_due = 0;
+
+	memset(res, 0, sizeof(*res));
+	if (!due)
+		return -ENOMEM;
+	qsort(kv->sas, kv->n_sas, sizeof(kv->sas[0]), cmp_kernel_sa);
+	qsort(kv->pols, kv->n_pols, sizeof(kv->pols[0]), cmp_kernel_pol);
+	/* First the whole picture, then the expiries: they change the lists. */
+	for (struct ike_sa *sa = e->all; sa; sa = sa->next_all) {
+		for (struct ike_child *c = sa->children; c; c = c->next) {
+			/* Installed CHILD_SAs are indexed, n_children of them. */
+			if (c->indexed && n_due < e->n_children && child_sync(c, kv, &due[n_due], res))
+				n_due++;
+		}
+	}
+	for (size_t i = 0; i < n_due; i++) {
+		bool inbound;
+		/* An earlier expiry may have taken this CHILD_SA along. */
+		struct ike_child *c = ike_child_by_sa_id(e, &due[i].id, &inbound);
+
+		if (!c || !child_expire(c, inbound, due[i].hard))
+			continue;
+		if (due[i].hard)
+			res->gone++;
+		else
+			res->due++;
+	}
+	free(due);
+	ike_engine_reap(e);
 	return 0;
 }
 

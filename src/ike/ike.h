@@ -231,6 +231,50 @@ int ike_engine_expire(struct ike_engine *e, const struct xk_sa_id *id, bool hard
 int ike_engine_peer_moved(struct ike_engine *e, const struct xk_sa_id *id,
 			  const struct xk_addr *peer);
 
+/*
+ * What the backend holds of ours, read back after it lost events (an
+ * overrun of its event socket): its keyed SAs and its policies in our reqid
+ * range.  Larval SAs (SPIs reserved by alloc_spi) stay out: the exchanges
+ * that reserved them go on, and the kernel removes them itself.  `ours` is
+ * filled in by ike_engine_kernel_sync().
+ */
+struct ike_kernel_sa {
+	struct xk_sa_id id;
+	bool soft_due; /* its soft lifetime has passed */
+	bool ours;     /* out: a CHILD_SA holds it */
+};
+
+struct ike_kernel_pol {
+	struct xk_policy pol; /* selectors, direction and reqid are compared */
+	bool ours;            /* out: a CHILD_SA holds it */
+};
+
+struct ike_kernel_view {
+	struct ike_kernel_sa *sas; /* reordered by the call */
+	size_t n_sas;
+	struct ike_kernel_pol *pols; /* reordered by the call */
+	size_t n_pols;
+};
+
+struct ike_sync_result {
+	uint32_t gone;     /* CHILD_SAs with an SA missing: handled as on a hard expiry */
+	uint32_t due;      /* CHILD_SAs past their soft lifetime: rekeyed */
+	uint32_t restored; /* missing policies installed again */
+};
+
+/*
+ * Reconcile the CHILD_SAs with what the backend holds, as the lost events
+ * would have: a CHILD_SA one of whose SAs is missing is handled as on a
+ * hard expiry (a DELETE to the peer, then forgotten), one whose SA's soft
+ * lifetime passed as on a soft expiry (a rekey), and a missing policy of
+ * one is installed again.  Every SA and policy of the view that a CHILD_SA
+ * holds gets `ours` set; the rest belong to nothing in the engine, and the
+ * caller may remove them (trap policies are the caller's own).  0, or
+ * -ENOMEM with nothing done and nothing marked: then remove nothing.
+ */
+int ike_engine_kernel_sync(struct ike_engine *e, struct ike_kernel_view *kv,
+			   struct ike_sync_result *res);
+
 enum ike_sa_state {
 	IKE_S_NEW,        /* created, nothing sent yet */
 	IKE_S_INIT_SENT,  /* initiator: IKE_SA_INIT request out */

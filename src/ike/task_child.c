@@ -527,6 +527,14 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 		return -ENOMEM;
 	}
 	nt = child_negotiate(sa, c, req, false, pl_ke ? ke.group : 0, &num);
+	/*
+	 * A new CHILD_SA (no rekey) with the mode and selectors of one we
+	 * have: its policies would be the same.  Section 3.10.1's
+	 * NO_ADDITIONAL_SAS tells the peer not to ask again, where
+	 * TEMPORARY_FAILURE would have it retry for ever.
+	 */
+	if (!nt && !old && child_duplicate(sa, c))
+		nt = IKEV2_N_NO_ADDITIONAL_SAS;
 	if (nt)
 		goto refuse;
 	if (c->suite.dh && c->suite.dh != ke.group) {

@@ -4,6 +4,7 @@
  * number, batches with roll-back, dumps for flushing what we own, the event
  * subscription, and the start-up probe of what the kernel can carry.
  */
+#define _GNU_SOURCE /* SO_RCVBUFFORCE */
 #include "xfrm_int.h"
 
 #include <errno.h>
@@ -93,16 +94,18 @@ static int talk(struct xfrm *x, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 
 	if (mnl_socket_sendto(x->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
-	for (;;) {
+	do {
 		ret = (int)mnl_socket_recvfrom(x->nl, buf, sizeof(buf));
-		if (ret < 0)
-			return -errno;
+		if (ret < 0) {
+			ret = -errno;
+			break;
+		}
 		ret = mnl_cb_run(buf, (size_t)ret, seq, x->portid, cb, data);
-		if (ret < 0)
-			return -errno;
-		if (ret == MNL_CB_STOP)
-			return 0;
-	}
+		ret = ret < 0 ? -errno : ret == MNL_CB_STOP ? 0 : 1;
+	} while (ret > 0);
+	/* Answers carry keys: GETSA and dumps of SAs. */
+	xk_wipe(buf, sizeof(buf));
+	return ret;
 }
 
 /* Build into a stack buffer, talk, wipe (requests may hold keys). */
@@ -285,90 +288,56 @@ out:
 	return err;
 }
 
-/* ---- flushing what we own ---- */
+/* ---- what we own: dumps, and flushing ---- */
 
-struct owned {
+struct dump_ctx {
 	struct xfrm *x;
-	struct xk_sa_id *sas;
-	size_t n_sas, cap_sas;
-	struct xk_policy *pols;
-	size_t n_pols, cap_pols;
+	struct xfrm_owned *o;
+	size_t cap_sas, cap_pols;
 };
+
+/* Room for one more element of size `size` in *arr (n used of *cap). */
+static void *grow(void *arr_p, size_t *cap, size_t n, size_t size)
+{
+	void **arr = arr_p;
+	void *a;
+
+	if (n < *cap)
+		return *arr;
+	a = realloc(*arr, (*cap ? *cap * 2 : 64) * size);
+	if (!a)
+		return NULL;
+	*arr = a;
+	*cap = *cap ? *cap * 2 : 64;
+	return a;
+}
 
 static int dump_sa_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct owned *o = data;
-	const struct xfrm_usersa_info *p;
+	struct dump_ctx *c = data;
+	struct xfrm_sa_entry e;
 
-	if (nlh->nlmsg_type != XFRM_MSG_NEWSA ||
-	    nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*p))
+	if (xfrm_sa_entry_parse(nlh, nlh->nlmsg_len, &e) < 0 || !xfrm_owns_reqid(c->x, e.reqid))
 		return MNL_CB_OK;
-	p = mnl_nlmsg_get_payload(nlh);
-	if (!xfrm_owns_reqid(o->x, p->reqid) || (p->family != AF_INET && p->family != AF_INET6))
-		return MNL_CB_OK;
-	if (o->n_sas == o->cap_sas) {
-		size_t cap = o->cap_sas ? o->cap_sas * 2 : 64;
-		struct xk_sa_id *n = realloc(o->sas, cap * sizeof(*n));
-
-		if (!n)
-			return MNL_CB_ERROR;
-		o->sas = n;
-		o->cap_sas = cap;
-	}
-	memset(&o->sas[o->n_sas], 0, sizeof(o->sas[0]));
-	xfrm_addr_get(&o->sas[o->n_sas].dst, &p->id.daddr, p->family, 0);
-	o->sas[o->n_sas].spi = ntohl(p->id.spi);
-	o->sas[o->n_sas].proto = p->id.proto;
-	o->n_sas++;
-	return MNL_CB_OK;
-}
-
-static int tmpl_cb(const struct nlattr *attr, void *data)
-{
-	const struct nlattr **tmpl = data;
-
-	if (mnl_attr_get_type(attr) == XFRMA_TMPL &&
-	    mnl_attr_get_payload_len(attr) >= sizeof(struct xfrm_user_tmpl))
-		*tmpl = attr;
+	if (!grow(&c->o->sas, &c->cap_sas, c->o->n_sas, sizeof(e)))
+		return MNL_CB_ERROR;
+	c->o->sas[c->o->n_sas++] = e;
 	return MNL_CB_OK;
 }
 
 static int dump_pol_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct owned *o = data;
-	const struct xfrm_userpolicy_info *p;
-	const struct nlattr *tmpl = NULL;
-	const struct xfrm_user_tmpl *t;
-	struct xk_policy *pol;
+	struct dump_ctx *c = data;
+	struct xk_policy pol;
 
-	if (nlh->nlmsg_type != XFRM_MSG_NEWPOLICY ||
-	    nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(*p))
+	if (xfrm_policy_parse(nlh, nlh->nlmsg_len, &pol) < 0)
 		return MNL_CB_OK;
-	p = mnl_nlmsg_get_payload(nlh);
-	if (mnl_attr_parse(nlh, (unsigned)MNL_ALIGN(sizeof(*p)), tmpl_cb, &tmpl) < 0)
+	/* A template of ours, or one of our bypasses (by their priority). */
+	if (pol.bypass ? pol.priority != XFRM_BYPASS_PRIORITY : !xfrm_owns_reqid(c->x, pol.reqid))
 		return MNL_CB_OK;
-	if (p->dir > XFRM_POLICY_FWD || (p->sel.family != AF_INET && p->sel.family != AF_INET6))
-		return MNL_CB_OK;
-	if (tmpl) {
-		t = mnl_attr_get_payload(tmpl);
-		if (!xfrm_owns_reqid(o->x, t->reqid))
-			return MNL_CB_OK;
-	} else if (p->priority != XFRM_BYPASS_PRIORITY || p->action != XFRM_POLICY_ALLOW) {
-		return MNL_CB_OK; /* a bypass policy, but not one of ours */
-	}
-	if (o->n_pols == o->cap_pols) {
-		size_t cap = o->cap_pols ? o->cap_pols * 2 : 64;
-		struct xk_policy *n = realloc(o->pols, cap * sizeof(*n));
-
-		if (!n)
-			return MNL_CB_ERROR;
-		o->pols = n;
-		o->cap_pols = cap;
-	}
-	pol = &o->pols[o->n_pols++];
-	memset(pol, 0, sizeof(*pol));
-	xfrm_sel_get(&p->sel, &pol->src, &pol->dst);
-	pol->dir = (enum xk_dir)p->dir;
+	if (!grow(&c->o->pols, &c->cap_pols, c->o->n_pols, sizeof(pol)))
+		return MNL_CB_ERROR;
+	c->o->pols[c->o->n_pols++] = pol;
 	return MNL_CB_OK;
 }
 
@@ -383,23 +352,50 @@ static int dump(struct xfrm *x, uint16_t type, mnl_cb_t cb, void *data)
 	return talk(x, nlh, cb, data);
 }
 
+int xfrm_dump_owned(struct xfrm *x, struct xfrm_owned *o)
+{
+	struct dump_ctx c = { .x = x, .o = o };
+	int err;
+
+	memset(o, 0, sizeof(*o));
+	err = dump(x, XFRM_MSG_GETPOLICY, dump_pol_cb, &c);
+	if (err == 0)
+		err = dump(x, XFRM_MSG_GETSA, dump_sa_cb, &c);
+	if (err < 0)
+		xfrm_owned_free(o);
+	return err;
+}
+
+void xfrm_owned_free(struct xfrm_owned *o)
+{
+	free(o->sas);
+	free(o->pols);
+	memset(o, 0, sizeof(*o));
+}
+
+bool xfrm_sa_soft_due(const struct xfrm_sa_entry *e, uint64_t now_s)
+{
+	const struct xk_lifetime *l = &e->life;
+
+	return (l->soft_secs && now_s >= e->cur.add_time + l->soft_secs) ||
+	       (l->soft_bytes && e->cur.bytes >= l->soft_bytes) ||
+	       (l->soft_packets && e->cur.packets >= l->soft_packets);
+}
+
 int xfrm_flush_owned(struct xfrm *x)
 {
-	struct owned o = { .x = x };
+	struct xfrm_owned o;
 	int err, n = 0;
 
-	err = dump(x, XFRM_MSG_GETPOLICY, dump_pol_cb, &o);
-	if (err == 0)
-		err = dump(x, XFRM_MSG_GETSA, dump_sa_cb, &o);
-	if (err == 0) {
-		for (size_t i = 0; i < o.n_pols; i++)
-			n += xfrm_del_policy(x, &o.pols[i]) == 0;
-		for (size_t i = 0; i < o.n_sas; i++)
-			n += xfrm_del_sa(x, &o.sas[i]) == 0;
-	}
-	free(o.sas);
-	free(o.pols);
-	return err < 0 ? err : n;
+	err = xfrm_dump_owned(x, &o);
+	if (err < 0)
+		return err;
+	for (size_t i = 0; i < o.n_pols; i++)
+		n += xfrm_del_policy(x, &o.pols[i]) == 0;
+	for (size_t i = 0; i < o.n_sas; i++)
+		n += xfrm_del_sa(x, &o.sas[i].id) == 0;
+	xfrm_owned_free(&o);
+	return n;
 }
 
 /* ---- batches ---- */
@@ -638,7 +634,26 @@ void xfrm_batch_free(struct xfrm_batch *b)
 
 /* ---- events ---- */
 
-int xfrm_events_open(struct xfrm *x)
+/*
+ * Past net.core.rmem_max with CAP_NET_ADMIN (SO_RCVBUFFORCE), else up to
+ * it.  The kernel doubles the value for its bookkeeping.
+ */
+static void set_rcvbuf(struct mnl_socket *nl, int bytes)
+{
+	int fd = mnl_socket_get_fd(nl), got = 0;
+	socklen_t len = sizeof(got);
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes)) < 0) {
+		xk_warn("XFRM event socket: cannot set a %d-byte receive buffer: %s", bytes,
+			strerror(errno));
+		return;
+	}
+	getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len);
+	xk_debug("XFRM event socket: %d-byte receive buffer", got);
+}
+
+int xfrm_events_open(struct xfrm *x, int rcvbuf)
 {
 	static const unsigned groups[] = { XFRMNLGRP_ACQUIRE, XFRMNLGRP_EXPIRE,
 					   XFRMNLGRP_MAPPING };
@@ -646,6 +661,8 @@ int xfrm_events_open(struct xfrm *x)
 	x->ev = mnl_socket_open2(NETLINK_XFRM, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (!x->ev || mnl_socket_bind(x->ev, 0, MNL_SOCKET_AUTOPID) < 0)
 		return -errno;
+	if (rcvbuf > 0)
+		set_rcvbuf(x->ev, rcvbuf);
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
 		int g = (int)groups[i];
 
@@ -664,6 +681,7 @@ int xfrm_events_read(struct xfrm *x, xk_event_cb cb, void *ctx)
 {
 	uint8_t buf[XK_XFRM_RECV_BUF];
 	int count = 0;
+	bool lost = false;
 
 	if (!x->ev)
 		return -EBADF;
@@ -672,8 +690,18 @@ int xfrm_events_read(struct xfrm *x, xk_event_cb cb, void *ctx)
 		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 		int len = (int)n;
 
+		/*
+		 * ENOBUFS: the kernel dropped events that did not fit.  It says
+		 * so once; what did fit is still queued and read on.
+		 */
+		if (n < 0 && errno == ENOBUFS) {
+			lost = true;
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return lost ? -ENOBUFS : count;
 		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? count : -errno;
+			return -errno;
 		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
 			struct xk_event ev;
 

@@ -60,6 +60,42 @@ int xfrm_move_sa(struct xfrm *x, const struct xk_sa_id *id, const struct xk_addr
 int xfrm_flush_owned(struct xfrm *x);
 bool xfrm_owns_reqid(const struct xfrm *x, uint32_t reqid);
 
+/* One SA as a dump reads it back: no keys, its limits and its use. */
+struct xfrm_sa_entry {
+	struct xk_sa_id id;
+	struct xk_addr src;
+	uint32_t reqid;
+	struct xk_lifetime life; /* 0: no limit */
+	struct xk_sa_stats cur;  /* bytes, packets, add_time */
+	/*
+	 * No keys yet: an SPI that ALLOCSPI reserved for a CHILD_SA still
+	 * being negotiated, or the kernel's own state for an ACQUIRE.  The
+	 * kernel removes such SAs itself after net.core.xfrm_acq_expires.
+	 */
+	bool larval;
+};
+
+/*
+ * What the kernel holds in our reqid range (SAs, larval ones included,
+ * and policies with a template of ours) and our bypass policies, read
+ * with NLM_F_DUMP.  Plain arrays; free with xfrm_owned_free().
+ */
+struct xfrm_owned {
+	struct xfrm_sa_entry *sas;
+	size_t n_sas;
+	struct xk_policy *pols;
+	size_t n_pols;
+};
+
+int xfrm_dump_owned(struct xfrm *x, struct xfrm_owned *o);
+void xfrm_owned_free(struct xfrm_owned *o);
+/*
+ * Whether the SA's soft limit has passed at now_s (seconds since the
+ * epoch, the kernel's add_time clock), as the kernel decides it: by age
+ * since it was added, or by bytes or packets carried.
+ */
+bool xfrm_sa_soft_due(const struct xfrm_sa_entry *e, uint64_t now_s);
+
 /*
  * Batching: requests queued here go to the kernel in as few sends as
  * possible, each acknowledged by sequence number.  XFRM has no
@@ -82,11 +118,19 @@ void xfrm_batch_free(struct xfrm_batch *b);
 
 /*
  * Events: subscribe to the ACQUIRE, EXPIRE and MAPPING multicast groups on a
- * second, non-blocking socket; poll its fd, then read.
+ * second, non-blocking socket; poll its fd, then read.  rcvbuf (bytes, 0:
+ * the system's default) sizes its receive buffer, beyond net.core.rmem_max
+ * where we may (SO_RCVBUFFORCE): the kernel sends events in bursts (many
+ * SAs reaching a lifetime at once) and drops what does not fit.
  */
-int xfrm_events_open(struct xfrm *x);
+int xfrm_events_open(struct xfrm *x, int rcvbuf);
 int xfrm_events_fd(const struct xfrm *x);
-/* Read and dispatch everything pending; returns the number of events. */
+/*
+ * Read and dispatch everything pending; returns the number of events, or
+ * -ENOBUFS if the socket overran since the last read: events were lost
+ * (what was still queued has been dispatched all the same), so the caller
+ * must read the kernel's state back (xfrm_dump_owned).
+ */
 int xfrm_events_read(struct xfrm *x, xk_event_cb cb, void *ctx);
 
 /*
@@ -131,5 +175,13 @@ int xfrm_event_parse(const void *buf, size_t len, struct xk_event *ev);
 /* Parse a NEWSA reply (GETSA, ALLOCSPI) into the SPI and counters. */
 int xfrm_sa_reply_parse(const void *buf, size_t len, uint32_t *spi, uint32_t *reqid,
 			struct xk_sa_stats *st);
+/* Parse one NEWSA of a dump (or a request) into an entry.  0 or -EINVAL. */
+int xfrm_sa_entry_parse(const void *buf, size_t len, struct xfrm_sa_entry *e);
+/*
+ * Parse one NEWPOLICY of a dump (or a request): selectors, direction,
+ * priority, mark, and the first template's reqid, mode and addresses; a
+ * policy that allows without a template is a bypass.  0 or -EINVAL.
+ */
+int xfrm_policy_parse(const void *buf, size_t len, struct xk_policy *pol);
 
 #endif

@@ -433,6 +433,14 @@ static int attr_cb(const struct nlattr *attr, void *data)
 	case XFRMA_LTIME_VAL:
 		need = sizeof(struct xfrm_lifetime_cur);
 		break;
+	case XFRMA_MARK:
+		need = sizeof(struct xfrm_mark);
+		break;
+	case XFRMA_ALG_AEAD:
+	case XFRMA_ALG_CRYPT:
+	case XFRMA_ALG_AUTH:
+	case XFRMA_ALG_AUTH_TRUNC:
+		break; /* only whether the SA has keys: never read here */
 	default:
 		return MNL_CB_OK;
 	}
@@ -562,6 +570,91 @@ int xfrm_sa_reply_parse(const void *buf, size_t len, uint32_t *spi, uint32_t *re
 		st->replay_window_drops = p->stats.replay_window;
 		st->replay_drops = p->stats.replay;
 		st->integrity_failures = p->stats.integrity_failed;
+	}
+	return 0;
+}
+
+/* A whole message of this type with its fixed part; its attributes in tb. */
+static const struct nlmsghdr *msg_parse(const void *buf, size_t len, uint16_t type, size_t fixed,
+					const struct nlattr **tb)
+{
+	const struct nlmsghdr *nlh = msg_check(buf, len, fixed);
+
+	if (!nlh || nlh->nlmsg_type != type || parse_attrs(nlh, fixed, tb) < 0)
+		return NULL;
+	return nlh;
+}
+
+/* The kernel's "no limit" is XFRM_INF; ours is 0. */
+static uint64_t limit_get(uint64_t v)
+{
+	return v == XFRM_INF ? 0 : v;
+}
+
+int xfrm_sa_entry_parse(const void *buf, size_t len, struct xfrm_sa_entry *e)
+{
+	const struct nlattr *tb[XFRMA_MAX + 1];
+	const struct nlmsghdr *nlh =
+		msg_parse(buf, len, XFRM_MSG_NEWSA, sizeof(struct xfrm_usersa_info), tb);
+	const struct xfrm_usersa_info *p;
+
+	memset(e, 0, sizeof(*e));
+	if (!nlh)
+		return -EINVAL;
+	p = mnl_nlmsg_get_payload(nlh);
+	if (!family_ok(p->family))
+		return -EINVAL;
+	e->larval = !tb[XFRMA_ALG_AEAD] && !tb[XFRMA_ALG_CRYPT] && !tb[XFRMA_ALG_AUTH] &&
+		    !tb[XFRMA_ALG_AUTH_TRUNC];
+	xfrm_addr_get(&e->id.dst, &p->id.daddr, p->family, 0);
+	xfrm_addr_get(&e->src, &p->saddr, p->family, 0);
+	e->id.spi = ntohl(p->id.spi);
+	e->id.proto = p->id.proto;
+	e->reqid = p->reqid;
+	e->life = (struct xk_lifetime){
+		.soft_bytes = limit_get(p->lft.soft_byte_limit),
+		.hard_bytes = limit_get(p->lft.hard_byte_limit),
+		.soft_packets = limit_get(p->lft.soft_packet_limit),
+		.hard_packets = limit_get(p->lft.hard_packet_limit),
+		.soft_secs = p->lft.soft_add_expires_seconds,
+		.hard_secs = p->lft.hard_add_expires_seconds,
+	};
+	return xfrm_sa_reply_parse(buf, len, NULL, NULL, &e->cur);
+}
+
+int xfrm_policy_parse(const void *buf, size_t len, struct xk_policy *pol)
+{
+	const struct nlattr *tb[XFRMA_MAX + 1];
+	const struct nlmsghdr *nlh =
+		msg_parse(buf, len, XFRM_MSG_NEWPOLICY, sizeof(struct xfrm_userpolicy_info), tb);
+	const struct xfrm_userpolicy_info *p;
+
+	memset(pol, 0, sizeof(*pol));
+	if (!nlh)
+		return -EINVAL;
+	p = mnl_nlmsg_get_payload(nlh);
+	/* A direction or family we never install cannot be one of ours. */
+	if (p->dir > XFRM_POLICY_FWD || !family_ok(p->sel.family))
+		return -EINVAL;
+	xfrm_sel_get(&p->sel, &pol->src, &pol->dst);
+	pol->dir = (enum xk_dir)p->dir;
+	pol->priority = p->priority;
+	pol->bypass = !tb[XFRMA_TMPL] && p->action == XFRM_POLICY_ALLOW;
+	if (tb[XFRMA_TMPL]) {
+		const struct xfrm_user_tmpl *t = mnl_attr_get_payload(tb[XFRMA_TMPL]);
+
+		pol->reqid = t->reqid;
+		pol->mode = t->mode == XFRM_MODE_TUNNEL ? XK_MODE_TUNNEL : XK_MODE_TRANSPORT;
+		if (pol->mode == XK_MODE_TUNNEL && family_ok(t->family)) {
+			xfrm_addr_get(&pol->tmpl_src, &t->saddr, t->family, 0);
+			xfrm_addr_get(&pol->tmpl_dst, &t->id.daddr, t->family, 0);
+		}
+	}
+	if (tb[XFRMA_MARK]) {
+		const struct xfrm_mark *m = mnl_attr_get_payload(tb[XFRMA_MARK]);
+
+		pol->mark = m->v;
+		pol->mark_mask = m->m;
 	}
 	return 0;
 }

@@ -292,6 +292,103 @@ static bool from_elsewhere(struct world *w, struct w_pkt *p, unsigned seq)
 }
 
 /*
+ * Section 2.6 from many addresses: spoofed sources, one request each.  The
+ * threshold in all asks each new one for a cookie and keeps nothing for
+ * it; without cookies the limit in all holds however many sources.
+ */
+static void test_half_open_spoofed(void)
+{
+	static struct world w;
+	struct ike_engine_cfg cfg;
+	struct ike_stats s;
+
+	ike_engine_cfg_defaults(&cfg);
+	cfg.cookie_threshold = 5;
+	world_init(&w, NULL, &cfg, false);
+	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
+	CHECK_INT(world_conn_any(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK), 0);
+	w.filter = from_elsewhere;
+	for (src_last_octet = 10; src_last_octet < 30; src_last_octet++)
+		half_open_one(&w);
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.half_open, 5);
+	CHECK_INT(s.cookies_sent, 15);
+	CHECK_INT(world_sa_count(&w.p[1]), 5);
+	world_free(&w);
+
+	cfg.cookie_threshold = cfg.cookie_threshold_ip = 1000;
+	cfg.half_open_max = 8;
+	world_init(&w, NULL, &cfg, false);
+	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
+	CHECK_INT(world_conn_any(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK), 0);
+	w.filter = from_elsewhere;
+	for (src_last_octet = 10; src_last_octet < 30; src_last_octet++)
+		half_open_one(&w);
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.half_open, 8);
+	CHECK_INT(s.half_open_refused, 12);
+	CHECK_INT(s.half_open_blocked, 0);
+	CHECK_INT(world_sa_count(&w.p[1]), 8);
+	world_free(&w);
+}
+
+/*
+ * Section 2.6's cookie secret rotates (cookie_lifetime_ms): a cookie made
+ * with the current secret or the one before it is honoured, an older one
+ * is not, and a cookie binds the initiator's address, SPI and nonce.
+ */
+static void test_cookie_rotation(void)
+{
+	static struct world w;
+	struct ike_engine_cfg cfg;
+	struct ike_engine *e;
+	struct xk_addr other;
+	uint8_t ni[32], c[IKEV2_COOKIE_MAX], bad[IKEV2_COOKIE_MAX];
+	size_t len;
+	unsigned v;
+
+	ike_engine_cfg_defaults(&cfg);
+	cfg.cookie_threshold = 0;
+	cfg.cookie_lifetime_ms = 60000;
+	world_init(&w, NULL, &cfg, false);
+	e = w.p[1].e;
+	memset(ni, 0x5a, sizeof(ni));
+	CHECK(ike_cookie_required(e, &w.p[0].addr));
+	v = ike_cookie_version(e);
+	ike_cookie_make(e, v, ni, sizeof(ni), &w.p[0].addr, 0x1234, c, &len);
+	CHECK_INT(len, 33);
+	CHECK(ike_cookie_verify(e, c, len, ni, sizeof(ni), &w.p[0].addr, 0x1234));
+	/* Bound to what it was made for. */
+	other = w.p[0].addr;
+	other.ip[3] ^= 1;
+	CHECK(!ike_cookie_verify(e, c, len, ni, sizeof(ni), &other, 0x1234));
+	CHECK(!ike_cookie_verify(e, c, len, ni, sizeof(ni), &w.p[0].addr, 0x1235));
+	CHECK(!ike_cookie_verify(e, c, len, ni, sizeof(ni) - 1, &w.p[0].addr, 0x1234));
+	CHECK(!ike_cookie_verify(e, c, len - 1, ni, sizeof(ni), &w.p[0].addr, 0x1234));
+	memcpy(bad, c, len);
+	bad[len - 1] ^= 0x80;
+	CHECK(!ike_cookie_verify(e, bad, len, ni, sizeof(ni), &w.p[0].addr, 0x1234));
+	/* One rotation: still honoured; the version names the secret. */
+	w.now += 60001;
+	CHECK(ike_cookie_required(e, &w.p[0].addr));
+	CHECK_INT(ike_cookie_version(e), v + 1);
+	CHECK(ike_cookie_verify(e, c, len, ni, sizeof(ni), &w.p[0].addr, 0x1234));
+	bad[0] = (uint8_t)(v + 1);
+	memcpy(bad + 1, c + 1, len - 1);
+	CHECK(!ike_cookie_verify(e, bad, len, ni, sizeof(ni), &w.p[0].addr, 0x1234));
+	/* No rotation before the period is over. */
+	w.now += 30000;
+	CHECK(ike_cookie_required(e, &w.p[0].addr));
+	CHECK_INT(ike_cookie_version(e), v + 1);
+	/* Two rotations: refused. */
+	w.now += 30001;
+	CHECK(ike_cookie_required(e, &w.p[0].addr));
+	CHECK_INT(ike_cookie_version(e), v + 2);
+	CHECK(!ike_cookie_verify(e, c, len, ni, sizeof(ni), &w.p[0].addr, 0x1234));
+	world_free(&w);
+}
+
+/*
  * The responder's limits (ike_engine_cfg): half-open SAs from one address
  * and in all, and the longest IKE_SA_INIT kept.  Beyond them a request
  * makes nothing and is dropped, counted by reason.
@@ -493,6 +590,8 @@ int main(void)
 	test_init_errors();
 	test_half_open_per_ip();
 	test_half_open_limits();
+	test_half_open_spoofed();
+	test_cookie_rotation();
 	test_forged_init_answers();
 	return check_done("errors");
 }

@@ -383,6 +383,7 @@ static void test_terminate_during_ike_rekey(void)
 
 struct ccs_spec {
 	uint32_t spi;
+	const char *tsi, *tsr; /* NULL: 10.1.9.0/24 and 10.2.9.0/24 */
 };
 
 /* CREATE_CHILD_SA request for a new CHILD_SA whose proposal carries `spi`. */
@@ -400,8 +401,8 @@ static void build_ccs(struct ike_mb *mb, void *ctx)
 	put_be32(p.spi, s->spi);
 	ike_mb_sa(mb, &p, 1);
 	ike_mb_nonce(mb, nonce, sizeof(nonce));
-	xk_ts_parse("10.1.9.0/24", &ts[0]);
-	xk_ts_parse("10.2.9.0/24", &ts[1]);
+	xk_ts_parse(s->tsi ? s->tsi : "10.1.9.0/24", &ts[0]);
+	xk_ts_parse(s->tsr ? s->tsr : "10.2.9.0/24", &ts[1]);
 	ike_mb_ts(mb, IKEV2_PL_TSI, &ts[0], 1);
 	ike_mb_ts(mb, IKEV2_PL_TSR, &ts[1], 1);
 }
@@ -418,7 +419,7 @@ static void test_peer_spis(void)
 
 	for (size_t i = 0; i < n; i++) {
 		static struct world w;
-		struct ccs_spec s = { spis[i] };
+		struct ccs_spec s = { .spi = spis[i] };
 		size_t want = i == n - 1 ? 2 : 1;
 
 		establish(&w);
@@ -436,6 +437,30 @@ static void test_peer_spis(void)
 	}
 }
 
+/*
+ * A new CHILD_SA (no REKEY_SA) with the selectors of the one we have: its
+ * policies would be the same ones.  Refused with NO_ADDITIONAL_SAS (section
+ * 3.10.1), which the peer does not retry, nothing made; the first CHILD_SA
+ * and the IKE SA stand.
+ */
+static void test_duplicate_child(void)
+{
+	static struct world w;
+	struct ccs_spec s = { 0x2000, "10.1.0.0/16", "10.2.0.0/16" };
+	const struct ike_event *ev;
+
+	establish(&w);
+	forge_request(&w, 0, IKEV2_EXCH_CREATE_CHILD_SA, build_ccs, &s);
+	world_run(&w, 5000);
+	ev = world_event(&w.p[1], IKE_EV_FAILED);
+	CHECK_MSG(ev && ev->notify == IKEV2_N_NO_ADDITIONAL_SAS, "refused with %s",
+		  ev ? ikev2_notify_name(ev->notify) : "nothing");
+	CHECK_INT(installed(&w.p[1]), 1);
+	CHECK_INT(w.p[1].k.n_sas, 2);
+	CHECK_INT(w.p[1].k.n_spis, 0);
+	world_free(&w);
+}
+
 /* CREATE_CHILD_SA rekeying the CHILD_SA whose inbound SPI (at the sender) is spec->spi. */
 static void build_rekey_of(struct ike_mb *mb, void *ctx)
 {
@@ -444,7 +469,7 @@ static void build_rekey_of(struct ike_mb *mb, void *ctx)
 
 	put_be32(spi, s->spi);
 	ike_mb_notify(mb, IKEV2_PROTO_ESP, spi, 4, IKEV2_N_REKEY_SA, NULL, 0);
-	build_ccs(mb, &(struct ccs_spec){ 0x2000 });
+	build_ccs(mb, &(struct ccs_spec){ .spi = 0x2000 });
 }
 
 /* The notify in peer 1's answer to the request last queued (opened with peer 0's keys). */
@@ -499,7 +524,7 @@ static void test_rekey_deleted_child(void)
 		world_deliver(&w, 0);
 	CHECK_INT(w.q_len, 0);
 	forge_request(&w, 0, IKEV2_EXCH_CREATE_CHILD_SA, build_rekey_of,
-		      &(struct ccs_spec){ old_in0 });
+		      &(struct ccs_spec){ .spi = old_in0 });
 	CHECK_INT(answer_notify(&w), IKEV2_N_CHILD_SA_NOT_FOUND);
 	world_free(&w);
 }
@@ -516,6 +541,7 @@ static const struct {
 	{ "ike-collision-delete-first", test_ike_collision_delete_first },
 	{ "terminate-during-ike-rekey", test_terminate_during_ike_rekey },
 	{ "peer-spis", test_peer_spis },
+	{ "duplicate-child", test_duplicate_child },
 	{ "rekey-deleted-child", test_rekey_deleted_child },
 };
 

@@ -312,6 +312,100 @@ static void test_expire(void)
 	world_free(&w);
 }
 
+/* What p's kernel holds, as a backend reads it back after lost events. */
+struct view {
+	struct ike_kernel_sa sas[16];
+	struct ike_kernel_pol pols[16];
+	struct ike_kernel_view kv;
+};
+
+static void view_of(struct w_peer *p, struct view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->kv = (struct ike_kernel_view){ .sas = v->sas, .pols = v->pols };
+	for (size_t i = 0; i < p->k.n_sas && i < 16; i++) {
+		v->sas[i].id = (struct xk_sa_id){ .dst = p->k.sas[i].dst, .spi = p->k.sas[i].spi,
+						  .proto = 50 };
+		v->kv.n_sas++;
+	}
+	for (size_t i = 0; i < p->k.n_pols && i < 16; i++) {
+		v->pols[i].pol = p->k.pols[i];
+		v->kv.n_pols++;
+	}
+}
+
+static void sync_expect(struct w_peer *p, struct view *v, uint32_t gone, uint32_t due,
+			uint32_t restored, const char *what)
+{
+	struct ike_sync_result r;
+
+	CHECK_INT(ike_engine_kernel_sync(p->e, &v->kv, &r), 0);
+	CHECK_MSG(r.gone == gone && r.due == due && r.restored == restored,
+		  "%s: gone %u due %u restored %u", what, r.gone, r.due, r.restored);
+}
+
+/*
+ * Events the backend lost (an overrun of its event socket): the kernel's
+ * state read back and reconciled.  An SA past its soft lifetime is
+ * rekeyed, a missing policy installed again, entries no CHILD_SA holds are
+ * left to the caller, and a CHILD_SA whose SA the kernel dropped (a hard
+ * expiry nobody heard of) is deleted with the peer, as on a hard expiry.
+ */
+static void test_kernel_sync(void)
+{
+	static struct world w;
+	static struct view v;
+	struct w_peer *p = &w.p[1];
+	uint32_t in = 0, after = 0;
+	struct xk_policy gone_pol;
+	struct xk_sa_id id;
+
+	establish(&w, "aes256gcm16", "aes256gcm16");
+	view_of(p, &v);
+	sync_expect(p, &v, 0, 0, 0, "in step");
+	for (size_t i = 0; i < v.kv.n_sas; i++)
+		CHECK(v.sas[i].ours);
+	for (size_t i = 0; i < v.kv.n_pols; i++)
+		CHECK(v.pols[i].ours);
+
+	/* A lost soft expiry: due, rekeyed once (the second sync finds it rekeying). */
+	installed_children(p, &in);
+	view_of(p, &v);
+	v.sas[0].soft_due = true;
+	sync_expect(p, &v, 0, 1, 0, "soft lifetime passed");
+	sync_expect(p, &v, 0, 0, 0, "soft lifetime passed, again");
+	world_run(&w, 10000);
+	check_one_pair(&w, "rekey after a lost soft expiry");
+	installed_children(p, &after);
+	CHECK(after != in);
+
+	/* A policy gone, and a stale SA and policy: restored, and left to the caller. */
+	gone_pol = p->k.pols[1];
+	fake_kernel_ops.del_policy(&p->k, &gone_pol);
+	view_of(p, &v);
+	v.sas[v.kv.n_sas++].id = (struct xk_sa_id){ .dst = p->addr, .spi = 0xc0ffee, .proto = 50 };
+	v.pols[v.kv.n_pols].pol = gone_pol;
+	v.pols[v.kv.n_pols++].pol.reqid = 0x7c0000ff;
+	sync_expect(p, &v, 0, 0, 1, "a policy missing");
+	CHECK_INT(p->k.n_pols, 3);
+	for (size_t i = 0; i < v.kv.n_sas; i++)
+		CHECK(v.sas[i].ours == (v.sas[i].id.spi != 0xc0ffee));
+	for (size_t i = 0; i < v.kv.n_pols; i++)
+		CHECK(v.pols[i].ours == (v.pols[i].pol.reqid != 0x7c0000ff));
+
+	/* A lost hard expiry of the inbound SA: deleted with the peer. */
+	id = (struct xk_sa_id){ .dst = p->addr, .spi = after, .proto = 50 };
+	fake_kernel_ops.del_sa(&p->k, &id);
+	view_of(p, &v);
+	sync_expect(p, &v, 1, 0, 0, "an SA gone");
+	world_run(&w, 10000);
+	CHECK_INT(installed_children(&w.p[0], NULL), 0);
+	CHECK_INT(installed_children(p, NULL), 0);
+	CHECK(fake_kernel_empty(&w.p[0].k) && fake_kernel_empty(&p->k));
+	CHECK(sa_of(&w.p[0])->state == IKE_S_ESTABLISHED);
+	world_free(&w);
+}
+
 struct sa_list {
 	uint64_t spi[4];
 	size_t n;
@@ -568,6 +662,7 @@ int main(void)
 	test_collisions();
 	test_rekey_vs_delete();
 	test_expire();
+	test_kernel_sync();
 	test_ike_rekey();
 	test_ike_rekey_collision();
 	test_dpd();

@@ -61,9 +61,10 @@ static void f_event(void *ctx, const struct ike_event *ev)
 	xd_ctl_event(ctx, ev);
 }
 
-static void discard(enum xk_log_level level, const char *line, void *ctx)
+static void discard(enum xk_log_level level, enum xk_log_sub sub, const char *line, void *ctx)
 {
 	(void)level;
+	(void)sub;
 	(void)line;
 	(void)ctx;
 }

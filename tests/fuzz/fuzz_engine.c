@@ -63,7 +63,7 @@ static void f_send(void *ctx, const struct xk_addr *local, const struct xk_addr 
 	}
 }
 
-static void discard(enum xk_log_level level, const char *line, void *ctx)
+static void discard(enum xk_log_level level, enum xk_log_sub sub, const char *line, void *ctx)
 {
 	(void)level;
 	(void)line;

@@ -57,7 +57,7 @@ static const uint8_t exchanges[4] = {
 	38,
 };
 
-static void discard(enum xk_log_level level, const char *line, void *ctx)
+static void discard(enum xk_log_level level, enum xk_log_sub sub, const char *line, void *ctx)
 {
 	(void)level;
 	(void)line;

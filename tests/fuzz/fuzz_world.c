@@ -1173,7 +1173,7 @@ static int conn(int side)
  * but an illegal change of an SA's state or succession is an engine bug
  * whatever else happened: the set_state functions refuse it and say so.
  */
-static void sink(enum xk_log_level level, const char *line, void *ctx)
+static void sink(enum xk_log_level level, enum xk_log_sub sub, const char *line, void *ctx)
 {
 	if (ctx)
 		fprintf(stderr, "%s: %s\n", xk_log_level_name(level), line);

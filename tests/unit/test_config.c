@@ -24,12 +24,17 @@ static const char good[] =
 	"socket-group = root\n"
 	"socket-clients = 8\n"
 	"log-level = debug\n"
+	"log-level-kernel = warning\n"
+	"log-level-esp-soft = error\n"
+	"log-format = json\n"
+	"user = root\n"
 	"install-routes = no\n"
 	"half-open-max = 100\n"
 	"half-open-max-ip = 0\n"
 	"ike-sa-init-max = 4096\n"
 	"cookie-threshold = 10\n"
 	"cookie-threshold-ip = 2\n"
+	"kernel-event-buffer = 65536\n"
 	"\n"
 	"[conn site]\n"
 	"local = 192.0.2.1\n"
@@ -67,12 +72,18 @@ static void test_good(void)
 	CHECK_INT(cfg.backend, XD_BACKEND_XFRM);
 	CHECK_INT(cfg.n_listen, 2);
 	CHECK_INT(cfg.log_level, XK_LOG_DEBUG);
+	CHECK_INT(cfg.sub_level[XK_SUB_KERNEL], XK_LOG_WARNING);
+	CHECK_INT(cfg.sub_level[XK_SUB_ESP], XK_LOG_ERROR);
+	CHECK_INT(cfg.sub_level[XK_SUB_ENGINE], -1);
+	CHECK(cfg.log_json);
+	CHECK(cfg.user_set && cfg.user_found && cfg.uid == 0);
 	CHECK(!cfg.install_routes);
 	CHECK_INT(cfg.half_open_max, 100);
 	CHECK_INT(cfg.half_open_max_ip, 0);
 	CHECK_INT(cfg.init_max_len, 4096);
 	CHECK_INT(cfg.cookie_threshold, 10);
 	CHECK_INT(cfg.cookie_threshold_ip, 2);
+	CHECK_INT(cfg.event_buffer, 65536);
 	CHECK(strcmp(cfg.socket, "/run/test.sock") == 0);
 	CHECK(strcmp(cfg.socket_group, "root") == 0);
 	CHECK_INT(cfg.socket_gid, 0);
@@ -126,6 +137,8 @@ static const struct {
 	{ "[global]\nhalf-open-max = -1\n", "t.conf:2: [global] half-open-max: '-1' is not a number" },
 	{ "[global]\nhalf-open-max-ip = many\n", "t.conf:2: [global] half-open-max-ip: 'many'" },
 	{ "[global]\nike-sa-init-max = 100\n", "t.conf:2: [global] ike-sa-init-max: '100' is not 0 or a size" },
+	{ "[global]\nkernel-event-buffer = 100\n",
+	  "t.conf:2: [global] kernel-event-buffer: '100' is not 0 or a size" },
 	{ "[global]\nlisten = 192.0.2.1, nope\n", "t.conf:2: [global] listen: 'nope'" },
 	{ "[global]\nsocket = relative\n", "t.conf:2: [global] socket:" },
 	{ "[global]\n\nsocket-group = no-such-group-xike\n",
@@ -133,6 +146,10 @@ static const struct {
 	{ "[global]\nsocket-clients = 0\n", "t.conf:2: [global] socket-clients: '0' is not a number from 1" },
 	{ "[global]\nsocket-clients = lots\n", "t.conf:2: [global] socket-clients: 'lots'" },
 	{ "[global]\nlog-level = loud\n", "t.conf:2: [global] log-level: 'loud'" },
+	{ "[global]\nlog-level-ike = debug\n", "t.conf:2: [global] log-level-ike: unknown subsystem" },
+	{ "[global]\nlog-level-engine = 2\n", "t.conf:2: [global] log-level-engine: '2' is not debug" },
+	{ "[global]\nlog-format = xml\n", "t.conf:2: [global] log-format: 'xml' is not text or json" },
+	{ "[global]\nuser = no-such-user-x\n", "t.conf:2: [global] user: no such user 'no-such-user-x'" },
 	{ "[bogus]\nx = 1\n", "t.conf:2: [bogus] x: unknown section" },
 	{ "[conn a]\npsk = x\n\n[conn a]\npsk = y\n", "t.conf:5: [conn a] psk: connection defined twice" },
 	{ "[conn a]\npsk = x\nremote = 300.1.2.3\n", "t.conf:3: [a] remote: '300.1.2.3' is not an IP" },
@@ -210,7 +227,7 @@ static void test_socket_defaults(void)
 	char err[256] = "";
 
 	CHECK_INT(xd_config_parse("[global]\nport = 500\n", "t.conf", &cfg, err, sizeof(err)), 0);
-	CHECK(strcmp(cfg.socket, "/run/xiked.sock") == 0);
+	CHECK(strcmp(cfg.socket, "/run/xike/xiked.sock") == 0);
 	CHECK(cfg.socket_group[0] == '\0');
 	CHECK_INT(cfg.socket_clients, 64);
 	xd_config_free(&cfg);

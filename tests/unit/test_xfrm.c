@@ -11,6 +11,8 @@
 #include <linux/udp.h>
 #include <linux/xfrm.h>
 #include <netinet/in.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "check.h"
 #include "xfrm/xfrm.h"
@@ -378,6 +380,75 @@ static void test_ids(void)
 	CHECK_INT(ntohl(si->info.id.daddr.a4), 0xc000020a);
 }
 
+/*
+ * Dumps read back (a resync after lost events): an SA with its limits and
+ * use, a larval one, and policies, parsed from the very requests that
+ * install them; and when the kernel would call an SA's soft limit passed.
+ */
+static void test_dump_parse(void)
+{
+	uint8_t buf[1024];
+	struct nlmsghdr *nlh = (void *)buf;
+	struct xk_sa sa = { .spi = 0xc0000011, .reqid = 0x7c000003, .mode = XK_MODE_TUNNEL,
+			    .enc = XK_ENC_AES_GCM_16, .enc_key_len = 20, .icv_len = 16,
+			    .life = { .soft_secs = 90, .hard_secs = 100, .soft_bytes = 1000 } };
+	struct xk_policy pol = { .dir = XK_DIR_IN, .priority = 0x2100, .mode = XK_MODE_TUNNEL,
+				 .reqid = 0x7c000003 }, back;
+	struct xfrm_sa_entry e;
+	struct xfrm_usersa_info *p;
+	int len;
+
+	xk_addr_parse("192.0.2.1", &sa.src);
+	xk_addr_parse("192.0.2.2", &sa.dst);
+	len = xfrm_msg_newsa(&sa, false, 1, buf, sizeof(buf));
+	CHECK(len > 0);
+	p = mnl_nlmsg_get_payload(nlh);
+	p->curlft.add_time = 1000000;
+	p->curlft.bytes = 10;
+	CHECK_INT(xfrm_sa_entry_parse(buf, (size_t)len, &e), 0);
+	CHECK_INT(e.id.spi, 0xc0000011);
+	CHECK(xk_addr_eq(&e.id.dst, &sa.dst) && xk_addr_eq(&e.src, &sa.src));
+	CHECK_INT(e.reqid, 0x7c000003);
+	CHECK(!e.larval);
+	/* XFRM_INF, the kernel's "no limit", reads as ours: 0. */
+	CHECK(e.life.soft_secs == 90 && e.life.hard_secs == 100 && e.life.soft_bytes == 1000 &&
+	      e.life.hard_bytes == 0 && e.life.soft_packets == 0);
+	CHECK(!xfrm_sa_soft_due(&e, 1000089));
+	CHECK(xfrm_sa_soft_due(&e, 1000090));
+	e.cur.bytes = 1000;
+	CHECK(xfrm_sa_soft_due(&e, 1000000));
+	e.life = (struct xk_lifetime){ 0 };
+	CHECK(!xfrm_sa_soft_due(&e, UINT32_MAX));
+	/* Without algorithms: an SPI reserved by ALLOCSPI, no SA yet. */
+	nlh->nlmsg_len = MNL_NLMSG_HDRLEN + sizeof(*p);
+	CHECK_INT(xfrm_sa_entry_parse(buf, nlh->nlmsg_len, &e), 0);
+	CHECK(e.larval);
+	nlh->nlmsg_len--;
+	CHECK_INT(xfrm_sa_entry_parse(buf, nlh->nlmsg_len, &e), -EINVAL);
+
+	xk_ts_parse("10.2.0.0/24", &pol.src);
+	xk_ts_parse("10.1.0.7", &pol.dst);
+	xk_addr_parse("192.0.2.2", &pol.tmpl_src);
+	xk_addr_parse("192.0.2.1", &pol.tmpl_dst);
+	len = xfrm_msg_newpolicy(&pol, 2, buf, sizeof(buf));
+	CHECK(len > 0);
+	CHECK_INT(xfrm_policy_parse(buf, (size_t)len, &back), 0);
+	CHECK(!memcmp(&back.src, &pol.src, sizeof(pol.src)) &&
+	      !memcmp(&back.dst, &pol.dst, sizeof(pol.dst)));
+	CHECK(back.dir == XK_DIR_IN && back.priority == 0x2100 && back.reqid == 0x7c000003);
+	CHECK(back.mode == XK_MODE_TUNNEL && !back.bypass);
+	CHECK(xk_addr_eq(&back.tmpl_src, &pol.tmpl_src) && xk_addr_eq(&back.tmpl_dst, &pol.tmpl_dst));
+	pol.bypass = true;
+	pol.mark = 7;
+	pol.mark_mask = 0xff;
+	len = xfrm_msg_newpolicy(&pol, 3, buf, sizeof(buf));
+	CHECK_INT(xfrm_policy_parse(buf, (size_t)len, &back), 0);
+	CHECK(back.bypass && back.reqid == 0 && back.mark == 7 && back.mark_mask == 0xff);
+	/* An SA is no policy. */
+	CHECK_INT(xfrm_policy_parse(buf, (size_t)xfrm_msg_newsa(&sa, false, 4, buf, sizeof(buf)),
+				    &back), -EINVAL);
+}
+
 int main(void)
 {
 	test_acquire();
@@ -385,5 +456,6 @@ int main(void)
 	test_newsa();
 	test_policy();
 	test_ids();
+	test_dump_parse();
 	return check_done("xfrm");
 }

@@ -143,7 +143,7 @@ static int cmd_monitor(int argc, char **argv)
 		cli_die("usage", "monitor COUNT SECONDS");
 	want = (int)cli_num(argv[0]);
 	end = time(NULL) + cli_num(argv[1]);
-	fd = xfrm_events_open(x);
+	fd = xfrm_events_open(x, 0);
 	if (fd < 0)
 		return report("monitor", fd);
 	printf("listening\n");
