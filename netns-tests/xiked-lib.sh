@@ -88,7 +88,9 @@ ctl() {
 # peer N's control socket, each answer line printed; fails if the daemon
 # goes away.
 ctl_lines() {
-	ip netns exec "$(_xiked_ns "$1")" perl -MIO::Socket::UNIX -e '
+	_n=$1
+	shift
+	ip netns exec "$(_xiked_ns "$_n")" perl -MIO::Socket::UNIX -e '
 		my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => shift @ARGV)
 			or die "connect: $!\n";
 		$s->autoflush(1);
@@ -96,7 +98,7 @@ ctl_lines() {
 			print $s "$r\n";
 			my $l = <$s> or die "no answer to $r\n";
 			print $l;
-		}' "/run/xike-test-$$-$1.sock" "$@"
+		}' "/run/xike-test-$$-$_n.sock" "$@"
 }
 
 # The socket line every test config needs.
