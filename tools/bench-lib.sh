@@ -377,6 +377,9 @@ bl_charon_start() {
 		_plugins="random nonce openssl kdf kernel-libipsec kernel-netlink socket-default vici"
 		_routes=yes
 	fi
+	# BL_CHARON_DOS: the DoS settings instead of these (empty: charon's defaults).
+	_dos=${BL_CHARON_DOS-"cookie_threshold = 30
+	block_threshold = 1000"}
 	cat >"$_d/strongswan.conf" <<EOF
 charon {
 	load_modular = no
@@ -385,8 +388,7 @@ charon {
 	install_virtual_ip = no
 	ikesa_table_size = 32768
 	ikesa_table_segments = 16
-	cookie_threshold = 30
-	block_threshold = 1000
+	$_dos
 	plugins {
 		vici {
 			socket = unix://$_d/charon.vici
