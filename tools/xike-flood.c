@@ -27,12 +27,12 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <err.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,20 +76,6 @@ static void on_signal(int sig)
 	stop = stop + 1;
 }
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(2);
-}
-
 static uint64_t now_us(void)
 {
 	struct timespec ts;
@@ -113,7 +99,7 @@ static void check_namespace(void)
 	DIR *dir;
 
 	if (stat("/proc/self/ns/net", &self) < 0)
-		die("cannot read /proc/self/ns/net: refusing to send");
+		errx(2, "cannot read /proc/self/ns/net: refusing to send");
 	dir = opendir("/run/netns");
 	while (dir && !found && (d = readdir(dir))) {
 		snprintf(path, sizeof(path), "/run/netns/%s", d->d_name);
@@ -123,7 +109,7 @@ static void check_namespace(void)
 	if (dir)
 		closedir(dir);
 	if (!found)
-		die("runs only inside a test network namespace (ip netns exec NS " PROG " ...)");
+		errx(2, "runs only inside a test network namespace (ip netns exec NS " PROG " ...)");
 }
 
 /* RFC 1918 and RFC 2544's benchmarking range: test addresses only. */
@@ -153,7 +139,7 @@ static size_t build(const struct opts *o, struct in_addr src, uint8_t *buf)
 	int n;
 
 	if (ike_random(rnd, sizeof(rnd)) < 0)
-		die("no random bytes");
+		errx(2, "no random bytes");
 	memcpy(&hdr.spi_i, rnd, 8);
 	ike_mb_init(&mb, buf, PKT_MAX, &hdr);
 	ike_mb_sa(&mb, &o->ike, 1);
@@ -168,7 +154,7 @@ static size_t build(const struct opts *o, struct in_addr src, uint8_t *buf)
 	ike_mb_notify(&mb, 0, NULL, 0, IKEV2_N_NAT_DETECTION_DESTINATION_IP, h, sizeof(h));
 	n = ike_mb_finish(&mb);
 	if (n < 0)
-		die("request too large");
+		errx(2, "request too large");
 	return (size_t)n;
 }
 
@@ -217,7 +203,7 @@ static void send_batch(int fd, const struct opts *o, struct counts *c, unsigned 
 	if (r < 0) {
 		/* A full queue is the flood's own limit; anything else a setup error. */
 		if (errno != EINTR && errno != EAGAIN && errno != ENOBUFS)
-			die("sendmmsg to %s: %s", inet_ntoa(o->dst), strerror(errno));
+			err(2, "sendmmsg to %s", inet_ntoa(o->dst));
 		if (errno != EINTR)
 			c->send_err += n;
 		return;
@@ -274,16 +260,16 @@ static int open_socket(const struct opts *o)
 	/* The prefix must be local here, or the answers go elsewhere. */
 	probe = socket(AF_INET, SOCK_DGRAM, 0);
 	if (probe < 0 || bind(probe, (struct sockaddr *)&first, sizeof(first)) < 0)
-		die("%s is not local in this namespace (ip route add local CIDR dev lo): %s",
-		    inet_ntoa(first.sin_addr), strerror(errno));
+		err(2, "%s is not local in this namespace (ip route add local CIDR dev lo)",
+		    inet_ntoa(first.sin_addr));
 	close(probe);
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0)
-		die("socket: %s", strerror(errno));
+		err(2, "socket");
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	if (bind(fd, (struct sockaddr *)&any, sizeof(any)) < 0)
-		die("bind port 500: %s", strerror(errno));
+		err(2, "bind port 500");
 	return fd;
 }
 
@@ -349,7 +335,7 @@ static double parse_num(const char *opt, const char *v, double max)
 	double d = strtod(v, &end);
 
 	if (end == v || *end || !(d >= 0) || d > max)
-		die("%s: bad value %s", opt, v);
+		errx(2, "%s: bad value %s", opt, v);
 	return d;
 }
 
@@ -359,18 +345,18 @@ static void parse_src(const char *s, struct opts *o)
 	long plen;
 
 	if (strlen(s) >= sizeof(buf))
-		die("--src: bad prefix %s", s);
+		errx(2, "--src: bad prefix %s", s);
 	strcpy(buf, s);
 	slash = strchr(buf, '/');
 	if (!slash)
-		die("--src: a prefix, e.g. 172.16.0.0/12");
+		errx(2, "--src: a prefix, e.g. 172.16.0.0/12");
 	*slash = 0;
 	plen = strtol(slash + 1, NULL, 10);
 	if (inet_pton(AF_INET, buf, &o->src) != 1 || plen < 8 || plen > 30)
-		die("--src: bad prefix %s (IPv4, /8 to /30)", s);
+		errx(2, "--src: bad prefix %s (IPv4, /8 to /30)", s);
 	o->src.s_addr &= htonl(~0u << (32 - plen));
 	if (!is_test_addr(o->src))
-		die("--src: %s is not a test address", s);
+		errx(2, "--src: %s is not a test address", s);
 	o->src_size = (1u << (32 - plen)) - 2;
 }
 
@@ -385,7 +371,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	char err[128];
+	char why[128];
 	int ch;
 
 	*o = (struct opts){ .port = 500, .rate = 10000, .secs = 10,
@@ -406,10 +392,10 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		exit(2);
 	}
 	if (inet_pton(AF_INET, argv[optind], &o->dst) != 1 || !is_test_addr(o->dst))
-		die("%s: not a test address (10/8, 172.16/12, 192.168/16, 198.18/15)",
+		errx(2, "%s: not a test address (10/8, 172.16/12, 192.168/16, 198.18/15)",
 		    argv[optind]);
-	if (ike_proposals_parse(o->ike_str, IKEV2_PROTO_IKE, &o->ike, 1, err, sizeof(err)) != 1)
-		die("--ike: %s", err);
+	if (ike_proposals_parse(o->ike_str, IKEV2_PROTO_IKE, &o->ike, 1, why, sizeof(why)) != 1)
+		errx(2, "--ike: %s", why);
 }
 
 int main(int argc, char **argv)
