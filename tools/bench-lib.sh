@@ -55,7 +55,8 @@
 #   bl_xiked_stop
 #   xctl ARGS...            xikectl against it
 #   bl_charon_start         charon in $BL_R with the connection "load"; sets
-#                           CHARON_PID
+#                           CHARON_PID; BL_CHARON_DOS, if set, replaces the
+#                           two DoS settings above (empty: charon's defaults)
 #   bl_charon_stop
 #   sw CMD ARGS...          swanctl against it
 #   bl_load_start N ARGS... xike-load in $BL_L in the background, holding its
