@@ -21,8 +21,8 @@
  *
  * Paced in 1 ms slices at --rate datagrams per second (0: as fast as the
  * socket takes them) for --time seconds, then answers are read for one
- * more second (also after a first SIGINT or SIGTERM).  Plain poll and sendmmsg; no engine, only its encoder,
- * parser and NAT hash.
+ * more second (also after a first SIGINT or SIGTERM).  Plain poll and
+ * sendmmsg; no engine, only its encoder, parser and NAT hash.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
