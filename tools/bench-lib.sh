@@ -55,7 +55,8 @@
 #   bl_xiked_stop
 #   xctl ARGS...            xikectl against it
 #   bl_charon_start         charon in $BL_R with the connection "load"; sets
-#                           CHARON_PID
+#                           CHARON_PID; BL_CHARON_DOS, if set, replaces the
+#                           two DoS settings above (empty: charon's defaults)
 #   bl_charon_stop
 #   sw CMD ARGS...          swanctl against it
 #   bl_load_start N ARGS... xike-load in $BL_L in the background, holding its
@@ -381,6 +382,9 @@ bl_charon_start() {
 		_plugins="random nonce openssl kdf kernel-libipsec kernel-netlink socket-default vici"
 		_routes=yes
 	fi
+	# BL_CHARON_DOS: the DoS settings instead of these (empty: charon's defaults).
+	_dos=${BL_CHARON_DOS-"cookie_threshold = 30
+	block_threshold = 1000"}
 	cat >"$_d/strongswan.conf" <<EOF
 charon {
 	load_modular = no
@@ -389,8 +393,7 @@ charon {
 	install_virtual_ip = no
 	ikesa_table_size = 32768
 	ikesa_table_segments = 16
-	cookie_threshold = 30
-	block_threshold = 1000
+	$_dos
 	plugins {
 		vici {
 			socket = unix://$_d/charon.vici
