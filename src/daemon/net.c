@@ -32,6 +32,9 @@
 #define UDP_ENCAP 100
 #endif
 
+/* Receive buffer of each IKE socket (bytes). */
+#define XD_IKE_RCVBUF (4 << 20)
+
 static const uint8_t non_esp_marker[4];
 
 /* A per-socket policy that lets IKE through whatever the SPD says. */
@@ -73,6 +76,14 @@ static int open_one(struct xiked *d, const struct xk_addr *bind_addr, uint8_t fa
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/*
+	 * A deep queue: under a flood of IKE_SA_INIT the kernel would drop
+	 * legitimate requests with the rest (they wait for a retransmission)
+	 * while the loop catches up.  Past rmem_max needs CAP_NET_ADMIN, which
+	 * start-up has.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &(int){ XD_IKE_RCVBUF }, sizeof(int)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &(int){ XD_IKE_RCVBUF }, sizeof(int));
 	if (af == AF_INET) {
 		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	} else {
