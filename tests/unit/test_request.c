@@ -10,7 +10,9 @@
 #include "check.h"
 #include "daemon/request.h"
 
-enum { ALL = XD_ACCESS_ALL, READ = XD_ACCESS_READ, NONE = XD_ACCESS_NONE };
+#define ALL XD_ACCESS_ALL
+#define READ XD_ACCESS_READ
+#define NONE XD_ACCESS_NONE
 
 /* Credentials: the daemon runs as uid 100, the socket's group is 50. */
 static void test_access(void)
