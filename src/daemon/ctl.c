@@ -473,14 +473,15 @@ static void denied(struct xiked *d, const struct xd_client *c, const char *err)
 	xk_notice("control client uid %u pid %d refused: %s", (unsigned)c->uid, (int)c->pid, err);
 }
 
-static json_object *handle(struct xiked *d, struct xd_client *c, const char *line, int *sent)
+static json_object *handle(struct xiked *d, struct xd_client *c, const char *line, size_t len,
+			   int *sent)
 {
 	struct xd_request req;
 	json_object *resp;
 	char err[512];
 	int r;
 
-	r = xd_request_parse(line, c->access, d->cfg.socket_group, &req, err, sizeof(err));
+	r = xd_request_parse(line, len, c->access, d->cfg.socket_group, &req, err, sizeof(err));
 	if (r == -EACCES)
 		denied(d, c, err);
 	if (r < 0)
@@ -598,13 +599,14 @@ static int client_requests(struct xiked *d, struct xd_client *c)
 {
 	char *nl;
 
-	while (!c->job && (nl = strchr(c->buf, '\n'))) {
+	/* memchr, not strchr: a NUL in a line makes it a bad request, not a stall. */
+	while (!c->job && (nl = memchr(c->buf, '\n', c->len))) {
 		json_object *resp;
 		int err = 0;
 
 		*nl = '\0';
 		d->ctl_busy = c;
-		resp = handle(d, c, c->buf, &err);
+		resp = handle(d, c, c->buf, (size_t)(nl - c->buf), &err);
 		d->ctl_busy = NULL;
 		if (!err && resp)
 			err = client_send(d, c, resp);

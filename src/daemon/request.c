@@ -8,6 +8,7 @@
 #include "daemon/request.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -152,16 +153,43 @@ static int check(struct xd_request *req, enum xd_access access, const char *grou
 	return 0;
 }
 
-int xd_request_parse(const char *line, enum xd_access access, const char *group,
+/*
+ * The line is one JSON value and nothing after it but blanks: a NUL, a
+ * second value or anything else behind the first is no request of ours.
+ * The value may be NULL (the line `null`) with *ok true.
+ */
+static json_object *parse_line(const char *line, size_t len, bool *ok)
+{
+	struct json_tokener *tok;
+	json_object *o;
+
+	*ok = false;
+	if (len > INT_MAX - 1 || memchr(line, '\0', len))
+		return NULL;
+	tok = json_tokener_new();
+	if (!tok)
+		return NULL;
+	/* With its NUL, so that a number at the end of the line ends. */
+	o = json_tokener_parse_ex(tok, line, (int)len + 1);
+	*ok = json_tokener_get_error(tok) == json_tokener_success &&
+	      json_tokener_get_parse_end(tok) == len;
+	json_tokener_free(tok);
+	if (!*ok) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+int xd_request_parse(const char *line, size_t len, enum xd_access access, const char *group,
 		     struct xd_request *req, char *err, size_t errlen)
 {
-	enum json_tokener_error jerr;
+	bool ok;
 	int r;
 
-	*req = (struct xd_request){ .json = json_tokener_parse_verbose(line, &jerr) };
-	if (jerr != json_tokener_success)
+	*req = (struct xd_request){ .json = parse_line(line, len, &ok) };
+	if (!ok)
 		return refuse(err, errlen, -EINVAL, "request is not valid JSON");
-	/* The line `null` parses, to no object. */
 	r = check(req, access, group, err, errlen);
 	if (r < 0)
 		xd_request_free(req);

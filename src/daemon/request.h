@@ -57,13 +57,14 @@ struct xd_request {
 enum xd_access xd_access_of(const struct xd_peer *peer, uid_t self, bool has_group, gid_t group);
 
 /*
- * Parse and check one request line (without its newline) from a client of
- * `access`; `group` names the socket's group for the refusal.  0, or
+ * Parse and check one request line of len bytes (without its newline, a
+ * NUL after it) from a client of `access`; `group` names the socket's
+ * group for the refusal.  0, or
  * -EINVAL (a bad request) or -EACCES (not for this client), with the error
  * answer for the client in err.  On success free the request with
  * xd_request_free.
  */
-int xd_request_parse(const char *line, enum xd_access access, const char *group,
+int xd_request_parse(const char *line, size_t len, enum xd_access access, const char *group,
 		     struct xd_request *req, char *err, size_t errlen);
 void xd_request_free(struct xd_request *req);
 

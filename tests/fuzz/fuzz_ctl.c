@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer: control requests (src/daemon/request.c), as the daemon reads
- * them: the input is what a client sends, cut into lines at '\n' (and, as
- * the daemon's buffer is a C string, ended at a NUL), each line at most
- * the daemon's 8190 bytes.
+ * them: the input is what a client sends, cut into lines at '\n', each line
+ * at most the daemon's 8190 bytes.
  *
  * Each line is parsed for a client of every access.  Oracles besides the
  * sanitizers: the result is 0, -EINVAL or -EACCES; a client without access
@@ -74,12 +73,12 @@ static void check_request(const struct xd_request *req, enum xd_access access)
 		CTL_FAIL("the command is not the one asked for");
 }
 
-static void parse(const char *line, enum xd_access access, struct answer *a)
+static void parse(const char *line, size_t len, enum xd_access access, struct answer *a)
 {
 	struct xd_request req;
 
 	memset(a->err, 0, sizeof(a->err));
-	a->r = xd_request_parse(line, access, "xike", &req, a->err, sizeof(a->err));
+	a->r = xd_request_parse(line, len, access, "xike", &req, a->err, sizeof(a->err));
 	if (a->r == 0) {
 		check_request(&req, access);
 		xd_request_free(&req);
@@ -94,13 +93,15 @@ static void parse(const char *line, enum xd_access access, struct answer *a)
 	check_error_answer(a->err);
 }
 
-static void one_line(const char *line)
+static void one_line(const char *line, size_t len)
 {
 	struct answer all, read, none;
 
-	parse(line, XD_ACCESS_ALL, &all);
-	parse(line, XD_ACCESS_READ, &read);
-	parse(line, XD_ACCESS_NONE, &none);
+	parse(line, len, XD_ACCESS_ALL, &all);
+	parse(line, len, XD_ACCESS_READ, &read);
+	parse(line, len, XD_ACCESS_NONE, &none);
+	if (memchr(line, '\0', len) && all.r != -EINVAL)
+		CTL_FAIL("a line with a NUL taken for a request");
 	if (read.r == 0 && all.r != 0)
 		CTL_FAIL("the group may run what root may not");
 	/* The request itself is checked before the client's access. */
@@ -119,20 +120,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /*
- * The lines the daemon answers: those ended by '\n' up to the first NUL
- * (its buffer is a C string: no line ends past it) and up to the first
- * line longer than it takes (the connection is closed there).
+ * The lines the daemon answers: those ended by '\n', up to the first line
+ * longer than it takes (the connection is closed there).
  */
-static size_t requests(char *buf)
+static size_t requests(char *buf, size_t size)
 {
+	char *line = buf, *end = buf + size, *nl;
 	size_t n = 0;
-	char *line, *nl;
 
-	for (line = buf; (nl = strchr(line, '\n')); line = nl + 1) {
+	for (; (nl = memchr(line, '\n', (size_t)(end - line))); line = nl + 1) {
 		*nl = '\0';
-		if (strlen(line) > LINE_MAX_BYTES)
+		if ((size_t)(nl - line) > LINE_MAX_BYTES)
 			break;
-		one_line(line);
+		one_line(line, (size_t)(nl - line));
 		n++;
 	}
 	return n;
@@ -147,7 +147,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data, size);
 	buf[size] = '\0';
-	n = requests(buf);
+	n = requests(buf, size);
 	free(buf);
 	ctl_daemon_talk((const char *)data, size, n);
 	return 0;

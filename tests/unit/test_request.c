@@ -65,6 +65,12 @@ static const struct {
 	/* A bad request is one, whoever sends it. */
 	{ "", ALL, -EINVAL, "request is not valid JSON" },
 	{ "{\"cmd\": ", READ, -EINVAL, "request is not valid JSON" },
+	/* One object to a line, nothing after it but blanks. */
+	{ "{\"cmd\": \"status\"} x", READ, -EINVAL, "request is not valid JSON" },
+	{ "{\"cmd\": \"status\"}{\"cmd\": \"reload\"}", ALL, -EINVAL, "request is not valid JSON" },
+	{ "5 6", ALL, -EINVAL, "request is not valid JSON" },
+	{ "{\"cmd\": \"status\"}  \r", READ, 0, NULL },
+	{ "5", ALL, -EINVAL, "request must be an object" },
 	{ "null", ALL, -EINVAL, "request must be an object" },
 	{ "[1, 2]", ALL, -EINVAL, "request must be an object" },
 	{ "{}", ALL, -EINVAL, "request must be an object" },
@@ -87,8 +93,9 @@ static void test_requests(void)
 	for (size_t i = 0; i < sizeof(reqs) / sizeof(reqs[0]); i++) {
 		struct xd_request req;
 		char err[512] = "";
-		int r = xd_request_parse(reqs[i].line, (enum xd_access)reqs[i].access, "xike-mon",
-					 &req, err, sizeof(err));
+		int r = xd_request_parse(reqs[i].line, strlen(reqs[i].line),
+					 (enum xd_access)reqs[i].access, "xike-mon", &req, err,
+					 sizeof(err));
 
 		CHECK_MSG(r == reqs[i].want, "case %zu (%s): %d, want %d (%s)", i, reqs[i].line, r,
 			  reqs[i].want, err);
@@ -105,11 +112,15 @@ static void test_requests(void)
 /* What a parsed request carries. */
 static void test_fields(void)
 {
+	static const char line[] = "{\"cmd\":\"rekey\",\"conn\":\"site\",\"ike\":true}";
+	static const char nul[] = "{\"cmd\":\"status\"}\0x";
 	struct xd_request req;
 	char err[512];
 
-	CHECK_INT(xd_request_parse("{\"cmd\":\"rekey\",\"conn\":\"site\",\"ike\":true}", ALL, NULL,
-				   &req, err, sizeof(err)), 0);
+	/* A NUL in the line: no request, whatever is before it. */
+	CHECK_INT(xd_request_parse(nul, sizeof(nul) - 1, ALL, NULL, &req, err, sizeof(err)),
+		  -EINVAL);
+	CHECK_INT(xd_request_parse(line, sizeof(line) - 1, ALL, NULL, &req, err, sizeof(err)), 0);
 	CHECK_INT(req.cmd, XD_CMD_REKEY);
 	CHECK(req.conn && !strcmp(req.conn, "site"));
 	CHECK(req.ike && !req.reauth);
