@@ -89,6 +89,8 @@ static uint16_t error_notify(const struct ike_msg *msg)
 
 /* ---- initiator ---- */
 
+static enum ike_task_result refused_tell(struct ike_sa *sa, struct task_auth *t);
+
 /* IDr names the peer we want, unless remote-id is a pattern ("*.", "*@"). */
 static bool idr_to_send(const struct ike_conn *c)
 {
@@ -233,7 +235,7 @@ static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
 	if (auth_verify(sa, msg, &id, &auth, &why) < 0) {
 		auth_failed(sa, why);
 		sa->fail_notify = IKEV2_N_AUTHENTICATION_FAILED;
-		return IKE_TASK_FAILED;
+		return refused_tell(sa, t);
 	}
 	ike_sa_established(sa, false);
 	auth_child_process(sa, t, msg);
@@ -246,6 +248,53 @@ static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
 static void auth_destroy(struct ike_task *t)
 {
 	free(t);
+}
+
+/*
+ * Section 2.21.2: the responder thinks the SA is up, with the CHILD_SA
+ * installed; an INFORMATIONAL with AUTHENTICATION_FAILED tells it to drop
+ * them.  Its answer (or its silence) ends the SA here.
+ */
+static int refused_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
+{
+	(void)t;
+	(void)sa;
+	ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+	return 0;
+}
+
+static enum ike_task_result refused_process(struct ike_task *t, struct ike_sa *sa,
+					    const struct ike_msg *msg)
+{
+	(void)t;
+	(void)msg;
+	sa->fail_notify = IKEV2_N_AUTHENTICATION_FAILED;
+	return IKE_TASK_FAILED;
+}
+
+static const struct ike_task_ops refused_ops = {
+	.name = "auth_refused",
+	.exch = IKEV2_EXCH_INFORMATIONAL,
+	.build_i = refused_build,
+	.process_i = refused_process,
+	.destroy = auth_destroy,
+};
+
+/* Our IKE_AUTH is done with; the refusal goes out next, before any other task. */
+static enum ike_task_result refused_tell(struct ike_sa *sa, struct task_auth *t)
+{
+	struct ike_task *r = calloc(1, sizeof(*r));
+	struct ike_child *c = own_child(sa, t);
+
+	if (c)
+		child_remove(c);
+	t->child_spi = 0;
+	if (!r)
+		return IKE_TASK_FAILED;
+	r->ops = &refused_ops;
+	r->next = t->t.next;
+	t->t.next = r;
+	return IKE_TASK_DONE;
 }
 
 static const struct ike_task_ops auth_ops = {
