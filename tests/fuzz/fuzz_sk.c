@@ -38,6 +38,7 @@
  */
 #include <stdlib.h>
 
+#include "cert_fixture.h"
 #include "common/log.h"
 #include "ike/ikev2.h"
 #include "sk_world.h"
@@ -152,12 +153,49 @@ static void initiator(const uint8_t *data, size_t size)
 	}
 }
 
+/*
+ * A second connection that wants the peer's signature: an IKE_AUTH
+ * request with a signature method picks it, and its CERT payloads go
+ * through the certificate checks (auth.c) against fuzz_cert's CAs.
+ */
+static void add_cert_conn(struct sk_world *w)
+{
+	static struct cert_fixture fx;
+	static bool fx_ready;
+	static const char psk[] = "sk-world shared secret";
+	struct ike_proposal ike[1], esp[3];
+	char err[128];
+	int ni = ike_proposals_parse("aes128gcm16-prfsha256-x25519", IKEV2_PROTO_IKE, ike, 1, err,
+				     sizeof(err));
+	int ne = ike_proposals_parse("aes128gcm16, aes256gcm16, aes128-sha256", IKEV2_PROTO_ESP,
+				     esp, 3, err, sizeof(err));
+	struct ike_conn_cfg c = {
+		.name = "sk-cert",
+		.psk = (const uint8_t *)psk,
+		.psk_len = sizeof(psk) - 1,
+		.remote_auth = IKE_AUTH_PUBKEY,
+		.ike = ike,
+		.n_ike = ni > 0 ? (size_t)ni : 0,
+		.esp = esp,
+		.n_esp = ne > 0 ? (size_t)ne : 0,
+		.mode = XK_MODE_TRANSPORT,
+	};
+
+	if (!fx_ready) {
+		cert_fixture_init(&fx);
+		fx_ready = true;
+	}
+	c.trust = fx.trust;
+	ike_engine_add_conn(w->e, &c);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
 		return 0;
 	if (sk_world_init(&world) < 0)
 		return 0;
+	add_cert_conn(&world);
 	if (data[0] & MODE_INITIATOR)
 		initiator(data, size);
 	else
