@@ -78,15 +78,7 @@ sed -n '3,$p' "$XK_DIR/slow.out" | grep -q '"event":"child-rekeyed"' ||
 grep -c '"event"' "$XK_DIR/slow.out" | { read -r ev; say "the slow client got the listing ($sas SAs, $(echo "$listing" | wc -c) bytes), status, and $ev events after them"; }
 
 # Fields of the wrong JSON type (null included) get an error answer, not a crash.
-ip netns exec "$NS1" perl -MIO::Socket::UNIX -e '
-	my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => shift @ARGV)
-		or die "connect: $!\n";
-	$s->autoflush(1);
-	for my $r (@ARGV) {
-		print $s "$r\n";
-		my $l = <$s>;
-		print $l;
-	}' "/run/xike-test-$$-1.sock" '{"cmd":null}' '{"cmd":5}' \
+ctl_lines 1 '{"cmd":null}' '{"cmd":5}' \
 	'{"cmd":"initiate","conn":null}' '{"cmd":"terminate","conn":[1]}' \
 	'{"cmd":"list-sas","conn":{}}' '{"cmd":"rekey","conn":"t1","ike":"yes"}' \
 	'[1,2]' >"$XK_DIR/types.out" || fail "the daemon went away during requests of wrong types"

@@ -5,6 +5,7 @@
 #	                        config and start xiked in peer N's namespace
 #	xiked_stop N            stop it (SIGTERM) and wait
 #	ctl N ARGS...           xikectl against peer N's daemon
+#	ctl_lines N REQUEST...  raw JSON requests to it, one connection
 #	wait_for SECS CMD...    retry CMD until it succeeds or SECS pass
 #	child_up N              true once peer N has an INSTALLED CHILD SA
 
@@ -81,6 +82,23 @@ ctl() {
 	_n=$1
 	shift
 	ip netns exec "$(_xiked_ns "$_n")" "$XIKECTL" -s "/run/xike-test-$$-$_n.sock" "$@"
+}
+
+# ctl_lines N REQUEST...: each REQUEST (a JSON line) on one connection to
+# peer N's control socket, each answer line printed; fails if the daemon
+# goes away.
+ctl_lines() {
+	_n=$1
+	shift
+	ip netns exec "$(_xiked_ns "$_n")" perl -MIO::Socket::UNIX -e '
+		my $s = IO::Socket::UNIX->new(Type => SOCK_STREAM(), Peer => shift @ARGV)
+			or die "connect: $!\n";
+		$s->autoflush(1);
+		for my $r (@ARGV) {
+			print $s "$r\n";
+			my $l = <$s> or die "no answer to $r\n";
+			print $l;
+		}' "/run/xike-test-$$-$_n.sock" "$@"
 }
 
 # The socket line every test config needs.

@@ -32,11 +32,18 @@ static int connect_daemon(void)
 	return fd;
 }
 
+/*
+ * A daemon that turns a client away (too many clients, no access) answers
+ * at once and closes: the request may then meet a closed socket (EPIPE),
+ * and the answer waiting to be read says why.
+ */
 static void send_line(int fd, json_object *req)
 {
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 
-	if (write(fd, s, strlen(s)) < 0 || write(fd, "\n", 1) != 1) {
+	if (send(fd, s, strlen(s), MSG_NOSIGNAL) < 0 || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
+		if (errno == EPIPE || errno == ECONNRESET)
+			return;
 		fprintf(stderr, "xikectl: write: %s\n", strerror(errno));
 		exit(1);
 	}
@@ -227,7 +234,8 @@ static int monitor(void)
 	send_line(fd, request("subscribe", NULL));
 	resp = read_line(fd);
 	if (!resp || !json_object_get_boolean(get(resp, "ok"))) {
-		fprintf(stderr, "xikectl: subscribe refused\n");
+		fprintf(stderr, "xikectl: subscribe refused: %s\n",
+			resp ? str(resp, "error") : "no answer");
 		return 1;
 	}
 	json_object_put(resp);

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <ini.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -59,6 +60,7 @@ void xd_config_defaults(struct xd_config *cfg)
 	cfg->port = 500;
 	cfg->nat_port = 4500;
 	strcpy(cfg->socket, "/run/xike/xiked.sock");
+	cfg->socket_clients = 64;
 	cfg->log_level = XK_LOG_INFO;
 	for (int i = 0; i < XK_SUB_COUNT; i++)
 		cfg->sub_level[i] = -1;
@@ -446,6 +448,25 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 	return 1;
 }
 
+/* Resolved now: a group that does not exist is a mistake in the file. */
+static int socket_group(struct parser *p, const char *k, const char *v)
+{
+	struct xd_config *cfg = p->cfg;
+	const struct group *g;
+
+	if (strlen(v) >= sizeof(cfg->socket_group))
+		return fail(p, "global", k, "'%s' is longer than %zu bytes", v,
+			    sizeof(cfg->socket_group) - 1);
+	errno = 0;
+	g = getgrnam(v);
+	if (!g)
+		return fail(p, "global", k, "'%s' is not a group on this host%s%s", v,
+			    errno ? ": " : "", errno ? strerror(errno) : "");
+	strcpy(cfg->socket_group, v);
+	cfg->socket_gid = g->gr_gid;
+	return 1;
+}
+
 static int global_key(struct parser *p, const char *k, const char *v)
 {
 	struct xd_config *cfg = p->cfg;
@@ -481,6 +502,11 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		if (strlen(v) >= sizeof(cfg->socket) || v[0] != '/')
 			return fail(p, "global", k, "'%s' is not an absolute path under 108 bytes", v);
 		strcpy(cfg->socket, v);
+	} else if (!strcmp(k, "socket-group")) {
+		return socket_group(p, k, v);
+	} else if (!strcmp(k, "socket-clients")) {
+		if (!parse_count(v, 10000, &cfg->socket_clients) || !cfg->socket_clients)
+			return fail(p, "global", k, "'%s' is not a number from 1 to 10000", v);
 	} else if (!strcmp(k, "user")) {
 		if (strlen(v) >= sizeof(cfg->user) || !find_user(cfg, v))
 			return fail(p, "global", k, "no such user '%s'", v);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "common/log.h"
 #include "common/sa.h"
@@ -90,6 +91,10 @@ struct xd_config {
 	size_t n_listen; /* 0: all addresses */
 	uint16_t port, nat_port;
 	char socket[108];
+	/* The control socket's group ("": none, mode 0600) and client limit. */
+	char socket_group[64];
+	gid_t socket_gid;
+	uint32_t socket_clients;
 	enum xk_log_level log_level;
 	int sub_level[XK_SUB_COUNT]; /* log-level-NAME; -1: as log-level */
 	bool log_json;		     /* log-format = json */

@@ -289,13 +289,14 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 		}
 	}
 	if (next.port != d->cfg.port || next.nat_port != d->cfg.nat_port ||
-	    strcmp(next.socket, d->cfg.socket) || next.n_listen != d->cfg.n_listen ||
+	    strcmp(next.socket, d->cfg.socket) || strcmp(next.socket_group, d->cfg.socket_group) ||
+	    next.n_listen != d->cfg.n_listen ||
 	    memcmp(next.listen, d->cfg.listen, sizeof(next.listen)) ||
 	    next.backend != d->cfg.backend || next.install_routes != d->cfg.install_routes ||
 	    next.route_table != d->cfg.route_table || next.keepalive_s != d->cfg.keepalive_s ||
 	    strcmp(next.user, d->cfg.user) || next.log_json != d->cfg.log_json ||
 	    next.event_buffer != d->cfg.event_buffer)
-		xk_warn("reload: changes to listen, port, nat-port, socket, backend, "
+		xk_warn("reload: changes to listen, port, nat-port, socket, socket-group, backend, "
 			"install-routes, route-table, keepalive, user, log-format and "
 			"kernel-event-buffer take effect at restart");
 	/* Conns that are gone or changed go first, with their SAs. */
@@ -315,6 +316,9 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 	d->cfg.port = old.port;
 	d->cfg.nat_port = old.nat_port;
 	memcpy(d->cfg.socket, old.socket, sizeof(d->cfg.socket));
+	/* The socket's group is the one it was made with. */
+	memcpy(d->cfg.socket_group, old.socket_group, sizeof(d->cfg.socket_group));
+	d->cfg.socket_gid = old.socket_gid;
 	memcpy(d->cfg.listen, old.listen, sizeof(d->cfg.listen));
 	d->cfg.n_listen = old.n_listen;
 	d->cfg.backend = old.backend;

@@ -29,6 +29,7 @@
 #include "daemon/ctl.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
+#include "daemon/request.h"
 #include "esp-soft/esp_soft.h"
 #include "ike/ikev2.h"
 
@@ -248,23 +249,6 @@ static void list_collect(void *ctx, const struct ike_sa_info *info)
 	job->spis[job->n++] = info->initiator ? info->spi_i : info->spi_r;
 }
 
-/*
- * A field of a request: absent (NULL, *ok true), or of the JSON type
- * expected (the value, *ok true), or anything else, null included (*ok
- * false): a request is checked, never trusted.
- */
-static json_object *field(json_object *req, const char *key, json_type type, bool *ok)
-{
-	json_object *v = NULL;
-
-	*ok = true;
-	if (!json_object_object_get_ex(req, key, &v))
-		return NULL;
-	if (!v || !json_object_is_type(v, type))
-		*ok = false;
-	return *ok ? v : NULL;
-}
-
 /* Start {"ok":true,"sas":[...]} for the client; the slices follow. */
 static int cmd_list_sas(struct xiked *d, struct xd_client *c, const char *conn)
 {
@@ -381,6 +365,8 @@ static json_object *cmd_stats(struct xiked *d)
 	S("expires", d->stats.expires);
 	S("mappings", d->stats.mappings);
 	S("kernel-event-overruns", d->stats.event_overruns);
+	S("control-refused", d->stats.ctl_refused);
+	S("control-denied", d->stats.ctl_denied);
 	if (d->soft) {
 		/* The userspace data path's own counters. */
 		struct esp_soft_stats es;
@@ -449,69 +435,59 @@ static json_object *ok(void)
 	return resp;
 }
 
-/* The answer to send, or NULL when the command wrote it itself (-errno in *sent). */
-static json_object *handle(struct xiked *d, struct xd_client *c, json_object *req, int *sent)
+static json_object *done(int r, const char *err)
 {
-	json_object *jcmd, *jconn, *jike, *jreauth;
-	const char *cmd, *conn = NULL;
-	bool ok_cmd, ok_conn, ok_ike, ok_reauth;
+	return r < 0 ? error(err) : ok();
+}
+
+/* The answer to send, or NULL when the command wrote it itself (-errno in *sent). */
+static json_object *run(struct xiked *d, struct xd_client *c, const struct xd_request *req,
+			int *sent)
+{
+	enum xd_rekey what = req->reauth ? XD_REKEY_REAUTH : req->ike ? XD_REKEY_IKE : XD_REKEY_CHILD;
 	char err[512];
 
-	if (!json_object_is_type(req, json_type_object))
-		return error("request must be an object with \"cmd\", a string");
-	jcmd = field(req, "cmd", json_type_string, &ok_cmd);
-	if (!jcmd)
-		return error("request must be an object with \"cmd\", a string");
-	jconn = field(req, "conn", json_type_string, &ok_conn);
-	jike = field(req, "ike", json_type_boolean, &ok_ike);
-	jreauth = field(req, "reauth", json_type_boolean, &ok_reauth);
-	if (!ok_conn)
-		return error("\"conn\" must be a string");
-	if (!ok_ike || !ok_reauth)
-		return error("\"ike\" and \"reauth\" must be true or false");
-	cmd = json_object_get_string(jcmd);
-	if (jconn)
-		conn = json_object_get_string(jconn);
-	if (!strcmp(cmd, "status"))
-		return cmd_status(d);
-	if (!strcmp(cmd, "list-conns"))
-		return cmd_list_conns(d);
-	if (!strcmp(cmd, "list-sas")) {
-		*sent = cmd_list_sas(d, c, conn);
+	switch (req->cmd) {
+	case XD_CMD_STATUS: return cmd_status(d);
+	case XD_CMD_LIST_CONNS: return cmd_list_conns(d);
+	case XD_CMD_STATS: return cmd_stats(d);
+	case XD_CMD_LIST_SAS:
+		*sent = cmd_list_sas(d, c, req->conn);
 		return NULL;
-	}
-	if (!strcmp(cmd, "stats"))
-		return cmd_stats(d);
-	if (!strcmp(cmd, "initiate") || !strcmp(cmd, "terminate")) {
-		int r;
-
-		if (!conn)
-			return error("\"conn\" is required");
-		r = cmd[0] == 'i' ? xd_initiate(d, conn, err, sizeof(err))
-				  : xd_terminate(d, conn, err, sizeof(err));
-		return r < 0 ? error(err) : ok();
-	}
-	if (!strcmp(cmd, "rekey")) {
-		bool ike = jike && json_object_get_boolean(jike);
-		bool reauth = jreauth && json_object_get_boolean(jreauth);
-
-		if (!conn)
-			return error("\"conn\" is required");
-		if (ike && reauth)
-			return error("\"ike\" and \"reauth\" exclude each other");
-		return xd_rekey(d, conn, reauth ? XD_REKEY_REAUTH : ike ? XD_REKEY_IKE : XD_REKEY_CHILD,
-				err, sizeof(err)) < 0
-			       ? error(err)
-			       : ok();
-	}
-	if (!strcmp(cmd, "reload"))
-		return xd_reload(d, err, sizeof(err)) < 0 ? error(err) : ok();
-	if (!strcmp(cmd, "subscribe")) {
+	case XD_CMD_SUBSCRIBE:
 		c->subscribed = true;
 		return ok();
+	case XD_CMD_INITIATE: return done(xd_initiate(d, req->conn, err, sizeof(err)), err);
+	case XD_CMD_TERMINATE: return done(xd_terminate(d, req->conn, err, sizeof(err)), err);
+	case XD_CMD_REKEY: return done(xd_rekey(d, req->conn, what, err, sizeof(err)), err);
+	case XD_CMD_RELOAD: return done(xd_reload(d, err, sizeof(err)), err);
+	case XD_CMD_N: break;
 	}
-	snprintf(err, sizeof(err), "unknown command: %s", cmd);
-	return error(err);
+	return error("unknown command");
+}
+
+/* A refused request: counted, and logged without its fields. */
+static void denied(struct xiked *d, const struct xd_client *c, const char *err)
+{
+	d->stats.ctl_denied++;
+	xk_notice("control client uid %u pid %d refused: %s", (unsigned)c->uid, (int)c->pid, err);
+}
+
+static json_object *handle(struct xiked *d, struct xd_client *c, const char *line, int *sent)
+{
+	struct xd_request req;
+	json_object *resp;
+	char err[512];
+	int r;
+
+	r = xd_request_parse(line, c->access, d->cfg.socket_group, &req, err, sizeof(err));
+	if (r == -EACCES)
+		denied(d, c, err);
+	if (r < 0)
+		return error(err);
+	resp = run(d, c, &req, sent);
+	xd_request_free(&req);
+	return resp;
 }
 
 static void client_close(struct xiked *d, struct xd_client *c)
@@ -623,15 +599,13 @@ static int client_requests(struct xiked *d, struct xd_client *c)
 	char *nl;
 
 	while (!c->job && (nl = strchr(c->buf, '\n'))) {
-		json_object *req, *resp;
+		json_object *resp;
 		int err = 0;
 
 		*nl = '\0';
-		req = json_tokener_parse(c->buf);
 		d->ctl_busy = c;
-		resp = req ? handle(d, c, req, &err) : error("request is not valid JSON");
+		resp = handle(d, c, c->buf, &err);
 		d->ctl_busy = NULL;
-		json_object_put(req);
 		if (!err && resp)
 			err = client_send(d, c, resp);
 		json_object_put(resp);
@@ -687,14 +661,110 @@ static void on_client(struct ev_loop *loop, ev_io *w, int revents)
 	xd_engine_kick(d);
 }
 
-static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+/*
+ * The client's credentials, taken by the kernel when it connected.  Its
+ * supplementary groups need SO_PEERGROUPS (Linux 4.13); without them its
+ * primary group alone decides.
+ */
+static int peer_creds(int fd, struct ucred *cr, gid_t **groups, size_t *n)
 {
-	struct xiked *d = container_of(w, struct xiked, ctl_w);
-	struct xd_client *c;
-	int fd;
+	socklen_t len = sizeof(*cr);
+	gid_t *g = NULL;
 
-	(void)revents;
-	/* Before another comes in: those that stopped reading long ago go. */
+	*groups = NULL;
+	*n = 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cr, &len) < 0)
+		return -errno;
+	len = 64 * sizeof(gid_t);
+	for (int tries = 0; tries < 2; tries++) {
+		gid_t *b = realloc(g, len ? len : sizeof(gid_t));
+
+		if (!b)
+			break;
+		g = b;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) == 0) {
+			*groups = g;
+			*n = len / sizeof(gid_t);
+			return 0;
+		}
+		/* ERANGE: len now says how much it takes. */
+		if (errno != ERANGE)
+			break;
+	}
+	free(g);
+	return 0;
+}
+
+static enum xd_access client_access(struct xiked *d, int fd, struct ucred *cr)
+{
+	struct xd_peer peer;
+	gid_t *groups;
+	size_t n;
+	enum xd_access a;
+
+	if (peer_creds(fd, cr, &groups, &n) < 0)
+		return XD_ACCESS_NONE;
+	peer = (struct xd_peer){ .uid = cr->uid, .gid = cr->gid, .groups = groups, .n_groups = n };
+	a = xd_access_of(&peer, geteuid(), d->cfg.socket_group[0] != '\0', d->cfg.socket_gid);
+	free(groups);
+	return a;
+}
+
+static size_t client_count(const struct xiked *d)
+{
+	size_t n = 0;
+
+	for (const struct xd_client *c = d->clients; c; c = c->next)
+		n++;
+	return n;
+}
+
+/* Turn a new client away with one error line: it may not or cannot be served. */
+static void turn_away(struct xiked *d, int fd, const char *why)
+{
+	json_object *resp = error(why);
+	const char *s = json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN);
+	char line[512];
+	int n = snprintf(line, sizeof(line), "%s\n", s);
+
+	/* Best effort: a fresh socket has room for one line. */
+	if (send(fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1,
+		 MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		xk_debug("control client turned away before it could be told: %s", strerror(errno));
+	json_object_put(resp);
+	close(fd);
+	d->stats.ctl_refused++;
+}
+
+/* Whether a new client may stay; if not it is answered, closed and counted. */
+static bool admit(struct xiked *d, int fd, struct ucred *cr, enum xd_access *access)
+{
+	char why[256];
+
+	*access = client_access(d, fd, cr);
+	if (*access == XD_ACCESS_NONE) {
+		snprintf(why, sizeof(why), "permission denied: the control socket is for root, "
+			 "the daemon's user and members of group %s",
+			 d->cfg.socket_group[0] ? d->cfg.socket_group : "(none)");
+		xk_notice("control client uid %u pid %d refused: not root, the daemon's user or "
+			  "in the socket's group", (unsigned)cr->uid, (int)cr->pid);
+		turn_away(d, fd, why);
+		return false;
+	}
+	if (client_count(d) >= d->cfg.socket_clients) {
+		snprintf(why, sizeof(why), "too many control clients (%u): try again later",
+			 (unsigned)d->cfg.socket_clients);
+		xk_notice("control client uid %u pid %d refused: %u clients already",
+			  (unsigned)cr->uid, (int)cr->pid, (unsigned)d->cfg.socket_clients);
+		turn_away(d, fd, why);
+		return false;
+	}
+	return true;
+}
+
+/* Before another comes in: those that stopped reading long ago go. */
+static void drop_stalled(struct xiked *d)
+{
 	for (struct xd_client *o = d->clients, *next; o; o = next) {
 		next = o->next;
 		if (o->stalled_ms && xd_now_ms() - o->stalled_ms > CLIENT_STALL_MS) {
@@ -703,8 +773,20 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 			client_close(d, o);
 		}
 	}
+}
+
+static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct xiked *d = container_of(w, struct xiked, ctl_w);
+	struct xd_client *c;
+	struct ucred cr = { .pid = 0 };
+	enum xd_access access;
+	int fd;
+
+	(void)revents;
+	drop_stalled(d);
 	fd = accept4(d->ctl_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (fd < 0)
+	if (fd < 0 || !admit(d, fd, &cr, &access))
 		return;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -712,6 +794,9 @@ static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	}
 	c->fd = fd;
+	c->access = access;
+	c->uid = cr.uid;
+	c->pid = cr.pid;
 	ev_io_init(&c->w, on_client, fd, EV_READ);
 	c->w.data = d;
 	ev_io_start(loop, &c->w);
@@ -787,24 +872,46 @@ void xd_ctl_event(struct xiked *d, const struct ike_event *ev)
 	broadcast(d, o);
 }
 
+/*
+ * Bind with a umask that leaves the socket 0600 from its first moment; with
+ * a socket-group, its group is set before the group gets its rights (0660),
+ * so that no other group can connect meanwhile.
+ */
+static int ctl_bind(struct xiked *d, int fd, const struct sockaddr_un *sun)
+{
+	mode_t old = umask(0177);
+	int r = bind(fd, (const struct sockaddr *)sun, sizeof(*sun));
+
+	umask(old);
+	if (r < 0)
+		return -errno;
+	if (!d->cfg.socket_group[0])
+		return 0;
+	if (fchownat(AT_FDCWD, sun->sun_path, (uid_t)-1, d->cfg.socket_gid,
+		     AT_SYMLINK_NOFOLLOW) < 0 ||
+	    chmod(sun->sun_path, 0660) < 0)
+		return -errno;
+	return 0;
+}
+
 int xd_ctl_open(struct xiked *d)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
+	int fd, err;
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", d->cfg.socket);
 	unlink(sun.sun_path);
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0) {
-		int err = -errno;
-
+	err = ctl_bind(d, fd, &sun);
+	if (!err && listen(fd, 16) < 0)
+		err = -errno;
+	if (err) {
 		close(fd);
+		unlink(sun.sun_path);
 		return err;
 	}
-	/* Root only: the socket steers every tunnel on the host. */
-	chmod(sun.sun_path, 0600);
 	d->ctl_fd = fd;
 	ev_io_init(&d->ctl_w, on_accept, fd, EV_READ);
 	ev_io_start(d->loop, &d->ctl_w);

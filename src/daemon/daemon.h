@@ -20,6 +20,8 @@
  *   loop.c    the clock and the engine's timer
  *   faults.c  XIKE_FAULTS
  *   privs.c   the drop to the unprivileged user after start-up
+ *   request.c control requests parsed and checked against the client's
+ *             access, without I/O (ctl.c's; the fuzz target's)
  *
  * A file calls only files below it; events come up through libev's and
  * the engine's callbacks, never through a call back into a caller.
@@ -33,6 +35,7 @@
 #include "common/sa.h"
 #include "daemon/config.h"
 #include "daemon/faults.h"
+#include "daemon/request.h"
 #include "ike/ike.h"
 #include "xfrm/xfrm.h"
 
@@ -67,6 +70,9 @@ struct xd_client {
 	ev_io w;
 	int fd;
 	struct xd_client *next;
+	enum xd_access access; /* from its credentials when it connected */
+	uid_t uid;
+	pid_t pid;
 	bool subscribed;
 	char buf[8192]; /* requests read, not yet answered */
 	size_t len;
@@ -83,6 +89,8 @@ struct xd_stats {
 	uint64_t acquires, expires, mappings;
 	uint64_t event_overruns; /* the backend's event socket overran: events lost, resynced */
 	uint64_t dpd_timeouts;
+	uint64_t ctl_refused; /* control clients turned away: no access, or too many */
+	uint64_t ctl_denied;  /* control requests refused: not for that client */
 };
 
 struct xiked {

@@ -23,7 +23,9 @@
  * Revocation.  When CRLs are loaded, every certificate of the chain is
  * checked against its issuer's CRL (X509_V_FLAG_CRL_CHECK | CRL_CHECK_ALL);
  * a CA for which no CRL is loaded is not checked (the callback below lets
- * "unable to get certificate CRL" pass).  An expired CRL fails the chain:
+ * "unable to get certificate CRL" pass), while a CA whose CRLs do not
+ * settle a certificate (another key signed them, or their scope leaves
+ * its revocation reasons out) fails it.  An expired CRL fails the chain:
  * the operator loaded it, so a stale one is an error to fix, not a reason
  * to accept everything.
  */
@@ -58,6 +60,7 @@ static const struct verify_reason reasons[] = {
 	{ X509_V_ERR_CRL_HAS_EXPIRED, -EKEYREJECTED, "CRL expired" },
 	{ X509_V_ERR_CRL_NOT_YET_VALID, -EKEYREJECTED, "CRL not yet valid" },
 	{ X509_V_ERR_CRL_SIGNATURE_FAILURE, -EKEYREJECTED, "bad CRL signature" },
+	{ X509_V_ERR_UNABLE_TO_GET_CRL, -EKEYREJECTED, "no usable CRL of the issuer" },
 	{ X509_V_ERR_EE_KEY_TOO_SMALL, -EKEYREJECTED, "key too small" },
 	{ X509_V_ERR_CA_KEY_TOO_SMALL, -EKEYREJECTED, "CA key too small" },
 	{ X509_V_ERR_CA_MD_TOO_WEAK, -EKEYREJECTED, "certificate signed with a weak hash" },
@@ -72,10 +75,32 @@ static int verify_fail(int x509_err, const char **why)
 	return cert_fail(why, X509_verify_cert_error_string(x509_err), -EKEYREJECTED);
 }
 
-/* A CA without a CRL loaded is not checked; see the top of this file. */
+/* Does the store hold a CRL in the name of the current certificate's issuer? */
+static bool crl_loaded_for(X509_STORE_CTX *ctx)
+{
+	X509 *x = X509_STORE_CTX_get_current_cert(ctx);
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(X509_STORE_CTX_get0_store(ctx));
+
+	for (int i = 0; x && i < sk_X509_OBJECT_num(objs); i++) {
+		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
+
+		if (X509_OBJECT_get_type(o) == X509_LU_CRL &&
+		    X509_NAME_cmp(X509_CRL_get_issuer(X509_OBJECT_get0_X509_CRL(o)),
+				  X509_get_issuer_name(x)) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A CA without a CRL loaded is not checked (see the top of this file).
+ * One with a CRL that OpenSSL found unusable for the certificate (signed
+ * by another key, say) stays an error: that is no CA without a CRL.
+ */
 static int verify_cb(int ok, X509_STORE_CTX *ctx)
 {
-	if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL)
+	if (!ok && X509_STORE_CTX_get_error(ctx) == X509_V_ERR_UNABLE_TO_GET_CRL &&
+	    !crl_loaded_for(ctx))
 		return 1;
 	return ok;
 }

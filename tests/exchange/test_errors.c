@@ -291,6 +291,23 @@ static bool from_elsewhere(struct world *w, struct w_pkt *p, unsigned seq)
 	return true;
 }
 
+/* One IKE_SA_INIT from each of 20 addresses to a responder with cfg: its stats. */
+static void from_20_sources(const struct ike_engine_cfg *cfg, struct ike_stats *s,
+			    size_t *sas)
+{
+	static struct world w;
+
+	world_init(&w, NULL, cfg, false);
+	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
+	CHECK_INT(world_conn_any(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK), 0);
+	w.filter = from_elsewhere;
+	for (src_last_octet = 10; src_last_octet < 30; src_last_octet++)
+		half_open_one(&w);
+	ike_engine_stats(w.p[1].e, s);
+	*sas = world_sa_count(&w.p[1]);
+	world_free(&w);
+}
+
 /*
  * Section 2.6 from many addresses: spoofed sources, one request each.  The
  * threshold in all asks each new one for a cookie and keeps nothing for
@@ -298,38 +315,24 @@ static bool from_elsewhere(struct world *w, struct w_pkt *p, unsigned seq)
  */
 static void test_half_open_spoofed(void)
 {
-	static struct world w;
 	struct ike_engine_cfg cfg;
 	struct ike_stats s;
+	size_t sas;
 
 	ike_engine_cfg_defaults(&cfg);
 	cfg.cookie_threshold = 5;
-	world_init(&w, NULL, &cfg, false);
-	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
-	CHECK_INT(world_conn_any(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK), 0);
-	w.filter = from_elsewhere;
-	for (src_last_octet = 10; src_last_octet < 30; src_last_octet++)
-		half_open_one(&w);
-	ike_engine_stats(w.p[1].e, &s);
+	from_20_sources(&cfg, &s, &sas);
 	CHECK_INT(s.half_open, 5);
 	CHECK_INT(s.cookies_sent, 15);
-	CHECK_INT(world_sa_count(&w.p[1]), 5);
-	world_free(&w);
+	CHECK_INT(sas, 5);
 
 	cfg.cookie_threshold = cfg.cookie_threshold_ip = 1000;
 	cfg.half_open_max = 8;
-	world_init(&w, NULL, &cfg, false);
-	world_conn(&w, 0, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK);
-	CHECK_INT(world_conn_any(&w, 1, "c", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK), 0);
-	w.filter = from_elsewhere;
-	for (src_last_octet = 10; src_last_octet < 30; src_last_octet++)
-		half_open_one(&w);
-	ike_engine_stats(w.p[1].e, &s);
+	from_20_sources(&cfg, &s, &sas);
 	CHECK_INT(s.half_open, 8);
 	CHECK_INT(s.half_open_refused, 12);
 	CHECK_INT(s.half_open_blocked, 0);
-	CHECK_INT(world_sa_count(&w.p[1]), 8);
-	world_free(&w);
+	CHECK_INT(sas, 8);
 }
 
 /*

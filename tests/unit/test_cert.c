@@ -497,6 +497,59 @@ static void test_chain_length(void)
 	CHECK_WHY(why, "chain too long");
 }
 
+/* An issuer that is no CA, and a CA beyond its path length. */
+static void test_ca_constraints(void)
+{
+	EVP_PKEY *nk = certs_key("EC", "P-256", 0), *sk = certs_key("EC", "P-256", 0);
+	EVP_PKEY *k = certs_key("EC", "P-256", 0);
+	struct certs_spec ns = {
+		.cn = "Not a CA", .key = nk, .issuer = pki.root, .ikey = pki.root_key,
+		.bc = "critical,CA:FALSE",
+	};
+	struct certs_spec ps = {
+		.cn = "Path 0 CA", .key = nk, .issuer = pki.root, .ikey = pki.root_key,
+		.bc = "critical,CA:TRUE,pathlen:0", .ku = "critical,keyCertSign",
+	};
+	X509 *mid[2] = { certs_make(&ns), certs_make(&ps) }, *sub, *x;
+	const char *want[2] = { "issuer is not a CA", "CA path length exceeded" };
+
+	for (int i = 0; i < 2; i++) {
+		struct certs_spec s = ee_spec(k);
+		struct ike_der ints[2];
+		uint8_t *d0 = certs_der(mid[i], &ints[0].len), *d1 = NULL;
+		struct ike_cert *c;
+		const char *why = NULL;
+		size_t n = 1;
+
+		ints[0].p = d0;
+		s.issuer = mid[i], s.ikey = nk;
+		sub = NULL;
+		if (i == 1) {
+			/* Path 0 CA -> Sub CA -> end-entity: one CA too many. */
+			sub = certs_ca("Sub CA", sk, mid[i], nk);
+			d1 = certs_der(sub, &ints[1].len);
+			ints[1].p = d1;
+			s.issuer = sub, s.ikey = sk;
+			n = 2;
+		}
+		x = certs_make(&s);
+		c = parse_x509(x);
+		CHECK_INT(ike_trust_validate(pki.trust, c, ints, n, CERTS_NOW, IKE_PURPOSE_ANY,
+					     &why), -EKEYREJECTED);
+		CHECK_WHY(why, want[i]);
+		ike_cert_free(c);
+		X509_free(x);
+		X509_free(sub);
+		free(d0);
+		free(d1);
+	}
+	X509_free(mid[0]);
+	X509_free(mid[1]);
+	EVP_PKEY_free(nk);
+	EVP_PKEY_free(sk);
+	EVP_PKEY_free(k);
+}
+
 /* Two intermediates that issued each other: an error, not a hang. */
 static void test_chain_loop(void)
 {
@@ -518,7 +571,7 @@ static void test_chain_loop(void)
 	c = parse_x509(x);
 	CHECK_INT(ike_trust_validate(pki.trust, c, ints, 2, CERTS_NOW, IKE_PURPOSE_ANY, &why),
 		  -EKEYREJECTED);
-	CHECK_MSG(why != NULL, "a reason");
+	CHECK_WHY(why, "unknown CA");
 	ike_cert_free(c);
 	X509_free(x);
 	X509_free(a);
@@ -529,6 +582,21 @@ static void test_chain_loop(void)
 	EVP_PKEY_free(ka);
 	EVP_PKEY_free(kb);
 	EVP_PKEY_free(k);
+}
+
+/* Limit a CRL's scope to key compromise, and sign it again. */
+static void crl_only_key_compromise(X509_CRL *crl, X509 *issuer, EVP_PKEY *ikey)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+
+	X509V3_set_ctx(&ctx, issuer, NULL, NULL, crl, 0);
+	e = X509V3_EXT_conf_nid(NULL, &ctx, NID_issuing_distribution_point,
+				"critical,onlysomereasons:keyCompromise");
+	CHECK(e != NULL);
+	X509_CRL_add_ext(crl, e, -1);
+	X509_EXTENSION_free(e);
+	X509_CRL_sign(crl, ikey, EVP_sha256());
 }
 
 /* A CRL of the intermediate: its revoked certificate fails, others pass,
@@ -566,6 +634,25 @@ static void test_crl(void)
 	CHECK_INT(validate_spec(&s, IKE_PURPOSE_ANY, &why), -EKEYREJECTED);
 	CHECK_WHY(why, "CRL expired");
 	ike_trust_free(pki.trust);
+
+	/* CRLs of the intermediate that do not settle the certificate: one
+	 * signed by another key, one covering key compromise only (RFC 5280
+	 * 5.2.5 onlySomeReasons).  The intermediate has CRLs loaded, so its
+	 * certificates are not let through unchecked. */
+	for (int i = 0; i < 2; i++) {
+		pki.trust = ike_trust_new();
+		CHECK_INT(ike_trust_add_ca(pki.trust, root, rlen, &why), 0);
+		X509_CRL_free(stale);
+		stale = certs_crl(pki.inter, i ? pki.int_key : pki.other_key, revoked, 0,
+				  30 * CERTS_DAY);
+		if (i)
+			crl_only_key_compromise(stale, pki.inter, pki.int_key);
+		der = keep(certs_crl_der(stale, &len));
+		CHECK_INT(ike_trust_add_crl(pki.trust, der, len, &why), 0);
+		CHECK_INT(validate_spec(&s, IKE_PURPOSE_ANY, &why), -EKEYREJECTED);
+		CHECK_WHY(why, i ? "no usable CRL of the issuer" : "bad CRL signature");
+		ike_trust_free(pki.trust);
+	}
 	pki.trust = saved;
 
 	X509_CRL_free(stale);
@@ -1274,6 +1361,7 @@ int main(void)
 	test_name_constraints();
 	test_chain_length();
 	test_chain_loop();
+	test_ca_constraints();
 	test_crl();
 	test_trust_load();
 	test_certreq_match();

@@ -23,6 +23,8 @@ static const char good[] =
 	"port = 500\n"
 	"nat-port = 4500\n"
 	"socket = /run/test.sock\n"
+	"socket-group = root\n"
+	"socket-clients = 8\n"
 	"log-level = debug\n"
 	"log-level-kernel = warning\n"
 	"log-level-esp-soft = error\n"
@@ -85,6 +87,9 @@ static void test_good(void)
 	CHECK_INT(cfg.cookie_threshold_ip, 2);
 	CHECK_INT(cfg.event_buffer, 65536);
 	CHECK(strcmp(cfg.socket, "/run/test.sock") == 0);
+	CHECK(strcmp(cfg.socket_group, "root") == 0);
+	CHECK_INT(cfg.socket_gid, 0);
+	CHECK_INT(cfg.socket_clients, 8);
 	CHECK_INT(cfg.n_conns, 2);
 	c = &cfg.conns[0];
 	CHECK(strcmp(c->name, "site") == 0);
@@ -138,6 +143,10 @@ static const struct {
 	  "t.conf:2: [global] kernel-event-buffer: '100' is not 0 or a size" },
 	{ "[global]\nlisten = 192.0.2.1, nope\n", "t.conf:2: [global] listen: 'nope'" },
 	{ "[global]\nsocket = relative\n", "t.conf:2: [global] socket:" },
+	{ "[global]\n\nsocket-group = no-such-group-xike\n",
+	  "t.conf:3: [global] socket-group: 'no-such-group-xike' is not a group on this host" },
+	{ "[global]\nsocket-clients = 0\n", "t.conf:2: [global] socket-clients: '0' is not a number from 1" },
+	{ "[global]\nsocket-clients = lots\n", "t.conf:2: [global] socket-clients: 'lots'" },
 	{ "[global]\nlog-level = loud\n", "t.conf:2: [global] log-level: 'loud'" },
 	{ "[global]\nlog-level-ike = debug\n", "t.conf:2: [global] log-level-ike: unknown subsystem" },
 	{ "[global]\nlog-level-engine = 2\n", "t.conf:2: [global] log-level-engine: '2' is not debug" },
@@ -358,6 +367,19 @@ static void test_pubkey(void)
 	unlink(f.crl);
 }
 
+/* The control socket without a group: root only, 64 clients. */
+static void test_socket_defaults(void)
+{
+	struct xd_config cfg;
+	char err[256] = "";
+
+	CHECK_INT(xd_config_parse("[global]\nport = 500\n", "t.conf", &cfg, err, sizeof(err)), 0);
+	CHECK(strcmp(cfg.socket, "/run/xike/xiked.sock") == 0);
+	CHECK(cfg.socket_group[0] == '\0');
+	CHECK_INT(cfg.socket_clients, 64);
+	xd_config_free(&cfg);
+}
+
 static void test_duration(void)
 {
 	CHECK_INT(xd_parse_duration("0"), 0);
@@ -379,6 +401,7 @@ int main(void)
 	test_bad();
 	test_psk_file_mode();
 	test_pubkey();
+	test_socket_defaults();
 	test_duration();
 	return check_done("config");
 }
