@@ -279,9 +279,11 @@ static int verify_cert(struct ike_sa *sa, const struct ike_cert *ee, const struc
 	*why = "the peer's ID is not in its certificate";
 	if (!idp_to_id(idp, &id) || ike_cert_has_id(ee, &id) < 0)
 		return -ENOENT;
+	*why = "cannot compute the signed octets";
 	err = ike_auth_octets(sa, !sa->initiator, idp->body, idp->body_len, &octets, &olen);
 	if (err < 0)
 		return err;
+	*why = "the signature does not verify";
 	err = ike_auth_verify(ee, auth->method, auth->data, auth->len, octets, olen, why);
 	xk_free_secret(octets, olen);
 	return err;
@@ -295,6 +297,7 @@ int auth_verify(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_i
 	size_t n_im = 0;
 	int err;
 
+	*why = "AUTH does not verify"; /* each step below says better */
 	if (!auth_method_ok(sa->conn, auth->method)) {
 		*why = sa->conn->remote_auth == IKE_AUTH_PSK ?
 			       "peer signed where a pre-shared key is expected" :

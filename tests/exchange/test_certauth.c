@@ -375,6 +375,19 @@ static void test_send_policy(void)
 	EVP_PKEY_free(k1);
 }
 
+/* Peer 0 initiates; peer's local (or remote) method becomes PSK. */
+static const struct {
+	int peer;
+	bool remote;
+	int verifier;
+	const char *name;
+} wrong[] = {
+	{0, false, 1, "initiator uses the PSK where a signature is wanted"},
+	{1, true, 1, "initiator signs where the PSK is wanted"},
+	{0, true, 0, "responder signs where the PSK is wanted"},
+	{1, false, 0, "responder uses the PSK where a signature is wanted"},
+};
+
 /* A PSK one way and a signature the other, and methods that do not match. */
 static void test_mixed(void)
 {
@@ -396,26 +409,17 @@ static void test_mixed(void)
 		sides_free(sides);
 	}
 
-	/* The initiator uses the PSK where the responder wants a signature. */
-	sides_cert(sides, k0, k1, FLAW_NONE, FLAW_NONE);
-	sides[0].local = IKE_AUTH_PSK;
-	o = run(sides, 0);
-	expect_refused(&o, 1, "PSK where a signature is wanted");
-	sides_free(sides);
-
-	/* The initiator signs where the responder wants the PSK. */
-	sides_cert(sides, k0, k1, FLAW_NONE, FLAW_NONE);
-	sides[1].remote = IKE_AUTH_PSK;
-	o = run(sides, 0);
-	expect_refused(&o, 1, "signature where a PSK is wanted");
-	sides_free(sides);
-
-	/* The responder signs where the initiator wants the PSK. */
-	sides_cert(sides, k0, k1, FLAW_NONE, FLAW_NONE);
-	sides[0].remote = IKE_AUTH_PSK;
-	o = run(sides, 0);
-	expect_refused(&o, 0, "responder signs where a PSK is wanted");
-	sides_free(sides);
+	/* One side's method is not what the other expects of it. */
+	for (size_t n = 0; n < sizeof(wrong) / sizeof(wrong[0]); n++) {
+		sides_cert(sides, k0, k1, FLAW_NONE, FLAW_NONE);
+		if (wrong[n].remote)
+			sides[wrong[n].peer].remote = IKE_AUTH_PSK;
+		else
+			sides[wrong[n].peer].local = IKE_AUTH_PSK;
+		o = run(sides, 0);
+		expect_refused(&o, wrong[n].verifier, wrong[n].name);
+		sides_free(sides);
+	}
 	EVP_PKEY_free(k0);
 	EVP_PKEY_free(k1);
 }

@@ -162,31 +162,12 @@ static void add_cert_conn(struct sk_world *w)
 {
 	static struct cert_fixture fx;
 	static bool fx_ready;
-	static const char psk[] = "sk-world shared secret";
-	struct ike_proposal ike[1], esp[3];
-	char err[128];
-	int ni = ike_proposals_parse("aes128gcm16-prfsha256-x25519", IKEV2_PROTO_IKE, ike, 1, err,
-				     sizeof(err));
-	int ne = ike_proposals_parse("aes128gcm16, aes256gcm16, aes128-sha256", IKEV2_PROTO_ESP,
-				     esp, 3, err, sizeof(err));
-	struct ike_conn_cfg c = {
-		.name = "sk-cert",
-		.psk = (const uint8_t *)psk,
-		.psk_len = sizeof(psk) - 1,
-		.remote_auth = IKE_AUTH_PUBKEY,
-		.ike = ike,
-		.n_ike = ni > 0 ? (size_t)ni : 0,
-		.esp = esp,
-		.n_esp = ne > 0 ? (size_t)ne : 0,
-		.mode = XK_MODE_TRANSPORT,
-	};
 
 	if (!fx_ready) {
 		cert_fixture_init(&fx);
 		fx_ready = true;
 	}
-	c.trust = fx.trust;
-	ike_engine_add_conn(w->e, &c);
+	sk_world_add_conn(w, "sk-cert", fx.trust);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
