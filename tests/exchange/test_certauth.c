@@ -424,6 +424,55 @@ static void test_mixed(void)
 	EVP_PKEY_free(k1);
 }
 
+/*
+ * A responder with a PSK connection and a signature connection for the
+ * same peer picks the one whose method the initiator's AUTH uses.
+ */
+static void test_pick_by_method(void)
+{
+	EVP_PKEY *k0 = certs_key("EC", "P-256", 0), *k1 = certs_key("EC", "P-256", 0);
+
+	for (int signed_ = 0; signed_ < 2; signed_++) {
+		struct side sides[2], psk = {.idx = 1, .remote_id = names[0]};
+		struct ike_engine_cfg cfg;
+		struct world w;
+
+		sides_cert(sides, k0, k1, FLAW_NONE, FLAW_NONE);
+		ike_engine_cfg_defaults(&cfg);
+		world_init(&w, &cfg, &cfg, false);
+		w.wall = CERTS_NOW;
+		if (!signed_)
+			sides[0].local = sides[0].remote = IKE_AUTH_PSK;
+		CHECK_INT(world_conn_edit(&w, 0, "c", IKE, ESP, PSK, false, edit, &sides[0]), 0);
+		/* The one that should not be picked comes first. */
+		for (int n = 0; n < 2; n++) {
+			if (n != signed_)
+				CHECK_INT(world_conn_edit(&w, 1, "by-psk", IKE, ESP, PSK, false, edit,
+							  &psk),
+					  0);
+			else
+				CHECK_INT(world_conn_edit(&w, 1, "by-cert", IKE, ESP, NULL, false,
+							  edit, &sides[1]),
+					  0);
+		}
+		CHECK_INT(ike_engine_initiate(w.p[0].e, "c", NULL), 0);
+		world_run(&w, 60000);
+		CHECK_MSG(world_events(&w.p[1], IKE_EV_IKE_UP) == 1 &&
+				  world_events(&w.p[0], IKE_EV_CHILD_UP) == 1,
+			  "pick by method (%s): not up", signed_ ? "signature" : "PSK");
+		{
+			const struct ike_event *ev = world_event(&w.p[1], IKE_EV_IKE_UP);
+
+			CHECK_MSG(ev && !strcmp(ev->conn, signed_ ? "by-cert" : "by-psk"),
+				  "pick by method: conn %s", ev ? ev->conn : "none");
+		}
+		world_free(&w);
+		sides_free(sides);
+	}
+	EVP_PKEY_free(k0);
+	EVP_PKEY_free(k1);
+}
+
 int main(void)
 {
 	pki_init();
@@ -432,6 +481,7 @@ int main(void)
 	test_refusals();
 	test_send_policy();
 	test_mixed();
+	test_pick_by_method();
 	pki_free();
 	return check_done("certauth");
 }
