@@ -263,6 +263,9 @@ static void expect_refused(const struct outcome *o, int verifier, const char *wh
 {
 	CHECK_MSG(o->auth_failed[verifier] >= 1, "%s: peer %d did not fail the AUTH", what,
 		  verifier);
+	/* ... and the other side heard so (a notify in IKE_AUTH or INFORMATIONAL). */
+	CHECK_MSG(o->auth_failed[1 - verifier] >= 1, "%s: peer %d was not told", what,
+		  1 - verifier);
 	for (int i = 0; i < 2; i++)
 		CHECK_MSG(o->up[i] == 0 || i != verifier, "%s: peer %d came up", what, i);
 	CHECK_MSG(o->empty[0] && o->empty[1], "%s: SAs left installed (%d/%d)", what,
