@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "ike/crypto.h"
@@ -61,6 +62,14 @@ static int w_nonce(void *ctx, void *buf, size_t len)
 	return r;
 }
 
+/* Wall-clock time for certificates: the world's, else the system's. */
+static int64_t w_wall(void *ctx)
+{
+	struct w_peer *p = ctx;
+
+	return p->w->wall ? p->w->wall : (int64_t)time(NULL);
+}
+
 static void w_event(void *ctx, const struct ike_event *ev)
 {
 	struct w_peer *p = ctx;
@@ -102,6 +111,7 @@ struct ike_engine *world_engine(struct world *w, int idx, const struct ike_engin
 		.now_ms = w_now,
 		.event = w_event,
 		.nonce = w_nonce,
+		.wall_time = w_wall,
 		.kernel = &fake_kernel_ops,
 		.kernel_ctx = &p->k,
 	};
@@ -143,6 +153,12 @@ void world_run(struct world *w, uint64_t max_ms)
 static int conn(struct world *w, int idx, const char *name, const char *ike,
 		const char *esp, const char *psk, bool any_peer)
 {
+	return world_conn_edit(w, idx, name, ike, esp, psk, any_peer, NULL, NULL);
+}
+
+int world_conn_edit(struct world *w, int idx, const char *name, const char *ike,
+		    const char *esp, const char *psk, bool any_peer, w_conn_edit edit, void *ctx)
+{
 	struct ike_proposal ip[IKE_MAX_PROPOSALS], ep[IKE_MAX_PROPOSALS];
 	char err[128];
 	int ni = ike_proposals_parse(ike, 1, ip, IKE_MAX_PROPOSALS, err, sizeof(err));
@@ -152,7 +168,7 @@ static int conn(struct world *w, int idx, const char *name, const char *ike,
 		.local = w->p[idx].addr,
 		.remote = w->p[1 - idx].addr,
 		.psk = (const uint8_t *)psk,
-		.psk_len = strlen(psk),
+		.psk_len = psk ? strlen(psk) : 0,
 		.ike = ip,
 		.n_ike = ni > 0 ? (size_t)ni : 0,
 		.esp = ep,
@@ -169,6 +185,8 @@ static int conn(struct world *w, int idx, const char *name, const char *ike,
 		xk_ts_parse("0.0.0.0/0", &c.remote_ts[0]);
 		c.n_remote_ts = 1;
 	}
+	if (edit)
+		edit(&c, ctx);
 	return ike_engine_add_conn(w->p[idx].e, &c);
 }
 

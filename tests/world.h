@@ -59,6 +59,7 @@ struct world {
 	void *filter_ctx;
 	/* Called as each datagram is sent, with the sender's index (may fill mark). */
 	void (*on_send)(struct world *w, int from, struct w_pkt *p);
+	int64_t wall;      /* wall-clock seconds for certificates; 0: the system's */
 	unsigned seq;      /* datagrams sent so far, both ways */
 	unsigned delivered;
 };
@@ -77,6 +78,14 @@ int world_conn(struct world *w, int idx, const char *name, const char *ike,
 /* The same, for a responder that takes any peer address and selectors. */
 int world_conn_any(struct world *w, int idx, const char *name, const char *ike,
 		   const char *esp, const char *psk);
+/*
+ * The same with any_peer as world_conn_any, and `edit` called on the
+ * configuration before it is added (authentication methods, credentials).
+ * psk may be NULL.
+ */
+typedef void (*w_conn_edit)(struct ike_conn_cfg *c, void *ctx);
+int world_conn_edit(struct world *w, int idx, const char *name, const char *ike,
+		    const char *esp, const char *psk, bool any_peer, w_conn_edit edit, void *ctx);
 /* Counts events of a type seen by a peer. */
 size_t world_events(const struct w_peer *p, enum ike_event_type t);
 /* Last event of a type, or NULL. */

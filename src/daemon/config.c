@@ -304,6 +304,26 @@ static int proposals(struct parser *p, struct xd_conn *c, const char *key, const
 	return 1;
 }
 
+/* cert, key, ca (a comma-separated list), crl: read in finish(). */
+static int cred_path(struct parser *p, struct xd_conn *c, const char *k, const char *v)
+{
+	char *dst = !strcmp(k, "cert") ? c->cert_file :
+		    !strcmp(k, "key")  ? c->key_file :
+		    !strcmp(k, "ca")   ? c->ca_files :
+					 c->crl_file;
+	size_t cap = dst == c->ca_files ? sizeof(c->ca_files) : sizeof(c->cert_file);
+	unsigned *line = dst == c->cert_file ? &c->cert_line :
+			 dst == c->key_file  ? &c->key_line :
+			 dst == c->ca_files  ? &c->ca_line :
+					       &c->crl_line;
+
+	if (!*v || strlen(v) >= cap)
+		return fail(p, c->name, k, "empty or longer than %zu characters", cap - 1);
+	memcpy(dst, v, strlen(v) + 1);
+	*line = p->line;
+	return 1;
+}
+
 static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const char *v)
 {
 	long d;
@@ -320,10 +340,34 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 			memset(&c->remote_id, 0, sizeof(c->remote_id));
 		else if (ike_id_parse(v, k[0] == 'l' ? &c->local_id : &c->remote_id) < 0)
 			return fail(p, c->name, k, "'%s' is not an identity", v);
-	} else if (!strcmp(k, "auth")) {
-		if (strcmp(v, "psk"))
-			return fail(p, c->name, k, "'%s' is not supported (only psk)", v);
-		c->seen_auth = true;
+	} else if (!strcmp(k, "auth") || !strcmp(k, "remote-auth")) {
+		enum ike_auth_method m;
+
+		if (!strcmp(v, "psk"))
+			m = IKE_AUTH_PSK;
+		else if (!strcmp(v, "pubkey"))
+			m = IKE_AUTH_PUBKEY;
+		else
+			return fail(p, c->name, k, "'%s' is not psk or pubkey", v);
+		if (k[0] == 'a') {
+			c->auth = m;
+			c->seen_auth = true;
+		} else {
+			c->remote_auth = m;
+			c->seen_remote_auth = true;
+		}
+	} else if (!strcmp(k, "send-cert")) {
+		if (!strcmp(v, "always"))
+			c->send_cert = IKE_SEND_CERT_ALWAYS;
+		else if (!strcmp(v, "ifasked"))
+			c->send_cert = IKE_SEND_CERT_IFASKED;
+		else if (!strcmp(v, "never"))
+			c->send_cert = IKE_SEND_CERT_NEVER;
+		else
+			return fail(p, c->name, k, "'%s' is not always, ifasked or never", v);
+	} else if (!strcmp(k, "cert") || !strcmp(k, "key") || !strcmp(k, "ca") ||
+		   !strcmp(k, "crl")) {
+		return cred_path(p, c, k, v);
 	} else if (!strcmp(k, "psk")) {
 		if (set_psk(c, v, strlen(v)) < 0)
 			return fail(p, c->name, k, "empty, longer than %d bytes or bad hex", IKE_PSK_MAX);
@@ -636,6 +680,17 @@ static char *read_text_line(char *str, int num, void *stream)
 	return str;
 }
 
+/* The credential files, read as the methods need them; 0 on a failure. */
+static int creds_load(struct parser *p, struct xd_conn *c)
+{
+	struct xd_cred_err e = {0};
+
+	if (xd_conn_load_creds(c, &e) == 0)
+		return 1;
+	p->line = e.line;
+	return fail(p, c->name, e.key, "%s", e.msg);
+}
+
 /* What can only be checked once a section is complete. */
 static void finish(struct parser *p)
 {
@@ -646,11 +701,15 @@ static void finish(struct parser *p)
 		char err[128];
 
 		p->line = c->line;
-		if (!c->psk_len) {
+		if (!c->seen_remote_auth)
+			c->remote_auth = c->auth;
+		if (!c->psk_len && (c->auth == IKE_AUTH_PSK || c->remote_auth == IKE_AUTH_PSK)) {
 			fail(p, c->name, "psk", "missing (set psk or psk-file)");
 			break;
 		}
-		if (c->psk_len < 16)
+		if (!creds_load(p, c))
+			break;
+		if (c->psk_len && c->psk_len < 16)
 			xk_warn("%s:%u: [%s] psk: %zu bytes; 16 or more are advised (random, per peer)",
 				p->name, c->line, c->name, c->psk_len);
 		if (!c->n_ike && proposals(p, c, "ike", DEFAULT_IKE, IKEV2_PROTO_IKE) == 0)
@@ -747,6 +806,7 @@ void xd_config_free(struct xd_config *cfg)
 	for (size_t i = 0; i < cfg->n_conns; i++) {
 		free(cfg->conns[i].ike);
 		free(cfg->conns[i].esp);
+		xd_conn_free_creds(&cfg->conns[i]);
 	}
 	if (cfg->conns)
 		xk_wipe(cfg->conns, cfg->n_conns * sizeof(*cfg->conns));
@@ -771,7 +831,9 @@ bool xd_conn_same(const struct xd_conn *a, const struct xd_conn *b)
 	       a->dpd_timeout_s == b->dpd_timeout_s && a->dpd_action == b->dpd_action &&
 	       a->rekey_s == b->rekey_s && a->ike_rekey_s == b->ike_rekey_s &&
 	       a->reauth_s == b->reauth_s &&
-	       a->life_s == b->life_s && a->encap == b->encap;
+	       a->life_s == b->life_s && a->encap == b->encap && a->auth == b->auth &&
+	       a->remote_auth == b->remote_auth && a->send_cert == b->send_cert &&
+	       !memcmp(a->cred_digest, b->cred_digest, sizeof(a->cred_digest));
 }
 
 void xd_conn_to_engine(const struct xd_conn *c, struct ike_conn_cfg *out)
@@ -784,6 +846,11 @@ void xd_conn_to_engine(const struct xd_conn *c, struct ike_conn_cfg *out)
 	out->remote_id = c->remote_id;
 	out->psk = c->psk;
 	out->psk_len = c->psk_len;
+	out->local_auth = c->auth;
+	out->remote_auth = c->remote_auth;
+	out->cred = c->cred;
+	out->trust = c->trust;
+	out->send_cert = c->send_cert;
 	out->ike = c->ike;
 	out->n_ike = c->n_ike;
 	out->esp = c->esp;

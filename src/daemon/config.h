@@ -60,8 +60,29 @@ struct xd_conn {
 	uint32_t reqid; /* the daemon's: reqid of its trap policies, 0 if none */
 	uint64_t retry_ms; /* the daemon's: start = start retries at this time */
 	uint32_t retry_delay_s;
-	bool seen_auth, seen_psk;
+	bool seen_auth, seen_psk, seen_remote_auth;
+	enum ike_auth_method auth, remote_auth; /* remote-auth: as auth unless given */
+	enum ike_send_cert send_cert;
+	/* Credential files (xd_conn_load_creds), and the lines that named them. */
+	char cert_file[256], key_file[256], crl_file[256];
+	char ca_files[1024]; /* comma-separated */
+	unsigned cert_line, key_line, ca_line, crl_line;
+	/* Owned (xd_config_free); the engine's conn points to them. */
+	struct ike_cred *cred;
+	struct ike_trust *trust;
+	uint8_t cred_digest[32]; /* of every file read: a reload sees a change */
 };
+
+/* Where loading a credential file failed. */
+struct xd_cred_err {
+	const char *key;
+	unsigned line;
+	char msg[320];
+};
+
+/* Read the conn's credential files as its methods need them (config_cred.c). */
+int xd_conn_load_creds(struct xd_conn *c, struct xd_cred_err *e);
+void xd_conn_free_creds(struct xd_conn *c);
 
 struct xd_config {
 	char path[256];

@@ -8,9 +8,11 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
+#include "ike/cert.h"
 #include "daemon/backend.h"
 #include "daemon/conn.h"
 #include "daemon/daemon.h"
@@ -219,6 +221,57 @@ static void conn_remove(struct xiked *d, const struct xd_conn *c)
 	ike_engine_del_conn(d->eng, c->name);
 }
 
+/*
+ * The engine keeps pointers to a conn's credentials.  A kept conn keeps
+ * the objects the engine has (the reload's equal copies go with the old
+ * config); a removed or changed one's are retired, never freed under the
+ * engine's SAs that may still be on their way out.
+ */
+static void creds_hand_over(struct xiked *d, struct xd_config *old, struct xd_config *next)
+{
+	for (size_t i = 0; i < old->n_conns; i++) {
+		struct xd_conn *o = &old->conns[i];
+		const struct xd_conn *found = conn_find(next, o->name);
+		struct xd_conn *n = found ? &next->conns[found - next->conns] : NULL;
+		struct xd_retired *r;
+
+		if (n && xd_conn_same(o, n)) {
+			struct ike_cred *cred = n->cred;
+			struct ike_trust *trust = n->trust;
+
+			n->cred = o->cred;
+			n->trust = o->trust;
+			o->cred = cred;
+			o->trust = trust;
+			continue;
+		}
+		if (!o->cred && !o->trust)
+			continue;
+		r = realloc(d->retired, (d->n_retired + 1) * sizeof(*r));
+		if (!r) {
+			/* Better a leak than a use after free. */
+			o->cred = NULL;
+			o->trust = NULL;
+			continue;
+		}
+		d->retired = r;
+		d->retired[d->n_retired++] = (struct xd_retired){o->cred, o->trust};
+		o->cred = NULL;
+		o->trust = NULL;
+	}
+}
+
+void xd_conns_free_retired(struct xiked *d)
+{
+	for (size_t i = 0; i < d->n_retired; i++) {
+		ike_cred_free(d->retired[i].cred);
+		ike_trust_free(d->retired[i].trust);
+	}
+	free(d->retired);
+	d->retired = NULL;
+	d->n_retired = 0;
+}
+
 int xd_reload(struct xiked *d, char *err, size_t errlen)
 {
 	struct xd_config next, old;
@@ -257,6 +310,7 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 		}
 	}
 	old = d->cfg;
+	creds_hand_over(d, &old, &next);
 	d->cfg = next;
 	/* Keep what the running daemon was started with. */
 	d->cfg.port = old.port;

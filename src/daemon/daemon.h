@@ -136,6 +136,16 @@ struct xiked {
 	char pending_conn[IKE_NAME_MAX];
 	uint32_t next_trap_reqid;
 	struct xd_faults faults;
+	/*
+	 * Credentials of connections a reload removed or changed: the
+	 * engine's conn may outlive the reload while SAs of it go, so they
+	 * are freed only after the engine (xd_conns_free_retired).
+	 */
+	struct xd_retired {
+		struct ike_cred *cred;
+		struct ike_trust *trust;
+	} *retired;
+	size_t n_retired;
 };
 
 #endif

@@ -236,6 +236,7 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	ev_timer_stop(d->loop, &d->watchdog);
 	ike_engine_free(d->eng);
+	xd_conns_free_retired(d);
 	if (d->routes)
 		ev_io_stop(d->loop, &d->routes_w);
 	xd_routes_close(d->routes);

@@ -66,25 +66,8 @@
 #include <time.h>
 
 #include "ike/ike.h"
+#include "ike/ikev2.h"
 
-/*
- * Constants that belong in ikev2.h once this is wired in (kept here so
- * that this layer touches no shared file).
- */
-#define IKEV2_AUTH_ECDSA_SHA256_P256 9  /* RFC 4754 section 7 */
-#define IKEV2_AUTH_ECDSA_SHA384_P384 10
-#define IKEV2_AUTH_ECDSA_SHA512_P521 11
-#define IKEV2_AUTH_DIGITAL_SIGNATURE 14 /* RFC 7427 section 3 */
-#define IKEV2_N_SIGNATURE_HASH_ALGORITHMS 16431 /* RFC 7427 section 4 */
-#define IKEV2_CERT_X509_SIGNATURE 4 /* RFC 7296 section 3.6 */
-
-/* Hash Algorithm Identifiers, RFC 7427 section 4 and RFC 8420 section 2. */
-#define IKEV2_HASH_SHA1 1
-#define IKEV2_HASH_SHA2_256 2
-#define IKEV2_HASH_SHA2_384 3
-#define IKEV2_HASH_SHA2_512 4
-#define IKEV2_HASH_IDENTITY 5 /* EdDSA signs the octets themselves */
-#define IKEV2_HASH_BIT(h) (1u << (h))
 /* What we announce and accept: SHA-2 and Identity; SHA-1 never. */
 #define IKE_SIG_HASHES_OURS                                                     \
 	(IKEV2_HASH_BIT(IKEV2_HASH_SHA2_256) | IKEV2_HASH_BIT(IKEV2_HASH_SHA2_384) | \

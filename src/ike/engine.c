@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/secret.h"
@@ -38,6 +39,13 @@ void ike_engine_cfg_defaults(struct ike_engine_cfg *cfg)
 uint64_t ike_now(struct ike_engine *e)
 {
 	return e->ops.now_ms(e->ops.ctx);
+}
+
+int64_t ike_wall_time(struct ike_engine *e)
+{
+	if (e->ops.wall_time)
+		return e->ops.wall_time(e->ops.ctx);
+	return (int64_t)time(NULL);
 }
 
 int ike_nonce(struct ike_engine *e, void *buf, size_t len)
@@ -137,13 +145,25 @@ void ike_conn_put(struct ike_engine *e, struct ike_conn *c)
 		conn_free(c);
 }
 
+/* Each side's method has what it needs: a PSK, our credential, the CAs. */
+static bool auth_cfg_ok(const struct ike_conn_cfg *cfg)
+{
+	bool psk = cfg->local_auth == IKE_AUTH_PSK || cfg->remote_auth == IKE_AUTH_PSK;
+
+	if (cfg->local_auth > IKE_AUTH_PUBKEY || cfg->remote_auth > IKE_AUTH_PUBKEY ||
+	    cfg->send_cert > IKE_SEND_CERT_NEVER || cfg->psk_len > IKE_PSK_MAX)
+		return false;
+	return (!psk || cfg->psk_len > 0) &&
+	       (cfg->local_auth != IKE_AUTH_PUBKEY || cfg->cred) &&
+	       (cfg->remote_auth != IKE_AUTH_PUBKEY || cfg->trust);
+}
+
 int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 {
 	struct ike_conn *c, **pp;
 
 	if (!cfg->name || !*cfg->name || strlen(cfg->name) >= IKE_NAME_MAX ||
-	    !cfg->n_ike || !cfg->n_esp || cfg->psk_len == 0 ||
-	    cfg->psk_len > IKE_PSK_MAX || cfg->n_local_ts > IKE_MAX_TS ||
+	    !cfg->n_ike || !cfg->n_esp || !auth_cfg_ok(cfg) || cfg->n_local_ts > IKE_MAX_TS ||
 	    cfg->n_remote_ts > IKE_MAX_TS)
 		return -EINVAL;
 	for (pp = &e->conns; *pp; pp = &(*pp)->next)
@@ -167,8 +187,14 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 	c->remote = cfg->remote;
 	c->local_id = cfg->local_id;
 	c->remote_id = cfg->remote_id;
-	memcpy(c->psk, cfg->psk, cfg->psk_len);
+	if (cfg->psk_len)
+		memcpy(c->psk, cfg->psk, cfg->psk_len);
 	c->psk_len = cfg->psk_len;
+	c->local_auth = cfg->local_auth;
+	c->remote_auth = cfg->remote_auth;
+	c->cred = cfg->cred;
+	c->trust = cfg->trust;
+	c->send_cert = cfg->send_cert;
 	memcpy(c->local_ts, cfg->local_ts, sizeof(c->local_ts));
 	memcpy(c->remote_ts, cfg->remote_ts, sizeof(c->remote_ts));
 	c->n_local_ts = cfg->n_local_ts;

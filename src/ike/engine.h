@@ -14,6 +14,8 @@
 /* The SA with this local SPI (also for white-box tests). */
 struct ike_sa *ike_engine_find_sa(struct ike_engine *e, uint64_t spi);
 uint64_t ike_now(struct ike_engine *e);
+/* Wall-clock seconds for certificate validity (ops.wall_time, else time(NULL)). */
+int64_t ike_wall_time(struct ike_engine *e);
 /* A nonce (ops->nonce if the embedder gave one, else ike_random). */
 int ike_nonce(struct ike_engine *e, void *buf, size_t len);
 const struct ike_engine_cfg *ike_cfg(struct ike_engine *e);

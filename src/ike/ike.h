@@ -60,14 +60,49 @@ bool ike_id_eq(const struct ike_id *a, const struct ike_id *b);
 #define IKE_NAME_MAX 64
 #define IKE_PSK_MAX 256
 
+struct ike_cred;  /* ike/cert.h */
+struct ike_trust; /* ike/cert.h */
+
+/* How one side proves its identity in IKE_AUTH (RFC 7296 section 2.15). */
+enum ike_auth_method {
+	IKE_AUTH_PSK,    /* the pre-shared key (method 2) */
+	IKE_AUTH_PUBKEY, /* a signature with a certificate's key (methods 14, 9-11, 1) */
+};
+
+/*
+ * When we send our certificate (and its intermediates) in CERT payloads.
+ * The default is ALWAYS: the engine has no way to be given a peer's
+ * certificate in advance, and neither have most peers, so a peer that did
+ * not send a CERTREQ (or named a root above our intermediates) could
+ * otherwise not verify us at all; the cost is a larger IKE_AUTH.
+ */
+enum ike_send_cert {
+	IKE_SEND_CERT_ALWAYS,
+	IKE_SEND_CERT_IFASKED, /* only when the peer sent a CERTREQ for X.509 */
+	IKE_SEND_CERT_NEVER,
+};
+
 struct ike_conn_cfg {
 	const char *name;
 	struct xk_addr local;   /* family 0: any local address */
 	struct xk_addr remote;  /* family 0: any peer (responder only) */
 	struct ike_id local_id; /* type 0: our address */
 	struct ike_id remote_id; /* type 0: accept any identity */
+	/*
+	 * Authentication: ours (local_auth) and the peer's (remote_auth) may
+	 * differ.  PSK needs psk; PUBKEY needs cred (ours) or trust (the CAs
+	 * that may have issued the peer's certificate).  The engine keeps
+	 * cred and trust as pointers, never copies or frees them: they must
+	 * outlive the connection and every SA of it (ike_engine_del_conn
+	 * keeps a connection until its last SA is gone), and must not change
+	 * while the engine may use them.
+	 */
+	enum ike_auth_method local_auth, remote_auth;
 	const uint8_t *psk;
 	size_t psk_len;
+	const struct ike_cred *cred;   /* local_auth PUBKEY: our key and chain */
+	const struct ike_trust *trust; /* remote_auth PUBKEY: CAs and CRLs */
+	enum ike_send_cert send_cert;
 	const struct ike_proposal *ike;
 	size_t n_ike;
 	const struct ike_proposal *esp;
@@ -166,6 +201,11 @@ struct ike_ops {
 	 * CSPRNG through OpenSSL).  0 or a negative errno.
 	 */
 	int (*nonce)(void *ctx, void *buf, size_t len);
+	/*
+	 * Optional: wall-clock time (seconds since the epoch) against which
+	 * certificates and CRLs are checked (default: time(NULL)).
+	 */
+	int64_t (*wall_time)(void *ctx);
 	const struct xk_kernel_ops *kernel;
 	void *kernel_ctx;
 };

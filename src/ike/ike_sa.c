@@ -315,21 +315,19 @@ void ike_sa_free(struct ike_sa *sa)
  *   InitiatorSignedOctets = RealMessage1 | NonceRData | prf(SK_pi, IDi')
  *   ResponderSignedOctets = RealMessage2 | NonceIData | prf(SK_pr, IDr')
  */
-int ike_psk_auth(const struct ike_sa *sa, bool initiator, const uint8_t *id_body,
-		 size_t id_len, uint8_t *out, size_t *outlen)
+int ike_auth_octets(const struct ike_sa *sa, bool initiator, const uint8_t *id_body,
+		    size_t id_len, uint8_t **out, size_t *outlen)
 {
-	static const char pad[] = "Key Pad for IKEv2";
 	const struct ike_pkt *msg = initiator ? &sa->hs->init_req : &sa->hs->init_resp;
 	const uint8_t *nonce = initiator ? sa->hs->nr : sa->hs->ni;
 	size_t nlen = initiator ? sa->hs->nr_len : sa->hs->ni_len;
 	uint16_t prf = sa->suite.prf;
 	size_t plen = ike_prf_len(prf);
-	uint8_t key[IKE_PRF_MAX];
-	uint8_t *octets = NULL;
+	uint8_t *octets;
 	size_t olen;
-	int err = -EINVAL;
+	int err;
 
-	if (!plen || !msg->buf || !sa->conn)
+	if (!plen || !msg->buf)
 		return -EINVAL;
 	olen = msg->len + nlen + plen;
 	octets = malloc(olen);
@@ -339,8 +337,31 @@ int ike_psk_auth(const struct ike_sa *sa, bool initiator, const uint8_t *id_body
 	memcpy(octets + msg->len, nonce, nlen);
 	err = ike_prf(prf, initiator ? sa->keys.sk_pi : sa->keys.sk_pr, sa->keys.prf_len,
 		      id_body, id_len, octets + msg->len + nlen);
+	if (err < 0) {
+		xk_free_secret(octets, olen);
+		return err;
+	}
+	*out = octets;
+	*outlen = olen;
+	return 0;
+}
+
+int ike_psk_auth(const struct ike_sa *sa, bool initiator, const uint8_t *id_body,
+		 size_t id_len, uint8_t *out, size_t *outlen)
+{
+	static const char pad[] = "Key Pad for IKEv2";
+	uint16_t prf = sa->suite.prf;
+	size_t plen = ike_prf_len(prf);
+	uint8_t key[IKE_PRF_MAX];
+	uint8_t *octets = NULL;
+	size_t olen = 0;
+	int err;
+
+	if (!sa->conn || !sa->conn->psk_len)
+		return -EINVAL;
+	err = ike_auth_octets(sa, initiator, id_body, id_len, &octets, &olen);
 	if (err < 0)
-		goto out;
+		return err;
 	err = ike_prf(prf, sa->conn->psk, sa->conn->psk_len, (const uint8_t *)pad,
 		      sizeof(pad) - 1, key);
 	if (err < 0)

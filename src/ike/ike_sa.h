@@ -21,6 +21,10 @@ struct ike_conn {
 	struct ike_id local_id, remote_id;
 	uint8_t psk[IKE_PSK_MAX];
 	size_t psk_len;
+	enum ike_auth_method local_auth, remote_auth;
+	const struct ike_cred *cred;   /* the embedder's; outlives the conn */
+	const struct ike_trust *trust; /* the embedder's; outlives the conn */
+	enum ike_send_cert send_cert;
 	struct ike_proposal *ike, *esp;
 	size_t n_ike, n_esp;
 	struct xk_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];
@@ -153,6 +157,10 @@ struct ike_pkt {
  */
 struct ike_hs {
 	struct ike_dh *dh;
+	/* The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 section 4), 0 if none. */
+	uint32_t peer_hashes;
+	/* Initiator: the responder's IKE_SA_INIT carried a CERTREQ for X.509. */
+	bool certreq_seen;
 	uint16_t dh_group;
 	uint16_t ni_len, nr_len;
 	uint8_t cookie_len;
@@ -284,6 +292,13 @@ size_t ike_sa_count_children(const struct ike_sa *sa);
 /* NAT detection hashes, section 2.23. */
 void ike_nat_hash(uint64_t spi_i, uint64_t spi_r, const struct xk_addr *a,
 		  uint8_t out[20]);
+/*
+ * The octets AUTH covers, section 2.15: the side's IKE_SA_INIT message,
+ * the other side's nonce, prf(SK_p, ID body).  Malloc'd into *out: free
+ * it with xk_free_secret(*out, *outlen).
+ */
+int ike_auth_octets(const struct ike_sa *sa, bool initiator, const uint8_t *id_body,
+		    size_t id_len, uint8_t **out, size_t *outlen);
 /* AUTH payload for PSK, section 2.15; `initiator` says whose octets. */
 int ike_psk_auth(const struct ike_sa *sa, bool initiator, const uint8_t *id_body,
 		 size_t id_len, uint8_t *out, size_t *outlen);

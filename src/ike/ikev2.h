@@ -190,6 +190,7 @@
  * one octet of encoding followed by the data.
  */
 #define IKEV2_CERT_HDR_LEN 1
+#define IKEV2_CERT_X509_SIGNATURE 4 /* section 3.6: DER X.509 certificate */
 
 /*
  * Authentication payload, section 3.8:
@@ -204,6 +205,18 @@
 #define IKEV2_AUTH_RSA_SIG 1
 #define IKEV2_AUTH_SHARED_KEY_MIC 2
 #define IKEV2_AUTH_DSS_SIG 3
+#define IKEV2_AUTH_ECDSA_SHA256_P256 9  /* RFC 4754 section 7 */
+#define IKEV2_AUTH_ECDSA_SHA384_P384 10
+#define IKEV2_AUTH_ECDSA_SHA512_P521 11
+#define IKEV2_AUTH_DIGITAL_SIGNATURE 14 /* RFC 7427 section 3 */
+
+/* Hash Algorithm Identifiers, RFC 7427 section 4 and RFC 8420 section 2. */
+#define IKEV2_HASH_SHA1 1
+#define IKEV2_HASH_SHA2_256 2
+#define IKEV2_HASH_SHA2_384 3
+#define IKEV2_HASH_SHA2_512 4
+#define IKEV2_HASH_IDENTITY 5 /* EdDSA signs the octets themselves */
+#define IKEV2_HASH_BIT(h) (1u << (h))
 
 /* Nonce payload, section 3.9: 16..256 octets. */
 #define IKEV2_NONCE_MIN 16
@@ -256,6 +269,7 @@
 #define IKEV2_N_REKEY_SA 16393
 #define IKEV2_N_ESP_TFC_PADDING_NOT_SUPPORTED 16394
 #define IKEV2_N_NON_FIRST_FRAGMENTS_ALSO 16395
+#define IKEV2_N_SIGNATURE_HASH_ALGORITHMS 16431 /* RFC 7427 section 4 */
 
 #define IKEV2_COOKIE_MAX 64 /* section 2.6: 1..64 octets */
 

@@ -57,6 +57,7 @@ static const struct code_name notify_names[] = {
 	{ IKEV2_N_REKEY_SA, "REKEY_SA" },
 	{ IKEV2_N_ESP_TFC_PADDING_NOT_SUPPORTED, "ESP_TFC_PADDING_NOT_SUPPORTED" },
 	{ IKEV2_N_NON_FIRST_FRAGMENTS_ALSO, "NON_FIRST_FRAGMENTS_ALSO" },
+	{ IKEV2_N_SIGNATURE_HASH_ALGORITHMS, "SIGNATURE_HASH_ALGORITHMS" },
 };
 
 static const char *table_name(const char *const *t, size_t n, unsigned v)

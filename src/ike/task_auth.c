@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * IKE_AUTH with a pre-shared key (RFC 7296 sections 1.2, 2.15) and the
- * first CHILD_SA it carries (1.2, 2.9, 2.17).
+ * IKE_AUTH (RFC 7296 sections 1.2, 2.15), with a pre-shared key or a
+ * signature (auth.c) on either side, and the first CHILD_SA it carries
+ * (1.2, 2.9, 2.17).
  *
  *   Initiator                         Responder
- *   HDR, SK {IDi, [IDr,] AUTH, [N(USE_TRANSPORT_MODE),] SAi2, TSi, TSr} -->
- *                         <-- HDR, SK {IDr, AUTH, [N(USE_TRANSPORT_MODE),] SAr2, TSi, TSr}
+ *   HDR, SK {IDi, [CERT+,] [CERTREQ,] [IDr,] AUTH, [N(USE_TRANSPORT_MODE),]
+ *            SAi2, TSi, TSr} -->
+ *             <-- HDR, SK {IDr, [CERT+,] AUTH, [N(USE_TRANSPORT_MODE),] SAr2, TSi, TSr}
  *
  * A failed CHILD_SA does not fail the IKE SA (section 1.2): the responder
  * answers with IDr, AUTH and the error notify instead of SAr2, TSi, TSr.
@@ -18,6 +20,7 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/auth.h"
 #include "ike/child.h"
 #include "ike/engine.h"
 #include "ike/reauth.h"
@@ -60,22 +63,6 @@ static int set_peer_id(struct ike_sa *sa, const struct ike_idp *p)
 	return ike_sa_set_remote_id(sa, &id);
 }
 
-static bool verify_auth(const struct ike_sa *sa, bool initiator, const struct ike_idp *id,
-			const struct ike_auth *auth)
-{
-	uint8_t expect[IKE_PRF_MAX];
-	size_t len = 0;
-	bool ok;
-
-	if (auth->method != IKEV2_AUTH_SHARED_KEY_MIC)
-		return false;
-	if (ike_psk_auth(sa, initiator, id->body, id->body_len, expect, &len) < 0)
-		return false;
-	ok = auth->len == len && xk_ct_equal(expect, auth->data, len);
-	xk_wipe(expect, sizeof(expect));
-	return ok;
-}
-
 static void auth_failed(struct ike_sa *sa, const char *why)
 {
 	char rid[300];
@@ -102,23 +89,36 @@ static uint16_t error_notify(const struct ike_msg *msg)
 
 /* ---- initiator ---- */
 
+static enum ike_task_result refused_tell(struct ike_sa *sa, struct task_auth *t);
+
+/* IDr names the peer we want, unless remote-id is a pattern ("*.", "*@"). */
+static bool idr_to_send(const struct ike_conn *c)
+{
+	return c->remote_id.type &&
+	       !(c->remote_auth == IKE_AUTH_PUBKEY && c->remote_id.len > 1 &&
+		 c->remote_id.data[0] == '*');
+}
+
 static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 {
 	struct task_auth *t = (struct task_auth *)tt;
 	struct ike_proposal *props;
-	uint8_t body[4 + 255], auth[IKE_PRF_MAX];
+	uint8_t body[4 + 255], auth[AUTH_DATA_MAX], method;
 	struct ike_id lid;
 	size_t blen, alen, n;
 	void *kctx;
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
 	struct ike_child *c;
+	const char *why;
 	int err;
 
 	ike_sa_local_id(sa, &lid);
 	blen = id_body(&lid, body);
-	err = ike_psk_auth(sa, true, body, blen, auth, &alen);
-	if (err < 0)
+	err = auth_ours(sa, body, blen, &method, auth, &alen, &why);
+	if (err < 0) {
+		xk_notice("IKE_AUTH conn=%s: %s", sa->conn->name, why);
 		return err;
+	}
 	c = own_child(sa, t);
 	if (!c) {
 		struct ike_sa *old = ike_reauth_old(sa);
@@ -146,11 +146,14 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 		err = -ENOMEM;
 		goto out;
 	}
+	/* Section 1.2: IDi, [CERT,] [CERTREQ,] [IDr,] AUTH. */
 	ike_mb_id(mb, IKEV2_PL_IDI, lid.type, lid.data, lid.len);
-	if (sa->conn->remote_id.type)
+	auth_certs_add(sa, mb, sa->hs->certreq_seen);
+	auth_certreq_add(sa->conn, mb);
+	if (idr_to_send(sa->conn))
 		ike_mb_id(mb, IKEV2_PL_IDR, sa->conn->remote_id.type, sa->conn->remote_id.data,
 			  sa->conn->remote_id.len);
-	ike_mb_auth(mb, IKEV2_AUTH_SHARED_KEY_MIC, auth, alen);
+	ike_mb_auth(mb, method, auth, alen);
 	/*
 	 * Section 2.4: a first contact lets the peer drop what it kept of us;
 	 * a reauthentication is none (2.8.3: the old SA lives on a while).
@@ -215,6 +218,7 @@ static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
 	struct ike_idp id;
 	struct ike_auth auth;
 	uint16_t err_n = error_notify(msg);
+	const char *why = NULL;
 
 	if (!pl_id || !pl_auth) {
 		if (err_n == IKEV2_N_AUTHENTICATION_FAILED)
@@ -228,10 +232,10 @@ static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
 	}
 	if (set_peer_id(sa, &id) < 0)
 		return IKE_TASK_FAILED;
-	if (!id_matches(&sa->conn->remote_id, &id) || !verify_auth(sa, false, &id, &auth)) {
-		auth_failed(sa, "responder's AUTH does not verify");
+	if (auth_verify(sa, msg, &id, &auth, &why) < 0) {
+		auth_failed(sa, why);
 		sa->fail_notify = IKEV2_N_AUTHENTICATION_FAILED;
-		return IKE_TASK_FAILED;
+		return refused_tell(sa, t);
 	}
 	ike_sa_established(sa, false);
 	auth_child_process(sa, t, msg);
@@ -244,6 +248,53 @@ static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
 static void auth_destroy(struct ike_task *t)
 {
 	free(t);
+}
+
+/*
+ * Section 2.21.2: the responder thinks the SA is up, with the CHILD_SA
+ * installed; an INFORMATIONAL with AUTHENTICATION_FAILED tells it to drop
+ * them.  Its answer (or its silence) ends the SA here.
+ */
+static int refused_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
+{
+	(void)t;
+	(void)sa;
+	ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+	return 0;
+}
+
+static enum ike_task_result refused_process(struct ike_task *t, struct ike_sa *sa,
+					    const struct ike_msg *msg)
+{
+	(void)t;
+	(void)msg;
+	sa->fail_notify = IKEV2_N_AUTHENTICATION_FAILED;
+	return IKE_TASK_FAILED;
+}
+
+static const struct ike_task_ops refused_ops = {
+	.name = "auth_refused",
+	.exch = IKEV2_EXCH_INFORMATIONAL,
+	.build_i = refused_build,
+	.process_i = refused_process,
+	.destroy = auth_destroy,
+};
+
+/* Our IKE_AUTH is done with; the refusal goes out next, before any other task. */
+static enum ike_task_result refused_tell(struct ike_sa *sa, struct task_auth *t)
+{
+	struct ike_task *r = calloc(1, sizeof(*r));
+	struct ike_child *c = own_child(sa, t);
+
+	if (c)
+		child_remove(c);
+	t->child_spi = 0;
+	if (!r)
+		return IKE_TASK_FAILED;
+	r->ops = &refused_ops;
+	r->next = t->t.next;
+	t->t.next = r;
+	return IKE_TASK_DONE;
 }
 
 static const struct ike_task_ops auth_ops = {
@@ -301,12 +352,13 @@ static bool ts_fit(struct ike_sa *sa, struct ike_conn *c, const struct ike_msg *
 
 /*
  * The connection that fits this peer: same addresses, accepts the IKE suite
- * already negotiated, and expects this identity.  Among those, one that
+ * already negotiated, expects this identity and the AUTH method it used.  Among those, one that
  * names the IDr the initiator asked for wins, then one whose traffic
  * selectors fit the CHILD_SA asked for (several tunnels to one peer).
  */
 static struct ike_conn *pick_conn(struct ike_sa *sa, const struct ike_idp *idi,
-				  const struct ike_idp *idr, const struct ike_msg *req)
+				  const struct ike_idp *idr, uint8_t method,
+				  const struct ike_msg *req)
 {
 	struct ike_proposal chosen;
 	struct ike_conn *best = NULL;
@@ -317,7 +369,7 @@ static struct ike_conn *pick_conn(struct ike_sa *sa, const struct ike_idp *idi,
 		int score;
 
 		if (!addr_matches(&c->local, &sa->local) || !addr_matches(&c->remote, &sa->remote) ||
-		    !id_matches(&c->remote_id, idi) ||
+		    !auth_method_ok(c, method) || !auth_remote_id_ok(c, idi) ||
 		    ike_proposal_select(c->ike, c->n_ike, &chosen, 1, sa->suite.dh, false, NULL,
 					NULL) < 0)
 			continue;
@@ -371,10 +423,11 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 	struct ike_idp idi, idr;
 	struct ike_auth auth;
 	struct ike_conn *conn;
-	uint8_t body[4 + 255], mac[IKE_PRF_MAX];
+	uint8_t body[4 + 255], mac[AUTH_DATA_MAX], method;
 	struct ike_id lid;
 	size_t blen, mlen;
 	uint16_t child_err;
+	const char *why = "no connection for this identity and AUTH method";
 	int err;
 
 	/* IKE_AUTH comes once, right after IKE_SA_INIT. */
@@ -395,22 +448,23 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 		sa->kill_after_response = true;
 		return -ENOMEM;
 	}
-	conn = pick_conn(sa, &idi, pl_idr ? &idr : NULL, req);
+	conn = pick_conn(sa, &idi, pl_idr ? &idr : NULL, auth.method, req);
 	if (conn && conn != sa->conn) {
 		ike_conn_get(conn);
 		ike_conn_put(sa->eng, sa->conn);
 		sa->conn = conn;
 	}
-	if (!conn || !verify_auth(sa, true, &idi, &auth)) {
-		auth_failed(sa, conn ? "initiator's AUTH does not verify" : "no connection for this identity");
+	if (!conn || auth_verify(sa, req, &idi, &auth, &why) < 0) {
+		auth_failed(sa, why);
 		*notify = IKEV2_N_AUTHENTICATION_FAILED;
 		sa->kill_after_response = true;
 		return -EACCES;
 	}
 	ike_sa_local_id(sa, &lid);
 	blen = id_body(&lid, body);
-	err = ike_psk_auth(sa, false, body, blen, mac, &mlen);
+	err = auth_ours(sa, body, blen, &method, mac, &mlen, &why);
 	if (err < 0) {
+		xk_notice("IKE_AUTH conn=%s: %s", sa->conn->name, why);
 		*notify = IKEV2_N_TEMPORARY_FAILURE;
 		sa->kill_after_response = true;
 		return err;
@@ -434,7 +488,8 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 		}
 	}
 	ike_mb_id(mb, IKEV2_PL_IDR, lid.type, lid.data, lid.len);
-	ike_mb_auth(mb, IKEV2_AUTH_SHARED_KEY_MIC, mac, mlen);
+	auth_certs_add(sa, mb, auth_certreq_in(req));
+	ike_mb_auth(mb, method, mac, mlen);
 	xk_wipe(mac, sizeof(mac));
 	child_err = (uint16_t)child_respond(sa, req, mb);
 	if (child_err)

@@ -258,8 +258,13 @@ int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 				return -EINVAL;
 			}
 			/* Section 2.21.2: an AUTHENTICATION_FAILED here ends the SA. */
-			if (n.type == IKEV2_N_AUTHENTICATION_FAILED)
+			if (n.type == IKEV2_N_AUTHENTICATION_FAILED && !sa->kill_after_response) {
+				xk_notice("authentication failed conn=%s: peer rejected our authentication",
+					  sa->conn ? sa->conn->name : "");
+				ike_emit(sa, IKE_EV_AUTH_FAILED, NULL, n.type,
+					 "peer rejected our authentication");
 				sa->kill_after_response = true;
+			}
 			continue;
 		}
 		if (pl->type != IKEV2_PL_DELETE)

@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/auth.h"
 #include "ike/engine.h"
 
 /* How many COOKIE / INVALID_KE_PAYLOAD round trips an initiator accepts. */
@@ -130,6 +131,7 @@ static int init_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
 	ike_mb_ke(mb, sa->hs->dh_group, pub, publen);
 	ike_mb_nonce(mb, sa->hs->ni, sa->hs->ni_len);
 	add_nat_notifies(mb, sa->spi_i, 0, &sa->local, &sa->remote, sa->conn->force_encap);
+	auth_hashes_add(mb);
 	ike_sa_set_state(sa, IKE_S_INIT_SENT);
 	return 0;
 }
@@ -246,6 +248,7 @@ static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
 	memcpy(sa->hs->nr, nr, nrlen);
 	sa->hs->nr_len = (uint16_t)nrlen;
 	check_nat(sa, msg);
+	auth_init_keep(sa, msg);
 	if (ike_sa_derive_keys(sa, gir, girlen) < 0)
 		goto out;
 	/* The private value has done its work. */
@@ -476,6 +479,7 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 		goto out;
 	}
 	check_nat(sa, msg);
+	auth_init_keep(sa, msg);
 
 	hdr = (struct ike_hdr){ .spi_i = sa->spi_i, .spi_r = sa->spi_r,
 				.exch = IKEV2_EXCH_IKE_SA_INIT, .flags = IKEV2_FLAG_RESPONSE };
@@ -485,6 +489,8 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 	ike_mb_ke(&mb, suite.dh, pub, publen);
 	ike_mb_nonce(&mb, sa->hs->nr, sa->hs->nr_len);
 	add_nat_notifies(&mb, sa->spi_i, sa->spi_r, local, remote, conn->force_encap);
+	auth_hashes_add(&mb);
+	auth_certreq_init(e, local, remote, &mb);
 	len = ike_mb_finish(&mb);
 	if (len < 0) {
 		ike_sa_kill(sa, 0, "response too large");

@@ -38,6 +38,7 @@
  */
 #include <stdlib.h>
 
+#include "cert_fixture.h"
 #include "common/log.h"
 #include "ike/ikev2.h"
 #include "sk_world.h"
@@ -152,12 +153,30 @@ static void initiator(const uint8_t *data, size_t size)
 	}
 }
 
+/*
+ * A second connection that wants the peer's signature: an IKE_AUTH
+ * request with a signature method picks it, and its CERT payloads go
+ * through the certificate checks (auth.c) against fuzz_cert's CAs.
+ */
+static void add_cert_conn(struct sk_world *w)
+{
+	static struct cert_fixture fx;
+	static bool fx_ready;
+
+	if (!fx_ready) {
+		cert_fixture_init(&fx);
+		fx_ready = true;
+	}
+	sk_world_add_conn(w, "sk-cert", fx.trust);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 2)
 		return 0;
 	if (sk_world_init(&world) < 0)
 		return 0;
+	add_cert_conn(&world);
 	if (data[0] & MODE_INITIATOR)
 		initiator(data, size);
 	else

@@ -135,7 +135,7 @@ static int fake_init(struct ike_sa *sa)
 	return sa->hs->init_req.buf && sa->hs->init_resp.buf ? 0 : -ENOMEM;
 }
 
-int sk_world_init(struct sk_world *w)
+int sk_world_add_conn(struct sk_world *w, const char *name, const struct ike_trust *trust)
 {
 	struct ike_proposal ike[1], esp[3];
 	char err[128];
@@ -144,15 +144,23 @@ int sk_world_init(struct sk_world *w)
 	int ne = ike_proposals_parse("aes128gcm16, aes256gcm16, aes128-sha256", IKEV2_PROTO_ESP,
 				     esp, 3, err, sizeof(err));
 	struct ike_conn_cfg c = {
-		.name = "sk",
+		.name = name,
 		.psk = (const uint8_t *)psk,
 		.psk_len = sizeof(psk) - 1,
+		.remote_auth = trust ? IKE_AUTH_PUBKEY : IKE_AUTH_PSK,
+		.trust = trust,
 		.ike = ike,
 		.n_ike = ni > 0 ? (size_t)ni : 0,
 		.esp = esp,
 		.n_esp = ne > 0 ? (size_t)ne : 0,
 		.mode = XK_MODE_TRANSPORT,
 	};
+
+	return ike_engine_add_conn(w->e, &c);
+}
+
+int sk_world_init(struct sk_world *w)
+{
 	struct ike_ops ops = {
 		.ctx = w,
 		.send = sw_send,
@@ -174,8 +182,8 @@ int sk_world_init(struct sk_world *w)
 	w->e = ike_engine_new(NULL, &ops);
 	if (!w->e)
 		return -ENOMEM;
-	sa = ike_engine_add_conn(w->e, &c) == 0 ? ike_sa_new(w->e, ike_conn_first(w->e), false)
-						 : NULL;
+	sa = sk_world_add_conn(w, "sk", NULL) == 0 ? ike_sa_new(w->e, ike_conn_first(w->e), false)
+						   : NULL;
 	if (!sa) {
 		ike_engine_free(w->e);
 		w->e = NULL;

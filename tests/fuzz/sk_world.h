@@ -65,6 +65,12 @@ struct sk_world {
 
 /* 0, or -ENOMEM; on failure nothing is left to free. */
 int sk_world_init(struct sk_world *w);
+/*
+ * Another connection like the responder SA's: the PSK both ways, or, with
+ * trust, a signature from the peer checked against it.
+ */
+struct ike_trust;
+int sk_world_add_conn(struct sk_world *w, const char *name, const struct ike_trust *trust);
 void sk_world_free(struct sk_world *w);
 
 /* The SA, or NULL once the engine has killed it. */

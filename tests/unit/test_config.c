@@ -9,8 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "certs.h"
 #include "check.h"
 #include "daemon/config.h"
+#include "ike/cert.h"
 #include "ike/ikev2.h"
 
 static const char good[] =
@@ -158,7 +160,13 @@ static const struct {
 	{ "[conn a]\npsk = x\nlocal-ts = 10.0.0.1/24\n", "t.conf:3: [a] local-ts: '10.0.0.1/24' is not a CIDR" },
 	{ "[conn a]\npsk = x\nmode = tunel\n", "t.conf:3: [a] mode: 'tunel'" },
 	{ "[conn a]\npsk = x\ndpd = soon\n", "t.conf:3: [a] dpd: 'soon' is not a duration" },
-	{ "[conn a]\npsk = x\nauth = pubkey\n", "t.conf:3: [a] auth: 'pubkey' is not supported" },
+	{ "[conn a]\npsk = x\nauth = rsa\n", "t.conf:3: [a] auth: 'rsa' is not psk or pubkey" },
+	{ "[conn a]\npsk = x\nremote-auth = eap\n", "t.conf:3: [a] remote-auth: 'eap' is not psk or pubkey" },
+	{ "[conn a]\npsk = x\nsend-cert = sometimes\n", "t.conf:3: [a] send-cert: 'sometimes' is not always" },
+	{ "[conn a]\npsk = x\nauth = pubkey\n", "t.conf:1: [a] key: missing (auth = pubkey needs key and cert)" },
+	{ "[conn a]\npsk = x\nremote-auth = pubkey\n", "t.conf:1: [a] ca: missing (remote-auth = pubkey needs ca)" },
+	{ "[conn a]\nauth = pubkey\nremote-auth = psk\nkey = /nonexistent/k\ncert = /x\n", "t.conf:1: [a] psk: missing" },
+	{ "[conn a]\nauth = pubkey\nkey = /nonexistent/k\ncert = /nonexistent/c\nca = /x\n", "t.conf:3: [a] key: /nonexistent/k:" },
 	{ "[conn a]\npsk = 0x123\n", "t.conf:2: [a] psk: empty" },
 	{ "[conn a]\npsk = x\nflavour = mint\n", "t.conf:3: [a] flavour: unknown key" },
 	{ "[conn a]\nremote = 192.0.2.1\n", "t.conf:1: [a] psk: missing" },
@@ -220,6 +228,145 @@ static void test_psk_file_mode(void)
 	unlink(path);
 }
 
+/* Writes len octets to a new file of that mode; the path goes to path. */
+static void put_file(char *path, const uint8_t *data, size_t len, mode_t mode)
+{
+	int fd = mkstemp(path);
+
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK(write(fd, data, len) == (ssize_t)len);
+	close(fd);
+	chmod(path, mode);
+}
+
+struct pki_files {
+	char key[32], cert[32], ca[32], crl[32];
+};
+
+static void pki_files_make(struct pki_files *f)
+{
+	EVP_PKEY *cak = certs_key("EC", "P-256", 0), *k = certs_key("ED25519", NULL, 0);
+	X509 *ca = certs_ca("config test CA", cak, NULL, NULL);
+	X509 *ee = certs_make(&(struct certs_spec){.cn = "gw", .key = k, .issuer = ca, .ikey = cak,
+						   .san = "DNS:gw.example.org"});
+	X509_CRL *crl = certs_crl(ca, cak, NULL, 0, 30 * CERTS_DAY);
+	uint8_t *b;
+	size_t n;
+
+	strcpy(f->key, "/tmp/xike-key-XXXXXX");
+	strcpy(f->cert, "/tmp/xike-crt-XXXXXX");
+	strcpy(f->ca, "/tmp/xike-ca-XXXXXX");
+	strcpy(f->crl, "/tmp/xike-crl-XXXXXX");
+	b = certs_key_pem(k, &n);
+	put_file(f->key, b, n, 0640);
+	free(b);
+	b = certs_pem(ee, &n);
+	put_file(f->cert, b, n, 0644);
+	free(b);
+	b = certs_pem(ca, &n);
+	put_file(f->ca, b, n, 0644);
+	free(b);
+	b = certs_crl_der(crl, &n);
+	put_file(f->crl, b, n, 0644);
+	free(b);
+	X509_CRL_free(crl);
+	X509_free(ee);
+	X509_free(ca);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(cak);
+}
+
+static void rewrite_ca(const char *path)
+{
+	EVP_PKEY *k = certs_key("EC", "P-256", 0);
+	X509 *ca = certs_ca("another CA", k, NULL, NULL);
+	size_t n;
+	uint8_t *b = certs_pem(ca, &n);
+	FILE *fp = fopen(path, "w");
+
+	CHECK(fp && fwrite(b, 1, n, fp) == n);
+	if (fp)
+		fclose(fp);
+	free(b);
+	X509_free(ca);
+	EVP_PKEY_free(k);
+}
+
+/*
+ * auth = pubkey: the files become the engine's credential and trust; a
+ * key file others can read is refused; a changed file makes the conn
+ * differ for a reload; a PSK one way and a signature the other.
+ */
+static void test_pubkey(void)
+{
+	struct pki_files f;
+	struct xd_config cfg, again;
+	struct ike_conn_cfg ec;
+	char text[1024], err[256] = "";
+	int r;
+
+	pki_files_make(&f);
+	snprintf(text, sizeof(text),
+		 "[conn a]\nauth = pubkey\ncert = %s\nkey = %s\nca = %s , %s\ncrl = %s\n"
+		 "send-cert = ifasked\nlocal-id = gw.example.org\n",
+		 f.cert, f.key, f.ca, f.ca, f.crl);
+	r = xd_config_parse(text, "t.conf", &cfg, err, sizeof(err));
+	CHECK_MSG(r == 0, "pubkey conn refused: %s", err);
+	if (r == 0) {
+		xd_conn_to_engine(&cfg.conns[0], &ec);
+		CHECK(ec.local_auth == IKE_AUTH_PUBKEY && ec.remote_auth == IKE_AUTH_PUBKEY);
+		CHECK(ec.cred != NULL && ec.trust != NULL && ec.psk_len == 0);
+		CHECK(ec.send_cert == IKE_SEND_CERT_IFASKED);
+		CHECK(ike_cred_cert(ec.cred, 0, &(size_t){0}) != NULL);
+		CHECK(xd_config_parse(text, "t.conf", &again, err, sizeof(err)) == 0);
+		CHECK(xd_conn_same(&cfg.conns[0], &again.conns[0]));
+		xd_config_free(&again);
+		/* Another CA in the same file: a changed conn for a reload. */
+		rewrite_ca(f.ca);
+		CHECK(xd_config_parse(text, "t.conf", &again, err, sizeof(err)) == 0);
+		CHECK(!xd_conn_same(&cfg.conns[0], &again.conns[0]));
+		xd_config_free(&again);
+		xd_config_free(&cfg);
+	}
+
+	chmod(f.key, 0644);
+	r = xd_config_parse(text, "t.conf", &cfg, err, sizeof(err));
+	CHECK_MSG(r < 0 && strstr(err, "t.conf:4: [a] key: ") && strstr(err, "other users"),
+		  "readable key: %s", err);
+	if (r == 0)
+		xd_config_free(&cfg);
+	chmod(f.key, 0600);
+
+	snprintf(text, sizeof(text),
+		 "[conn a]\nauth = pubkey\nremote-auth = psk\npsk = a shared secret of 16+\n"
+		 "cert = %s\nkey = %s\n",
+		 f.cert, f.key);
+	r = xd_config_parse(text, "t.conf", &cfg, err, sizeof(err));
+	CHECK_MSG(r == 0, "pubkey/psk conn refused: %s", err);
+	if (r == 0) {
+		xd_conn_to_engine(&cfg.conns[0], &ec);
+		CHECK(ec.local_auth == IKE_AUTH_PUBKEY && ec.remote_auth == IKE_AUTH_PSK);
+		CHECK(ec.trust == NULL && ec.psk_len > 0);
+		xd_config_free(&cfg);
+	}
+
+	/* The certificate is not this key's. */
+	snprintf(text, sizeof(text),
+		 "[conn a]\nauth = pubkey\nremote-auth = psk\npsk = a shared secret of 16+\n"
+		 "cert = %s\nkey = %s\n",
+		 f.ca, f.key);
+	r = xd_config_parse(text, "t.conf", &cfg, err, sizeof(err));
+	CHECK_MSG(r < 0 && strstr(err, "t.conf:5: [a] cert: "), "wrong cert: %s", err);
+	if (r == 0)
+		xd_config_free(&cfg);
+	unlink(f.key);
+	unlink(f.cert);
+	unlink(f.ca);
+	unlink(f.crl);
+}
+
 /* The control socket without a group: root only, 64 clients. */
 static void test_socket_defaults(void)
 {
@@ -253,6 +400,7 @@ int main(void)
 	test_good();
 	test_bad();
 	test_psk_file_mode();
+	test_pubkey();
 	test_socket_defaults();
 	test_duration();
 	return check_done("config");

@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * IKE_AUTH with certificates between two engines: a PKI made in the test
+ * (certs.h), every key type signing and verifying in both roles, a chain
+ * through an intermediate CA, and each way a certificate must be refused
+ * (expired, not yet valid, revoked by a CRL, another CA, an ID it does not
+ * carry, a key usage without digitalSignature, no certificate sent): the
+ * verifying side says AUTHENTICATION_FAILED and neither side keeps
+ * anything installed.  Then a PSK on one side and a signature on the
+ * other, allowed when configured so and refused when the method differs.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "certs.h"
+#include "check.h"
+#include "ike/cert.h"
+#include "ike/engine.h"
+#include "world.h"
+
+#define IKE "aes128gcm16-prfsha256-x25519"
+#define ESP "aes128gcm16"
+#define PSK "a shared secret of some length"
+
+static const char *const names[2] = {"gw0.example.org", "gw1.example.org"};
+
+/* The PKI: a root, an intermediate under it, and a root nobody trusts. */
+struct pki {
+	EVP_PKEY *root_key, *int_key, *other_key;
+	X509 *root, *inter, *other;
+};
+
+/* One peer's side of a test: its certificate and what it trusts. */
+struct side {
+	int idx;
+	struct ike_cred *cred;
+	struct ike_trust *trust;
+	enum ike_auth_method local, remote;
+	enum ike_send_cert send;
+	const char *remote_id;
+};
+
+static struct pki pki;
+
+static void pki_init(void)
+{
+	pki.root_key = certs_key("EC", "P-256", 0);
+	pki.int_key = certs_key("EC", "P-256", 0);
+	pki.other_key = certs_key("EC", "P-256", 0);
+	pki.root = certs_ca("xike test root", pki.root_key, NULL, NULL);
+	pki.inter = certs_ca("xike test intermediate", pki.int_key, pki.root, pki.root_key);
+	pki.other = certs_ca("another root", pki.other_key, NULL, NULL);
+}
+
+static void pki_free(void)
+{
+	X509_free(pki.root);
+	X509_free(pki.inter);
+	X509_free(pki.other);
+	EVP_PKEY_free(pki.root_key);
+	EVP_PKEY_free(pki.int_key);
+	EVP_PKEY_free(pki.other_key);
+}
+
+/* How a certificate deviates from a good one. */
+enum flaw {
+	FLAW_NONE,
+	FLAW_EXPIRED,
+	FLAW_NOT_YET,
+	FLAW_REVOKED,
+	FLAW_WRONG_CA,
+	FLAW_OTHER_ID,
+	FLAW_KEY_USAGE,
+	FLAW_INTERMEDIATE, /* no flaw: issued by the intermediate CA */
+};
+
+#define REVOKED_SERIAL 77
+
+static X509 *make_ee(int idx, EVP_PKEY *key, enum flaw f)
+{
+	char san[64];
+	struct certs_spec s = {
+		.cn = names[idx],
+		.key = key,
+		.issuer = pki.root,
+		.ikey = pki.root_key,
+		.ku = "critical,digitalSignature",
+		.san = san,
+		.serial = 10 + idx,
+	};
+
+	snprintf(san, sizeof(san), "DNS:%s", f == FLAW_OTHER_ID ? "other.example.org" : names[idx]);
+	if (f == FLAW_EXPIRED) {
+		s.from = -30 * CERTS_DAY;
+		s.to = -CERTS_DAY;
+	} else if (f == FLAW_NOT_YET) {
+		s.from = CERTS_DAY;
+		s.to = 365 * CERTS_DAY;
+	} else if (f == FLAW_REVOKED) {
+		s.serial = REVOKED_SERIAL;
+	} else if (f == FLAW_WRONG_CA) {
+		s.issuer = pki.other;
+		s.ikey = pki.other_key;
+	} else if (f == FLAW_KEY_USAGE) {
+		s.ku = "critical,keyEncipherment,dataEncipherment";
+	} else if (f == FLAW_INTERMEDIATE) {
+		s.issuer = pki.inter;
+		s.ikey = pki.int_key;
+	}
+	return certs_make(&s);
+}
+
+static void append_pem(uint8_t **buf, size_t *len, X509 *x)
+{
+	size_t n;
+	uint8_t *pem = certs_pem(x, &n);
+
+	*buf = realloc(*buf, *len + n);
+	memcpy(*buf + *len, pem, n);
+	*len += n;
+	free(pem);
+}
+
+/* Our credential: the key, its certificate, the intermediate if it chains through it. */
+static struct ike_cred *make_cred(int idx, EVP_PKEY *key, enum flaw f)
+{
+	struct ike_cred *c = NULL;
+	const char *why = NULL;
+	uint8_t *kpem, *bundle = NULL;
+	size_t klen, blen = 0;
+	X509 *ee = make_ee(idx, key, f);
+
+	kpem = certs_key_pem(key, &klen);
+	CHECK_MSG(ike_cred_new(kpem, klen, &c, &why) == 0, "cred: %s", why ? why : "");
+	append_pem(&bundle, &blen, ee);
+	if (f == FLAW_INTERMEDIATE)
+		append_pem(&bundle, &blen, pki.inter);
+	if (c)
+		CHECK_MSG(ike_cred_add_certs(c, bundle, blen, &why) == 0, "certs: %s",
+			  why ? why : "");
+	free(kpem);
+	free(bundle);
+	X509_free(ee);
+	return c;
+}
+
+/* The root, with a CRL revoking REVOKED_SERIAL. */
+static struct ike_trust *make_trust(void)
+{
+	struct ike_trust *t = ike_trust_new();
+	const char *why = NULL;
+	long serial = REVOKED_SERIAL;
+	X509_CRL *crl = certs_crl(pki.root, pki.root_key, &serial, 1, 30 * CERTS_DAY);
+	size_t len;
+	uint8_t *der = certs_der(pki.root, &len);
+
+	CHECK_INT(ike_trust_add_ca(t, der, len, &why), 0);
+	free(der);
+	der = certs_crl_der(crl, &len);
+	CHECK_INT(ike_trust_add_crl(t, der, len, &why), 0);
+	free(der);
+	X509_CRL_free(crl);
+	return t;
+}
+
+static void edit(struct ike_conn_cfg *c, void *ctx)
+{
+	const struct side *s = ctx;
+
+	c->local_auth = s->local;
+	c->remote_auth = s->remote;
+	c->cred = s->cred;
+	c->trust = s->trust;
+	c->send_cert = s->send;
+	/* Certificates name FQDNs, not addresses. */
+	ike_id_parse(names[s->idx], &c->local_id);
+	if (s->remote_id)
+		ike_id_parse(s->remote_id, &c->remote_id);
+}
+
+struct outcome {
+	size_t up[2], child_up[2], auth_failed[2];
+	bool empty[2];
+};
+
+/* Peer `init` initiates; the world runs until quiet. */
+static struct outcome run(struct side sides[2], int init)
+{
+	struct world w;
+	struct ike_engine_cfg cfg;
+	struct outcome o;
+
+	ike_engine_cfg_defaults(&cfg);
+	world_init(&w, &cfg, &cfg, false);
+	w.wall = CERTS_NOW;
+	for (int i = 0; i < 2; i++)
+		CHECK_INT(world_conn_edit(&w, i, "c", IKE, ESP,
+					  sides[i].local == IKE_AUTH_PSK ||
+							  sides[i].remote == IKE_AUTH_PSK ?
+						  PSK :
+						  NULL,
+					  false, edit, &sides[i]),
+			  0);
+	CHECK_INT(ike_engine_initiate(w.p[init].e, "c", NULL), 0);
+	world_run(&w, 60000);
+	for (int i = 0; i < 2; i++) {
+		o.up[i] = world_events(&w.p[i], IKE_EV_IKE_UP);
+		o.child_up[i] = world_events(&w.p[i], IKE_EV_CHILD_UP);
+		o.auth_failed[i] = world_events(&w.p[i], IKE_EV_AUTH_FAILED);
+		o.empty[i] = w.p[i].k.n_sas == 0;
+	}
+	/* Established: both hold the same two ESP SAs, keys and all. */
+	if (o.child_up[0] && o.child_up[1]) {
+		CHECK_INT(w.p[0].k.n_sas, 2);
+		CHECK_INT(w.p[1].k.n_sas, 2);
+		for (size_t n = 0; n < w.p[0].k.n_sas; n++) {
+			const struct xk_sa *a = &w.p[0].k.sas[n];
+			const struct xk_sa *b = fake_kernel_find(&w.p[1].k, a->spi);
+
+			CHECK(b && a->enc_key_len == b->enc_key_len &&
+			      memcmp(a->enc_key, b->enc_key, a->enc_key_len) == 0);
+		}
+	}
+	world_free(&w);
+	return o;
+}
+
+static void sides_free(struct side sides[2])
+{
+	for (int i = 0; i < 2; i++) {
+		ike_cred_free(sides[i].cred);
+		ike_trust_free(sides[i].trust);
+	}
+}
+
+static void sides_cert(struct side sides[2], EVP_PKEY *k0, EVP_PKEY *k1, enum flaw f0,
+		       enum flaw f1)
+{
+	for (int i = 0; i < 2; i++)
+		sides[i] = (struct side){
+			.idx = i,
+			.cred = make_cred(i, i ? k1 : k0, i ? f1 : f0),
+			.trust = make_trust(),
+			.local = IKE_AUTH_PUBKEY,
+			.remote = IKE_AUTH_PUBKEY,
+			.remote_id = names[1 - i],
+		};
+}
+
+static void expect_up(const struct outcome *o, const char *what)
+{
+	for (int i = 0; i < 2; i++) {
+		CHECK_MSG(o->up[i] == 1 && o->child_up[i] == 1 && o->auth_failed[i] == 0,
+			  "%s: peer %d up %zu child %zu auth_failed %zu", what, i, o->up[i],
+			  o->child_up[i], o->auth_failed[i]);
+	}
+}
+
+/* `verifier` refused the other's authentication; nothing stays anywhere. */
+static void expect_refused(const struct outcome *o, int verifier, const char *what)
+{
+	CHECK_MSG(o->auth_failed[verifier] >= 1, "%s: peer %d did not fail the AUTH", what,
+		  verifier);
+	/* ... and the other side heard so (a notify in IKE_AUTH or INFORMATIONAL). */
+	CHECK_MSG(o->auth_failed[1 - verifier] >= 1, "%s: peer %d was not told", what,
+		  1 - verifier);
+	for (int i = 0; i < 2; i++)
+		CHECK_MSG(o->up[i] == 0 || i != verifier, "%s: peer %d came up", what, i);
+	CHECK_MSG(o->empty[0] && o->empty[1], "%s: SAs left installed (%d/%d)", what,
+		  !o->empty[0], !o->empty[1]);
+}
+
+/* Every key type signs and verifies, as initiator and as responder. */
+static void test_key_types(void)
+{
+	static const struct {
+		const char *type, *curve;
+		unsigned bits;
+	} kinds[] = {
+		{"RSA", NULL, 2048},    {"EC", "P-256", 0}, {"EC", "P-384", 0},
+		{"EC", "P-521", 0},     {"ED25519", NULL, 0}, {"ED448", NULL, 0},
+	};
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		EVP_PKEY *k0 = certs_key(kinds[k].type, kinds[k].curve, kinds[k].bits);
+		EVP_PKEY *k1 = certs_key(kinds[k].type, kinds[k].curve, kinds[k].bits);
+
+		for (int init = 0; init < 2; init++) {
+			struct side sides[2];
+			struct outcome o;
+			char what[64];
+
+			snprintf(what, sizeof(what), "%s%s%s, peer %d initiates", kinds[k].type,
+				 kinds[k].curve ? " " : "", kinds[k].curve ? kinds[k].curve : "",
+				 init);
+			sides_cert(sides, k0, k1, FLAW_NONE, FLAW_NONE);
+			o = run(sides, init);
+			expect_up(&o, what);
+			sides_free(sides);
+		}
+		EVP_PKEY_free(k0);
+		EVP_PKEY_free(k1);
+	}
+}
+
+/* A chain through an intermediate CA that only the sender holds. */
+static void test_intermediate(void)
+{
+	EVP_PKEY *k0 = certs_key("EC", "P-256", 0), *k1 = certs_key("EC", "P-384", 0);
+
+	for (int init = 0; init < 2; init++) {
+		struct side sides[2];
+		struct outcome o;
+
+		sides_cert(sides, k0, k1, FLAW_INTERMEDIATE, FLAW_INTERMEDIATE);
+		o = run(sides, init);
+		expect_up(&o, "intermediate");
+		sides_free(sides);
+	}
+	EVP_PKEY_free(k0);
+	EVP_PKEY_free(k1);
+}
+
+/* Each flaw, on the initiator's certificate and on the responder's. */
+static void test_refusals(void)
+{
+	static const struct {
+		enum flaw f;
+		const char *name;
+	} flaws[] = {
+		{FLAW_EXPIRED, "expired"},   {FLAW_NOT_YET, "not yet valid"},
+		{FLAW_REVOKED, "revoked"},   {FLAW_WRONG_CA, "wrong CA"},
+		{FLAW_OTHER_ID, "ID not in the certificate"},
+		{FLAW_KEY_USAGE, "key usage"},
+	};
+	EVP_PKEY *k0 = certs_key("EC", "P-256", 0), *k1 = certs_key("ED25519", NULL, 0);
+
+	for (size_t n = 0; n < sizeof(flaws) / sizeof(flaws[0]); n++) {
+		for (int bad = 0; bad < 2; bad++) {
+			struct side sides[2];
+			struct outcome o;
+			char what[80];
+
+			snprintf(what, sizeof(what), "%s, on peer %d (the %s)", flaws[n].name, bad,
+				 bad ? "responder" : "initiator");
+			sides_cert(sides, k0, k1, bad ? FLAW_NONE : flaws[n].f,
+				   bad ? flaws[n].f : FLAW_NONE);
+			o = run(sides, 0);
+			expect_refused(&o, 1 - bad, what);
+			sides_free(sides);
+		}
+	}
+	EVP_PKEY_free(k0);
+	EVP_PKEY_free(k1);
+}
+
+/* send_cert: never leaves the peer nothing to verify; ifasked is asked. */
+static void test_send_policy(void)
+{
+	EVP_PKEY *k0 = certs_key("EC", "P-256", 0), *k1 = certs_key("EC", "P-256", 0);
+	struct side sides[2];
+	struct outcome o;
+
+	sides_cert(sides, k0, k1, FLAW_NONE, FLAW_NONE);
+	sides[0].send = sides[1].send = IKE_SEND_CERT_IFASKED;
+	o = run(sides, 0);
+	expect_up(&o, "ifasked both ways");
+	sides_free(sides);
+
+	sides_cert(sides, k0, k1, FLAW_NONE, FLAW_NONE);
+	sides[0].send = IKE_SEND_CERT_NEVER;
+	o = run(sides, 0);
+	expect_refused(&o, 1, "initiator never sends its certificate");
+	sides_free(sides);
+	EVP_PKEY_free(k0);
+	EVP_PKEY_free(k1);
+}
+
+/* Peer 0 initiates; peer's local (or remote) method becomes PSK. */
+static const struct {
+	int peer;
+	bool remote;
+	int verifier;
+	const char *name;
+} wrong[] = {
+	{0, false, 1, "initiator uses the PSK where a signature is wanted"},
+	{1, true, 1, "initiator signs where the PSK is wanted"},
+	{0, true, 0, "responder signs where the PSK is wanted"},
+	{1, false, 0, "responder uses the PSK where a signature is wanted"},
+};
+
+/* A PSK one way and a signature the other, and methods that do not match. */
+static void test_mixed(void)
+{
+	EVP_PKEY *k0 = certs_key("EC", "P-256", 0), *k1 = certs_key("EC", "P-256", 0);
+	struct side sides[2];
+	struct outcome o;
+
+	for (int init = 0; init < 2; init++) {
+		/* Peer 0 signs, peer 1 uses the PSK: both configured so. */
+		sides_cert(sides, k0, k1, FLAW_NONE, FLAW_NONE);
+		sides[0].remote = IKE_AUTH_PSK;
+		sides[1].local = IKE_AUTH_PSK;
+		ike_cred_free(sides[1].cred);
+		sides[1].cred = NULL;
+		ike_trust_free(sides[0].trust);
+		sides[0].trust = NULL;
+		o = run(sides, init);
+		expect_up(&o, "signature one way, PSK the other");
+		sides_free(sides);
+	}
+
+	/* One side's method is not what the other expects of it. */
+	for (size_t n = 0; n < sizeof(wrong) / sizeof(wrong[0]); n++) {
+		sides_cert(sides, k0, k1, FLAW_NONE, FLAW_NONE);
+		if (wrong[n].remote)
+			sides[wrong[n].peer].remote = IKE_AUTH_PSK;
+		else
+			sides[wrong[n].peer].local = IKE_AUTH_PSK;
+		o = run(sides, 0);
+		expect_refused(&o, wrong[n].verifier, wrong[n].name);
+		sides_free(sides);
+	}
+	EVP_PKEY_free(k0);
+	EVP_PKEY_free(k1);
+}
+
+/*
+ * A responder with a PSK connection and a signature connection for the
+ * same peer picks the one whose method the initiator's AUTH uses.
+ */
+static void test_pick_by_method(void)
+{
+	EVP_PKEY *k0 = certs_key("EC", "P-256", 0), *k1 = certs_key("EC", "P-256", 0);
+
+	for (int signed_ = 0; signed_ < 2; signed_++) {
+		struct side sides[2], psk = {.idx = 1, .remote_id = names[0]};
+		struct ike_engine_cfg cfg;
+		struct world w;
+
+		sides_cert(sides, k0, k1, FLAW_NONE, FLAW_NONE);
+		ike_engine_cfg_defaults(&cfg);
+		world_init(&w, &cfg, &cfg, false);
+		w.wall = CERTS_NOW;
+		if (!signed_)
+			sides[0].local = sides[0].remote = IKE_AUTH_PSK;
+		CHECK_INT(world_conn_edit(&w, 0, "c", IKE, ESP, PSK, false, edit, &sides[0]), 0);
+		/* The one that should not be picked comes first. */
+		for (int n = 0; n < 2; n++) {
+			if (n != signed_)
+				CHECK_INT(world_conn_edit(&w, 1, "by-psk", IKE, ESP, PSK, false, edit,
+							  &psk),
+					  0);
+			else
+				CHECK_INT(world_conn_edit(&w, 1, "by-cert", IKE, ESP, NULL, false,
+							  edit, &sides[1]),
+					  0);
+		}
+		CHECK_INT(ike_engine_initiate(w.p[0].e, "c", NULL), 0);
+		world_run(&w, 60000);
+		CHECK_MSG(world_events(&w.p[1], IKE_EV_IKE_UP) == 1 &&
+				  world_events(&w.p[0], IKE_EV_CHILD_UP) == 1,
+			  "pick by method (%s): not up", signed_ ? "signature" : "PSK");
+		{
+			const struct ike_event *ev = world_event(&w.p[1], IKE_EV_IKE_UP);
+
+			CHECK_MSG(ev && !strcmp(ev->conn, signed_ ? "by-cert" : "by-psk"),
+				  "pick by method: conn %s", ev ? ev->conn : "none");
+		}
+		world_free(&w);
+		sides_free(sides);
+	}
+	EVP_PKEY_free(k0);
+	EVP_PKEY_free(k1);
+}
+
+int main(void)
+{
+	pki_init();
+	test_key_types();
+	test_intermediate();
+	test_refusals();
+	test_send_policy();
+	test_mixed();
+	test_pick_by_method();
+	pki_free();
+	return check_done("certauth");
+}
