@@ -46,7 +46,21 @@ run_case() {
 	[ "$echo_pkts" -eq 0 ] || fail "$echo_pkts plain ICMP echo packets crossed the wire"
 	ctl 1 --json list-sas | grep -q '"packets-out": *[1-9]' || fail "no outbound packets counted"
 	ctl 1 list-sas
+	# Per connection and per CHILD SA, as Prometheus series.
+	prom=$(ctl 1 stats --prometheus)
+	for series in 'conn_up{conn="t"} 1' 'conn_ike_sas{conn="t"} 1' 'conn_child_sas{conn="t"} 1' \
+		'conn_ike_ups_total{conn="t"} 1' 'conn_child_ups_total{conn="t"} 1'; do
+		echo "$prom" | grep -qxF "xike_$series" || fail "stats --prometheus lacks xike_$series"
+	done
+	for series in 'conn_bytes_total{conn="t",dir="out"}' 'conn_packets_total{conn="t",dir="in"}' \
+		'child_packets_total{conn="t",spi_in="[0-9a-f]\{8\}",dir="out"}'; do
+		echo "$prom" | grep -q "^xike_$series [1-9]" || fail "stats --prometheus: xike_$series not counted"
+	done
 	check ctl 2 terminate t
+	wait_for 10 sh -c "$XIKECTL -s /run/xike-test-$$-1.sock stats --prometheus | grep -qxF 'xike_conn_up{conn=\"t\"} 0'" ||
+		fail "conn t still up after terminate"
+	ctl 1 stats --prometheus | grep -qxF 'xike_conn_ike_ups_total{conn="t"} 1' ||
+		fail "the handshake count went with the SA"
 	wait_for 10 sh -c "! ip netns exec $NS1 ip route show table 220 | grep -q ." ||
 		fail "peer 1 kept its routes"
 	xiked_stop 1

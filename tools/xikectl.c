@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 static const char *sock_path = "/run/xike/xiked.sock";
-static bool opt_json, opt_prom;
+static bool opt_json, opt_prom, opt_conns;
 
 static int connect_daemon(void)
 {
@@ -204,6 +204,106 @@ static void list_conns(json_object *resp)
 	}
 }
 
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void label(const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			putchar('\\');
+		if (*v == '\n')
+			fputs("\\n", stdout);
+		else
+			putchar(*v);
+	}
+}
+
+/* One sample: xike_NAME{conn="...",EXTRA} VALUE. */
+static void sample(const char *name, const char *conn, const char *extra, json_object *v)
+{
+	printf("xike_%s{conn=\"", name);
+	label(conn);
+	printf("\"%s} %s\n", extra, json_object_get_string(v));
+}
+
+static const struct {
+	const char *key, *name, *extra;
+} conn_series[] = {
+	{ "up", "conn_up", "" },
+	{ "ike-sas", "conn_ike_sas", "" },
+	{ "child-sas", "conn_child_sas", "" },
+	{ "established-seconds", "conn_established_seconds", "" },
+	{ "ike-ups", "conn_ike_ups_total", "" },
+	{ "child-ups", "conn_child_ups_total", "" },
+	{ "ike-rekeys", "conn_ike_rekeys_total", "" },
+	{ "child-rekeys", "conn_child_rekeys_total", "" },
+	{ "last-setup-ms", "conn_last_setup_milliseconds", "" },
+	{ "bytes-in", "conn_bytes_total", ",dir=\"in\"" },
+	{ "bytes-out", "conn_bytes_total", ",dir=\"out\"" },
+	{ "packets-in", "conn_packets_total", ",dir=\"in\"" },
+	{ "packets-out", "conn_packets_total", ",dir=\"out\"" },
+};
+
+/* Per connection and per CHILD_SA, as Prometheus series. */
+static void conn_metrics(json_object *resp)
+{
+	json_object *conns = get(resp, "connections"), *children = get(resp, "children");
+
+	json_object_object_foreach(conns, name, c) {
+		json_object *f = get(c, "failures");
+
+		for (size_t i = 0; i < sizeof(conn_series) / sizeof(conn_series[0]); i++) {
+			json_object *v = get(c, conn_series[i].key);
+
+			if (v && json_object_is_type(v, json_type_boolean))
+				v = json_object_new_int(json_object_get_boolean(v));
+			else if (v)
+				json_object_get(v);
+			if (v)
+				sample(conn_series[i].name, name, conn_series[i].extra, v);
+			json_object_put(v);
+		}
+		json_object_object_foreach(f, reason, n) {
+			char extra[128];
+
+			snprintf(extra, sizeof(extra), ",reason=\"%s\"", reason);
+			sample("conn_failures_total", name, extra, n);
+		}
+	}
+	for (size_t i = 0; children && i < json_object_array_length(children); i++) {
+		json_object *ch = json_object_array_get_idx(children, i);
+		char extra[64];
+		static const char *const keys[][3] = {
+			{ "bytes-in", "child_bytes_total", "in" },
+			{ "bytes-out", "child_bytes_total", "out" },
+			{ "packets-in", "child_packets_total", "in" },
+			{ "packets-out", "child_packets_total", "out" },
+		};
+
+		for (size_t k = 0; k < 4; k++) {
+			snprintf(extra, sizeof(extra), ",spi_in=\"%s\",dir=\"%s\"", str(ch, "spi-in"),
+				 keys[k][2]);
+			sample(keys[k][1], str(ch, "conn"), extra, get(ch, keys[k][0]));
+		}
+	}
+}
+
+/* Per connection, as a table. */
+static void conn_table(json_object *resp)
+{
+	json_object *conns = get(resp, "connections");
+
+	printf("\n%-16s %-4s %4s %6s %10s %7s %7s %14s %14s\n", "CONN", "UP", "IKE", "CHILD",
+	       "UP-SECONDS", "REKEYS", "SETUP", "BYTES-IN", "BYTES-OUT");
+	json_object_object_foreach(conns, name, c) {
+		printf("%-16s %-4s %4s %6s %10s %7lld %5sms %14s %14s\n", name,
+		       json_object_get_boolean(get(c, "up")) ? "yes" : "no", str(c, "ike-sas"),
+		       str(c, "child-sas"), str(c, "established-seconds"),
+		       (long long)(json_object_get_int64(get(c, "child-rekeys")) +
+				   json_object_get_int64(get(c, "ike-rekeys"))),
+		       str(c, "last-setup-ms"), str(c, "bytes-in"), str(c, "bytes-out"));
+	}
+}
+
 static void stats(json_object *resp)
 {
 	json_object *s = get(resp, "stats");
@@ -224,6 +324,8 @@ static void stats(json_object *resp)
 			printf("%-20s %s\n", k, json_object_get_string(v));
 		}
 	}
+	if (get(resp, "connections"))
+		(opt_prom ? conn_metrics : conn_table)(resp);
 }
 
 static int monitor(void)
@@ -264,7 +366,9 @@ static void usage(FILE *f)
 		   "  rekey CONN [ike|reauth] rekey its CHILD SAs (or its IKE SA, or\n"
 		   "                         reauthenticate its IKE SA)\n"
 		   "  reload                 re-read the configuration\n"
-		   "  stats [--prometheus]   counters\n"
+		   "  stats [--connections] [--prometheus]\n"
+		   "                         counters; per connection and CHILD SA too\n"
+		   "                         with --connections (implied by --prometheus)\n"
 		   "  monitor                follow events\n");
 }
 
@@ -274,18 +378,20 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "prometheus", no_argument, NULL, 'p' },
+		{ "connections", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd, *arg;
-	json_object *resp;
+	json_object *resp, *q;
 	int o;
 
 	while ((o = getopt_long(argc, argv, "s:jh", opts, NULL)) != -1) {
 		switch (o) {
 		case 's': sock_path = optarg; break;
 		case 'j': opt_json = true; break;
-		case 'p': opt_prom = true; break;
+		case 'p': opt_prom = opt_conns = true; break;
+		case 'C': opt_conns = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -331,7 +437,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	resp = call(request(cmd, !strcmp(cmd, "list-sas") ? arg : NULL));
+	q = request(cmd, !strcmp(cmd, "list-sas") ? arg : NULL);
+	if (!strcmp(cmd, "stats") && opt_conns)
+		json_object_object_add(q, "connections", json_object_new_boolean(true));
+	resp = call(q);
 	if (opt_json && !opt_prom)
 		print_json(resp);
 	else if (!strcmp(cmd, "list-sas"))

@@ -29,6 +29,7 @@
 #include "daemon/ctl.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
+#include "daemon/metrics.h"
 #include "daemon/request.h"
 #include "esp-soft/esp_soft.h"
 #include "ike/ikev2.h"
@@ -329,7 +330,7 @@ static json_object *cmd_list_conns(struct xiked *d)
 	return resp;
 }
 
-static json_object *cmd_stats(struct xiked *d)
+static json_object *cmd_stats(struct xiked *d, bool connections)
 {
 	json_object *resp = json_object_new_object(), *o = json_object_new_object();
 	struct ike_stats s;
@@ -396,6 +397,16 @@ static json_object *cmd_stats(struct xiked *d)
 #undef S
 	add(resp, "ok", json_object_new_boolean(true));
 	add(resp, "stats", o);
+	/* Per connection and per CHILD_SA: asks the kernel for each CHILD_SA. */
+	if (connections) {
+		json_object *m = xd_metrics_json(d), *v;
+
+		json_object_object_get_ex(m, "connections", &v);
+		add(resp, "connections", json_object_get(v));
+		json_object_object_get_ex(m, "children", &v);
+		add(resp, "children", json_object_get(v));
+		json_object_put(m);
+	}
 	return resp;
 }
 
@@ -450,7 +461,7 @@ static json_object *run(struct xiked *d, struct xd_client *c, const struct xd_re
 	switch (req->cmd) {
 	case XD_CMD_STATUS: return cmd_status(d);
 	case XD_CMD_LIST_CONNS: return cmd_list_conns(d);
-	case XD_CMD_STATS: return cmd_stats(d);
+	case XD_CMD_STATS: return cmd_stats(d, req->connections);
 	case XD_CMD_LIST_SAS:
 		*sent = cmd_list_sas(d, c, req->conn);
 		return NULL;

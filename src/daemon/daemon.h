@@ -11,6 +11,7 @@
  *   main.c    options, start-up, run, shutdown, signals
  *   events.c  engine and backend events: to connections, routes, control
  *   ctl.c     the control socket; formats events as JSON
+ *   metrics.c per-connection and per-CHILD_SA metrics
  *   conn.c    connection actions: initiate, terminate, rekey, reload,
  *             retries, dpd-action
  *   backend.c the ESP backend and the one ops table the engine uses
@@ -65,6 +66,7 @@ struct xd_trap {
 };
 
 struct xd_list_job;
+struct xd_metric;
 
 struct xd_client {
 	ev_io w;
@@ -128,6 +130,8 @@ struct xiked {
 	struct xd_route_ctx *routes;
 	ev_io routes_w;
 	struct xd_stats stats;
+	struct xd_metric *metrics; /* per connection name (metrics.c) */
+	size_t metrics_cap, n_metrics;
 	uint64_t started_ms;
 	bool stopping;
 	bool debug; /* -d: debug logging whatever the config says */

@@ -15,6 +15,7 @@
 #include "daemon/daemon.h"
 #include "daemon/events.h"
 #include "daemon/loop.h"
+#include "daemon/metrics.h"
 #include "daemon/route.h"
 #include "daemon/trap.h"
 
@@ -25,6 +26,7 @@ void xd_on_engine_event(void *ctx, const struct ike_event *ev)
 	if (ev->child && ev->type == IKE_EV_CHILD_UP && d->routes)
 		xd_routes_child_up(d->routes, ev->remote, ev->child);
 	xd_conn_event(d, ev);
+	xd_metrics_event(d, ev);
 	if (ev->child && ev->type == IKE_EV_CHILD_DOWN && d->routes)
 		xd_routes_child_down(d->routes, ev->child);
 	xd_ctl_event(d, ev);

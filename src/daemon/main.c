@@ -20,6 +20,7 @@
 #include "daemon/events.h"
 #include "daemon/logging.h"
 #include "daemon/loop.h"
+#include "daemon/metrics.h"
 #include "daemon/net.h"
 #include "daemon/privs.h"
 #include "daemon/route.h"
@@ -244,6 +245,7 @@ int main(int argc, char **argv)
 	xd_net_close(d);
 	xd_backend_close(d);
 	xd_ctl_close(d);
+	xd_metrics_free(d);
 	xd_config_free(&d->cfg);
 	xk_notice("stopped");
 	return 0;

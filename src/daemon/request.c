@@ -110,8 +110,8 @@ static int lookup(const char *name, enum xd_cmd *cmd)
 static int fields(struct xd_request *req, const char **cmd, char *err, size_t errlen)
 {
 	static const char shape[] = "request must be an object with \"cmd\", a string";
-	json_object *jcmd, *jconn, *jike, *jreauth;
-	bool ok_cmd, ok_conn, ok_ike, ok_reauth;
+	json_object *jcmd, *jconn, *jike, *jreauth, *jconns;
+	bool ok_cmd, ok_conn, ok_ike, ok_reauth, ok_conns;
 
 	if (!req->json || !json_object_is_type(req->json, json_type_object))
 		return refuse(err, errlen, -EINVAL, shape);
@@ -121,14 +121,17 @@ static int fields(struct xd_request *req, const char **cmd, char *err, size_t er
 	jconn = field(req->json, "conn", json_type_string, &ok_conn);
 	jike = field(req->json, "ike", json_type_boolean, &ok_ike);
 	jreauth = field(req->json, "reauth", json_type_boolean, &ok_reauth);
+	jconns = field(req->json, "connections", json_type_boolean, &ok_conns);
 	if (!ok_conn)
 		return refuse(err, errlen, -EINVAL, "\"conn\" must be a string");
-	if (!ok_ike || !ok_reauth)
-		return refuse(err, errlen, -EINVAL, "\"ike\" and \"reauth\" must be true or false");
+	if (!ok_ike || !ok_reauth || !ok_conns)
+		return refuse(err, errlen, -EINVAL,
+			      "\"ike\", \"reauth\" and \"connections\" must be true or false");
 	*cmd = json_object_get_string(jcmd);
 	req->conn = jconn ? json_object_get_string(jconn) : NULL;
 	req->ike = jike && json_object_get_boolean(jike);
 	req->reauth = jreauth && json_object_get_boolean(jreauth);
+	req->connections = jconns && json_object_get_boolean(jconns);
 	return 0;
 }
 

@@ -47,6 +47,7 @@ struct xd_request {
 	enum xd_cmd cmd;
 	const char *conn; /* NULL when absent; owned by json */
 	bool ike, reauth;
+	bool connections; /* stats: with the per-connection metrics */
 	json_object *json;
 };
 

@@ -79,7 +79,7 @@ static const struct {
 	{ "{\"cmd\": \"initiate\", \"conn\": null}", ALL, -EINVAL, "\"conn\" must be a string" },
 	{ "{\"cmd\": \"list-sas\", \"conn\": {}}", READ, -EINVAL, "\"conn\" must be a string" },
 	{ "{\"cmd\": \"rekey\", \"conn\": \"a\", \"ike\": \"yes\"}", ALL, -EINVAL,
-	  "\"ike\" and \"reauth\" must be true or false" },
+	  "\"ike\", \"reauth\" and \"connections\" must be true or false" },
 	{ "{\"cmd\": \"launch\"}", READ, -EINVAL, "unknown command: launch" },
 	{ "{\"cmd\": \"initiate\"}", ALL, -EINVAL, "\"conn\" is required" },
 	{ "{\"cmd\": \"rekey\", \"conn\": \"a\", \"ike\": true, \"reauth\": true}", ALL, -EINVAL,
