@@ -9,7 +9,8 @@
 # (NOTIFY_SOCKET, WATCHDOG_USEC as systemd sets them) sends READY=1, then
 # WATCHDOG=1 from its loop — none while the process is stopped — and
 # STOPPING=1 at the end; its log is JSON lines at the levels set per
-# subsystem.
+# subsystem, and, with stderr the journal's stream, journal entries with
+# structured fields (read off a listener on the journal's socket).
 set -eu
 : "${XIKE_BUILD:?XIKE_BUILD must name the build directory}"
 name=service.sh
@@ -128,4 +129,50 @@ assert not any(l["subsystem"] == "esp-soft" and l["level"] == "info" for l in li
     "esp-soft's info lines under log-level = warning"
 EOF
 say "log: JSON lines, levels per subsystem"
+
+# Under systemd: stderr is the journal's stream (JOURNAL_STREAM names its
+# device and inode), so lines go to the journal's socket with fields.  A
+# private mount namespace puts a listener where that socket lives.
+cat >"$T/j.conf" <<EOF
+[global]
+socket = $T/j.sock
+user = root
+[conn t]
+local = 127.0.0.1
+remote = 127.0.0.2
+psk = a key for the journal test only
+start = start
+EOF
+: >"$T/j.err"
+unshare -m -n sh -c '
+	mount -t tmpfs tmpfs /run && mkdir -p /run/systemd/journal || exit 1
+	python3 - "$1/journal.log" <<"EOF" >/dev/null 2>&1 &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/run/systemd/journal/socket")
+with open(sys.argv[1], "a", buffering=1) as log:
+    while True:
+        log.write(s.recv(65536).decode(errors="replace").replace("\n", "\t") + "\n")
+EOF
+	listener=$!
+	for i in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
+	JOURNAL_STREAM=$(stat -c %d:%i "$1/j.err") "$2" -c "$1/j.conf" 2>>"$1/j.err" &
+	daemon=$!
+	sleep 1.5
+	kill "$daemon"
+	wait "$daemon"
+	kill "$listener"' sh "$T" "$XIKE_BUILD/src/daemon/xiked" >/dev/null 2>&1
+[ ! -s "$T/j.err" ] || { cat "$T/j.err"; fail "log lines on stderr under the journal"; }
+python3 - "$T/journal.log" <<'EOF' || { cat "$T/journal.log"; fail "journal fields"; }
+import sys
+entries = [dict(f.split("=", 1) for f in l.rstrip("\n").split("\t") if "=" in f)
+           for l in open(sys.argv[1])]
+assert entries, "nothing reached the journal"
+assert all(e.get("SYSLOG_IDENTIFIER") == "xiked" and "PRIORITY" in e and
+           "XIKE_SUBSYSTEM" in e and "MESSAGE" in e for e in entries)
+init = [e for e in entries if e["MESSAGE"].startswith("initiating conn=t")]
+assert init and init[0].get("XIKE_CONN") == "t" and init[0]["XIKE_SUBSYSTEM"] == "engine" \
+    and init[0]["PRIORITY"] == "6" and "XIKE_SPI" in init[0], init
+EOF
+say "journal: $(wc -l <"$T/journal.log") entries with PRIORITY, XIKE_SUBSYSTEM, XIKE_CONN, XIKE_SPI"
 say PASS
