@@ -853,7 +853,10 @@ static void test_id_match(void)
  * these.  The appendix's text could not be fetched when this was written,
  * so the bytes were transcribed by hand from the RFCs' definitions, and
  * test_algid_encodings checks every one against OpenSSL's own DER
- * encoder: a typo here cannot pass as a known answer.
+ * encoder: a typo here cannot pass as a known answer.  The common ones
+ * (sha256/384WithRSAEncryption, ecdsa-with-SHA256, RSASSA-PSS with SHA-256,
+ * MGF1-SHA-256 and salt 32) are also the bytes the Mozilla Root Store
+ * Policy (section 5.1.1) pins for certificate signatures.
  */
 static const char rfc_sha1_rsa[] = "300d 0609 2a86 4886 f70d 0101 0505 00";
 static const char rfc_sha256_rsa[] = "300d 0609 2a86 4886 f70d 0101 0b05 00";
