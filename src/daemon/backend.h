@@ -12,6 +12,8 @@
 
 struct xiked;
 struct xd_conn;
+struct ike_sa_info;
+struct ike_child_info;
 
 /*
  * The engine's kernel ops (ctx: the daemon): the backend's own, with the
@@ -19,6 +21,11 @@ struct xd_conn;
  * CHILD_SAs they bring up.
  */
 extern const struct xk_kernel_ops xd_backend_ops;
+
+/* The kernel's counters of a CHILD_SA of sa, each way (zero where unknown). */
+void xd_backend_child_stats(struct xiked *d, const struct ike_sa_info *sa,
+			    const struct ike_child_info *c, struct xk_sa_stats *in,
+			    struct xk_sa_stats *out);
 
 /* Choose and open the backend (the `backend` setting); no thread yet. */
 int xd_backend_open(struct xiked *d, char *err, size_t errlen);

@@ -166,12 +166,9 @@ static json_object *child_json(struct xiked *d, const struct ike_sa_info *sa,
 {
 	json_object *o = json_object_new_object();
 	char suite[96];
-	struct xk_sa_stats in = { 0 }, out = { 0 };
-	struct xk_sa_id id_in = { .dst = sa->local, .spi = c->spi_in, .proto = 50 };
-	struct xk_sa_id id_out = { .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
+	struct xk_sa_stats in, out;
 
-	xd_backend_ops.query_sa(d, &id_in, &in);
-	xd_backend_ops.query_sa(d, &id_out, &out);
+	xd_backend_child_stats(d, sa, c, &in, &out);
 	add(o, "name", json_object_new_string(sa->conn));
 	add(o, "state", json_object_new_string(c->state));
 	add(o, "mode", json_object_new_string(c->mode == XK_MODE_TUNNEL ? "tunnel" : "transport"));
@@ -398,15 +395,8 @@ static json_object *cmd_stats(struct xiked *d, bool connections)
 	add(resp, "ok", json_object_new_boolean(true));
 	add(resp, "stats", o);
 	/* Per connection and per CHILD_SA: asks the kernel for each CHILD_SA. */
-	if (connections) {
-		json_object *m = xd_metrics_json(d), *v;
-
-		json_object_object_get_ex(m, "connections", &v);
-		add(resp, "connections", json_object_get(v));
-		json_object_object_get_ex(m, "children", &v);
-		add(resp, "children", json_object_get(v));
-		json_object_put(m);
-	}
+	if (connections)
+		xd_metrics_add(d, resp);
 	return resp;
 }
 

@@ -201,14 +201,11 @@ struct walk {
 static void add_child(struct walk *w, json_object *conn, const struct ike_sa_info *sa,
 		      const struct ike_child_info *c)
 {
-	struct xk_sa_stats in = { 0 }, out = { 0 };
-	struct xk_sa_id id_in = { .dst = sa->local, .spi = c->spi_in, .proto = 50 };
-	struct xk_sa_id id_out = { .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
+	struct xk_sa_stats in, out;
 	json_object *o = json_object_new_object();
 	char spi[16];
 
-	xd_backend_ops.query_sa(w->d, &id_in, &in);
-	xd_backend_ops.query_sa(w->d, &id_out, &out);
+	xd_backend_child_stats(w->d, sa, c, &in, &out);
 	bump(conn, "child-sas", 1);
 	bump(conn, "bytes-in", (int64_t)in.bytes);
 	bump(conn, "bytes-out", (int64_t)out.bytes);
@@ -247,10 +244,10 @@ static void add_sa(void *ctx, const struct ike_sa_info *sa)
 			add_child(w, conn, sa, &ci);
 }
 
-json_object *xd_metrics_json(struct xiked *d)
+void xd_metrics_add(struct xiked *d, json_object *resp)
 {
 	struct walk w = { d, json_object_new_object(), json_object_new_array() };
-	json_object *o = json_object_new_object(), *conn;
+	json_object *conn;
 
 	for (size_t i = 0; i < d->cfg.n_conns; i++)
 		json_object_object_add(w.conns, d->cfg.conns[i].name, conn_entry());
@@ -266,9 +263,8 @@ json_object *xd_metrics_json(struct xiked *d)
 		add_counters(conn, m);
 	}
 	ike_engine_foreach_sa(d->eng, add_sa, &w);
-	json_object_object_add(o, "connections", w.conns);
-	json_object_object_add(o, "children", w.children);
-	return o;
+	json_object_object_add(resp, "connections", w.conns);
+	json_object_object_add(resp, "children", w.children);
 }
 
 void xd_metrics_free(struct xiked *d)

@@ -16,11 +16,11 @@
 void xd_metrics_event(struct xiked *d, const struct ike_event *ev);
 
 /*
- * {"connections": {NAME: {...}}, "children": [{...}]} for every
- * configured connection (and those only seen in events since a reload
- * removed them); the kernel is asked for each CHILD_SA's counters.
+ * Add "connections": {NAME: {...}} and "children": [{...}] to resp, for
+ * every configured connection (and those only seen in events since a
+ * reload removed them); the kernel is asked for each CHILD_SA's counters.
  */
-json_object *xd_metrics_json(struct xiked *d);
+void xd_metrics_add(struct xiked *d, json_object *resp);
 
 void xd_metrics_free(struct xiked *d);
 
