@@ -61,7 +61,44 @@ run_case() {
 		fail "conn t still up after terminate"
 	ctl 1 stats --prometheus | grep -qxF 'xike_conn_ike_ups_total{conn="t"} 1' ||
 		fail "the handshake count went with the SA"
-	wait_for 10 sh -c "! ip netns exec $NS1 ip route show table 220 | grep -q ." ||
+	wait_for 10 sh -c "! ip netns exec $NS1 ip -$fam route show table 220 | grep -q ." ||
+		fail "peer 1 kept its routes"
+	xiked_stop 1
+	xiked_stop 2
+}
+
+# Inner addresses of the other family than the outer ones (4-in-6 and
+# 6-in-4): the routes into the TUN device follow the selectors' family.
+cross_case() {
+	inner=$1
+	if [ "$inner" = 4 ]; then
+		o1=$IP1_6 o2=$IP2_6 i1=$IP1_4 i2=$IP2_4 hl=32 what=4-in-6
+	else
+		o1=$IP1_4 o2=$IP2_4 i1=$IP1_6 i2=$IP2_6 hl=128 what=6-in-4
+	fi
+	say "case: soft <-> soft, tunnel, $what"
+	for n in 1 2; do
+		if [ "$n" = 1 ]; then l=$o1 r=$o2 lt=$i1 rt=$i2; else l=$o2 r=$o1 lt=$i2 rt=$i1; fi
+		printf '[global]\n%s\nbackend = soft\n[conn t]\nlocal = %s\nremote = %s\npsk = soft\nlocal-ts = %s/%s\nremote-ts = %s/%s\n' \
+			"$(xiked_socket "$n")" "$l" "$r" "$lt" "$hl" "$rt" "$hl" | xiked_start "$n"
+	done
+	check ctl 1 initiate t
+	wait_for 20 child_up 1 || fail "no CHILD SA"
+	wait_for 10 child_up 2 || fail "no CHILD SA on peer 2"
+	for n in 1 2; do
+		if [ "$n" = 1 ]; then rt=$i2; else rt=$i1; fi
+		ip -"$inner" -n "$(_xiked_ns "$n")" route show table 220 | grep -q "^$rt " ||
+			{ ip -"$inner" -n "$(_xiked_ns "$n")" route show table 220 >&2; fail "peer $n: no route to $rt in table 220"; }
+	done
+	wire_count_reset
+	check n1 ping -c 3 -i 0.2 -W 2 -I "$i1" "$i2"
+	esp=$(wire_count espudp)
+	echo_pkts=$(wire_count echo)
+	[ "$esp" -ge 6 ] || fail "$what: expected >= 6 ESP packets on the wire, saw $esp"
+	[ "$echo_pkts" -eq 0 ] || fail "$what: $echo_pkts plain ICMP echo packets crossed the wire"
+	[ "$(ctl_stat 2 esp-rx-packets)" -ge 3 ] || fail "$what: peer 2 received no ESP"
+	check ctl 1 terminate t
+	wait_for 10 sh -c "! ip netns exec $NS1 ip -$inner route show table 220 | grep -q ." ||
 		fail "peer 1 kept its routes"
 	xiked_stop 1
 	xiked_stop 2
@@ -172,10 +209,13 @@ backend = soft
 	xiked_stop 1
 }
 
+
 run_case tunnel 4
 run_case transport 4
 run_case transport 6
 run_case tunnel 6
+cross_case 4
+cross_case 6
 nat_case
 second_case
 say "PASS"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # xiked <-> xiked over kernel ESP (inside UML), beyond the happy path:
 # start = start and start = trap, wrong PSK, proposals and selectors that do
-# not match, a bad config, reload keeping SAs, and kill -9 + restart.
+# not match, 4-in-6 and 6-in-4, a bad config, reload keeping SAs, and
+# kill -9 + restart.
 . "$(dirname "$0")/../lib.sh"
 . "$(dirname "$0")/../xiked-lib.sh"
 require_root
@@ -97,6 +98,30 @@ wait_for 10 grep -q 'notify=TS_UNACCEPTABLE' "$XK_DIR/events" ||
 kill $mon
 no_states 1 && no_states 2 || fail "SAs installed for refused selectors"
 stop_both
+
+# Inner addresses of the other family than the outer ones: the policies,
+# states and routes follow the selectors' family.
+for inner in 4 6; do
+	if [ "$inner" = 4 ]; then
+		o1=$IP1_6 o2=$IP2_6 i1=$IP1_4 i2=$IP2_4 hl=32 what=4-in-6
+	else
+		o1=$IP1_4 o2=$IP2_4 i1=$IP1_6 i2=$IP2_6 hl=128 what=6-in-4
+	fi
+	say "$what over kernel ESP"
+	conf 1 "psk = s3cret" "local = $o1" "remote = $o2" "local-ts = $i1/$hl" "remote-ts = $i2/$hl" |
+		xiked_start 1
+	conf 2 "psk = s3cret" "local = $o2" "remote = $o1" "local-ts = $i2/$hl" "remote-ts = $i1/$hl" |
+		xiked_start 2
+	check ctl 1 initiate t
+	wait_for 20 child_up 1 || { xiked_log 1; fail "$what: no CHILD SA"; }
+	n1 ip xfrm state | grep -q "^src $o1 dst $o2" || { n1 ip xfrm state; fail "$what: no outer $o1 -> $o2 state"; }
+	n1 ip xfrm policy | grep -q "^src $i1/$hl dst $i2/$hl" || { n1 ip xfrm policy; fail "$what: no inner policy"; }
+	n1 ip -"$inner" route show table 220 | grep -q "^$i2 " ||
+		{ n1 ip -"$inner" route show table 220; fail "$what: no route to $i2 in table 220"; }
+	check n1 ping -c 3 -i 0.2 -W 2 -I "$i1" "$i2"
+	ctl 1 --json list-sas | grep -q '"packets-out": *[3-9]' || { ctl 1 --json list-sas; fail "$what: the SA counted no traffic"; }
+	stop_both
+done
 
 say "a bad config: a clear message, no daemon"
 conf 1 "psk = s3cret" "esp = aes128gcm16-sha999" > "$XK_DIR/bad.conf"

@@ -507,7 +507,7 @@ void xd_routes_add(struct xd_route_ctx *r, uint64_t owner, const struct xk_addr 
 	struct xd_route *x;
 	char b[XK_TS_STRLEN];
 
-	if (!r || plen < 0 || remote_ts->family != peer->family)
+	if (!r || plen < 0)
 		return;
 	x = find(r, af(remote_ts->family), remote_ts->lo, plen);
 	if (x) {
@@ -523,8 +523,22 @@ void xd_routes_add(struct xd_route_ctx *r, uint64_t owner, const struct xk_addr 
 	src = local_in(r, local_ts);
 	if (!src && !r->tun_ifindex)
 		return;
-	/* Userspace ESP: into its device; the kernel: the peer's way. */
-	ifindex = r->tun_ifindex ? r->tun_ifindex : peer_path(r, peer, &gw);
+	/*
+	 * Userspace ESP: into its device, whatever the outer family.  The
+	 * kernel: the peer's way; a gateway of the other family (4-in-6 or
+	 * 6-in-4) cannot be one of this route, and needs none: the policy
+	 * takes the packet before a neighbour is looked up, and the SA's
+	 * outer addresses are routed on their own.
+	 */
+	if (r->tun_ifindex) {
+		ifindex = r->tun_ifindex;
+	} else {
+		ifindex = peer_path(r, peer, &gw);
+		if (gw && remote_ts->family != peer->family) {
+			nl_addr_put(gw);
+			gw = NULL;
+		}
+	}
 	dst = nl_addr_build(af(remote_ts->family), remote_ts->lo,
 			    remote_ts->family == XK_AF_INET ? 4 : 16);
 	rt = rtnl_route_alloc();
@@ -603,8 +617,17 @@ void xd_routes_child_up(struct xd_route_ctx *r, const struct xk_addr *peer,
 	/* Transport mode needs a route only into a userspace ESP device. */
 	if (!r || !c->n_local_ts || (c->mode != XK_MODE_TUNNEL && !r->tun_ifindex))
 		return;
-	for (size_t i = 0; i < c->n_remote_ts; i++)
-		xd_routes_add(r, c->spi_in, peer, &c->local_ts[0], &c->remote_ts[i]);
+	for (size_t i = 0; i < c->n_remote_ts; i++) {
+		/* The source comes from a local selector of the route's family. */
+		const struct xk_ts *local = &c->local_ts[0];
+
+		for (size_t j = 0; j < c->n_local_ts; j++)
+			if (c->local_ts[j].family == c->remote_ts[i].family) {
+				local = &c->local_ts[j];
+				break;
+			}
+		xd_routes_add(r, c->spi_in, peer, local, &c->remote_ts[i]);
+	}
 }
 
 void xd_routes_child_down(struct xd_route_ctx *r, const struct ike_child_info *c)
