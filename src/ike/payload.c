@@ -31,7 +31,7 @@ int ike_hdr_parse(const uint8_t *buf, size_t len, struct ike_hdr *hdr)
 
 static bool pl_known(uint8_t type)
 {
-	return type >= IKEV2_PL_SA && type <= IKEV2_PL_EAP;
+	return (type >= IKEV2_PL_SA && type <= IKEV2_PL_EAP) || type == IKEV2_PL_SKF;
 }
 
 /* Walk one chain of generic payload headers starting with type `next`. */
@@ -60,10 +60,24 @@ static int parse_chain(struct ike_msg *msg, uint8_t next, const uint8_t *buf,
 		 * Types 1-32 are IKEv1's (section 3.2): to IKEv2 they are unknown
 		 * payloads like any other, skipped unless critical (2.5).
 		 */
-		if (type == IKEV2_PL_SK) {
-			/* Section 3.14: SK is the last payload, and not nested. */
+		if (type == IKEV2_PL_SK || type == IKEV2_PL_SKF) {
+			/*
+			 * Section 3.14: SK is the last payload, and not nested;
+			 * RFC 7383 section 2.5: so is SKF, instead of SK.
+			 */
 			if (encrypted || msg->has_sk || br_left(&r) != 0)
 				return -EINVAL;
+			if (type == IKEV2_PL_SKF) {
+				/* RFC 7383 section 2.5: the numbers must fit. */
+				if (plen - IKEV2_GENHDR_LEN < IKEV2_SKF_HDR_LEN - IKEV2_GENHDR_LEN)
+					return -EINVAL;
+				msg->frag = true;
+				msg->frag_num = get_be16(body);
+				msg->frag_total = get_be16(body + 2);
+				/* Section 2.6: numbers count from 1 up to the total. */
+				if (!msg->frag_num || msg->frag_num > msg->frag_total)
+					return -EINVAL;
+			}
 			msg->has_sk = true;
 			msg->sk_first = next;
 			msg->sk_off = (size_t)(body - msg->raw) - IKEV2_GENHDR_LEN;
@@ -83,7 +97,7 @@ static int parse_chain(struct ike_msg *msg, uint8_t next, const uint8_t *buf,
 			.body = body,
 			.len = (uint16_t)(plen - IKEV2_GENHDR_LEN),
 		};
-		if (type == IKEV2_PL_SK)
+		if (type == IKEV2_PL_SK || type == IKEV2_PL_SKF)
 			return 0;
 	}
 	/* Bytes after the last payload are a lie about the chain. */
@@ -107,7 +121,8 @@ int ike_msg_parse(struct ike_msg *msg, const uint8_t *buf, size_t len)
 int ike_msg_parse_inner(struct ike_msg *msg, const uint8_t *pt, size_t ptlen)
 {
 	/* Drop the SK payload itself from the list: its job is done. */
-	if (msg->n_pl && msg->pl[msg->n_pl - 1].type == IKEV2_PL_SK)
+	if (msg->n_pl && (msg->pl[msg->n_pl - 1].type == IKEV2_PL_SK ||
+			  msg->pl[msg->n_pl - 1].type == IKEV2_PL_SKF))
 		msg->n_pl--;
 	return parse_chain(msg, msg->sk_first, pt, ptlen, true);
 }
@@ -490,6 +505,7 @@ void ike_mb_init(struct ike_mb *mb, uint8_t *buf, size_t cap,
 {
 	bw_init(&mb->w, buf, cap);
 	mb->sk_start = 0;
+	mb->sk_hdr_len = IKEV2_GENHDR_LEN;
 	mb->iv_len = 0;
 	bw_u64(&mb->w, hdr->spi_i);
 	bw_u64(&mb->w, hdr->spi_r);
@@ -677,9 +693,23 @@ void ike_mb_sk_begin(struct ike_mb *mb, size_t iv_len)
 	bw_reserve(&mb->w, iv_len);
 }
 
+void ike_mb_skf_begin(struct ike_mb *mb, size_t iv_len, uint16_t num, uint16_t total,
+		      uint8_t first)
+{
+	mb->sk_start = ike_mb_begin(mb, IKEV2_PL_SKF, false);
+	mb->sk_hdr_len = IKEV2_SKF_HDR_LEN;
+	bw_u16(&mb->w, num);
+	bw_u16(&mb->w, total);
+	/* RFC 7383 section 2.5: the inner chain's first type, in fragment 1 only. */
+	if (bw_ok(&mb->w))
+		mb->w.p[mb->sk_start] = num == 1 ? first : IKEV2_PL_NONE;
+	mb->iv_len = iv_len;
+	bw_reserve(&mb->w, iv_len);
+}
+
 int ike_mb_sk_seal(struct ike_mb *mb, const struct ike_sk_ctx *sk, const uint8_t *iv)
 {
-	size_t aad_len = mb->sk_start + IKEV2_GENHDR_LEN;
+	size_t aad_len = mb->sk_start + mb->sk_hdr_len;
 	size_t block = ike_encr_block_len(sk->encr);
 	size_t icv_len = ike_sk_icv_len(sk->encr, sk->integ);
 	size_t pt_len, pad;
