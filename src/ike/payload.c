@@ -31,7 +31,7 @@ int ike_hdr_parse(const uint8_t *buf, size_t len, struct ike_hdr *hdr)
 
 static bool pl_known(uint8_t type)
 {
-	return (type >= IKEV2_PL_SA && type <= IKEV2_PL_EAP) || type == IKEV2_PL_SKF;
+	return type >= IKEV2_PL_SA && type <= IKEV2_PL_EAP;
 }
 
 /* Walk one chain of generic payload headers starting with type `next`. */
@@ -45,6 +45,13 @@ static int parse_chain(struct ike_msg *msg, uint8_t next, const uint8_t *buf,
 		uint8_t type = next, flags;
 		uint16_t plen;
 		const uint8_t *body;
+		/*
+		 * RFC 7383 section 2.5: SKF stands for SK in the messages after
+		 * IKE_SA_INIT; in IKE_SA_INIT, or inside SK, it is an unknown
+		 * payload like any other.
+		 */
+		bool skf = type == IKEV2_PL_SKF && !encrypted &&
+			   msg->hdr.exch != IKEV2_EXCH_IKE_SA_INIT;
 
 		next = br_u8(&r);
 		flags = br_u8(&r);
@@ -60,14 +67,14 @@ static int parse_chain(struct ike_msg *msg, uint8_t next, const uint8_t *buf,
 		 * Types 1-32 are IKEv1's (section 3.2): to IKEv2 they are unknown
 		 * payloads like any other, skipped unless critical (2.5).
 		 */
-		if (type == IKEV2_PL_SK || type == IKEV2_PL_SKF) {
+		if (type == IKEV2_PL_SK || skf) {
 			/*
 			 * Section 3.14: SK is the last payload, and not nested;
 			 * RFC 7383 section 2.5: so is SKF, instead of SK.
 			 */
 			if (encrypted || msg->has_sk || br_left(&r) != 0)
 				return -EINVAL;
-			if (type == IKEV2_PL_SKF) {
+			if (skf) {
 				/* RFC 7383 section 2.5: the numbers must fit. */
 				if (plen - IKEV2_GENHDR_LEN < IKEV2_SKF_HDR_LEN - IKEV2_GENHDR_LEN)
 					return -EINVAL;
@@ -82,7 +89,7 @@ static int parse_chain(struct ike_msg *msg, uint8_t next, const uint8_t *buf,
 			msg->sk_first = next;
 			msg->sk_off = (size_t)(body - msg->raw) - IKEV2_GENHDR_LEN;
 		}
-		if (!pl_known(type)) {
+		if (!pl_known(type) && !skf) {
 			/* Section 2.5: unknown critical payloads reject the message. */
 			if ((flags & IKEV2_CRITICAL) && !msg->unsupported_critical)
 				msg->unsupported_critical = type;
@@ -97,7 +104,7 @@ static int parse_chain(struct ike_msg *msg, uint8_t next, const uint8_t *buf,
 			.body = body,
 			.len = (uint16_t)(plen - IKEV2_GENHDR_LEN),
 		};
-		if (type == IKEV2_PL_SK || type == IKEV2_PL_SKF)
+		if (type == IKEV2_PL_SK || skf)
 			return 0;
 	}
 	/* Bytes after the last payload are a lie about the chain. */

@@ -223,9 +223,8 @@ static void response_begin(const struct ike_sa *sa, const struct ike_msg *req, s
  * a retransmission of that request (section 2.1), and the window moves.
  */
 static void response_send(struct ike_sa *sa, const struct ike_rx *rx, const struct ike_msg *req,
-			  struct ike_mb *mb, uint8_t *buf)
+			  struct ike_mb *mb)
 {
-	(void)buf;
 	/* Fragments too, if it needs them (RFC 7383 section 2.5); kept as sent. */
 	if (ike_sa_seal(sa, mb, &sa->resp) < 0)
 		return;
@@ -248,7 +247,7 @@ static void respond_notify(struct ike_sa *sa, const struct ike_rx *rx, const str
 
 	response_begin(sa, req, &mb, buf, sizeof(buf));
 	ike_mb_notify(&mb, 0, NULL, 0, notify, data, dlen);
-	response_send(sa, rx, req, &mb, buf);
+	response_send(sa, rx, req, &mb);
 }
 
 /*
@@ -371,7 +370,7 @@ static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ik
 		if (notify)
 			respond_notify(sa, rx, msg, notify, NULL, 0);
 	} else {
-		response_send(sa, rx, msg, &mb, buf);
+		response_send(sa, rx, msg, &mb);
 	}
 	if (sa->kill_after_response)
 		ike_sa_kill(sa, 0, "deleted by peer");
