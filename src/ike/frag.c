@@ -23,7 +23,7 @@
  * fragments that passed the ICV are kept: no one but the peer can fill
  * them, and a message ID that moves on frees them.
  */
-#define IKE_FRAG_MAX 64
+#define IKE_FRAG_MAX	   64
 #define IKE_FRAG_BYTES_MAX IKE_MSG_MAX
 
 struct ike_frag_rx {
@@ -31,7 +31,7 @@ struct ike_frag_rx {
 	uint16_t total; /* Total Fragments of what is kept */
 	uint16_t have;
 	size_t bytes;
-	uint8_t first; /* fragment 1's Next Payload: the inner chain's first type */
+	uint8_t first;	   /* fragment 1's Next Payload: the inner chain's first type */
 	uint8_t hash1[16]; /* fragment 1 as received (section 2.6.1) */
 	uint8_t *part[IKE_FRAG_MAX];
 	uint16_t len[IKE_FRAG_MAX];
@@ -67,11 +67,11 @@ static int frag_split(struct ike_sa *sa, struct ike_mb *mb, const struct ike_sk_
 	size_t pt_len = mb->w.len - aad - iv_len;
 	uint8_t first = mb->w.p[mb->sk_start];
 	struct ike_hdr hdr = {
-		.spi_i = get_be64(h),
-		.spi_r = get_be64(h + 8),
-		.exch = h[18],
-		.flags = h[19],
-		.mid = get_be32(h + 20),
+	    .spi_i = get_be64(h),
+	    .spi_r = get_be64(h + 8),
+	    .exch = h[18],
+	    .flags = h[19],
+	    .mid = get_be32(h + 20),
 	};
 	size_t chunk, n, off = 0;
 	uint8_t *buf;
@@ -107,8 +107,8 @@ static int frag_split(struct ike_sa *sa, struct ike_mb *mb, const struct ike_sk_
 	out->buf = buf;
 	out->len = off;
 	ike_stats_mut(sa->eng)->tx_fragments += n;
-	xk_debug("%s mid=%u in %zu fragments spi=%016llx", ikev2_exch_name(hdr.exch), hdr.mid,
-		 n, (unsigned long long)ike_sa_local_spi(sa));
+	xk_debug("%s mid=%u in %zu fragments spi=%016llx", ikev2_exch_name(hdr.exch), hdr.mid, n,
+		 (unsigned long long)ike_sa_local_spi(sa));
 	return 0;
 }
 
@@ -197,8 +197,8 @@ void ike_frag_free(struct ike_sa *sa)
 static int frag_drop(struct ike_sa *sa, const struct ike_msg *msg, const char *why)
 {
 	ike_stats_mut(sa->eng)->rx_frag_dropped++;
-	xk_debug("fragment %u/%u mid=%u dropped spi=%016llx: %s", msg->frag_num,
-		 msg->frag_total, msg->hdr.mid, (unsigned long long)ike_sa_local_spi(sa), why);
+	xk_debug("fragment %u/%u mid=%u dropped spi=%016llx: %s", msg->frag_num, msg->frag_total,
+		 msg->hdr.mid, (unsigned long long)ike_sa_local_spi(sa), why);
 	return -EBADMSG;
 }
 

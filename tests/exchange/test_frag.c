@@ -24,11 +24,11 @@
 #include "ike/ike_sa.h"
 #include "world.h"
 
-#define IKE "aes128gcm16-prfsha256-x25519"
+#define IKE	"aes128gcm16-prfsha256-x25519"
 #define IKE_CBC "aes256-sha256-prfsha256-ecp256"
-#define ESP "aes128gcm16"
-#define PSK "a shared secret of some length"
-#define SMALL 200 /* bytes of IP datagram: PSK IKE_AUTH takes several */
+#define ESP	"aes128gcm16"
+#define PSK	"a shared secret of some length"
+#define SMALL	200 /* bytes of IP datagram: PSK IKE_AUTH takes several */
 
 struct conf {
 	bool frag[2];
@@ -64,21 +64,21 @@ static void edit(struct ike_conn_cfg *cc, void *ctx)
 
 /* What went over the wire, by sender. */
 struct tally {
-	unsigned skf[2];         /* SKF datagrams */
-	unsigned auth_sk[2];     /* IKE_AUTH in one SK payload */
-	unsigned ccs_skf[2];     /* CREATE_CHILD_SA fragments */
-	size_t max_dgram[2];     /* the largest SKF datagram with IP/UDP/marker headers */
-	size_t max_auth[2];      /* the largest unfragmented IKE_AUTH datagram */
+	unsigned skf[2];     /* SKF datagrams */
+	unsigned auth_sk[2]; /* IKE_AUTH in one SK payload */
+	unsigned ccs_skf[2]; /* CREATE_CHILD_SA fragments */
+	size_t max_dgram[2]; /* the largest SKF datagram with IP/UDP/marker headers */
+	size_t max_auth[2];  /* the largest unfragmented IKE_AUTH datagram */
 };
 
 /* What a filter does to fragments. */
 enum mangle {
 	M_NONE,
-	M_REVERSE,     /* each fragmented message's fragments in reverse order */
-	M_LOSE_REQ2,   /* lose fragment 2 of the first IKE_AUTH request */
-	M_LOSE_RESP1,  /* lose fragment 1 of the first IKE_AUTH response */
-	M_DUPLICATE,   /* every fragment twice */
-	M_FORGE,       /* a forged copy (bad ICV) before every fragment 2 */
+	M_REVERSE,    /* each fragmented message's fragments in reverse order */
+	M_LOSE_REQ2,  /* lose fragment 2 of the first IKE_AUTH request */
+	M_LOSE_RESP1, /* lose fragment 1 of the first IKE_AUTH response */
+	M_DUPLICATE,  /* every fragment twice */
+	M_FORGE,      /* a forged copy (bad ICV) before every fragment 2 */
 };
 
 struct ctx {
@@ -145,8 +145,7 @@ static bool filter(struct world *w, struct w_pkt *p, unsigned seq)
 	if (dgram_len(p) > c->t.max_dgram[from])
 		c->t.max_dgram[from] = dgram_len(p);
 	switch (c->m) {
-	case M_NONE:
-		return true;
+	case M_NONE: return true;
 	case M_REVERSE:
 		c->held[c->n_held++] = dup_pkt(p);
 		if (frag_num(p) == frag_total(p)) {
@@ -199,7 +198,7 @@ static void setup(struct world *w, struct ctx *c, const struct conf *conf, bool 
 	w->filter = filter;
 	w->filter_ctx = c;
 	for (int i = 0; i < 2; i++) {
-		sides[i] = (struct conf_side){ conf, i };
+		sides[i] = (struct conf_side){conf, i};
 		CHECK_INT(world_conn_edit(w, i, "c", ike, ESP, conf->cred[i] ? NULL : PSK, false,
 					  edit, &sides[i]),
 			  0);
@@ -216,7 +215,7 @@ static void expect_up(struct world *w, const char *what)
 {
 	for (int i = 0; i < 2; i++)
 		CHECK_MSG(world_events(&w->p[i], IKE_EV_IKE_UP) == 1 &&
-				  world_events(&w->p[i], IKE_EV_CHILD_UP) >= 1,
+			      world_events(&w->p[i], IKE_EV_CHILD_UP) >= 1,
 			  "%s: peer %d up %zu child %zu", what, i,
 			  world_events(&w->p[i], IKE_EV_IKE_UP),
 			  world_events(&w->p[i], IKE_EV_CHILD_UP));
@@ -228,9 +227,9 @@ static void expect_up(struct world *w, const char *what)
  */
 static void test_plain(bool v6, bool encap, const char *ike)
 {
-	struct conf conf = { .frag = { true, true }, .size = { SMALL, SMALL }, .encap = encap };
+	struct conf conf = {.frag = {true, true}, .size = {SMALL, SMALL}, .encap = encap};
 	struct conf_side sides[2];
-	struct ctx c = { 0 };
+	struct ctx c = {0};
 	struct world w;
 	struct ike_stats s[2];
 	uint64_t spi;
@@ -276,9 +275,9 @@ static void test_plain(bool v6, bool encap, const char *ike)
 
 static void test_mangled(enum mangle m, const char *what)
 {
-	struct conf conf = { .frag = { true, true }, .size = { SMALL, SMALL } };
+	struct conf conf = {.frag = {true, true}, .size = {SMALL, SMALL}};
 	struct conf_side sides[2];
-	struct ctx c = { .m = m };
+	struct ctx c = {.m = m};
 	struct world w;
 	struct ike_stats s[2];
 
@@ -318,8 +317,7 @@ static void test_mangled(enum mangle m, const char *what)
 		CHECK(s[0].rx_bad_icv >= 1 && s[1].rx_bad_icv >= 1);
 		CHECK_INT(s[0].retransmits, 0);
 		break;
-	case M_NONE:
-		break;
+	case M_NONE: break;
 	}
 	world_free(&w);
 }
@@ -360,11 +358,11 @@ static void send_frag(struct world *w, int from, uint32_t mid, uint16_t num, uin
 	if (!sa)
 		return;
 	hdr = (struct ike_hdr){
-		.spi_i = sa->spi_i,
-		.spi_r = sa->spi_r,
-		.exch = IKEV2_EXCH_INFORMATIONAL,
-		.flags = sa->initiator ? IKEV2_FLAG_INITIATOR : 0,
-		.mid = mid,
+	    .spi_i = sa->spi_i,
+	    .spi_r = sa->spi_r,
+	    .exch = IKEV2_EXCH_INFORMATIONAL,
+	    .flags = sa->initiator ? IKEV2_FLAG_INITIATOR : 0,
+	    .mid = mid,
 	};
 	ike_mb_init(&mb, buf, sizeof(buf), &hdr);
 	ike_mb_skf_begin(&mb, ike_encr_iv_len(sa->suite.encr), num, total, IKEV2_PL_NOTIFY);
@@ -383,9 +381,9 @@ static struct ike_sa *peer_sa(struct world *w, int i)
 
 static void test_bounds(void)
 {
-	struct conf conf = { .frag = { true, true }, .size = { SMALL, SMALL } };
+	struct conf conf = {.frag = {true, true}, .size = {SMALL, SMALL}};
 	struct conf_side sides[2];
-	struct ctx c = { 0 };
+	struct ctx c = {0};
 	struct world w;
 	struct ike_stats s0, s1;
 	uint8_t inner[64], big[1100];
@@ -474,9 +472,9 @@ static void test_bounds(void)
 /* One end without fragmentation: none is used, and SKF sent to it is dropped. */
 static void test_not_negotiated(void)
 {
-	struct conf conf = { .frag = { true, false }, .size = { SMALL, SMALL } };
+	struct conf conf = {.frag = {true, false}, .size = {SMALL, SMALL}};
 	struct conf_side sides[2];
-	struct ctx c = { 0 };
+	struct ctx c = {0};
 	struct world w;
 	struct ike_stats s;
 	uint8_t inner[64];
@@ -525,7 +523,7 @@ static void test_certs(void)
 	EVP_PKEY *ee_key = certs_key("RSA", NULL, 3072);
 	X509 *root = certs_ca("xike test root", root_key, NULL, NULL);
 	X509 *inter = certs_ca("xike test intermediate", int_key, root, root_key);
-	struct conf conf = { .frag = { true, true } };
+	struct conf conf = {.frag = {true, true}};
 	const char *why = NULL;
 	uint8_t *kpem;
 	size_t klen;
@@ -534,13 +532,13 @@ static void test_certs(void)
 	for (int i = 0; i < 2; i++) {
 		char san[64];
 		struct certs_spec spec = {
-			.cn = names[i],
-			.key = ee_key,
-			.issuer = inter,
-			.ikey = int_key,
-			.ku = "critical,digitalSignature",
-			.san = san,
-			.serial = 10 + i,
+		    .cn = names[i],
+		    .key = ee_key,
+		    .issuer = inter,
+		    .ikey = int_key,
+		    .ku = "critical,digitalSignature",
+		    .san = san,
+		    .serial = 10 + i,
 		};
 		X509 *ee;
 		uint8_t *bundle = NULL, *der;
@@ -564,7 +562,7 @@ static void test_certs(void)
 	/* Without fragmentation IKE_AUTH exceeds 1280 bytes... */
 	for (int frag = 0; frag < 2; frag++) {
 		struct conf_side sides[2];
-		struct ctx c = { 0 };
+		struct ctx c = {0};
 		struct world w;
 
 		conf.frag[0] = conf.frag[1] = frag;
@@ -574,7 +572,7 @@ static void test_certs(void)
 		expect_up(&w, frag ? "certificates, fragmented" : "certificates, whole");
 		if (!frag) {
 			CHECK_MSG(c.t.max_auth[0] > IKE_FRAG_SIZE_DEFAULT &&
-					  c.t.max_auth[1] > IKE_FRAG_SIZE_DEFAULT,
+				      c.t.max_auth[1] > IKE_FRAG_SIZE_DEFAULT,
 				  "IKE_AUTH %zu / %zu bytes", c.t.max_auth[0], c.t.max_auth[1]);
 		} else {
 			/* ... with it, it goes in fragments of at most 1280 over IPv6. */

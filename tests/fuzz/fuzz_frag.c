@@ -38,10 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct sk_world world;
 
 static const uint8_t exchanges[4] = {
-	IKEV2_EXCH_INFORMATIONAL,
-	IKEV2_EXCH_CREATE_CHILD_SA,
-	IKEV2_EXCH_IKE_AUTH,
-	38,
+    IKEV2_EXCH_INFORMATIONAL,
+    IKEV2_EXCH_CREATE_CHILD_SA,
+    IKEV2_EXCH_IKE_AUTH,
+    38,
 };
 
 static void discard(enum xk_log_level level, enum xk_log_sub sub, const char *line, void *ctx)
@@ -64,19 +64,19 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* One SKF fragment from sa's peer, sealed with the keys sa opens with. */
 static void fragment(struct sk_world *w, struct ike_sa *sa, bool response, uint8_t exch,
-		     uint32_t mid, uint16_t num, uint16_t total, uint8_t first,
-		     const uint8_t *pt, size_t len, bool bad_icv)
+		     uint32_t mid, uint16_t num, uint16_t total, uint8_t first, const uint8_t *pt,
+		     size_t len, bool bad_icv)
 {
 	static uint8_t buf[70000];
 	struct xk_addr local = sa->local, remote = sa->remote;
 	struct ike_hdr hdr = {
-		.spi_i = sa->spi_i,
-		.spi_r = sa->spi_r,
-		.exch = exch,
-		/* From the peer: its Initiator flag is the opposite of ours. */
-		.flags = (uint8_t)((sa->initiator ? 0 : IKEV2_FLAG_INITIATOR) |
-				   (response ? IKEV2_FLAG_RESPONSE : 0)),
-		.mid = mid,
+	    .spi_i = sa->spi_i,
+	    .spi_r = sa->spi_r,
+	    .exch = exch,
+	    /* From the peer: its Initiator flag is the opposite of ours. */
+	    .flags = (uint8_t)((sa->initiator ? 0 : IKEV2_FLAG_INITIATOR) |
+			       (response ? IKEV2_FLAG_RESPONSE : 0)),
+	    .mid = mid,
 	};
 	struct ike_sk_ctx sk;
 	struct ike_mb mb;
@@ -143,7 +143,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (len > (size_t)(end - p))
 			len = (size_t)(end - p);
 		if (sa)
-			fragment(&world, sa, ini, ini ? IKEV2_EXCH_IKE_AUTH : exchanges[(op >> 2) & 3],
+			fragment(&world, sa, ini,
+				 ini ? IKEV2_EXCH_IKE_AUTH : exchanges[(op >> 2) & 3],
 				 kind == 2 ? mid - 1 : mid, num, total, first, p, len, kind == 1);
 		p += len;
 		/* The window moved on: follow it, as a peer would. */
