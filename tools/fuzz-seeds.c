@@ -779,6 +779,16 @@ static const struct wseed wseeds[] = {
 	WSEED("timers-lossy", FW_CFG_TIMERS | FW_CFG_PFS, 46, EST, FW_RUN_LONG, 55, FW_CLOCK, 100,
 	      FW_DROP, 0, FW_CLOCK, 100, FW_DUP, 0, FW_RUN_LONG, 130, FW_CLOCK, 200, FW_FLUSH),
 
+	/* IKE fragmentation (RFC 7383): IKE_AUTH and CREATE_CHILD_SA in fragments. */
+	WSEED("frag-establish", FW_CFG_FRAG, 60, EST),
+	WSEED("frag-rekey-child-pfs-cbc", FW_CFG_FRAG | FW_CFG_PFS | FW_CFG_CBC, 61, EST,
+	      FW_REKEY_CHILD, WHO(1, 0), 0, SETTLE),
+	WSEED("frag-lossy-v6", FW_CFG_FRAG | FW_CFG_V6, 62, FW_INITIATE, 0, FW_DROP, 0, FW_CLOCK, 25,
+	      FW_DELIVER, 0, FW_DUP, 0, FW_DELIVER, 0, FW_DROP, 0, FW_CLOCK, 45, FLUSH, FW_CLOCK, 90,
+	      FLUSH),
+	WSEED("frag-rekey-ike-collision", FW_CFG_FRAG, 63, EST, FW_NONCE, 0, 0x00, FW_REKEY_IKE,
+	      WHO(0, 0), FW_REKEY_IKE, WHO(1, 0), FLUSH, SETTLE),
+
 	/* Collisions (sections 2.8.1, 2.8.2); FW_NONCE picks who loses. */
 	WSEED("rekey-child-collision", 0, 22, EST, FW_NONCE, 0, 0x00, FW_REKEY_CHILD, WHO(0, 0), 0,
 	      FW_REKEY_CHILD, WHO(1, 0), 0, FLUSH, SETTLE),

@@ -442,6 +442,17 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 	} else if (!strcmp(k, "encap")) {
 		if (!parse_bool(v, &c->encap))
 			return fail(p, c->name, k, "'%s' is not yes or no", v);
+	} else if (!strcmp(k, "fragmentation")) {
+		/* "force" (fragments without the peer's notify) is not offered. */
+		if (!parse_bool(v, &c->fragmentation))
+			return fail(p, c->name, k, "'%s' is not yes or no", v);
+	} else if (!strcmp(k, "fragment-size")) {
+		uint32_t n;
+
+		if (!parse_count(v, 65535, &n) || n < IKE_FRAG_SIZE_MIN)
+			return fail(p, c->name, k, "'%s' is not a size from %d to 65535 bytes", v,
+				    IKE_FRAG_SIZE_MIN);
+		c->fragment_size = (uint16_t)n;
 	} else {
 		return fail(p, c->name, k, "unknown key");
 	}
@@ -598,6 +609,9 @@ static struct xd_conn *conn_new(struct parser *p, const char *name)
 	c->rekey_s = 3600;
 	c->ike_rekey_s = 4 * 3600;
 	c->dpd_timeout_s = 150;
+	/* RFC 7383: announce it, use it when a message does not fit. */
+	c->fragmentation = true;
+	c->fragment_size = IKE_FRAG_SIZE_DEFAULT;
 	return c;
 }
 
@@ -833,6 +847,7 @@ bool xd_conn_same(const struct xd_conn *a, const struct xd_conn *b)
 	       a->reauth_s == b->reauth_s &&
 	       a->life_s == b->life_s && a->encap == b->encap && a->auth == b->auth &&
 	       a->remote_auth == b->remote_auth && a->send_cert == b->send_cert &&
+	       a->fragmentation == b->fragmentation && a->fragment_size == b->fragment_size &&
 	       !memcmp(a->cred_digest, b->cred_digest, sizeof(a->cred_digest));
 }
 
@@ -867,4 +882,6 @@ void xd_conn_to_engine(const struct xd_conn *c, struct ike_conn_cfg *out)
 	out->dpd_s = c->dpd_s;
 	out->dpd_timeout_s = c->dpd_timeout_s;
 	out->force_encap = c->encap;
+	out->fragmentation = c->fragmentation;
+	out->fragment_size = c->fragment_size;
 }

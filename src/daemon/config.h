@@ -56,6 +56,8 @@ struct xd_conn {
 	uint32_t reauth_s; /* 0: never */
 	enum xd_dpd_action dpd_action;
 	bool encap;
+	bool fragmentation;     /* RFC 7383: announce and use IKE fragmentation */
+	uint16_t fragment_size; /* IP datagram bytes of a fragment */
 	bool life_set; /* life-time given explicitly */
 	uint32_t reqid; /* the daemon's: reqid of its trap policies, 0 if none */
 	uint64_t retry_ms; /* the daemon's: start = start retries at this time */

@@ -343,6 +343,10 @@ static json_object *cmd_stats(struct xiked *d, bool connections)
 	S("rx-dropped", d->stats.rx_dropped);
 	S("retransmits", s.retransmits);
 	S("responses-resent", s.responses_resent);
+	S("tx-fragments", s.tx_fragments);
+	S("rx-fragments", s.rx_fragments);
+	S("rx-reassembled", s.rx_reassembled);
+	S("rx-frag-dropped", s.rx_frag_dropped);
 	S("cookies-sent", s.cookies_sent);
 	S("invalid-ke-sent", s.invalid_ke_sent);
 	S("handshakes-ok", s.handshakes_ok);

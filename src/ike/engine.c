@@ -164,7 +164,8 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 
 	if (!cfg->name || !*cfg->name || strlen(cfg->name) >= IKE_NAME_MAX ||
 	    !cfg->n_ike || !cfg->n_esp || !auth_cfg_ok(cfg) || cfg->n_local_ts > IKE_MAX_TS ||
-	    cfg->n_remote_ts > IKE_MAX_TS)
+	    cfg->n_remote_ts > IKE_MAX_TS ||
+	    (cfg->fragment_size && cfg->fragment_size < IKE_FRAG_SIZE_FLOOR))
 		return -EINVAL;
 	for (pp = &e->conns; *pp; pp = &(*pp)->next)
 		if (strcmp((*pp)->name, cfg->name) == 0)
@@ -209,6 +210,8 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 	c->dpd_timeout_s = cfg->dpd_timeout_s;
 	c->reqid = cfg->reqid;
 	c->force_encap = cfg->force_encap;
+	c->fragmentation = cfg->fragmentation;
+	c->fragment_size = cfg->fragment_size ? cfg->fragment_size : IKE_FRAG_SIZE_DEFAULT;
 	c->refs = 1; /* the list's reference */
 	*pp = c;
 	return 0;

@@ -121,7 +121,21 @@ struct ike_conn_cfg {
 	uint32_t dpd_timeout_s; /* peer dead if unanswered this long (0: retransmits) */
 	uint32_t reqid;         /* CHILD_SAs use this reqid (trap policies); 0: allocate */
 	bool force_encap;       /* UDP-encapsulate ESP even without a NAT */
+	/*
+	 * IKE fragmentation (RFC 7383): announce and accept it; once both
+	 * ends did, messages after IKE_SA_INIT whose datagram would exceed
+	 * fragment_size go out as SKF fragments.  Off: SKF is dropped.
+	 */
+	bool fragmentation;
+	uint16_t fragment_size; /* IP datagram bytes of a fragment; 0: IKE_FRAG_SIZE_DEFAULT */
 };
+
+/* RFC 7383 section 2.5.1: an IPv6 path carries 1280 bytes; most IPv4 paths do too. */
+#define IKE_FRAG_SIZE_DEFAULT 1280
+/* The smallest datagram every IPv4 host must take (RFC 791): the daemon's lower bound. */
+#define IKE_FRAG_SIZE_MIN 576
+/* The engine's: headers, IV and ICV leave room for data (tests use tiny fragments). */
+#define IKE_FRAG_SIZE_FLOOR 160
 
 struct ike_engine_cfg {
 	uint16_t nat_port;              /* 4500: where NAT-T floats to */
@@ -380,6 +394,10 @@ struct ike_stats {
 	uint64_t half_open_refused; /* IKE_SA_INIT dropped: half_open_max reached */
 	uint64_t half_open_blocked; /* IKE_SA_INIT dropped: half_open_max_ip from its address */
 	uint64_t init_too_large;    /* IKE_SA_INIT dropped: longer than init_max_len */
+	uint64_t tx_fragments;      /* SKF fragments sent (first transmissions) */
+	uint64_t rx_fragments;      /* SKF fragments authenticated and kept */
+	uint64_t rx_reassembled;    /* messages completed from fragments */
+	uint64_t rx_frag_dropped;   /* fragments dropped: not negotiated, duplicate, stale, over a bound */
 };
 
 void ike_engine_stats(const struct ike_engine *e, struct ike_stats *out);

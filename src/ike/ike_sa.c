@@ -303,6 +303,7 @@ void ike_sa_free(struct ike_sa *sa)
 	ike_sa_drop_init(sa);
 	ike_pkt_free(&sa->req);
 	ike_pkt_free(&sa->resp);
+	ike_frag_free(sa);
 	if (sa->conn)
 		ike_conn_put(sa->eng, sa->conn);
 	/* The SA's life ends here: nothing it knew survives it. */

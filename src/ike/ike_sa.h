@@ -37,6 +37,8 @@ struct ike_conn {
 	uint32_t dpd_s, dpd_timeout_s;
 	uint32_t reqid;
 	bool force_encap;
+	bool fragmentation;
+	uint16_t fragment_size;
 	unsigned refs; /* SAs using it; freed when deleted and unused */
 	bool deleted;
 };
@@ -251,7 +253,34 @@ struct ike_sa {
 	uint64_t keepalive_ms;    /* next NAT keepalive, 0: none */
 	uint64_t last_tx_ms;
 	bool half_open; /* counted in the engine's half-open figures */
+	/* RFC 7383: both ends announced fragmentation in IKE_SA_INIT. */
+	bool frag;
+	/* Reassembly of the peer's request [0] and of its response [1] (frag.c). */
+	struct ike_frag_rx *frx[2];
 };
+
+/* ---- frag.c: RFC 7383 ---- */
+/*
+ * Seal the message built in mb (its SK payload begun) into out: one
+ * message, or, when fragmentation was negotiated and the datagram would
+ * exceed the connection's fragment size, SKF fragments one after another
+ * (each a whole IKE message; ike_pkt_send() walks them).  0 or -errno.
+ */
+int ike_sa_seal(struct ike_sa *sa, struct ike_mb *mb, struct ike_pkt *out);
+/* Send every message of p (one, or the fragments) from sa's addresses or the given ones. */
+void ike_pkt_send(struct ike_sa *sa, const struct ike_pkt *p, const struct xk_addr *local,
+		  const struct xk_addr *remote);
+/*
+ * An SKF fragment of the message expected (response: true if it answers our
+ * request).  copy is the caller's copy of msg->raw, decrypted in place.
+ * Returns 1 when msg now holds the whole inner chain (reassembled), 0 when
+ * the fragment was kept and more are due, -EBADMSG when it was dropped
+ * (counted), another -errno when the reassembled message is malformed.
+ */
+int ike_frag_input(struct ike_sa *sa, struct ike_msg *msg, uint8_t *copy, bool response);
+/* The completed message has been handled: free what held it. */
+void ike_frag_release(struct ike_sa *sa);
+void ike_frag_free(struct ike_sa *sa);
 
 /* The SPI this end chose: its key in the engine's tables, and every handle to it. */
 static inline uint64_t ike_sa_local_spi(const struct ike_sa *sa)

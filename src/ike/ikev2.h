@@ -69,6 +69,18 @@
 #define IKEV2_PL_SK 46
 #define IKEV2_PL_CP 47
 #define IKEV2_PL_EAP 48
+/*
+ * Encrypted and Authenticated Fragment, RFC 7383 section 2.5:
+ *
+ *   Next Payload | C | RESERVED | Payload Length
+ *   Fragment Number (2 octets)  | Total Fragments (2 octets)
+ *   IV | encrypted fragment of the inner payloads | padding | ICV
+ *
+ * Next Payload is the first inner payload's type in fragment 1, 0 in the
+ * others.  The AAD covers the IKE header and these eight octets.
+ */
+#define IKEV2_PL_SKF 53
+#define IKEV2_SKF_HDR_LEN 8
 
 /*
  * Proposal substructure, section 3.3.1:
@@ -269,6 +281,7 @@
 #define IKEV2_N_REKEY_SA 16393
 #define IKEV2_N_ESP_TFC_PADDING_NOT_SUPPORTED 16394
 #define IKEV2_N_NON_FIRST_FRAGMENTS_ALSO 16395
+#define IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED 16430 /* RFC 7383 section 2.3 */
 #define IKEV2_N_SIGNATURE_HASH_ALGORITHMS 16431 /* RFC 7427 section 4 */
 
 #define IKEV2_COOKIE_MAX 64 /* section 2.6: 1..64 octets */

@@ -45,6 +45,13 @@ static int parse_chain(struct ike_msg *msg, uint8_t next, const uint8_t *buf,
 		uint8_t type = next, flags;
 		uint16_t plen;
 		const uint8_t *body;
+		/*
+		 * RFC 7383 section 2.5: SKF stands for SK in the messages after
+		 * IKE_SA_INIT; in IKE_SA_INIT, or inside SK, it is an unknown
+		 * payload like any other.
+		 */
+		bool skf = type == IKEV2_PL_SKF && !encrypted &&
+			   msg->hdr.exch != IKEV2_EXCH_IKE_SA_INIT;
 
 		next = br_u8(&r);
 		flags = br_u8(&r);
@@ -60,15 +67,29 @@ static int parse_chain(struct ike_msg *msg, uint8_t next, const uint8_t *buf,
 		 * Types 1-32 are IKEv1's (section 3.2): to IKEv2 they are unknown
 		 * payloads like any other, skipped unless critical (2.5).
 		 */
-		if (type == IKEV2_PL_SK) {
-			/* Section 3.14: SK is the last payload, and not nested. */
+		if (type == IKEV2_PL_SK || skf) {
+			/*
+			 * Section 3.14: SK is the last payload, and not nested;
+			 * RFC 7383 section 2.5: so is SKF, instead of SK.
+			 */
 			if (encrypted || msg->has_sk || br_left(&r) != 0)
 				return -EINVAL;
+			if (skf) {
+				/* RFC 7383 section 2.5: the numbers must fit. */
+				if (plen - IKEV2_GENHDR_LEN < IKEV2_SKF_HDR_LEN - IKEV2_GENHDR_LEN)
+					return -EINVAL;
+				msg->frag = true;
+				msg->frag_num = get_be16(body);
+				msg->frag_total = get_be16(body + 2);
+				/* Section 2.6: numbers count from 1 up to the total. */
+				if (!msg->frag_num || msg->frag_num > msg->frag_total)
+					return -EINVAL;
+			}
 			msg->has_sk = true;
 			msg->sk_first = next;
 			msg->sk_off = (size_t)(body - msg->raw) - IKEV2_GENHDR_LEN;
 		}
-		if (!pl_known(type)) {
+		if (!pl_known(type) && !skf) {
 			/* Section 2.5: unknown critical payloads reject the message. */
 			if ((flags & IKEV2_CRITICAL) && !msg->unsupported_critical)
 				msg->unsupported_critical = type;
@@ -83,7 +104,7 @@ static int parse_chain(struct ike_msg *msg, uint8_t next, const uint8_t *buf,
 			.body = body,
 			.len = (uint16_t)(plen - IKEV2_GENHDR_LEN),
 		};
-		if (type == IKEV2_PL_SK)
+		if (type == IKEV2_PL_SK || skf)
 			return 0;
 	}
 	/* Bytes after the last payload are a lie about the chain. */
@@ -107,7 +128,8 @@ int ike_msg_parse(struct ike_msg *msg, const uint8_t *buf, size_t len)
 int ike_msg_parse_inner(struct ike_msg *msg, const uint8_t *pt, size_t ptlen)
 {
 	/* Drop the SK payload itself from the list: its job is done. */
-	if (msg->n_pl && msg->pl[msg->n_pl - 1].type == IKEV2_PL_SK)
+	if (msg->n_pl && (msg->pl[msg->n_pl - 1].type == IKEV2_PL_SK ||
+			  msg->pl[msg->n_pl - 1].type == IKEV2_PL_SKF))
 		msg->n_pl--;
 	return parse_chain(msg, msg->sk_first, pt, ptlen, true);
 }
@@ -490,6 +512,7 @@ void ike_mb_init(struct ike_mb *mb, uint8_t *buf, size_t cap,
 {
 	bw_init(&mb->w, buf, cap);
 	mb->sk_start = 0;
+	mb->sk_hdr_len = IKEV2_GENHDR_LEN;
 	mb->iv_len = 0;
 	bw_u64(&mb->w, hdr->spi_i);
 	bw_u64(&mb->w, hdr->spi_r);
@@ -677,9 +700,23 @@ void ike_mb_sk_begin(struct ike_mb *mb, size_t iv_len)
 	bw_reserve(&mb->w, iv_len);
 }
 
+void ike_mb_skf_begin(struct ike_mb *mb, size_t iv_len, uint16_t num, uint16_t total,
+		      uint8_t first)
+{
+	mb->sk_start = ike_mb_begin(mb, IKEV2_PL_SKF, false);
+	mb->sk_hdr_len = IKEV2_SKF_HDR_LEN;
+	bw_u16(&mb->w, num);
+	bw_u16(&mb->w, total);
+	/* RFC 7383 section 2.5: the inner chain's first type, in fragment 1 only. */
+	if (bw_ok(&mb->w))
+		mb->w.p[mb->sk_start] = num == 1 ? first : IKEV2_PL_NONE;
+	mb->iv_len = iv_len;
+	bw_reserve(&mb->w, iv_len);
+}
+
 int ike_mb_sk_seal(struct ike_mb *mb, const struct ike_sk_ctx *sk, const uint8_t *iv)
 {
-	size_t aad_len = mb->sk_start + IKEV2_GENHDR_LEN;
+	size_t aad_len = mb->sk_start + mb->sk_hdr_len;
 	size_t block = ike_encr_block_len(sk->encr);
 	size_t icv_len = ike_sk_icv_len(sk->encr, sk->integ);
 	size_t pt_len, pad;

@@ -61,6 +61,11 @@ struct ike_msg {
 	uint8_t unsupported_critical;
 	/* The SK payload verified: the peer really sent this. */
 	bool authenticated;
+	/* An SKF payload (RFC 7383) in place of SK: which fragment of how many. */
+	bool frag;
+	uint16_t frag_num, frag_total;
+	/* Reassembled: hash of fragment 1 as received, for retransmissions. */
+	uint8_t frag1_hash[16];
 };
 
 /* Reasons a parse can fail, for counters and the caller's notify choice. */
@@ -175,6 +180,7 @@ struct ike_mb {
 	struct bw w;
 	size_t next_off; /* offset of the Next Payload byte to patch */
 	size_t sk_start; /* offset of the SK generic header, 0 if none */
+	size_t sk_hdr_len; /* SK: 4, SKF: 8 (its numbers are authenticated too) */
 	size_t iv_len;
 };
 
@@ -201,6 +207,13 @@ void ike_mb_cert(struct ike_mb *mb, uint8_t pl_type, uint8_t encoding,
 
 /* Open the SK payload: inner payloads follow until ike_mb_sk_seal(). */
 void ike_mb_sk_begin(struct ike_mb *mb, size_t iv_len);
+/*
+ * Open an SKF payload (RFC 7383 section 2.5) instead: fragment num of
+ * total; first is the inner chain's first payload type (kept in fragment
+ * 1 only).  The fragment's bytes follow, then ike_mb_sk_seal().
+ */
+void ike_mb_skf_begin(struct ike_mb *mb, size_t iv_len, uint16_t num, uint16_t total,
+		      uint8_t first);
 /*
  * Pad, reserve the ICV, fix all lengths and encrypt in place.  iv may be
  * NULL (random).  Returns the message length or a negative errno.

@@ -187,6 +187,8 @@ static int rekey_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 			return -ENOMEM;
 		t->eng = sa->eng;
 		t->new_spi = n->spi_i;
+		/* IKE fragmentation (RFC 7383) stays what IKE_SA_INIT made it. */
+		n->frag = sa->frag;
 		n->hs->ni_len = IKEV2_NONCE_LEN;
 		if (ike_nonce(sa->eng, n->hs->ni, n->hs->ni_len) < 0)
 			return -EIO;
@@ -456,6 +458,7 @@ int task_ike_rekey_respond(struct ike_sa *sa, const struct ike_msg *req, struct 
 	}
 	n->spi_i = get_be64(props[chosen].spi);
 	n->suite = suite;
+	n->frag = sa->frag;
 	memcpy(n->hs->ni, ni, nilen);
 	n->hs->ni_len = (uint16_t)nilen;
 	n->hs->nr_len = IKEV2_NONCE_LEN;

@@ -132,6 +132,9 @@ static int init_build(struct ike_task *t, struct ike_sa *sa, struct ike_mb *mb)
 	ike_mb_nonce(mb, sa->hs->ni, sa->hs->ni_len);
 	add_nat_notifies(mb, sa->spi_i, 0, &sa->local, &sa->remote, sa->conn->force_encap);
 	auth_hashes_add(mb);
+	/* RFC 7383 section 2.3: offered in IKE_SA_INIT, empty. */
+	if (sa->conn->fragmentation)
+		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
 	ike_sa_set_state(sa, IKE_S_INIT_SENT);
 	return 0;
 }
@@ -248,6 +251,9 @@ static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
 	memcpy(sa->hs->nr, nr, nrlen);
 	sa->hs->nr_len = (uint16_t)nrlen;
 	check_nat(sa, msg);
+	/* RFC 7383 section 2.3: used only if the responder answered the offer. */
+	sa->frag = sa->conn->fragmentation &&
+		   ike_msg_notify(msg, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, &n);
 	auth_init_keep(sa, msg);
 	if (ike_sa_derive_keys(sa, gir, girlen) < 0)
 		goto out;
@@ -491,6 +497,12 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 	add_nat_notifies(&mb, sa->spi_i, sa->spi_r, local, remote, conn->force_encap);
 	auth_hashes_add(&mb);
 	auth_certreq_init(e, local, remote, &mb);
+	/* RFC 7383 section 2.3: answered only to an initiator that offered it. */
+	if (conn->fragmentation &&
+	    ike_msg_notify(msg, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, &(struct ike_notify){ 0 })) {
+		sa->frag = true;
+		ike_mb_notify(&mb, 0, NULL, 0, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
+	}
 	len = ike_mb_finish(&mb);
 	if (len < 0) {
 		ike_sa_kill(sa, 0, "response too large");

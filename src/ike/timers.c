@@ -150,7 +150,8 @@ static void resend(struct ike_sa *sa, uint64_t now)
 	e->stats.retransmits++;
 	xk_debug("retransmit %u spi=%016llx mid=%u", sa->req_tries,
 		 (unsigned long long)ike_sa_local_spi(sa), sa->mid_next);
-	ike_sa_send_raw(sa, sa->req.buf, sa->req.len);
+	/* All fragments again, as they were sealed (RFC 7383 section 2.6.1). */
+	ike_pkt_send(sa, &sa->req, &sa->local, &sa->remote);
 }
 
 static void child_timer(struct ike_sa *sa, uint64_t now)

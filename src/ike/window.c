@@ -37,10 +37,9 @@ struct ike_rx {
  * Section 2.11: a response goes back to the address and port its request
  * came from, and leaves from the address and port it arrived on.
  */
-static void send_response(struct ike_sa *sa, const struct ike_rx *rx, const uint8_t *buf,
-			  size_t len)
+static void send_response(struct ike_sa *sa, const struct ike_rx *rx, const struct ike_pkt *p)
 {
-	ike_send_raw(sa->eng, rx->local, rx->remote, buf, len);
+	ike_pkt_send(sa, p, rx->local, rx->remote);
 }
 
 /* ---- sending requests ---- */
@@ -59,7 +58,6 @@ static void send_request(struct ike_sa *sa)
 		.flags = sa->initiator ? IKEV2_FLAG_INITIATOR : 0,
 		.mid = sa->mid_next,
 	};
-	struct ike_sk_ctx sk;
 	int len, err;
 
 	ike_mb_init(&mb, buf, sizeof(buf), &hdr);
@@ -89,27 +87,27 @@ static void send_request(struct ike_sa *sa)
 		return;
 	}
 	if (t->ops->exch == IKEV2_EXCH_IKE_SA_INIT) {
+		/* RFC 7383 section 2.5: IKE_SA_INIT is never fragmented. */
 		len = ike_mb_finish(&mb);
+		if (len >= 0) {
+			ike_pkt_set(&sa->req, buf, (size_t)len);
+			if (!sa->req.buf)
+				len = -ENOMEM;
+		}
 	} else {
-		ike_sa_sk_ctx(sa, true, &sk);
-		len = ike_mb_sk_seal(&mb, &sk, NULL);
+		len = ike_sa_seal(sa, &mb, &sa->req);
 	}
 	if (len < 0) {
 		ike_sa_kill(sa, 0, "cannot build request");
 		return;
 	}
-	ike_pkt_set(&sa->req, buf, (size_t)len);
-	if (!sa->req.buf) {
-		ike_sa_kill(sa, 0, "out of memory");
-		return;
-	}
 	sa->req_out = true;
 	sa->req_tries = 0;
 	sa->req_next_ms = ike_now(sa->eng) + sa->eng->cfg.retransmit_timeout_ms;
-	xk_debug("sending %s request conn=%s spi=%016llx mid=%u len=%d",
+	xk_debug("sending %s request conn=%s spi=%016llx mid=%u len=%zu",
 		 ikev2_exch_name(hdr.exch), sa->conn ? sa->conn->name : "",
-		 (unsigned long long)ike_sa_local_spi(sa), hdr.mid, len);
-	ike_sa_send_raw(sa, sa->req.buf, sa->req.len);
+		 (unsigned long long)ike_sa_local_spi(sa), hdr.mid, sa->req.len);
+	ike_pkt_send(sa, &sa->req, &sa->local, &sa->remote);
 	ike_sa_schedule(sa);
 }
 
@@ -225,18 +223,17 @@ static void response_begin(const struct ike_sa *sa, const struct ike_msg *req, s
  * a retransmission of that request (section 2.1), and the window moves.
  */
 static void response_send(struct ike_sa *sa, const struct ike_rx *rx, const struct ike_msg *req,
-			  struct ike_mb *mb, uint8_t *buf)
+			  struct ike_mb *mb)
 {
-	struct ike_sk_ctx sk;
-	int len;
-
-	ike_sa_sk_ctx(sa, true, &sk);
-	len = ike_mb_sk_seal(mb, &sk, NULL);
-	if (len <= 0)
+	/* Fragments too, if it needs them (RFC 7383 section 2.5); kept as sent. */
+	if (ike_sa_seal(sa, mb, &sa->resp) < 0)
 		return;
-	send_response(sa, rx, buf, (size_t)len);
-	ike_pkt_set(&sa->resp, buf, (size_t)len);
-	req_hash(req->raw, req->raw_len, sa->resp_req_hash);
+	send_response(sa, rx, &sa->resp);
+	/* A fragmented request is known again by its fragment 1 (RFC 7383 2.6.1). */
+	if (req->frag)
+		memcpy(sa->resp_req_hash, req->frag1_hash, sizeof(sa->resp_req_hash));
+	else
+		req_hash(req->raw, req->raw_len, sa->resp_req_hash);
 	sa->resp_cached = sa->resp.buf != NULL;
 	sa->mid_expect++;
 }
@@ -250,7 +247,7 @@ static void respond_notify(struct ike_sa *sa, const struct ike_rx *rx, const str
 
 	response_begin(sa, req, &mb, buf, sizeof(buf));
 	ike_mb_notify(&mb, 0, NULL, 0, notify, data, dlen);
-	response_send(sa, rx, req, &mb, buf);
+	response_send(sa, rx, req, &mb);
 }
 
 /*
@@ -260,7 +257,7 @@ static void respond_notify(struct ike_sa *sa, const struct ike_rx *rx, const str
  * error about what is inside.
  */
 static int open_message(struct ike_sa *sa, const struct ike_rx *rx, struct ike_msg *msg,
-			uint8_t *copy)
+			uint8_t *copy, bool response)
 {
 	struct ike_engine *e = sa->eng;
 	int err;
@@ -270,6 +267,16 @@ static int open_message(struct ike_sa *sa, const struct ike_rx *rx, struct ike_m
 		return -EBADMSG;
 	}
 	memcpy(copy, msg->raw, msg->raw_len);
+	if (msg->frag) {
+		/* One fragment (RFC 7383): -EINPROGRESS while more are due. */
+		err = ike_frag_input(sa, msg, copy, response);
+		if (err == -EBADMSG)
+			return err;
+		peer_heard(sa, rx);
+		if (err == 0)
+			return -EINPROGRESS;
+		return err < 0 ? err : 0;
+	}
 	err = open_sk(sa, msg, copy);
 	if (err == -EBADMSG) {
 		e->stats.rx_bad_icv++;
@@ -288,14 +295,18 @@ static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ik
 	uint16_t notify = 0;
 	int err;
 
-	/* Section 2.1: a retransmitted request gets the cached response again. */
-	if (sa->resp_cached && msg->hdr.mid + 1 == sa->mid_expect) {
+	/*
+	 * Section 2.1: a retransmitted request gets the cached response again;
+	 * of a fragmented one only fragment 1 does (RFC 7383 section 2.6.1).
+	 */
+	if (sa->resp_cached && msg->hdr.mid + 1 == sa->mid_expect &&
+	    (!msg->frag || msg->frag_num == 1)) {
 		uint8_t h[16];
 
 		req_hash(msg->raw, msg->raw_len, h);
 		if (memcmp(h, sa->resp_req_hash, sizeof(h)) == 0) {
 			e->stats.responses_resent++;
-			send_response(sa, rx, sa->resp.buf, sa->resp.len);
+			send_response(sa, rx, &sa->resp);
 			return;
 		}
 	}
@@ -304,8 +315,8 @@ static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ik
 		e->stats.rx_unexpected++;
 		return;
 	}
-	err = open_message(sa, rx, msg, copy);
-	if (err == -EBADMSG)
+	err = open_message(sa, rx, msg, copy, false);
+	if (err == -EBADMSG || err == -EINPROGRESS)
 		return;
 	/* From here on the peer is authenticated: errors are worth a notify. */
 	if (err < 0) {
@@ -359,7 +370,7 @@ static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ik
 		if (notify)
 			respond_notify(sa, rx, msg, notify, NULL, 0);
 	} else {
-		response_send(sa, rx, msg, &mb, buf);
+		response_send(sa, rx, msg, &mb);
 	}
 	if (sa->kill_after_response)
 		ike_sa_kill(sa, 0, "deleted by peer");
@@ -383,8 +394,8 @@ static void handle_response(struct ike_sa *sa, const struct ike_rx *rx, struct i
 	if (msg->hdr.exch != IKEV2_EXCH_IKE_SA_INIT) {
 		int err;
 
-		err = open_message(sa, rx, msg, copy);
-		if (err == -EBADMSG)
+		err = open_message(sa, rx, msg, copy, true);
+		if (err == -EBADMSG || err == -EINPROGRESS)
 			return;
 		if (err < 0) {
 			/* An authenticated but broken response ends the exchange. */
@@ -507,6 +518,8 @@ void ike_engine_input(struct ike_engine *e, const struct xk_addr *local,
 		handle_response(sa, &rx, &msg, copy);
 	else
 		handle_request(sa, &rx, &msg, copy);
+	/* A reassembled message has been handled: its pieces go (sa is freed only by the reap). */
+	ike_frag_release(sa);
 	xk_wipe(copy, len);
 	free(copy);
 	ike_engine_reap(e);

@@ -1165,6 +1165,11 @@ static int conn(int side)
 		c->ike_rekey_time_s = 600;
 		c->reauth_time_s = 1800;
 	}
+	if (fw.cfg & FW_CFG_FRAG) {
+		/* IKE_AUTH and CREATE_CHILD_SA go in fragments, through every fault. */
+		c->fragmentation = true;
+		c->fragment_size = 200;
+	}
 	return 0;
 }
 

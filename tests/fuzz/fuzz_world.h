@@ -26,6 +26,7 @@
 #define FW_CFG_V6 0x04      /* the peers talk over IPv6 */
 #define FW_CFG_COOKIE 0x08  /* responders always ask for a cookie (section 2.6) */
 #define FW_CFG_TIMERS 0x10  /* IKE SA rekey after 600 s, reauthentication after 1800 s */
+#define FW_CFG_FRAG 0x20    /* IKE fragmentation (RFC 7383) with 200-byte fragments */
 
 enum fw_op {
 	FW_INITIATE,     /* who: that side starts IKE_SA_INIT + IKE_AUTH */

@@ -57,6 +57,8 @@ static const char good[] =
 	"reauth-time = 12h\n"
 	"life-time = 2h\n"
 	"encap = yes\n"
+	"fragmentation = no\n"
+	"fragment-size = 576\n"
 	"\n"
 	"[conn roadwarriors]\n"
 	"remote = %any\n"
@@ -108,7 +110,12 @@ static void test_good(void)
 	CHECK_INT(c->reauth_s, 12 * 3600);
 	CHECK_INT(c->life_s, 7200);
 	CHECK(c->encap);
+	CHECK(!c->fragmentation);
+	CHECK_INT(c->fragment_size, 576);
 	c = &cfg.conns[1];
+	/* IKE fragmentation on by default, at 1280 bytes. */
+	CHECK(c->fragmentation);
+	CHECK_INT(c->fragment_size, 1280);
 	CHECK_INT(c->remote.family, 0);
 	CHECK_INT(c->mode, XK_MODE_TRANSPORT);
 	/* Defaults filled in for proposals not given. */
@@ -124,6 +131,17 @@ static void test_good(void)
 
 		other.reauth_s = 3600;
 		CHECK(!xd_conn_same(&cfg.conns[0], &other));
+		other = cfg.conns[0];
+		other.fragment_size = 1400;
+		CHECK(!xd_conn_same(&cfg.conns[0], &other));
+		{
+			struct ike_conn_cfg ec;
+
+			memset(&ec, 0, sizeof(ec));
+			xd_conn_to_engine(&cfg.conns[1], &ec);
+			CHECK(ec.fragmentation);
+			CHECK_INT(ec.fragment_size, 1280);
+		}
 	}
 	xd_config_free(&cfg);
 }
@@ -136,6 +154,14 @@ static const struct {
 	{ "[global]\nbackend = kernel\n", "t.conf:2: [global] backend: 'kernel' is not auto" },
 	{ "[global]\nport = 70000\n", "t.conf:2: [global] port: '70000' is not a port" },
 	{ "[global]\nfoo = 1\n", "t.conf:2: [global] foo: unknown key" },
+	{ "[conn a]\npsk = x\nfragmentation = force\n",
+	  "t.conf:3: [a] fragmentation: 'force' is not yes or no" },
+	{ "[conn a]\npsk = x\nfragment-size = 575\n",
+	  "t.conf:3: [a] fragment-size: '575' is not a size from 576 to 65535 bytes" },
+	{ "[conn a]\npsk = x\nfragment-size = 65536\n",
+	  "t.conf:3: [a] fragment-size: '65536' is not a size" },
+	{ "[conn a]\npsk = x\nfragment-size = 1k\n",
+	  "t.conf:3: [a] fragment-size: '1k' is not a size" },
 	{ "[global]\nhalf-open-max = -1\n", "t.conf:2: [global] half-open-max: '-1' is not a number" },
 	{ "[global]\nhalf-open-max-ip = many\n", "t.conf:2: [global] half-open-max-ip: 'many'" },
 	{ "[global]\nike-sa-init-max = 100\n", "t.conf:2: [global] ike-sa-init-max: '100' is not 0 or a size" },

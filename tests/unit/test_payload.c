@@ -1276,6 +1276,55 @@ static void test_sk(void)
 	}
 }
 
+/* SKF (RFC 7383 section 2.5): where it stands for SK, and where it is unknown. */
+static void test_skf(void)
+{
+	static const struct {
+		uint8_t exch;
+		const char *chain;
+		int expect;
+		bool frag;
+		uint16_t num, total;
+		uint8_t critical;
+	} cases[] = {
+		/* Fragment 2 of 3, 8 octets of IV and ciphertext: an SKF message. */
+		{ IKEV2_EXCH_IKE_AUTH, "00 00 0010 0002 0003 0011223344556677", 0, true, 2, 3, 0 },
+		/* Fragment 1 names the first inner payload; it is only recorded. */
+		{ IKEV2_EXCH_INFORMATIONAL, "29 00 000c 0001 0001 00112233", 0, true, 1, 1, 0 },
+		/* Fragment Number 0, or above the total: no such fragment. */
+		{ IKEV2_EXCH_IKE_AUTH, "00 00 000c 0000 0003 00112233", -EINVAL, true, 0, 3, 0 },
+		{ IKEV2_EXCH_IKE_AUTH, "00 00 000c 0004 0003 00112233", -EINVAL, true, 4, 3, 0 },
+		/* Too short for Fragment Number and Total Fragments. */
+		{ IKEV2_EXCH_IKE_AUTH, "00 00 0006 0001", -EINVAL, false, 0, 0, 0 },
+		/* SKF, like SK, is last. */
+		{ IKEV2_EXCH_IKE_AUTH, "29 00 000c 0001 0002 00112233 00 00 0008 00 00 4000", -EINVAL,
+		  true, 1, 2, 0 },
+		/* In IKE_SA_INIT it is an unknown payload: skipped, or refused when critical. */
+		{ IKEV2_EXCH_IKE_SA_INIT, "00 00 000c 0001 0002 00112233", 0, false, 0, 0, 0 },
+		{ IKEV2_EXCH_IKE_SA_INIT, "00 80 000c 0001 0002 00112233", 0, false, 0, 0, 53 },
+	};
+	uint8_t buf[256];
+	struct ike_msg msg;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = mk_msg(IKEV2_PL_SKF, cases[i].chain, buf, sizeof(buf));
+		int err;
+
+		buf[18] = cases[i].exch;
+		err = ike_msg_parse(&msg, buf, len);
+		CHECK_MSG(err == cases[i].expect, "skf case %zu: %d", i, err);
+		if (err)
+			continue;
+		CHECK_MSG(msg.frag == cases[i].frag && msg.has_sk == cases[i].frag,
+			  "skf case %zu", i);
+		CHECK_INT(msg.frag_num, cases[i].num);
+		CHECK_INT(msg.frag_total, cases[i].total);
+		CHECK_INT(msg.unsupported_critical, cases[i].critical);
+		if (cases[i].frag)
+			CHECK_INT(msg.sk_off, IKEV2_HDR_LEN);
+	}
+}
+
 int main(void)
 {
 	test_header();
@@ -1292,5 +1341,6 @@ int main(void)
 	test_build_all();
 	test_build_overflow();
 	test_sk();
+	test_skf();
 	return check_done("payload");
 }
