@@ -710,11 +710,12 @@ static int conn_ike(const struct sw_node *conn, const struct sw_node *secrets,
 			     t = strtok_r(NULL, ", ", &s)) {
 				char *p = beside(o->base_dir, "x509ca", t);
 
-				if (p && used + strlen(p) + 3 < 180)
+				if (p && ini_safe(p) && used + strlen(p) + 3 < 180)
 					used += (size_t)snprintf(buf + used, sizeof(buf) - used,
 								 "%s%s", used ? ", " : "", p);
 				else
-					note(ns, "remote.cacerts: '%s' does not fit the line", t);
+					note(ns, "remote.cacerts: '%s' cannot be written to a line "
+						 "of xiked.conf", shown(t, sh, sizeof(sh)));
 				free(p);
 			}
 			free(copy);
