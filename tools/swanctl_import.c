@@ -34,7 +34,7 @@ struct notes {
 	bool skip;		/* the connection (or child) is not written */
 };
 
-static void note(struct notes *ns, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void note(struct notes *ns, const char *fmt, ...)
 {
 	va_list ap;
 	char *s;

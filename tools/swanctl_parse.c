@@ -30,7 +30,7 @@ struct cursor {
 	size_t errlen;
 };
 
-static int fail(struct cursor *c, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int fail(struct cursor *c, const char *fmt, ...)
 {
 	va_list ap;
 	int n;

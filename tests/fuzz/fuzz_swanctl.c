@@ -15,6 +15,8 @@
 #include "swanctl_import.h"
 #include "swanctl_parse.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct sw_tree t;
