@@ -104,6 +104,46 @@ grep -q '^\[conn hq-a\]$' "$d/multi.conf" && grep -q '^\[conn hq-b\]$' "$d/multi
 grep -q 'rw: remote: auth = eap-mschapv2' "$d/multi.err" && ok || bad "multi: eap not reported"
 grep -q 'pools: not supported' "$d/multi.err" && ok || bad "multi: pools not reported"
 
+# Certificates: the files beside swanctl.conf, the one key in private/.
+if command -v openssl >/dev/null 2>&1; then
+	mkdir -p "$d/pk/x509" "$d/pk/x509ca" "$d/pk/private"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
+		-subj /CN=ca.example.org -keyout "$d/pk/ca.key" -out "$d/pk/x509ca/ca.pem" \
+		>/dev/null 2>&1
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=gw.example.org \
+		-keyout "$d/pk/private/gw.key" -out "$d/pk/gw.csr" >/dev/null 2>&1
+	printf 'subjectAltName=DNS:gw.example.org\n' >"$d/pk/ext"
+	openssl x509 -req -in "$d/pk/gw.csr" -CA "$d/pk/x509ca/ca.pem" -CAkey "$d/pk/ca.key" \
+		-CAcreateserial -days 30 -extfile "$d/pk/ext" -out "$d/pk/x509/gw.pem" >/dev/null 2>&1
+	chmod 600 "$d/pk/private/gw.key"
+	cat >"$d/pk/swanctl.conf" <<'X'
+connections {
+	gw {
+		local_addrs = 192.0.2.1
+		remote_addrs = 192.0.2.2
+		proposals = aes256gcm16-prfsha384-ecp384
+		local { auth = pubkey
+			certs = gw.pem
+			id = gw.example.org }
+		remote { auth = pubkey
+			cacerts = ca.pem
+			id = *.example.org }
+		children { net { local_ts = 10.1.0.0/16 } }
+	}
+}
+X
+	cp "$d/pk/swanctl.conf" "$d/pk.swanctl"
+	"$XIKECTL" import --output "$d/pk.conf" "$d/pk/swanctl.conf" 2>"$d/pk.err"
+	rc=$?
+	[ "$rc" -eq 0 ] && ok || { bad "pk: exit $rc"; cat "$d/pk.err" >&2; }
+	grep -q "^key = $d/pk/private/gw.key\$" "$d/pk.conf" && ok || bad "pk: key not found"
+	grep -q "^ca = $d/pk/x509ca/ca.pem\$" "$d/pk.conf" && ok || bad "pk: ca"
+	if "$XIKED" --check -c "$d/pk.conf" >"$d/pk.check" 2>&1; then ok; else
+		bad "pk: xiked --check refused the output"
+		cat "$d/pk.check" "$d/pk.conf" >&2
+	fi
+fi
+
 printf 'connections {\n  a {\n' >"$d/broken.swanctl"
 expect broken 1
 grep -q "broken.swanctl:3: section 'a' not closed" "$d/broken.err" && ok || bad "broken: message"

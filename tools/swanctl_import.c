@@ -566,10 +566,12 @@ static bool ident_ok(const char *id, struct notes *ns, const char *what)
 	if (strchr(id, '=') || strchr(id, ',')) {
 		note(ns, "%s: '%s' looks like a distinguished name; xiked identities are "
 			 "addresses, FQDNs, e-mail addresses and key ids", what, id);
+		ns->skip = true;
 		return false;
 	}
 	if (!ini_safe(id) || strlen(id) > 255) {
 		note(ns, "%s: cannot be written to xiked.conf as it is", what);
+		ns->skip = true;
 		return false;
 	}
 	return true;
