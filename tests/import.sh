@@ -4,6 +4,8 @@
 # converted to xiked.conf, every output accepted by `xiked --check`, the
 # exit statuses (0 complete, 3 with omissions, 1 nothing converted, 2 usage),
 # the output's mode, and no key on standard error.
+# SC2015: ok never fails, so `A && ok || bad` is if-then-else here.
+# shellcheck disable=SC2015
 set -u
 B=${XIKE_BUILD:?}
 XIKECTL=$B/tools/xikectl
