@@ -429,6 +429,8 @@ static const struct sw_node *find_secret(const struct sw_node *secrets, const ch
 			if (!k->value || strncmp(k->name, "id", 2) ||
 			    (k->name[2] && k->name[2] != '-'))
 				continue;
+			if (!strcmp(k->value, "%any"))
+				continue;	/* fits anyone, as no id does */
 			ids++;
 			if (lid && !strcmp(k->value, lid))
 				hit_l = true;
@@ -1026,6 +1028,10 @@ int sw_import(const struct sw_tree *t, FILE *out, const struct sw_import_opts *o
 
 		if (c->value) {
 			fprintf(out, "\n# connections.%s = ...: not a connection, ignored\n", c->name);
+			if (o->notes)
+				fprintf(o->notes, "xikectl import: connections.%s: a key, not a "
+					"connection: ignored\n", c->name);
+			partial = 1;
 			continue;
 		}
 		if (conn_ike(c, secrets, o, &co, &ns)) {

@@ -254,6 +254,19 @@ static void test_convert_omissions(void)
 	free(out);
 	free(notes);
 
+	/* A secret for %any fits, as one without ids; a key among connections. */
+	CHECK_INT(convert(
+		"connections { stray = 1\n c { local { auth = psk }\n remote { auth = psk\n"
+		" id = peer@example.org }\n children { c { } } } }\n"
+		"secrets { ike-x { id = nobody@example.org\n secret = no-this-one }\n"
+		" ike-y { id = %any\n secret = 0x0a0b } }\n", &out, &notes),
+		SW_IMPORT_PARTIAL);
+	CHECK(strstr(out, "psk = 0x0a0b\n") != NULL);
+	CHECK(strstr(out, "no-this-one") == NULL);
+	CHECK(strstr(notes, "connections.stray: a key, not a connection") != NULL);
+	free(out);
+	free(notes);
+
 	/* No connections at all. */
 	CHECK_INT(convert("secrets { }\n", &out, &notes), SW_IMPORT_ERROR);
 	free(out);
