@@ -15,6 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "swanctl_import.h"
+
 static const char *sock_path = "/run/xike/xiked.sock";
 static bool opt_json, opt_prom, opt_conns;
 
@@ -369,7 +371,9 @@ static void usage(FILE *f)
 		   "  stats [--connections] [--prometheus]\n"
 		   "                         counters; per connection and CHILD SA too\n"
 		   "                         with --connections (implied by --prometheus)\n"
-		   "  monitor                follow events\n");
+		   "  monitor                follow events\n"
+		   "  import [--output FILE] [FILE|-]\n"
+		   "                         swanctl.conf into xiked.conf (see xikectl(8))\n");
 }
 
 int main(int argc, char **argv)
@@ -386,6 +390,9 @@ int main(int argc, char **argv)
 	json_object *resp, *q;
 	int o;
 
+	/* Works on files, not the daemon: its own options (swanctl_import.c). */
+	if (argc > 1 && !strcmp(argv[1], "import"))
+		return xikectl_import_main(argc - 1, argv + 1);
 	while ((o = getopt_long(argc, argv, "s:jh", opts, NULL)) != -1) {
 		switch (o) {
 		case 's': sock_path = optarg; break;

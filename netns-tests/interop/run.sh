@@ -873,6 +873,23 @@ ${t}}
 EOF
 }
 
+# INTEROP_XIKE_FROM_SWANCTL=1: xiked's [conn t] is what `xikectl import`
+# makes of the mirror of charon's swanctl.conf (charon_conf with the sides
+# swapped); run.sh's [global] and XIKE_EXTRA (xiked's own test knobs) go
+# around it.  The import must be complete (exit 0).  Both files stay in the
+# run's log directory.
+xike_conf_imported() {
+	( CHARON_IP=$XIKE_IP CHARON_PEER=$XIKE_PEER CHARON_IKE=$XIKE_IKE CHARON_ESP=$XIKE_ESP
+	  CHARON_PSK=$XIKE_PSK CHARON_LOCAL_TS=$XIKE_LOCAL_TS CHARON_REMOTE_TS=$XIKE_REMOTE_TS
+	  CHARON_EXTRA='' CHARON_CHILD_EXTRA='' CHARON_REMOTE_EXTRA=''
+	  charon_conf ) >"$XK_DIR/xiked-swanctl.conf"
+	"$XIKECTL" import --output "$XK_DIR/xiked-import.conf" "$XK_DIR/xiked-swanctl.conf" \
+		2>"$XK_DIR/import.err" || { cat "$XK_DIR/import.err" >&2; fail "xikectl import: exit $?"; }
+	xike_conf | sed '/^\[conn t\]$/,$d'
+	cat "$XK_DIR/xiked-import.conf"
+	lines "" "$XIKE_EXTRA"
+}
+
 # In a subshell: one case in one role.  lib.sh's fail exits it.
 run_case() {
 	file=$1 ROLE=$2
@@ -916,7 +933,12 @@ run_case() {
 	at_exit charon_stop
 	charon_conf >"$CH_DIR/swanctl.conf"
 	NS1=$XIKE_NS
-	xike_conf | xiked_start 1
+	if [ -n "${INTEROP_XIKE_FROM_SWANCTL:-}" ]; then
+		xike_conf_imported >"$XK_DIR/xiked.conf"
+		xiked_start 1 <"$XK_DIR/xiked.conf"
+	else
+		xike_conf | xiked_start 1
+	fi
 	xctl monitor >"$XK_DIR/events" 2>&1 &
 	at_exit "kill $! 2>/dev/null"
 	charon_wait
