@@ -13,7 +13,8 @@
 #
 # CASE is the name of a file cases/CASE.case or a shell pattern (ike-*);
 # without one, every case runs.  --shard I/N runs every Nth of them, starting
-# with the Ith (several guests side by side).  INTEROP_ROLES="xi" or "xr"
+# with the Ith (several guests side by side); --runs "CASE.ROLE ..." runs
+# exactly those, in that order (interop.sh deals them to its guests).  INTEROP_ROLES="xi" or "xr"
 # limits the roles.  XIKE_BUILD names the build tree (meson sets it).  Each
 # run's files (both configs, xiked's log and events, charon's log, the
 # checks made, kernel dumps) land in INTEROP_LOGDIR (default
