@@ -426,13 +426,13 @@ tun_routes() {
 }
 
 # Policies of the SPD; the per-socket bypass policies of the IKE sockets
-# print as "socket in/out" and have no " dir ".
+# print as "socket in/out", not "dir in/out/fwd".
 no_kernel_policies() {
 	if [ -n "$HOST" ]; then
 		[ -z "$(tun_routes 2>/dev/null)" ]
 		return
 	fi
-	! xfrm_x policy | grep -q ' dir ' && ! xfrm_c policy | grep -q ' dir '
+	! xfrm_x policy | grep -q 'dir \(in\|out\|fwd\) ' && ! xfrm_c policy | grep -q 'dir \(in\|out\|fwd\) '
 }
 
 dump_kernel() {
