@@ -56,6 +56,8 @@ struct xd_conn {
 	uint32_t reauth_s; /* 0: never */
 	enum xd_dpd_action dpd_action;
 	bool encap;
+	/* Route-based: marks and XFRM interface ID on SAs and policies (ike.h). */
+	struct xk_tag tag_in, tag_out;
 	bool life_set; /* life-time given explicitly */
 	uint32_t reqid; /* the daemon's: reqid of its trap policies, 0 if none */
 	uint64_t retry_ms; /* the daemon's: start = start retries at this time */

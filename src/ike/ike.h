@@ -121,6 +121,11 @@ struct ike_conn_cfg {
 	uint32_t dpd_timeout_s; /* peer dead if unanswered this long (0: retransmits) */
 	uint32_t reqid;         /* CHILD_SAs use this reqid (trap policies); 0: allocate */
 	bool force_encap;       /* UDP-encapsulate ESP even without a NAT */
+	/*
+	 * Route-based tunnels: tag_in goes on the inbound SA and the in and
+	 * fwd policies, tag_out on the outbound SA and the out policy.
+	 */
+	struct xk_tag tag_in, tag_out;
 };
 
 struct ike_engine_cfg {
@@ -335,6 +340,9 @@ struct ike_child_info {
 	size_t n_local_ts, n_remote_ts;
 	struct xk_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];
 	bool encap;
+	/* The kernel's names of its SAs (with a route-based tunnel's marks). */
+	struct xk_sa_id id_in, id_out;
+	struct xk_tag tag_in, tag_out;
 };
 
 struct ike_sa_info {

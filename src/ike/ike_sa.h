@@ -37,6 +37,7 @@ struct ike_conn {
 	uint32_t dpd_s, dpd_timeout_s;
 	uint32_t reqid;
 	bool force_encap;
+	struct xk_tag tag_in, tag_out;
 	unsigned refs; /* SAs using it; freed when deleted and unused */
 	bool deleted;
 };
