@@ -46,13 +46,31 @@ static int fk_add_sa(void *ctx, const struct xk_sa *sa)
 	return 0;
 }
 
+/*
+ * Like XFRM: a marked SA is found only by a lookup whose mark matches it,
+ * and a policy is told from another of the same selectors by its mark and
+ * interface ID.
+ */
+static bool sa_match(const struct xk_sa *sa, const struct xk_sa_id *id)
+{
+	return sa->spi == id->spi && xk_addr_ip_eq(&sa->dst, &id->dst) &&
+	       ((id->mark & id->mark_mask) & sa->mark_mask) == sa->mark;
+}
+
+static bool pol_match(const struct xk_policy *a, const struct xk_policy *b)
+{
+	return memcmp(&a->src, &b->src, sizeof(a->src)) == 0 &&
+	       memcmp(&a->dst, &b->dst, sizeof(a->dst)) == 0 && a->dir == b->dir &&
+	       a->if_id == b->if_id && ((b->mark & b->mark_mask) & a->mark_mask) == a->mark;
+}
+
 static int fk_del_sa(void *ctx, const struct xk_sa_id *id)
 {
 	struct fake_kernel *k = ctx;
 	int found = -ESRCH;
 
 	for (size_t i = 0; i < k->n_sas; i++) {
-		if (k->sas[i].spi == id->spi && xk_addr_ip_eq(&k->sas[i].dst, &id->dst)) {
+		if (sa_match(&k->sas[i], id)) {
 			k->sas[i] = k->sas[--k->n_sas];
 			k->added[i] = k->added[k->n_sas];
 			found = 0;
@@ -75,10 +93,9 @@ static int fk_add_policy(void *ctx, const struct xk_policy *p)
 
 	if (k->n_pols == FK_MAX)
 		return -ENOSPC;
-	/* Like the kernel: one policy per selector and direction. */
+	/* Like the kernel: one policy per selector, direction, mark and interface. */
 	for (size_t i = 0; i < k->n_pols; i++)
-		if (memcmp(&k->pols[i].src, &p->src, sizeof(p->src)) == 0 &&
-		    memcmp(&k->pols[i].dst, &p->dst, sizeof(p->dst)) == 0 && k->pols[i].dir == p->dir)
+		if (pol_match(&k->pols[i], p) && k->pols[i].mark_mask == p->mark_mask)
 			return -EEXIST;
 	k->pols[k->n_pols++] = *p;
 	return 0;
@@ -89,9 +106,7 @@ static int fk_del_policy(void *ctx, const struct xk_policy *p)
 	struct fake_kernel *k = ctx;
 
 	for (size_t i = 0; i < k->n_pols; i++) {
-		if (memcmp(&k->pols[i].src, &p->src, sizeof(p->src)) == 0 &&
-		    memcmp(&k->pols[i].dst, &p->dst, sizeof(p->dst)) == 0 &&
-		    k->pols[i].dir == p->dir) {
+		if (pol_match(&k->pols[i], p)) {
 			k->pols[i] = k->pols[--k->n_pols];
 			return 0;
 		}
@@ -105,7 +120,7 @@ static int fk_move_sa(void *ctx, const struct xk_sa_id *id, const struct xk_addr
 	struct fake_kernel *k = ctx;
 
 	for (size_t i = 0; i < k->n_sas; i++) {
-		if (k->sas[i].spi == id->spi && xk_addr_ip_eq(&k->sas[i].dst, &id->dst)) {
+		if (sa_match(&k->sas[i], id)) {
 			k->sas[i].src = *src;
 			k->sas[i].dst = *dst;
 			k->moves++;

@@ -188,6 +188,11 @@ static void list_sas(json_object *resp)
 			printf("    out %s bytes, %s packets\n", str(c, "bytes-out"),
 			       str(c, "packets-out"));
 			printf("    %s === %s\n", lt, rt);
+			if (get(c, "mark-in") || get(c, "mark-out") || get(c, "if-id-in"))
+				printf("    mark in %s out %s, if_id %s\n",
+				       get(c, "mark-in") ? str(c, "mark-in") : "-",
+				       get(c, "mark-out") ? str(c, "mark-out") : "-",
+				       get(c, "if-id-in") ? str(c, "if-id-in") : "-");
 		}
 	}
 }

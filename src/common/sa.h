@@ -113,11 +113,28 @@ struct xk_sa {
 	uint32_t if_id;
 };
 
+/*
+ * What a route-based tunnel puts on one direction's SA and policies: the
+ * mark a VTI device or a routing rule matches (mask 0: no mark) and the ID
+ * of an XFRM interface (0: none).
+ */
+struct xk_tag {
+	uint32_t mark, mark_mask;
+	uint32_t if_id;
+};
+
+static inline bool xk_tag_set(const struct xk_tag *t)
+{
+	return t->mark_mask || t->if_id;
+}
+
 /* Identifies an SA for deletion or queries. */
 struct xk_sa_id {
 	struct xk_addr dst;
 	uint32_t spi;
 	uint8_t proto; /* 50 = ESP */
+	/* The SA's mark, if it has one (mask 0: none): XFRM finds a marked SA only by it. */
+	uint32_t mark, mark_mask;
 };
 
 enum xk_dir {

@@ -128,16 +128,12 @@ static void loose_rp_filter(const char *ifname)
 	}
 }
 
-void xd_backend_child_stats(struct xiked *d, const struct ike_sa_info *sa,
-			    const struct ike_child_info *c, struct xk_sa_stats *in,
-			    struct xk_sa_stats *out)
+void xd_backend_child_stats(struct xiked *d, const struct ike_child_info *c,
+			    struct xk_sa_stats *in, struct xk_sa_stats *out)
 {
-	struct xk_sa_id id_in = { .dst = sa->local, .spi = c->spi_in, .proto = 50 };
-	struct xk_sa_id id_out = { .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
-
 	*in = *out = (struct xk_sa_stats){ 0 };
-	k_query_sa(d, &id_in, in);
-	k_query_sa(d, &id_out, out);
+	k_query_sa(d, &c->id_in, in);
+	k_query_sa(d, &c->id_out, out);
 }
 
 /* Userspace ESP over a TUN device, for a kernel without ESP. */

@@ -22,10 +22,9 @@ struct ike_child_info;
  */
 extern const struct xk_kernel_ops xd_backend_ops;
 
-/* The kernel's counters of a CHILD_SA of sa, each way (zero where unknown). */
-void xd_backend_child_stats(struct xiked *d, const struct ike_sa_info *sa,
-			    const struct ike_child_info *c, struct xk_sa_stats *in,
-			    struct xk_sa_stats *out);
+/* The kernel's counters of a CHILD_SA, each way (zero where unknown). */
+void xd_backend_child_stats(struct xiked *d, const struct ike_child_info *c,
+			    struct xk_sa_stats *in, struct xk_sa_stats *out);
 
 /* Choose and open the backend (the `backend` setting); no thread yet. */
 int xd_backend_open(struct xiked *d, char *err, size_t errlen);

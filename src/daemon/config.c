@@ -8,6 +8,7 @@
 #include <ini.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,36 @@ long xd_parse_duration(const char *s)
 	if (*end && end[1])
 		return -1;
 	return v;
+}
+
+/* A 32-bit number, decimal or 0x-hex: no sign, no trailing junk. */
+static bool parse_u32(const char *v, uint32_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!isdigit((unsigned char)*v))
+		return false;
+	errno = 0;
+	n = strtoull(v, &end, 0);
+	if (*end || errno || n > UINT32_MAX)
+		return false;
+	*out = (uint32_t)n;
+	return true;
+}
+
+/* VALUE[/MASK] of a mark; the mask defaults to every bit. */
+static bool parse_mark(char *v, struct xk_tag *t)
+{
+	char *slash = strchr(v, '/');
+
+	t->mark_mask = UINT32_MAX;
+	if (slash) {
+		*slash = '\0';
+		if (!parse_u32(slash + 1, &t->mark_mask) || !t->mark_mask)
+			return false;
+	}
+	return parse_u32(v, &t->mark) && (t->mark & ~t->mark_mask) == 0;
 }
 
 static bool parse_bool(const char *v, bool *out)
@@ -453,6 +484,19 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 			return fail(p, c->name, k, "'%s' is not a size from %d to 65535 bytes", v,
 				    IKE_FRAG_SIZE_MIN);
 		c->fragment_size = (uint16_t)n;
+	} else if (!strcmp(k, "mark-in") || !strcmp(k, "mark-out")) {
+		struct xk_tag *t = k[5] == 'i' ? &c->tag_in : &c->tag_out;
+		char buf[64];
+
+		snprintf(buf, sizeof(buf), "%s", v);
+		if (!parse_mark(buf, t))
+			return fail(p, c->name, k,
+				    "'%s' is not VALUE[/MASK] (32-bit numbers, the value within the mask)",
+				    v);
+	} else if (!strcmp(k, "if-id")) {
+		if (!parse_u32(v, &c->tag_in.if_id) || !c->tag_in.if_id)
+			return fail(p, c->name, k, "'%s' is not a number from 1 to 4294967295", v);
+		c->tag_out.if_id = c->tag_in.if_id;
 	} else {
 		return fail(p, c->name, k, "unknown key");
 	}
@@ -848,6 +892,8 @@ bool xd_conn_same(const struct xd_conn *a, const struct xd_conn *b)
 	       a->life_s == b->life_s && a->encap == b->encap && a->auth == b->auth &&
 	       a->remote_auth == b->remote_auth && a->send_cert == b->send_cert &&
 	       a->fragmentation == b->fragmentation && a->fragment_size == b->fragment_size &&
+	       !memcmp(&a->tag_in, &b->tag_in, sizeof(a->tag_in)) &&
+	       !memcmp(&a->tag_out, &b->tag_out, sizeof(a->tag_out)) &&
 	       !memcmp(a->cred_digest, b->cred_digest, sizeof(a->cred_digest));
 }
 
@@ -884,4 +930,6 @@ void xd_conn_to_engine(const struct xd_conn *c, struct ike_conn_cfg *out)
 	out->force_encap = c->encap;
 	out->fragmentation = c->fragmentation;
 	out->fragment_size = c->fragment_size;
+	out->tag_in = c->tag_in;
+	out->tag_out = c->tag_out;
 }

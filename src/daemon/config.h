@@ -58,6 +58,8 @@ struct xd_conn {
 	bool encap;
 	bool fragmentation;     /* RFC 7383: announce and use IKE fragmentation */
 	uint16_t fragment_size; /* IP datagram bytes of a fragment */
+	/* Route-based: marks and XFRM interface ID on SAs and policies (ike.h). */
+	struct xk_tag tag_in, tag_out;
 	bool life_set; /* life-time given explicitly */
 	uint32_t reqid; /* the daemon's: reqid of its trap policies, 0 if none */
 	uint64_t retry_ms; /* the daemon's: start = start retries at this time */

@@ -168,7 +168,7 @@ static json_object *child_json(struct xiked *d, const struct ike_sa_info *sa,
 	char suite[96];
 	struct xk_sa_stats in, out;
 
-	xd_backend_child_stats(d, sa, c, &in, &out);
+	xd_backend_child_stats(d, c, &in, &out);
 	add(o, "name", json_object_new_string(sa->conn));
 	add(o, "state", json_object_new_string(c->state));
 	add(o, "mode", json_object_new_string(c->mode == XK_MODE_TUNNEL ? "tunnel" : "transport"));
@@ -179,6 +179,18 @@ static json_object *child_json(struct xiked *d, const struct ike_sa_info *sa,
 	add(o, "encap", json_object_new_boolean(c->encap));
 	add(o, "local-ts", json_ts(c->local_ts, c->n_local_ts));
 	add(o, "remote-ts", json_ts(c->remote_ts, c->n_remote_ts));
+	/* A route-based tunnel's marks ("VALUE/MASK") and XFRM interface ID. */
+	for (int i = 0; i < 2; i++) {
+		const struct xk_tag *t = i ? &c->tag_out : &c->tag_in;
+		char m[32];
+
+		if (t->mark_mask) {
+			snprintf(m, sizeof(m), "0x%x/0x%x", t->mark, t->mark_mask);
+			add(o, i ? "mark-out" : "mark-in", json_object_new_string(m));
+		}
+		if (t->if_id)
+			add(o, i ? "if-id-out" : "if-id-in", json_object_new_int64(t->if_id));
+	}
 	add(o, "bytes-in", json_object_new_int64((int64_t)in.bytes));
 	add(o, "packets-in", json_object_new_int64((int64_t)in.packets));
 	add(o, "bytes-out", json_object_new_int64((int64_t)out.bytes));

@@ -205,7 +205,7 @@ static void add_child(struct walk *w, json_object *conn, const struct ike_sa_inf
 	json_object *o = json_object_new_object();
 	char spi[16];
 
-	xd_backend_child_stats(w->d, sa, c, &in, &out);
+	xd_backend_child_stats(w->d, c, &in, &out);
 	bump(conn, "child-sas", 1);
 	bump(conn, "bytes-in", (int64_t)in.bytes);
 	bump(conn, "bytes-out", (int64_t)out.bytes);

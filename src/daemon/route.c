@@ -614,8 +614,13 @@ void xd_routes_remove(struct xd_route_ctx *r, uint64_t owner)
 void xd_routes_child_up(struct xd_route_ctx *r, const struct xk_addr *peer,
 			const struct ike_child_info *c)
 {
-	/* Transport mode needs a route only into a userspace ESP device. */
-	if (!r || !c->n_local_ts || (c->mode != XK_MODE_TUNNEL && !r->tun_ifindex))
+	/*
+	 * Transport mode needs a route only into a userspace ESP device; a
+	 * route-based tunnel (marks, an XFRM interface) is routed by whoever
+	 * routes into its interface.
+	 */
+	if (!r || !c->n_local_ts || (c->mode != XK_MODE_TUNNEL && !r->tun_ifindex) ||
+	    xk_tag_set(&c->tag_out))
 		return;
 	for (size_t i = 0; i < c->n_remote_ts; i++) {
 		/* The source comes from a local selector of the route's family. */

@@ -61,6 +61,8 @@ int xd_traps_install(struct xiked *d, const struct xd_conn *c, uint32_t reqid)
 				/* Below the CHILD_SA's own priorities: those are 0x2000+. */
 				.priority = 0x1000, .mode = c->mode,
 				.tmpl_src = c->local, .tmpl_dst = c->remote, .reqid = reqid,
+				.mark = c->tag_out.mark, .mark_mask = c->tag_out.mark_mask,
+				.if_id = c->tag_out.if_id,
 			};
 			err = d->backend->add_policy(d->backend_ctx, &t->pol);
 			if (err < 0) {
@@ -72,8 +74,11 @@ int xd_traps_install(struct xiked *d, const struct xd_conn *c, uint32_t reqid)
 				return err;
 			}
 			d->n_traps++;
-			/* The first packet needs a route into the policy, too. */
-			if (d->routes && c->mode == XK_MODE_TUNNEL)
+			/*
+			 * The first packet needs a route into the policy, too;
+			 * a route-based tunnel's come from its interface.
+			 */
+			if (d->routes && c->mode == XK_MODE_TUNNEL && !xk_tag_set(&c->tag_out))
 				xd_routes_add(d->routes, XD_ROUTE_TRAP(reqid), &c->remote, &l[i], &r[j]);
 		}
 	}

@@ -146,7 +146,13 @@ void child_fill_info(const struct ike_child *c, struct ike_child_info *info)
 		.n_local_ts = c->n_local_ts,
 		.n_remote_ts = c->n_remote_ts,
 		.encap = c->encap,
+		.id_in = child_sa_id(c->sa, c, true),
+		.id_out = child_sa_id(c->sa, c, false),
 	};
+	if (c->sa->conn) {
+		info->tag_in = c->sa->conn->tag_in;
+		info->tag_out = c->sa->conn->tag_out;
+	}
 	if (c->n_local_ts)
 		memcpy(info->local_ts, c->local_ts, c->n_local_ts * sizeof(*c->local_ts));
 	if (c->n_remote_ts)

@@ -85,6 +85,8 @@ unsigned child_sync_policies(struct ike_sa *sa, struct ike_child *c, struct ike_
 			     size_t n_have);
 /* Run the CHILD_SA timers of an SA; returns the next deadline. */
 void child_uninstall(struct ike_sa *sa, struct ike_child *c);
+/* The kernel's name of c's inbound or outbound SA, with the connection's mark. */
+struct xk_sa_id child_sa_id(const struct ike_sa *sa, const struct ike_child *c, bool in);
 void child_free_all(struct ike_sa *sa);
 /*
  * Lookups by SPI name the states they may return.  A peer's message and

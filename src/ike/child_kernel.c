@@ -30,11 +30,35 @@ static uint32_t policy_priority(const struct xk_ts *l, const struct xk_ts *r)
 	return prio;
 }
 
+static const struct xk_tag no_tag;
+
+/* The connection's tag for c's inbound or outbound side. */
+static const struct xk_tag *child_tag(const struct ike_sa *sa, bool in)
+{
+	if (!sa->conn)
+		return &no_tag;
+	return in ? &sa->conn->tag_in : &sa->conn->tag_out;
+}
+
+struct xk_sa_id child_sa_id(const struct ike_sa *sa, const struct ike_child *c, bool in)
+{
+	const struct xk_tag *t = child_tag(sa, in);
+
+	return (struct xk_sa_id){
+		.dst = in ? sa->local : sa->remote,
+		.spi = in ? c->spi_in : c->spi_out,
+		.proto = 50,
+		.mark = t->mark,
+		.mark_mask = t->mark_mask,
+	};
+}
+
 static void make_policy(const struct ike_sa *sa, const struct ike_child *c,
 			const struct xk_ts *l, const struct xk_ts *r, enum xk_dir dir,
 			struct xk_policy *p)
 {
 	bool out = dir == XK_DIR_OUT;
+	const struct xk_tag *t = child_tag(sa, !out);
 
 	*p = (struct xk_policy){
 		.src = out ? *l : *r,
@@ -45,6 +69,9 @@ static void make_policy(const struct ike_sa *sa, const struct ike_child *c,
 		.tmpl_src = out ? sa->local : sa->remote,
 		.tmpl_dst = out ? sa->remote : sa->local,
 		.reqid = c->reqid,
+		.mark = t->mark,
+		.mark_mask = t->mark_mask,
+		.if_id = t->if_id,
 	};
 }
 
@@ -283,11 +310,17 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 		.life = { .soft_secs = soft_secs(sa->conn->rekey_time_s),
 			  .hard_secs = sa->conn->life_time_s },
 	};
+	in.mark = child_tag(sa, true)->mark;
+	in.mark_mask = child_tag(sa, true)->mark_mask;
+	in.if_id = child_tag(sa, true)->if_id;
 	out = in;
 	out.src = sa->local;
 	out.dst = sa->remote;
 	out.spi = c->spi_out;
 	out.inbound = false;
+	out.mark = child_tag(sa, false)->mark;
+	out.mark_mask = child_tag(sa, false)->mark_mask;
+	out.if_id = child_tag(sa, false)->if_id;
 	memcpy(in.enc_key, nonces->we_initiated ? k_r : k_i, ekey);
 	memcpy(in.integ_key, (nonces->we_initiated ? k_r : k_i) + ekey, akey);
 	memcpy(out.enc_key, nonces->we_initiated ? k_i : k_r, ekey);
@@ -420,7 +453,7 @@ void child_switch_to_successors(struct ike_sa *sa)
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
 
 	for (struct ike_child *c = sa->children; c; c = c->next) {
-		struct xk_sa_id id = { .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
+		struct xk_sa_id id = child_sa_id(sa, c, false);
 
 		if (c->state != CHILD_S_INSTALLED && c->state != CHILD_S_DELETING)
 			continue;
@@ -452,12 +485,12 @@ void child_uninstall(struct ike_sa *sa, struct ike_child *c)
 	if (c->state == CHILD_S_INSTALLED || c->state == CHILD_S_DELETING)
 		send_successors(sa, c);
 	if (c->spi_out && c->sa_out) {
-		id = (struct xk_sa_id){ .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
+		id = child_sa_id(sa, c, false);
 		k->del_sa(kctx, &id);
 	}
 	/* The inbound SPI was allocated even if no SA was added with it. */
 	if (c->spi_in) {
-		id = (struct xk_sa_id){ .dst = sa->local, .spi = c->spi_in, .proto = 50 };
+		id = child_sa_id(sa, c, true);
 		k->del_sa(kctx, &id);
 	}
 	if (c->state == CHILD_S_INSTALLED || c->state == CHILD_S_DELETING) {
@@ -486,7 +519,7 @@ void child_retire(struct ike_child *c, uint32_t linger_ms)
 	struct ike_sa *sa = c->sa;
 	void *kctx;
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
-	struct xk_sa_id id = { .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
+	struct xk_sa_id id = child_sa_id(sa, c, false);
 
 	if (c->retire_ms)
 		return;
@@ -522,9 +555,10 @@ void child_move_all(struct ike_sa *sa, const struct xk_addr *old_remote)
 	if (!k->move_sa)
 		return;
 	for (struct ike_child *c = sa->children; c; c = c->next) {
-		struct xk_sa_id in = { .dst = sa->local, .spi = c->spi_in, .proto = 50 };
-		struct xk_sa_id out = { .dst = *old_remote, .spi = c->spi_out, .proto = 50 };
+		struct xk_sa_id in = child_sa_id(sa, c, true);
+		struct xk_sa_id out = child_sa_id(sa, c, false);
 
+		out.dst = *old_remote;
 		if (c->sa_in && k->move_sa(kctx, &in, &sa->remote, &sa->local) < 0)
 			xk_warn("cannot move SA %08x to the peer's new address", c->spi_in);
 		if (c->sa_out && k->move_sa(kctx, &out, &sa->local, &sa->remote) < 0)

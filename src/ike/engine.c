@@ -212,6 +212,8 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 	c->force_encap = cfg->force_encap;
 	c->fragmentation = cfg->fragmentation;
 	c->fragment_size = cfg->fragment_size ? cfg->fragment_size : IKE_FRAG_SIZE_DEFAULT;
+	c->tag_in = cfg->tag_in;
+	c->tag_out = cfg->tag_out;
 	c->refs = 1; /* the list's reference */
 	*pp = c;
 	return 0;
@@ -604,8 +606,8 @@ static bool child_sync(struct ike_child *c, struct ike_kernel_view *kv, struct s
 		       struct ike_sync_result *res)
 {
 	struct ike_sa *sa = c->sa;
-	struct xk_sa_id in = { .dst = sa->local, .spi = c->spi_in, .proto = 50 };
-	struct xk_sa_id out = { .dst = sa->remote, .spi = c->spi_out, .proto = 50 };
+	struct xk_sa_id in = child_sa_id(sa, c, true);
+	struct xk_sa_id out = child_sa_id(sa, c, false);
 	struct ike_kernel_sa *kin = c->sa_in ? kernel_sa(kv, &in.dst, in.spi) : NULL;
 	struct ike_kernel_sa *kout = c->sa_out ? kernel_sa(kv, &out.dst, out.spi) : NULL;
 	struct ike_kernel_pol *pols;

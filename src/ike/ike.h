@@ -128,6 +128,11 @@ struct ike_conn_cfg {
 	 */
 	bool fragmentation;
 	uint16_t fragment_size; /* IP datagram bytes of a fragment; 0: IKE_FRAG_SIZE_DEFAULT */
+	/*
+	 * Route-based tunnels: tag_in goes on the inbound SA and the in and
+	 * fwd policies, tag_out on the outbound SA and the out policy.
+	 */
+	struct xk_tag tag_in, tag_out;
 };
 
 /* RFC 7383 section 2.5.1: an IPv6 path carries 1280 bytes; most IPv4 paths do too. */
@@ -349,6 +354,9 @@ struct ike_child_info {
 	size_t n_local_ts, n_remote_ts;
 	struct xk_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];
 	bool encap;
+	/* The kernel's names of its SAs (with a route-based tunnel's marks). */
+	struct xk_sa_id id_in, id_out;
+	struct xk_tag tag_in, tag_out;
 };
 
 struct ike_sa_info {

@@ -39,6 +39,7 @@ struct ike_conn {
 	bool force_encap;
 	bool fragmentation;
 	uint16_t fragment_size;
+	struct xk_tag tag_in, tag_out;
 	unsigned refs; /* SAs using it; freed when deleted and unused */
 	bool deleted;
 };

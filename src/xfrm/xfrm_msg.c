@@ -290,26 +290,32 @@ static void sa_id_put(struct xfrm_usersa_id *id, const struct xk_sa_id *sid)
 	id->proto = sid->proto ? sid->proto : IPPROTO_ESP;
 }
 
-int xfrm_msg_delsa(const struct xk_sa_id *id, uint32_t seq, void *buf, size_t cap)
+/* DELSA and GETSA: the SA's id, and its mark when it has one. */
+static int sa_id_msg(uint16_t type, uint16_t flags, const struct xk_sa_id *id, uint32_t seq,
+		     void *buf, size_t cap)
 {
-	struct nlmsghdr *nlh = msg_start(buf, cap, XFRM_MSG_DELSA, NLM_F_ACK, seq,
-					 sizeof(struct xfrm_usersa_id));
+	struct nlmsghdr *nlh = msg_start(buf, cap, type, flags, seq, sizeof(struct xfrm_usersa_id));
 
 	if (!nlh)
 		return -ENOSPC;
 	sa_id_put(mnl_nlmsg_get_payload(nlh), id);
+	if (id->mark_mask) {
+		struct xfrm_mark m = { .v = id->mark, .m = id->mark_mask };
+
+		if (!mnl_attr_put_check(nlh, cap, XFRMA_MARK, sizeof(m), &m))
+			return -ENOSPC;
+	}
 	return (int)nlh->nlmsg_len;
+}
+
+int xfrm_msg_delsa(const struct xk_sa_id *id, uint32_t seq, void *buf, size_t cap)
+{
+	return sa_id_msg(XFRM_MSG_DELSA, NLM_F_ACK, id, seq, buf, cap);
 }
 
 int xfrm_msg_getsa(const struct xk_sa_id *id, uint32_t seq, void *buf, size_t cap)
 {
-	struct nlmsghdr *nlh = msg_start(buf, cap, XFRM_MSG_GETSA, 0, seq,
-					 sizeof(struct xfrm_usersa_id));
-
-	if (!nlh)
-		return -ENOSPC;
-	sa_id_put(mnl_nlmsg_get_payload(nlh), id);
-	return (int)nlh->nlmsg_len;
+	return sa_id_msg(XFRM_MSG_GETSA, 0, id, seq, buf, cap);
 }
 
 int xfrm_msg_allocspi(const struct xk_addr *src, const struct xk_addr *dst, uint32_t min,
@@ -435,6 +441,9 @@ static int attr_cb(const struct nlattr *attr, void *data)
 		break;
 	case XFRMA_MARK:
 		need = sizeof(struct xfrm_mark);
+		break;
+	case XFRMA_IF_ID:
+		need = sizeof(uint32_t);
 		break;
 	case XFRMA_ALG_AEAD:
 	case XFRMA_ALG_CRYPT:
@@ -610,6 +619,12 @@ int xfrm_sa_entry_parse(const void *buf, size_t len, struct xfrm_sa_entry *e)
 	xfrm_addr_get(&e->src, &p->saddr, p->family, 0);
 	e->id.spi = ntohl(p->id.spi);
 	e->id.proto = p->id.proto;
+	if (tb[XFRMA_MARK]) {
+		const struct xfrm_mark *m = mnl_attr_get_payload(tb[XFRMA_MARK]);
+
+		e->id.mark = m->v;
+		e->id.mark_mask = m->m;
+	}
 	e->reqid = p->reqid;
 	e->life = (struct xk_lifetime){
 		.soft_bytes = limit_get(p->lft.soft_byte_limit),
@@ -656,5 +671,7 @@ int xfrm_policy_parse(const void *buf, size_t len, struct xk_policy *pol)
 		pol->mark = m->v;
 		pol->mark_mask = m->m;
 	}
+	if (tb[XFRMA_IF_ID])
+		pol->if_id = mnl_attr_get_u32(tb[XFRMA_IF_ID]);
 	return 0;
 }

@@ -479,6 +479,78 @@ static void test_delete(void)
 	}
 }
 
+/* Route-based: peer i's inbound tag is 10 + i, its outbound one 20 + i. */
+static void tag_edit(struct ike_conn_cfg *c, void *ctx)
+{
+	int i = *(int *)ctx;
+
+	c->tag_in = (struct xk_tag){ .mark = 10u + (uint32_t)i, .mark_mask = 0xff, .if_id = 7 };
+	c->tag_out = (struct xk_tag){ .mark = 20u + (uint32_t)i, .mark_mask = 0xff, .if_id = 7 };
+}
+
+/* Every SA and policy of peer i carries its direction's mark and if_id. */
+static void check_tags(const struct w_peer *p, int i, const char *when)
+{
+	CHECK_MSG(p->k.n_sas >= 2, "%s: peer %d has %zu SAs", when, i, p->k.n_sas);
+	for (size_t j = 0; j < p->k.n_sas; j++) {
+		const struct xk_sa *sa = &p->k.sas[j];
+
+		CHECK_MSG(sa->mark == (sa->inbound ? 10u : 20u) + (uint32_t)i && sa->mark_mask == 0xff &&
+				  sa->if_id == 7,
+			  "%s: peer %d SA %08x mark %x/%x if_id %u", when, i, sa->spi, sa->mark,
+			  sa->mark_mask, sa->if_id);
+	}
+	CHECK_MSG(p->k.n_pols == 3, "%s: peer %d has %zu policies", when, i, p->k.n_pols);
+	for (size_t j = 0; j < p->k.n_pols; j++) {
+		const struct xk_policy *pol = &p->k.pols[j];
+
+		CHECK_MSG(pol->mark == (pol->dir == XK_DIR_OUT ? 20u : 10u) + (uint32_t)i &&
+				  pol->if_id == 7,
+			  "%s: peer %d policy dir %d mark %x if_id %u", when, i, pol->dir, pol->mark,
+			  pol->if_id);
+	}
+}
+
+/*
+ * Marks and interface IDs (route-based tunnels) reach every SA and policy
+ * by direction, and the SAs' deletes carry them: the fake kernel, like
+ * XFRM, finds a marked SA only by its mark.
+ */
+static void test_route_based(void)
+{
+	static struct world w;
+	int idx[2] = { 0, 1 };
+	struct ike_child_info ci;
+	uint64_t spi;
+
+	world_init(&w, NULL, NULL, false);
+	for (int i = 0; i < 2; i++)
+		CHECK_INT(world_conn_edit(&w, i, "r", "aes128gcm16-prfsha256-x25519", "aes128gcm16", PSK,
+					  false, tag_edit, &idx[i]),
+			  0);
+	ike_engine_initiate(w.p[0].e, "r", NULL);
+	world_run(&w, 1000);
+	check_tags(&w.p[0], 0, "up");
+	check_tags(&w.p[1], 1, "up");
+	spi = world_sa_spi(&w.p[0]);
+	CHECK_INT(ike_engine_child_info(w.p[0].e, spi, 0, &ci), 0);
+	CHECK_INT(ci.id_in.mark, 10);
+	CHECK_INT(ci.id_out.mark, 20);
+	CHECK_INT(ci.tag_out.if_id, 7);
+	/* A rekey deletes the old SAs by their marks. */
+	CHECK_INT(ike_engine_rekey_child(w.p[0].e, spi, ci.spi_in), 0);
+	world_run(&w, 30000);
+	check_tags(&w.p[0], 0, "rekeyed");
+	check_tags(&w.p[1], 1, "rekeyed");
+	CHECK_INT(w.p[0].k.n_sas, 2);
+	CHECK_INT(w.p[1].k.n_sas, 2);
+	CHECK_INT(ike_engine_terminate(w.p[1].e, world_sa_spi(&w.p[1])), 0);
+	world_run(&w, 1000);
+	CHECK(fake_kernel_empty(&w.p[0].k));
+	CHECK(fake_kernel_empty(&w.p[1].k));
+	world_free(&w);
+}
+
 static void test_liveness(void)
 {
 	static struct world w;
@@ -727,6 +799,7 @@ int main(void)
 	test_ts();
 	test_transport();
 	test_delete();
+	test_route_based();
 	test_liveness();
 	test_timeout();
 	test_nat();

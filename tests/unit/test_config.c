@@ -59,6 +59,9 @@ static const char good[] =
 	"encap = yes\n"
 	"fragmentation = no\n"
 	"fragment-size = 576\n"
+	"mark-in = 0x2a\n"
+	"mark-out = 7/0xff\n"
+	"if-id = 4096\n"
 	"\n"
 	"[conn roadwarriors]\n"
 	"remote = %any\n"
@@ -116,6 +119,14 @@ static void test_good(void)
 	/* IKE fragmentation on by default, at 1280 bytes. */
 	CHECK(c->fragmentation);
 	CHECK_INT(c->fragment_size, 1280);
+	CHECK_INT(c->tag_in.mark, 0x2a);
+	CHECK_INT(c->tag_in.mark_mask, 0xffffffff);
+	CHECK_INT(c->tag_out.mark, 7);
+	CHECK_INT(c->tag_out.mark_mask, 0xff);
+	CHECK_INT(c->tag_in.if_id, 4096);
+	CHECK_INT(c->tag_out.if_id, 4096);
+	c = &cfg.conns[1];
+	CHECK(!xk_tag_set(&c->tag_in) && !xk_tag_set(&c->tag_out));
 	CHECK_INT(c->remote.family, 0);
 	CHECK_INT(c->mode, XK_MODE_TRANSPORT);
 	/* Defaults filled in for proposals not given. */
@@ -142,6 +153,10 @@ static void test_good(void)
 			CHECK(ec.fragmentation);
 			CHECK_INT(ec.fragment_size, 1280);
 		}
+		/* So is a changed mark. */
+		other = cfg.conns[0];
+		other.tag_out.mark = 8;
+		CHECK(!xd_conn_same(&cfg.conns[0], &other));
 	}
 	xd_config_free(&cfg);
 }
@@ -200,6 +215,12 @@ static const struct {
 	{ "[conn a]\npsk = x\nreauth-time = 1h\n", "t.conf:1: [a] reauth-time: needs a remote address" },
 	{ "[conn a]\npsk = x\nreauth-time = often\n", "t.conf:3: [a] reauth-time: 'often' is not a duration" },
 	{ "[conn a]\npsk = x\npsk-file = /nonexistent/psk\n", "t.conf:3: [a] psk-file: /nonexistent/psk:" },
+	{ "[conn a]\npsk = x\nmark-in = 0x1ff/0xff\n", "t.conf:3: [a] mark-in: '0x1ff/0xff' is not VALUE[/MASK]" },
+	{ "[conn a]\npsk = x\nmark-out = 1/0\n", "t.conf:3: [a] mark-out: '1/0' is not VALUE[/MASK]" },
+	{ "[conn a]\npsk = x\nmark-out = -1\n", "t.conf:3: [a] mark-out: '-1' is not VALUE[/MASK]" },
+	{ "[conn a]\npsk = x\nmark-in = 4294967296\n", "t.conf:3: [a] mark-in: '4294967296' is not" },
+	{ "[conn a]\npsk = x\nif-id = 0\n", "t.conf:3: [a] if-id: '0' is not a number from 1" },
+	{ "[conn a]\npsk = x\nif-id = eth0\n", "t.conf:3: [a] if-id: 'eth0' is not a number" },
 	{ "[global\n", "t.conf:1: syntax error" },
 	{ "[conn a]\nno equals sign here\n", "t.conf:2: syntax error" },
 };
