@@ -87,6 +87,14 @@ for pat in "$@"; do
 		done
 	done
 done
+# INTEROP_IMPORT_CASES: these cases run once more (CASE@import), with
+# xiked configured by `xikectl import` of the mirror of charon's
+# swanctl.conf (run.sh, docs/from-strongswan.md), among the others.
+for name in ${INTEROP_IMPORT_CASES:-}; do
+	for r in $runs; do
+		case $r in "$name".x[ir]) runs="$runs $name@import.${r##*.}" ;; esac
+	done
+done
 plan=$(
 	for r in $runs; do echo "$r"; done |
 	awk -v jobs="$jobs" -v dflt="${INTEROP_DEFAULT_COST:-30}" -v costs="$here/costs" '
@@ -129,7 +137,7 @@ while [ "$i" -le "$jobs" ]; do
 			"$uml_run" --timeout "$timeout" "$here/run.sh" --shard "$i/$jobs" --runs "$mine" 2>&1
 		fi
 		echo $? >"$LOGDIR/shard-$i.rc"
-	) | tee "$LOGDIR/shard-$i.out" | grep --line-buffered '^\[interop\] [a-z0-9-]* *x[ir] ' &
+	) | tee "$LOGDIR/shard-$i.out" | grep --line-buffered '^\[interop\] [a-z0-9@-]* *x[ir] ' &
 	pids="$pids $!"
 	i=$((i + 1))
 done

@@ -912,7 +912,8 @@ ${t}}
 EOF
 }
 
-# INTEROP_XIKE_FROM_SWANCTL=1: xiked's [conn t] is what `xikectl import`
+# An import run (CASE@import.ROLE, or every run with
+# INTEROP_XIKE_FROM_SWANCTL=1): xiked's [conn t] is what `xikectl import`
 # makes of the mirror of charon's swanctl.conf (charon_conf with the sides
 # swapped); run.sh's [global] and XIKE_EXTRA (xiked's own test knobs) go
 # around it.  The import must be complete (exit 0).  Both files stay in the
@@ -972,7 +973,7 @@ run_case() {
 	at_exit charon_stop
 	charon_conf >"$CH_DIR/swanctl.conf"
 	NS1=$XIKE_NS
-	if [ -n "${INTEROP_XIKE_FROM_SWANCTL:-}" ]; then
+	if [ -n "$IMPORTED" ]; then
 		xike_conf_imported >"$XK_DIR/xiked.conf"
 		xiked_start 1 <"$XK_DIR/xiked.conf"
 	else
@@ -1090,7 +1091,10 @@ fi
 
 for run in $runs; do
 	name=${run%.*} role=${run##*.}
-	f=$here/cases/$name.case
+	# CASE@import: the case again, xiked configured through `xikectl import`.
+	IMPORTED=${INTEROP_XIKE_FROM_SWANCTL:-}
+	case $name in *@import) IMPORTED=1 ;; esac
+	f=$here/cases/${name%@import}.case
 	[ -f "$f" ] || { echo "[interop] no case $name" >&2; exit 2; }
 	case " ${INTEROP_ROLES:-xi xr} " in *" $role "*) ;; *) continue ;; esac
 	{
