@@ -113,6 +113,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 . "$here/../xiked-lib.sh"
 . "$here/charon.sh"
+. "$here/certs.sh"
 
 _test_name=interop
 SA_STATE=$here/sa-state
@@ -729,8 +730,9 @@ check_failure() {
 	}
 	grep "notify=$NOTIFY" "$XK_DIR/events"
 	grep "$NOTIFY" "$XK_DIR/peer1.log"
-	if [ "$ROLE" = xi ]; then
-		# charon answered; its summary of the message it sent names the notify
+	if [ "$ROLE" = xi ]; then _r=charon; else _r=xike; fi
+	if [ "${REFUSER:-$_r}" = charon ]; then
+		# charon refused; its summary of the message it sent names the notify
 		pat="generating .*N\\($short\\)"
 	else
 		pat="parsed .*N\\($short\\)"
@@ -789,6 +791,9 @@ case_defaults() {
 	XIKE_EXTRA='' CHARON_EXTRA='' CHARON_CHILD_EXTRA='' CHARON_REMOTE_EXTRA=''
 	EXPECT=up NOTIFY='' EXPECT_IKE='' EXPECT_ESP='' EXPECT_LOCAL_TS='' EXPECT_REMOTE_TS=''
 	PINGS='' PLAIN_PINGS='' TEARDOWN='' STRONGSWAN_EXTRA='' HOST_SKIP=''
+	CERT_KEY='' XIKE_CERT_KEY='' CHARON_CERT_KEY='' CA_KEY='' XIKE_AUTH='' CHARON_AUTH=''
+	CERT_ID=fqdn CERT_CHAIN=direct XIKE_ISSUER=ca CHARON_ISSUER=ca REVOKED=''
+	XIKE_ID='' CHARON_ID='' CHARON_SIGN='' CHARON_LOCAL_EXTRA='' REFUSER=''
 	unset -f case_prepare case_checks 2>/dev/null || true
 }
 
@@ -828,7 +833,7 @@ xike_conf() {
 	echo "[conn t]"
 	echo "local = $XIKE_IP"
 	echo "remote = $XIKE_PEER"
-	echo "psk = $XIKE_PSK"
+	[ -n "$XIKE_PSK" ] && echo "psk = $XIKE_PSK"
 	echo "ike = $XIKE_IKE"
 	echo "esp = $XIKE_ESP"
 	echo "mode = $MODE"
@@ -848,10 +853,11 @@ ${t}${t}remote_addrs = $CHARON_PEER
 ${t}${t}proposals = $CHARON_IKE
 $(lines "$t$t" "$CHARON_EXTRA")
 ${t}${t}local {
-${t}${t}${t}auth = psk
+${t}${t}${t}auth = $([ "$CHARON_AUTH" = pubkey ] && echo "${CHARON_SIGN:-pubkey}" || echo psk)
+$(lines "$t$t$t" "$CHARON_LOCAL_EXTRA")
 ${t}${t}}
 ${t}${t}remote {
-${t}${t}${t}auth = psk
+${t}${t}${t}auth = $XIKE_AUTH
 $(lines "$t$t$t" "$CHARON_REMOTE_EXTRA")
 ${t}${t}}
 ${t}${t}children {
@@ -895,6 +901,7 @@ run_case() {
 	. "$file"
 	: "${XIKE_IKE:=$IKE}" "${XIKE_ESP:=$ESP}" "${CHARON_IKE:=$IKE}" "${CHARON_ESP:=$ESP}"
 	: "${XIKE_PSK:=$PSK}" "${CHARON_PSK:=$PSK}"
+	certs_setup "$XK_DIR"
 	case $XIKE_IKE in *,*) ;; *) : "${EXPECT_IKE:=$(canon ike "$XIKE_IKE")}" ;; esac
 	case $XIKE_ESP in *,*) ;; *) : "${EXPECT_ESP:=$(canon esp "$XIKE_ESP")}" ;; esac
 	EXPECT_LOCAL_TS=$(tsnorm "${EXPECT_LOCAL_TS:-${XIKE_LOCAL_TS:-$XIKE_IP/$HOSTLEN}}")
