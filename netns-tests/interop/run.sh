@@ -68,7 +68,8 @@
 #               none: case_checks ended the SAs itself (a dead peer), the
 #               runner only checks that nothing is left
 #   hooks: case_prepare (both daemons loaded, nothing initiated),
-#          case_checks (the SAs are up and carried traffic)
+#          case_checks (the SAs are up and carried traffic; for ike-fail:
+#          the failure was checked)
 #
 # The runner sets, before sourcing (so a case may use them): ROLE, XIKE_IP,
 # CHARON_IP (each daemon's own address), XIKE_PEER, CHARON_PEER (the address
@@ -953,6 +954,9 @@ run_case() {
 		;;
 	ike-fail)
 		check_failure
+		if command -v case_checks >/dev/null 2>&1; then
+			case_checks
+		fi
 		;;
 	child-fail)
 		check_failure
