@@ -170,8 +170,10 @@ certs_setup() {
 	fi
 	[ "$XIKE_ISSUER" = other ] && _xiss=other
 	[ "$CHARON_ISSUER" = other ] && _ciss=other
+	# xiked's configuration has no DN identities: in the DN cases it sends
+	# its FQDN and accepts any identity the peer's certificate carries.
 	if [ "$CERT_ID" = dn ]; then
-		_xid=${XIKE_ID:-$(pki_dn xike.test)} _cid=${CHARON_ID:-$(pki_dn charon.test)}
+		_xid=${XIKE_ID:-xike.test} _cid=${CHARON_ID:-$(pki_dn charon.test)}
 	else
 		_xid=${XIKE_ID:-xike.test} _cid=${CHARON_ID:-charon.test}
 	fi
@@ -189,19 +191,10 @@ remote-auth = $CHARON_AUTH"
 cert = $_pd/xike-chain.pem
 key = $_pd/xike.key"
 	fi
-	# xiked's configuration has no DN identities: in the DN cases it sends
-	# its FQDN and accepts any identity the peer's certificate carries.
-	case $_xid in
-	*=*) ;;
-	*) XIKE_EXTRA="$XIKE_EXTRA
-local-id = $_xid" ;;
-	esac
-	case $_xid in
-	*=*) [ "$XIKE_AUTH" = pubkey ] && CHARON_REMOTE_EXTRA="$CHARON_REMOTE_EXTRA
-id = \"$_xid\"" ;;
-	*) CHARON_REMOTE_EXTRA="$CHARON_REMOTE_EXTRA
-id = $_xid" ;;
-	esac
+	XIKE_EXTRA="$XIKE_EXTRA
+local-id = $_xid"
+	CHARON_REMOTE_EXTRA="$CHARON_REMOTE_EXTRA
+id = $_xid"
 	if [ "$CHARON_AUTH" = pubkey ]; then
 		pki_host "$_pd" charon "$CHARON_CERT_KEY" "$_ciss" charon.test ||
 			fail "cannot make charon's certificate ($CHARON_CERT_KEY)"
