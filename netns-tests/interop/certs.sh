@@ -19,7 +19,10 @@
 #	                         writes a DN
 #
 # The CAs sign with SHA-256 (RSA PKCS#1 v1.5, ECDSA) or Ed25519.  Each CA
-# keeps an openssl "ca" database in DIR/NAME.db/ for its CRLs.
+# keeps an openssl "ca" database in DIR/NAME.db/ for its CRLs.  A CRL
+# carries the CA's authorityKeyIdentifier: charon looks CRLs up by the
+# issuer's key identifier and ignores one without it ("certificate status
+# is not available").
 
 PKI_O="xike test"
 
@@ -62,6 +65,9 @@ certificate = $1/$2.pem
 private_key = $1/$2.key
 default_md = $([ "$(cat "$1/$2.type")" = ed25519 ] && echo default || echo sha256)
 default_crl_days = 30
+crl_extensions = crl_ext
+[crl_ext]
+authorityKeyIdentifier = keyid:always
 EOF
 }
 
