@@ -27,7 +27,7 @@ pki_host "$pki" p2-old ecp256 ca p2.test || fail "cannot make peer 2's certifica
 pki_host "$pki" p2-new ecp256 ca p2.test || fail "cannot make peer 2's new certificate"
 # install KEY NAME: as a deployment would, root:xike 0640.
 install_key() {
-	cp "$pki/$1.key" "$pki/$2.key" && chgrp xike "$pki/$2.key" && chmod 0640 "$pki/$2.key" ||
+	{ cp "$pki/$1.key" "$pki/$2.key" && chgrp xike "$pki/$2.key" && chmod 0640 "$pki/$2.key"; } ||
 		fail "cannot install $2.key"
 	cp "$pki/$1.pem" "$pki/$2.pem" && chmod 0644 "$pki/$2.pem" "$pki/ca.pem"
 }

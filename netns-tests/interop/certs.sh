@@ -139,6 +139,9 @@ pki_crl() {
 
 # ---- the interop cases' certificates ------------------------------------
 #
+# SC2034: what certs_setup sets, run.sh's xike_conf and charon_conf print.
+# shellcheck disable=SC2034
+
 # certs_setup DIR: after a case is sourced (its variables are described in
 # run.sh's header), before either daemon starts.  Makes the PKI in DIR/pki;
 # sets what xike_conf and charon_conf print (XIKE_EXTRA, XIKE_PSK,
