@@ -67,6 +67,24 @@
 #               initiator); charon-child deletes the CHILD SA alone first;
 #               none: case_checks ended the SAs itself (a dead peer), the
 #               runner only checks that nothing is left
+#   Certificates (certs.sh makes a fresh PKI per run in CASE.ROLE/pki):
+#   CERT_KEY    rsa2048 | rsa3072 | ecp256 | ecp384 | ed25519 for both end
+#               entities (and the CA unless CA_KEY); XIKE_CERT_KEY,
+#               CHARON_CERT_KEY for one side
+#   XIKE_AUTH, CHARON_AUTH
+#               pubkey (the default with a key type) | psk: how that side
+#               authenticates itself; the peer's remote auth follows
+#   CERT_ID     fqdn (default) | dn (charon sends its subject DN)
+#   CERT_CHAIN  direct (default) | intermediate (one per side, in CERT
+#               payloads; the verifiers hold the root only)
+#   XIKE_ISSUER, CHARON_ISSUER
+#               ca (default) | other: a CA the peer does not trust
+#   REVOKED     xike | charon: that side's certificate is on the CRL the
+#               other side gets
+#   XIKE_ID, CHARON_ID   the identity sent, if not the certificate's
+#   CHARON_SIGN charon's local auth (default pubkey)
+#   REFUSER     xike | charon: who refuses a failure case (default: the
+#               responder), so whose log has the notify as sent
 #   hooks: case_prepare (both daemons loaded, nothing initiated),
 #          case_checks (the SAs are up and carried traffic; for ike-fail:
 #          the failure was checked)
