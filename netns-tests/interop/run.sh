@@ -72,8 +72,27 @@
 #               initiator); charon-child deletes the CHILD SA alone first;
 #               none: case_checks ended the SAs itself (a dead peer), the
 #               runner only checks that nothing is left
+#   Certificates (certs.sh makes a fresh PKI per run in CASE.ROLE/pki):
+#   CERT_KEY    rsa2048 | rsa3072 | ecp256 | ecp384 | ed25519 for both end
+#               entities (and the CA unless CA_KEY); XIKE_CERT_KEY,
+#               CHARON_CERT_KEY for one side
+#   XIKE_AUTH, CHARON_AUTH
+#               pubkey (the default with a key type) | psk: how that side
+#               authenticates itself; the peer's remote auth follows
+#   CERT_ID     fqdn (default) | dn (charon sends its subject DN)
+#   CERT_CHAIN  direct (default) | intermediate (one per side, in CERT
+#               payloads; the verifiers hold the root only)
+#   XIKE_ISSUER, CHARON_ISSUER
+#               ca (default) | other: a CA the peer does not trust
+#   REVOKED     xike | charon: that side's certificate is on the CRL the
+#               other side gets
+#   XIKE_ID, CHARON_ID   the identity sent, if not the certificate's
+#   CHARON_SIGN charon's local auth (default pubkey)
+#   REFUSER     xike | charon: who refuses a failure case (default: the
+#               responder), so whose log has the notify as sent
 #   hooks: case_prepare (both daemons loaded, nothing initiated),
-#          case_checks (the SAs are up and carried traffic)
+#          case_checks (the SAs are up and carried traffic; for ike-fail:
+#          the failure was checked)
 #
 # The runner sets, before sourcing (so a case may use them): ROLE, XIKE_IP,
 # CHARON_IP (each daemon's own address), XIKE_PEER, CHARON_PEER (the address
@@ -118,6 +137,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib.sh"
 . "$here/../xiked-lib.sh"
 . "$here/charon.sh"
+. "$here/certs.sh"
 
 _test_name=interop
 SA_STATE=$here/sa-state
@@ -768,8 +788,9 @@ check_failure() {
 	}
 	grep "notify=$NOTIFY" "$XK_DIR/events"
 	grep "$NOTIFY" "$XK_DIR/peer1.log"
-	if [ "$ROLE" = xi ]; then
-		# charon answered; its summary of the message it sent names the notify
+	if [ "$ROLE" = xi ]; then _r=charon; else _r=xike; fi
+	if [ "${REFUSER:-$_r}" = charon ]; then
+		# charon refused; its summary of the message it sent names the notify
 		pat="generating .*N\\($short\\)"
 	else
 		pat="parsed .*N\\($short\\)"
@@ -828,6 +849,9 @@ case_defaults() {
 	XIKE_EXTRA='' CHARON_EXTRA='' CHARON_CHILD_EXTRA='' CHARON_REMOTE_EXTRA=''
 	EXPECT=up NOTIFY='' EXPECT_IKE='' EXPECT_ESP='' EXPECT_LOCAL_TS='' EXPECT_REMOTE_TS=''
 	PINGS='' PLAIN_PINGS='' TEARDOWN='' STRONGSWAN_EXTRA='' HOST_SKIP='' IPERF=no
+	CERT_KEY='' XIKE_CERT_KEY='' CHARON_CERT_KEY='' CA_KEY='' XIKE_AUTH='' CHARON_AUTH=''
+	CERT_ID=fqdn CERT_CHAIN=direct XIKE_ISSUER=ca CHARON_ISSUER=ca REVOKED=''
+	XIKE_ID='' CHARON_ID='' CHARON_SIGN='' CHARON_LOCAL_EXTRA='' REFUSER=''
 	unset -f case_prepare case_checks 2>/dev/null || true
 }
 
@@ -867,7 +891,7 @@ xike_conf() {
 	echo "[conn t]"
 	echo "local = $XIKE_IP"
 	echo "remote = $XIKE_PEER"
-	echo "psk = $XIKE_PSK"
+	[ -n "$XIKE_PSK" ] && echo "psk = $XIKE_PSK"
 	echo "ike = $XIKE_IKE"
 	echo "esp = $XIKE_ESP"
 	echo "mode = $MODE"
@@ -887,10 +911,11 @@ ${t}${t}remote_addrs = $CHARON_PEER
 ${t}${t}proposals = $CHARON_IKE
 $(lines "$t$t" "$CHARON_EXTRA")
 ${t}${t}local {
-${t}${t}${t}auth = psk
+${t}${t}${t}auth = $([ "$CHARON_AUTH" = pubkey ] && echo "${CHARON_SIGN:-pubkey}" || echo psk)
+$(lines "$t$t$t" "$CHARON_LOCAL_EXTRA")
 ${t}${t}}
 ${t}${t}remote {
-${t}${t}${t}auth = psk
+${t}${t}${t}auth = $XIKE_AUTH
 $(lines "$t$t$t" "$CHARON_REMOTE_EXTRA")
 ${t}${t}}
 ${t}${t}children {
@@ -952,6 +977,7 @@ run_case() {
 	. "$file"
 	: "${XIKE_IKE:=$IKE}" "${XIKE_ESP:=$ESP}" "${CHARON_IKE:=$IKE}" "${CHARON_ESP:=$ESP}"
 	: "${XIKE_PSK:=$PSK}" "${CHARON_PSK:=$PSK}"
+	certs_setup "$XK_DIR"
 	case $XIKE_IKE in *,*) ;; *) : "${EXPECT_IKE:=$(canon ike "$XIKE_IKE")}" ;; esac
 	case $XIKE_ESP in *,*) ;; *) : "${EXPECT_ESP:=$(canon esp "$XIKE_ESP")}" ;; esac
 	EXPECT_LOCAL_TS=$(tsnorm "${EXPECT_LOCAL_TS:-${XIKE_LOCAL_TS:-$XIKE_IP/$HOSTLEN}}")
@@ -1008,6 +1034,9 @@ run_case() {
 		;;
 	ike-fail)
 		check_failure
+		if command -v case_checks >/dev/null 2>&1; then
+			case_checks
+		fi
 		;;
 	child-fail)
 		check_failure
