@@ -445,14 +445,15 @@ tun_routes() {
 	ip -n "$CHARON_NS" route show table 220
 }
 
-# Policies of the SPD; the per-socket bypass policies of the IKE sockets
-# print as "socket in/out", not "dir in/out/fwd".
+# IPsec policies (those with a template) of the SPD: not the per-socket
+# bypass policies of the IKE sockets, nor xiked's bypasses of IPv6
+# neighbour discovery, which stay while it runs.
 no_kernel_policies() {
 	if [ -n "$HOST" ]; then
 		[ -z "$(tun_routes 2>/dev/null)" ]
 		return
 	fi
-	! xfrm_x policy | grep -q 'dir \(in\|out\|fwd\) ' && ! xfrm_c policy | grep -q 'dir \(in\|out\|fwd\) '
+	! xfrm_x policy | grep -q 'tmpl ' && ! xfrm_c policy | grep -q 'tmpl '
 }
 
 dump_kernel() {

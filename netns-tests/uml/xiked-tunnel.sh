@@ -64,8 +64,8 @@ C
 	wait_for 10 sh -c "! ip netns exec $NS2 ip xfrm state | grep -q src" ||
 		fail "peer 2 kept kernel states after terminate"
 	# (The IKE sockets' own bypass policies show as "socket in/out".)
-	n1 ip xfrm policy | grep -q 'dir \(in\|out\|fwd\) ' && fail "peer 1 kept policies"
-	n2 ip xfrm policy | grep -q 'dir \(in\|out\|fwd\) ' && fail "peer 2 kept policies"
+	n1 ip xfrm policy | grep -q 'tmpl ' && fail "peer 1 kept policies"
+	n2 ip xfrm policy | grep -q 'tmpl ' && fail "peer 2 kept policies"
 	xiked_stop 1
 	xiked_stop 2
 }
