@@ -141,7 +141,7 @@ static void own_expiry(void *ctx, const struct ike_cert_info *in)
 static int own_cert_current(struct xd_conn *c, struct xd_cred_err *e)
 {
 	struct own_expiry o = {0};
-	char when[32] = "", why[96];
+	char when[32] = "";
 	time_t t;
 	struct tm tm;
 
@@ -151,8 +151,12 @@ static int own_cert_current(struct xd_conn *c, struct xd_cred_err *e)
 	t = (time_t)o.not_after;
 	if (gmtime_r(&t, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
-	snprintf(why, sizeof(why), "the certificate expired on %s (notAfter)", when);
-	return cred_fail(e, "cert", c->cert_line, c->cert_file, why);
+	e->key = "cert";
+	e->line = c->cert_line;
+	/* The path cut so that the date always shows. */
+	snprintf(e->msg, sizeof(e->msg), "%.200s: the certificate expired on %s (notAfter)",
+		 c->cert_file, when);
+	return -EKEYEXPIRED;
 }
 
 static int load_cred(struct xd_conn *c, struct xd_cred_err *e)
