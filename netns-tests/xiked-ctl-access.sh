@@ -64,7 +64,7 @@ for g in "$member_primary" "$member_supp"; do
 		if out=$(as_user "$g" $cmd 2>&1); then
 			fail "a member of $GROUP ran '$cmd'"
 		fi
-		echo "$out" | grep -q "permission denied: '${cmd%% *}' needs root or the daemon's user; members of group $GROUP may run status, list-conns, list-sas, stats, subscribe" ||
+		echo "$out" | grep -q "permission denied: '${cmd%% *}' needs root or the daemon's user; members of group $GROUP may run status, list-conns, list-sas, stats, list-certs, subscribe" ||
 			fail "'$cmd' by a member of $GROUP: '$out'"
 	done
 done

@@ -362,12 +362,51 @@ static int monitor(void)
 	return 0;
 }
 
+/* list-certs: one block per certificate or CRL, with who uses it. */
+static int list_certs(void)
+{
+	json_object *resp = call(request("list-certs", NULL)), *certs = get(resp, "certs");
+
+	if (opt_json) {
+		print_json(resp);
+		json_object_put(resp);
+		return 0;
+	}
+	for (size_t i = 0; certs && i < json_object_array_length(certs); i++) {
+		json_object *c = json_object_array_get_idx(certs, i), *uses = get(c, "used-by");
+		bool crl = !strcmp(str(c, "kind"), "crl");
+
+		if (crl)
+			printf("crl      issuer %s\n", str(c, "issuer"));
+		else
+			printf("cert     %s\n"
+			       "         issuer %s\n"
+			       "         serial %s, key %s %s bits\n",
+			       str(c, "subject"), str(c, "issuer"), str(c, "serial"),
+			       str(c, "key-type"), str(c, "key-bits"));
+		printf("         %s %s .. %s (%s days left)\n", crl ? "update" : "valid",
+		       str(c, crl ? "this-update" : "not-before"),
+		       str(c, crl ? "next-update" : "not-after"),
+		       get(c, "days-left") ? str(c, "days-left") : "-");
+		printf("         sha256 %s\n         used by", str(c, "sha256"));
+		for (size_t j = 0; uses && j < json_object_array_length(uses); j++) {
+			json_object *u = json_object_array_get_idx(uses, j);
+
+			printf("%s %s (%s)", j ? "," : "", str(u, "conn"), str(u, "as"));
+		}
+		printf("\n");
+	}
+	json_object_put(resp);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xikectl [-s SOCKET] [-j|--json] COMMAND\n"
 		   "  status                 daemon status\n"
 		   "  list-conns             configured connections\n"
 		   "  list-sas [CONN]        IKE SAs and their CHILD SAs\n"
+		   "  list-certs             loaded certificates, CAs and CRLs\n"
 		   "  initiate CONN          start a connection\n"
 		   "  terminate CONN         delete its IKE SAs\n"
 		   "  rekey CONN [ike|reauth] rekey its CHILD SAs (or its IKE SA, or\n"
@@ -416,6 +455,8 @@ int main(int argc, char **argv)
 	arg = optind + 1 < argc ? argv[optind + 1] : NULL;
 	if (!strcmp(cmd, "monitor"))
 		return monitor();
+	if (!strcmp(cmd, "list-certs"))
+		return list_certs();
 	if (!strcmp(cmd, "initiate") || !strcmp(cmd, "terminate") || !strcmp(cmd, "rekey")) {
 		if (!arg) {
 			fprintf(stderr, "xikectl: %s needs a connection name\n", cmd);

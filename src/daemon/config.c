@@ -74,6 +74,7 @@ void xd_config_defaults(struct xd_config *cfg)
 	cfg->cookie_threshold = 30;
 	cfg->cookie_threshold_ip = 3;
 	cfg->event_buffer = 4 << 20;
+	cfg->cert_expiry_days = 30; /* XD_CERT_EXPIRY_WARNING_DAYS */
 	strcpy(cfg->user, XD_DEFAULT_USER);
 }
 
@@ -614,6 +615,9 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		if (!parse_count(v, 1u << 30, &cfg->event_buffer) ||
 		    (cfg->event_buffer && cfg->event_buffer < 1024))
 			return fail(p, "global", k, "'%s' is not 0 or a size from 1024 to 2^30 bytes", v);
+	} else if (!strcmp(k, "cert-expiry-warning")) {
+		if (!parse_count(v, 3650, &cfg->cert_expiry_days))
+			return fail(p, "global", k, "'%s' is not a number of days from 0 to 3650", v);
 	} else if (!strcmp(k, "route-table")) {
 		char *end;
 		unsigned long t = strtoul(v, &end, 10);

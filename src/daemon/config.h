@@ -114,6 +114,7 @@ struct xd_config {
 	bool user_set, user_found;
 	uint32_t uid, gid;
 	uint32_t event_buffer; /* bytes of the kernel event socket's buffer, 0: the system's */
+	uint32_t cert_expiry_days; /* cert-expiry-warning: days ahead, 0: off */
 	struct xd_conn *conns;
 	size_t n_conns;
 };

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "common/secret.h"
 #include "ike/cert.h"
@@ -118,6 +119,46 @@ static int use_crl(void *obj, const uint8_t *blob, size_t len, const char **why)
 	return ike_trust_add_crl(obj, blob, len, why);
 }
 
+struct own_expiry {
+	bool seen;
+	int64_t not_after;
+};
+
+static void own_expiry(void *ctx, const struct ike_cert_info *in)
+{
+	struct own_expiry *o = ctx;
+
+	if (in->role == IKE_CERT_OWN) {
+		o->seen = true;
+		o->not_after = in->not_after;
+	}
+}
+
+/*
+ * An expired certificate of ours would fail every IKE_AUTH at the peer
+ * with a bare AUTHENTICATION_FAILED: say so here, where it can be fixed.
+ */
+static int own_cert_current(struct xd_conn *c, struct xd_cred_err *e)
+{
+	struct own_expiry o = {0};
+	char when[32] = "";
+	time_t t;
+	struct tm tm;
+
+	ike_cred_visit(c->cred, own_expiry, &o);
+	if (!o.seen || o.not_after < 0 || o.not_after >= (int64_t)time(NULL))
+		return 0;
+	t = (time_t)o.not_after;
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	e->key = "cert";
+	e->line = c->cert_line;
+	/* The path cut so that the date always shows. */
+	snprintf(e->msg, sizeof(e->msg), "%.200s: the certificate expired on %s (notAfter)",
+		 c->cert_file, when);
+	return -EKEYEXPIRED;
+}
+
 static int load_cred(struct xd_conn *c, struct xd_cred_err *e)
 {
 	if (!*c->key_file)
@@ -126,7 +167,9 @@ static int load_cred(struct xd_conn *c, struct xd_cred_err *e)
 		return cred_fail(e, "cert", c->line, NULL, "missing (auth = pubkey needs key and cert)");
 	if (load_one(c, "key", c->key_line, c->key_file, true, use_key, &c->cred, e) < 0)
 		return -EINVAL;
-	return load_one(c, "cert", c->cert_line, c->cert_file, false, use_certs, c->cred, e);
+	if (load_one(c, "cert", c->cert_line, c->cert_file, false, use_certs, c->cred, e) < 0)
+		return -EINVAL;
+	return own_cert_current(c, e);
 }
 
 static int load_trust(struct xd_conn *c, struct xd_cred_err *e)

@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "ike/cert.h"
 #include "daemon/backend.h"
+#include "daemon/certs_watch.h"
 #include "daemon/conn.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
@@ -222,18 +223,18 @@ static void conn_remove(struct xiked *d, const struct xd_conn *c)
 }
 
 /*
- * The engine keeps pointers to a conn's credentials.  A kept conn keeps
- * the objects the engine has (the reload's equal copies go with the old
- * config); a removed or changed one's are retired, never freed under the
- * engine's SAs that may still be on their way out.
+ * The engine holds a reference to a conn's credentials (ike_cred_hold)
+ * until the last SA of its conn is gone.  A kept conn keeps the objects
+ * the engine has (the reload's equal copies go with the old config); a
+ * removed or changed one's references go with the old config, and the
+ * objects with the engine's conn, when its last SA is gone.
  */
-static void creds_hand_over(struct xiked *d, struct xd_config *old, struct xd_config *next)
+static void creds_hand_over(struct xd_config *old, struct xd_config *next)
 {
 	for (size_t i = 0; i < old->n_conns; i++) {
 		struct xd_conn *o = &old->conns[i];
 		const struct xd_conn *found = conn_find(next, o->name);
 		struct xd_conn *n = found ? &next->conns[found - next->conns] : NULL;
-		struct xd_retired *r;
 
 		if (n && xd_conn_same(o, n)) {
 			struct ike_cred *cred = n->cred;
@@ -243,33 +244,8 @@ static void creds_hand_over(struct xiked *d, struct xd_config *old, struct xd_co
 			n->trust = o->trust;
 			o->cred = cred;
 			o->trust = trust;
-			continue;
 		}
-		if (!o->cred && !o->trust)
-			continue;
-		r = realloc(d->retired, (d->n_retired + 1) * sizeof(*r));
-		if (!r) {
-			/* Better a leak than a use after free. */
-			o->cred = NULL;
-			o->trust = NULL;
-			continue;
-		}
-		d->retired = r;
-		d->retired[d->n_retired++] = (struct xd_retired){o->cred, o->trust};
-		o->cred = NULL;
-		o->trust = NULL;
 	}
-}
-
-void xd_conns_free_retired(struct xiked *d)
-{
-	for (size_t i = 0; i < d->n_retired; i++) {
-		ike_cred_free(d->retired[i].cred);
-		ike_trust_free(d->retired[i].trust);
-	}
-	free(d->retired);
-	d->retired = NULL;
-	d->n_retired = 0;
 }
 
 int xd_reload(struct xiked *d, char *err, size_t errlen)
@@ -310,7 +286,7 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 		}
 	}
 	old = d->cfg;
-	creds_hand_over(d, &old, &next);
+	creds_hand_over(&old, &next);
 	d->cfg = next;
 	/* Keep what the running daemon was started with. */
 	d->cfg.port = old.port;
@@ -347,6 +323,8 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 		added++;
 	}
 	xd_config_free(&old);
+	/* Files a reload read anew may be closer to their end. */
+	xd_certs_check(d);
 	xd_logging_levels(&d->cfg, d->debug);
 	xk_notice("reloaded %s: %zu kept, %zu added or changed, %zu removed", d->cfg_path, kept,
 		  added, removed);

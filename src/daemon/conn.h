@@ -34,8 +34,6 @@ enum xd_rekey {
 int xd_rekey(struct xiked *d, const char *conn, enum xd_rekey what, char *err, size_t errlen);
 /* Read the config file again; the running config stays if it is refused. */
 int xd_reload(struct xiked *d, char *err, size_t errlen);
-/* After ike_engine_free: the credentials reloads retired. */
-void xd_conns_free_retired(struct xiked *d);
 
 /*
  * An engine event as it concerns connections: a start = start connection

@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "daemon/backend.h"
 #include "daemon/conn.h"
+#include "daemon/certs.h"
 #include "daemon/ctl.h"
 #include "daemon/daemon.h"
 #include "daemon/loop.h"
@@ -468,6 +469,11 @@ static json_object *run(struct xiked *d, struct xd_client *c, const struct xd_re
 	case XD_CMD_STATUS: return cmd_status(d);
 	case XD_CMD_LIST_CONNS: return cmd_list_conns(d);
 	case XD_CMD_STATS: return cmd_stats(d, req->connections);
+	case XD_CMD_LIST_CERTS: {
+		json_object *r = xd_certs_json(&d->cfg, time(NULL));
+
+		return r ? r : error("out of memory");
+	}
 	case XD_CMD_LIST_SAS:
 		*sent = cmd_list_sas(d, c, req->conn);
 		return NULL;
@@ -864,6 +870,14 @@ static const char *event_name(enum ike_event_type t)
 	case IKE_EV_IKE_REAUTHENTICATED: return "ike-reauthenticated";
 	}
 	return "?";
+}
+
+void xd_ctl_publish(struct xiked *d, json_object *ev)
+{
+	if (monitored(d))
+		broadcast(d, ev);
+	else
+		json_object_put(ev);
 }
 
 void xd_ctl_event(struct xiked *d, const struct ike_event *ev)

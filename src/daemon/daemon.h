@@ -118,6 +118,7 @@ struct xiked {
 	ev_timer watchdog; /* WATCHDOG=1 to systemd, when it asks for it */
 	ev_timer retry; /* start = start connections whose peer did not answer */
 	ev_timer dpd_w; /* a dpd-action, taken once the loop comes round */
+	ev_timer cert_w; /* the daily certificate expiry check (certs_watch.c) */
 
 	int ctl_fd;
 	ev_io ctl_w;
@@ -140,16 +141,6 @@ struct xiked {
 	char pending_conn[IKE_NAME_MAX];
 	uint32_t next_trap_reqid;
 	struct xd_faults faults;
-	/*
-	 * Credentials of connections a reload removed or changed: the
-	 * engine's conn may outlive the reload while SAs of it go, so they
-	 * are freed only after the engine (xd_conns_free_retired).
-	 */
-	struct xd_retired {
-		struct ike_cred *cred;
-		struct ike_trust *trust;
-	} *retired;
-	size_t n_retired;
 };
 
 #endif

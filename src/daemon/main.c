@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "daemon/backend.h"
+#include "daemon/certs_watch.h"
 #include "daemon/conn.h"
 #include "daemon/ctl.h"
 #include "daemon/daemon.h"
@@ -230,14 +231,15 @@ int main(int argc, char **argv)
 		  d->cfg.n_conns, d->cfg.socket);
 	sd_notify(0, "READY=1");
 	watchdog_start(d);
+	xd_certs_watch_start(d);
 	xd_conns_start(d);
 	xd_engine_kick(d);
 	ev_run(d->loop, 0);
 
 	sd_notify(0, "STOPPING=1");
 	ev_timer_stop(d->loop, &d->watchdog);
+	xd_certs_watch_stop(d);
 	ike_engine_free(d->eng);
-	xd_conns_free_retired(d);
 	if (d->routes)
 		ev_io_stop(d->loop, &d->routes_w);
 	xd_routes_close(d->routes);

@@ -21,6 +21,7 @@ static const struct {
 	[XD_CMD_LIST_CONNS] = { "list-conns", true, false },
 	[XD_CMD_LIST_SAS] = { "list-sas", true, false },
 	[XD_CMD_STATS] = { "stats", true, false },
+	[XD_CMD_LIST_CERTS] = { "list-certs", true, false },
 	[XD_CMD_SUBSCRIBE] = { "subscribe", true, false },
 	[XD_CMD_INITIATE] = { "initiate", false, true },
 	[XD_CMD_TERMINATE] = { "terminate", false, true },

@@ -19,6 +19,7 @@ enum xd_cmd {
 	XD_CMD_LIST_CONNS,
 	XD_CMD_LIST_SAS,
 	XD_CMD_STATS,
+	XD_CMD_LIST_CERTS,
 	XD_CMD_SUBSCRIBE,
 	/* They change the daemon's state: root and the daemon's user only. */
 	XD_CMD_INITIATE,

@@ -291,6 +291,7 @@ int ike_cred_new(const uint8_t *key, size_t len, struct ike_cred **out, const ch
 		EVP_PKEY_free(k);
 		return cert_fail(why, "out of memory", -ENOMEM);
 	}
+	c->refs = 1;
 	c->key = k;
 	*out = c;
 	return 0;
@@ -377,9 +378,18 @@ bool ike_cred_certreq_match(const struct ike_cred *c, const uint8_t *hashes, siz
 	return false;
 }
 
-void ike_cred_free(struct ike_cred *c)
+void ike_cred_hold(const struct ike_cred *c)
 {
-	if (!c)
+	/* The object is the caller's heap object; only its count changes. */
+	if (c)
+		((struct ike_cred *)c)->refs++;
+}
+
+void ike_cred_free(const struct ike_cred *cc)
+{
+	struct ike_cred *c = (struct ike_cred *)cc;
+
+	if (!c || --c->refs > 0)
 		return;
 	EVP_PKEY_free(c->key); /* clears the private key's memory */
 	for (size_t i = 0; i < c->n_der; i++)
@@ -400,6 +410,7 @@ struct ike_trust *ike_trust_new(void)
 		OPENSSL_free(t);
 		return NULL;
 	}
+	t->refs = 1;
 	return t;
 }
 
@@ -478,9 +489,17 @@ size_t ike_trust_ca_count(const struct ike_trust *t)
 	return t->n_ca;
 }
 
-void ike_trust_free(struct ike_trust *t)
+void ike_trust_hold(const struct ike_trust *t)
 {
-	if (!t)
+	if (t)
+		((struct ike_trust *)t)->refs++;
+}
+
+void ike_trust_free(const struct ike_trust *ct)
+{
+	struct ike_trust *t = (struct ike_trust *)ct;
+
+	if (!t || --t->refs > 0)
 		return;
 	X509_STORE_free(t->store);
 	OPENSSL_free(t->ca_hash);

@@ -22,7 +22,8 @@
  *     ike_auth_sign           AUTH data for the peer's hash list: method 14
  *                             when it sent SIGNATURE_HASH_ALGORITHMS, else
  *                             ECDSA 9/10/11
- *     ike_cred_free           frees the key (EVP_PKEY_free clears it)
+ *     ike_cred_hold, ike_cred_free  references; the last frees the key
+ *                             (EVP_PKEY_free clears it)
  *   trust
  *     ike_trust_new, ike_trust_add_ca, ike_trust_add_crl, ike_trust_free
  *     ike_trust_certreq       CERTREQ data: SHA-1 of each CA's SPKI (once
@@ -99,7 +100,13 @@ int ike_cred_add_certs(struct ike_cred *c, const uint8_t *blob, size_t len, cons
 const uint8_t *ike_cred_cert(const struct ike_cred *c, size_t i, size_t *len);
 /* True if hashes (a CERTREQ's CA list) names a CA certificate of our chain. */
 bool ike_cred_certreq_match(const struct ike_cred *c, const uint8_t *hashes, size_t len);
-void ike_cred_free(struct ike_cred *c);
+/*
+ * A credential and a trust are counted: ike_*_new gives one reference,
+ * ike_*_hold takes another (the engine holds one per connection, until
+ * its last SA is gone), ike_*_free drops one and frees at the last.
+ */
+void ike_cred_hold(const struct ike_cred *c);
+void ike_cred_free(const struct ike_cred *c);
 
 /* ike_auth_sign flags */
 #define IKE_SIGN_RSA_PKCS1 0x1 /* RSA: PKCS#1 v1.5 instead of RSASSA-PSS */
@@ -134,7 +141,8 @@ int ike_trust_add_crl(struct ike_trust *t, const uint8_t *blob, size_t len, cons
 /* CERTREQ data: 20 octets per CA; *len in: size of out, out: written. */
 int ike_trust_certreq(const struct ike_trust *t, uint8_t *out, size_t *len);
 size_t ike_trust_ca_count(const struct ike_trust *t);
-void ike_trust_free(struct ike_trust *t);
+void ike_trust_hold(const struct ike_trust *t);
+void ike_trust_free(const struct ike_trust *t);
 
 /*
  * Validate the peer's end-entity certificate with up to IKE_CHAIN_MAX
@@ -164,6 +172,33 @@ int ike_cert_has_id(const struct ike_cert *c, const struct ike_id *id);
  */
 int ike_auth_verify(const struct ike_cert *peer, uint8_t method, const uint8_t *auth,
 		    size_t alen, const uint8_t *octets, size_t olen, const char **why);
+
+/* --- what is loaded (cert_info.c) ----------------------------------------- */
+
+/* Where a certificate or CRL sits in a credential or a trust. */
+enum ike_cert_role {
+	IKE_CERT_OWN,          /* our end-entity certificate */
+	IKE_CERT_INTERMEDIATE, /* sent with it */
+	IKE_CERT_CA,           /* a trusted CA */
+	IKE_CERT_CRL,          /* a CRL: not_before thisUpdate, not_after nextUpdate */
+};
+
+struct ike_cert_info {
+	enum ike_cert_role role;
+	char subject[256], issuer[256]; /* RFC 2253 strings, cut to fit */
+	char serial[96];                /* hex, colon-separated; "" for a CRL */
+	char key_type[16];              /* "RSA", "EC", "ED25519", ...; "" for a CRL */
+	unsigned key_bits;
+	int64_t not_before, not_after;  /* seconds since the epoch; not_after -1: none */
+	uint8_t sha256[32];             /* of the DER */
+};
+
+/* f(ctx, info) for our certificates: the end-entity, then the intermediates. */
+void ike_cred_visit(const struct ike_cred *c,
+		    void (*f)(void *ctx, const struct ike_cert_info *info), void *ctx);
+/* f(ctx, info) for every CA certificate and CRL of a trust. */
+void ike_trust_visit(const struct ike_trust *t,
+		     void (*f)(void *ctx, const struct ike_cert_info *info), void *ctx);
 
 /* --- names and notifies ------------------------------------------------- */
 

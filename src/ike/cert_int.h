@@ -21,6 +21,7 @@ struct ike_cert {
 };
 
 struct ike_cred {
+	unsigned refs; /* ike_cred_hold; the last ike_cred_free frees */
 	EVP_PKEY *key;
 	/* What goes into CERT payloads: [0] the end-entity certificate. */
 	uint8_t *der[1 + IKE_CHAIN_MAX];
@@ -32,6 +33,7 @@ struct ike_cred {
 };
 
 struct ike_trust {
+	unsigned refs; /* ike_trust_hold; the last ike_trust_free frees */
 	X509_STORE *store;
 	uint8_t (*ca_hash)[IKE_CERTREQ_HASH_LEN];
 	size_t n_ca, cap;

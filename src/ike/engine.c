@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/cert.h"
 #include "ike/child.h"
 #include "ike/engine_int.h"
 #include "ike/reauth.h"
@@ -133,6 +134,8 @@ void ike_conn_get(struct ike_conn *c)
 static void conn_free(struct ike_conn *c)
 {
 	xk_wipe(c->psk, sizeof(c->psk));
+	ike_cred_free(c->cred);
+	ike_trust_free(c->trust);
 	free(c->ike);
 	free(c->esp);
 	free(c);
@@ -195,6 +198,8 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 	c->remote_auth = cfg->remote_auth;
 	c->cred = cfg->cred;
 	c->trust = cfg->trust;
+	ike_cred_hold(c->cred);
+	ike_trust_hold(c->trust);
 	c->send_cert = cfg->send_cert;
 	memcpy(c->local_ts, cfg->local_ts, sizeof(c->local_ts));
 	memcpy(c->remote_ts, cfg->remote_ts, sizeof(c->remote_ts));

@@ -91,11 +91,11 @@ struct ike_conn_cfg {
 	/*
 	 * Authentication: ours (local_auth) and the peer's (remote_auth) may
 	 * differ.  PSK needs psk; PUBKEY needs cred (ours) or trust (the CAs
-	 * that may have issued the peer's certificate).  The engine keeps
-	 * cred and trust as pointers, never copies or frees them: they must
-	 * outlive the connection and every SA of it (ike_engine_del_conn
-	 * keeps a connection until its last SA is gone), and must not change
-	 * while the engine may use them.
+	 * that may have issued the peer's certificate).  The engine takes a
+	 * reference to cred and trust (ike_cred_hold, ike_trust_hold) and
+	 * drops it when the connection is freed, which ike_engine_del_conn
+	 * puts off until its last SA is gone: the embedder may free its own
+	 * references at any time.  They must not change while held.
 	 */
 	enum ike_auth_method local_auth, remote_auth;
 	const uint8_t *psk;

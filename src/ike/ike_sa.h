@@ -22,8 +22,8 @@ struct ike_conn {
 	uint8_t psk[IKE_PSK_MAX];
 	size_t psk_len;
 	enum ike_auth_method local_auth, remote_auth;
-	const struct ike_cred *cred;   /* the embedder's; outlives the conn */
-	const struct ike_trust *trust; /* the embedder's; outlives the conn */
+	const struct ike_cred *cred;   /* a reference, dropped in conn_free */
+	const struct ike_trust *trust; /* a reference, dropped in conn_free */
 	enum ike_send_cert send_cert;
 	struct ike_proposal *ike, *esp;
 	size_t n_ike, n_esp;

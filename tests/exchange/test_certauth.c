@@ -476,6 +476,53 @@ static void test_pick_by_method(void)
 	EVP_PKEY_free(k1);
 }
 
+/*
+ * The engine holds its own references to a connection's credential and
+ * trust: the embedder may drop its own at once (a reload that replaced
+ * them) and the SA still signs and verifies with them (a reauthentication
+ * from peer 1 after both embedders let go), and a deleted connection's go
+ * with its last SA, leaking nothing (LeakSanitizer checks at exit).
+ */
+static void test_cred_lifetime(void)
+{
+	EVP_PKEY *k0 = certs_key("EC", "P-256", 0), *k1 = certs_key("ED25519", NULL, 0);
+	struct ike_engine_cfg cfg;
+	struct side sides[2];
+	struct world w;
+
+	sides_cert(sides, k0, k1, FLAW_NONE, FLAW_NONE);
+	ike_engine_cfg_defaults(&cfg);
+	world_init(&w, &cfg, &cfg, false);
+	w.wall = CERTS_NOW;
+	for (int i = 0; i < 2; i++)
+		CHECK_INT(world_conn_edit(&w, i, "c", IKE, ESP, NULL, false, edit, &sides[i]), 0);
+	CHECK_INT(ike_engine_initiate(w.p[0].e, "c", NULL), 0);
+	world_run(&w, 60000);
+	CHECK_INT(world_events(&w.p[0], IKE_EV_CHILD_UP), 1);
+
+	/* The embedder's references go; the engine's keep the objects alive. */
+	sides_free(sides);
+	CHECK_INT(ike_engine_reauth(w.p[1].e, world_sa_spi(&w.p[1])), 0);
+	world_run(&w, 60000);
+	CHECK_MSG(world_events(&w.p[1], IKE_EV_IKE_REAUTHENTICATED) == 1,
+		  "reauthentication with the engine's references: %zu",
+		  world_events(&w.p[1], IKE_EV_IKE_REAUTHENTICATED));
+	CHECK_INT(world_events(&w.p[0], IKE_EV_AUTH_FAILED), 0);
+	CHECK_INT(world_events(&w.p[1], IKE_EV_AUTH_FAILED), 0);
+	CHECK_INT(world_sa_count(&w.p[0]), 1);
+
+	/* Deleted while its SA lives: the SA keeps the conn, then both go. */
+	CHECK_INT(ike_engine_del_conn(w.p[0].e, "c"), 0);
+	CHECK_INT(ike_engine_del_conn(w.p[1].e, "c"), 0);
+	CHECK_INT(ike_engine_terminate(w.p[0].e, world_sa_spi(&w.p[0])), 0);
+	world_run(&w, 60000);
+	CHECK_INT(world_sa_count(&w.p[0]), 0);
+	CHECK_INT(world_sa_count(&w.p[1]), 0);
+	world_free(&w);
+	EVP_PKEY_free(k0);
+	EVP_PKEY_free(k1);
+}
+
 int main(void)
 {
 	pki_init();
@@ -485,6 +532,7 @@ int main(void)
 	test_send_policy();
 	test_mixed();
 	test_pick_by_method();
+	test_cred_lifetime();
 	pki_free();
 	return check_done("certauth");
 }

@@ -55,7 +55,7 @@ static const struct {
 	{ "{\"cmd\": \"reload\"}", ALL, 0, NULL },
 	{ "{\"cmd\": \"initiate\", \"conn\": \"a\"}", READ, -EACCES,
 	  "permission denied: 'initiate' needs root or the daemon's user; members of group "
-	  "xike-mon may run status, list-conns, list-sas, stats, subscribe" },
+	  "xike-mon may run status, list-conns, list-sas, stats, list-certs, subscribe" },
 	{ "{\"cmd\": \"terminate\", \"conn\": \"a\"}", READ, -EACCES, "permission denied: 'terminate'" },
 	{ "{\"cmd\": \"rekey\", \"conn\": \"a\"}", READ, -EACCES, "permission denied: 'rekey'" },
 	{ "{\"cmd\": \"reload\"}", READ, -EACCES, "permission denied: 'reload'" },
