@@ -210,6 +210,19 @@ backend = soft
 }
 
 
+# Marks and XFRM interface IDs mean nothing to userspace ESP: a clear
+# refusal, not a tunnel that carries nothing.
+route_based_case() {
+	say "case: a route-based connection is refused on userspace ESP"
+	printf '[global]\nsocket = /run/xike-test-%s-1r.sock\nbackend = soft\n[conn r]\nlocal = %s\nremote = %s\npsk = soft\nmark-in = 42\nmark-out = 42\n' \
+		"$$" "$IP1_4" "$IP2_4" >"$XK_DIR/route.conf"
+	if ip netns exec "$NS1" timeout 20 "$XIKED" -c "$XK_DIR/route.conf" >"$XK_DIR/route.log" 2>&1; then
+		fail "xiked started a route-based connection on userspace ESP"
+	fi
+	grep -q 'route.conf:[0-9]*: \[conn r\] mark-in: route-based tunnels need kernel ESP' "$XK_DIR/route.log" ||
+		{ cat "$XK_DIR/route.log" >&2; fail "the refusal did not name file, line and key"; }
+}
+
 run_case tunnel 4
 run_case transport 4
 run_case transport 6
@@ -218,4 +231,5 @@ cross_case 4
 cross_case 6
 nat_case
 second_case
+route_based_case
 say "PASS"

@@ -320,9 +320,19 @@ int xd_backend_check_conn(struct xiked *d, const struct xd_conn *c, char *err, s
 	const struct xfrm_probe *p = &d->probe;
 	char msg[160];
 
-	/* Userspace ESP carries every algorithm xike negotiates. */
-	if (!d->xfrm)
+	if (!d->xfrm) {
+		/* Userspace ESP has no VTI device or XFRM interface to route into. */
+		if (xk_tag_set(&c->tag_in) || xk_tag_set(&c->tag_out)) {
+			snprintf(err, errlen,
+				 "%s:%u: [conn %s] %s: route-based tunnels need kernel ESP "
+				 "(backend = soft has no VTI devices or XFRM interfaces)",
+				 d->cfg.path, c->line, c->name,
+				 c->tag_in.if_id ? "if-id" : c->tag_in.mark_mask ? "mark-in" : "mark-out");
+			return -ENOTSUP;
+		}
+		/* It carries every algorithm xike negotiates. */
 		return 0;
+	}
 	for (size_t i = 0; i < c->n_esp; i++) {
 		for (size_t j = 0; j < c->esp[i].n_xforms; j++) {
 			const struct ike_xform *x = &c->esp[i].xf[j];
