@@ -140,14 +140,17 @@ static void msg_roundtrip(const struct ike_msg *msg)
 
 		bw_bytes(&mb.w, pl->body, pl->len);
 		ike_mb_end(&mb, start);
-		if (pl->type == IKEV2_PL_SK && bw_ok(&mb.w))
+		/* SK's (or, after IKE_SA_INIT, SKF's) Next Payload names the first inner one. */
+		if ((pl->type == IKEV2_PL_SK || (pl->type == IKEV2_PL_SKF && msg->frag)) &&
+		    bw_ok(&mb.w))
 			out[start] = msg->sk_first;
 	}
 	len = ike_mb_finish(&mb);
 	if (len < 0)
 		return; /* a message larger than one datagram buffer */
 	if (ike_msg_parse(&m, out, (size_t)len) != 0 || m.n_pl != msg->n_pl ||
-	    m.has_sk != msg->has_sk || m.sk_first != msg->sk_first ||
+	    m.has_sk != msg->has_sk || m.sk_first != msg->sk_first || m.frag != msg->frag ||
+	    m.frag_num != msg->frag_num || m.frag_total != msg->frag_total ||
 	    m.hdr.spi_i != msg->hdr.spi_i || m.hdr.mid != msg->hdr.mid)
 		FAIL("message changed in a build/parse round trip");
 	for (size_t i = 0; i < m.n_pl; i++)
