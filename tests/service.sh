@@ -11,6 +11,8 @@
 # STOPPING=1 at the end; its log is JSON lines at the levels set per
 # subsystem, and, with stderr the journal's stream, journal entries with
 # structured fields (read off a listener on the journal's socket).
+# systemd itself starts, reloads, watchdog-restarts and stops the unit in
+# the uml suite's uml-service (netns-tests/uml/xiked-systemd.sh).
 set -eu
 : "${XIKE_BUILD:?XIKE_BUILD must name the build directory}"
 name=service.sh
