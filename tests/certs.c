@@ -2,9 +2,12 @@
 /* Test PKI through OpenSSL (certs.h). */
 #include "certs.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/pem.h>
@@ -216,4 +219,16 @@ uint8_t *certs_key_pem(EVP_PKEY *k, size_t *len)
 	BIO *bio = must(BIO_new(BIO_s_mem()), "BIO");
 
 	return bio_out(bio, PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL), len);
+}
+
+int certs_put_file(char *path, const uint8_t *data, size_t len, mode_t mode)
+{
+	int fd = mkstemp(path);
+	bool ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, data, len) == (ssize_t)len;
+	ok = close(fd) == 0 && ok;
+	return ok && chmod(path, mode) == 0 ? 0 : -1;
 }

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -43,6 +44,12 @@ X509 *certs_ca(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey);
 /* A CRL of issuer listing the serials, issued a day before CERTS_NOW,
  * its nextUpdate `next` seconds after CERTS_NOW. */
 X509_CRL *certs_crl(X509 *issuer, EVP_PKEY *ikey, const long *serials, size_t n, long next);
+
+/*
+ * Writes len octets to a new file made by mkstemp from the template path
+ * (which receives the name), then gives it mode.  0, or -1 on any failure.
+ */
+int certs_put_file(char *path, const uint8_t *data, size_t len, mode_t mode);
 
 /* DER / PEM encodings, malloc'd (free them). */
 uint8_t *certs_der(X509 *x, size_t *len);

@@ -19,14 +19,7 @@
 
 static void put_file(char *path, const uint8_t *data, size_t len, mode_t mode)
 {
-	int fd = mkstemp(path);
-
-	CHECK(fd >= 0);
-	if (fd < 0)
-		return;
-	CHECK(write(fd, data, len) == (ssize_t)len);
-	close(fd);
-	chmod(path, mode);
+	CHECK(certs_put_file(path, data, len, mode) == 0);
 }
 
 static void put_pem2(char *path, X509 *a, X509 *b)

@@ -274,17 +274,9 @@ static void test_psk_file_mode(void)
 	unlink(path);
 }
 
-/* Writes len octets to a new file of that mode; the path goes to path. */
 static void put_file(char *path, const uint8_t *data, size_t len, mode_t mode)
 {
-	int fd = mkstemp(path);
-
-	CHECK(fd >= 0);
-	if (fd < 0)
-		return;
-	CHECK(write(fd, data, len) == (ssize_t)len);
-	close(fd);
-	chmod(path, mode);
+	CHECK(certs_put_file(path, data, len, mode) == 0);
 }
 
 struct pki_files {
