@@ -488,9 +488,10 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 	} else if (!strcmp(k, "mark-in") || !strcmp(k, "mark-out")) {
 		struct xk_tag *t = k[5] == 'i' ? &c->tag_in : &c->tag_out;
 		char buf[64];
+		/* A value cut short to fit would be read as another number. */
+		int n = snprintf(buf, sizeof(buf), "%s", v);
 
-		snprintf(buf, sizeof(buf), "%s", v);
-		if (!parse_mark(buf, t))
+		if (n < 0 || (size_t)n >= sizeof(buf) || !parse_mark(buf, t))
 			return fail(p, c->name, k,
 				    "'%s' is not VALUE[/MASK] (32-bit numbers, the value within the mask)",
 				    v);

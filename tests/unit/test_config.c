@@ -218,6 +218,8 @@ static const struct {
 	{ "[conn a]\npsk = x\nmark-out = 1/0\n", "t.conf:3: [a] mark-out: '1/0' is not VALUE[/MASK]" },
 	{ "[conn a]\npsk = x\nmark-out = -1\n", "t.conf:3: [a] mark-out: '-1' is not VALUE[/MASK]" },
 	{ "[conn a]\npsk = x\nmark-in = 4294967296\n", "t.conf:3: [a] mark-in: '4294967296' is not" },
+	{ "[conn a]\npsk = x\nmark-in = 0x000000000000000000000000000000000000000000000000000000000000000001\n",
+	  "t.conf:3: [a] mark-in: '0x0000" },
 	{ "[conn a]\npsk = x\nif-id = 0\n", "t.conf:3: [a] if-id: '0' is not a number from 1" },
 	{ "[conn a]\npsk = x\nif-id = eth0\n", "t.conf:3: [a] if-id: 'eth0' is not a number" },
 	{ "[global\n", "t.conf:1: syntax error" },
