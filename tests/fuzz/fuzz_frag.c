@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
 #include "ike/engine.h"
 #include "ike/ike_sa.h"
 #include "ike/ikev2.h"
@@ -44,21 +43,11 @@ static const uint8_t exchanges[4] = {
     38,
 };
 
-static void discard(enum xk_log_level level, enum xk_log_sub sub, const char *line, void *ctx)
-{
-	(void)level;
-	(void)sub;
-	(void)line;
-	(void)ctx;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	xk_log_set_level(XK_LOG_DEBUG);
-	if (!getenv("XIKE_FUZZ_LOG"))
-		xk_log_set_sink(discard, NULL);
+	sk_world_quiet_logs();
 	return 0;
 }
 

@@ -36,10 +36,8 @@
  *
  * A fresh engine and SAs per input keep runs deterministic.
  */
-#include <stdlib.h>
 
 #include "cert_fixture.h"
-#include "common/log.h"
 #include "ike/ikev2.h"
 #include "sk_world.h"
 
@@ -58,21 +56,11 @@ static const uint8_t exchanges[4] = {
 	38,
 };
 
-static void discard(enum xk_log_level level, enum xk_log_sub sub, const char *line, void *ctx)
-{
-	(void)level;
-	(void)line;
-	(void)ctx;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	/* Format every log line (peer-chosen IDs go through them), print none. */
-	xk_log_set_level(XK_LOG_DEBUG);
-	if (!getenv("XIKE_FUZZ_LOG"))
-		xk_log_set_sink(discard, NULL);
+	sk_world_quiet_logs();
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "ike/child.h"
 #include "ike/engine.h"
 #include "ike/task.h"
@@ -157,6 +158,21 @@ int sk_world_add_conn(struct sk_world *w, const char *name, const struct ike_tru
 	};
 
 	return ike_engine_add_conn(w->e, &c);
+}
+
+static void discard(enum xk_log_level level, enum xk_log_sub sub, const char *line, void *ctx)
+{
+	(void)level;
+	(void)sub;
+	(void)line;
+	(void)ctx;
+}
+
+void sk_world_quiet_logs(void)
+{
+	xk_log_set_level(XK_LOG_DEBUG);
+	if (!getenv("XIKE_FUZZ_LOG"))
+		xk_log_set_sink(discard, NULL);
 }
 
 int sk_world_init(struct sk_world *w)

@@ -63,6 +63,11 @@ struct sk_world {
 	uint8_t buf[65535];
 };
 
+/*
+ * For a fuzzer's start: every log line is formatted (peer-chosen values go
+ * through them) and none printed, unless XIKE_FUZZ_LOG is set.
+ */
+void sk_world_quiet_logs(void);
 /* 0, or -ENOMEM; on failure nothing is left to free. */
 int sk_world_init(struct sk_world *w);
 /*
