@@ -620,7 +620,7 @@ void xd_routes_child_up(struct xd_route_ctx *r, const struct xk_addr *peer,
 	 * routes into its interface.
 	 */
 	if (!r || !c->n_local_ts || (c->mode != XK_MODE_TUNNEL && !r->tun_ifindex) ||
-	    xk_tag_set(&c->tag_out))
+	    xk_tag_set(&c->tag_in) || xk_tag_set(&c->tag_out))
 		return;
 	for (size_t i = 0; i < c->n_remote_ts; i++) {
 		/* The source comes from a local selector of the route's family. */

@@ -78,7 +78,8 @@ int xd_traps_install(struct xiked *d, const struct xd_conn *c, uint32_t reqid)
 			 * The first packet needs a route into the policy, too;
 			 * a route-based tunnel's come from its interface.
 			 */
-			if (d->routes && c->mode == XK_MODE_TUNNEL && !xk_tag_set(&c->tag_out))
+			if (d->routes && c->mode == XK_MODE_TUNNEL &&
+			    !xk_tag_set(&c->tag_in) && !xk_tag_set(&c->tag_out))
 				xd_routes_add(d->routes, XD_ROUTE_TRAP(reqid), &c->remote, &l[i], &r[j]);
 		}
 	}

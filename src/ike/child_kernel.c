@@ -261,6 +261,7 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 	size_t total = 2 * (ekey + akey);
 	uint8_t keymat[4 * IKE_KEY_MAX];
 	struct xk_sa in = { 0 }, out = { 0 };
+	const struct xk_tag *tag_in = child_tag(sa, true), *tag_out = child_tag(sa, false);
 	const uint8_t *k_i, *k_r;
 	void *kctx;
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
@@ -310,17 +311,17 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 		.life = { .soft_secs = soft_secs(sa->conn->rekey_time_s),
 			  .hard_secs = sa->conn->life_time_s },
 	};
-	in.mark = child_tag(sa, true)->mark;
-	in.mark_mask = child_tag(sa, true)->mark_mask;
-	in.if_id = child_tag(sa, true)->if_id;
+	in.mark = tag_in->mark;
+	in.mark_mask = tag_in->mark_mask;
+	in.if_id = tag_in->if_id;
 	out = in;
 	out.src = sa->local;
 	out.dst = sa->remote;
 	out.spi = c->spi_out;
 	out.inbound = false;
-	out.mark = child_tag(sa, false)->mark;
-	out.mark_mask = child_tag(sa, false)->mark_mask;
-	out.if_id = child_tag(sa, false)->if_id;
+	out.mark = tag_out->mark;
+	out.mark_mask = tag_out->mark_mask;
+	out.if_id = tag_out->if_id;
 	memcpy(in.enc_key, nonces->we_initiated ? k_r : k_i, ekey);
 	memcpy(in.integ_key, (nonces->we_initiated ? k_r : k_i) + ekey, akey);
 	memcpy(out.enc_key, nonces->we_initiated ? k_i : k_r, ekey);
