@@ -95,9 +95,13 @@ static void check_nat(struct ike_sa *sa, const struct ike_msg *msg)
 		return;
 	sa->nat_remote = !src_match;
 	sa->nat_local = !dst_match || sa->conn->force_encap;
+	/*
+	 * A forced encapsulation (encap = yes, or userspace ESP without a raw
+	 * ESP socket) is no NAT: say which it was.
+	 */
 	if (sa->nat_local || sa->nat_remote)
 		xk_info("NAT detected conn=%s local=%s remote=%s", sa->conn->name,
-			sa->nat_local ? "behind-nat" : "direct",
+			!dst_match ? "behind-nat" : sa->nat_local ? "encap-forced" : "direct",
 			sa->nat_remote ? "behind-nat" : "direct");
 }
 
