@@ -93,6 +93,12 @@ wait_for 15 grep -q child-up "$XK_DIR/monitor.out" || {
 }
 kill "$mon"
 wait "$mon" 2>/dev/null || true
+# A CHILD SA's event names its IKE SA and its own two SPIs.
+grep -Eq '^child-up conn=t spi=[0-9a-f]{16}_[0-9a-f]{16} child=[0-9a-f]{8}_[0-9a-f]{8}$' \
+	"$XK_DIR/monitor.out" || {
+	cat "$XK_DIR/monitor.out" >&2
+	fail "the monitor's child-up line lacks its SPIs"
+}
 say "the group's monitor follows events"
 
 # Not in the group: the socket's mode keeps it out.

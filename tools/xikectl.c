@@ -335,6 +335,26 @@ static void stats(json_object *resp)
 		(opt_prom ? conn_metrics : conn_table)(resp);
 }
 
+/*
+ * One event as a line: its name, then only the fields it has (events about
+ * a certificate or a refused peer have no SPIs).
+ */
+static void monitor_line(json_object *ev)
+{
+	printf("%s", str(ev, "event"));
+	if (get(ev, "conn"))
+		printf(" conn=%s", str(ev, "conn"));
+	if (get(ev, "spi-i"))
+		printf(" spi=%s_%s", str(ev, "spi-i"), str(ev, "spi-r"));
+	if (get(ev, "spi-in"))
+		printf(" child=%s_%s", str(ev, "spi-in"), str(ev, "spi-out"));
+	if (get(ev, "notify"))
+		printf(" notify=%s", str(ev, "notify"));
+	if (get(ev, "reason"))
+		printf(" reason=%s", str(ev, "reason"));
+	printf("\n");
+}
+
 static int monitor(void)
 {
 	int fd = connect_daemon();
@@ -353,10 +373,7 @@ static int monitor(void)
 		if (opt_json)
 			printf("%s\n", json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
 		else
-			printf("%s conn=%s spi=%s_%s%s%s%s%s\n", str(ev, "event"), str(ev, "conn"),
-			       str(ev, "spi-i"), str(ev, "spi-r"), get(ev, "notify") ? " notify=" : "",
-			       str(ev, "notify"), get(ev, "reason") ? " reason=" : "",
-			       str(ev, "reason"));
+			monitor_line(ev);
 		json_object_put(ev);
 	}
 	return 0;
