@@ -114,21 +114,7 @@ const char *ike_ocsp_reason_name(int reason);
 
 /* --- the revocation policy --------------------------------------------- */
 
-/*
- * What to do when revocation is not known, with strongSwan's meaning of
- * the words (a connection's `revocation` key):
- *   strict   the certificate's status must be known and good;
- *   ifuri    it must be known when a revocation source exists for it
- *            (a CRL or an OCSP responder: configured, or named in the
- *            certificate's CRL distribution points or AIA);
- *   relaxed  only a known revocation refuses it (the default: as before
- *            OCSP, a CA without a CRL is not checked).
- */
-enum ike_revocation_policy {
-	IKE_REVOCATION_RELAXED,
-	IKE_REVOCATION_IFURI,
-	IKE_REVOCATION_STRICT,
-};
+/* The policy itself (enum ike_revocation_policy) is in ike/ike.h. */
 
 /* What the sources said about one certificate. */
 enum ike_revocation_outcome {
@@ -144,6 +130,22 @@ enum ike_revocation_outcome {
  */
 int ike_revocation_decide(enum ike_revocation_policy p, enum ike_revocation_outcome o,
 			  bool has_source, const char **why);
+
+/*
+ * The policy applied to the peer's end-entity certificate after
+ * ike_trust_validate accepted its chain, from what is known without a
+ * network fetch: a CRL of its issuer loaded in t settles it (the
+ * validation already refused a revoked one); else it is unknown, and
+ * a source exists if ocsp_configured or the certificate names an OCSP
+ * responder (AIA) or CRL distribution points.  *need_ocsp (may be
+ * NULL) says that an OCSP answer could still settle it: the status is
+ * unknown and ocsp_configured or the certificate has an http:// OCSP
+ * URI; the engine then asks (IKE_WORK_OCSP) before applying the
+ * policy to the answer with ike_revocation_decide.
+ */
+int ike_trust_revocation(const struct ike_trust *t, const struct ike_cert *ee,
+			 enum ike_revocation_policy p, bool ocsp_configured, bool *need_ocsp,
+			 const char **why);
 
 /* "strict", "ifuri", "relaxed"; parse returns -EINVAL for another word. */
 const char *ike_revocation_policy_name(enum ike_revocation_policy p);
