@@ -66,6 +66,9 @@ int cert_peer_key(const struct ike_cert *c, EVP_PKEY **k, const char **why);
 int cert_load(const uint8_t *p, size_t len, STACK_OF(X509) *certs,
 	      STACK_OF(X509_CRL) *crls, const char **why);
 
+/* Does st hold a CRL in the name of x's issuer (cert_chain.c)? */
+bool cert_crl_loaded(X509_STORE *st, X509 *x);
+
 /* UTC seconds since the epoch (cert_info.c); -1 when t is absent or invalid. */
 int64_t cert_time_of(const ASN1_TIME *t);
 

@@ -439,22 +439,6 @@ int ike_cert_ocsp_uri(const struct ike_der *cert, char *out, size_t size, bool *
 	return ret;
 }
 
-/* Does t hold a CRL in the name of x's issuer? */
-static bool crl_of_issuer(const struct ike_trust *t, X509 *x)
-{
-	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(t->store);
-
-	for (int i = 0; i < sk_X509_OBJECT_num(objs); i++) {
-		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
-
-		if (X509_OBJECT_get_type(o) == X509_LU_CRL &&
-		    X509_NAME_cmp(X509_CRL_get_issuer(X509_OBJECT_get0_X509_CRL(o)),
-				  X509_get_issuer_name(x)) == 0)
-			return true;
-	}
-	return false;
-}
-
 int ike_trust_revocation(const struct ike_trust *t, const struct ike_cert *ee,
 			 enum ike_revocation_policy p, bool ocsp_configured, bool *need_ocsp,
 			 const char **why)
@@ -468,7 +452,7 @@ int ike_trust_revocation(const struct ike_trust *t, const struct ike_cert *ee,
 
 	if (need_ocsp)
 		*need_ocsp = false;
-	if (t->n_crl && crl_of_issuer(t, ee->x)) {
+	if (t->n_crl && cert_crl_loaded(t->store, ee->x)) {
 		OPENSSL_free(der);
 		return ike_revocation_decide(p, IKE_REVOCATION_GOOD, true, why);
 	}

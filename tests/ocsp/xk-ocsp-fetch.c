@@ -94,11 +94,13 @@ int main(int argc, char **argv)
 			return 4;
 	}
 	if (argc - optind != 3 || count < 1 || timeout <= 0) {
-		fprintf(stderr, "usage: xk-ocsp-fetch [-t SECONDS] [-n COUNT] [-r RESPONDER] URI CERT ISSUER\n");
+		fprintf(stderr, "usage: xk-ocsp-fetch [-t SECONDS] [-n COUNT] [-r RESPONDER] "
+				"URI CERT ISSUER\n");
 		return 4;
 	}
 	if (xd_http_uri_parse(argv[optind], &uri) || xd_http_numeric_addr(&uri, &addr)) {
-		fprintf(stderr, "xk-ocsp-fetch: %s: not http://ADDRESS[:PORT]/PATH\n", argv[optind]);
+		fprintf(stderr, "xk-ocsp-fetch: %s: not http://ADDRESS[:PORT]/PATH\n",
+			argv[optind]);
 		return 4;
 	}
 	cert = load(argv[optind + 1]);
