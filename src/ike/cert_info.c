@@ -102,6 +102,8 @@ static void cert_describe(X509 *x, enum ike_cert_role role, struct ike_cert_info
 	in->not_before = cert_time_of(X509_get0_notBefore(x));
 	in->not_after = cert_time_of(X509_get0_notAfter(x));
 	X509_digest(x, EVP_sha256(), in->sha256, &n);
+	if (cert_ocsp_uri(x, in->ocsp_uri, sizeof(in->ocsp_uri), NULL) < 0)
+		in->ocsp_uri[0] = '\0';
 }
 
 static void crl_describe(X509_CRL *crl, struct ike_cert_info *in)

@@ -69,6 +69,9 @@ int cert_load(const uint8_t *p, size_t len, STACK_OF(X509) *certs,
 /* Does st hold a CRL in the name of x's issuer (cert_chain.c)? */
 bool cert_crl_loaded(X509_STORE *st, X509 *x);
 
+/* ike_cert_ocsp_uri of a parsed certificate (ocsp.c). */
+int cert_ocsp_uri(X509 *x, char *out, size_t size, bool *has_cdp);
+
 /* UTC seconds since the epoch (cert_info.c); -1 when t is absent or invalid. */
 int64_t cert_time_of(const ASN1_TIME *t);
 

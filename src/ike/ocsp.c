@@ -404,14 +404,11 @@ int ike_revocation_policy_parse(const char *s, enum ike_revocation_policy *p)
 
 /* --- the certificate's own sources ------------------------------------------- */
 
-int ike_cert_ocsp_uri(const struct ike_der *cert, char *out, size_t size, bool *has_cdp)
+int cert_ocsp_uri(X509 *x, char *out, size_t size, bool *has_cdp)
 {
-	X509 *x = parse_der(cert);
 	STACK_OF(OPENSSL_STRING) *uris;
 	int ret = -ENOENT;
 
-	if (!x)
-		return -EINVAL;
 	if (has_cdp) {
 		STACK_OF(DIST_POINT) *cdp = X509_get_ext_d2i(x, NID_crl_distribution_points,
 							     NULL, NULL);
@@ -434,8 +431,19 @@ int ike_cert_ocsp_uri(const struct ike_der *cert, char *out, size_t size, bool *
 		}
 	}
 	X509_email_free(uris);
-	X509_free(x);
 	ERR_clear_error();
+	return ret;
+}
+
+int ike_cert_ocsp_uri(const struct ike_der *cert, char *out, size_t size, bool *has_cdp)
+{
+	X509 *x = parse_der(cert);
+	int ret;
+
+	if (!x)
+		return -EINVAL;
+	ret = cert_ocsp_uri(x, out, size, has_cdp);
+	X509_free(x);
 	return ret;
 }
 
@@ -443,26 +451,18 @@ int ike_trust_revocation(const struct ike_trust *t, const struct ike_cert *ee,
 			 enum ike_revocation_policy p, bool ocsp_configured, bool *need_ocsp,
 			 const char **why)
 {
-	unsigned char *der = NULL;
-	int n = i2d_X509(ee->x, &der);
-	struct ike_der d = { der, n > 0 ? (size_t)n : 0 };
 	char uri[8];
 	bool cdp = false, aia;
 	int ret;
 
 	if (need_ocsp)
 		*need_ocsp = false;
-	if (t->n_crl && cert_crl_loaded(t->store, ee->x)) {
-		OPENSSL_free(der);
+	if (t->n_crl && cert_crl_loaded(t->store, ee->x))
 		return ike_revocation_decide(p, IKE_REVOCATION_GOOD, true, why);
-	}
-	/* -ENOSPC: there is a URI, only our buffer is too small to hold it. */
-	ret = n > 0 ? ike_cert_ocsp_uri(&d, uri, sizeof(uri), &cdp) : -EINVAL;
+	/* -ENOSPC: there is a URI, only this buffer is too small to hold it. */
+	ret = cert_ocsp_uri(ee->x, uri, sizeof(uri), &cdp);
 	aia = ret == 0 || ret == -ENOSPC;
-	OPENSSL_free(der);
 	if (need_ocsp)
 		*need_ocsp = ocsp_configured || aia;
-	ret = ike_revocation_decide(p, IKE_REVOCATION_NONE, ocsp_configured || aia || cdp, why);
-	ERR_clear_error();
-	return ret;
+	return ike_revocation_decide(p, IKE_REVOCATION_NONE, ocsp_configured || aia || cdp, why);
 }

@@ -364,6 +364,12 @@ static void test_policy(void)
 	CHECK_INT(ike_revocation_policy_parse("", &p), -EINVAL);
 }
 
+static void note_uri(void *ctx, const struct ike_cert_info *in)
+{
+	if (in->role == IKE_CERT_OWN)
+		snprintf(ctx, 128, "%s", in->ocsp_uri);
+}
+
 static void test_aia(void)
 {
 	X509 *x = certs_make(&(struct certs_spec){
@@ -385,6 +391,23 @@ static void test_aia(void)
 	d.len = 10;
 	CHECK_INT(ike_cert_ocsp_uri(&d, uri, sizeof(uri), &cdp), -EINVAL);
 	free(der);
+
+	/* What list-certs shows: the URI of our certificate, none for its CA. */
+	{
+		struct ike_cred *cred = NULL;
+		const char *why = NULL;
+		size_t klen, clen;
+		uint8_t *kpem = certs_key_pem(pki.ee_key, &klen), *cpem = certs_pem(x, &clen);
+		char seen[2][128] = { "-", "-" };
+
+		CHECK_INT(ike_cred_new(kpem, klen, &cred, &why), 0);
+		CHECK_INT(ike_cred_add_certs(cred, cpem, clen, &why), 0);
+		ike_cred_visit(cred, note_uri, seen[0]);
+		CHECK(strcmp(seen[0], "http://192.0.2.9:8080/ocsp") == 0);
+		ike_cred_free(cred);
+		free(kpem);
+		free(cpem);
+	}
 	X509_free(x);
 }
 
