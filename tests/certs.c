@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <openssl/bn.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
@@ -101,6 +102,8 @@ X509 *certs_make(const struct certs_spec *s)
 	add_ext(x, s->issuer, NID_ext_key_usage, s->eku);
 	add_ext(x, s->issuer, NID_subject_alt_name, s->san);
 	add_ext(x, s->issuer, NID_name_constraints, s->nc);
+	add_ext(x, s->issuer, NID_info_access, s->aia);
+	add_ext(x, s->issuer, NID_crl_distribution_points, s->cdp);
 	add_ext(x, s->issuer, NID_subject_key_identifier, "hash");
 	if (s->issuer)
 		add_ext(x, s->issuer, NID_authority_key_identifier, "keyid:always");
@@ -231,4 +234,56 @@ int certs_put_file(char *path, const uint8_t *data, size_t len, mode_t mode)
 	ok = write(fd, data, len) == (ssize_t)len;
 	ok = close(fd) == 0 && ok;
 	return ok && chmod(path, mode) == 0 ? 0 : -1;
+}
+
+static uint8_t *ocsp_der(OCSP_RESPONSE *resp, size_t *len)
+{
+	unsigned char *der = NULL;
+	int n = i2d_OCSP_RESPONSE(resp, &der);
+
+	OCSP_RESPONSE_free(resp);
+	return copy_out(der, n, len);
+}
+
+uint8_t *certs_ocsp_response(const struct certs_ocsp_spec *s, size_t *len)
+{
+	OCSP_BASICRESP *bs = must(OCSP_BASICRESP_new(), "OCSP response");
+	OCSP_CERTID *id = must(OCSP_cert_to_id(EVP_sha1(), s->cert, s->issuer), "certID");
+	time_t now = CERTS_NOW;
+	ASN1_TIME *thisupd = X509_time_adj_ex(NULL, 0, s->this_off, &now);
+	ASN1_TIME *nextupd = X509_time_adj_ex(NULL, 0, s->next_off, &now);
+	ASN1_TIME *rev = X509_time_adj_ex(NULL, -2, 0, &now);
+	OCSP_RESPONSE *resp;
+	uint8_t *der;
+
+	if (s->resp_status) {
+		OCSP_CERTID_free(id);
+		OCSP_BASICRESP_free(bs);
+		ASN1_TIME_free(thisupd);
+		ASN1_TIME_free(nextupd);
+		ASN1_TIME_free(rev);
+		return ocsp_der(must(OCSP_response_create(s->resp_status, NULL), "response"), len);
+	}
+	must(OCSP_basic_add1_status(bs, id, s->status, s->reason,
+				    s->status == V_OCSP_CERTSTATUS_REVOKED ? rev : NULL, thisupd,
+				    s->no_next ? NULL : nextupd),
+	     "single response");
+	if (s->nonce && !OCSP_basic_add1_nonce(bs, (unsigned char *)s->nonce, (int)s->nonce_len))
+		must(NULL, "nonce");
+	if (!OCSP_basic_sign(bs, s->signer, s->skey, sign_md(s->skey), NULL,
+			     s->bad_sig ? OCSP_NOCERTS : 0)) {
+		fprintf(stderr, "certs: cannot sign an OCSP response\n");
+		exit(2);
+	}
+	resp = must(OCSP_response_create(OCSP_RESPONSE_STATUS_SUCCESSFUL, bs), "response");
+	OCSP_CERTID_free(id);
+	OCSP_BASICRESP_free(bs);
+	ASN1_TIME_free(thisupd);
+	ASN1_TIME_free(nextupd);
+	ASN1_TIME_free(rev);
+	der = ocsp_der(resp, len);
+	/* Without certificates, the signature's BIT STRING ends the DER. */
+	if (s->bad_sig)
+		der[*len - 1] ^= 0x01;
+	return der;
 }

@@ -36,6 +36,8 @@ struct certs_spec {
 	const char *san;    /* subjectAltName */
 	const char *nc;     /* nameConstraints */
 	long serial;        /* 0: 1 */
+	const char *aia;    /* authorityInfoAccess, e.g. "OCSP;URI:http://..." */
+	const char *cdp;    /* crlDistributionPoints */
 };
 
 X509 *certs_make(const struct certs_spec *s);
@@ -44,6 +46,29 @@ X509 *certs_ca(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey);
 /* A CRL of issuer listing the serials, issued a day before CERTS_NOW,
  * its nextUpdate `next` seconds after CERTS_NOW. */
 X509_CRL *certs_crl(X509 *issuer, EVP_PKEY *ikey, const long *serials, size_t n, long next);
+
+/*
+ * An OCSPResponse (DER, malloc'd) about cert, as a responder would make
+ * it: signed by signer/skey (which sends its certificate along), with
+ * thisUpdate and nextUpdate at CERTS_NOW + this_off / next_off seconds
+ * (no_next: no nextUpdate), and the nonce copied when given.  With
+ * resp_status non-zero, an error response of that status and no body.
+ */
+struct certs_ocsp_spec {
+	X509 *cert, *issuer;
+	X509 *signer;
+	EVP_PKEY *skey;
+	int status;         /* V_OCSP_CERTSTATUS_GOOD, _REVOKED, _UNKNOWN */
+	int reason;         /* _REVOKED: CRLReason, -1 none */
+	long this_off, next_off;
+	int no_next;
+	const uint8_t *nonce;
+	size_t nonce_len;
+	int resp_status;    /* OCSP_RESPONSE_STATUS_*; 0: successful */
+	int bad_sig;        /* the signature's last octet flipped (no certificates sent) */
+};
+
+uint8_t *certs_ocsp_response(const struct certs_ocsp_spec *s, size_t *len);
 
 /*
  * Writes len octets to a new file made by mkstemp from the template path

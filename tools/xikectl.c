@@ -405,7 +405,10 @@ static int list_certs(void)
 		       str(c, crl ? "this-update" : "not-before"),
 		       str(c, crl ? "next-update" : "not-after"),
 		       get(c, "days-left") ? str(c, "days-left") : "-");
-		printf("         sha256 %s\n         used by", str(c, "sha256"));
+		printf("         sha256 %s\n", str(c, "sha256"));
+		if (get(c, "ocsp-uri"))
+			printf("         ocsp %s\n", str(c, "ocsp-uri"));
+		printf("         used by");
 		for (size_t j = 0; uses && j < json_object_array_length(uses); j++) {
 			json_object *u = json_object_array_get_idx(uses, j);
 

@@ -123,6 +123,8 @@ static json_object *entry_new(const struct ike_cert_info *in, const char *fp, st
 	if (in->not_after >= 0)
 		add(e, "days-left", json_object_new_int64(xd_days_left(in->not_after, l->now)), l);
 	add(e, "sha256", json_object_new_string(fp), l);
+	if (in->ocsp_uri[0])
+		add(e, "ocsp-uri", json_object_new_string(in->ocsp_uri), l);
 	add(e, "used-by", json_object_new_array(), l);
 	if (json_object_array_add(l->certs, e) < 0) {
 		json_object_put(e);

@@ -2,6 +2,7 @@
 #define _DEFAULT_SOURCE
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
@@ -15,6 +16,8 @@
 #include <sys/stat.h>
 
 #include "common/secret.h"
+#include "daemon/http.h"
+#include "ike/ocsp.h"
 #include "ike/ikev2.h"
 
 #define DEFAULT_IKE "aes128gcm16-prfsha256-x25519"
@@ -397,6 +400,19 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 			c->send_cert = IKE_SEND_CERT_NEVER;
 		else
 			return fail(p, c->name, k, "'%s' is not always, ifasked or never", v);
+	} else if (!strcmp(k, "revocation")) {
+		if (ike_revocation_policy_parse(v, &c->revocation) < 0)
+			return fail(p, c->name, k, "'%s' is not strict, ifuri or relaxed", v);
+	} else if (!strcmp(k, "ocsp-uri")) {
+		struct xd_http_uri u;
+		struct in6_addr a6;
+
+		if (xd_http_uri_parse(v, &u) < 0 || strlen(v) >= sizeof(c->ocsp_uri))
+			return fail(p, c->name, k, "'%s' is not http://ADDRESS[:PORT][/PATH]", v);
+		/* The daemon never waits for DNS: an address, not a name. */
+		if (inet_pton(u.ipv6 ? AF_INET6 : AF_INET, u.host, &a6) != 1)
+			return fail(p, c->name, k, "'%s': the host must be an IP address", u.host);
+		memcpy(c->ocsp_uri, v, strlen(v) + 1);
 	} else if (!strcmp(k, "cert") || !strcmp(k, "key") || !strcmp(k, "ca") ||
 		   !strcmp(k, "crl")) {
 		return cred_path(p, c, k, v);
@@ -896,6 +912,7 @@ bool xd_conn_same(const struct xd_conn *a, const struct xd_conn *b)
 	       a->reauth_s == b->reauth_s &&
 	       a->life_s == b->life_s && a->encap == b->encap && a->auth == b->auth &&
 	       a->remote_auth == b->remote_auth && a->send_cert == b->send_cert &&
+	       a->revocation == b->revocation && !strcmp(a->ocsp_uri, b->ocsp_uri) &&
 	       a->fragmentation == b->fragmentation && a->fragment_size == b->fragment_size &&
 	       !memcmp(&a->tag_in, &b->tag_in, sizeof(a->tag_in)) &&
 	       !memcmp(&a->tag_out, &b->tag_out, sizeof(a->tag_out)) &&
@@ -917,6 +934,8 @@ void xd_conn_to_engine(const struct xd_conn *c, struct ike_conn_cfg *out)
 	out->cred = c->cred;
 	out->trust = c->trust;
 	out->send_cert = c->send_cert;
+	out->revocation = c->revocation;
+	out->ocsp_uri = c->ocsp_uri[0] != '\0';
 	out->ike = c->ike;
 	out->n_ike = c->n_ike;
 	out->esp = c->esp;

@@ -67,6 +67,10 @@ struct xd_conn {
 	bool seen_auth, seen_psk, seen_remote_auth;
 	enum ike_auth_method auth, remote_auth; /* remote-auth: as auth unless given */
 	enum ike_send_cert send_cert;
+	enum ike_revocation_policy revocation;
+	/* The OCSP responder for the peer's certificates: http://ADDRESS[:PORT]/PATH
+	 * ("" none); the address numeric, since a name lookup would block. */
+	char ocsp_uri[256];
 	/* Credential files (xd_conn_load_creds), and the lines that named them. */
 	char cert_file[256], key_file[256], crl_file[256];
 	char ca_files[1024]; /* comma-separated */

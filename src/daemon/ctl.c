@@ -382,6 +382,13 @@ static json_object *cmd_stats(struct xiked *d, bool connections)
 	S("kernel-event-overruns", d->stats.event_overruns);
 	S("control-refused", d->stats.ctl_refused);
 	S("control-denied", d->stats.ctl_denied);
+	S("ocsp-requests", d->ocsp.stats.requests);
+	S("ocsp-cache-hits", d->ocsp.stats.cache_hits);
+	S("ocsp-good", d->ocsp.stats.good);
+	S("ocsp-revoked", d->ocsp.stats.revoked);
+	S("ocsp-unknown", d->ocsp.stats.unknown);
+	S("ocsp-failed", d->ocsp.stats.failed);
+	S("ocsp-timeouts", d->ocsp.stats.timeouts);
 	if (d->soft) {
 		/* The userspace data path's own counters. */
 		struct esp_soft_stats es;

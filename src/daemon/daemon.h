@@ -36,6 +36,7 @@
 #include "common/sa.h"
 #include "daemon/config.h"
 #include "daemon/faults.h"
+#include "daemon/ocsp_fetch.h"
 #include "daemon/request.h"
 #include "ike/ike.h"
 #include "xfrm/xfrm.h"
@@ -141,6 +142,8 @@ struct xiked {
 	char pending_conn[IKE_NAME_MAX];
 	uint32_t next_trap_reqid;
 	struct xd_faults faults;
+	/* OCSP fetches, their cache and counters (ocsp_fetch.h). */
+	struct xd_ocsp ocsp;
 };
 
 #endif

@@ -145,6 +145,7 @@ int main(int argc, char **argv)
 	xd_logging_start(&d->cfg, use_syslog);
 	xd_logging_levels(&d->cfg, debug);
 	d->loop = ev_default_loop(EVFLAG_AUTO);
+	xd_ocsp_init(&d->ocsp, d->loop);
 	d->started_ms = xd_now_ms();
 	d->ctl_fd = -1;
 	xd_loop_init(d);
@@ -248,6 +249,7 @@ int main(int argc, char **argv)
 	xd_backend_close(d);
 	xd_ctl_close(d);
 	xd_metrics_free(d);
+	xd_ocsp_free(&d->ocsp);
 	xd_config_free(&d->cfg);
 	xk_notice("stopped");
 	return 0;

@@ -37,6 +37,7 @@
 #include "common/secret.h"
 #include "ike/cert.h"
 #include "ike/engine.h"
+#include "ike/ocsp.h"
 
 /* Most hashes in a CERTREQ we send in IKE_SA_INIT: 32 CAs, 640 octets. */
 #define CERTREQ_MAX_HASHES 32
@@ -286,7 +287,17 @@ static int verify_cert(struct ike_sa *sa, const struct ike_cert *ee, const struc
 	*why = "the signature does not verify";
 	err = ike_auth_verify(ee, auth->method, auth->data, auth->len, octets, olen, why);
 	xk_free_secret(octets, olen);
-	return err;
+	if (err < 0)
+		return err;
+	/*
+	 * The revocation policy, from what the CRLs settle, last: only a peer
+	 * that proved it holds the key of a certificate our CAs issued may
+	 * make us ask a responder.  An OCSP answer is not asked for here yet:
+	 * that takes a pending operation (IKE_WORK_OCSP, docs/engine.md), so
+	 * a status only OCSP could give stays unknown for the policy.
+	 */
+	return ike_trust_revocation(sa->conn->trust, ee, sa->conn->revocation, sa->conn->ocsp_uri,
+				    NULL, why);
 }
 
 int auth_verify(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_idp *id,

@@ -191,6 +191,7 @@ struct ike_cert_info {
 	unsigned key_bits;
 	int64_t not_before, not_after;  /* seconds since the epoch; not_after -1: none */
 	uint8_t sha256[32];             /* of the DER */
+	char ocsp_uri[128];             /* its first http:// OCSP responder (AIA), "" none */
 };
 
 /* f(ctx, info) for our certificates: the end-entity, then the intermediates. */

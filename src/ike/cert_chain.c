@@ -75,11 +75,9 @@ static int verify_fail(int x509_err, const char **why)
 	return cert_fail(why, X509_verify_cert_error_string(x509_err), -EKEYREJECTED);
 }
 
-/* Does the store hold a CRL in the name of the current certificate's issuer? */
-static bool crl_loaded_for(X509_STORE_CTX *ctx)
+bool cert_crl_loaded(X509_STORE *st, X509 *x)
 {
-	X509 *x = X509_STORE_CTX_get_current_cert(ctx);
-	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(X509_STORE_CTX_get0_store(ctx));
+	STACK_OF(X509_OBJECT) *objs = X509_STORE_get0_objects(st);
 
 	for (int i = 0; x && i < sk_X509_OBJECT_num(objs); i++) {
 		X509_OBJECT *o = sk_X509_OBJECT_value(objs, i);
@@ -90,6 +88,13 @@ static bool crl_loaded_for(X509_STORE_CTX *ctx)
 			return true;
 	}
 	return false;
+}
+
+/* Does the store hold a CRL in the name of the current certificate's issuer? */
+static bool crl_loaded_for(X509_STORE_CTX *ctx)
+{
+	return cert_crl_loaded(X509_STORE_CTX_get0_store(ctx),
+			       X509_STORE_CTX_get_current_cert(ctx));
 }
 
 /*

@@ -48,7 +48,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
 }
 
 /* UTC seconds since the epoch; -1 when t is absent or not a valid time. */
-static int64_t time_of(const ASN1_TIME *t)
+int64_t cert_time_of(const ASN1_TIME *t)
 {
 	struct tm tm;
 
@@ -99,9 +99,11 @@ static void cert_describe(X509 *x, enum ike_cert_role role, struct ike_cert_info
 	name_str(X509_get_issuer_name(x), in->issuer, sizeof(in->issuer));
 	serial_str(X509_get0_serialNumber(x), in->serial, sizeof(in->serial));
 	key_str(x, in);
-	in->not_before = time_of(X509_get0_notBefore(x));
-	in->not_after = time_of(X509_get0_notAfter(x));
+	in->not_before = cert_time_of(X509_get0_notBefore(x));
+	in->not_after = cert_time_of(X509_get0_notAfter(x));
 	X509_digest(x, EVP_sha256(), in->sha256, &n);
+	if (cert_ocsp_uri(x, in->ocsp_uri, sizeof(in->ocsp_uri), NULL) < 0)
+		in->ocsp_uri[0] = '\0';
 }
 
 static void crl_describe(X509_CRL *crl, struct ike_cert_info *in)
@@ -111,8 +113,8 @@ static void crl_describe(X509_CRL *crl, struct ike_cert_info *in)
 	memset(in, 0, sizeof(*in));
 	in->role = IKE_CERT_CRL;
 	name_str(X509_CRL_get_issuer(crl), in->issuer, sizeof(in->issuer));
-	in->not_before = time_of(X509_CRL_get0_lastUpdate(crl));
-	in->not_after = time_of(X509_CRL_get0_nextUpdate(crl));
+	in->not_before = cert_time_of(X509_CRL_get0_lastUpdate(crl));
+	in->not_after = cert_time_of(X509_CRL_get0_nextUpdate(crl));
 	X509_CRL_digest(crl, EVP_sha256(), in->sha256, &n);
 }
 

@@ -66,6 +66,15 @@ int cert_peer_key(const struct ike_cert *c, EVP_PKEY **k, const char **why);
 int cert_load(const uint8_t *p, size_t len, STACK_OF(X509) *certs,
 	      STACK_OF(X509_CRL) *crls, const char **why);
 
+/* Does st hold a CRL in the name of x's issuer (cert_chain.c)? */
+bool cert_crl_loaded(X509_STORE *st, X509 *x);
+
+/* ike_cert_ocsp_uri of a parsed certificate (ocsp.c). */
+int cert_ocsp_uri(X509 *x, char *out, size_t size, bool *has_cdp);
+
+/* UTC seconds since the epoch (cert_info.c); -1 when t is absent or invalid. */
+int64_t cert_time_of(const ASN1_TIME *t);
+
 /* SHA-1 of the DER SubjectPublicKeyInfo (RFC 7296 section 3.7). */
 int cert_spki_sha1(X509 *x, uint8_t out[IKE_CERTREQ_HASH_LEN]);
 /* The NID of an EC key's named curve, NID_undef for other keys. */

@@ -154,7 +154,8 @@ static bool auth_cfg_ok(const struct ike_conn_cfg *cfg)
 	bool psk = cfg->local_auth == IKE_AUTH_PSK || cfg->remote_auth == IKE_AUTH_PSK;
 
 	if (cfg->local_auth > IKE_AUTH_PUBKEY || cfg->remote_auth > IKE_AUTH_PUBKEY ||
-	    cfg->send_cert > IKE_SEND_CERT_NEVER || cfg->psk_len > IKE_PSK_MAX)
+	    cfg->send_cert > IKE_SEND_CERT_NEVER || cfg->psk_len > IKE_PSK_MAX ||
+	    cfg->revocation > IKE_REVOCATION_STRICT)
 		return false;
 	return (!psk || cfg->psk_len > 0) &&
 	       (cfg->local_auth != IKE_AUTH_PUBKEY || cfg->cred) &&
@@ -201,6 +202,8 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 	ike_cred_hold(c->cred);
 	ike_trust_hold(c->trust);
 	c->send_cert = cfg->send_cert;
+	c->revocation = cfg->revocation;
+	c->ocsp_uri = cfg->ocsp_uri;
 	memcpy(c->local_ts, cfg->local_ts, sizeof(c->local_ts));
 	memcpy(c->remote_ts, cfg->remote_ts, sizeof(c->remote_ts));
 	c->n_local_ts = cfg->n_local_ts;

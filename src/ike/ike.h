@@ -82,6 +82,24 @@ enum ike_send_cert {
 	IKE_SEND_CERT_NEVER,
 };
 
+/*
+ * What to do when the revocation status of the peer's certificate is not
+ * known, with strongSwan's meaning of the words (a connection's
+ * `revocation` key):
+ *   strict   the status must be known and good;
+ *   ifuri    it must be known when a revocation source exists for the
+ *            certificate (a CRL or an OCSP responder: configured, or named
+ *            in the certificate's CRL distribution points or AIA);
+ *   relaxed  only a known revocation refuses it (the default: a CA
+ *            without a CRL is not checked).
+ * Rules and sources: ike/ocsp.h.
+ */
+enum ike_revocation_policy {
+	IKE_REVOCATION_RELAXED,
+	IKE_REVOCATION_IFURI,
+	IKE_REVOCATION_STRICT,
+};
+
 struct ike_conn_cfg {
 	const char *name;
 	struct xk_addr local;   /* family 0: any local address */
@@ -103,6 +121,10 @@ struct ike_conn_cfg {
 	const struct ike_cred *cred;   /* local_auth PUBKEY: our key and chain */
 	const struct ike_trust *trust; /* remote_auth PUBKEY: CAs and CRLs */
 	enum ike_send_cert send_cert;
+	/* remote_auth PUBKEY: the revocation policy; ocsp_uri: an OCSP
+	 * responder is configured for the peer's certificates. */
+	enum ike_revocation_policy revocation;
+	bool ocsp_uri;
 	const struct ike_proposal *ike;
 	size_t n_ike;
 	const struct ike_proposal *esp;

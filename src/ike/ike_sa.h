@@ -25,6 +25,8 @@ struct ike_conn {
 	const struct ike_cred *cred;   /* a reference, dropped in conn_free */
 	const struct ike_trust *trust; /* a reference, dropped in conn_free */
 	enum ike_send_cert send_cert;
+	enum ike_revocation_policy revocation;
+	bool ocsp_uri; /* an OCSP responder is configured (ike_trust_revocation) */
 	struct ike_proposal *ike, *esp;
 	size_t n_ike, n_esp;
 	struct xk_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];

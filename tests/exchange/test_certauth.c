@@ -40,6 +40,8 @@ struct side {
 	enum ike_auth_method local, remote;
 	enum ike_send_cert send;
 	const char *remote_id;
+	enum ike_revocation_policy rev;
+	bool ocsp_uri;
 };
 
 static struct pki pki;
@@ -74,6 +76,7 @@ enum flaw {
 	FLAW_OTHER_ID,
 	FLAW_KEY_USAGE,
 	FLAW_INTERMEDIATE, /* no flaw: issued by the intermediate CA */
+	FLAW_INTER_AIA,    /* the same, naming an OCSP responder (AIA) */
 };
 
 #define REVOKED_SERIAL 77
@@ -105,9 +108,11 @@ static X509 *make_ee(int idx, EVP_PKEY *key, enum flaw f)
 		s.ikey = pki.other_key;
 	} else if (f == FLAW_KEY_USAGE) {
 		s.ku = "critical,keyEncipherment,dataEncipherment";
-	} else if (f == FLAW_INTERMEDIATE) {
+	} else if (f == FLAW_INTERMEDIATE || f == FLAW_INTER_AIA) {
 		s.issuer = pki.inter;
 		s.ikey = pki.int_key;
+		if (f == FLAW_INTER_AIA)
+			s.aia = "OCSP;URI:http://192.0.2.9:2560/";
 	}
 	return certs_make(&s);
 }
@@ -135,7 +140,7 @@ static struct ike_cred *make_cred(int idx, EVP_PKEY *key, enum flaw f)
 	kpem = certs_key_pem(key, &klen);
 	CHECK_MSG(ike_cred_new(kpem, klen, &c, &why) == 0, "cred: %s", why ? why : "");
 	append_pem(&bundle, &blen, ee);
-	if (f == FLAW_INTERMEDIATE)
+	if (f == FLAW_INTERMEDIATE || f == FLAW_INTER_AIA)
 		append_pem(&bundle, &blen, pki.inter);
 	if (c)
 		CHECK_MSG(ike_cred_add_certs(c, bundle, blen, &why) == 0, "certs: %s",
@@ -174,6 +179,8 @@ static void edit(struct ike_conn_cfg *c, void *ctx)
 	c->cred = s->cred;
 	c->trust = s->trust;
 	c->send_cert = s->send;
+	c->revocation = s->rev;
+	c->ocsp_uri = s->ocsp_uri;
 	/* Certificates name FQDNs, not addresses. */
 	ike_id_parse(names[s->idx], &c->local_id);
 	if (s->remote_id)
@@ -356,6 +363,47 @@ static void test_refusals(void)
 	EVP_PKEY_free(k1);
 }
 
+/*
+ * The revocation policy on the responder (peer 1) against the
+ * initiator's certificate: the root has a CRL (status known), the
+ * intermediate none (unknown; an OCSP answer is not fetched yet).
+ */
+static void test_revocation_policy(void)
+{
+	static const struct {
+		enum flaw f;
+		enum ike_revocation_policy rev;
+		bool ocsp_uri, up;
+		const char *what;
+	} t[] = {
+		{ FLAW_NONE, IKE_REVOCATION_STRICT, false, true, "strict, CRL settles it" },
+		{ FLAW_INTERMEDIATE, IKE_REVOCATION_STRICT, false, false, "strict, no CRL" },
+		{ FLAW_INTERMEDIATE, IKE_REVOCATION_IFURI, false, true, "ifuri, no source" },
+		{ FLAW_INTERMEDIATE, IKE_REVOCATION_IFURI, true, false, "ifuri, ocsp-uri set" },
+		{ FLAW_INTER_AIA, IKE_REVOCATION_IFURI, false, false, "ifuri, AIA in the certificate" },
+		{ FLAW_INTER_AIA, IKE_REVOCATION_RELAXED, true, true, "relaxed, unknown" },
+		{ FLAW_REVOKED, IKE_REVOCATION_RELAXED, false, false, "relaxed, revoked" },
+	};
+	EVP_PKEY *k0 = certs_key("EC", "P-256", 0), *k1 = certs_key("EC", "P-256", 0);
+
+	for (size_t n = 0; n < sizeof(t) / sizeof(t[0]); n++) {
+		struct side sides[2];
+		struct outcome o;
+
+		sides_cert(sides, k0, k1, t[n].f, FLAW_NONE);
+		sides[1].rev = t[n].rev;
+		sides[1].ocsp_uri = t[n].ocsp_uri;
+		o = run(sides, 0);
+		if (t[n].up)
+			expect_up(&o, t[n].what);
+		else
+			expect_refused(&o, 1, t[n].what);
+		sides_free(sides);
+	}
+	EVP_PKEY_free(k0);
+	EVP_PKEY_free(k1);
+}
+
 /* send_cert: never leaves the peer nothing to verify; ifasked is asked. */
 static void test_send_policy(void)
 {
@@ -529,6 +577,7 @@ int main(void)
 	test_key_types();
 	test_intermediate();
 	test_refusals();
+	test_revocation_policy();
 	test_send_policy();
 	test_mixed();
 	test_pick_by_method();

@@ -203,6 +203,10 @@ static const struct {
 	{ "[conn a]\npsk = x\nauth = rsa\n", "t.conf:3: [a] auth: 'rsa' is not psk or pubkey" },
 	{ "[conn a]\npsk = x\nremote-auth = eap\n", "t.conf:3: [a] remote-auth: 'eap' is not psk or pubkey" },
 	{ "[conn a]\npsk = x\nsend-cert = sometimes\n", "t.conf:3: [a] send-cert: 'sometimes' is not always" },
+	{ "[conn a]\npsk = x\nrevocation = hard\n", "t.conf:3: [a] revocation: 'hard' is not strict, ifuri or relaxed" },
+	{ "[conn a]\npsk = x\nocsp-uri = https://192.0.2.1/\n", "t.conf:3: [a] ocsp-uri: 'https://192.0.2.1/' is not http://" },
+	{ "[conn a]\npsk = x\nocsp-uri = http://ocsp.example.com/\n", "t.conf:3: [a] ocsp-uri: 'ocsp.example.com': the host must be an IP address" },
+	{ "[conn a]\npsk = x\nocsp-uri = http://[2001:db8::1:8080/\n", "t.conf:3: [a] ocsp-uri: " },
 	{ "[conn a]\npsk = x\nauth = pubkey\n", "t.conf:1: [a] key: missing (auth = pubkey needs key and cert)" },
 	{ "[conn a]\npsk = x\nremote-auth = pubkey\n", "t.conf:1: [a] ca: missing (remote-auth = pubkey needs ca)" },
 	{ "[conn a]\nauth = pubkey\nremote-auth = psk\nkey = /nonexistent/k\ncert = /x\n", "t.conf:1: [a] psk: missing" },
@@ -350,7 +354,8 @@ static void test_pubkey(void)
 	pki_files_make(&f);
 	snprintf(text, sizeof(text),
 		 "[conn a]\nauth = pubkey\ncert = %s\nkey = %s\nca = %s , %s\ncrl = %s\n"
-		 "send-cert = ifasked\nlocal-id = gw.example.org\n",
+		 "send-cert = ifasked\nlocal-id = gw.example.org\nrevocation = strict\n"
+		 "ocsp-uri = http://[2001:db8::5]:2560/ocsp\n",
 		 f.cert, f.key, f.ca, f.ca, f.crl);
 	r = xd_config_parse(text, "t.conf", &cfg, err, sizeof(err));
 	CHECK_MSG(r == 0, "pubkey conn refused: %s", err);
@@ -359,6 +364,8 @@ static void test_pubkey(void)
 		CHECK(ec.local_auth == IKE_AUTH_PUBKEY && ec.remote_auth == IKE_AUTH_PUBKEY);
 		CHECK(ec.cred != NULL && ec.trust != NULL && ec.psk_len == 0);
 		CHECK(ec.send_cert == IKE_SEND_CERT_IFASKED);
+		CHECK(ec.revocation == IKE_REVOCATION_STRICT && ec.ocsp_uri);
+		CHECK(strcmp(cfg.conns[0].ocsp_uri, "http://[2001:db8::5]:2560/ocsp") == 0);
 		CHECK(ike_cred_cert(ec.cred, 0, &(size_t){0}) != NULL);
 		CHECK(xd_config_parse(text, "t.conf", &again, err, sizeof(err)) == 0);
 		CHECK(xd_conn_same(&cfg.conns[0], &again.conns[0]));

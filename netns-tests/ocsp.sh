@@ -1,0 +1,121 @@
+#!/bin/sh
+# OCSP from the daemon's client (src/daemon/ocsp_fetch.c, driven by
+# tests/xk-ocsp-fetch) against real `openssl ocsp` responders on an index
+# file, across the wire from peer 1 to peer 2:
+#   - a delegated responder (id-kp-OCSPSigning) answers good, revoked
+#     (keyCompromise) and unknown, over IPv4 and IPv6; the second question
+#     about the same certificate is answered from the cache (requests=1,
+#     cache_hits=1);
+#   - the CA answering itself: good;
+#   - a responder whose certificate another CA issued: refused (EBADMSG);
+#   - no listener: ECONNREFUSED at once; a stopped responder (the kernel
+#     accepts, nobody answers) and a port whose SYNs are dropped: each
+#     ends with ETIMEDOUT after the timeout given, counted in timeouts.
+. "$(dirname "$0")/lib.sh"
+require_root
+require_cmd openssl nft
+fetch=${XIKE_BUILD:?XIKE_BUILD unset}/tests/xk-ocsp-fetch
+[ -x "$fetch" ] || skip "no $fetch (build the tree first)"
+netns_setup
+
+dir=$(mktemp -d "${TMPDIR:-/tmp}/xike-ocsp.XXXXXX")
+at_exit "rm -rf '$dir'"
+cd "$dir" || fail "cd $dir"
+
+# key NAME: a P-256 key.
+key() {
+	must openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key"
+}
+# ca NAME CN: a self-signed CA.
+ca() {
+	key "$1"
+	must openssl req -x509 -new -key "$1.key" -subj "/CN=$2" -days 30 -out "$1.pem" \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+}
+# cert NAME CN SERIAL CA EXT: a certificate of CA with the extensions EXT.
+cert() {
+	key "$1"
+	must openssl req -new -key "$1.key" -subj "/CN=$2" -out "$1.csr"
+	printf '%s\n' "$5" >"$1.ext"
+	must openssl x509 -req -in "$1.csr" -CA "$4.pem" -CAkey "$4.key" -set_serial "$3" \
+		-days 30 -extfile "$1.ext" -out "$1.pem"
+}
+ca ca "OCSP test CA"
+ca other "Other CA"
+cert responder "OCSP responder" 0x20 ca "extendedKeyUsage=OCSPSigning"
+cert foreign "Foreign responder" 0x21 other "extendedKeyUsage=OCSPSigning"
+cert good good.test 0x10 ca "keyUsage=digitalSignature"
+cert revoked revoked.test 0x11 ca "keyUsage=digitalSignature"
+cert unknown unknown.test 0x12 ca "keyUsage=digitalSignature"
+
+# The CA's database as `openssl ca` keeps it: 0x12 is not in it (unknown).
+exp=$(date -u -d '+30 days' +%y%m%d%H%M%SZ)
+rev=$(date -u -d '-1 day' +%y%m%d%H%M%SZ)
+printf 'V\t%s\t\t10\tunknown\t/CN=good.test\n' "$exp" >index.txt
+printf 'R\t%s\t%s,keyCompromise\t11\tunknown\t/CN=revoked.test\n' "$exp" "$rev" >>index.txt
+printf 'unique_subject = no\n' >index.txt.attr
+
+# responder PORT SIGNER: an openssl ocsp responder in peer 2; its pid in $rpid.
+responder() {
+	# Not through n2 (a function: $! would be a subshell's): ip netns
+	# exec execs openssl, so $! is the responder itself.
+	ip netns exec "$NS2" openssl ocsp -index index.txt -port "$1" -CA ca.pem -rsigner "$2.pem" -rkey "$2.key" \
+		-nmin 10 -ignore_err >"responder-$1.log" 2>&1 &
+	rpid=$!
+	at_exit "kill -CONT $rpid 2>/dev/null; kill $rpid 2>/dev/null"
+	_i=0
+	until n2 ss -ltnH "sport = :$1" | grep -q LISTEN; do
+		_i=$((_i + 1))
+		[ $_i -lt 100 ] || fail "the responder on port $1 did not listen: $(cat "responder-$1.log")"
+		sleep 0.1
+	done
+}
+responder 8888 responder
+delegated_pid=$rpid
+responder 8889 ca
+responder 8890 foreign
+
+# ask EXPECTED_EXIT PATTERN ARGS...: xk-ocsp-fetch in peer 1, its exit
+# status and a line of its output checked.
+ask() {
+	_want=$1 _pat=$2
+	shift 2
+	say "xk-ocsp-fetch $*"
+	_out=$(n1 "$fetch" "$@" 2>&1)
+	_rc=$?
+	printf '%s\n' "$_out" | sed 's/^/    /'
+	[ "$_rc" = "$_want" ] || fail "exit status $_rc, expected $_want"
+	printf '%s\n' "$_out" | grep -Eq "$_pat" || fail "no line matching '$_pat'"
+}
+
+v4=http://$IP2_4
+ask 0 '^good$' -n 1 "$v4:8888/" good.pem ca.pem
+ask 0 'requests=1 cache_hits=1 good=2' -n 2 "$v4:8888/" good.pem ca.pem
+ask 0 '^good cached$' -n 2 "$v4:8888/" good.pem ca.pem
+ask 1 '^revoked keyCompromise$' "$v4:8888/" revoked.pem ca.pem
+ask 2 '^unknown$' "$v4:8888/" unknown.pem ca.pem
+ask 0 '^good$' "http://[$IP2_6]:8888/ocsp" good.pem ca.pem
+ask 1 '^revoked' "http://[$IP2_6]:8888/" revoked.pem ca.pem
+# The CA signing its own answers; a responder of another CA.
+ask 0 '^good$' "$v4:8889/" good.pem ca.pem
+ask 3 '^error EBADMSG' "$v4:8890/" good.pem ca.pem
+# The foreign responder trusted locally (-r): accepted.
+ask 0 '^good$' -r foreign.pem "$v4:8890/" good.pem ca.pem
+
+# Dead responders.
+ask 3 '^error ECONNREFUSED' -t 5 "$v4:8899/" good.pem ca.pem
+kill -STOP "$delegated_pid"
+ask 3 'failed=1 timeouts=1' -t 2 "$v4:8888/" good.pem ca.pem
+kill -CONT "$delegated_pid"
+must n2 nft -f - <<'NFT'
+table inet drop_ocsp {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		tcp dport 8891 drop
+	}
+}
+NFT
+ask 3 '^error ETIMEDOUT' -t 2 "$v4:8891/" good.pem ca.pem
+# The responder answers again once it runs again.
+ask 0 '^good$' "$v4:8888/" good.pem ca.pem
+say "PASS"
