@@ -744,6 +744,7 @@ static struct rtnl_link *make_link(const struct xd_iface_req *q, const char **ki
 	int family = l->family ? l->family : r->family;
 	struct rtnl_link *link;
 
+	/* The keys travel in network order, as GRE's do. */
 	if (q->tag_in->if_id) {
 		*kind = "xfrm";
 		link = rtnl_link_xfrmi_alloc();
@@ -755,8 +756,8 @@ static struct rtnl_link *make_link(const struct xd_iface_req *q, const char **ki
 		if (link) {
 			struct in6_addr a;
 
-			rtnl_link_ip6vti_set_ikey(link, q->tag_in->mark);
-			rtnl_link_ip6vti_set_okey(link, q->tag_out->mark);
+			rtnl_link_ip6vti_set_ikey(link, htonl(q->tag_in->mark));
+			rtnl_link_ip6vti_set_okey(link, htonl(q->tag_out->mark));
 			if (l->family) {
 				memcpy(&a, l->ip, sizeof(a));
 				rtnl_link_ip6vti_set_local(link, &a);
@@ -772,8 +773,8 @@ static struct rtnl_link *make_link(const struct xd_iface_req *q, const char **ki
 		if (link) {
 			uint32_t a;
 
-			rtnl_link_ipvti_set_ikey(link, q->tag_in->mark);
-			rtnl_link_ipvti_set_okey(link, q->tag_out->mark);
+			rtnl_link_ipvti_set_ikey(link, htonl(q->tag_in->mark));
+			rtnl_link_ipvti_set_okey(link, htonl(q->tag_out->mark));
 			if (l->family) {
 				memcpy(&a, l->ip, 4);
 				rtnl_link_ipvti_set_local(link, a);
@@ -865,8 +866,10 @@ static void iface_routes(struct xd_iface *f, const struct xd_iface_req *q)
 					xk_ts_str(ts, b, sizeof(b)));
 			continue;
 		}
+		/* A source only from selectors that name some: 0.0.0.0/0 holds 127.0.0.1. */
 		for (size_t j = 0; j < q->n_local_ts && !src; j++)
-			if (q->local_ts[j].family == ts->family)
+			if (q->local_ts[j].family == ts->family &&
+			    xk_ts_prefix_len(&q->local_ts[j]) != 0)
 				src = local_in_sock(f->sk, &q->local_ts[j]);
 		rt = rtnl_route_alloc();
 		nh = rtnl_route_nh_alloc();
