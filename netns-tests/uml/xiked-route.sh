@@ -181,7 +181,7 @@ wait_for 30 learned 2 1 ||
 	{ cat "$XK_DIR/bird2.log"; n2 ip route; fail "peer 2 did not learn LAN 1 through vti-x"; }
 # The bytes peer 1's SAs counted (ip -s: "current: N(bytes), M(packets)").
 sa_bytes() {
-	n1 ip -s xfrm state | sed -n 's/^ *\([0-9]*\)(bytes).*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
+	n1 ip -s xfrm state | sed -n 's/^[[:space:]]*\([0-9]*\)(bytes).*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
 }
 b0=$(sa_bytes)
 wire_count_reset
