@@ -219,4 +219,14 @@ if n1 "$XIKED" -c "$XK_DIR/peer1.conf" >"$XK_DIR/xfrmi.err" 2>&1; then
 fi
 grep -q "interface: xfrm-x: this kernel has no XFRM interfaces (CONFIG_XFRM_INTERFACE" \
 	"$XK_DIR/xfrmi.err" || { cat "$XK_DIR/xfrmi.err"; fail "the missing XFRM interfaces not named"; }
+
+say "IPv6 outer addresses: a vti6 device (MTU 1500 - 121), disable_policy of IPv6, removed at exit"
+printf '[global]\n%s\n[conn t6]\nlocal = %s\nremote = %s\npsk = route-based\nlocal-ts = ::/0\nremote-ts = ::/0\nmark-in = 43\nmark-out = 43\ninterface = vti6-x\n' \
+	"$(xiked_socket 1)" "$IP1_6" "$IP2_6" | xiked_start 1
+d=$(n1 ip -d link show vti6-x) || { xiked_log 1; fail "no vti6-x"; }
+echo "$d" | grep -q "mtu 1379 " && echo "$d" | grep -q "vti6 remote $IP2_6 local $IP1_6" &&
+	echo "$d" | grep -q "ikey 0.0.0.43 okey 0.0.0.43" || { echo "$d"; fail "vti6-x is not the device meant"; }
+[ "$(n1 cat /proc/sys/net/ipv6/conf/vti6-x/disable_policy)" = 1 ] || fail "disable_policy not set on vti6-x"
+xiked_stop 1
+n1 ip link show vti6-x >/dev/null 2>&1 && fail "vti6-x stayed after exit"
 say "PASS"

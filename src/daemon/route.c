@@ -12,6 +12,7 @@
 #define XK_LOG_SUB XK_SUB_KERNEL /* common/log.h */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fib_rules.h>
 #include <linux/if.h>
 #include <linux/ip.h>
@@ -28,6 +29,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/hash.h"
 #include "common/log.h"
@@ -788,6 +790,21 @@ static struct rtnl_link *make_link(const struct xd_iface_req *q, const char **ki
 	return link;
 }
 
+static int ipv6_disable_policy(const char *name)
+{
+	char path[96];
+	int fd, e = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_policy", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1\n", 2) != 2)
+		e = errno ? -errno : -EIO;
+	close(fd);
+	return e;
+}
+
 /* Make the device: named, with its MTU, up. */
 static int iface_create(struct xd_iface *f, const struct xd_iface_req *q, char *err,
 			size_t errlen)
@@ -834,7 +851,7 @@ static int iface_create(struct xd_iface *f, const struct xd_iface_req *q, char *
 	 * device checked them against the marked policy already, and the
 	 * unmarked input check would drop them.
 	 */
-	if (strcmp(kind, "xfrm") && family != XK_AF_INET6) {
+	if (!strcmp(kind, "vti")) {
 		change = rtnl_link_alloc();
 		e = change ? rtnl_link_inet_set_conf(change, IPV4_DEVCONF_NOPOLICY /* disable_policy */, 1) : -1;
 		if (e >= 0)
@@ -842,6 +859,11 @@ static int iface_create(struct xd_iface *f, const struct xd_iface_req *q, char *
 		if (e < 0)
 			xk_warn("%s: cannot set disable_policy: %s", q->name, nl_geterror(e));
 		rtnl_link_put(change);
+	} else if (!strcmp(kind, "vti6")) {
+		/* IPv6 takes no device settings through rtnetlink: the sysctl. */
+		e = ipv6_disable_policy(q->name);
+		if (e < 0)
+			xk_warn("%s: cannot set disable_policy: %s", q->name, strerror(-e));
 	}
 	rtnl_link_put(found);
 	xk_notice("made %s device %s (index %d, mtu %u)", kind, q->name, f->ifindex, mtu);
