@@ -227,6 +227,16 @@ d=$(n1 ip -d link show vti6-x) || { xiked_log 1; fail "no vti6-x"; }
 echo "$d" | grep -q "mtu 1379 " && echo "$d" | grep -q "vti6 remote $IP2_6 local $IP1_6" &&
 	echo "$d" | grep -q "ikey 0.0.0.43 okey 0.0.0.43" || { echo "$d"; fail "vti6-x is not the device meant"; }
 [ "$(n1 cat /proc/sys/net/ipv6/conf/vti6-x/disable_policy)" = 1 ] || fail "disable_policy not set on vti6-x"
+echo "$d" | grep -q "alias made by xiked" || { echo "$d"; fail "vti6-x does not carry xiked's alias"; }
+# After kill -9 the device stays; the next start knows it by its alias,
+# removes it and makes it anew (and so removes it at exit).
+kill -9 "$(cat "$XK_DIR/peer1.pid")"
+sleep 0.5
+n1 ip link show vti6-x >/dev/null 2>&1 || fail "vti6-x went with the killed daemon"
+cp "$XK_DIR/peer1.conf" "$XK_DIR/peer1.again"
+xiked_start 1 <"$XK_DIR/peer1.again"
+xiked_log 1 | grep -q "removed the device vti6-x an earlier run left" || fail "the leftover vti6-x not recognised"
+n1 ip link show vti6-x >/dev/null 2>&1 || fail "vti6-x not made again"
 xiked_stop 1
 n1 ip link show vti6-x >/dev/null 2>&1 && fail "vti6-x stayed after exit"
 say "PASS"

@@ -842,6 +842,20 @@ static void finish(struct parser *p)
 			fail(p, c->name, "mtu", "needs interface");
 			break;
 		}
+		/* One device, one way into it. */
+		for (size_t j = 0; j < i && c->iface[0]; j++) {
+			const struct xd_conn *o = &cfg->conns[j];
+
+			if (!strcmp(o->iface, c->iface) &&
+			    (memcmp(&o->tag_in, &c->tag_in, sizeof(c->tag_in)) ||
+			     memcmp(&o->tag_out, &c->tag_out, sizeof(c->tag_out)) || o->mtu != c->mtu)) {
+				fail(p, c->name, "interface", "%s is [conn %s]'s too, with other marks, "
+				     "if-id or mtu", c->iface, o->name);
+				break;
+			}
+		}
+		if (p->failed)
+			break;
 		(void)err;
 	}
 }

@@ -190,6 +190,15 @@ static int conn_iface_up(struct xiked *d, struct xd_conn *c, char *err, size_t e
 
 	if (!c->iface[0] || c->iface_live)
 		return 0;
+	/* Several connections may share one device (the config checks their tags). */
+	for (size_t i = 0; i < d->cfg.n_conns; i++) {
+		struct xd_conn *o = &d->cfg.conns[i];
+
+		if (o != c && o->iface_live && !strcmp(o->iface, c->iface)) {
+			c->iface_live = xd_iface_hold(o->iface_live);
+			return 0;
+		}
+	}
 	r = xd_iface_up(&q, &c->iface_live, e, sizeof(e));
 	if (r < 0)
 		snprintf(err, errlen, "%s:%u: [conn %s] interface: %s", d->cfg.path, c->line,
@@ -341,6 +350,7 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 	d->cfg.user_found = old.user_found;
 	d->cfg.uid = old.uid;
 	d->cfg.gid = old.gid;
+	/* The kept ones first: an added conn may share a kept one's device. */
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		struct xd_conn *n = &d->cfg.conns[i];
 		struct xd_conn *o = (struct xd_conn *)conn_find(&old, n->name);
@@ -350,8 +360,14 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 			n->reqid = o->reqid; /* its traps and SAs keep theirs */
 			n->iface_live = o->iface_live; /* and its device */
 			o->iface_live = NULL;
-			continue;
 		}
+	}
+	for (size_t i = 0; i < d->cfg.n_conns; i++) {
+		struct xd_conn *n = &d->cfg.conns[i];
+		const struct xd_conn *o = conn_find(&old, n->name);
+
+		if (o && xd_conn_same(o, n))
+			continue;
 		if (conn_add(d, n, err, errlen) < 0)
 			xk_err("reload: %s", err);
 		else

@@ -676,8 +676,11 @@ void xd_routes_child_down(struct xd_route_ctx *r, const struct ike_child_info *c
  * names (interface = NAME), made here, or used as found.
  */
 #define IFACE_MAX_ROUTES IKE_MAX_TS
+/* The alias (ip link's "alias") of the devices xiked makes. */
+#define IFACE_ALIAS "made by xiked"
 
 struct xd_iface {
+	unsigned refs; /* connections naming it */
 	struct nl_sock *sk;
 	char name[IFNAMSIZ];
 	int ifindex;
@@ -851,15 +854,24 @@ static int iface_create(struct xd_iface *f, const struct xd_iface_req *q, char *
 	 * device checked them against the marked policy already, and the
 	 * unmarked input check would drop them.
 	 */
-	if (!strcmp(kind, "vti")) {
-		change = rtnl_link_alloc();
-		e = change ? rtnl_link_inet_set_conf(change, IPV4_DEVCONF_NOPOLICY /* disable_policy */, 1) : -1;
-		if (e >= 0)
-			e = rtnl_link_change(f->sk, found, change, 0);
-		if (e < 0)
-			xk_warn("%s: cannot set disable_policy: %s", q->name, nl_geterror(e));
-		rtnl_link_put(change);
-	} else if (!strcmp(kind, "vti6")) {
+	/*
+	 * The alias marks it as ours for a start after kill -9.  Neither the
+	 * alias nor the setting is taken when a device is made: a change.
+	 */
+	change = rtnl_link_alloc();
+	e = change ? 0 : -NLE_NOMEM;
+	if (change) {
+		rtnl_link_set_ifalias(change, IFACE_ALIAS);
+		if (!strcmp(kind, "vti"))
+			e = rtnl_link_inet_set_conf(change, IPV4_DEVCONF_NOPOLICY /* disable_policy */, 1);
+	}
+	if (e >= 0)
+		e = rtnl_link_change(f->sk, found, change, 0);
+	if (e < 0)
+		xk_warn("%s: cannot set its alias%s: %s", q->name,
+			strcmp(kind, "vti") ? "" : " and disable_policy", nl_geterror(e));
+	rtnl_link_put(change);
+	if (!strcmp(kind, "vti6")) {
 		/* IPv6 takes no device settings through rtnetlink: the sysctl. */
 		e = ipv6_disable_policy(q->name);
 		if (e < 0)
@@ -941,8 +953,26 @@ int xd_iface_up(const struct xd_iface_req *q, struct xd_iface **out, char *err, 
 		goto fail;
 	}
 	snprintf(f->name, sizeof(f->name), "%s", q->name);
-	/* One that is there already is the administrator's: used as it is. */
-	if (rtnl_link_get_kernel(f->sk, 0, q->name, &found) == 0) {
+	/*
+	 * One that is there already is the administrator's: used as it is;
+	 * unless it carries our alias, left by a daemon killed with -9, which
+	 * goes, to be made anew as the connection now says.
+	 */
+	if (rtnl_link_get_kernel(f->sk, 0, q->name, &found) == 0 && rtnl_link_get_ifalias(found) &&
+	    !strcmp(rtnl_link_get_ifalias(found), IFACE_ALIAS)) {
+		e = rtnl_link_delete(f->sk, found);
+		rtnl_link_put(found);
+		found = NULL;
+		if (e < 0) {
+			snprintf(err, errlen, "cannot remove the device %s left by an earlier run: %s",
+				 q->name, nl_geterror(e));
+			e = -EIO;
+			goto fail;
+		}
+		xk_notice("removed the device %s an earlier run left", q->name);
+		rtnl_link_get_kernel(f->sk, 0, q->name, &found);
+	}
+	if (found) {
 		f->ifindex = rtnl_link_get_ifindex(found);
 		rtnl_link_put(found);
 		xk_notice("using the existing device %s (index %d), which stays when xiked goes",
@@ -954,6 +984,7 @@ int xd_iface_up(const struct xd_iface_req *q, struct xd_iface **out, char *err, 
 	}
 	if (q->routes)
 		iface_routes(f, q);
+	f->refs = 1;
 	*out = f;
 	return 0;
 fail:
@@ -961,9 +992,15 @@ fail:
 	return e;
 }
 
+struct xd_iface *xd_iface_hold(struct xd_iface *f)
+{
+	f->refs++;
+	return f;
+}
+
 void xd_iface_down(struct xd_iface *f)
 {
-	if (!f)
+	if (!f || (f->refs > 1 && f->refs--))
 		return;
 	if (f->sk && f->ifindex && f->ours) {
 		/* Its routes go with it. */

@@ -53,7 +53,12 @@ struct xd_iface_req {
 	bool routes;
 };
 int xd_iface_up(const struct xd_iface_req *q, struct xd_iface **out, char *err, size_t errlen);
-/* Removes a device it made (its routes with it), or the routes it added. */
+/* Another connection that names the same device: one more reference. */
+struct xd_iface *xd_iface_hold(struct xd_iface *f);
+/*
+ * Drops a reference; the last removes a device it made (its routes with
+ * it), or the routes it added.
+ */
 void xd_iface_down(struct xd_iface *f);
 int xd_iface_index(const struct xd_iface *f);
 

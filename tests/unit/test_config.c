@@ -235,6 +235,8 @@ static const struct {
 	{ "[conn a]\npsk = x\nif-id = 1\ninterface = ..\n", "t.conf:4: [a] interface: '..' is not" },
 	{ "[conn a]\npsk = x\nif-id = 1\ninterface = a/b\n", "t.conf:4: [a] interface: 'a/b' is not" },
 	{ "[conn a]\npsk = x\nif-id = 1\nmtu = 1400\n", "t.conf:1: [a] mtu: needs interface" },
+	{ "[conn a]\npsk = x\nif-id = 1\ninterface = x\n[conn b]\npsk = x\nif-id = 2\ninterface = x\n",
+	  "t.conf:5: [b] interface: x is [conn a]'s too, with other marks, if-id or mtu" },
 	{ "[conn a]\npsk = x\nif-id = 1\ninterface = x\nmtu = 575\n",
 	  "t.conf:5: [a] mtu: '575' is not an MTU from 576 to 65535" },
 	{ "[conn a]\npsk = x\nif-id = 1\ninterface = x\nmtu = 65536\n", "t.conf:5: [a] mtu: '65536' is not" },
