@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <ini.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -113,7 +114,7 @@ static bool parse_count(const char *v, unsigned long max, uint32_t *out)
 long xd_parse_duration(const char *s)
 {
 	char *end;
-	long v;
+	long v, unit;
 
 	if (!isdigit((unsigned char)*s))
 		return -1;
@@ -123,15 +124,18 @@ long xd_parse_duration(const char *s)
 		return -1;
 	switch (*end) {
 	case '\0':
-	case 's': break;
-	case 'm': v *= 60; break;
-	case 'h': v *= 3600; break;
-	case 'd': v *= 86400; break;
+	case 's': unit = 1; break;
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = 86400; break;
 	default: return -1;
 	}
 	if (*end && end[1])
 		return -1;
-	return v;
+	/* 106751991167301d would not fit a long in seconds: refused, not wrapped. */
+	if (v > LONG_MAX / unit)
+		return -1;
+	return v * unit;
 }
 
 /* A 32-bit number, decimal or 0x-hex: no sign, no trailing junk. */

@@ -442,6 +442,11 @@ static void test_duration(void)
 {
 	CHECK_INT(xd_parse_duration("0"), 0);
 	CHECK_INT(xd_parse_duration("45"), 45);
+	/* Too large once in seconds: refused, not wrapped (fuzz_config's finding). */
+	CHECK_INT(xd_parse_duration("6345880684084477939d"), -1);
+	CHECK_INT(xd_parse_duration("106751991167301d"), -1);
+	CHECK(xd_parse_duration("106751991167300d") == 106751991167300L * 86400);
+	CHECK_INT(xd_parse_duration("153722867280912931m"), -1);
 	CHECK_INT(xd_parse_duration("30s"), 30);
 	CHECK_INT(xd_parse_duration("5m"), 300);
 	CHECK_INT(xd_parse_duration("1h"), 3600);
