@@ -115,7 +115,7 @@ for n in 1 2; do
 	xiked_log "$n" | grep -q "using the existing device vti0" || fail "peer $n: vti0 not used"
 done
 
-say "interface = vti-x, made by xiked; bird's OSPF learns the other LAN through it"
+say "interface = vti-x, made by xiked; bird's OSPF learns the other LAN through it ($SECONDS s in)"
 require_cmd bird
 # The test's device goes (the same keys and ends would clash); each LAN
 # is a dummy device, which only OSPF makes known to the other side.
@@ -172,6 +172,7 @@ EOF
 	echo $! >"$XK_DIR/bird$n.pid"
 	at_exit "kill \$(cat '$XK_DIR/bird$n.pid') 2>/dev/null"
 done
+t_ospf=$(date +%s)
 learned() {
 	ip -n "$(_xiked_ns "$1")" route show "10.$2.1.0/24" | grep -q "dev vti-x proto bird"
 }
@@ -179,6 +180,7 @@ wait_for 60 learned 1 2 ||
 	{ cat "$XK_DIR/bird1.log"; n1 ip route; fail "peer 1 did not learn LAN 2 through vti-x"; }
 wait_for 30 learned 2 1 ||
 	{ cat "$XK_DIR/bird2.log"; n2 ip route; fail "peer 2 did not learn LAN 1 through vti-x"; }
+say "OSPF over vti-x: both LANs learnt $(( $(date +%s) - t_ospf )) s after bird started"
 # The bytes peer 1's SAs counted (ip -s: "current: N(bytes), M(packets)").
 sa_bytes() {
 	n1 ip -s xfrm state | sed -n 's/^[[:space:]]*\([0-9]*\)(bytes).*/\1/p' | awk '{ s += $1 } END { print s + 0 }'
@@ -220,7 +222,7 @@ fi
 grep -q "interface: xfrm-x: this kernel has no XFRM interfaces (CONFIG_XFRM_INTERFACE" \
 	"$XK_DIR/xfrmi.err" || { cat "$XK_DIR/xfrmi.err"; fail "the missing XFRM interfaces not named"; }
 
-say "IPv6 outer addresses: a vti6 device (MTU 1500 - 121), disable_policy of IPv6, removed at exit"
+say "IPv6 outer addresses: a vti6 device (MTU 1500 - 121), disable_policy of IPv6, removed at exit ($SECONDS s in)"
 printf '[global]\n%s\n[conn t6]\nlocal = %s\nremote = %s\npsk = route-based\nlocal-ts = ::/0\nremote-ts = ::/0\nmark-in = 43\nmark-out = 43\ninterface = vti6-x\n' \
 	"$(xiked_socket 1)" "$IP1_6" "$IP2_6" | xiked_start 1
 d=$(n1 ip -d link show vti6-x) || { xiked_log 1; fail "no vti6-x"; }
@@ -239,4 +241,4 @@ xiked_log 1 | grep -q "removed the device vti6-x an earlier run left" || fail "t
 n1 ip link show vti6-x >/dev/null 2>&1 || fail "vti6-x not made again"
 xiked_stop 1
 n1 ip link show vti6-x >/dev/null 2>&1 && fail "vti6-x stayed after exit"
-say "PASS"
+say "PASS ($SECONDS s)"
