@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <ini.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -116,7 +117,7 @@ static bool parse_count(const char *v, unsigned long max, uint32_t *out)
 long xd_parse_duration(const char *s)
 {
 	char *end;
-	long v;
+	long v, unit;
 
 	if (!isdigit((unsigned char)*s))
 		return -1;
@@ -126,18 +127,34 @@ long xd_parse_duration(const char *s)
 		return -1;
 	switch (*end) {
 	case '\0':
-	case 's': break;
-	case 'm': v *= 60; break;
-	case 'h': v *= 3600; break;
-	case 'd': v *= 86400; break;
+	case 's': unit = 1; break;
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = 86400; break;
 	default: return -1;
 	}
 	if (*end && end[1])
 		return -1;
-	return v;
+	/* 106751991167301d would not fit a long in seconds: refused, not wrapped. */
+	if (v > LONG_MAX / unit)
+		return -1;
+	return v * unit;
 }
 
 /* A 32-bit number, decimal or 0x-hex: no sign, no trailing junk. */
+/* What the kernel takes as a device name (dev_valid_name()). */
+static bool iface_name_ok(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 15 || !strcmp(v, ".") || !strcmp(v, ".."))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == '/' || v[i] == ':' || isspace((unsigned char)v[i]))
+			return false;
+	return true;
+}
+
 static bool parse_u32(const char *v, uint32_t *out)
 {
 	char *end;
@@ -515,6 +532,15 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		if (!parse_u32(v, &c->tag_in.if_id) || !c->tag_in.if_id)
 			return fail(p, c->name, k, "'%s' is not a number from 1 to 4294967295", v);
 		c->tag_out.if_id = c->tag_in.if_id;
+	} else if (!strcmp(k, "interface")) {
+		if (!iface_name_ok(v))
+			return fail(p, c->name, k,
+				    "'%s' is not an interface name (1 to 15 bytes, no '/', ':' or blank)",
+				    v);
+		snprintf(c->iface, sizeof(c->iface), "%s", v);
+	} else if (!strcmp(k, "mtu")) {
+		if (!parse_count(v, 65535, &c->mtu) || c->mtu < 576)
+			return fail(p, c->name, k, "'%s' is not an MTU from 576 to 65535 bytes", v);
 	} else {
 		return fail(p, c->name, k, "unknown key");
 	}
@@ -826,6 +852,30 @@ static void finish(struct parser *p)
 			fail(p, c->name, "local", "trapping needs local (or local-ts)");
 			break;
 		}
+		/* A device of ours needs the tag that steers its traffic. */
+		if (c->iface[0] && !xk_tag_set(&c->tag_in) && !xk_tag_set(&c->tag_out)) {
+			fail(p, c->name, "interface", "needs if-id (an XFRM interface) or "
+			     "mark-in and mark-out (a VTI device)");
+			break;
+		}
+		if (c->mtu && !c->iface[0]) {
+			fail(p, c->name, "mtu", "needs interface");
+			break;
+		}
+		/* One device, one way into it. */
+		for (size_t j = 0; j < i && c->iface[0]; j++) {
+			const struct xd_conn *o = &cfg->conns[j];
+
+			if (!strcmp(o->iface, c->iface) &&
+			    (memcmp(&o->tag_in, &c->tag_in, sizeof(c->tag_in)) ||
+			     memcmp(&o->tag_out, &c->tag_out, sizeof(c->tag_out)) || o->mtu != c->mtu)) {
+				fail(p, c->name, "interface", "%s is [conn %s]'s too, with other marks, "
+				     "if-id or mtu", c->iface, o->name);
+				break;
+			}
+		}
+		if (p->failed)
+			break;
 		(void)err;
 	}
 }
@@ -916,6 +966,7 @@ bool xd_conn_same(const struct xd_conn *a, const struct xd_conn *b)
 	       a->fragmentation == b->fragmentation && a->fragment_size == b->fragment_size &&
 	       !memcmp(&a->tag_in, &b->tag_in, sizeof(a->tag_in)) &&
 	       !memcmp(&a->tag_out, &b->tag_out, sizeof(a->tag_out)) &&
+	       !strcmp(a->iface, b->iface) && a->mtu == b->mtu &&
 	       !memcmp(a->cred_digest, b->cred_digest, sizeof(a->cred_digest));
 }
 

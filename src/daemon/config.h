@@ -38,6 +38,8 @@ enum xd_start {
 	XD_START_TRAP,
 };
 
+struct xd_iface;
+
 struct xd_conn {
 	char name[IKE_NAME_MAX];
 	unsigned line; /* where its section starts */
@@ -60,6 +62,13 @@ struct xd_conn {
 	uint16_t fragment_size; /* IP datagram bytes of a fragment */
 	/* Route-based: marks and XFRM interface ID on SAs and policies (ike.h). */
 	struct xk_tag tag_in, tag_out;
+	/*
+	 * interface: the XFRM interface (if-id) or VTI device (marks) the
+	 * daemon makes or uses for the connection; mtu: its MTU, 0 to compute.
+	 */
+	char iface[16];
+	uint32_t mtu;
+	struct xd_iface *iface_live; /* the daemon's (route.h), NULL if none */
 	bool life_set; /* life-time given explicitly */
 	uint32_t reqid; /* the daemon's: reqid of its trap policies, 0 if none */
 	uint64_t retry_ms; /* the daemon's: start = start retries at this time */

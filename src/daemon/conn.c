@@ -16,6 +16,7 @@
 #include "daemon/backend.h"
 #include "daemon/certs_watch.h"
 #include "daemon/conn.h"
+#include "daemon/route.h"
 #include "daemon/daemon.h"
 #include "daemon/logging.h"
 #include "daemon/loop.h"
@@ -174,6 +175,43 @@ static uint32_t trap_reqid(struct xiked *d, struct xd_conn *c)
 	return c->reqid;
 }
 
+/* interface = NAME: the device (and its routes) before any SA needs it. */
+static int conn_iface_up(struct xiked *d, struct xd_conn *c, char *err, size_t errlen)
+{
+	struct xd_iface_req q = {
+		.name = c->iface, .tag_in = &c->tag_in, .tag_out = &c->tag_out,
+		.local = &c->local, .remote = &c->remote, .mtu = c->mtu,
+		.local_ts = c->local_ts, .remote_ts = c->remote_ts,
+		.n_local_ts = c->n_local_ts, .n_remote_ts = c->n_remote_ts,
+		.routes = d->cfg.install_routes,
+	};
+	char e[200];
+	int r;
+
+	if (!c->iface[0] || c->iface_live)
+		return 0;
+	/* Several connections may share one device (the config checks their tags). */
+	for (size_t i = 0; i < d->cfg.n_conns; i++) {
+		struct xd_conn *o = &d->cfg.conns[i];
+
+		if (o != c && o->iface_live && !strcmp(o->iface, c->iface)) {
+			c->iface_live = xd_iface_hold(o->iface_live);
+			return 0;
+		}
+	}
+	r = xd_iface_up(&q, &c->iface_live, e, sizeof(e));
+	if (r < 0)
+		snprintf(err, errlen, "%s:%u: [conn %s] interface: %s", d->cfg.path, c->line,
+			 c->name, e);
+	return r;
+}
+
+static void conn_iface_down(struct xd_conn *c)
+{
+	xd_iface_down(c->iface_live);
+	c->iface_live = NULL;
+}
+
 /* Hand one config conn to the engine and act on its start action. */
 static int conn_add(struct xiked *d, struct xd_conn *c, char *err, size_t errlen)
 {
@@ -181,6 +219,9 @@ static int conn_add(struct xiked *d, struct xd_conn *c, char *err, size_t errlen
 	int r;
 
 	r = xd_backend_check_conn(d, c, err, errlen);
+	if (r < 0)
+		return r;
+	r = conn_iface_up(d, c, err, errlen);
 	if (r < 0)
 		return r;
 	xd_conn_to_engine(c, &ec);
@@ -194,6 +235,7 @@ static int conn_add(struct xiked *d, struct xd_conn *c, char *err, size_t errlen
 	if (r < 0) {
 		snprintf(err, errlen, "%s:%u: [conn %s] cannot load: %s", d->cfg.path, c->line,
 			 c->name, strerror(-r));
+		conn_iface_down(c);
 		return r;
 	}
 	if (c->start == XD_START_TRAP) {
@@ -215,11 +257,12 @@ static void conn_start(struct xiked *d, const struct xd_conn *c)
 		xk_warn("conn=%s: %s", c->name, err);
 }
 
-static void conn_remove(struct xiked *d, const struct xd_conn *c)
+static void conn_remove(struct xiked *d, struct xd_conn *c)
 {
 	terminate_sas(d, c->name);
 	xd_traps_remove(d, c->name);
 	ike_engine_del_conn(d->eng, c->name);
+	conn_iface_down(c);
 }
 
 /*
@@ -277,7 +320,7 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 			"kernel-event-buffer take effect at restart");
 	/* Conns that are gone or changed go first, with their SAs. */
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
-		const struct xd_conn *o = &d->cfg.conns[i];
+		struct xd_conn *o = &d->cfg.conns[i];
 		const struct xd_conn *n = conn_find(&next, o->name);
 
 		if (!n || !xd_conn_same(o, n)) {
@@ -307,15 +350,24 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 	d->cfg.user_found = old.user_found;
 	d->cfg.uid = old.uid;
 	d->cfg.gid = old.gid;
+	/* The kept ones first: an added conn may share a kept one's device. */
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		struct xd_conn *n = &d->cfg.conns[i];
-		const struct xd_conn *o = conn_find(&old, n->name);
+		struct xd_conn *o = (struct xd_conn *)conn_find(&old, n->name);
 
 		if (o && xd_conn_same(o, n)) {
 			kept++;
 			n->reqid = o->reqid; /* its traps and SAs keep theirs */
-			continue;
+			n->iface_live = o->iface_live; /* and its device */
+			o->iface_live = NULL;
 		}
+	}
+	for (size_t i = 0; i < d->cfg.n_conns; i++) {
+		struct xd_conn *n = &d->cfg.conns[i];
+		const struct xd_conn *o = conn_find(&old, n->name);
+
+		if (o && xd_conn_same(o, n))
+			continue;
 		if (conn_add(d, n, err, errlen) < 0)
 			xk_err("reload: %s", err);
 		else
@@ -353,6 +405,12 @@ void xd_conns_stop(struct xiked *d)
 {
 	for (size_t i = 0; i < d->cfg.n_conns; i++)
 		terminate_sas(d, d->cfg.conns[i].name);
+}
+
+void xd_conns_ifaces_down(struct xiked *d)
+{
+	for (size_t i = 0; i < d->cfg.n_conns; i++)
+		conn_iface_down(&d->cfg.conns[i]);
 }
 
 /* ---- retries and dpd-actions ---- */

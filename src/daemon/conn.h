@@ -21,6 +21,8 @@ int xd_conns_load(struct xiked *d, char *err, size_t errlen);
 void xd_conns_start(struct xiked *d);
 /* Delete every IKE SA (shutdown; the peers' answers are not waited for). */
 void xd_conns_stop(struct xiked *d);
+/* At exit: the devices of interface = NAME go (those xiked made). */
+void xd_conns_ifaces_down(struct xiked *d);
 
 /* -EALREADY: the connection is up or being negotiated. */
 int xd_initiate(struct xiked *d, const char *conn, char *err, size_t errlen);

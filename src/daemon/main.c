@@ -192,12 +192,14 @@ int main(int argc, char **argv)
 	}
 	if (xd_conns_load(d, err, sizeof(err)) < 0) {
 		fprintf(stderr, "xiked: %s\n", err);
+		xd_conns_ifaces_down(d);
 		xd_backend_close(d);
 		return 1;
 	}
 	r = xd_net_open(d);
 	if (r < 0) {
 		fprintf(stderr, "xiked: cannot open the IKE sockets: %s\n", strerror(-r));
+		xd_conns_ifaces_down(d);
 		xd_backend_close(d);
 		return 1;
 	}
@@ -207,6 +209,7 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr, "xiked: cannot open control socket %s: %s\n", d->cfg.socket,
 			strerror(-r));
+		xd_conns_ifaces_down(d);
 		xd_backend_close(d);
 		return 1;
 	}
@@ -224,6 +227,7 @@ int main(int argc, char **argv)
 	    xd_backend_start(d, err, sizeof(err)) < 0) {
 		fprintf(stderr, "xiked: %s\n", err);
 		xd_ctl_close(d);
+		xd_conns_ifaces_down(d);
 		xd_backend_close(d);
 		return 1;
 	}
@@ -244,6 +248,7 @@ int main(int argc, char **argv)
 	if (d->routes)
 		ev_io_stop(d->loop, &d->routes_w);
 	xd_routes_close(d->routes);
+	xd_conns_ifaces_down(d);
 	xd_events_stop(d);
 	xd_net_close(d);
 	xd_backend_close(d);

@@ -12,15 +12,24 @@
 #define XK_LOG_SUB XK_SUB_KERNEL /* common/log.h */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/fib_rules.h>
+#include <linux/if.h>
+#include <linux/ip.h>
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/inet.h>
+#include <netlink/route/link/ip6vti.h>
+#include <netlink/route/link/ipvti.h>
+#include <netlink/route/link/xfrmi.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/hash.h"
 #include "common/log.h"
@@ -299,11 +308,30 @@ static struct nl_cache *addresses(struct xd_route_ctx *r, bool fresh)
 	return r->addrs;
 }
 
+/* An address of `cache` inside `ts`, as a host prefix; NULL if none. */
+static struct nl_addr *local_of(struct nl_cache *cache, const struct xk_ts *ts)
+{
+	struct nl_addr *src = NULL;
+
+	for (struct nl_object *o = nl_cache_get_first(cache); o && !src;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_addr *a = (struct rtnl_addr *)o;
+		struct nl_addr *local = rtnl_addr_get_local(a);
+		int fam = rtnl_addr_get_family(a);
+
+		if (local && (fam == AF_INET || fam == AF_INET6) &&
+		    ts_has(ts, fam, nl_addr_get_binary_addr(local)))
+			src = nl_addr_clone(local);
+	}
+	if (src)
+		nl_addr_set_prefixlen(src, nl_addr_get_family(src) == AF_INET ? 32 : 128);
+	return src;
+}
+
 /* A local address inside `ts`, as a host prefix; NULL if none. */
 static struct nl_addr *local_in(struct xd_route_ctx *r, const struct xk_ts *ts)
 {
 	struct nl_cache *cache;
-	struct nl_object *o;
 	struct nl_addr *src = NULL;
 
 	/*
@@ -315,18 +343,21 @@ static struct nl_addr *local_in(struct xd_route_ctx *r, const struct xk_ts *ts)
 		cache = addresses(r, fresh);
 		if (!cache)
 			return NULL;
-		for (o = nl_cache_get_first(cache); o && !src; o = nl_cache_get_next(o)) {
-			struct rtnl_addr *a = (struct rtnl_addr *)o;
-			struct nl_addr *local = rtnl_addr_get_local(a);
-			int fam = rtnl_addr_get_family(a);
-
-			if (local && (fam == AF_INET || fam == AF_INET6) &&
-			    ts_has(ts, fam, nl_addr_get_binary_addr(local)))
-				src = nl_addr_clone(local);
-		}
+		src = local_of(cache, ts);
 	}
-	if (src)
-		nl_addr_set_prefixlen(src, nl_addr_get_family(src) == AF_INET ? 32 : 128);
+	return src;
+}
+
+/* The same, read afresh through `sk`. */
+static struct nl_addr *local_in_sock(struct nl_sock *sk, const struct xk_ts *ts)
+{
+	struct nl_cache *cache;
+	struct nl_addr *src;
+
+	if (rtnl_addr_alloc_cache(sk, &cache) < 0)
+		return NULL;
+	src = local_of(cache, ts);
+	nl_cache_free(cache);
 	return src;
 }
 
@@ -638,4 +669,383 @@ void xd_routes_child_up(struct xd_route_ctx *r, const struct xk_addr *peer,
 void xd_routes_child_down(struct xd_route_ctx *r, const struct ike_child_info *c)
 {
 	xd_routes_remove(r, c->spi_in);
+}
+
+/*
+ * Route-based connections: the XFRM interface or VTI device a connection
+ * names (interface = NAME), made here, or used as found.
+ */
+#define IFACE_MAX_ROUTES IKE_MAX_TS
+/* The alias (ip link's "alias") of the devices xiked makes. */
+#define IFACE_ALIAS "made by xiked"
+
+struct xd_iface {
+	unsigned refs; /* connections naming it */
+	struct nl_sock *sk;
+	char name[IFNAMSIZ];
+	int ifindex;
+	bool ours; /* made by us: removed with the connection */
+	size_t n_routes;
+	struct {
+		uint8_t family, plen;
+		uint8_t dst[16];
+	} routes[IFACE_MAX_ROUTES];
+};
+
+/*
+ * The ESP overhead an inner packet may meet, over every suite xike
+ * negotiates: outer IP header, UDP encapsulation (NAT may appear later),
+ * ESP header (SPI, sequence number), the longest IV (16, CBC), the
+ * longest padding to a 16-byte block with its two trailer bytes (17), and
+ * the longest ICV (32, HMAC-SHA-512-256).
+ */
+#define ESP_OVERHEAD(outer_ip) ((outer_ip) + 8 + 8 + 16 + 17 + 32)
+
+/* The MTU of the device that holds `local`; 1500 if unknown. */
+static uint32_t outer_mtu(struct nl_sock *sk, const struct xk_addr *local)
+{
+	struct nl_cache *addrs = NULL, *links = NULL;
+	uint32_t mtu = 1500;
+	int ifindex = 0;
+
+	if (!local->family || rtnl_addr_alloc_cache(sk, &addrs) < 0)
+		return mtu;
+	for (struct nl_object *o = nl_cache_get_first(addrs); o && !ifindex;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_addr *a = (struct rtnl_addr *)o;
+		struct nl_addr *l = rtnl_addr_get_local(a);
+
+		if (l && rtnl_addr_get_family(a) == af(local->family) &&
+		    nl_addr_get_len(l) == xk_addr_len(local) &&
+		    !memcmp(nl_addr_get_binary_addr(l), local->ip, xk_addr_len(local)))
+			ifindex = rtnl_addr_get_ifindex(a);
+	}
+	nl_cache_free(addrs);
+	if (ifindex && rtnl_link_alloc_cache(sk, AF_UNSPEC, &links) >= 0) {
+		struct rtnl_link *l = rtnl_link_get(links, ifindex);
+
+		if (l && rtnl_link_get_mtu(l))
+			mtu = rtnl_link_get_mtu(l);
+		rtnl_link_put(l);
+		nl_cache_free(links);
+	}
+	return mtu;
+}
+
+/* What a kernel without the device's module answers, named. */
+static const char *kind_missing(const char *kind)
+{
+	if (!strcmp(kind, "xfrm"))
+		return "this kernel has no XFRM interfaces (CONFIG_XFRM_INTERFACE, module "
+		       "xfrm_interface)";
+	if (!strcmp(kind, "vti"))
+		return "this kernel has no VTI devices (CONFIG_NET_IPVTI, module ip_vti)";
+	return "this kernel has no IPv6 VTI devices (CONFIG_IPV6_VTI, module ip6_vti)";
+}
+
+static struct rtnl_link *make_link(const struct xd_iface_req *q, const char **kind)
+{
+	const struct xk_addr *l = q->local, *r = q->remote;
+	int family = l->family ? l->family : r->family;
+	struct rtnl_link *link;
+
+	/* The keys travel in network order, as GRE's do. */
+	if (q->tag_in->if_id) {
+		*kind = "xfrm";
+		link = rtnl_link_xfrmi_alloc();
+		if (link)
+			rtnl_link_xfrmi_set_if_id(link, q->tag_in->if_id);
+	} else if (family == XK_AF_INET6) {
+		*kind = "vti6";
+		link = rtnl_link_ip6vti_alloc();
+		if (link) {
+			struct in6_addr a;
+
+			rtnl_link_ip6vti_set_ikey(link, htonl(q->tag_in->mark));
+			rtnl_link_ip6vti_set_okey(link, htonl(q->tag_out->mark));
+			if (l->family) {
+				memcpy(&a, l->ip, sizeof(a));
+				rtnl_link_ip6vti_set_local(link, &a);
+			}
+			if (r->family) {
+				memcpy(&a, r->ip, sizeof(a));
+				rtnl_link_ip6vti_set_remote(link, &a);
+			}
+		}
+	} else {
+		*kind = "vti";
+		link = rtnl_link_ipvti_alloc();
+		if (link) {
+			uint32_t a;
+
+			rtnl_link_ipvti_set_ikey(link, htonl(q->tag_in->mark));
+			rtnl_link_ipvti_set_okey(link, htonl(q->tag_out->mark));
+			if (l->family) {
+				memcpy(&a, l->ip, 4);
+				rtnl_link_ipvti_set_local(link, a);
+			}
+			if (r->family) {
+				memcpy(&a, r->ip, 4);
+				rtnl_link_ipvti_set_remote(link, a);
+			}
+		}
+	}
+	return link;
+}
+
+static int ipv6_disable_policy(const char *name)
+{
+	char path[96];
+	int fd, e = 0;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_policy", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, "1\n", 2) != 2)
+		e = errno ? -errno : -EIO;
+	close(fd);
+	return e;
+}
+
+/* Make the device: named, with its MTU, up. */
+static int iface_create(struct xd_iface *f, const struct xd_iface_req *q, char *err,
+			size_t errlen)
+{
+	int family = q->local->family ? q->local->family : q->remote->family;
+	uint32_t mtu = q->mtu;
+	const char *kind = NULL;
+	struct rtnl_link *link = make_link(q, &kind), *found = NULL, *change = NULL;
+	int e;
+
+	if (!mtu) {
+		uint32_t outer = outer_mtu(f->sk, q->local);
+		uint32_t over = ESP_OVERHEAD(family == XK_AF_INET6 ? 40 : 20);
+
+		mtu = outer > over + 576 ? outer - over : 576;
+	}
+	if (!link) {
+		snprintf(err, errlen, "%s: out of memory", q->name);
+		return -ENOMEM;
+	}
+	rtnl_link_set_name(link, q->name);
+	rtnl_link_set_mtu(link, mtu);
+	/* Multicast: OSPF's hellos go to 224.0.0.5 through it. */
+	rtnl_link_set_flags(link, IFF_UP | IFF_MULTICAST);
+	e = rtnl_link_add(f->sk, link, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(link);
+	if (e == -NLE_OPNOTSUPP) {
+		snprintf(err, errlen, "%s: %s", q->name, kind_missing(kind));
+		return -EOPNOTSUPP;
+	}
+	if (e < 0) {
+		snprintf(err, errlen, "cannot create %s device %s: %s", kind, q->name,
+			 nl_geterror(e));
+		return -EIO;
+	}
+	f->ours = true;
+	if (rtnl_link_get_kernel(f->sk, 0, q->name, &found) < 0) {
+		snprintf(err, errlen, "%s vanished after it was made", q->name);
+		return -ENODEV;
+	}
+	f->ifindex = rtnl_link_get_ifindex(found);
+	/*
+	 * A VTI device hands on decrypted packets without the mark: the
+	 * device checked them against the marked policy already, and the
+	 * unmarked input check would drop them.
+	 */
+	/*
+	 * The alias marks it as ours for a start after kill -9.  Neither the
+	 * alias nor the setting is taken when a device is made: a change.
+	 */
+	change = rtnl_link_alloc();
+	e = change ? 0 : -NLE_NOMEM;
+	if (change) {
+		rtnl_link_set_ifalias(change, IFACE_ALIAS);
+		if (!strcmp(kind, "vti"))
+			e = rtnl_link_inet_set_conf(change, IPV4_DEVCONF_NOPOLICY /* disable_policy */, 1);
+	}
+	if (e >= 0)
+		e = rtnl_link_change(f->sk, found, change, 0);
+	if (e < 0)
+		xk_warn("%s: cannot set its alias%s: %s", q->name,
+			strcmp(kind, "vti") ? "" : " and disable_policy", nl_geterror(e));
+	rtnl_link_put(change);
+	if (!strcmp(kind, "vti6")) {
+		/* IPv6 takes no device settings through rtnetlink: the sysctl. */
+		e = ipv6_disable_policy(q->name);
+		if (e < 0)
+			xk_warn("%s: cannot set disable_policy: %s", q->name, strerror(-e));
+	}
+	rtnl_link_put(found);
+	xk_notice("made %s device %s (index %d, mtu %u)", kind, q->name, f->ifindex, mtu);
+	return 0;
+}
+
+/* Routes to the remote selectors through the device (not the wildcards). */
+static void iface_routes(struct xd_iface *f, const struct xd_iface_req *q)
+{
+	char b[XK_TS_STRLEN];
+
+	for (size_t i = 0; i < q->n_remote_ts && f->n_routes < IFACE_MAX_ROUTES; i++) {
+		const struct xk_ts *ts = &q->remote_ts[i];
+		int plen = xk_ts_prefix_len(ts), family = af(ts->family), e;
+		struct rtnl_route *rt;
+		struct rtnl_nexthop *nh;
+		struct nl_addr *dst, *src = NULL;
+
+		if (plen <= 0) {
+			if (plen < 0)
+				xk_warn("%s: no route to %s, which is no prefix", q->name,
+					xk_ts_str(ts, b, sizeof(b)));
+			continue;
+		}
+		/* A source only from selectors that name some: 0.0.0.0/0 holds 127.0.0.1. */
+		for (size_t j = 0; j < q->n_local_ts && !src; j++)
+			if (q->local_ts[j].family == ts->family &&
+			    xk_ts_prefix_len(&q->local_ts[j]) != 0)
+				src = local_in_sock(f->sk, &q->local_ts[j]);
+		rt = rtnl_route_alloc();
+		nh = rtnl_route_nh_alloc();
+		dst = nl_addr_build(family, ts->lo, family == AF_INET ? 4 : 16);
+		if (!rt || !nh || !dst) {
+			rtnl_route_put(rt);
+			rtnl_route_nh_free(nh);
+			nl_addr_put(dst);
+			nl_addr_put(src);
+			continue;
+		}
+		nl_addr_set_prefixlen(dst, plen);
+		rtnl_route_set_family(rt, (uint8_t)family);
+		rtnl_route_set_table(rt, RT_TABLE_MAIN);
+		rtnl_route_set_dst(rt, dst);
+		rtnl_route_set_scope(rt, RT_SCOPE_LINK);
+		if (src)
+			rtnl_route_set_pref_src(rt, src);
+		rtnl_route_nh_set_ifindex(nh, f->ifindex);
+		rtnl_route_add_nexthop(rt, nh);
+		e = rtnl_route_add(f->sk, rt, NLM_F_CREATE | NLM_F_REPLACE);
+		if (e < 0) {
+			xk_warn("%s: cannot add route to %s: %s", q->name, xk_ts_str(ts, b, sizeof(b)),
+				nl_geterror(e));
+		} else {
+			f->routes[f->n_routes].family = (uint8_t)family;
+			f->routes[f->n_routes].plen = (uint8_t)plen;
+			memcpy(f->routes[f->n_routes].dst, ts->lo, 16);
+			f->n_routes++;
+		}
+		nl_addr_put(dst);
+		nl_addr_put(src);
+		rtnl_route_put(rt);
+	}
+}
+
+int xd_iface_up(const struct xd_iface_req *q, struct xd_iface **out, char *err, size_t errlen)
+{
+	struct xd_iface *f = calloc(1, sizeof(*f));
+	struct rtnl_link *found = NULL;
+	int e;
+
+	*out = NULL;
+	if (!f || !(f->sk = nl_socket_alloc()) || nl_connect(f->sk, NETLINK_ROUTE) < 0) {
+		snprintf(err, errlen, "%s: cannot open a route netlink socket", q->name);
+		e = -ENOMEM;
+		goto fail;
+	}
+	snprintf(f->name, sizeof(f->name), "%s", q->name);
+	/*
+	 * One that is there already is the administrator's: used as it is;
+	 * unless it carries our alias, left by a daemon killed with -9, which
+	 * goes, to be made anew as the connection now says.
+	 */
+	if (rtnl_link_get_kernel(f->sk, 0, q->name, &found) == 0 && rtnl_link_get_ifalias(found) &&
+	    !strcmp(rtnl_link_get_ifalias(found), IFACE_ALIAS)) {
+		e = rtnl_link_delete(f->sk, found);
+		rtnl_link_put(found);
+		found = NULL;
+		if (e < 0) {
+			snprintf(err, errlen, "cannot remove the device %s left by an earlier run: %s",
+				 q->name, nl_geterror(e));
+			e = -EIO;
+			goto fail;
+		}
+		xk_notice("removed the device %s an earlier run left", q->name);
+		rtnl_link_get_kernel(f->sk, 0, q->name, &found);
+	}
+	if (found) {
+		f->ifindex = rtnl_link_get_ifindex(found);
+		rtnl_link_put(found);
+		xk_notice("using the existing device %s (index %d), which stays when xiked goes",
+			  q->name, f->ifindex);
+	} else {
+		e = iface_create(f, q, err, errlen);
+		if (e < 0)
+			goto fail;
+	}
+	if (q->routes)
+		iface_routes(f, q);
+	f->refs = 1;
+	*out = f;
+	return 0;
+fail:
+	xd_iface_down(f);
+	return e;
+}
+
+struct xd_iface *xd_iface_hold(struct xd_iface *f)
+{
+	f->refs++;
+	return f;
+}
+
+void xd_iface_down(struct xd_iface *f)
+{
+	if (!f || (f->refs > 1 && f->refs--))
+		return;
+	if (f->sk && f->ifindex && f->ours) {
+		/* Its routes go with it. */
+		struct rtnl_link *link = rtnl_link_alloc();
+		int e = link ? 0 : -NLE_NOMEM;
+
+		if (link) {
+			rtnl_link_set_ifindex(link, f->ifindex);
+			e = rtnl_link_delete(f->sk, link);
+			rtnl_link_put(link);
+		}
+		if (e < 0 && e != -NLE_NODEV && e != -NLE_OBJ_NOTFOUND)
+			xk_warn("cannot remove device %s: %s", f->name, nl_geterror(e));
+		else
+			xk_notice("removed device %s", f->name);
+	} else if (f->sk && f->ifindex) {
+		for (size_t i = 0; i < f->n_routes; i++) {
+			struct rtnl_route *rt = rtnl_route_alloc();
+			struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+			int family = f->routes[i].family;
+			struct nl_addr *dst = nl_addr_build(family, f->routes[i].dst,
+							    family == AF_INET ? 4 : 16);
+
+			if (rt && nh && dst) {
+				nl_addr_set_prefixlen(dst, f->routes[i].plen);
+				rtnl_route_set_family(rt, (uint8_t)family);
+				rtnl_route_set_table(rt, RT_TABLE_MAIN);
+				rtnl_route_set_dst(rt, dst);
+				/* Ours only: the one through this device. */
+				rtnl_route_nh_set_ifindex(nh, f->ifindex);
+				rtnl_route_add_nexthop(rt, nh);
+				nh = NULL;
+				rtnl_route_delete(f->sk, rt, 0);
+			}
+			rtnl_route_nh_free(nh);
+			nl_addr_put(dst);
+			rtnl_route_put(rt);
+		}
+	}
+	if (f->sk)
+		nl_socket_free(f->sk);
+	free(f);
+}
+
+int xd_iface_index(const struct xd_iface *f)
+{
+	return f ? f->ifindex : 0;
 }

@@ -62,6 +62,8 @@ static const char good[] =
 	"mark-in = 0x2a\n"
 	"mark-out = 7/0xff\n"
 	"if-id = 4096\n"
+	"interface = ipsec-4096\n"
+	"mtu = 1400\n"
 	"\n"
 	"[conn roadwarriors]\n"
 	"remote = %any\n"
@@ -121,6 +123,9 @@ static void test_good(void)
 	CHECK_INT(c->tag_out.mark_mask, 0xff);
 	CHECK_INT(c->tag_in.if_id, 4096);
 	CHECK_INT(c->tag_out.if_id, 4096);
+	CHECK(!strcmp(c->iface, "ipsec-4096"));
+	CHECK_INT(c->mtu, 1400);
+	CHECK(c->iface_live == NULL);
 	c = &cfg.conns[1];
 	/* IKE fragmentation on by default, at 1280 bytes. */
 	CHECK(c->fragmentation);
@@ -226,6 +231,19 @@ static const struct {
 	  "t.conf:3: [a] mark-in: '0x0000" },
 	{ "[conn a]\npsk = x\nif-id = 0\n", "t.conf:3: [a] if-id: '0' is not a number from 1" },
 	{ "[conn a]\npsk = x\nif-id = eth0\n", "t.conf:3: [a] if-id: 'eth0' is not a number" },
+	{ "[conn a]\npsk = x\ninterface = vti0\n",
+	  "t.conf:1: [a] interface: needs if-id (an XFRM interface) or mark-in and mark-out" },
+	{ "[conn a]\npsk = x\nif-id = 1\ninterface = a-name-of-16-byte\n",
+	  "t.conf:4: [a] interface: 'a-name-of-16-byte' is not an interface name" },
+	{ "[conn a]\npsk = x\nif-id = 1\ninterface = vti:0\n", "t.conf:4: [a] interface: 'vti:0' is not" },
+	{ "[conn a]\npsk = x\nif-id = 1\ninterface = ..\n", "t.conf:4: [a] interface: '..' is not" },
+	{ "[conn a]\npsk = x\nif-id = 1\ninterface = a/b\n", "t.conf:4: [a] interface: 'a/b' is not" },
+	{ "[conn a]\npsk = x\nif-id = 1\nmtu = 1400\n", "t.conf:1: [a] mtu: needs interface" },
+	{ "[conn a]\npsk = x\nif-id = 1\ninterface = x\n[conn b]\npsk = x\nif-id = 2\ninterface = x\n",
+	  "t.conf:5: [b] interface: x is [conn a]'s too, with other marks, if-id or mtu" },
+	{ "[conn a]\npsk = x\nif-id = 1\ninterface = x\nmtu = 575\n",
+	  "t.conf:5: [a] mtu: '575' is not an MTU from 576 to 65535" },
+	{ "[conn a]\npsk = x\nif-id = 1\ninterface = x\nmtu = 65536\n", "t.conf:5: [a] mtu: '65536' is not" },
 	{ "[global\n", "t.conf:1: syntax error" },
 	{ "[conn a]\nno equals sign here\n", "t.conf:2: syntax error" },
 };
@@ -431,6 +449,11 @@ static void test_duration(void)
 {
 	CHECK_INT(xd_parse_duration("0"), 0);
 	CHECK_INT(xd_parse_duration("45"), 45);
+	/* Too large once in seconds: refused, not wrapped (fuzz_config's finding). */
+	CHECK_INT(xd_parse_duration("6345880684084477939d"), -1);
+	CHECK_INT(xd_parse_duration("106751991167301d"), -1);
+	CHECK(xd_parse_duration("106751991167300d") == 106751991167300L * 86400);
+	CHECK_INT(xd_parse_duration("153722867280912931m"), -1);
 	CHECK_INT(xd_parse_duration("30s"), 30);
 	CHECK_INT(xd_parse_duration("5m"), 300);
 	CHECK_INT(xd_parse_duration("1h"), 3600);
