@@ -104,6 +104,18 @@ bl_ticks() {
 	echo $((${_s% *} + ${_s#* }))
 }
 
+# bl_ticks_workers PID: CPU ticks of PID's threads named xiked-work (its
+# worker threads; the rest is the loop's).
+bl_ticks_workers() {
+	_w=0
+	for _t in /proc/"$1"/task/*; do
+		[ "$(cat "$_t/comm" 2>/dev/null)" = xiked-work ] || continue
+		_s=$(cut -d' ' -f14,15 "$_t/stat" 2>/dev/null) || continue
+		_w=$((_w + ${_s% *} + ${_s#* }))
+	done
+	echo "$_w"
+}
+
 bl_rss() {
 	awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null
 }

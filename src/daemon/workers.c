@@ -77,6 +77,8 @@ static void *worker(void *arg)
 {
 	struct xd_workers *ws = arg;
 
+	/* Named, so that top -H and /proc/PID/task/TID/comm tell the workers apart. */
+	pthread_setname_np(pthread_self(), "xiked-work");
 	pthread_mutex_lock(&ws->mu);
 	for (;;) {
 		struct ike_work *w;
