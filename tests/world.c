@@ -109,6 +109,10 @@ static void w_submit(void *ctx, struct ike_work *wk)
 {
 	struct w_peer *p = ctx;
 
+	if (p->w->submit_hook) {
+		p->w->submit_hook(p->w, p->idx, wk);
+		return;
+	}
 	if (p->n_work == W_MAX_WORK) {
 		p->work_lost++;
 		ike_work_free(wk);

@@ -73,6 +73,8 @@ struct world {
 	unsigned delivered;
 	/* world_run completes pending works newest first (else oldest first). */
 	bool work_lifo;
+	/* If set, works go here instead of a peer's list (a real worker pool). */
+	void (*submit_hook)(struct world *w, int idx, struct ike_work *wk);
 };
 
 /* Peer 0 at 192.0.2.1, peer 1 at 192.0.2.2 (or 2001:db8::1/2 with v6). */
