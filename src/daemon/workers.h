@@ -32,9 +32,9 @@ void xd_workers_stop(struct xiked *d);
 void xd_workers_free(struct xiked *d);
 
 struct xd_workers_stats {
-	unsigned threads;  /* workers running */
-	uint64_t queued;   /* works waiting for a worker now */
-	uint64_t done;     /* works run by workers */
+	unsigned threads;     /* workers running */
+	uint64_t queued;      /* works waiting for a worker now */
+	uint64_t done;	      /* works run by workers */
 	uint64_t inline_runs; /* run on the loop's thread: the queue was full */
 };
 void xd_workers_stats(const struct xiked *d, struct xd_workers_stats *out);
