@@ -101,8 +101,13 @@ static void *worker(void *arg)
 			ike_work_free(w);
 			continue;
 		}
-		/* Safe from any thread; several sends before the loop wakes are one. */
+		/*
+		 * Safe from any thread; several sends before the loop wakes are
+		 * one.  Outside the mutex: the loop may be taking the list.
+		 */
+		pthread_mutex_unlock(&ws->mu);
 		ev_async_send(ws->d->loop, &ws->wake);
+		pthread_mutex_lock(&ws->mu);
 	}
 	pthread_mutex_unlock(&ws->mu);
 	return NULL;
