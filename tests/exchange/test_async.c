@@ -4,7 +4,8 @@
  * exchanges out, with the "embedder" (world.c) completing them later, out
  * of order, or never.  What must hold: a retransmission while the work is
  * out is neither acted on twice nor lost; an SA that dies meanwhile drops
- * the result; an engine freed with work out leaves it to be released;
+ * the result; an engine freed with work out leaves it to be released; a
+ * reload meanwhile changes nothing for the SA that waits;
  * half-open limits and cookies count the SAs that wait.
  */
 #include <stdlib.h>
@@ -342,6 +343,30 @@ static void test_many_reverse(void)
 	world_free(&w);
 }
 
+/*
+ * A reload while the responder's work is out: its connection is removed
+ * and added again.  The waiting SA keeps the old connection (held by
+ * reference) and comes up on it, as one mid-handshake does inline.
+ */
+static void test_reload_pending(void)
+{
+	static struct world w;
+	struct ike_stats s1;
+
+	setup(&w, NULL);
+	ike_engine_initiate(w.p[0].e, "c", NULL);
+	flush(&w);
+	CHECK_INT(w.p[1].n_work, 1);
+	CHECK_INT(ike_engine_del_conn(w.p[1].e, "c"), 0);
+	CHECK_INT(world_conn(&w, 1, "c", IKE, "aes128gcm16", PSK), 0);
+	world_run(&w, 1000);
+	stats(&w, 1, &s1);
+	CHECK_INT(s1.handshakes_ok, 1);
+	CHECK_INT(s1.work_dropped, 0);
+	CHECK_INT(world_events(&w.p[0], IKE_EV_IKE_UP), 1);
+	world_free(&w);
+}
+
 /* The IKE_SA_INIT request's KE data zeroed: X25519 gives an all-zero g^ir. */
 static bool zero_ke(struct world *w, struct w_pkt *p, unsigned seq)
 {
@@ -400,5 +425,6 @@ int main(void)
 	test_free_with_work();
 	test_many_reverse();
 	test_bad_ke();
+	test_reload_pending();
 	return check_done("async");
 }
