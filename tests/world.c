@@ -82,6 +82,7 @@ void world_init(struct world *w, const struct ike_engine_cfg *cfg0,
 		const struct ike_engine_cfg *cfg1, bool v6)
 {
 	const char *env = getenv("XIKE_TEST_LOG");
+	bool env_async = getenv("XIKE_TEST_ASYNC") != NULL;
 
 	memset(w, 0, sizeof(*w));
 	xk_log_set_level(env ? (enum xk_log_level)xk_log_level_parse(env) : XK_LOG_ERROR);
@@ -98,8 +99,64 @@ void world_init(struct world *w, const struct ike_engine_cfg *cfg0,
 				 : (i ? "192.0.2.2" : "192.0.2.1"),
 			      &p->addr);
 		p->addr.port = 500;
+		/* Every exchange test can run again with the work handed out. */
+		p->async = env_async;
 		p->e = world_engine(w, i, i ? cfg1 : cfg0);
 	}
+}
+
+static void w_submit(void *ctx, struct ike_work *wk)
+{
+	struct w_peer *p = ctx;
+
+	if (p->w->submit_hook) {
+		p->w->submit_hook(p->w, p->idx, wk);
+		return;
+	}
+	if (p->n_work == W_MAX_WORK) {
+		p->work_lost++;
+		ike_work_free(wk);
+		return;
+	}
+	p->work[p->n_work++] = wk;
+}
+
+void world_work_done(struct world *w, int idx, size_t i)
+{
+	struct w_peer *p = &w->p[idx];
+	struct ike_work *wk;
+
+	if (i >= p->n_work)
+		return;
+	wk = p->work[i];
+	memmove(&p->work[i], &p->work[i + 1], (p->n_work - i - 1) * sizeof(p->work[0]));
+	p->n_work--;
+	ike_work_run(wk);
+	ike_engine_complete(p->e, wk);
+}
+
+void world_work_all(struct world *w)
+{
+	for (int i = 0; i < 2; i++)
+		while (w->p[i].n_work)
+			world_work_done(w, i, w->work_lifo ? w->p[i].n_work - 1 : 0);
+}
+
+void world_async(struct world *w, int idx, const struct ike_engine_cfg *cfg)
+{
+	struct w_peer *p = &w->p[idx];
+
+	ike_engine_free(p->e);
+	p->async = true;
+	p->e = world_engine(w, idx, cfg);
+}
+
+/* The engine is gone (or going): what it handed out is released, not completed. */
+static void w_work_drop(struct w_peer *p)
+{
+	for (size_t i = 0; i < p->n_work; i++)
+		ike_work_free(p->work[i]);
+	p->n_work = 0;
 }
 
 struct ike_engine *world_engine(struct world *w, int idx, const struct ike_engine_cfg *cfg)
@@ -114,6 +171,7 @@ struct ike_engine *world_engine(struct world *w, int idx, const struct ike_engin
 		.wall_time = w_wall,
 		.kernel = &fake_kernel_ops,
 		.kernel_ctx = &p->k,
+		.submit = p->async ? w_submit : NULL,
 	};
 
 	return ike_engine_new(cfg, &ops);
@@ -121,8 +179,10 @@ struct ike_engine *world_engine(struct world *w, int idx, const struct ike_engin
 
 void world_free(struct world *w)
 {
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 2; i++) {
 		ike_engine_free(w->p[i].e);
+		w_work_drop(&w->p[i]);
+	}
 	for (size_t i = 0; i < w->q_len; i++)
 		free(w->q[i]);
 	w->q_len = 0;
@@ -135,6 +195,10 @@ void world_run(struct world *w, uint64_t max_ms)
 	for (unsigned guard = 0; guard < 100000; guard++) {
 		if (w->q_len) {
 			world_deliver(w, 0);
+			continue;
+		}
+		if (w->p[0].n_work || w->p[1].n_work) {
+			world_work_all(w);
 			continue;
 		}
 		uint64_t t0 = ike_engine_next_timeout(w->p[0].e);

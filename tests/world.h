@@ -12,6 +12,7 @@
 
 #define W_MAX_PKTS 64
 #define W_MAX_EVENTS 64
+#define W_MAX_WORK 512
 
 struct w_pkt {
 	int to; /* 0 = peer a, 1 = peer b */
@@ -48,6 +49,14 @@ struct w_peer {
 	unsigned n_nonces;
 	uint8_t last_nonce[256]; /* the latest nonce this peer made */
 	size_t last_nonce_len;
+	/*
+	 * Pending operations (world_async): the works the engine handed out,
+	 * in order, until the test (or world_run) completes them.
+	 */
+	bool async;
+	struct ike_work *work[W_MAX_WORK];
+	size_t n_work;
+	unsigned work_lost; /* handed out with the list full: never completed */
 };
 
 struct world {
@@ -62,6 +71,10 @@ struct world {
 	int64_t wall;      /* wall-clock seconds for certificates; 0: the system's */
 	unsigned seq;      /* datagrams sent so far, both ways */
 	unsigned delivered;
+	/* world_run completes pending works newest first (else oldest first). */
+	bool work_lifo;
+	/* If set, works go here instead of a peer's list (a real worker pool). */
+	void (*submit_hook)(struct world *w, int idx, struct ike_work *wk);
 };
 
 /* Peer 0 at 192.0.2.1, peer 1 at 192.0.2.2 (or 2001:db8::1/2 with v6). */
@@ -70,7 +83,19 @@ void world_init(struct world *w, const struct ike_engine_cfg *cfg0,
 void world_free(struct world *w);
 /* A new engine for peer idx with the world's ops (e.g. after a "restart"). */
 struct ike_engine *world_engine(struct world *w, int idx, const struct ike_engine_cfg *cfg);
-/* Deliver until quiet, advancing the clock to the next timer when idle. */
+/*
+ * Peer idx gets a new engine (cfg) that hands its work out (ops.submit)
+ * instead of doing it inline; call before adding connections.
+ */
+void world_async(struct world *w, int idx, const struct ike_engine_cfg *cfg);
+/* Run the i-th pending work of peer idx and complete it on its engine. */
+void world_work_done(struct world *w, int idx, size_t i);
+/* Run and complete every pending work of both peers (in work_lifo order). */
+void world_work_all(struct world *w);
+/*
+ * Deliver until quiet, advancing the clock to the next timer when idle;
+ * pending works are completed when no datagram is queued.
+ */
 void world_run(struct world *w, uint64_t max_ms);
 /* A connection between the two peers with these proposals and PSKs. */
 int world_conn(struct world *w, int idx, const char *name, const char *ike,

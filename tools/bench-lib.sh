@@ -47,11 +47,12 @@
 #           (install_routes = no, like xiked there).
 #
 # Helpers:
-#   bl_setup NAME ARGS...   parse --uml/--host/--inside, find the build,
-#                           re-run inside UML when asked (does not return then)
+#   bl_setup NAME ARGS...   parse --uml/--host/--inside and --threads LIST
+#                           (BL_THREADS_LIST), find the build, re-run
+#                           inside UML when asked (does not return then)
 #   bl_topology             the two namespaces
 #   bl_xiked_start [CONF]   xiked in $BL_R with bl_xiked_conf, or CONF; sets
-#                           XIKED_PID
+#                           XIKED_PID; BL_THREADS, if set, is its threads =
 #   bl_xiked_stop
 #   xctl ARGS...            xikectl against it
 #   bl_charon_start         charon in $BL_R with the connection "load"; sets
@@ -103,6 +104,18 @@ bl_ticks() {
 	echo $((${_s% *} + ${_s#* }))
 }
 
+# bl_ticks_workers PID: CPU ticks of PID's threads named xiked-work (its
+# worker threads; the rest is the loop's).
+bl_ticks_workers() {
+	_w=0
+	for _t in /proc/"$1"/task/*; do
+		[ "$(cat "$_t/comm" 2>/dev/null)" = xiked-work ] || continue
+		_s=$(cut -d' ' -f14,15 "$_t/stat" 2>/dev/null) || continue
+		_w=$((_w + ${_s% *} + ${_s#* }))
+	done
+	echo "$_w"
+}
+
 bl_rss() {
 	awk '$1 == "VmRSS:" { print $2 }' "/proc/$1/status" 2>/dev/null
 }
@@ -146,11 +159,16 @@ bl_setup() {
 	BL_WHERE=auto
 	BL_INSIDE=0
 	BL_ARGS=
+	BL_THREADS_LIST=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--uml) BL_WHERE=uml ;;
 		--host) BL_WHERE=host ;;
 		--inside) BL_INSIDE=1 ;;
+		--threads)
+			[ $# -ge 2 ] || bl_die "--threads needs a list, e.g. 1,2"
+			BL_THREADS_LIST=$2
+			shift ;;
 		-h|--help) bl_usage; exit 0 ;;
 		-*) bl_usage >&2; exit 2 ;;
 		*) BL_ARGS="$BL_ARGS $1" ;;
@@ -198,7 +216,8 @@ bl_setup() {
 		export BL_HOST_LOAD
 		# shellcheck disable=SC2086
 		exec "$BL_TOP/netns-tests/uml-run" --mem "${BL_UML_MEM:-2048}" \
-			--timeout "${BL_UML_TIMEOUT:-3600}" "$0" --inside $BL_ARGS
+			--timeout "${BL_UML_TIMEOUT:-3600}" "$0" --inside \
+			${BL_THREADS_LIST:+--threads "$BL_THREADS_LIST"} $BL_ARGS
 	fi
 	BL_HAVE_CHARON=1
 	if [ ! -x "$CHARON" ] || ! command -v swanctl >/dev/null; then
@@ -276,6 +295,7 @@ log-level = warning
 install-routes = no
 backend = $([ "$BL_WHERE" = uml ] && echo xfrm || echo soft)
 half-open-max-ip = 1000
+${BL_THREADS:+threads = $BL_THREADS}
 
 [conn load]
 local = $BL_RESP_IP

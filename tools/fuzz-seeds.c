@@ -789,6 +789,17 @@ static const struct wseed wseeds[] = {
 	WSEED("frag-rekey-ike-collision", FW_CFG_FRAG, 63, EST, FW_NONCE, 0, 0x00, FW_REKEY_IKE,
 	      WHO(0, 0), FW_REKEY_IKE, WHO(1, 0), FLUSH, SETTLE),
 
+	/* Pending operations: key exchanges handed out, completed out of turn. */
+	WSEED("async-establish", FW_CFG_ASYNC, 70, EST),
+	WSEED("async-both-initiate-lifo", FW_CFG_ASYNC | FW_CFG_LIFO, 71, FW_INITIATE, 0,
+	      FW_INITIATE, 1, FLUSH, FW_WORK, 1, FW_WORK, 0, FLUSH, FW_WORK, 0, SETTLE),
+	WSEED("async-dup-while-pending", FW_CFG_ASYNC | FW_CFG_COOKIE, 72, FW_INITIATE, 0, FLUSH,
+	      FW_DUP, 0, FW_CLOCK, 25, FLUSH, FW_WORK, 1, FW_DUP, 0, FLUSH, FW_WORK, 0, SETTLE),
+	WSEED("async-terminate-while-pending", FW_CFG_ASYNC, 73, FW_INITIATE, 0, FLUSH, FW_WORK, 1,
+	      FLUSH, FW_TERMINATE, WHO(0, 0), FW_WORK, 0, SETTLE),
+	WSEED("async-rekey-pfs", FW_CFG_ASYNC | FW_CFG_PFS, 74, EST, FW_REKEY_IKE, WHO(0, 0),
+	      FW_REKEY_CHILD, WHO(1, 0), 0, FLUSH, SETTLE),
+
 	/* Collisions (sections 2.8.1, 2.8.2); FW_NONCE picks who loses. */
 	WSEED("rekey-child-collision", 0, 22, EST, FW_NONCE, 0, 0x00, FW_REKEY_CHILD, WHO(0, 0), 0,
 	      FW_REKEY_CHILD, WHO(1, 0), 0, FLUSH, SETTLE),

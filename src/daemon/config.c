@@ -658,6 +658,10 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		if (!parse_count(v, 1u << 30, &cfg->event_buffer) ||
 		    (cfg->event_buffer && cfg->event_buffer < 1024))
 			return fail(p, "global", k, "'%s' is not 0 or a size from 1024 to 2^30 bytes", v);
+	} else if (!strcmp(k, "threads")) {
+		if (!parse_count(v, XD_THREADS_MAX, &cfg->threads) || !cfg->threads)
+			return fail(p, "global", k, "'%s' is not a number from 1 to %d", v,
+				    XD_THREADS_MAX);
 	} else if (!strcmp(k, "cert-expiry-warning")) {
 		if (!parse_count(v, 3650, &cfg->cert_expiry_days))
 			return fail(p, "global", k, "'%s' is not a number of days from 0 to 3650", v);

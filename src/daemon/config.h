@@ -16,6 +16,8 @@
 #include "ike/ike.h"
 
 #define XD_MAX_LISTEN 8
+/* The most IKE threads (threads =). */
+#define XD_THREADS_MAX 256
 
 /* The unprivileged user xiked runs as unless [global] user says otherwise. */
 #define XD_DEFAULT_USER "xike"
@@ -128,6 +130,8 @@ struct xd_config {
 	uint32_t uid, gid;
 	uint32_t event_buffer; /* bytes of the kernel event socket's buffer, 0: the system's */
 	uint32_t cert_expiry_days; /* cert-expiry-warning: days ahead, 0: off */
+	/* threads: IKE threads, the loop's included (workers.c); 0: the CPUs online. */
+	uint32_t threads;
 	struct xd_conn *conns;
 	size_t n_conns;
 };

@@ -314,10 +314,10 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 	    next.backend != d->cfg.backend || next.install_routes != d->cfg.install_routes ||
 	    next.route_table != d->cfg.route_table || next.keepalive_s != d->cfg.keepalive_s ||
 	    strcmp(next.user, d->cfg.user) || next.log_json != d->cfg.log_json ||
-	    next.event_buffer != d->cfg.event_buffer)
+	    next.event_buffer != d->cfg.event_buffer || next.threads != d->cfg.threads)
 		xk_warn("reload: changes to listen, port, nat-port, socket, socket-group, backend, "
-			"install-routes, route-table, keepalive, user, log-format and "
-			"kernel-event-buffer take effect at restart");
+			"install-routes, route-table, keepalive, user, log-format, "
+			"kernel-event-buffer and threads take effect at restart");
 	/* Conns that are gone or changed go first, with their SAs. */
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		struct xd_conn *o = &d->cfg.conns[i];
@@ -341,6 +341,7 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 	memcpy(d->cfg.listen, old.listen, sizeof(d->cfg.listen));
 	d->cfg.n_listen = old.n_listen;
 	d->cfg.backend = old.backend;
+	d->cfg.threads = old.threads;
 	d->cfg.install_routes = old.install_routes;
 	d->cfg.route_table = old.route_table;
 	d->cfg.keepalive_s = old.keepalive_s;

@@ -32,6 +32,7 @@
 #include "daemon/loop.h"
 #include "daemon/metrics.h"
 #include "daemon/request.h"
+#include "daemon/workers.h"
 #include "esp-soft/esp_soft.h"
 #include "ike/ikev2.h"
 
@@ -376,6 +377,17 @@ static json_object *cmd_stats(struct xiked *d, bool connections)
 	S("half-open-refused", s.half_open_refused);
 	S("half-open-blocked", s.half_open_blocked);
 	S("init-too-large", s.init_too_large);
+	{
+		struct xd_workers_stats ws;
+
+		xd_workers_stats(d, &ws);
+		S("threads", ws.threads + 1);
+		S("work-submitted", s.work_submitted);
+		S("work-pending", s.work_pending);
+		S("work-dropped", s.work_dropped);
+		S("work-queued", ws.queued);
+		S("work-inline", ws.inline_runs);
+	}
 	S("acquires", d->stats.acquires);
 	S("expires", d->stats.expires);
 	S("mappings", d->stats.mappings);

@@ -19,6 +19,7 @@
  *   net.c     IKE datagrams in and out, through the one fault layer
  *   route.c   tunnel-mode routes (libnl-route-3)
  *   loop.c    the clock and the engine's timer
+ *   workers.c the IKE worker threads: the engine's pending operations
  *   faults.c  XIKE_FAULTS
  *   privs.c   the drop to the unprivileged user after start-up
  *   request.c control requests parsed and checked against the client's
@@ -46,6 +47,7 @@
 
 struct xd_route_ctx;
 struct esp_soft;
+struct xd_workers;
 
 /* SO_MARK of userspace ESP's and our IKE sockets: they bypass its routes. */
 #define XD_SOFT_MARK 0x786b
@@ -101,6 +103,7 @@ struct xiked {
 	struct xd_config cfg;
 	char cfg_path[256];
 	struct ike_engine *eng;
+	struct xd_workers *workers; /* NULL: threads = 1, the engine works inline (workers.c) */
 
 	/* The ESP backend: kernel XFRM, or userspace ESP (soft). */
 	struct xfrm *xfrm;

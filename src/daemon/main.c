@@ -25,6 +25,7 @@
 #include "daemon/net.h"
 #include "daemon/privs.h"
 #include "daemon/route.h"
+#include "daemon/workers.h"
 #include "esp-soft/esp_soft.h"
 
 static void stop(struct xiked *d)
@@ -165,6 +166,11 @@ int main(int argc, char **argv)
 	ecfg.cookie_threshold = d->cfg.cookie_threshold;
 	ecfg.cookie_threshold_ip = d->cfg.cookie_threshold_ip;
 	ecfg.reqid_base = 0x7c000001;
+	if (xd_workers_init(d, xd_threads_wanted(d->cfg.threads), err, sizeof(err)) < 0) {
+		fprintf(stderr, "xiked: %s\n", err);
+		xd_backend_close(d);
+		return 1;
+	}
 	ops = (struct ike_ops){
 		.ctx = d,
 		.send = xd_net_send,
@@ -174,6 +180,8 @@ int main(int argc, char **argv)
 		.keepalive = xd_net_keepalive,
 		.kernel = &xd_backend_ops,
 		.kernel_ctx = d,
+		/* threads > 1: key exchanges go to the workers. */
+		.submit = d->workers ? xd_workers_submit : NULL,
 	};
 	d->eng = ike_engine_new(&ecfg, &ops);
 	if (!d->eng) {
@@ -224,7 +232,8 @@ int main(int argc, char **argv)
 	/* Everything that needs root is open: become the daemon's user,
 	 * then start the threads, which inherit what is left. */
 	if (xd_privs_drop(&d->cfg, err, sizeof(err)) < 0 ||
-	    xd_backend_start(d, err, sizeof(err)) < 0) {
+	    xd_backend_start(d, err, sizeof(err)) < 0 ||
+	    xd_workers_start(d, err, sizeof(err)) < 0) {
 		fprintf(stderr, "xiked: %s\n", err);
 		xd_ctl_close(d);
 		xd_conns_ifaces_down(d);
@@ -244,7 +253,10 @@ int main(int argc, char **argv)
 	sd_notify(0, "STOPPING=1");
 	ev_timer_stop(d->loop, &d->watchdog);
 	xd_certs_watch_stop(d);
+	/* No worker runs a work once the engine goes; what is left is released after. */
+	xd_workers_stop(d);
 	ike_engine_free(d->eng);
+	xd_workers_free(d);
 	if (d->routes)
 		ev_io_stop(d->loop, &d->routes_w);
 	xd_routes_close(d->routes);

@@ -17,6 +17,7 @@
 #include "ike/engine_int.h"
 #include "ike/reauth.h"
 #include "ike/task.h"
+#include "ike/work.h"
 
 void ike_engine_cfg_defaults(struct ike_engine_cfg *cfg)
 {
@@ -282,6 +283,8 @@ void ike_engine_free(struct ike_engine *e)
 	while (e->all)
 		ike_sa_kill(e->all, 0, "shutdown");
 	ike_engine_reap(e);
+	/* Works still out are the embedder's to release (ike_work_free). */
+	ike_work_orphan_all(e);
 	while (e->conns) {
 		struct ike_conn *c = e->conns;
 

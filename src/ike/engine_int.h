@@ -2,7 +2,7 @@
 /*
  * struct ike_engine, seen only by the engine's own files: engine.c (the
  * public calls), sa_table.c (tables, indexes, the timer heap, SA birth and
- * death), window.c (the message windows), cookie.c and timers.c.  The
+ * death), window.c (the message windows), cookie.c, timers.c and work.c.  The
  * rest of src/ike reaches the engine through the accessors of engine.h.
  */
 #ifndef XK_IKE_ENGINE_INT_H
@@ -43,6 +43,7 @@ struct ike_engine {
 
 	uint32_t reqid_next;
 	struct ike_reauth *reauths; /* reauthentications under way (reauth.c) */
+	struct ike_work *works;     /* handed out through ops.submit, not back yet (work.c) */
 };
 
 /* ---- sa_table.c ---- */

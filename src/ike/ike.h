@@ -36,6 +36,7 @@
 
 struct ike_engine;
 struct ike_sa;
+struct ike_work;
 
 /* ---- identities (RFC 7296 section 3.5) ---- */
 
@@ -249,12 +250,64 @@ struct ike_ops {
 	int64_t (*wall_time)(void *ctx);
 	const struct xk_kernel_ops *kernel;
 	void *kernel_ctx;
+	/*
+	 * Optional: hand out a piece of work (a key exchange, a signature)
+	 * to be done elsewhere, e.g. on a worker thread.  The embedder calls
+	 * ike_work_run(w) on any thread, then ike_engine_complete(e, w) on
+	 * the engine's thread; the exchange waits in between.  Without this
+	 * op the engine does the work inline, as if both were called at once.
+	 */
+	void (*submit)(void *ctx, struct ike_work *w);
 };
 
 struct ike_engine *ike_engine_new(const struct ike_engine_cfg *cfg,
 				  const struct ike_ops *ops);
-/* Deletes every SA (uninstalling its CHILD_SAs) without notifying peers. */
+/*
+ * Deletes every SA (uninstalling its CHILD_SAs) without notifying peers.
+ * Work handed out through ops->submit and not yet completed is detached:
+ * it must not be given to ike_engine_complete() any more; the embedder
+ * releases each with ike_work_free() once no ike_work_run() on it is
+ * still running.
+ */
 void ike_engine_free(struct ike_engine *e);
+
+/* ---- pending operations (ops->submit) ---- */
+
+/*
+ * A piece of work the engine waits for.  Opaque; it owns copies of its
+ * inputs (the peer's public value, our private key, the octets to sign
+ * and a reference to the key), never a pointer into the engine, so an
+ * SA that dies meanwhile only marks it as unwanted.
+ */
+struct ike_work;
+
+enum ike_work_kind {
+	IKE_WORK_DH,     /* key generation and/or derivation (KE, then g^ir and SKEYSEED) */
+	IKE_WORK_SIGN,   /* an AUTH signature with our private key */
+	IKE_WORK_VERIFY, /* the check of the peer's AUTH signature and chain */
+	IKE_WORK_OCSP,   /* reserved: an OCSP request to be answered */
+	IKE_WORK_KINDS,
+};
+
+enum ike_work_kind ike_work_kind(const struct ike_work *w);
+const char *ike_work_kind_name(enum ike_work_kind k);
+/*
+ * Do the work's computation.  Safe on any thread, for different works at
+ * once: it touches only what the work owns.  Called exactly once per work.
+ */
+void ike_work_run(struct ike_work *w);
+/*
+ * On the engine's thread, after ike_work_run(w) returned: continue the
+ * exchange that waited for it (or drop the result if its SA died
+ * meanwhile), and free w.  Works may be completed in any order.
+ */
+void ike_engine_complete(struct ike_engine *e, struct ike_work *w);
+/*
+ * Give up on a work instead (run or not), e.g. at shutdown: its SA, if
+ * any, waits on and times out as with a lost datagram.  On the engine's
+ * thread (or after ike_engine_free), never while ike_work_run runs on it.
+ */
+void ike_work_free(struct ike_work *w);
 
 /* Copies cfg.  -EEXIST if the name is taken, -EINVAL if incomplete. */
 int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg);
@@ -428,6 +481,9 @@ struct ike_stats {
 	uint64_t rx_fragments;      /* SKF fragments authenticated and kept */
 	uint64_t rx_reassembled;    /* messages completed from fragments */
 	uint64_t rx_frag_dropped;   /* fragments dropped: not negotiated, duplicate, stale, over a bound */
+	uint64_t work_submitted;    /* pending operations handed out through ops->submit */
+	uint64_t work_pending;      /* ... of them not completed yet */
+	uint64_t work_dropped;      /* results that came back for an SA gone meanwhile */
 };
 
 void ike_engine_stats(const struct ike_engine *e, struct ike_stats *out);

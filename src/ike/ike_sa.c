@@ -17,6 +17,7 @@
 #include "ike/engine.h"
 #include "ike/reauth.h"
 #include "ike/task.h"
+#include "ike/work.h"
 
 static const char *const state_names[] = {
 	[IKE_S_NEW] = "NEW",
@@ -253,6 +254,8 @@ void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
 	if (from == IKE_S_DEAD)
 		return;
 	ike_sa_set_half_open(sa, false);
+	/* A work it waits for comes back to nobody (work.c drops it). */
+	ike_work_detach(sa);
 	/*
 	 * Every other SA refers to this one by its SPI (successor_spi,
 	 * moved_to_spi, a rekey task's collision, the reauthentications'
@@ -293,6 +296,7 @@ void ike_sa_kill(struct ike_sa *sa, uint16_t notify, const char *reason)
 
 void ike_sa_free(struct ike_sa *sa)
 {
+	ike_work_detach(sa);
 	free(sa->remote_id);
 	while (sa->tasks) {
 		struct ike_task *t = sa->tasks;

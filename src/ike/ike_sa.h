@@ -118,6 +118,11 @@ enum ike_task_result {
 	 * before (section 2.21.1).
 	 */
 	IKE_TASK_IGNORE,
+	/*
+	 * Initiator: the response needs work done elsewhere (sa->work); the
+	 * request stays out, and the task's result comes with the work.
+	 */
+	IKE_TASK_PENDING,
 };
 
 struct ike_task;
@@ -167,6 +172,7 @@ struct ike_hs {
 	/* Initiator: the responder's IKE_SA_INIT carried a CERTREQ for X.509. */
 	bool certreq_seen;
 	uint16_t dh_group;
+	uint8_t prop_num; /* responder: the number of the proposal chosen */
 	uint16_t ni_len, nr_len;
 	uint8_t cookie_len;
 	uint8_t init_retries;		    /* COOKIE / INVALID_KE round trips so far */
@@ -260,6 +266,11 @@ struct ike_sa {
 	bool frag;
 	/* Reassembly of the peer's request [0] and of its response [1] (frag.c). */
 	struct ike_frag_rx *frx[2];
+	/*
+	 * The pending operation the SA waits for (work.h), NULL if none; it
+	 * names the SA back, and ike_sa_kill cuts both ties.
+	 */
+	struct ike_work *work;
 };
 
 /* ---- frag.c: RFC 7383 ---- */

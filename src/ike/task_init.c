@@ -21,6 +21,7 @@
 #include "common/secret.h"
 #include "ike/auth.h"
 #include "ike/engine.h"
+#include "ike/work.h"
 
 /* How many COOKIE / INVALID_KE_PAYLOAD round trips an initiator accepts. */
 #define INIT_MAX_RETRIES 4
@@ -187,22 +188,20 @@ static enum ike_task_result init_fail(struct ike_sa *sa, uint16_t notify, const 
 	return IKE_TASK_FAILED;
 }
 
-static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
-					 const struct ike_msg *msg)
+/*
+ * The response checked up to the key exchange: what it chose, its KE and
+ * its nonce.  IKE_TASK_DONE when the key exchange may go on; else what to
+ * do with the response.  Run again on the same bytes when a pending key
+ * exchange comes back (and so it must decide the same way).
+ */
+static enum ike_task_result init_check(struct ike_sa *sa, const struct ike_msg *msg,
+				       struct ike_suite *suite, struct ike_ke *ke,
+				       const uint8_t **nr, size_t *nrlen)
 {
 	struct ike_proposal prop;
-	struct ike_suite suite;
 	const struct ike_pl *pl_sa, *pl_ke, *pl_nr;
 	struct ike_notify n;
-	struct ike_ke ke;
-	const uint8_t *nr;
-	size_t nrlen;
-	uint8_t gir[1024];
-	size_t girlen = sizeof(gir);
-	int err;
-	enum ike_task_result res = IKE_TASK_FAILED;
 
-	(void)t;
 	if (ike_msg_notify(msg, IKEV2_N_COOKIE, &n)) {
 		/* Section 2.6: retry with the cookie, everything else the same. */
 		if (n.len < 1 || n.len > IKEV2_COOKIE_MAX)
@@ -237,20 +236,33 @@ static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
 	pl_nr = ike_msg_find(msg, IKEV2_PL_NONCE);
 	/* A response must carry exactly one proposal, a KE and a nonce. */
 	if (!pl_sa || !pl_ke || !pl_nr || ike_pl_sa_one(pl_sa, &prop) < 0 ||
-	    ike_pl_ke(pl_ke, &ke) < 0 || ike_pl_nonce(pl_nr, &nr, &nrlen) < 0 ||
+	    ike_pl_ke(pl_ke, ke) < 0 || ike_pl_nonce(pl_nr, nr, nrlen) < 0 ||
 	    msg->hdr.spi_r == 0)
 		return init_ignore(sa, "malformed");
 	if (ike_msg_count(msg, IKEV2_PL_SA) != 1 || ike_msg_count(msg, IKEV2_PL_KE) != 1)
 		return init_ignore(sa, "duplicate payloads");
-	if (ike_proposal_check_reply(sa->conn->ike, sa->conn->n_ike, &prop, false, &suite) < 0)
+	if (ike_proposal_check_reply(sa->conn->ike, sa->conn->n_ike, &prop, false, suite) < 0)
 		return init_ignore(sa, "a proposal we did not offer");
 	/* The chosen group is the one our KE used, and theirs uses it too. */
-	if (suite.dh != sa->hs->dh_group || ke.group != sa->hs->dh_group)
+	if (suite->dh != sa->hs->dh_group || ke->group != sa->hs->dh_group)
 		return init_ignore(sa, "KE group mismatch");
-	err = ike_dh_derive(sa->hs->dh, ke.data, ke.len, gir, &girlen);
-	if (err < 0)
+	return IKE_TASK_DONE;
+}
+
+/* The key exchange is done (w): take the responder's choices and the keys. */
+static enum ike_task_result init_reply(struct ike_sa *sa, const struct ike_msg *msg,
+				       struct ike_work *w, const struct ike_suite *suite,
+				       const uint8_t *nr, size_t nrlen)
+{
+	struct ike_notify n;
+
+	if (w->err < 0) {
+		/* Anyone's answer (2.21.1): our private value waits for the next. */
+		sa->hs->dh = w->dh;
+		w->dh = NULL;
 		return init_ignore(sa, "invalid KE public value");
-	sa->suite = suite;
+	}
+	sa->suite = *suite;
 	sa->spi_r = msg->hdr.spi_r;
 	memcpy(sa->hs->nr, nr, nrlen);
 	sa->hs->nr_len = (uint16_t)nrlen;
@@ -259,23 +271,79 @@ static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
 	sa->frag = sa->conn->fragmentation &&
 		   ike_msg_notify(msg, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, &n);
 	auth_init_keep(sa, msg);
-	if (ike_sa_derive_keys(sa, gir, girlen) < 0)
-		goto out;
-	/* The private value has done its work. */
+	sa->keys = w->keys;
+	sa->keys_ready = true;
+	/* The private value has done its work: it goes with w. */
 	ike_dh_free(sa->hs->dh);
 	sa->hs->dh = NULL;
 	ike_pkt_set(&sa->hs->init_req, sa->req.buf, sa->req.len);
 	ike_pkt_set(&sa->hs->init_resp, msg->raw, msg->raw_len);
 	if (!sa->hs->init_req.buf || !sa->hs->init_resp.buf)
-		goto out;
+		return IKE_TASK_FAILED;
 	/* Section 2.23: once a NAT is seen, the rest goes over the NAT-T port. */
 	if (sa->nat_local || sa->nat_remote) {
 		sa->local.port = ike_cfg(sa->eng)->nat_port;
 		sa->remote.port = ike_cfg(sa->eng)->nat_port;
 	}
-	res = IKE_TASK_DONE;
-out:
-	xk_wipe(gir, sizeof(gir));
+	return IKE_TASK_DONE;
+}
+
+/* What SKEYSEED and the keys are made of (section 2.14), for the work. */
+static void work_keys_in(struct ike_work *w, const struct ike_suite *suite, uint64_t spi_i,
+			 uint64_t spi_r, const struct ike_hs *hs, const uint8_t *nr, size_t nrlen)
+{
+	w->want_keys = true;
+	w->prf = suite->prf;
+	w->a_len = suite->integ ? ike_integ_key_len(suite->integ) : 0;
+	w->e_len = ike_encr_key_len(suite->encr, suite->encr_keybits);
+	w->spi_i = spi_i;
+	w->spi_r = spi_r;
+	memcpy(w->ni, hs->ni, hs->ni_len);
+	w->ni_len = hs->ni_len;
+	memcpy(w->nr, nr, nrlen);
+	w->nr_len = (uint16_t)nrlen;
+}
+
+static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
+					 const struct ike_msg *msg)
+{
+	struct ike_suite suite;
+	struct ike_ke ke;
+	const uint8_t *nr;
+	size_t nrlen;
+	struct ike_work *w;
+	enum ike_task_result res;
+
+	(void)t;
+	res = init_check(sa, msg, &suite, &ke, &nr, &nrlen);
+	if (res != IKE_TASK_DONE)
+		return res;
+	/* Our private value is here, unless a work computes with it. */
+	if (!sa->hs->dh || ke.len > IKE_WORK_PUB_MAX)
+		return init_ignore(sa, "invalid KE public value");
+	w = ike_work_new(sa, IKE_WORK_DH, IKE_RESUME_INIT_REPLY);
+	if (w && ike_work_async(sa->eng)) {
+		/* The response is read again when the work is back. */
+		w->msg = malloc(msg->raw_len);
+		if (w->msg) {
+			memcpy(w->msg, msg->raw, msg->raw_len);
+			w->msg_len = msg->raw_len;
+		}
+	}
+	if (!w || (ike_work_async(sa->eng) && !w->msg)) {
+		ike_work_free(w);
+		return init_ignore(sa, "out of memory");
+	}
+	w->group = sa->hs->dh_group;
+	w->dh = sa->hs->dh;
+	sa->hs->dh = NULL;
+	memcpy(w->peer_pub, ke.data, ke.len);
+	w->peer_len = ke.len;
+	work_keys_in(w, &suite, sa->spi_i, msg->hdr.spi_r, sa->hs, nr, nrlen);
+	if (ike_work_start(w))
+		return IKE_TASK_PENDING;
+	res = init_reply(sa, msg, w, &suite, nr, nrlen);
+	ike_work_free(w);
 	return res;
 }
 
@@ -300,6 +368,35 @@ struct ike_task *task_init_new(void)
 		return NULL;
 	t->t.ops = &init_ops;
 	return &t->t;
+}
+
+void task_init_reply_resume(struct ike_sa *sa, struct ike_work *w)
+{
+	struct ike_suite suite;
+	struct ike_msg msg;
+	struct ike_ke ke;
+	const uint8_t *nr;
+	size_t nrlen;
+	enum ike_task_result res;
+
+	/* Only where it stopped: our IKE_SA_INIT out, its task at the head. */
+	if (sa->state != IKE_S_INIT_SENT || !sa->hs || !sa->req_out || !sa->tasks ||
+	    sa->tasks->ops != &init_ops || ike_msg_parse(&msg, w->msg, w->msg_len) < 0) {
+		if (sa->hs && !sa->hs->dh) {
+			sa->hs->dh = w->dh;
+			w->dh = NULL;
+		}
+		return;
+	}
+	/* The same bytes as before the work went out: the same decision. */
+	res = init_check(sa, &msg, &suite, &ke, &nr, &nrlen);
+	if (res == IKE_TASK_DONE) {
+		res = init_reply(sa, &msg, w, &suite, nr, nrlen);
+	} else if (!sa->hs->dh) {
+		sa->hs->dh = w->dh;
+		w->dh = NULL;
+	}
+	ike_sa_task_result(sa, res);
 }
 
 /* ---- responder ---- */
@@ -345,12 +442,7 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 	const uint8_t *ni;
 	size_t nilen, chosen = 0;
 	int nprops;
-	uint8_t gir[1024], pub[1024], buf[IKE_MSG_MAX];
-	size_t girlen = sizeof(gir), publen = sizeof(pub);
-	struct ike_mb mb;
-	struct ike_hdr hdr;
-	struct ike_proposal reply;
-	int len;
+	struct ike_work *w;
 
 	/* No more than init_max_len is kept per half-open SA. */
 	if (ike_cfg(e)->init_max_len && msg->raw_len > ike_cfg(e)->init_max_len) {
@@ -472,63 +564,96 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 	sa->remote = *remote;
 	sa->suite = suite;
 	sa->hs->dh_group = suite.dh;
-	sa->hs->dh = ike_dh_new(suite.dh);
-	if (!sa->hs->dh || ike_dh_derive(sa->hs->dh, ke.data, ke.len, gir, &girlen) < 0 ||
-	    ike_dh_public(sa->hs->dh, pub, &publen) < 0) {
-		/* A bad public value: nothing worth keeping (2.21.1 allows silence). */
-		ike_stats_mut(e)->rx_malformed++;
-		ike_sa_kill(sa, 0, "invalid KE payload");
-		goto out;
-	}
+	sa->hs->prop_num = props[chosen].num;
 	memcpy(sa->hs->ni, ni, nilen);
 	sa->hs->ni_len = (uint16_t)nilen;
 	sa->hs->nr_len = IKEV2_NONCE_LEN;
-	if (ike_nonce(e, sa->hs->nr, sa->hs->nr_len) < 0 ||
-	    ike_sa_derive_keys(sa, gir, girlen) < 0) {
-		ike_sa_kill(sa, 0, "key derivation failed");
+	if (ike_nonce(e, sa->hs->nr, sa->hs->nr_len) < 0) {
+		ike_sa_kill(sa, 0, "no nonce");
 		goto out;
 	}
 	check_nat(sa, msg);
 	auth_init_keep(sa, msg);
-
-	hdr = (struct ike_hdr){ .spi_i = sa->spi_i, .spi_r = sa->spi_r,
-				.exch = IKEV2_EXCH_IKE_SA_INIT, .flags = IKEV2_FLAG_RESPONSE };
-	ike_mb_init(&mb, buf, sizeof(buf), &hdr);
-	ike_proposal_from_suite(&suite, props[chosen].num, &reply);
-	ike_mb_sa(&mb, &reply, 1);
-	ike_mb_ke(&mb, suite.dh, pub, publen);
-	ike_mb_nonce(&mb, sa->hs->nr, sa->hs->nr_len);
-	add_nat_notifies(&mb, sa->spi_i, sa->spi_r, local, remote, conn->force_encap);
-	auth_hashes_add(&mb);
-	auth_certreq_init(e, local, remote, &mb);
 	/* RFC 7383 section 2.3: answered only to an initiator that offered it. */
-	if (conn->fragmentation &&
-	    ike_msg_notify(msg, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, &(struct ike_notify){ 0 })) {
-		sa->frag = true;
-		ike_mb_notify(&mb, 0, NULL, 0, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
-	}
-	len = ike_mb_finish(&mb);
-	if (len < 0) {
-		ike_sa_kill(sa, 0, "response too large");
-		goto out;
-	}
+	sa->frag = conn->fragmentation &&
+		   ike_msg_notify(msg, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, &(struct ike_notify){ 0 });
 	ike_pkt_set(&sa->hs->init_req, msg->raw, msg->raw_len);
-	ike_pkt_set(&sa->hs->init_resp, buf, (size_t)len);
-	if (!sa->hs->init_req.buf || !sa->hs->init_resp.buf) {
+	w = ike_work_new(sa, IKE_WORK_DH, IKE_RESUME_INIT_RESPOND);
+	if (!sa->hs->init_req.buf || !w) {
+		ike_work_free(w);
 		ike_sa_kill(sa, 0, "out of memory");
 		goto out;
 	}
-	ike_sa_set_state(sa, IKE_S_INIT_DONE);
+	/*
+	 * Half-open, timed and found by its initiator's SPI from here on, also
+	 * while its key exchange is pending: the limits and cookies count it,
+	 * and a retransmission of the request finds it (and no answer yet).
+	 */
 	ike_sa_rehash_peer(sa);
 	ike_sa_set_half_open(sa, true);
 	sa->mid_expect = 1;
 	sa->expire_ms = ike_now(e) + ike_cfg(e)->half_open_timeout_ms;
-	/* The IKE SA no longer needs its private value. */
-	ike_dh_free(sa->hs->dh);
-	sa->hs->dh = NULL;
 	ike_sa_schedule(sa);
-	ike_sa_send_raw(sa, buf, (size_t)len);
+	w->group = suite.dh;
+	if (ke.len > sizeof(w->peer_pub)) {
+		/* No group has a public value that long: not a valid one. */
+		w->err = -EINVAL;
+		task_init_respond_resume(sa, w);
+		ike_work_free(w);
+		goto out;
+	}
+	memcpy(w->peer_pub, ke.data, ke.len);
+	w->peer_len = ke.len;
+	work_keys_in(w, &suite, sa->spi_i, sa->spi_r, sa->hs, sa->hs->nr, sa->hs->nr_len);
+	if (ike_work_start(w) == 0) {
+		task_init_respond_resume(sa, w);
+		ike_work_free(w);
+	}
 out:
-	xk_wipe(gir, sizeof(gir));
 	free(props);
+}
+
+void task_init_respond_resume(struct ike_sa *sa, struct ike_work *w)
+{
+	struct ike_engine *e = sa->eng;
+	uint8_t buf[IKE_MSG_MAX];
+	struct ike_proposal reply;
+	struct ike_mb mb;
+	struct ike_hdr hdr;
+	int len;
+
+	if (w->err < 0 || !sa->hs) {
+		/* A bad public value: nothing worth keeping (2.21.1 allows silence). */
+		if (w->err == -EINVAL)
+			ike_stats_mut(e)->rx_malformed++;
+		ike_sa_kill(sa, 0, w->err == -EINVAL ? "invalid KE payload" : "key derivation failed");
+		return;
+	}
+	sa->keys = w->keys;
+	sa->keys_ready = true;
+	hdr = (struct ike_hdr){ .spi_i = sa->spi_i, .spi_r = sa->spi_r,
+				.exch = IKEV2_EXCH_IKE_SA_INIT, .flags = IKEV2_FLAG_RESPONSE };
+	ike_mb_init(&mb, buf, sizeof(buf), &hdr);
+	ike_proposal_from_suite(&sa->suite, sa->hs->prop_num, &reply);
+	ike_mb_sa(&mb, &reply, 1);
+	ike_mb_ke(&mb, sa->suite.dh, w->pub, w->pub_len);
+	ike_mb_nonce(&mb, sa->hs->nr, sa->hs->nr_len);
+	add_nat_notifies(&mb, sa->spi_i, sa->spi_r, &sa->local, &sa->remote,
+			 sa->conn->force_encap);
+	auth_hashes_add(&mb);
+	auth_certreq_init(e, &sa->local, &sa->remote, &mb);
+	if (sa->frag)
+		ike_mb_notify(&mb, 0, NULL, 0, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
+	len = ike_mb_finish(&mb);
+	if (len < 0) {
+		ike_sa_kill(sa, 0, "response too large");
+		return;
+	}
+	ike_pkt_set(&sa->hs->init_resp, buf, (size_t)len);
+	if (!sa->hs->init_resp.buf) {
+		ike_sa_kill(sa, 0, "out of memory");
+		return;
+	}
+	ike_sa_set_state(sa, IKE_S_INIT_DONE);
+	ike_sa_send_raw(sa, buf, (size_t)len);
 }

@@ -15,6 +15,7 @@
 #include "ike/child.h"
 #include "ike/engine_int.h"
 #include "ike/task.h"
+#include "ike/work.h"
 
 void ike_sa_sk_ctx(const struct ike_sa *sa, bool out, struct ike_sk_ctx *c)
 {
@@ -383,11 +384,13 @@ static void handle_response(struct ike_sa *sa, const struct ike_rx *rx, struct i
 {
 	struct ike_engine *e = sa->eng;
 	struct ike_task *t = sa->tasks;
-	enum ike_task_result res;
 
-	/* Only the response to the request we have out counts (2.3). */
+	/*
+	 * Only the response to the request we have out counts (2.3); while
+	 * the one that came is being worked on, another is a duplicate.
+	 */
 	if (!sa->req_out || !t || msg->hdr.mid != sa->mid_next ||
-	    msg->hdr.exch != t->ops->exch) {
+	    msg->hdr.exch != t->ops->exch || sa->work) {
 		e->stats.rx_unexpected++;
 		return;
 	}
@@ -410,7 +413,11 @@ static void handle_response(struct ike_sa *sa, const struct ike_rx *rx, struct i
 			    "response with unsupported critical payload");
 		return;
 	}
-	res = t->ops->process_i(t, sa, msg);
+	ike_sa_task_result(sa, t->ops->process_i(t, sa, msg));
+}
+
+void ike_sa_task_result(struct ike_sa *sa, enum ike_task_result res)
+{
 	if (sa->state == IKE_S_DEAD)
 		return;
 	switch (res) {
@@ -436,6 +443,7 @@ static void handle_response(struct ike_sa *sa, const struct ike_rx *rx, struct i
 		ike_sa_kill(sa, sa->fail_notify, "exchange failed");
 		break;
 	case IKE_TASK_IGNORE:
+	case IKE_TASK_PENDING:
 		break;
 	}
 }

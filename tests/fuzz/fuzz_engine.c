@@ -16,6 +16,9 @@
  * threshold (3) is reached only after three SA-creating inputs in a row;
  * both are recreated every 1000 inputs.  State stays bounded, at the price
  * of some nondeterminism: an input may meet the SAs of the three before it.
+ * A third engine hands its work out (ops.submit): the datagram comes, then
+ * again while the work it caused is out, then the work completes (the
+ * newest first), then the datagram comes a third time.
  * Oracle besides the sanitizers: everything the engines send must parse.
  */
 #include <stdio.h>
@@ -32,14 +35,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define RECREATE_EVERY 1000
 #define HALF_OPEN_MS 30000
 
+#define MAX_WORK 8
+
 struct responder {
 	struct ike_engine *e;
 	struct fake_kernel k;
 	uint32_t cookie_threshold;
+	bool async;
+	struct ike_work *work[MAX_WORK];
+	size_t n_work;
 };
 
 static struct responder calm = { .cookie_threshold = 30 };
 static struct responder loaded = { .cookie_threshold = 0 };
+static struct responder async = { .cookie_threshold = 30 };
+
+static void f_submit(void *ctx, struct ike_work *w)
+{
+	struct responder *r = ctx;
+
+	if (r->n_work == MAX_WORK) {
+		/* Never to come back: the SA waits and times out. */
+		ike_work_free(w);
+		return;
+	}
+	r->work[r->n_work++] = w;
+}
 static uint64_t now_ms = 1000000;
 static unsigned long inputs;
 
@@ -91,10 +112,12 @@ static void responder_new(struct responder *r)
 		.mode = XK_MODE_TUNNEL,
 	};
 	struct ike_ops ops = {
+		.ctx = r,
 		.send = f_send,
 		.now_ms = f_now,
 		.kernel = &fake_kernel_ops,
 		.kernel_ctx = &r->k,
+		.submit = r->async ? f_submit : NULL,
 	};
 	struct ike_engine_cfg cfg;
 
@@ -109,6 +132,24 @@ static void responder_new(struct responder *r)
 	}
 }
 
+/* Run and complete what the engine handed out, newest first. */
+static void work_complete(struct responder *r)
+{
+	while (r->n_work) {
+		struct ike_work *w = r->work[--r->n_work];
+
+		ike_work_run(w);
+		ike_engine_complete(r->e, w);
+	}
+}
+
+static void responder_free(struct responder *r)
+{
+	ike_engine_free(r->e);
+	while (r->n_work)
+		ike_work_free(r->work[--r->n_work]);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -119,6 +160,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		xk_log_set_sink(discard, NULL);
 	responder_new(&calm);
 	responder_new(&loaded);
+	async.async = true;
+	responder_new(&async);
 	return 0;
 }
 
@@ -129,8 +172,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (++inputs % RECREATE_EVERY == 0) {
 		ike_engine_free(calm.e);
 		ike_engine_free(loaded.e);
+		responder_free(&async);
 		responder_new(&calm);
 		responder_new(&loaded);
+		responder_new(&async);
 	}
 	xk_addr_parse("192.0.2.2", &local);
 	xk_addr_parse("192.0.2.1", &remote);
@@ -141,5 +186,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ike_engine_input(calm.e, &local, &remote, data, size);
 	ike_engine_input(calm.e, &local, &remote, data, size);
 	ike_engine_input(loaded.e, &local, &remote, data, size);
+	ike_engine_tick(async.e);
+	ike_engine_input(async.e, &local, &remote, data, size);
+	ike_engine_input(async.e, &local, &remote, data, size);
+	work_complete(&async);
+	ike_engine_input(async.e, &local, &remote, data, size);
+	work_complete(&async);
 	return 0;
 }

@@ -841,6 +841,7 @@ static const char *const op_names[FW_N_OPS] = {
 	[FW_CLOCK] = "clock",		    [FW_CLOCK_LONG] = "clock-long",
 	[FW_NONCE] = "nonce",		    [FW_FORGE] = "forge",
 	[FW_RESEAL] = "reseal",		    [FW_RUN_LONG] = "run-long",
+	[FW_WORK] = "work",
 };
 
 static void expire(uint8_t who, uint8_t k, uint8_t how)
@@ -990,6 +991,11 @@ static void step(struct rd *r)
 		break;
 	case FW_RESEAL:
 		reseal(r);
+		break;
+	case FW_WORK:
+		k = rd8(r);
+		if (w->p[k & 1].n_work)
+			world_work_done(w, k & 1, (size_t)(k >> 1) % w->p[k & 1].n_work);
 		break;
 	}
 }
@@ -1217,6 +1223,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fw.cfg & FW_CFG_COOKIE)
 		cfg.cookie_threshold = 0;
 	world_init(&fw.w, &cfg, &cfg, fw.cfg & FW_CFG_V6);
+	if (fw.cfg & FW_CFG_ASYNC) {
+		world_async(&fw.w, 0, &cfg);
+		world_async(&fw.w, 1, &cfg);
+		fw.w.work_lifo = fw.cfg & FW_CFG_LIFO;
+	}
 	fw.w.filter = filter;
 	fw.forged = false;
 	fw.n_held = fw.n_hist = fw.hist_next = 0;

@@ -27,6 +27,8 @@
 #define FW_CFG_COOKIE 0x08  /* responders always ask for a cookie (section 2.6) */
 #define FW_CFG_TIMERS 0x10  /* IKE SA rekey after 600 s, reauthentication after 1800 s */
 #define FW_CFG_FRAG 0x20    /* IKE fragmentation (RFC 7383) with 200-byte fragments */
+#define FW_CFG_ASYNC 0x40   /* both engines hand their work out (ops.submit); FW_WORK completes it */
+#define FW_CFG_LIFO 0x80    /* ... and world_run completes the newest work first */
 
 enum fw_op {
 	FW_INITIATE,     /* who: that side starts IKE_SA_INIT + IKE_AUTH */
@@ -71,6 +73,11 @@ enum fw_op {
 	 */
 	FW_RESEAL,
 	FW_RUN_LONG,     /* t: deliver in order and run timers for t * 10 s (world_run) */
+	/*
+	 * k: with FW_CFG_ASYNC, a pending work of side bit 0 (bits 1-7 pick
+	 * it, modulo the number out) is run and completed, out of turn.
+	 */
+	FW_WORK,
 	FW_N_OPS
 };
 

@@ -37,6 +37,7 @@ static const char good[] =
 	"cookie-threshold = 10\n"
 	"cookie-threshold-ip = 2\n"
 	"kernel-event-buffer = 65536\n"
+	"threads = 3\n"
 	"\n"
 	"[conn site]\n"
 	"local = 192.0.2.1\n"
@@ -93,6 +94,7 @@ static void test_good(void)
 	CHECK_INT(cfg.cookie_threshold, 10);
 	CHECK_INT(cfg.cookie_threshold_ip, 2);
 	CHECK_INT(cfg.event_buffer, 65536);
+	CHECK_INT(cfg.threads, 3);
 	CHECK(strcmp(cfg.socket, "/run/test.sock") == 0);
 	CHECK(strcmp(cfg.socket_group, "root") == 0);
 	CHECK_INT(cfg.socket_gid, 0);
@@ -184,6 +186,8 @@ static const struct {
 	{ "[global]\nhalf-open-max = -1\n", "t.conf:2: [global] half-open-max: '-1' is not a number" },
 	{ "[global]\nhalf-open-max-ip = many\n", "t.conf:2: [global] half-open-max-ip: 'many'" },
 	{ "[global]\nike-sa-init-max = 100\n", "t.conf:2: [global] ike-sa-init-max: '100' is not 0 or a size" },
+	{ "[global]\nthreads = 0\n", "t.conf:2: [global] threads: '0' is not a number from 1 to 256" },
+	{ "[global]\nthreads = 257\n", "t.conf:2: [global] threads: '257' is not a number from 1 to 256" },
 	{ "[global]\nkernel-event-buffer = 100\n",
 	  "t.conf:2: [global] kernel-event-buffer: '100' is not 0 or a size" },
 	{ "[global]\nlisten = 192.0.2.1, nope\n", "t.conf:2: [global] listen: 'nope'" },

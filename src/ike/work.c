@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * Pending operations: work the engine hands out (ops.submit) and the
+ * continuation of the exchange when it comes back (ike_engine_complete).
+ *
+ * Ownership: a work names its SA by pointer only while the SA waits for it
+ * (sa->work is the way back); ike_sa_kill cuts both, so a result for an SA
+ * that died finds w->sa NULL and is dropped.  The engine keeps a list of
+ * the works out so that ike_engine_free can cut their tie to it too.
+ * ike_work_run reads and writes only the work's own fields below "what
+ * ike_work_run owns" (work.h): it may run on any thread.
+ */
+#include "ike/work.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/secret.h"
+#include "ike/engine_int.h"
+
+/* ---- the computations: any thread ---- */
+
+static void run_dh(struct ike_work *w)
+{
+	uint8_t gir[IKE_WORK_PUB_MAX];
+	size_t girlen = sizeof(gir);
+	int err;
+
+	if (!w->dh) {
+		w->dh = ike_dh_new(w->group);
+		if (!w->dh) {
+			w->err = -ENOTSUP;
+			return;
+		}
+	}
+	err = ike_dh_derive(w->dh, w->peer_pub, w->peer_len, gir, &girlen);
+	if (err < 0)
+		goto out;
+	w->pub_len = sizeof(w->pub);
+	err = ike_dh_public(w->dh, w->pub, &w->pub_len);
+	if (err < 0 || !w->want_keys)
+		goto out;
+	err = ike_derive_ike_keys(w->prf, w->ni, w->ni_len, w->nr, w->nr_len, gir, girlen,
+				  w->spi_i, w->spi_r, w->a_len, w->e_len, &w->keys);
+out:
+	/* g^ir lives on only in the keys made from it. */
+	xk_wipe(gir, sizeof(gir));
+	w->err = err < 0 ? err : 0;
+}
+
+/*
+ * One row per kind: its name and its computation (NULL: not done by this
+ * engine yet; the work fails with -ENOTSUP).  A new kind adds a row here
+ * and a continuation in `resumes` below.
+ */
+static const struct {
+	const char *name;
+	void (*run)(struct ike_work *w);
+} kinds[IKE_WORK_KINDS] = {
+	[IKE_WORK_DH] = { "dh", run_dh },
+	[IKE_WORK_SIGN] = { "sign", NULL },
+	[IKE_WORK_VERIFY] = { "verify", NULL },
+	[IKE_WORK_OCSP] = { "ocsp", NULL },
+};
+
+enum ike_work_kind ike_work_kind(const struct ike_work *w)
+{
+	return w->kind;
+}
+
+const char *ike_work_kind_name(enum ike_work_kind k)
+{
+	return (unsigned)k < IKE_WORK_KINDS && kinds[k].name ? kinds[k].name : "unknown";
+}
+
+void ike_work_run(struct ike_work *w)
+{
+	if ((unsigned)w->kind >= IKE_WORK_KINDS || !kinds[w->kind].run) {
+		w->err = -ENOTSUP;
+		return;
+	}
+	kinds[w->kind].run(w);
+}
+
+/* ---- the engine's side ---- */
+
+/* Where each kind of exchange goes on (work.h). */
+static void (*const resumes[IKE_RESUME_COUNT])(struct ike_sa *sa, struct ike_work *w) = {
+	[IKE_RESUME_INIT_RESPOND] = task_init_respond_resume,
+	[IKE_RESUME_INIT_REPLY] = task_init_reply_resume,
+};
+
+struct ike_work *ike_work_new(struct ike_sa *sa, enum ike_work_kind kind,
+			      enum ike_work_resume resume)
+{
+	struct ike_work *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->kind = kind;
+	w->resume = resume;
+	w->eng = sa->eng;
+	w->sa = sa;
+	return w;
+}
+
+bool ike_work_async(const struct ike_engine *e)
+{
+	return e->ops.submit != NULL;
+}
+
+int ike_work_start(struct ike_work *w)
+{
+	struct ike_engine *e = w->eng;
+	struct ike_sa *sa = w->sa;
+
+	if (!e->ops.submit) {
+		/* No one to hand it to: done here, as the caller waits. */
+		ike_work_run(w);
+		w->sa = NULL;
+		return 0;
+	}
+	/* One pending operation per SA: its exchanges stop while it waits. */
+	ike_work_detach(sa);
+	sa->work = w;
+	w->next = e->works;
+	if (e->works)
+		e->works->prev = &w->next;
+	w->prev = &e->works;
+	e->works = w;
+	w->submitted = true;
+	e->stats.work_submitted++;
+	e->stats.work_pending++;
+	xk_debug("%s work out spi=%016llx", ike_work_kind_name(w->kind),
+		 (unsigned long long)ike_sa_local_spi(sa));
+	e->ops.submit(e->ops.ctx, w);
+	return 1;
+}
+
+void ike_work_detach(struct ike_sa *sa)
+{
+	if (!sa->work)
+		return;
+	sa->work->sa = NULL;
+	sa->work = NULL;
+}
+
+/* Off the engine's list (it no longer waits for w). */
+static void work_unlink(struct ike_work *w)
+{
+	if (!w->prev)
+		return;
+	*w->prev = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	w->next = NULL;
+	w->prev = NULL;
+	if (w->eng)
+		w->eng->stats.work_pending--;
+}
+
+void ike_work_orphan_all(struct ike_engine *e)
+{
+	while (e->works) {
+		struct ike_work *w = e->works;
+
+		if (w->sa)
+			ike_work_detach(w->sa);
+		work_unlink(w);
+		w->eng = NULL;
+	}
+}
+
+void ike_work_free(struct ike_work *w)
+{
+	if (!w)
+		return;
+	if (w->sa)
+		ike_work_detach(w->sa);
+	work_unlink(w);
+	ike_dh_free(w->dh);
+	ike_keys_wipe(&w->keys);
+	free(w->msg);
+	/* Nonces and keys went through it. */
+	xk_wipe(w, sizeof(*w));
+	free(w);
+}
+
+void ike_engine_complete(struct ike_engine *e, struct ike_work *w)
+{
+	struct ike_sa *sa;
+
+	if (!w)
+		return;
+	/* A work of another engine (or of a freed one) is not ours to act on. */
+	if (w->eng != e || !w->submitted) {
+		xk_warn("work completed on an engine that did not hand it out");
+		return;
+	}
+	sa = w->sa;
+	work_unlink(w);
+	if (!sa) {
+		/* Its SA died meanwhile: nothing to go on with. */
+		e->stats.work_dropped++;
+		xk_debug("%s work back for an SA gone", ike_work_kind_name(w->kind));
+		ike_work_free(w);
+		return;
+	}
+	ike_work_detach(sa);
+	if ((unsigned)w->resume < IKE_RESUME_COUNT && resumes[w->resume])
+		resumes[w->resume](sa, w);
+	ike_work_free(w);
+	ike_engine_reap(e);
+}
