@@ -64,6 +64,7 @@
 #   bl_load_wait_ready SECS wait until its opening is over
 #   bl_load_finish [quiet]  SIGINT (DELETE everything), wait, check the report
 #   bl_ticks PID            user + system CPU so far, in clock ticks
+#   bl_sys_ticks PID        the system part of it
 #   bl_rss PID              resident set size, kB
 #   bl_now                  seconds since the epoch with nanoseconds
 #   bl_x25519               X25519 derive operations/s on one core
@@ -101,6 +102,11 @@ bl_elapsed() {
 bl_ticks() {
 	_s=$(cut -d' ' -f14,15 "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
 	echo $((${_s% *} + ${_s#* }))
+}
+
+# bl_sys_ticks PID: the system (kernel) part of bl_ticks.
+bl_sys_ticks() {
+	cut -d' ' -f15 "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
 bl_rss() {
