@@ -365,7 +365,8 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 	child_set_state(c, CHILD_S_INSTALLED);
 	ike_child_index(sa->eng, c);
 	ike_stats_mut(sa->eng)->child_sa_active++;
-	{
+	/* Printing the suite and selectors is a fair part of an install's own work. */
+	if (xk_log_enabled(XK_LOG_INFO)) {
 		char l[XK_TS_STRLEN], r[XK_TS_STRLEN], suite[96];
 
 		xk_info("CHILD_SA up conn=%s spi_in=%08x spi_out=%08x reqid=%u mode=%s "
