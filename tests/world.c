@@ -74,8 +74,10 @@ static void w_event(void *ctx, const struct ike_event *ev)
 {
 	struct w_peer *p = ctx;
 
-	if (p->n_events < W_MAX_EVENTS)
+	if (p->n_events < W_MAX_EVENTS) {
+		p->child_end[p->n_events] = ev->child ? (int)ev->child->end : -1;
 		p->events[p->n_events++] = *ev;
+	}
 }
 
 void world_init(struct world *w, const struct ike_engine_cfg *cfg0,

@@ -38,6 +38,8 @@ struct w_peer {
 	struct fake_kernel k;
 	struct xk_addr addr;
 	struct ike_event events[W_MAX_EVENTS];
+	/* events[i].child->end (the pointer lives only during the call); -1 without one. */
+	int child_end[W_MAX_EVENTS];
 	size_t n_events;
 	unsigned sent;
 	/*
