@@ -252,16 +252,24 @@ static bool peer_rekey_stands(struct ike_child *old)
 /*
  * Section 2.25.1: the peer answered our rekey of `old` with
  * CHILD_SA_NOT_FOUND.  It has no such CHILD_SA (lost, or its DELETE went
- * astray): ours sends into nothing, so it goes, as one lost.
+ * astray), or not yet: one we made answering its rekey is still CREATING
+ * there until our answer arrives.  So it is not dropped here but deleted
+ * with the peer: a DELETE that overtakes our answer ends the peer's half
+ * too (peer_deleted), and both ends agree it is gone.
  */
-static void rekey_found_none(struct ike_child *old)
+static void rekey_found_none(struct ike_sa *sa, struct ike_child *old)
 {
+	struct ike_task *del;
+
 	if (old->state != CHILD_S_INSTALLED || old->succ != CHILD_SUCC_NONE)
 		return;
 	xk_notice("CHILD_SA %08x conn=%s: the peer has it no more", old->spi_in,
-		  old->sa->conn->name);
+		  sa->conn->name);
+	del = task_delete_child_new(old->spi_in, false);
+	if (!del)
+		return;
 	child_lost(old, IKE_CHILD_END_LOST);
-	child_remove(old);
+	ike_sa_queue(old->sa, del);
 }
 
 static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa,
@@ -303,7 +311,7 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 		if (!peer_rekey_stands(old) && err_n == IKEV2_N_TEMPORARY_FAILURE && old)
 			child_rekey_later(old);
 		else if (old && err_n == IKEV2_N_CHILD_SA_NOT_FOUND)
-			rekey_found_none(old);
+			rekey_found_none(sa, old);
 		ike_emit(sa, IKE_EV_FAILED, c, err_n, "CREATE_CHILD_SA refused");
 		abort_child(sa, t);
 		if (t->recreate)
