@@ -164,6 +164,20 @@ static bool parse_mark(char *v, struct xk_tag *t)
 	return parse_u32(v, &t->mark) && (t->mark & ~t->mark_mask) == 0;
 }
 
+/* none | start | trap: start, and close-action, which takes the same words. */
+static bool start_word(const char *v, enum xd_start *out)
+{
+	if (!strcmp(v, "none"))
+		*out = XD_START_NONE;
+	else if (!strcmp(v, "start"))
+		*out = XD_START_START;
+	else if (!strcmp(v, "trap"))
+		*out = XD_START_TRAP;
+	else
+		return false;
+	return true;
+}
+
 static bool parse_bool(const char *v, bool *out)
 {
 	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1")) {
@@ -435,13 +449,7 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		else
 			return fail(p, c->name, k, "'%s' is not tunnel or transport", v);
 	} else if (!strcmp(k, "start")) {
-		if (!strcmp(v, "none"))
-			c->start = XD_START_NONE;
-		else if (!strcmp(v, "start"))
-			c->start = XD_START_START;
-		else if (!strcmp(v, "trap"))
-			c->start = XD_START_TRAP;
-		else
+		if (!start_word(v, &c->start))
 			return fail(p, c->name, k, "'%s' is not none, start or trap", v);
 	} else if (!strcmp(k, "dpd") || !strcmp(k, "rekey-time") || !strcmp(k, "ike-rekey-time") ||
 		   !strcmp(k, "life-time") || !strcmp(k, "dpd-timeout") || !strcmp(k, "reauth-time")) {
@@ -463,13 +471,7 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 			c->life_set = true;
 		}
 	} else if (!strcmp(k, "close-action")) {
-		if (!strcmp(v, "none"))
-			c->close_action = XD_START_NONE;
-		else if (!strcmp(v, "start"))
-			c->close_action = XD_START_START;
-		else if (!strcmp(v, "trap"))
-			c->close_action = XD_START_TRAP;
-		else
+		if (!start_word(v, &c->close_action))
 			return fail(p, c->name, k, "'%s' is not none, start or trap", v);
 		c->close_set = true;
 	} else if (!strcmp(k, "dpd-action")) {
