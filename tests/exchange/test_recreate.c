@@ -299,12 +299,29 @@ static void test_collision(void)
 	}
 }
 
+/* The responder's kernel expires both SAs (hard): it deletes, the initiator makes it again. */
+static void test_peer_expiry(void)
+{
+	static struct world w;
+	struct ike_child_info ci;
+
+	establish(&w, (struct flags){ .closed = true }, (struct flags){ 0 });
+	CHECK_INT(ike_engine_child_info(w.p[1].e, world_sa_spi(&w.p[1]), 0, &ci), 0);
+	CHECK_INT(ike_engine_expire(w.p[1].e, &ci.id_in, true), 0);
+	CHECK_INT(ike_engine_expire(w.p[1].e, &ci.id_out, true), 0);
+	world_run(&w, 10000);
+	CHECK_INT(last_end(&w.p[0]), IKE_CHILD_END_CLOSED);
+	check_one_pair(&w, "the peer's hard expiry");
+	world_free(&w);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
 } cases[] = {
 	{ "closed", test_closed },
 	{ "hard-expiry", test_hard_expiry },
+	{ "peer-expiry", test_peer_expiry },
 	{ "rekey-not-found", test_rekey_not_found },
 	{ "backoff", test_backoff },
 	{ "backoff-reset", test_backoff_reset },
