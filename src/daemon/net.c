@@ -204,8 +204,9 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 		const uint8_t *p = buf;
 		ssize_t n = recvmsg(s->fd, &mh, 0);
 
+		/* Drained: what the datagrams made due still needs the timer set (below). */
 		if (n < 0)
-			return;
+			break;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 				struct in_pktinfo pi;
