@@ -227,7 +227,8 @@ static int conn_add(struct xiked *d, struct xd_conn *c, char *err, size_t errlen
 		return r;
 	xd_conn_to_engine(c, &ec);
 	/* Trapped (or trap-on-dpd) conns: CHILD_SAs share the trap's reqid. */
-	if (c->start == XD_START_TRAP || c->dpd_action == XD_DPD_TRAP)
+	if (c->start == XD_START_TRAP || c->dpd_action == XD_DPD_TRAP ||
+	    c->close_action == XD_START_TRAP)
 		ec.reqid = trap_reqid(d, c);
 	/* Userspace ESP rides in UDP, unless it has a raw ESP socket. */
 	if (d->soft && !esp_soft_raw_esp(d->soft))
@@ -528,6 +529,27 @@ static void on_peer_dead(struct xiked *d, const char *name)
 	}
 }
 
+/*
+ * The peer deleted a CHILD_SA of the connection, its IKE SA living on.
+ * close-action = start: the engine makes it again (recreate_closed);
+ * trap: the next packet does, through the connection's trap policies
+ * (a trapped connection's never left; another's go in now, as for
+ * dpd-action = trap).  Its own policies are gone already (CHILD_DOWN
+ * follows their removal).
+ */
+static void on_child_closed(struct xiked *d, const char *name)
+{
+	const struct xd_conn *c = conn_find(&d->cfg, name);
+	int r;
+
+	if (!c || c->close_action != XD_START_TRAP || d->stopping || xd_traps_has(d, c->name))
+		return;
+	xk_notice("conn=%s: CHILD_SA closed by the peer, waiting for traffic", name);
+	r = xd_traps_install(d, c, c->reqid);
+	if (r < 0)
+		xk_warn("conn=%s: cannot install trap policies: %s", name, strerror(-r));
+}
+
 void xd_conn_event(struct xiked *d, const struct ike_event *ev)
 {
 	/*
@@ -556,6 +578,8 @@ void xd_conn_event(struct xiked *d, const struct ike_event *ev)
 	}
 	if (ev->type == IKE_EV_PEER_DEAD)
 		on_peer_dead(d, ev->conn);
+	if (ev->type == IKE_EV_CHILD_DOWN && ev->child && ev->child->end == IKE_CHILD_END_CLOSED)
+		on_child_closed(d, ev->conn);
 }
 
 void xd_conns_init(struct xiked *d)

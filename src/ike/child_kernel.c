@@ -197,6 +197,11 @@ static bool same_ts(const struct ike_child *a, const struct ike_child *b)
 	       !memcmp(a->remote_ts, b->remote_ts, a->n_remote_ts * sizeof(a->remote_ts[0]));
 }
 
+bool child_same_shape(const struct ike_child *a, const struct ike_child *b)
+{
+	return a->mode == b->mode && same_ts(a, b);
+}
+
 bool child_duplicate(struct ike_sa *sa, const struct ike_child *c)
 {
 	for (const struct ike_child *o = sa->children; o; o = o->next)
