@@ -945,6 +945,18 @@ static const struct wseed wseeds[] = {
 	      0x68, 0x68, 0x68, 0x68, 0x68, 0x68, 0x68, 0x68, 0x68, 0x68, 0x68, 0x18,
 	      0x5d, 0x07, 0x21, 0x00, 0xfa, 0x00, 0x8a, 0x00, 0xff, 0xef, 0xab, 0x92,
 	      0x7b, 0x63, 0x3d),
+	/*
+	 * ... and the peer's SA of an IKE rekey collision ended here (terminated,
+	 * then ended outright as for a dead peer) before our answer said the
+	 * peer's exchange won: we kept our new SA with the CHILD_SA, the peer
+	 * had it as the loser, without.  Found with 24 operations, re-expressed
+	 * for FW_WORK's table (the same schedule).
+	 */
+	WSEED("regress-collision-winner-sa-ended", 0x00, 0x2d, FW_REAUTH, 0x00, FW_HOLD, 0xcf,
+	      FW_INITIATE, 0x02, FW_RUN, 0x04, FW_NONCE, 0xc9, 0x91, FW_REKEY_IKE, WHO(0, 0),
+	      FW_REKEY_IKE, WHO(1, 0), FW_DELIVER, 0x00, FW_DELIVER, 0x4e, FW_TERMINATE, 0x03,
+	      FW_CREATE_CHILD, 0x09, FW_INITIATE, 0x09, FW_TERMINATE, 0x4e, FW_TERMINATE, 0x00,
+	      FW_HOLD, 0x25),
 	/* Bug 4's: an IKE rekey collision peer a loses, its DELETE not overtaking its response. */
 	WSEED("near-collision-delete", 0, 45, EST, FW_NONCE, 0, 0x00, FW_REKEY_IKE, WHO(0, 0),
 	      FW_REKEY_IKE, WHO(1, 0), FW_DELIVER, 0, FW_DELIVER, 0, FW_DELIVER, 0, FW_DELIVER, 0,

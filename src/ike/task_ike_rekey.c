@@ -34,8 +34,9 @@ struct task_ike_rekey {
 	uint8_t again;
 	/*
 	 * Section 2.8.2: while our request is out, the peer rekeyed the same
-	 * SA and we answered (COLLIDED).  The peer's new SA (its local SPI)
-	 * and that exchange's lower nonce, until our answer settles it.
+	 * SA and we answered (COLLIDED).  The peer's new SA (its local SPI,
+	 * 0 once it died) and that exchange's lower nonce, until our answer
+	 * settles it.
 	 */
 	uint64_t peer_new_spi;
 	uint8_t *coll_nonce;
@@ -129,8 +130,12 @@ void ike_rekey_sa_gone(struct ike_sa *gone)
 
 	/*
 	 * The peer's SA of a collision we have not settled: the peer deleted
-	 * it, as the loser of 2.8.2 does, before our answer told us that we
-	 * won.  The CHILD_SAs it took go back, to move on with our rekey.
+	 * it (as the loser of 2.8.2 does, or because it was told to), or it
+	 * died here (a terminate, the peer found dead), before our answer
+	 * came.  The CHILD_SAs it took go back, to move on with our rekey;
+	 * the collision's nonce stays, for only the answer tells which
+	 * exchange won, and if the peer's did, these CHILD_SAs died with its
+	 * SA (rekey_process).
 	 */
 	for (struct ike_sa *o = ike_sa_same_id(gone); o; o = o->id_next) {
 		struct task_ike_rekey *t;
@@ -139,7 +144,7 @@ void ike_rekey_sa_gone(struct ike_sa *gone)
 			continue;
 		t = rekey_task_of(o);
 		child_hand_over(gone, o);
-		forget_collision(t);
+		t->peer_new_spi = 0;
 		ike_sa_set_succ(o, IKE_SUCC_REKEYING);
 		return;
 	}
@@ -219,6 +224,18 @@ static int rekey_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	ike_mb_ke(mb, t->dh_group, pub, publen);
 	ike_sa_set_succ(sa, t->peer_new_spi ? IKE_SUCC_COLLIDED : IKE_SUCC_REKEYING);
 	return 0;
+}
+
+/* The CHILD_SAs of sa but those still CREATING (their exchanges own them). */
+static void drop_children(struct ike_sa *sa)
+{
+	struct ike_child *c = sa->children, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->state != CHILD_S_CREATING)
+			child_remove(c);
+	}
 }
 
 /* A new IKE SA that never came to be: gone without an outage event. */
@@ -304,9 +321,9 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 	if (derive(n, sa, gir, girlen) < 0)
 		goto fail;
 	xk_wipe(gir, sizeof(gir));
-	/* The peer's SA of a collision, unless the peer deleted it meanwhile. */
+	/* The peer's SA of a collision, unless it died meanwhile (its nonce stays). */
 	theirs = peer_new_of(sa, t);
-	if (theirs) {
+	if (theirs || t->coll_nonce) {
 		/* Section 2.8.2: both rekeyed; the lowest nonce's exchange loses. */
 		const uint8_t *lo = n->hs->ni;
 		size_t lolen = n->hs->ni_len;
@@ -321,9 +338,20 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 
 			xk_info("IKE rekey collision conn=%s: ours lost", sa->conn->name);
 			adopt_peer(n, sa);
-			/* Any made on the old SA since go where the others went. */
-			child_hand_over(sa, theirs);
-			sa->successor_spi = ike_sa_local_spi(theirs);
+			if (theirs) {
+				/* Any made on the old SA since go where the others went. */
+				child_hand_over(sa, theirs);
+				sa->successor_spi = ike_sa_local_spi(theirs);
+			} else {
+				/*
+				 * The winner's SA died before this answer: so did
+				 * the CHILD_SAs it held, here and at the peer
+				 * (which deleted them with it, or finds this end
+				 * gone).  Those it handed back go the same way.
+				 */
+				drop_children(sa);
+				sa->successor_spi = 0;
+			}
 			/* Replaced all the same: the peer deletes it, and that is no outage. */
 			ike_sa_set_succ(sa, IKE_SUCC_REPLACED);
 			ike_sa_set_state(n, IKE_S_ESTABLISHED);
@@ -339,8 +367,10 @@ static enum ike_task_result rekey_process(struct ike_task *tt, struct ike_sa *sa
 		}
 		/* Ours won: take the children back from the peer's new SA. */
 		xk_info("IKE rekey collision conn=%s: ours won", sa->conn->name);
-		child_hand_over(theirs, sa);
-		ike_sa_set_succ(theirs, IKE_SUCC_REPLACED);
+		if (theirs) {
+			child_hand_over(theirs, sa);
+			ike_sa_set_succ(theirs, IKE_SUCC_REPLACED);
+		}
 	}
 	forget_collision(t);
 	adopt(n, sa);

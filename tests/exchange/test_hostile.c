@@ -14,7 +14,9 @@
  *  4. an IKE SA rekey collision whose loser's DELETE of its new IKE SA
  *     overtakes the loser's response to the winner's request;
  *  5. a terminate (of the new SA, or of the old one) while an IKE SA
- *     rekey is out.
+ *     rekey is out;
+ *  6. an IKE SA rekey collision whose other new SA ends here (terminated,
+ *     or its peer found dead) before our answer settles who won.
  * And the peer's ESP SPIs: 0 to 255 (RFC 4303 section 2.1) and one it
  * already uses are refused where the peer proposes them.
  */
@@ -343,6 +345,7 @@ static void test_ike_collision_delete_first(void)
 struct sa_state_walk {
 	enum ike_sa_state state;
 	uint64_t spi;
+	uint64_t skip; /* find_other: not this one */
 };
 
 static void find_state(void *ctx, const struct ike_sa_info *info)
@@ -353,6 +356,15 @@ static void find_state(void *ctx, const struct ike_sa_info *info)
 		s->spi = info->initiator ? info->spi_i : info->spi_r;
 }
 
+static void find_other(void *ctx, const struct ike_sa_info *info)
+{
+	struct sa_state_walk *s = ctx;
+	uint64_t spi = info->initiator ? info->spi_i : info->spi_r;
+
+	if (info->state == s->state && spi != s->skip)
+		s->spi = spi;
+}
+
 /*
  * The SA the rekey is making (listed, so a control client can name it) is
  * not ours to end by itself; ending the old SA ends what replaces it too,
@@ -361,7 +373,7 @@ static void find_state(void *ctx, const struct ike_sa_info *info)
 static void test_terminate_during_ike_rekey(void)
 {
 	static struct world w;
-	struct sa_state_walk s = { IKE_S_NEW, 0 };
+	struct sa_state_walk s = { IKE_S_NEW, 0, 0 };
 	uint64_t old;
 
 	establish(&w);
@@ -377,6 +389,68 @@ static void test_terminate_during_ike_rekey(void)
 	CHECK(fake_kernel_empty(&w.p[0].k));
 	CHECK(fake_kernel_empty(&w.p[1].k));
 	world_free(&w);
+}
+
+/*
+ * ---- 6. an IKE rekey collision, the peer's new SA ended here before our answer ----
+ *
+ * Both ends rekey at once and answer each other (2.8.2), so each holds the
+ * peer's new SA with the CHILD_SA on it.  Peer 0 terminates that SA and
+ * then ends it outright (as it would a peer found dead): it is gone here
+ * before peer 0's answer says who won.  If peer 1's exchange won
+ * (ours_wins false), the CHILD_SA lived on peer 1's SA, which peer 0's
+ * DELETE ends with it there: peer 0 drops its half and deletes its own
+ * new SA, and nothing is left.  Peer 0 once kept its new SA with the
+ * CHILD_SA while peer 1 had that SA as the replaced loser, without it.
+ * If peer 0's exchange won, its new SA carries the CHILD_SA on both ends.
+ */
+static void ike_collision_peer_sa_gone(bool ours_wins)
+{
+	static struct world w;
+	struct sa_state_walk s = { IKE_S_ESTABLISHED, 0, 0 };
+	uint64_t old;
+
+	establish(&w);
+	old = s.skip = world_sa_spi(&w.p[0]);
+	/* The exchange with the lowest nonce loses (2.8.2): Ni of peer 0 or of peer 1. */
+	w.p[0].nonce_first[w.p[0].n_nonces] = ours_wins ? 0x80 : 0x10;
+	w.p[0].nonce_first[w.p[0].n_nonces + 1] = 0x80;
+	w.p[1].nonce_first[w.p[1].n_nonces] = ours_wins ? 0x10 : 0x80;
+	w.p[1].nonce_first[w.p[1].n_nonces + 1] = 0x80;
+	CHECK_INT(ike_engine_rekey_ike(w.p[0].e, old), 0);
+	CHECK_INT(ike_engine_rekey_ike(w.p[1].e, world_sa_spi(&w.p[1])), 0);
+	CHECK_INT(w.q_len, 2);
+	world_deliver(&w, 0); /* peer 0's rekey at peer 1: answered, collision noted */
+	world_deliver(&w, 0); /* peer 1's rekey at peer 0: answered, collision noted */
+	world_work_all(&w);
+	CHECK_INT(w.q_len, 2);
+	/* Peer 1's new SA at peer 0: the only established SA there but the old one. */
+	ike_engine_foreach_sa(w.p[0].e, find_other, &s);
+	CHECK(s.spi != 0);
+	CHECK(ike_engine_find_sa(w.p[0].e, s.spi)->children != NULL);
+	CHECK_INT(ike_engine_terminate(w.p[0].e, s.spi), 0);
+	CHECK_INT(ike_engine_terminate(w.p[0].e, s.spi), 0);
+	CHECK(ike_engine_find_sa(w.p[0].e, s.spi) == NULL);
+	world_run(&w, 60000);
+	if (ours_wins) {
+		check_agree(&w, 1, "IKE rekey collision won, the peer's SA ended here");
+	} else {
+		CHECK_INT(world_sa_count(&w.p[0]), 0);
+		CHECK_INT(world_sa_count(&w.p[1]), 0);
+		CHECK(fake_kernel_empty(&w.p[0].k));
+		CHECK(fake_kernel_empty(&w.p[1].k));
+	}
+	world_free(&w);
+}
+
+static void test_ike_collision_winner_gone(void)
+{
+	ike_collision_peer_sa_gone(false);
+}
+
+static void test_ike_collision_loser_gone(void)
+{
+	ike_collision_peer_sa_gone(true);
 }
 
 /* ---- the peer's SPIs ---- */
@@ -540,6 +614,8 @@ static const struct {
 	{ "child-rekey-answer-lost", test_child_rekey_answer_lost },
 	{ "ike-collision-delete-first", test_ike_collision_delete_first },
 	{ "terminate-during-ike-rekey", test_terminate_during_ike_rekey },
+	{ "ike-collision-winner-gone", test_ike_collision_winner_gone },
+	{ "ike-collision-loser-gone", test_ike_collision_loser_gone },
 	{ "peer-spis", test_peer_spis },
 	{ "duplicate-child", test_duplicate_child },
 	{ "rekey-deleted-child", test_rekey_deleted_child },
