@@ -490,6 +490,13 @@ static bool child_expire(struct ike_child *c, bool inbound, bool hard)
 		/* The kernel dropped it already; tell the peer, forget it. */
 		struct ike_task *t = NULL;
 
+		/*
+		 * The other SA of the pair expired first (the kernel expires
+		 * both, one after the other), or we were deleting it anyway:
+		 * that DELETE says it all.
+		 */
+		if (sa->state == IKE_S_ESTABLISHED && task_delete_child_queued(sa, c->spi_in))
+			return true;
 		if (sa->state == IKE_S_ESTABLISHED && c->succ != CHILD_SUCC_REPLACED)
 			t = task_delete_child_new(c->spi_in, false);
 		/* Lost, not replaced: its connection may want it back. */

@@ -15,6 +15,8 @@ struct ike_task *task_delete_ike_new(void);
 struct ike_task *task_terminate_new(void);
 /* retire: the CHILD_SA was replaced; keep its inbound SA a while. */
 struct ike_task *task_delete_child_new(uint32_t spi_in, bool retire);
+/* A DELETE of the CHILD_SA with this inbound SPI is queued on sa, or out. */
+bool task_delete_child_queued(const struct ike_sa *sa, uint32_t spi_in);
 /*
  * A DELETE for a CHILD_SA the peer made but we could not keep (no longer
  * here): spi_in is the inbound SPI we had given it.

@@ -181,6 +181,17 @@ struct ike_task *task_delete_child_new(uint32_t spi_in, bool retire)
 	return t;
 }
 
+bool task_delete_child_queued(const struct ike_sa *sa, uint32_t spi_in)
+{
+	for (const struct ike_task *t = sa->tasks; t; t = t->next) {
+		const struct task_info *ti = (const struct task_info *)t;
+
+		if (t->ops == &delete_child_ops && ti->spi_in == spi_in && !ti->gone)
+			return true;
+	}
+	return false;
+}
+
 struct ike_task *task_delete_gone_new(uint32_t spi_in)
 {
 	struct ike_task *t = info_new(&delete_child_ops, spi_in);

@@ -263,6 +263,23 @@ static void test_expire(void)
 	installed_children(&w.p[1], &in);
 	id.spi = in;
 	CHECK_INT(ike_engine_expire(w.p[1].e, &id, true), 0);
+	/* The outbound SA of the pair expires right after: its DELETE is out already. */
+	for (struct ike_child *c = sa_of(&w.p[1])->children; c; c = c->next) {
+		if (c->spi_in != in)
+			continue;
+		id.dst = w.p[0].addr;
+		id.spi = c->spi_out;
+	}
+	CHECK(id.spi != in);
+	CHECK_INT(ike_engine_expire(w.p[1].e, &id, true), 0);
+	{
+		size_t n_tasks = 0;
+
+		for (const struct ike_task *t = sa_of(&w.p[1])->tasks; t; t = t->next)
+			n_tasks++;
+		CHECK_INT(n_tasks, 1);
+	}
+	id.dst = w.p[1].addr;
 	world_run(&w, 10000);
 	CHECK_INT(installed_children(&w.p[0], NULL), 0);
 	CHECK(fake_kernel_empty(&w.p[0].k) && fake_kernel_empty(&w.p[1].k));
