@@ -20,6 +20,7 @@
 #include "ike/cert.h"
 #include "ike/engine.h"
 #include "ike/ocsp.h"
+#include "ike/payload.h"
 #include "world.h"
 
 #define IKE "aes128gcm16-prfsha256-x25519"
@@ -675,6 +676,14 @@ static void ocsp_world(struct world *w, struct side sides[2], int verifier,
 	EVP_PKEY_free(k1);
 }
 
+/* The held work answered good and completed on peer v's engine. */
+static void ocsp_release(struct world *w, int v)
+{
+	ocsp_answer(oc.held, V_OCSP_CERTSTATUS_GOOD);
+	ike_engine_complete(w->p[v].e, oc.held);
+	oc.held = NULL;
+}
+
 static struct outcome ocsp_outcome(struct world *w)
 {
 	struct outcome o;
@@ -770,9 +779,7 @@ static void test_ocsp_retransmit(void)
 		CHECK_INT(s.work_pending, 1);
 		/* The waiting side left its state alone. */
 		CHECK_INT(world_sa_count(&w.p[v]), 1);
-		ocsp_answer(oc.held, V_OCSP_CERTSTATUS_GOOD);
-		ike_engine_complete(w.p[v].e, oc.held);
-		oc.held = NULL;
+		ocsp_release(&w, v);
 		world_run(&w, 60000);
 		o = ocsp_outcome(&w);
 		expect_up(&o, what);
@@ -805,18 +812,88 @@ static void test_ocsp_never(void)
 		CHECK_MSG(o.up[0] + o.up[1] == 0 || !o.up[v], "%s: the verifier came up", what);
 		CHECK_MSG(o.empty[v], "%s: SAs installed by the verifier", what);
 		CHECK_MSG(world_sa_count(&w.p[v]) == 0, "%s: the waiting SA lives on", what);
-		if (oc.held) {
-			/* Answered after the SA died: dropped. */
-			ocsp_answer(oc.held, V_OCSP_CERTSTATUS_GOOD);
-			ike_engine_complete(w.p[v].e, oc.held);
-			oc.held = NULL;
-		}
+		/* Answered after the SA died: dropped. */
+		if (oc.held)
+			ocsp_release(&w, v);
 		world_run(&w, 60000);
 		ike_engine_stats(w.p[v].e, &s);
 		CHECK_INT(s.work_dropped, 1);
 		CHECK_INT(s.work_pending, 0);
 		o = ocsp_outcome(&w);
 		CHECK_MSG(o.up[v] == 0 && o.empty[v], "%s: up after a late answer", what);
+		world_free(&w);
+		sides_free(sides);
+	}
+}
+
+static void b_delete_ike(struct ike_mb *mb, void *ctx)
+{
+	(void)ctx;
+	ike_mb_delete(mb, IKEV2_PROTO_IKE, 0, NULL, 0);
+}
+
+static void b_auth_failed(struct ike_mb *mb, void *ctx)
+{
+	(void)ctx;
+	ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+}
+
+/*
+ * While one side waits for its OCSP answer, the other (holding the SA's
+ * keys) sends what it may not: a DELETE of the IKE SA and a
+ * CREATE_CHILD_SA at the next message IDs, a refusal as a second IKE_AUTH
+ * response, an INFORMATIONAL response.  None moves the waiting SA: it
+ * still waits, and comes up once answered.
+ */
+static void test_ocsp_hostile(void)
+{
+	for (int v = 1; v >= 0; v--) {
+		static struct world w;
+		struct side sides[2];
+		struct ike_stats s0, s1;
+		struct outcome o;
+		const char *what = v ? "responder waits, hostile" : "initiator waits, hostile";
+		int other = 1 - v;
+		uint64_t spi;
+
+		ocsp_world(&w, sides, v, IKE_REVOCATION_STRICT, ANS_HOLD);
+		/* Deliver until the work is out, before any retransmission. */
+		for (int i = 0; i < 200 && !oc.held; i++) {
+			if (w.q_len)
+				world_deliver(&w, 0);
+			else
+				world_work_all(&w);
+		}
+		CHECK_MSG(oc.held != NULL, "%s: no OCSP work", what);
+		if (!oc.held) {
+			world_free(&w);
+			sides_free(sides);
+			continue;
+		}
+		ike_engine_stats(w.p[v].e, &s0);
+		spi = world_sa_spi(&w.p[other]);
+		CHECK_INT(world_forge(&w, other, spi, IKEV2_EXCH_INFORMATIONAL, false, v ? 1 : 0,
+				      b_delete_ike, NULL), 0);
+		CHECK_INT(world_forge(&w, other, spi, IKEV2_EXCH_INFORMATIONAL, false, v ? 2 : 1,
+				      b_delete_ike, NULL), 0);
+		CHECK_INT(world_forge(&w, other, spi, IKEV2_EXCH_CREATE_CHILD_SA, false, v ? 1 : 0,
+				      b_auth_failed, NULL), 0);
+		CHECK_INT(world_forge(&w, other, spi, IKEV2_EXCH_IKE_AUTH, true, 1, b_auth_failed,
+				      NULL), 0);
+		CHECK_INT(world_forge(&w, other, spi, IKEV2_EXCH_INFORMATIONAL, true, v ? 1 : 2,
+				      b_delete_ike, NULL), 0);
+		while (w.q_len)
+			world_deliver(&w, 0);
+		ike_engine_stats(w.p[v].e, &s1);
+		CHECK_MSG(s1.rx_unexpected >= s0.rx_unexpected + 5, "%s: %llu of 5 dropped", what,
+			  (unsigned long long)(s1.rx_unexpected - s0.rx_unexpected));
+		CHECK_INT(s1.work_pending, 1);
+		CHECK_INT(world_sa_count(&w.p[v]), 1);
+		CHECK_INT(world_events(&w.p[v], IKE_EV_AUTH_FAILED), 0);
+		ocsp_release(&w, v);
+		world_run(&w, 60000);
+		o = ocsp_outcome(&w);
+		CHECK_MSG(o.up[v] == 1 && o.child_up[v] == 1, "%s: not up after the answer", what);
 		world_free(&w);
 		sides_free(sides);
 	}
@@ -836,6 +913,7 @@ int main(void)
 	test_ocsp_answers();
 	test_ocsp_retransmit();
 	test_ocsp_never();
+	test_ocsp_hostile();
 	pki_free();
 	return check_done("certauth");
 }
