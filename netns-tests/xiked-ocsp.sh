@@ -9,7 +9,8 @@
 #     no CHILD SA on either;
 #   - the responder gone: peer 2 with revocation = strict refuses, with
 #     relaxed lets the tunnel up.
-# Both daemons start afresh for each case (the OCSP cache starts empty).
+# Both daemons start afresh for each case (the OCSP cache starts empty);
+# peer 1 runs without worker threads, peer 2 with one.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xiked-lib.sh"
 . "$(dirname "$0")/ocsp-lib.sh"
@@ -43,8 +44,15 @@ ocsp_responder 8888 responder
 
 # conf N CERT REVOCATION: peer N with certificates both ways, asking the responder.
 conf() {
-	if [ "$1" = 1 ]; then _me=p1.test _peer=p2.test; else _me=p2.test _peer=p1.test; fi
-	xiked_conf_t "$1" "backend = soft" "auth = pubkey" "remote-auth = pubkey" \
+	# Peer 1 without worker threads (OCSP is still handed out), peer 2 with.
+	if [ "$1" = 1 ]; then
+		_me=p1.test _peer=p2.test _g="backend = soft
+threads = 1"
+	else
+		_me=p2.test _peer=p1.test _g="backend = soft
+threads = 2"
+	fi
+	xiked_conf_t "$1" "$_g" "auth = pubkey" "remote-auth = pubkey" \
 		"local-id = $_me" "remote-id = $_peer" "cert = $pki/$2.pem" \
 		"key = $pki/$2.key" "ca = $pki/ca.pem" "revocation = $3" "ocsp-uri = $uri"
 }
