@@ -2,6 +2,7 @@
 #include "world.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -74,8 +75,10 @@ static void w_event(void *ctx, const struct ike_event *ev)
 {
 	struct w_peer *p = ctx;
 
-	if (p->n_events < W_MAX_EVENTS)
+	if (p->n_events < W_MAX_EVENTS) {
+		p->child_end[p->n_events] = ev->child ? (int)ev->child->end : -1;
 		p->events[p->n_events++] = *ev;
+	}
 }
 
 void world_init(struct world *w, const struct ike_engine_cfg *cfg0,
@@ -386,4 +389,52 @@ int world_forge(struct world *w, int from, uint64_t spi, uint8_t exch, bool resp
 	pkt->dst = sa->remote;
 	world_put(w, pkt);
 	return 0;
+}
+
+size_t world_installed(struct w_peer *p, uint32_t *spi_in)
+{
+	struct ike_child_info ci;
+	size_t n = 0;
+
+	for (size_t i = 0; ike_engine_child_info(p->e, world_sa_spi(p), i, &ci) == 0; i++) {
+		if (strcmp(ci.state, "INSTALLED") == 0) {
+			n++;
+			if (spi_in)
+				*spi_in = ci.spi_in;
+		}
+	}
+	return n;
+}
+
+bool world_one_pair(struct world *w, char *why, size_t len)
+{
+	const struct fake_kernel *k0 = &w->p[0].k, *k1 = &w->p[1].k;
+	size_t c0 = world_installed(&w->p[0], NULL), c1 = world_installed(&w->p[1], NULL);
+
+	if (c0 != 1 || c1 != 1) {
+		snprintf(why, len, "%zu / %zu CHILD_SAs", c0, c1);
+		return false;
+	}
+	if (k0->n_sas != 2 || k1->n_sas != 2) {
+		snprintf(why, len, "%zu / %zu kernel SAs", k0->n_sas, k1->n_sas);
+		return false;
+	}
+	for (size_t i = 0; i < k0->n_sas; i++) {
+		const struct xk_sa *b = fake_kernel_find(k1, k0->sas[i].spi);
+
+		if (!b || b->inbound == k0->sas[i].inbound ||
+		    memcmp(b->enc_key, k0->sas[i].enc_key, b->enc_key_len)) {
+			snprintf(why, len, "SA %08x unmatched", k0->sas[i].spi);
+			return false;
+		}
+	}
+	if (k0->n_pols != 3 || k1->n_pols != 3) {
+		snprintf(why, len, "%zu / %zu policies", k0->n_pols, k1->n_pols);
+		return false;
+	}
+	if (k0->n_spis || k1->n_spis) {
+		snprintf(why, len, "%zu / %zu SPIs left allocated", k0->n_spis, k1->n_spis);
+		return false;
+	}
+	return true;
 }

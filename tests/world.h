@@ -39,6 +39,8 @@ struct w_peer {
 	struct fake_kernel k;
 	struct xk_addr addr;
 	struct ike_event events[W_MAX_EVENTS];
+	/* events[i].child->end (the pointer lives only during the call); -1 without one. */
+	int child_end[W_MAX_EVENTS];
 	size_t n_events;
 	unsigned sent;
 	/*
@@ -135,6 +137,15 @@ typedef void (*w_build)(struct ike_mb *mb, void *ctx);
  */
 int world_forge(struct world *w, int from, uint64_t spi, uint8_t exch, bool response,
 		uint32_t mid, w_build build, void *ctx);
+
+/* INSTALLED CHILD_SAs of p's one IKE SA; *spi_in (if given): the last one's inbound SPI. */
+size_t world_installed(struct w_peer *p, uint32_t *spi_in);
+/*
+ * Exactly one CHILD_SA pair each side: installed once, two kernel SAs
+ * matching crosswise (direction and key), three policies, no SPI left
+ * allocated.  False with why (of len) filled in if not.
+ */
+bool world_one_pair(struct world *w, char *why, size_t len);
 
 /* The one IKE SA on a peer (by walking), its local SPI; 0 if none. */
 uint64_t world_sa_spi(struct w_peer *p);

@@ -65,6 +65,7 @@
 #   bl_load_wait_ready SECS wait until its opening is over
 #   bl_load_finish [quiet]  SIGINT (DELETE everything), wait, check the report
 #   bl_ticks PID            user + system CPU so far, in clock ticks
+#   bl_sys_ticks PID        the system part of it
 #   bl_rss PID              resident set size, kB
 #   bl_now                  seconds since the epoch with nanoseconds
 #   bl_x25519               X25519 derive operations/s on one core
@@ -114,6 +115,11 @@ bl_ticks_workers() {
 		_w=$((_w + ${_s% *} + ${_s#* }))
 	done
 	echo "$_w"
+}
+
+# bl_sys_ticks PID: the system (kernel) part of bl_ticks.
+bl_sys_ticks() {
+	cut -d' ' -f15 "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
 bl_rss() {

@@ -1006,9 +1006,11 @@ run_case() {
 	else
 		xike_conf | xiked_start 1
 	fi
+	stage "xiked answers"
 	xctl monitor >"$XK_DIR/events" 2>&1 &
 	at_exit "kill $! 2>/dev/null"
 	charon_wait
+	stage "charon answers"
 	charon_load
 	stage "both daemons loaded"
 	if command -v case_prepare >/dev/null 2>&1; then

@@ -1,7 +1,8 @@
 #!/bin/sh
 # SA lifecycle over kernel ESP (inside UML): rekeying every few seconds
 # under a counted ping flow loses nothing; a hard lifetime removes the
-# CHILD SA on both ends; a peer killed with kill -9 is found dead by DPD;
+# CHILD SA on both ends, or (start = start) it comes back on the same IKE
+# SA; a peer killed with kill -9 is found dead by DPD;
 # a restarted peer's INITIAL_CONTACT clears what was kept of it; lost
 # kernel events (an overrun of the XFRM event socket while 120 tunnels'
 # SAs expire at once) are made up for by reading the kernel back.
@@ -49,6 +50,27 @@ wait_for 10 states_are 2 0 || fail "peer 2 kept states past the hard lifetime"
 child_up 1 && fail "peer 1 still lists the CHILD SA"
 # The first end whose kernel expires it tells the other: one of them counts it.
 [ $(( $(stat_of 1 expires) + $(stat_of 2 expires) )) -ge 1 ] || fail "no expire counted"
+xiked_stop 1
+xiked_stop 2
+
+# A CHILD SA that comes back (xiked.conf(5) life-time).
+spi_changed() {
+	_s=$(sas_field "$1" spi-in | head -1)
+	[ -n "$_s" ] && [ "$_s" != "$2" ]
+}
+
+say "start = start: a CHILD SA lost to its hard lifetime comes back on the same IKE SA"
+conf 1 "start = start" "rekey-time = 0" "life-time = 4s" | xiked_start 1
+conf 2 "rekey-time = 0" "life-time = 1h" | xiked_start 2
+wait_for 20 child_up 1 || fail "no CHILD SA"
+ike=$(sas_field 1 spi-i | head -1)
+old=$(sas_field 1 spi-in | head -1)
+wait_for 20 spi_changed 1 "$old" || { xiked_log 1 | tail; fail "no new CHILD SA after the hard lifetime"; }
+wait_for 10 child_up 1 || fail "no CHILD SA after the hard lifetime"
+[ "$(ike_sas 1)" -eq 1 ] && [ "$(sas_field 1 spi-i | head -1)" = "$ike" ] ||
+	fail "the IKE SA changed: $(sas_field 1 spi-i)"
+check n1 ping -c 2 -W 2 "$IP2_4"
+xiked_log 1 | grep -q "lost: making it again" || fail "no re-creation logged"
 xiked_stop 1
 xiked_stop 2
 
@@ -114,10 +136,14 @@ REKEY=${XIKE_OVERRUN_REKEY:-30}
 
 # Peer 1's lifetimes per tunnel: rekey at REKEY s (less up to 10%) or a
 # hard lifetime just past it; peer 2 would keep them all for an hour.
+# The hard ones are initiated by hand (start = none): with start = start a
+# CHILD SA lost to its hard lifetime is made again, and here they should go.
 lifetimes() {
-	awk -v s="$S" -v r="$REKEY" '{ print }
+	awk -v s="$S" -v r="$REKEY" '
+		/^\[conn t[0-9]+\]$/ { i = substr($0, 8) + 0 }
+		$0 == "start = start" && i > s { print "start = none"; next }
+		{ print }
 		/^\[conn t[0-9]+\]$/ {
-			i = substr($0, 8) + 0
 			if (i <= s) printf "rekey-time = %ds\nlife-time = 1h\n", r
 			else printf "rekey-time = 0\nlife-time = %ds\n", r + 3
 		}'
@@ -151,6 +177,11 @@ xiked_conf_many 2 "$N" overrun "install-routes = no" |
 t0=$(date +%s)
 xiked_conf_many 1 "$N" overrun "install-routes = no" "kernel-event-buffer = 1024" |
 	lifetimes | xiked_start 1
+i=$(( S + 1 ))
+while [ "$i" -le "$N" ]; do
+	ctl 1 initiate "t$i" >/dev/null || fail "initiate t$i"
+	i=$(( i + 1 ))
+done
 wait_for 60 tunnels_up "$N" || fail "only $(child_count 1) of $N tunnels up"
 up=$(( $(date +%s) - t0 ))
 say "$N tunnels up in ${up}s"

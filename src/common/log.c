@@ -72,12 +72,17 @@ const char *xk_log_sub_name(enum xk_log_sub sub)
 	return (unsigned)sub < XK_SUB_COUNT ? sub_names[sub] : "?";
 }
 
+bool xk_log_on(enum xk_log_sub sub, enum xk_log_level level)
+{
+	return (unsigned)sub < XK_SUB_COUNT && level >= sub_level[sub];
+}
+
 void xk_log_sub(enum xk_log_sub sub, enum xk_log_level level, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
 
-	if ((unsigned)sub >= XK_SUB_COUNT || level < sub_level[sub])
+	if (!xk_log_on(sub, level))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);

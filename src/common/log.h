@@ -12,6 +12,7 @@
 #define XK_LOG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum xk_log_level {
 	XK_LOG_DEBUG,
@@ -53,8 +54,15 @@ const char *xk_log_sub_name(enum xk_log_sub sub);
 
 void xk_log_sub(enum xk_log_sub sub, enum xk_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * Whether a line of that level would be written.  The arguments of a log
+ * call are made before the call looks at the level: a line whose arguments
+ * cost (a suite or traffic selectors printed into buffers) asks first.
+ */
+bool xk_log_on(enum xk_log_sub sub, enum xk_log_level level);
 
 #define xk_log(level, ...) xk_log_sub(XK_LOG_SUB, level, __VA_ARGS__)
+#define xk_log_enabled(level) xk_log_on(XK_LOG_SUB, level)
 #define xk_debug(...) xk_log_sub(XK_LOG_SUB, XK_LOG_DEBUG, __VA_ARGS__)
 #define xk_info(...) xk_log_sub(XK_LOG_SUB, XK_LOG_INFO, __VA_ARGS__)
 #define xk_notice(...) xk_log_sub(XK_LOG_SUB, XK_LOG_NOTICE, __VA_ARGS__)

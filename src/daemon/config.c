@@ -184,6 +184,20 @@ static bool parse_mark(char *v, struct xk_tag *t)
 	return parse_u32(v, &t->mark) && (t->mark & ~t->mark_mask) == 0;
 }
 
+/* none | start | trap: start, and close-action, which takes the same words. */
+static bool start_word(const char *v, enum xd_start *out)
+{
+	if (!strcmp(v, "none"))
+		*out = XD_START_NONE;
+	else if (!strcmp(v, "start"))
+		*out = XD_START_START;
+	else if (!strcmp(v, "trap"))
+		*out = XD_START_TRAP;
+	else
+		return false;
+	return true;
+}
+
 static bool parse_bool(const char *v, bool *out)
 {
 	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1")) {
@@ -468,13 +482,7 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		else
 			return fail(p, c->name, k, "'%s' is not tunnel or transport", v);
 	} else if (!strcmp(k, "start")) {
-		if (!strcmp(v, "none"))
-			c->start = XD_START_NONE;
-		else if (!strcmp(v, "start"))
-			c->start = XD_START_START;
-		else if (!strcmp(v, "trap"))
-			c->start = XD_START_TRAP;
-		else
+		if (!start_word(v, &c->start))
 			return fail(p, c->name, k, "'%s' is not none, start or trap", v);
 	} else if (!strcmp(k, "dpd") || !strcmp(k, "rekey-time") || !strcmp(k, "ike-rekey-time") ||
 		   !strcmp(k, "life-time") || !strcmp(k, "dpd-timeout") || !strcmp(k, "reauth-time")) {
@@ -495,6 +503,10 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 			c->life_s = (uint32_t)d;
 			c->life_set = true;
 		}
+	} else if (!strcmp(k, "close-action")) {
+		if (!start_word(v, &c->close_action))
+			return fail(p, c->name, k, "'%s' is not none, start or trap", v);
+		c->close_set = true;
 	} else if (!strcmp(k, "dpd-action")) {
 		if (!strcmp(v, "clear"))
 			c->dpd_action = XD_DPD_CLEAR;
@@ -851,7 +863,15 @@ static void finish(struct parser *p)
 			     c->dpd_action == XD_DPD_RESTART ? "restart" : "trap");
 			break;
 		}
-		if ((c->start == XD_START_TRAP || c->dpd_action == XD_DPD_TRAP) &&
+		if (!c->close_set)
+			c->close_action = c->start;
+		if (c->close_action != XD_START_NONE && !c->remote.family) {
+			fail(p, c->name, "close-action", "%s needs a remote address",
+			     c->close_action == XD_START_START ? "start" : "trap");
+			break;
+		}
+		if ((c->start == XD_START_TRAP || c->dpd_action == XD_DPD_TRAP ||
+		     c->close_action == XD_START_TRAP) &&
 		    (!c->n_local_ts && !c->local.family)) {
 			fail(p, c->name, "local", "trapping needs local (or local-ts)");
 			break;
@@ -961,6 +981,7 @@ bool xd_conn_same(const struct xd_conn *a, const struct xd_conn *b)
 	       !memcmp(a->local_ts, b->local_ts, a->n_local_ts * sizeof(a->local_ts[0])) &&
 	       !memcmp(a->remote_ts, b->remote_ts, a->n_remote_ts * sizeof(a->remote_ts[0])) &&
 	       a->mode == b->mode && a->start == b->start && a->dpd_s == b->dpd_s &&
+	       a->close_action == b->close_action &&
 	       a->dpd_timeout_s == b->dpd_timeout_s && a->dpd_action == b->dpd_action &&
 	       a->rekey_s == b->rekey_s && a->ike_rekey_s == b->ike_rekey_s &&
 	       a->reauth_s == b->reauth_s &&
@@ -1007,6 +1028,14 @@ void xd_conn_to_engine(const struct xd_conn *c, struct ike_conn_cfg *out)
 	out->dpd_s = c->dpd_s;
 	out->dpd_timeout_s = c->dpd_timeout_s;
 	out->force_encap = c->encap;
+	/*
+	 * Lost to a hard lifetime (or a rekey the peer did not know): a
+	 * start = start CHILD_SA is made again at once; a trapped one's trap
+	 * never left.  Closed by the peer: as close-action says (trap is the
+	 * daemon's, on CHILD_DOWN).
+	 */
+	out->recreate_lost = c->start == XD_START_START;
+	out->recreate_closed = c->close_action == XD_START_START;
 	out->fragmentation = c->fragmentation;
 	out->fragment_size = c->fragment_size;
 	out->tag_in = c->tag_in;

@@ -56,6 +56,9 @@ struct xd_conn {
 	size_t n_local_ts, n_remote_ts;
 	enum xk_mode mode;
 	enum xd_start start;
+	/* What a CHILD_SA the peer deletes brings (the same words as start). */
+	enum xd_start close_action;
+	bool close_set; /* close-action given; else it follows start */
 	uint32_t dpd_s, dpd_timeout_s, rekey_s, ike_rekey_s, life_s;
 	uint32_t reauth_s; /* 0: never */
 	enum xd_dpd_action dpd_action;

@@ -7,6 +7,7 @@
  * (events.c) and start-up, shutdown and signals (main.c).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,7 +227,8 @@ static int conn_add(struct xiked *d, struct xd_conn *c, char *err, size_t errlen
 		return r;
 	xd_conn_to_engine(c, &ec);
 	/* Trapped (or trap-on-dpd) conns: CHILD_SAs share the trap's reqid. */
-	if (c->start == XD_START_TRAP || c->dpd_action == XD_DPD_TRAP)
+	if (c->start == XD_START_TRAP || c->dpd_action == XD_DPD_TRAP ||
+	    c->close_action == XD_START_TRAP)
 		ec.reqid = trap_reqid(d, c);
 	/* Userspace ESP rides in UDP, unless it has a raw ESP socket. */
 	if (d->soft && !esp_soft_raw_esp(d->soft))
@@ -291,6 +293,65 @@ static void creds_hand_over(struct xd_config *old, struct xd_config *next)
 	}
 }
 
+/*
+ * The settings a running daemon keeps until it restarts: sockets, the
+ * backend, who it runs as, its threads.  A reload compares and keeps them
+ * through this table; `key` names the setting in the warning (NULL: a
+ * field that follows the one before it, such as a looked-up id).
+ */
+#define STARTUP(field, key) \
+	{ offsetof(struct xd_config, field), sizeof(((struct xd_config *)0)->field), key }
+static const struct {
+	size_t off, size;
+	const char *key;
+} startup_only[] = {
+	STARTUP(listen, "listen"),
+	STARTUP(n_listen, "listen"),
+	STARTUP(port, "port"),
+	STARTUP(nat_port, "nat-port"),
+	STARTUP(socket, "socket"),
+	STARTUP(socket_group, "socket-group"),
+	STARTUP(socket_gid, NULL),
+	STARTUP(backend, "backend"),
+	STARTUP(install_routes, "install-routes"),
+	STARTUP(route_table, "route-table"),
+	STARTUP(keepalive_s, "keepalive"),
+	STARTUP(user, "user"),
+	STARTUP(user_found, NULL),
+	STARTUP(uid, NULL),
+	STARTUP(gid, NULL),
+	STARTUP(log_json, "log-format"),
+	STARTUP(event_buffer, "kernel-event-buffer"),
+	STARTUP(threads, "threads"),
+};
+#undef STARTUP
+
+/* Warn, naming each, of the start-up settings a reload would change. */
+static void startup_kept(const struct xd_config *run, const struct xd_config *next)
+{
+	char changed[256] = "";
+	size_t len = 0;
+	const char *last = NULL;
+
+	for (size_t i = 0; i < sizeof(startup_only) / sizeof(startup_only[0]); i++) {
+		const char *key = startup_only[i].key;
+
+		if (!key || !memcmp((const char *)run + startup_only[i].off,
+				    (const char *)next + startup_only[i].off, startup_only[i].size))
+			continue;
+		if (last && !strcmp(last, key))
+			continue;
+		len += (size_t)snprintf(changed + len, sizeof(changed) - len, "%s%s",
+					len ? ", " : "", key);
+		if (len >= sizeof(changed))
+			break;
+		last = key;
+	}
+	if (changed[0])
+		xk_warn("reload: %s changed, which take%s effect at restart", changed,
+			strchr(changed, ',') ? "" : "s");
+}
+
 int xd_reload(struct xiked *d, char *err, size_t errlen)
 {
 	struct xd_config next, old;
@@ -307,17 +368,7 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 			return -EINVAL;
 		}
 	}
-	if (next.port != d->cfg.port || next.nat_port != d->cfg.nat_port ||
-	    strcmp(next.socket, d->cfg.socket) || strcmp(next.socket_group, d->cfg.socket_group) ||
-	    next.n_listen != d->cfg.n_listen ||
-	    memcmp(next.listen, d->cfg.listen, sizeof(next.listen)) ||
-	    next.backend != d->cfg.backend || next.install_routes != d->cfg.install_routes ||
-	    next.route_table != d->cfg.route_table || next.keepalive_s != d->cfg.keepalive_s ||
-	    strcmp(next.user, d->cfg.user) || next.log_json != d->cfg.log_json ||
-	    next.event_buffer != d->cfg.event_buffer || next.threads != d->cfg.threads)
-		xk_warn("reload: changes to listen, port, nat-port, socket, socket-group, backend, "
-			"install-routes, route-table, keepalive, user, log-format, "
-			"kernel-event-buffer and threads take effect at restart");
+	startup_kept(&d->cfg, &next);
 	/* Conns that are gone or changed go first, with their SAs. */
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		struct xd_conn *o = &d->cfg.conns[i];
@@ -332,25 +383,9 @@ int xd_reload(struct xiked *d, char *err, size_t errlen)
 	creds_hand_over(&old, &next);
 	d->cfg = next;
 	/* Keep what the running daemon was started with. */
-	d->cfg.port = old.port;
-	d->cfg.nat_port = old.nat_port;
-	memcpy(d->cfg.socket, old.socket, sizeof(d->cfg.socket));
-	/* The socket's group is the one it was made with. */
-	memcpy(d->cfg.socket_group, old.socket_group, sizeof(d->cfg.socket_group));
-	d->cfg.socket_gid = old.socket_gid;
-	memcpy(d->cfg.listen, old.listen, sizeof(d->cfg.listen));
-	d->cfg.n_listen = old.n_listen;
-	d->cfg.backend = old.backend;
-	d->cfg.threads = old.threads;
-	d->cfg.install_routes = old.install_routes;
-	d->cfg.route_table = old.route_table;
-	d->cfg.keepalive_s = old.keepalive_s;
-	d->cfg.log_json = old.log_json;
-	d->cfg.event_buffer = old.event_buffer;
-	memcpy(d->cfg.user, old.user, sizeof(d->cfg.user));
-	d->cfg.user_found = old.user_found;
-	d->cfg.uid = old.uid;
-	d->cfg.gid = old.gid;
+	for (size_t i = 0; i < sizeof(startup_only) / sizeof(startup_only[0]); i++)
+		memcpy((char *)&d->cfg + startup_only[i].off,
+		       (const char *)&old + startup_only[i].off, startup_only[i].size);
 	/* The kept ones first: an added conn may share a kept one's device. */
 	for (size_t i = 0; i < d->cfg.n_conns; i++) {
 		struct xd_conn *n = &d->cfg.conns[i];
@@ -494,6 +529,27 @@ static void on_peer_dead(struct xiked *d, const char *name)
 	}
 }
 
+/*
+ * The peer deleted a CHILD_SA of the connection, its IKE SA living on.
+ * close-action = start: the engine makes it again (recreate_closed);
+ * trap: the next packet does, through the connection's trap policies
+ * (a trapped connection's never left; another's go in now, as for
+ * dpd-action = trap).  Its own policies are gone already (CHILD_DOWN
+ * follows their removal).
+ */
+static void on_child_closed(struct xiked *d, const char *name)
+{
+	const struct xd_conn *c = conn_find(&d->cfg, name);
+	int r;
+
+	if (!c || c->close_action != XD_START_TRAP || d->stopping || xd_traps_has(d, c->name))
+		return;
+	xk_notice("conn=%s: CHILD_SA closed by the peer, waiting for traffic", name);
+	r = xd_traps_install(d, c, c->reqid);
+	if (r < 0)
+		xk_warn("conn=%s: cannot install trap policies: %s", name, strerror(-r));
+}
+
 void xd_conn_event(struct xiked *d, const struct ike_event *ev)
 {
 	/*
@@ -522,6 +578,8 @@ void xd_conn_event(struct xiked *d, const struct ike_event *ev)
 	}
 	if (ev->type == IKE_EV_PEER_DEAD)
 		on_peer_dead(d, ev->conn);
+	if (ev->type == IKE_EV_CHILD_DOWN && ev->child && ev->child->end == IKE_CHILD_END_CLOSED)
+		on_child_closed(d, ev->conn);
 }
 
 void xd_conns_init(struct xiked *d)

@@ -917,6 +917,10 @@ void xd_ctl_event(struct xiked *d, const struct ike_event *ev)
 		add(o, "spi-in", hex32(ev->child->spi_in));
 		add(o, "spi-out", hex32(ev->child->spi_out));
 	}
+	if (ev->child && ev->type == IKE_EV_CHILD_DOWN)
+		add(o, "end", json_object_new_string(ev->child->end == IKE_CHILD_END_CLOSED ? "closed"
+						     : ev->child->end == IKE_CHILD_END_LOST ? "lost"
+											     : "local"));
 	if (ev->notify)
 		add(o, "notify", json_object_new_string(ikev2_notify_name(ev->notify)));
 	if (ev->reason)

@@ -117,6 +117,7 @@ struct xiked {
 
 	struct xd_sock socks[2 * XD_MAX_LISTEN * 2 + 4];
 	size_t n_socks;
+	uint8_t *rx_buf; /* the IKE sockets' receive batch (net.c) */
 	ev_io soft_ike; /* with userspace ESP: IKE on its NAT-T socket */
 
 	ev_timer timer; /* the engine's next deadline (loop.c) */

@@ -17,6 +17,7 @@
 #include <linux/udp.h>
 #include <linux/xfrm.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -34,6 +35,15 @@
 
 /* Receive buffer of each IKE socket (bytes). */
 #define XD_IKE_RCVBUF (4 << 20)
+/*
+ * Reading: datagrams per recvmmsg, and batches per wake-up (64 datagrams,
+ * as many as the loop of single reads before it took).  Each buffer holds
+ * the largest UDP payload; only the pages a datagram touches are ever
+ * made resident.
+ */
+#define XD_RX_BATCH 8
+#define XD_RX_ROUNDS 8
+#define XD_RX_SIZE 65536
 
 static const uint8_t non_esp_marker[4];
 
@@ -134,6 +144,11 @@ int xd_net_open(struct xiked *d)
 	bool nat_t = !d->soft;
 	int err, opened = 0;
 
+	if (!d->rx_buf) {
+		d->rx_buf = malloc((size_t)XD_RX_BATCH * XD_RX_SIZE);
+		if (!d->rx_buf)
+			return -ENOMEM;
+	}
 	if (d->soft) {
 		ev_io_init(&d->soft_ike, on_soft_ike, esp_soft_ike_fd(d->soft), EV_READ);
 		ev_io_start(d->loop, &d->soft_ike);
@@ -172,6 +187,8 @@ void xd_net_close(struct xiked *d)
 		close(d->socks[i].fd);
 	}
 	d->n_socks = 0;
+	free(d->rx_buf);
+	d->rx_buf = NULL;
 }
 
 /* Every inbound IKE datagram, whichever socket it came from. */
@@ -182,57 +199,81 @@ static void ike_input(struct xiked *d, const struct xk_addr *local, const struct
 		ike_engine_input(d->eng, local, remote, buf, len);
 }
 
+/*
+ * One datagram of an IKE socket, its local address from the packet info.
+ * NAT-T's keepalives and anything without the non-ESP marker go no further.
+ */
+static void sock_datagram(struct xiked *d, const struct xd_sock *s, struct msghdr *mh,
+			  const uint8_t *p, size_t n)
+{
+	struct xk_addr local = { .family = s->family, .port = s->port }, remote;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			memcpy(local.ip, &pi.ipi_addr, 4);
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			memcpy(local.ip, &pi.ipi6_addr, 16);
+		}
+	}
+	xk_addr_from_sockaddr((const union xk_sockaddr *)mh->msg_name, &remote);
+	if (s->nat_t) {
+		/* A NAT keepalive (RFC 3948 section 2.3): nothing to do. */
+		if (n == 1 && p[0] == 0xff)
+			return;
+		/* Only IKE follows the marker; ESP belongs to the kernel. */
+		if (n < 4 || memcmp(p, non_esp_marker, 4) != 0) {
+			d->stats.rx_dropped++;
+			return;
+		}
+		p += 4;
+		n -= 4;
+	}
+	ike_input(d, &local, &remote, p, n);
+}
+
+/*
+ * What waits on an IKE socket, XD_RX_BATCH datagrams per recvmmsg.  A
+ * batch that comes back short emptied the queue: no further call only to
+ * learn EAGAIN (the old loop of recvmsg made one such call per wake-up,
+ * a system call per datagram under a light load).  At most XD_RX_ROUNDS
+ * batches per wake-up, so that one busy socket does not starve the rest.
+ */
 static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct xd_sock *s = container_of(w, struct xd_sock, w);
 	struct xiked *d = w->data;
-	uint8_t buf[65536];
-	union {
-		char c[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} ctl;
+	struct mmsghdr msg[XD_RX_BATCH];
+	struct iovec iov[XD_RX_BATCH];
+	union xk_sockaddr from[XD_RX_BATCH];
+	/* CMSG_SPACE is a multiple of the header's alignment: every row aligned. */
+	_Alignas(struct cmsghdr) char ctl[XD_RX_BATCH][CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	int r;
 
 	(void)loop;
 	(void)revents;
-	for (int burst = 0; burst < 64; burst++) {
-		union xk_sockaddr from;
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from),
-				     .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = ctl.c, .msg_controllen = sizeof(ctl.c) };
-		struct xk_addr local = { .family = s->family, .port = s->port }, remote;
-		const uint8_t *p = buf;
-		ssize_t n = recvmsg(s->fd, &mh, 0);
-
-		if (n < 0)
-			return;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-				struct in_pktinfo pi;
-
-				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-				memcpy(local.ip, &pi.ipi_addr, 4);
-			} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-				struct in6_pktinfo pi;
-
-				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-				memcpy(local.ip, &pi.ipi6_addr, 16);
-			}
+	if (!d->rx_buf)
+		return;
+	for (int round = 0; round < XD_RX_ROUNDS; round++) {
+		for (int i = 0; i < XD_RX_BATCH; i++) {
+			iov[i] = (struct iovec){ d->rx_buf + (size_t)i * XD_RX_SIZE, XD_RX_SIZE };
+			msg[i].msg_hdr = (struct msghdr){ .msg_name = &from[i],
+							  .msg_namelen = sizeof(from[i]),
+							  .msg_iov = &iov[i], .msg_iovlen = 1,
+							  .msg_control = ctl[i],
+							  .msg_controllen = sizeof(ctl[i]) };
+			msg[i].msg_len = 0;
 		}
-		xk_addr_from_sockaddr(&from, &remote);
-		if (s->nat_t) {
-			/* A NAT keepalive (RFC 3948 section 2.3): nothing to do. */
-			if (n == 1 && buf[0] == 0xff)
-				continue;
-			/* Only IKE follows the marker; ESP belongs to the kernel. */
-			if (n < 4 || memcmp(buf, non_esp_marker, 4) != 0) {
-				d->stats.rx_dropped++;
-				continue;
-			}
-			p += 4;
-			n -= 4;
-		}
-		ike_input(d, &local, &remote, p, (size_t)n);
+		r = recvmmsg(s->fd, msg, XD_RX_BATCH, MSG_DONTWAIT, NULL);
+		for (int i = 0; i < r; i++)
+			sock_datagram(d, s, &msg[i].msg_hdr, iov[i].iov_base, msg[i].msg_len);
+		if (r < XD_RX_BATCH)
+			break;
 	}
 	xd_engine_kick(d);
 }

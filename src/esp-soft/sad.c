@@ -146,6 +146,22 @@ static bool spi_in_use(struct esp_soft *es, uint32_t spi)
 	return false;
 }
 
+/*
+ * A random candidate SPI, under the write lock.  SPIs are public values:
+ * one getrandom call fills 64 of them, where one call per CHILD_SA was a
+ * system call of every handshake.  Nothing forks with this state.
+ */
+static int spi_random(struct esp_soft *es, uint32_t *v)
+{
+	if (!es->spi_pool_left) {
+		if (getrandom(es->spi_pool, sizeof(es->spi_pool), 0) != sizeof(es->spi_pool))
+			return errno ? -errno : -EIO;
+		es->spi_pool_left = sizeof(es->spi_pool) / sizeof(es->spi_pool[0]);
+	}
+	*v = es->spi_pool[--es->spi_pool_left];
+	return 0;
+}
+
 int esp_sad_alloc_spi(struct esp_soft *es, uint32_t *spi)
 {
 	int err = -EAGAIN;
@@ -165,10 +181,10 @@ int esp_sad_alloc_spi(struct esp_soft *es, uint32_t *spi)
 	for (int tries = 0; tries < 64; tries++) {
 		uint32_t v;
 
-		if (getrandom(&v, sizeof(v), 0) != sizeof(v)) {
-			err = -errno;
+		err = spi_random(es, &v);
+		if (err)
 			break;
-		}
+		err = -EAGAIN;
 		/* RFC 4303 2.1: SPIs 1-255 are reserved by IANA, 0 is local. */
 		if (v < 256 || spi_in_use(es, v))
 			continue;

@@ -60,6 +60,9 @@ struct esp_soft {
 	uint32_t pol_index;
 	struct esp_resv *resv;
 	size_t n_resv, cap_resv;
+	/* Candidate SPIs from one getrandom, used up in order (sad.c). */
+	uint32_t spi_pool[64];
+	unsigned spi_pool_left;
 
 	struct esp_queue events, ike; /* queue.c */
 	_Atomic uint64_t now; /* CLOCK_REALTIME seconds, kept by housekeeping */

@@ -98,6 +98,7 @@ void child_hand_over(struct ike_sa *from, struct ike_sa *to)
 
 	from->children = NULL;
 	from->moved_to_spi = ike_sa_local_spi(to);
+	child_recreate_hand_over(from, to);
 	/* Handed back (a collision settled the other way): no circle of moves. */
 	if (to->moved_to_spi == ike_sa_local_spi(from))
 		to->moved_to_spi = 0;
@@ -148,6 +149,7 @@ void child_fill_info(const struct ike_child *c, struct ike_child_info *info)
 		.encap = c->encap,
 		.id_in = child_sa_id(c->sa, c, true),
 		.id_out = child_sa_id(c->sa, c, false),
+		.end = c->end,
 	};
 	if (c->sa->conn) {
 		info->tag_in = c->sa->conn->tag_in;

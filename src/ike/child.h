@@ -137,4 +137,21 @@ int child_init_like(struct ike_sa *sa, struct ike_child *c, const struct ike_chi
 size_t child_local_ts(const struct ike_sa *sa, struct xk_ts *out);
 size_t child_remote_ts(const struct ike_sa *sa, struct xk_ts *out);
 
+/* ---- child_recreate.c: CHILD_SAs that come back ---- */
+/*
+ * c goes (removed by the caller next, or its DELETE queued) for `why`:
+ * note it, and make one again on its IKE SA if the connection says so.
+ */
+void child_lost(struct ike_child *c, enum ike_child_end why);
+/* A CHILD_SA stands on sa: nothing to make again. */
+bool child_recreate_satisfied(const struct ike_sa *sa);
+/* recreate_ms is due: queue the CREATE_CHILD_SA (timers.c). */
+void child_recreate_run(struct ike_sa *sa);
+/* The CREATE_CHILD_SA that made it again ended: done, or try later (back-off). */
+void child_recreate_result(struct ike_sa *sa, bool ok);
+/* An IKE SA rekey: what was to be made again is made on the new IKE SA. */
+void child_recreate_hand_over(struct ike_sa *from, struct ike_sa *to);
+/* Same mode and selectors: one's policies would be the other's. */
+bool child_same_shape(const struct ike_child *a, const struct ike_child *b);
+
 #endif

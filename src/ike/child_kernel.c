@@ -197,6 +197,11 @@ static bool same_ts(const struct ike_child *a, const struct ike_child *b)
 	       !memcmp(a->remote_ts, b->remote_ts, a->n_remote_ts * sizeof(a->remote_ts[0]));
 }
 
+bool child_same_shape(const struct ike_child *a, const struct ike_child *b)
+{
+	return a->mode == b->mode && same_ts(a, b);
+}
+
 bool child_duplicate(struct ike_sa *sa, const struct ike_child *c)
 {
 	for (const struct ike_child *o = sa->children; o; o = o->next)
@@ -365,7 +370,8 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 	child_set_state(c, CHILD_S_INSTALLED);
 	ike_child_index(sa->eng, c);
 	ike_stats_mut(sa->eng)->child_sa_active++;
-	{
+	/* Printing the suite and selectors is a fair part of an install's own work. */
+	if (xk_log_enabled(XK_LOG_INFO)) {
 		char l[XK_TS_STRLEN], r[XK_TS_STRLEN], suite[96];
 
 		xk_info("CHILD_SA up conn=%s spi_in=%08x spi_out=%08x reqid=%u mode=%s "

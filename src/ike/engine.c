@@ -219,6 +219,8 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 	c->dpd_timeout_s = cfg->dpd_timeout_s;
 	c->reqid = cfg->reqid;
 	c->force_encap = cfg->force_encap;
+	c->recreate_closed = cfg->recreate_closed;
+	c->recreate_lost = cfg->recreate_lost;
 	c->fragmentation = cfg->fragmentation;
 	c->fragment_size = cfg->fragment_size ? cfg->fragment_size : IKE_FRAG_SIZE_DEFAULT;
 	c->tag_in = cfg->tag_in;
@@ -490,6 +492,9 @@ static bool child_expire(struct ike_child *c, bool inbound, bool hard)
 
 		if (sa->state == IKE_S_ESTABLISHED && c->succ != CHILD_SUCC_REPLACED)
 			t = task_delete_child_new(c->spi_in, false);
+		/* Lost, not replaced: its connection may want it back. */
+		if (c->state == CHILD_S_INSTALLED && c->succ != CHILD_SUCC_REPLACED)
+			child_lost(c, IKE_CHILD_END_LOST);
 		if (t)
 			ike_sa_queue(sa, t);
 		else

@@ -156,7 +156,18 @@ struct ike_conn_cfg {
 	 * fwd policies, tag_out on the outbound SA and the out policy.
 	 */
 	struct xk_tag tag_in, tag_out;
+	/*
+	 * A CHILD_SA that goes while its IKE SA lives is made again with
+	 * CREATE_CHILD_SA (child_recreate.c: at once, then after 1 s doubling
+	 * to 32 s, at most IKE_RECREATE_TRIES attempts in a row): after the
+	 * peer's DELETE of it (recreate_closed), or after its hard lifetime
+	 * or a rekey the peer answered with CHILD_SA_NOT_FOUND (recreate_lost).
+	 */
+	bool recreate_closed, recreate_lost;
 };
+
+/* Attempts to make a lost CHILD_SA again before giving up (IKE_EV_FAILED). */
+#define IKE_RECREATE_TRIES 8
 
 /* RFC 7383 section 2.5.1: an IPv6 path carries 1280 bytes; most IPv4 paths do too. */
 #define IKE_FRAG_SIZE_DEFAULT 1280
@@ -429,6 +440,14 @@ enum ike_sa_state {
 
 const char *ike_sa_state_name(enum ike_sa_state s);
 
+/* Why a CHILD_SA went: ike_child_info.end, for IKE_EV_CHILD_DOWN. */
+enum ike_child_end {
+	IKE_CHILD_END_LOCAL,  /* our doing: deleted, replaced by a rekey, its IKE SA went */
+	IKE_CHILD_END_CLOSED, /* the peer deleted it, its IKE SA living on */
+	/* Its hard lifetime passed, or the peer no longer has it (a rekey found it gone). */
+	IKE_CHILD_END_LOST,
+};
+
 struct ike_child_info {
 	const char *state; /* "CREATING", "INSTALLED", "DELETING", "DELETED" */
 	uint32_t spi_in, spi_out, reqid;
@@ -440,6 +459,7 @@ struct ike_child_info {
 	/* The kernel's names of its SAs (with a route-based tunnel's marks). */
 	struct xk_sa_id id_in, id_out;
 	struct xk_tag tag_in, tag_out;
+	enum ike_child_end end; /* why it went (CHILD_DOWN) */
 };
 
 struct ike_sa_info {

@@ -157,12 +157,13 @@ void ike_sa_established(struct ike_sa *sa, bool by_rekey)
 	if (old)
 		snprintf(replaces, sizeof(replaces), " replaces=%016llx_%016llx",
 			 (unsigned long long)old->spi_i, (unsigned long long)old->spi_r);
-	xk_info("IKE SA %s conn=%s spi=%016llx_%016llx role=%s peer_id=%s suite=%s%s",
-		by_rekey ? "rekeyed" : old ? "reauthenticated" : "up", sa->conn->name,
-		(unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
-		sa->initiator ? "initiator" : "responder",
-		ike_id_str(ike_sa_remote_id(sa), rid, sizeof(rid)),
-		ike_suite_str(&sa->suite, suite, sizeof(suite)), replaces);
+	if (xk_log_enabled(XK_LOG_INFO))
+		xk_info("IKE SA %s conn=%s spi=%016llx_%016llx role=%s peer_id=%s suite=%s%s",
+			by_rekey ? "rekeyed" : old ? "reauthenticated" : "up", sa->conn->name,
+			(unsigned long long)sa->spi_i, (unsigned long long)sa->spi_r,
+			sa->initiator ? "initiator" : "responder",
+			ike_id_str(ike_sa_remote_id(sa), rid, sizeof(rid)),
+			ike_suite_str(&sa->suite, suite, sizeof(suite)), replaces);
 	if (old)
 		ike_emit(sa, IKE_EV_IKE_REAUTHENTICATED, NULL, 0, replaces + 1);
 	else

@@ -40,6 +40,7 @@ struct ike_conn {
 	uint32_t dpd_s, dpd_timeout_s;
 	uint32_t reqid;
 	bool force_encap;
+	bool recreate_closed, recreate_lost;
 	bool fragmentation;
 	uint16_t fragment_size;
 	struct xk_tag tag_in, tag_out;
@@ -106,6 +107,7 @@ struct ike_child {
 	uint64_t retry_ms; /* TEMPORARY_FAILURE: rekey again at this time */
 	/* CREATING: an SPI the peer deleted meanwhile (its DELETE overtook its answer). */
 	uint32_t peer_deleted;
+	enum ike_child_end end; /* why it goes (child_lost) */
 };
 
 enum ike_task_result {
@@ -278,6 +280,13 @@ struct ike_sa {
 	 * names the SA back, and ike_sa_kill cuts both ties.
 	 */
 	struct ike_work *work;
+	/*
+	 * A lost CHILD_SA to make again (child_recreate.c): at recreate_ms (0:
+	 * none due), the attempts so far and the wait before the next.
+	 */
+	uint64_t recreate_ms;
+	uint32_t recreate_wait_ms;
+	uint8_t recreate_tries;
 };
 
 /* ---- frag.c: RFC 7383 ---- */

@@ -27,6 +27,8 @@ struct ike_task *task_child_new(uint32_t old_spi_in);
  * the SA that this one reauthenticates (same selectors, mode and reqid).
  */
 struct ike_task *task_child_copy_new(uint32_t src_spi_in);
+/* A new CHILD_SA in place of one lost (child_recreate.c); tells it the outcome. */
+struct ike_task *task_child_recreate_new(void);
 struct ike_task *task_liveness_new(void);
 struct ike_task *task_ike_rekey_new(void);
 /*

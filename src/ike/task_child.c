@@ -39,6 +39,7 @@ struct task_child {
 	struct ike_task t;
 	uint32_t old_spi_in; /* rekey of this CHILD_SA; 0: a new one */
 	bool copy;           /* ... or a new one like it on the reauthenticated SA */
+	bool recreate;       /* ... or a new one in place of one lost (child_recreate.c) */
 	/*
 	 * The CHILD_SA it makes, by its inbound SPI while CREATING: a handle,
 	 * never a pointer kept between calls (docs/architecture.md).
@@ -118,6 +119,12 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	int err;
 
 	c = own_child(sa, t);
+	/* Made meanwhile (the peer's own request, one of ours): nothing to do. */
+	if (t->recreate && !c && !(sa->succ == IKE_SUCC_REPLACED && sa->moved_to_spi) &&
+	    child_recreate_satisfied(sa)) {
+		child_recreate_result(sa, true);
+		return -ECANCELED;
+	}
 	if (t->copy && !c) {
 		struct ike_sa *from = ike_reauth_old(sa);
 
@@ -242,6 +249,29 @@ static bool peer_rekey_stands(struct ike_child *old)
 	return true;
 }
 
+/*
+ * Section 2.25.1: the peer answered our rekey of `old` with
+ * CHILD_SA_NOT_FOUND.  It has no such CHILD_SA (lost, or its DELETE went
+ * astray), or not yet: one we made answering its rekey is still CREATING
+ * there until our answer arrives.  So it is not dropped here but deleted
+ * with the peer: a DELETE that overtakes our answer ends the peer's half
+ * too (peer_deleted), and both ends agree it is gone.
+ */
+static void rekey_found_none(struct ike_sa *sa, struct ike_child *old)
+{
+	struct ike_task *del;
+
+	if (old->state != CHILD_S_INSTALLED || old->succ != CHILD_SUCC_NONE)
+		return;
+	xk_notice("CHILD_SA %08x conn=%s: the peer has it no more", old->spi_in,
+		  sa->conn->name);
+	del = task_delete_child_new(old->spi_in, false);
+	if (!del)
+		return;
+	child_lost(old, IKE_CHILD_END_LOST);
+	ike_sa_queue(old->sa, del);
+}
+
 static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa,
 					  const struct ike_msg *msg)
 {
@@ -280,8 +310,12 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 		/* Section 2.25: the peer is busy with this CHILD_SA; try again soon. */
 		if (!peer_rekey_stands(old) && err_n == IKEV2_N_TEMPORARY_FAILURE && old)
 			child_rekey_later(old);
+		else if (old && err_n == IKEV2_N_CHILD_SA_NOT_FOUND)
+			rekey_found_none(sa, old);
 		ike_emit(sa, IKE_EV_FAILED, c, err_n, "CREATE_CHILD_SA refused");
 		abort_child(sa, t);
+		if (t->recreate)
+			child_recreate_result(sa, false);
 		return IKE_TASK_DONE;
 	}
 	/* Ours went with the IKE SA that held it: nothing to install. */
@@ -303,6 +337,8 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 		child_remove(c);
 		if (old && old->state == CHILD_S_INSTALLED && old->succ == CHILD_SUCC_NONE)
 			child_rekey_later(old);
+		if (t->recreate)
+			child_recreate_result(sa, false);
 		return IKE_TASK_DONE;
 	}
 	if (c->suite.dh) {
@@ -328,6 +364,8 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 	t->child_spi = 0;
 	/* Made on an IKE SA that a rekey replaced meanwhile: it goes where the others went. */
 	child_follow_moves(c);
+	if (t->recreate)
+		child_recreate_result(c->sa, true);
 	if (old) {
 		child_set_succ(old, CHILD_SUCC_REPLACED);
 		ike_stats_mut(sa->eng)->rekeys++;
@@ -360,6 +398,8 @@ fail:
 	if (c)
 		child_remove(c);
 	peer_rekey_stands(old);
+	if (t->recreate)
+		child_recreate_result(sa, false);
 	return IKE_TASK_DONE;
 }
 
@@ -397,6 +437,9 @@ static void child_orphan(struct ike_task *tt, struct ike_sa *sa)
 	}
 	if (t->old_spi_in && !t->copy)
 		old = child_find_moved(sa, t->old_spi_in, CHILD_LIVE);
+	/* What was to be made again is made on the IKE SA that follows. */
+	if (t->recreate && home != sa && home->state == IKE_S_ESTABLISHED)
+		child_recreate_result(home, false);
 	if (!old || old->sa == sa)
 		return;
 	if (child_rekeying(old))
@@ -425,6 +468,15 @@ struct ike_task *task_child_new(uint32_t old_spi_in)
 	return &t->t;
 }
 
+struct ike_task *task_child_recreate_new(void)
+{
+	struct ike_task *t = task_child_new(0);
+
+	if (t)
+		((struct task_child *)t)->recreate = true;
+	return t;
+}
+
 struct ike_task *task_child_copy_new(uint32_t src_spi_in)
 {
 	struct ike_task *t = task_child_new(src_spi_in);
@@ -451,6 +503,36 @@ static struct ike_child *answer_lost(const struct ike_child *old)
 	    r->succ != CHILD_SUCC_NONE)
 		return NULL;
 	return r;
+}
+
+/*
+ * Both ends ask for the same new CHILD_SA at once (each lost it, or each
+ * was told to make it): two pairs with one mode and set of selectors would
+ * fight over the policies.  As for rekeys (section 2.8.1) nonces settle it,
+ * and both ends compare the same two: the request whose Ni is the lower is
+ * refused with TEMPORARY_FAILURE by the end that sent the other, which the
+ * other end answers.  The refused end then finds the CHILD_SA it answered
+ * standing, and does not ask again.
+ */
+static bool new_child_collides(struct ike_sa *sa, const struct ike_child *c, const uint8_t *ni,
+			       size_t nilen)
+{
+	const struct task_child *t;
+	const struct ike_child *own;
+
+	if (!sa->req_out || !sa->tasks || sa->tasks->ops != &child_ops)
+		return false;
+	t = (const struct task_child *)sa->tasks;
+	/* A rekey, or a copy for a reauthentication: not a new one here. */
+	if (t->old_spi_in)
+		return false;
+	own = own_child(sa, t);
+	if (!own || !child_same_shape(own, c))
+		return false;
+	if (nonce_cmp(ni, nilen, t->ni, sizeof(t->ni)) >= 0)
+		return false;
+	xk_info("CHILD_SA collision conn=%s: the peer's request loses to ours", sa->conn->name);
+	return true;
 }
 
 int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb,
@@ -535,6 +617,8 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 	 */
 	if (!nt && !old && child_duplicate(sa, c))
 		nt = IKEV2_N_NO_ADDITIONAL_SAS;
+	if (!nt && !old && new_child_collides(sa, c, ni, nilen))
+		nt = IKEV2_N_TEMPORARY_FAILURE;
 	if (nt)
 		goto refuse;
 	if (c->suite.dh && c->suite.dh != ke.group) {

@@ -313,10 +313,14 @@ int task_info_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 			 */
 			if (c->replaced_by)
 				child_send_pending(sa, c->replaced_by);
-			if (c->succ == CHILD_SUCC_REPLACED)
+			if (c->succ == CHILD_SUCC_REPLACED) {
 				child_retire(c, 5000);
-			else
-				child_remove(c);
+				continue;
+			}
+			/* Closed by the peer, not one we were deleting ourselves. */
+			if (c->state == CHILD_S_INSTALLED)
+				child_lost(c, IKE_CHILD_END_CLOSED);
+			child_remove(c);
 		}
 	}
 	if (n_spis && !sa->kill_after_response)

@@ -24,6 +24,7 @@ enum sa_due {
 	DUE_IKE_REKEY = 1 << 5,	 /* IKE SA rekey (section 2.8) */
 	DUE_DPD = 1 << 6,	 /* a quiet peer may be asked whether it lives */
 	DUE_KEEPALIVE = 1 << 7,	 /* a NAT keepalive (RFC 3948 section 4) */
+	DUE_RECREATE = 1 << 8,	 /* a lost CHILD_SA is made again (child_recreate.c) */
 };
 
 /* What can be due on a CHILD_SA. */
@@ -79,6 +80,7 @@ uint64_t ike_sa_deadline(const struct ike_sa *sa)
 		earliest(&next, sa->reauth_ms);
 		earliest(&next, sa->dpd_ms);
 		earliest(&next, sa->keepalive_ms);
+		earliest(&next, sa->recreate_ms);
 	}
 	return next;
 }
@@ -107,6 +109,8 @@ static unsigned sa_due(const struct ike_sa *sa, uint64_t now)
 		due |= DUE_DPD;
 	if (sa->keepalive_ms && now >= sa->keepalive_ms)
 		due |= DUE_KEEPALIVE;
+	if (sa->recreate_ms && now >= sa->recreate_ms)
+		due |= DUE_RECREATE;
 	return due;
 }
 
@@ -252,6 +256,8 @@ static void sa_timer(struct ike_sa *sa, uint64_t now)
 		ike_rekey(sa, now);
 	if (sa->state == IKE_S_ESTABLISHED && (due & DUE_DPD))
 		dpd(sa, now);
+	if (sa->state == IKE_S_ESTABLISHED && (due & DUE_RECREATE))
+		child_recreate_run(sa);
 	if (sa->state == IKE_S_ESTABLISHED && (due & DUE_KEEPALIVE)) {
 		ike_sa_keepalive(sa);
 		sa->keepalive_ms = now + sa->eng->cfg.keepalive_ms;

@@ -31,17 +31,7 @@ static void establish(struct world *w, const char *esp0, const char *esp1)
 
 static size_t installed_children(struct w_peer *p, uint32_t *spi_in)
 {
-	struct ike_child_info ci;
-	size_t n = 0;
-
-	for (size_t i = 0; ike_engine_child_info(p->e, world_sa_spi(p), i, &ci) == 0; i++) {
-		if (strcmp(ci.state, "INSTALLED") == 0) {
-			n++;
-			if (spi_in)
-				*spi_in = ci.spi_in;
-		}
-	}
-	return n;
+	return world_installed(p, spi_in);
 }
 
 /* The outbound SPI of p's installed CHILD_SA (the last one listed). */
@@ -59,24 +49,9 @@ static uint32_t installed_spi_out(struct w_peer *p)
 /* Exactly one pair each side, matching crosswise, policies untouched. */
 static void check_one_pair(struct world *w, const char *what)
 {
-	struct fake_kernel *k0 = &w->p[0].k, *k1 = &w->p[1].k;
+	char why[128] = "";
 
-	CHECK_MSG(installed_children(&w->p[0], NULL) == 1 &&
-		  installed_children(&w->p[1], NULL) == 1,
-		  "%s: %zu / %zu CHILD_SAs", what, installed_children(&w->p[0], NULL),
-		  installed_children(&w->p[1], NULL));
-	CHECK_MSG(k0->n_sas == 2 && k1->n_sas == 2, "%s: %zu / %zu kernel SAs", what, k0->n_sas,
-		  k1->n_sas);
-	for (size_t i = 0; i < k0->n_sas; i++) {
-		const struct xk_sa *b = fake_kernel_find(k1, k0->sas[i].spi);
-
-		CHECK_MSG(b && b->inbound != k0->sas[i].inbound &&
-			  !memcmp(b->enc_key, k0->sas[i].enc_key, b->enc_key_len),
-			  "%s: SA %08x unmatched", what, k0->sas[i].spi);
-	}
-	CHECK_MSG(k0->n_pols == 3 && k1->n_pols == 3, "%s: %zu / %zu policies", what, k0->n_pols,
-		  k1->n_pols);
-	CHECK(k0->n_spis == 0 && k1->n_spis == 0);
+	CHECK_MSG(world_one_pair(w, why, sizeof(why)), "%s: %s", what, why);
 }
 
 /*

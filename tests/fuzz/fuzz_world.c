@@ -1170,6 +1170,9 @@ static int conn(int side)
 	if (fw.cfg & FW_CFG_TIMERS) {
 		c->ike_rekey_time_s = 600;
 		c->reauth_time_s = 1800;
+		/* CHILD_SAs deleted or expired come back, crossing whatever else runs. */
+		c->recreate_closed = true;
+		c->recreate_lost = true;
 	}
 	if (fw.cfg & FW_CFG_FRAG) {
 		/* IKE_AUTH and CREATE_CHILD_SA go in fragments, through every fault. */

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: ISC */
-/* The bounded reader/writer: reads past the end fail and stick. */
+/*
+ * The bounded reader/writer: reads past the end fail and stick.  And the
+ * rest of common/ that has no file of its own here: log levels.
+ */
 #include "common/bytes.h"
+#include "common/log.h"
 #include "common/secret.h"
 #include "check.h"
+
+#include <string.h>
 
 static void test_reader(void)
 {
@@ -84,10 +90,49 @@ static void test_secret(void)
 		CHECK(a[i] == 0);
 }
 
+static int log_lines;
+static char log_last[64];
+
+static void count_sink(enum xk_log_level level, enum xk_log_sub sub, const char *line, void *ctx)
+{
+	(void)level;
+	(void)sub;
+	(void)ctx;
+	log_lines++;
+	snprintf(log_last, sizeof(log_last), "%s", line);
+}
+
+/*
+ * xk_log_on answers what xk_log_sub does: a caller that skips the
+ * formatting of its arguments when it says no loses no line that would
+ * have been written.
+ */
+static void test_log_levels(void)
+{
+	xk_log_set_sink(count_sink, NULL);
+	xk_log_set_level(XK_LOG_WARNING);
+	xk_log_set_sub_level(XK_SUB_ENGINE, XK_LOG_DEBUG);
+	for (int sub = 0; sub < XK_SUB_COUNT; sub++) {
+		for (int lv = XK_LOG_DEBUG; lv <= XK_LOG_ERROR; lv++) {
+			int before = log_lines;
+			bool on = xk_log_on((enum xk_log_sub)sub, (enum xk_log_level)lv);
+
+			xk_log_sub((enum xk_log_sub)sub, (enum xk_log_level)lv, "line %d %d", sub, lv);
+			CHECK_INT(log_lines - before, on ? 1 : 0);
+			CHECK(on == (sub == XK_SUB_ENGINE || lv >= XK_LOG_WARNING));
+		}
+	}
+	CHECK(strcmp(log_last, "line 6 4") == 0);
+	/* An unknown subsystem writes nothing and says so. */
+	CHECK(!xk_log_on(XK_SUB_COUNT, XK_LOG_ERROR));
+	xk_log_set_sink(NULL, NULL);
+}
+
 int main(void)
 {
 	test_reader();
 	test_writer();
 	test_secret();
+	test_log_levels();
 	return check_done("bytes");
 }

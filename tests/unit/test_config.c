@@ -52,6 +52,7 @@ static const char good[] =
 	"remote-ts = 10.2.0.0/24\n"
 	"mode = tunnel\n"
 	"start = trap\n"
+	"close-action = start\n"
 	"dpd = 30s\n"
 	"rekey-time = 1h\n"
 	"ike-rekey-time = 4h\n"
@@ -111,6 +112,14 @@ static void test_good(void)
 	CHECK_INT(c->local_id.type, IKEV2_ID_FQDN);
 	CHECK_INT(c->remote_id.type, IKEV2_ID_RFC822_ADDR);
 	CHECK_INT(c->start, XD_START_TRAP);
+	CHECK_INT(c->close_action, XD_START_START);
+	{
+		struct ike_conn_cfg ec;
+
+		/* Closed by the peer: made again (close-action); lost: the trap's. */
+		xd_conn_to_engine(c, &ec);
+		CHECK(ec.recreate_closed && !ec.recreate_lost);
+	}
 	CHECK_INT(c->dpd_s, 30);
 	CHECK_INT(c->rekey_s, 3600);
 	CHECK_INT(c->ike_rekey_s, 4 * 3600);
@@ -135,6 +144,8 @@ static void test_good(void)
 	CHECK(!xk_tag_set(&c->tag_in) && !xk_tag_set(&c->tag_out));
 	CHECK_INT(c->remote.family, 0);
 	CHECK_INT(c->mode, XK_MODE_TRANSPORT);
+	/* close-action follows start (none). */
+	CHECK_INT(c->close_action, XD_START_NONE);
 	/* Defaults filled in for proposals not given. */
 	CHECK_INT(c->n_ike, 1);
 	CHECK_INT(c->n_esp, 1);
@@ -225,6 +236,9 @@ static const struct {
 	{ "[conn a]\nremote = 192.0.2.1\n", "t.conf:1: [a] psk: missing" },
 	{ "[conn a]\npsk = x\nstart = start\n", "t.conf:1: [a] remote: start = start needs a remote" },
 	{ "[conn a]\npsk = x\nreauth-time = 1h\n", "t.conf:1: [a] reauth-time: needs a remote address" },
+	{ "[conn a]\npsk = x\nclose-action = restart\n", "t.conf:3: [a] close-action: 'restart' is not none, start or trap" },
+	{ "[conn a]\npsk = x\nclose-action = start\n", "t.conf:1: [a] close-action: start needs a remote address" },
+	{ "[conn a]\npsk = x\nremote = 192.0.2.1\nclose-action = trap\n", "t.conf:1: [a] local: trapping needs local" },
 	{ "[conn a]\npsk = x\nreauth-time = often\n", "t.conf:3: [a] reauth-time: 'often' is not a duration" },
 	{ "[conn a]\npsk = x\npsk-file = /nonexistent/psk\n", "t.conf:3: [a] psk-file: /nonexistent/psk:" },
 	{ "[conn a]\npsk = x\nmark-in = 0x1ff/0xff\n", "t.conf:3: [a] mark-in: '0x1ff/0xff' is not VALUE[/MASK]" },

@@ -899,10 +899,10 @@ static void test_ops(void)
 	struct xk_sa_id id = { .proto = 50 };
 	struct xk_policy pol = { .dir = XK_DIR_OUT, .mode = XK_MODE_TRANSPORT, .reqid = 3 };
 	struct xk_sa_stats st;
-	uint32_t spi[64];
+	uint32_t spi[200]; /* SPIs come from a pool of 64: several refills */
 
 	peer_init(&P, "10.0.0.1");
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < 200; i++) {
 		CHECK_INT(esp_soft_alloc_spi(P.es, &A.addr, &P.addr, &spi[i]), 0);
 		CHECK(spi[i] >= 256);
 		for (int j = 0; j < i; j++)
