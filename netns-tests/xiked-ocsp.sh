@@ -56,12 +56,15 @@ threads = 2"
 		"local-id = $_me" "remote-id = $_peer" "cert = $pki/$2.pem" \
 		"key = $pki/$2.key" "ca = $pki/ca.pem" "revocation = $3" "ocsp-uri = $uri"
 }
+# stop_both: both daemons stopped, each log free of sanitizer reports.
+stop_both() {
+	xiked_stop 1
+	xiked_stop 2
+	sanitizer_clean 1 2
+}
 # pair CERT1 REV1 REV2: both daemons afresh, peer 1 initiating.
 pair() {
-	if [ -f "$XK_DIR/peer1.pid" ]; then
-		xiked_stop 1
-		xiked_stop 2
-	fi
+	[ -f "$XK_DIR/peer1.pid" ] && stop_both
 	conf 1 "$1" "$2" | xiked_start 1
 	conf 2 p2 "$3" | xiked_start 2
 	check ctl 1 initiate t
@@ -109,4 +112,5 @@ say "the responder gone: relaxed lets it up"
 pair p1 relaxed relaxed
 wait_for 20 child_up 1 || fail "no CHILD SA on peer 1 (relaxed)"
 wait_for 10 child_up 2 || fail "no CHILD SA on peer 2 (relaxed)"
+stop_both
 say "PASS"
