@@ -38,14 +38,6 @@ xiked_conf_t 1 "backend = soft" "psk = a hostile-peer test key" "ike = $IKE" | x
 pid2=$(cat "$XK_DIR/peer2.pid")
 ctl2="$XIKECTL -s /run/xike-test-$$-2.sock"
 
-sanitizer_clean() {
-	for n in 1 2; do
-		if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$XK_DIR/peer$n.log" >&2; then
-			fail "xiked $n: a sanitizer report (above)"
-		fi
-	done
-}
-
 established() {
 	ctl 2 --json list-sas | grep -c '"state": *"ESTABLISHED"'
 }
@@ -64,7 +56,7 @@ check ctl 2 status
 [ "$(ctl_stat 2 handshakes-ok)" -eq 0 ] || fail "handshakes-ok moved"
 say "after the hostile cases: $(ctl 2 stats | grep -E '^(rx-|cookies|invalid-ke|half-open|init-too|handshakes)' |
 	tr -s ' \n' ' ')"
-sanitizer_clean
+sanitizer_clean 1 2
 
 say "a legitimate initiator afterwards"
 # Its IKE_SA_INIT request, caught in peer 2's namespace, for the late copy.
@@ -92,10 +84,10 @@ ctl 2 --json list-sas | grep -A1 "\"spi-i\": *\"$spi_i\"" | grep -q "\"spi-r\": 
 	fail "the established IKE SA is gone"
 child_up 2 || fail "the CHILD SA is gone"
 check n1 ping -c 2 -i 0.2 -W 5 "$IP2_4"
-sanitizer_clean
+sanitizer_clean 1 2
 xiked_stop 1
 xiked_stop 2
 # Leaks are reported at exit.
-sanitizer_clean
+sanitizer_clean 1 2
 [ -z "$bad" ] || fail "failed cases in:$bad (above)"
 say "PASS"

@@ -12,6 +12,7 @@
 #     accepts, nobody answers) and a port whose SYNs are dropped: each
 #     ends with ETIMEDOUT after the timeout given, counted in timeouts.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/ocsp-lib.sh"
 require_root
 require_cmd openssl nft
 fetch=${XIKE_BUILD:?XIKE_BUILD unset}/tests/xk-ocsp-fetch
@@ -22,58 +23,21 @@ dir=$(mktemp -d "${TMPDIR:-/tmp}/xike-ocsp.XXXXXX")
 at_exit "rm -rf '$dir'"
 cd "$dir" || fail "cd $dir"
 
-# key NAME: a P-256 key.
-key() {
-	must openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1.key"
-}
-# ca NAME CN: a self-signed CA.
-ca() {
-	key "$1"
-	must openssl req -x509 -new -key "$1.key" -subj "/CN=$2" -days 30 -out "$1.pem" \
-		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
-}
-# cert NAME CN SERIAL CA EXT: a certificate of CA with the extensions EXT.
-cert() {
-	key "$1"
-	must openssl req -new -key "$1.key" -subj "/CN=$2" -out "$1.csr"
-	printf '%s\n' "$5" >"$1.ext"
-	must openssl x509 -req -in "$1.csr" -CA "$4.pem" -CAkey "$4.key" -set_serial "$3" \
-		-days 30 -extfile "$1.ext" -out "$1.pem"
-}
-ca ca "OCSP test CA"
-ca other "Other CA"
-cert responder "OCSP responder" 0x20 ca "extendedKeyUsage=OCSPSigning"
-cert foreign "Foreign responder" 0x21 other "extendedKeyUsage=OCSPSigning"
-cert good good.test 0x10 ca "keyUsage=digitalSignature"
-cert revoked revoked.test 0x11 ca "keyUsage=digitalSignature"
-cert unknown unknown.test 0x12 ca "keyUsage=digitalSignature"
+ocsp_ca ca "OCSP test CA"
+ocsp_ca other "Other CA"
+ocsp_cert responder "OCSP responder" 0x20 ca "extendedKeyUsage=OCSPSigning"
+ocsp_cert foreign "Foreign responder" 0x21 other "extendedKeyUsage=OCSPSigning"
+ocsp_cert good good.test 0x10 ca "keyUsage=digitalSignature"
+ocsp_cert revoked revoked.test 0x11 ca "keyUsage=digitalSignature"
+ocsp_cert unknown unknown.test 0x12 ca "keyUsage=digitalSignature"
 
-# The CA's database as `openssl ca` keeps it: 0x12 is not in it (unknown).
-exp=$(date -u -d '+30 days' +%y%m%d%H%M%SZ)
-rev=$(date -u -d '-1 day' +%y%m%d%H%M%SZ)
-printf 'V\t%s\t\t10\tunknown\t/CN=good.test\n' "$exp" >index.txt
-printf 'R\t%s\t%s,keyCompromise\t11\tunknown\t/CN=revoked.test\n' "$exp" "$rev" >>index.txt
-printf 'unique_subject = no\n' >index.txt.attr
+# 0x12 is not in the CA's database: unknown.
+ocsp_index V 10 good.test R 11 revoked.test
 
-# responder PORT SIGNER: an openssl ocsp responder in peer 2; its pid in $rpid.
-responder() {
-	# Not through n2 (a function: $! would be a subshell's): ip netns
-	# exec execs openssl, so $! is the responder itself.
-	ip netns exec "$NS2" openssl ocsp -index index.txt -port "$1" -CA ca.pem -rsigner "$2.pem" -rkey "$2.key" \
-		-nmin 10 -ignore_err >"responder-$1.log" 2>&1 &
-	rpid=$!
-	at_exit "kill -CONT $rpid 2>/dev/null; kill $rpid 2>/dev/null"
-	_i=0
-	until n2 ss -ltnH "sport = :$1" | grep -q LISTEN; do
-		_i=$((_i + 1))
-		[ $_i -lt 100 ] || fail "the responder on port $1 did not listen: $(cat "responder-$1.log")"
-		sleep 0.1
-	done
-}
-responder 8888 responder
+ocsp_responder 8888 responder
 delegated_pid=$rpid
-responder 8889 ca
-responder 8890 foreign
+ocsp_responder 8889 ca
+ocsp_responder 8890 foreign
 
 # ask EXPECTED_EXIT PATTERN ARGS...: xk-ocsp-fetch in peer 1, its exit
 # status and a line of its output checked.

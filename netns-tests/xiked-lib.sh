@@ -57,6 +57,15 @@ xiked_stop() {
 	fail "xiked $1 did not stop"
 }
 
+# sanitizer_clean N...: no sanitizer report in the logs of these peers.
+sanitizer_clean() {
+	for _n in "$@"; do
+		if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error' "$XK_DIR/peer$_n.log" >&2; then
+			fail "xiked $_n: a sanitizer report (above)"
+		fi
+	done
+}
+
 xiked_log() {
 	cat "$XK_DIR/peer$1.log"
 }

@@ -98,6 +98,8 @@ struct xd_stats {
 	uint64_t ctl_denied;  /* control requests refused: not for that client */
 };
 
+struct xd_ocsp_work;
+
 struct xiked {
 	struct ev_loop *loop;
 	struct xd_config cfg;
@@ -148,6 +150,8 @@ struct xiked {
 	struct xd_faults faults;
 	/* OCSP fetches, their cache and counters (ocsp_fetch.h). */
 	struct xd_ocsp ocsp;
+	/* The engine's OCSP works out (ocsp_work.c). */
+	struct xd_ocsp_work *ocsp_works;
 };
 
 #endif

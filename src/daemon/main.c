@@ -23,6 +23,7 @@
 #include "daemon/loop.h"
 #include "daemon/metrics.h"
 #include "daemon/net.h"
+#include "daemon/ocsp_work.h"
 #include "daemon/privs.h"
 #include "daemon/route.h"
 #include "daemon/workers.h"
@@ -180,8 +181,12 @@ int main(int argc, char **argv)
 		.keepalive = xd_net_keepalive,
 		.kernel = &xd_backend_ops,
 		.kernel_ctx = d,
-		/* threads > 1: key exchanges go to the workers. */
-		.submit = d->workers ? xd_workers_submit : NULL,
+		/*
+		 * OCSP requests to the OCSP client; with threads > 1 the key
+		 * exchanges to the workers, else they are done inline.
+		 */
+		.submit = xd_submit,
+		.submit_takes = xd_submit_takes,
 	};
 	d->eng = ike_engine_new(&ecfg, &ops);
 	if (!d->eng) {
@@ -267,6 +272,7 @@ int main(int argc, char **argv)
 	xd_ctl_close(d);
 	xd_metrics_free(d);
 	xd_ocsp_free(&d->ocsp);
+	xd_ocsp_works_free(d);
 	xd_config_free(&d->cfg);
 	xk_notice("stopped");
 	return 0;

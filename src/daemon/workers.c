@@ -41,9 +41,13 @@ struct xd_workers {
 	/* Waiting for a worker: a ring of XD_WORK_QUEUE. */
 	struct ike_work *ring[XD_WORK_QUEUE];
 	size_t head, len;
-	/* Run, waiting for the loop. */
+	/*
+	 * Run, waiting for the loop.  Its room is reserved on the loop's
+	 * thread for every work handed out (`out`: queued or running), so a
+	 * worker never allocates nor drops a work it ran.
+	 */
 	struct ike_work **done;
-	size_t done_len, done_cap;
+	size_t done_len, done_cap, out;
 	ev_async wake;
 	uint64_t n_done, n_inline;
 };
@@ -57,19 +61,23 @@ unsigned xd_threads_wanted(uint32_t threads)
 	return n > XD_THREADS_MAX ? XD_THREADS_MAX : (unsigned)n;
 }
 
-/* With mu held: a run work for the loop.  false: no memory (w is not kept). */
-static bool done_push(struct xd_workers *ws, struct ike_work *w)
+/* With mu held, on the loop's thread: room in done for one more work. */
+static bool done_reserve(struct xd_workers *ws)
 {
-	if (ws->done_len == ws->done_cap) {
-		size_t cap = ws->done_cap ? ws->done_cap * 2 : 256;
-		struct ike_work **n = realloc(ws->done, cap * sizeof(*n));
+	size_t need = ws->done_len + ws->out + 1;
 
+	if (need > ws->done_cap) {
+		size_t cap = ws->done_cap ? ws->done_cap : 256;
+		struct ike_work **n;
+
+		while (cap < need)
+			cap *= 2;
+		n = realloc(ws->done, cap * sizeof(*n));
 		if (!n)
 			return false;
 		ws->done = n;
 		ws->done_cap = cap;
 	}
-	ws->done[ws->done_len++] = w;
 	return true;
 }
 
@@ -82,7 +90,6 @@ static void *worker(void *arg)
 	pthread_mutex_lock(&ws->mu);
 	for (;;) {
 		struct ike_work *w;
-		bool kept;
 
 		while (!ws->stop && !ws->len)
 			pthread_cond_wait(&ws->cv, &ws->mu);
@@ -94,13 +101,10 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&ws->mu);
 		ike_work_run(w);
 		pthread_mutex_lock(&ws->mu);
-		kept = done_push(ws, w);
+		/* Room reserved at submit: see done_reserve. */
+		ws->done[ws->done_len++] = w;
+		ws->out--;
 		ws->n_done++;
-		if (!kept) {
-			/* Its SA waits on and times out, as for a lost datagram. */
-			ike_work_free(w);
-			continue;
-		}
 		/*
 		 * Safe from any thread; several sends before the loop wakes are
 		 * one.  Outside the mutex: the loop may be taking the list.
@@ -141,10 +145,17 @@ void xd_workers_submit(void *ctx, struct ike_work *w)
 	bool full;
 
 	pthread_mutex_lock(&ws->mu);
+	if (!done_reserve(ws)) {
+		pthread_mutex_unlock(&ws->mu);
+		/* No memory: its SA waits on and times out, as for a lost datagram. */
+		ike_work_free(w);
+		return;
+	}
 	full = ws->len == XD_WORK_QUEUE;
 	if (!full) {
 		ws->ring[(ws->head + ws->len) % XD_WORK_QUEUE] = w;
 		ws->len++;
+		ws->out++;
 		pthread_cond_signal(&ws->cv);
 	}
 	pthread_mutex_unlock(&ws->mu);
@@ -157,8 +168,7 @@ void xd_workers_submit(void *ctx, struct ike_work *w)
 	ike_work_run(w);
 	pthread_mutex_lock(&ws->mu);
 	ws->n_inline++;
-	if (!done_push(ws, w))
-		ike_work_free(w);
+	ws->done[ws->done_len++] = w;
 	pthread_mutex_unlock(&ws->mu);
 	ev_async_send(d->loop, &ws->wake);
 }

@@ -17,14 +17,14 @@ struct ike_work;
 unsigned xd_threads_wanted(uint32_t threads);
 /*
  * Ready the queue for threads - 1 workers (nothing for 1: the engine then
- * does its work inline, and ops.submit stays NULL).  Before the engine is
+ * does its computations inline, as ops.submit_takes says; ocsp_work.h).  Before the engine is
  * made; works submitted before xd_workers_start() wait in the queue.
  * 0 or a negative errno (err says why).
  */
 int xd_workers_init(struct xiked *d, unsigned threads, char *err, size_t errlen);
 /* Start the workers, once the privileges are dropped: they inherit what is left. */
 int xd_workers_start(struct xiked *d, char *err, size_t errlen);
-/* ops.submit when workers run; ctx is the daemon. */
+/* Where xd_submit sends the computations when workers run; ctx is the daemon. */
 void xd_workers_submit(void *ctx, struct ike_work *w);
 /* Stop and join the workers (a work running is finished first). */
 void xd_workers_stop(struct xiked *d);

@@ -31,6 +31,8 @@
 #include "ike/auth.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/log.h"
@@ -38,6 +40,7 @@
 #include "ike/cert.h"
 #include "ike/engine.h"
 #include "ike/ocsp.h"
+#include "ike/work.h"
 
 /* Most hashes in a CERTREQ we send in IKE_SA_INIT: 32 CAs, 640 octets. */
 #define CERTREQ_MAX_HASHES 32
@@ -263,41 +266,92 @@ static int peer_certs(const struct ike_msg *msg, struct ike_cert **ee, struct ik
 	return 0;
 }
 
-/* Is the certificate the peer's (chain, ID) and the AUTH its signature? */
-static int verify_cert(struct ike_sa *sa, const struct ike_cert *ee, const struct ike_der *im,
-		       size_t n_im, const struct ike_idp *idp, const struct ike_auth *auth,
-		       const char **why)
+/*
+ * Hand out the OCSP request about ee (docs/engine.md "Revocation and
+ * OCSP"): AUTH_PENDING while it is out.  Done inline (no one takes the
+ * work), there is no answer, and the policy decides on "unknown" at once.
+ */
+static int ocsp_ask(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_cert *ee,
+		    struct ike_blob *issuer, const char **why)
 {
+	struct ike_work *w = ike_work_new(sa, IKE_WORK_OCSP,
+					  sa->initiator ? IKE_RESUME_AUTH_REPLY
+							: IKE_RESUME_AUTH_RESPOND);
+	enum ike_revocation_outcome o;
+
+	*why = "out of memory";
+	if (!w || ike_cert_der(ee, &w->cert) < 0 || !(w->msg = malloc(msg->inner_len + 1))) {
+		ike_work_free(w);
+		return -ENOMEM;
+	}
+	w->issuer = *issuer;
+	*issuer = (struct ike_blob){ 0 };
+	/* Any URI it names; the connection's configured one is the embedder's to prefer. */
+	if (ike_cert_ocsp_uri(&(struct ike_der){ w->cert.p, w->cert.len }, w->uri, sizeof(w->uri),
+			      NULL) < 0)
+		w->uri[0] = '\0';
+	snprintf(w->conn, sizeof(w->conn), "%s", sa->conn->name);
+	/* Processed again, as it is, once the answer is in. */
+	memcpy(w->msg, msg->inner, msg->inner_len);
+	w->msg_len = msg->inner_len;
+	w->hdr = msg->hdr;
+	w->sk_first = msg->sk_first;
+	memcpy(w->req_key, msg->req_key, sizeof(w->req_key));
+	if (ike_work_start(w))
+		return AUTH_PENDING;
+	o = ike_work_ocsp_outcome(w);
+	ike_work_free(w);
+	return ike_revocation_decide(sa->conn->revocation, o, true, why);
+}
+
+/* Is the certificate the peer's (chain, ID) and the AUTH its signature? */
+static int verify_cert(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_cert *ee,
+		       const struct ike_der *im, size_t n_im, const struct ike_idp *idp,
+		       const struct ike_auth *auth, const char **why)
+{
+	struct ike_blob issuer = { 0 };
 	struct ike_id id;
 	uint8_t *octets = NULL;
 	size_t olen = 0;
+	bool need_ocsp = false;
 	int err;
 
-	err = ike_trust_validate(sa->conn->trust, ee, im, n_im,
-				 (time_t)ike_wall_time(sa->eng), IKE_PURPOSE_ANY, why);
+	err = ike_trust_validate_issuer(sa->conn->trust, ee, im, n_im,
+					(time_t)ike_wall_time(sa->eng), IKE_PURPOSE_ANY, &issuer,
+					why);
 	if (err < 0)
 		return err;
 	*why = "the peer's ID is not in its certificate";
+	err = -ENOENT;
 	if (!idp_to_id(idp, &id) || ike_cert_has_id(ee, &id) < 0)
-		return -ENOENT;
+		goto out;
 	*why = "cannot compute the signed octets";
 	err = ike_auth_octets(sa, !sa->initiator, idp->body, idp->body_len, &octets, &olen);
 	if (err < 0)
-		return err;
+		goto out;
 	*why = "the signature does not verify";
 	err = ike_auth_verify(ee, auth->method, auth->data, auth->len, octets, olen, why);
 	xk_free_secret(octets, olen);
 	if (err < 0)
-		return err;
+		goto out;
 	/*
 	 * The revocation policy, from what the CRLs settle, last: only a peer
 	 * that proved it holds the key of a certificate our CAs issued may
-	 * make us ask a responder.  An OCSP answer is not asked for here yet:
-	 * that takes a pending operation (IKE_WORK_OCSP, docs/engine.md), so
-	 * a status only OCSP could give stays unknown for the policy.
+	 * make us ask a responder.  Where only OCSP could settle it, the
+	 * answer is asked for (a pending operation), and this message is
+	 * processed again with it.
 	 */
-	return ike_trust_revocation(sa->conn->trust, ee, sa->conn->revocation, sa->conn->ocsp_uri,
-				    NULL, why);
+	if (sa->hs && sa->hs->ocsp_known) {
+		err = ike_revocation_decide(sa->conn->revocation, sa->hs->ocsp_outcome, true, why);
+		goto out;
+	}
+	err = ike_trust_revocation(sa->conn->trust, ee, sa->conn->revocation, sa->conn->ocsp_uri,
+				   &need_ocsp, why);
+	if (need_ocsp && sa->hs && issuer.p)
+		err = ocsp_ask(sa, msg, ee, &issuer, why);
+out:
+	free(issuer.p);
+	return err;
 }
 
 int auth_verify(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_idp *id,
@@ -323,7 +377,7 @@ int auth_verify(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_i
 		return verify_psk(sa, id, auth, why);
 	err = peer_certs(msg, &ee, im, &n_im, why);
 	if (err == 0)
-		err = verify_cert(sa, ee, im, n_im, id, auth, why);
+		err = verify_cert(sa, msg, ee, im, n_im, id, auth, why);
 	ike_cert_free(ee);
 	return err;
 }

@@ -50,8 +50,11 @@ int auth_ours(struct ike_sa *sa, const uint8_t *id_body, size_t id_len, uint8_t 
  * The peer's AUTH against what sa->conn expects of it; with a signature,
  * its certificates (chain, validity, revocation, usage at the wall-clock
  * time), its ID bound to the certificate, then the signature.  0, or a
- * negative errno with *why for the log.
+ * negative errno with *why for the log, or AUTH_PENDING: an OCSP request
+ * went out (sa->work); msg is processed again when its answer is in
+ * sa->hs (ocsp_known).
  */
+#define AUTH_PENDING 1
 int auth_verify(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_idp *id,
 		const struct ike_auth *auth, const char **why);
 

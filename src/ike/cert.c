@@ -237,6 +237,23 @@ struct ike_cert *ike_cert_parse(const uint8_t *der, size_t len, const char **why
 	return c;
 }
 
+int ike_cert_der(const struct ike_cert *c, struct ike_blob *der)
+{
+	unsigned char *p = NULL;
+	int n = i2d_X509(c->x, &p);
+
+	*der = (struct ike_blob){ 0 };
+	if (n <= 0 || !(der->p = malloc((size_t)n))) {
+		OPENSSL_free(p);
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	memcpy(der->p, p, (size_t)n);
+	der->len = (size_t)n;
+	OPENSSL_free(p);
+	return 0;
+}
+
 void ike_cert_free(struct ike_cert *c)
 {
 	if (!c)

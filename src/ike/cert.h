@@ -91,6 +91,12 @@ struct ike_der {
 	size_t len;
 };
 
+/* DER octets of one's own (malloc'd: free(p)). */
+struct ike_blob {
+	uint8_t *p;
+	size_t len;
+};
+
 /* --- our credential ---------------------------------------------------- */
 
 int ike_cred_new(const uint8_t *key, size_t len, struct ike_cred **out, const char **why);
@@ -153,11 +159,23 @@ void ike_trust_free(const struct ike_trust *t);
 int ike_trust_validate(const struct ike_trust *t, const struct ike_cert *ee,
 		       const struct ike_der *intermediates, size_t n, time_t now,
 		       enum ike_cert_purpose purpose, const char **why);
+/*
+ * The same, and on success the DER of the certificate that issued ee in
+ * the validated chain (what an OCSP request names) into *issuer, to be
+ * freed by the caller; empty when the chain has none (ee trusted as
+ * itself), and on any error.
+ */
+int ike_trust_validate_issuer(const struct ike_trust *t, const struct ike_cert *ee,
+			      const struct ike_der *intermediates, size_t n, time_t now,
+			      enum ike_cert_purpose purpose, struct ike_blob *issuer,
+			      const char **why);
 
 /* --- the peer's certificate -------------------------------------------- */
 
 struct ike_cert *ike_cert_parse(const uint8_t *der, size_t len, const char **why);
 void ike_cert_free(struct ike_cert *c);
+/* Its DER into *der (malloc'd). 0 or -ENOMEM. */
+int ike_cert_der(const struct ike_cert *c, struct ike_blob *der);
 
 /*
  * 0 if the ID is the certificate's (subjectAltName iPAddress, dNSName,

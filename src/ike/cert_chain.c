@@ -31,6 +31,9 @@
  */
 #include "cert_int.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
@@ -128,8 +131,32 @@ static int parse_untrusted(const struct ike_der *der, size_t n, STACK_OF(X509) *
 	return 0;
 }
 
+/* The DER of the validated chain's element 1 (the end-entity's issuer) into *der. */
+static int chain_issuer(X509_STORE_CTX *ctx, struct ike_blob *der, const char **why)
+{
+	STACK_OF(X509) *chain = X509_STORE_CTX_get0_chain(ctx);
+	unsigned char *p = NULL;
+	int n;
+
+	/* An end-entity trusted as itself has no issuer to ask about: none given. */
+	if (!chain || sk_X509_num(chain) < 2)
+		return 0;
+	n = i2d_X509(sk_X509_value(chain, 1), &p);
+	if (n <= 0)
+		return cert_fail(why, "out of memory", -ENOMEM);
+	der->p = malloc((size_t)n);
+	if (!der->p) {
+		OPENSSL_free(p);
+		return cert_fail(why, "out of memory", -ENOMEM);
+	}
+	memcpy(der->p, p, (size_t)n);
+	der->len = (size_t)n;
+	OPENSSL_free(p);
+	return 0;
+}
+
 static int verify_chain(const struct ike_trust *t, X509 *ee, STACK_OF(X509) *untrusted,
-			time_t now, const char **why)
+			time_t now, struct ike_blob *issuer, const char **why)
 {
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	X509_VERIFY_PARAM *param;
@@ -149,6 +176,8 @@ static int verify_chain(const struct ike_trust *t, X509 *ee, STACK_OF(X509) *unt
 	X509_STORE_CTX_set_verify_cb(ctx, verify_cb);
 	if (X509_verify_cert(ctx) != 1)
 		ret = verify_fail(X509_STORE_CTX_get_error(ctx), why);
+	else if (issuer)
+		ret = chain_issuer(ctx, issuer, why);
 	X509_STORE_CTX_free(ctx);
 	return ret;
 }
@@ -202,6 +231,14 @@ int ike_trust_validate(const struct ike_trust *t, const struct ike_cert *ee,
 		       const struct ike_der *intermediates, size_t n, time_t now,
 		       enum ike_cert_purpose purpose, const char **why)
 {
+	return ike_trust_validate_issuer(t, ee, intermediates, n, now, purpose, NULL, why);
+}
+
+int ike_trust_validate_issuer(const struct ike_trust *t, const struct ike_cert *ee,
+			      const struct ike_der *intermediates, size_t n, time_t now,
+			      enum ike_cert_purpose purpose, struct ike_blob *issuer,
+			      const char **why)
+{
 	STACK_OF(X509) *untrusted;
 	EVP_PKEY *pub;
 	int ret = cert_peer_key(ee, &pub, why);
@@ -216,9 +253,13 @@ int ike_trust_validate(const struct ike_trust *t, const struct ike_cert *ee,
 		return cert_fail(why, "out of memory", -ENOMEM);
 	ret = parse_untrusted(intermediates, n, untrusted, why);
 	if (!ret)
-		ret = verify_chain(t, ee->x, untrusted, now, why);
+		ret = verify_chain(t, ee->x, untrusted, now, issuer, why);
 	if (!ret)
 		ret = usage_check(ee->x, purpose, why);
+	if (ret && issuer) {
+		free(issuer->p);
+		*issuer = (struct ike_blob){ 0 };
+	}
 	sk_X509_pop_free(untrusted, X509_free);
 	ERR_clear_error();
 	return ret;

@@ -230,6 +230,15 @@ struct ike_event {
 	const char *reason;
 };
 
+/* The kinds of pending operations (ops.submit; see below). */
+enum ike_work_kind {
+	IKE_WORK_DH,     /* key generation and/or derivation (KE, then g^ir and SKEYSEED) */
+	IKE_WORK_SIGN,   /* an AUTH signature with our private key */
+	IKE_WORK_VERIFY, /* the check of the peer's AUTH signature and chain */
+	IKE_WORK_OCSP,   /* an OCSP request to be answered (ike/ocsp.h: ike_work_ocsp_*) */
+	IKE_WORK_KINDS,
+};
+
 struct ike_ops {
 	void *ctx;
 	/* Send one datagram from local to remote (addresses with ports). */
@@ -269,6 +278,12 @@ struct ike_ops {
 	 * op the engine does the work inline, as if both were called at once.
 	 */
 	void (*submit)(void *ctx, struct ike_work *w);
+	/*
+	 * Optional, with submit: does submit take works of this kind?  NULL:
+	 * every kind.  A kind it does not take is done inline; IKE_WORK_OCSP
+	 * done inline has no answer (the status is unknown to the policy).
+	 */
+	bool (*submit_takes)(void *ctx, enum ike_work_kind kind);
 };
 
 struct ike_engine *ike_engine_new(const struct ike_engine_cfg *cfg,
@@ -292,13 +307,6 @@ void ike_engine_free(struct ike_engine *e);
  */
 struct ike_work;
 
-enum ike_work_kind {
-	IKE_WORK_DH,     /* key generation and/or derivation (KE, then g^ir and SKEYSEED) */
-	IKE_WORK_SIGN,   /* an AUTH signature with our private key */
-	IKE_WORK_VERIFY, /* the check of the peer's AUTH signature and chain */
-	IKE_WORK_OCSP,   /* reserved: an OCSP request to be answered */
-	IKE_WORK_KINDS,
-};
 
 enum ike_work_kind ike_work_kind(const struct ike_work *w);
 const char *ike_work_kind_name(enum ike_work_kind k);

@@ -9,6 +9,7 @@
 
 #include "ike/crypto.h"
 #include "ike/ike.h"
+#include "ike/ocsp.h"
 #include "ike/payload.h"
 
 /* RFC 3948 section 4: NAT keepalives every 20 s by default. */
@@ -187,6 +188,12 @@ struct ike_hs {
 	struct xk_addr ho_addr; /* the address it is counted under while half-open */
 	struct ike_sa *ho_next, **ho_prev;  /* the engine's half-open list */
 	struct ike_pkt init_req, init_resp; /* as sent: signed in AUTH */
+	/*
+	 * The OCSP answer about the peer's certificate (IKE_WORK_OCSP), once
+	 * back: IKE_AUTH is processed again with it (auth.c).
+	 */
+	bool ocsp_known;
+	enum ike_revocation_outcome ocsp_outcome;
 	uint8_t cookie[IKEV2_COOKIE_MAX];
 	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];
 };

@@ -147,6 +147,25 @@ int ike_trust_revocation(const struct ike_trust *t, const struct ike_cert *ee,
 			 enum ike_revocation_policy p, bool ocsp_configured, bool *need_ocsp,
 			 const char **why);
 
+/* --- the engine's pending OCSP request (IKE_WORK_OCSP, ike.h) ----------- */
+
+struct ike_work;
+
+/*
+ * What an IKE_WORK_OCSP asks: the peer's certificate and its issuer (DER,
+ * owned by the work), the responder URI the certificate names (AIA,
+ * http:// only; "" none) and the name of the connection, whose configured
+ * responder (ocsp_uri) comes first.  -EINVAL for another kind of work.
+ */
+int ike_work_ocsp_query(const struct ike_work *w, struct ike_der *cert,
+			struct ike_der *issuer, const char **cert_uri, const char **conn);
+/*
+ * The answer, before ike_engine_complete: err 0 with r (a response that
+ * ike_ocsp_check accepted), or the error of the fetch or of the check;
+ * the policy then takes the status as unknown.
+ */
+void ike_work_ocsp_answer(struct ike_work *w, int err, const struct ike_ocsp_result *r);
+
 /* "strict", "ifuri", "relaxed"; parse returns -EINVAL for another word. */
 const char *ike_revocation_policy_name(enum ike_revocation_policy p);
 int ike_revocation_policy_parse(const char *s, enum ike_revocation_policy *p);

@@ -131,6 +131,8 @@ int ike_msg_parse_inner(struct ike_msg *msg, const uint8_t *pt, size_t ptlen)
 	if (msg->n_pl && (msg->pl[msg->n_pl - 1].type == IKEV2_PL_SK ||
 			  msg->pl[msg->n_pl - 1].type == IKEV2_PL_SKF))
 		msg->n_pl--;
+	msg->inner = pt;
+	msg->inner_len = ptlen;
 	return parse_chain(msg, msg->sk_first, pt, ptlen, true);
 }
 

@@ -66,6 +66,14 @@ struct ike_msg {
 	uint16_t frag_num, frag_total;
 	/* Reassembled: hash of fragment 1 as received, for retransmissions. */
 	uint8_t frag1_hash[16];
+	/* The decrypted inner payloads (ike_msg_parse_inner), as parsed. */
+	const uint8_t *inner;
+	size_t inner_len;
+	/*
+	 * A request's key for the response cache (window.c: a hash of it, or
+	 * of its fragment 1), kept with the message when its answer waits.
+	 */
+	uint8_t req_key[16];
 };
 
 /* Reasons a parse can fail, for counters and the caller's notify choice. */

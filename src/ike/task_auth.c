@@ -24,6 +24,7 @@
 #include "ike/child.h"
 #include "ike/engine.h"
 #include "ike/reauth.h"
+#include "ike/work.h"
 
 struct task_auth {
 	struct ike_task t;
@@ -219,6 +220,7 @@ static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
 	struct ike_auth auth;
 	uint16_t err_n = error_notify(msg);
 	const char *why = NULL;
+	int err;
 
 	if (!pl_id || !pl_auth) {
 		if (err_n == IKEV2_N_AUTHENTICATION_FAILED)
@@ -232,7 +234,11 @@ static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
 	}
 	if (set_peer_id(sa, &id) < 0)
 		return IKE_TASK_FAILED;
-	if (auth_verify(sa, msg, &id, &auth, &why) < 0) {
+	err = auth_verify(sa, msg, &id, &auth, &why);
+	/* An OCSP answer is asked for: the request stays out meanwhile. */
+	if (err == AUTH_PENDING)
+		return IKE_TASK_PENDING;
+	if (err < 0) {
 		auth_failed(sa, why);
 		sa->fail_notify = IKEV2_N_AUTHENTICATION_FAILED;
 		return refused_tell(sa, t);
@@ -248,6 +254,46 @@ static enum ike_task_result auth_process(struct ike_task *tt, struct ike_sa *sa,
 static void auth_destroy(struct ike_task *t)
 {
 	free(t);
+}
+
+static const struct ike_task_ops auth_ops;
+
+/* The OCSP answer is in: IKE_AUTH is processed again with it. */
+static bool ocsp_keep(struct ike_sa *sa, const struct ike_work *w)
+{
+	static const char *const names[] = {
+		[IKE_REVOCATION_GOOD] = "good",
+		[IKE_REVOCATION_REVOKED] = "revoked",
+		[IKE_REVOCATION_NONE] = "unknown",
+	};
+	enum ike_revocation_outcome o = ike_work_ocsp_outcome(w);
+	char rid[300];
+
+	if (!sa->hs)
+		return false;
+	sa->hs->ocsp_known = true;
+	sa->hs->ocsp_outcome = o;
+	xk_info("OCSP conn=%s peer_id=%s: %s%s%s", sa->conn ? sa->conn->name : "",
+		ike_id_str(ike_sa_remote_id(sa), rid, sizeof(rid)), names[o],
+		w->answered && w->ocsp_err < 0 ? ": no answer, " : "",
+		w->answered && w->ocsp_err < 0 ? strerror(-w->ocsp_err) : "");
+	return true;
+}
+
+void task_auth_reply_resume(struct ike_sa *sa, struct ike_work *w)
+{
+	struct ike_msg msg;
+
+	/*
+	 * Only where it stopped: our IKE_AUTH out, its task at the head.
+	 * Else the answer is dropped; our request is resent, and the
+	 * response that comes to it asks again.
+	 */
+	if (sa->state != IKE_S_AUTH_SENT || !sa->req_out || !sa->tasks ||
+	    sa->tasks->ops != &auth_ops || w->hdr.mid != sa->mid_next ||
+	    ike_work_msg(w, &msg) < 0 || !ocsp_keep(sa, w))
+		return;
+	ike_sa_task_result(sa, auth_process(sa->tasks, sa, &msg));
 }
 
 /*
@@ -316,6 +362,17 @@ struct ike_task *task_auth_new(void)
 }
 
 /* ---- responder ---- */
+
+void task_auth_respond_resume(struct ike_sa *sa, struct ike_work *w)
+{
+	struct ike_msg msg;
+
+	/* Still unanswered: IKE_AUTH is the next request we take. */
+	if (sa->state != IKE_S_INIT_DONE || w->hdr.mid != sa->mid_expect ||
+	    ike_work_msg(w, &msg) < 0 || !ocsp_keep(sa, w))
+		return;
+	ike_sa_request_resume(sa, &msg);
+}
 
 static bool addr_matches(const struct xk_addr *cfg, const struct xk_addr *a)
 {
@@ -454,7 +511,11 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 		ike_conn_put(sa->eng, sa->conn);
 		sa->conn = conn;
 	}
-	if (!conn || auth_verify(sa, req, &idi, &auth, &why) < 0) {
+	err = conn ? auth_verify(sa, req, &idi, &auth, &why) : -ENOENT;
+	/* Nothing is answered until the OCSP answer is in (window.c waits). */
+	if (err == AUTH_PENDING)
+		return AUTH_PENDING;
+	if (err < 0) {
 		auth_failed(sa, why);
 		*notify = IKEV2_N_AUTHENTICATION_FAILED;
 		sa->kill_after_response = true;

@@ -322,7 +322,7 @@ static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
 	if (!sa->hs->dh || ke.len > IKE_WORK_PUB_MAX)
 		return init_ignore(sa, "invalid KE public value");
 	w = ike_work_new(sa, IKE_WORK_DH, IKE_RESUME_INIT_REPLY);
-	if (w && ike_work_async(sa->eng)) {
+	if (w && ike_work_async(sa->eng, IKE_WORK_DH)) {
 		/* The response is read again when the work is back. */
 		w->msg = malloc(msg->raw_len);
 		if (w->msg) {
@@ -330,7 +330,7 @@ static enum ike_task_result init_process(struct ike_task *t, struct ike_sa *sa,
 			w->msg_len = msg->raw_len;
 		}
 	}
-	if (!w || (ike_work_async(sa->eng) && !w->msg)) {
+	if (!w || (ike_work_async(sa->eng, IKE_WORK_DH) && !w->msg)) {
 		ike_work_free(w);
 		return init_ignore(sa, "out of memory");
 	}

@@ -230,11 +230,7 @@ static void response_send(struct ike_sa *sa, const struct ike_rx *rx, const stru
 	if (ike_sa_seal(sa, mb, &sa->resp) < 0)
 		return;
 	send_response(sa, rx, &sa->resp);
-	/* A fragmented request is known again by its fragment 1 (RFC 7383 2.6.1). */
-	if (req->frag)
-		memcpy(sa->resp_req_hash, req->frag1_hash, sizeof(sa->resp_req_hash));
-	else
-		req_hash(req->raw, req->raw_len, sa->resp_req_hash);
+	memcpy(sa->resp_req_hash, req->req_key, sizeof(sa->resp_req_hash));
 	sa->resp_cached = sa->resp.buf != NULL;
 	sa->mid_expect++;
 }
@@ -287,13 +283,12 @@ static int open_message(struct ike_sa *sa, const struct ike_rx *rx, struct ike_m
 	return err;
 }
 
+static void respond(struct ike_sa *sa, const struct ike_rx *rx, const struct ike_msg *msg);
+
 static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ike_msg *msg,
 			   uint8_t *copy)
 {
 	struct ike_engine *e = sa->eng;
-	uint8_t buf[IKE_MSG_MAX];
-	struct ike_mb mb;
-	uint16_t notify = 0;
 	int err;
 
 	/*
@@ -311,14 +306,23 @@ static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ik
 			return;
 		}
 	}
-	/* Anything but the next request in the window is dropped (2.3). */
-	if (msg->hdr.mid != sa->mid_expect || !sa->keys_ready) {
+	/*
+	 * Anything but the next request in the window is dropped (2.3); so
+	 * is that request while its answer waits for a work: the first copy
+	 * is being worked on, a retransmission is answered when it is done.
+	 */
+	if (msg->hdr.mid != sa->mid_expect || !sa->keys_ready || sa->work) {
 		e->stats.rx_unexpected++;
 		return;
 	}
 	err = open_message(sa, rx, msg, copy, false);
 	if (err == -EBADMSG || err == -EINPROGRESS)
 		return;
+	/* A fragmented request is known again by its fragment 1 (RFC 7383 2.6.1). */
+	if (msg->frag)
+		memcpy(msg->req_key, msg->frag1_hash, sizeof(msg->req_key));
+	else
+		req_hash(msg->raw, msg->raw_len, msg->req_key);
 	/* From here on the peer is authenticated: errors are worth a notify. */
 	if (err < 0) {
 		e->stats.rx_malformed++;
@@ -332,6 +336,17 @@ static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ik
 		respond_notify(sa, rx, msg, IKEV2_N_UNSUPPORTED_CRITICAL_PAYLOAD, &t, 1);
 		return;
 	}
+	respond(sa, rx, msg);
+}
+
+/* The peer's request msg, opened and whole: answer it, or wait for a work. */
+static void respond(struct ike_sa *sa, const struct ike_rx *rx, const struct ike_msg *msg)
+{
+	struct ike_engine *e = sa->eng;
+	uint8_t buf[IKE_MSG_MAX];
+	struct ike_mb mb;
+	uint16_t notify = 0;
+	int err;
 
 	response_begin(sa, msg, &mb, buf, sizeof(buf));
 	switch (msg->hdr.exch) {
@@ -365,6 +380,11 @@ static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ik
 		notify = IKEV2_N_INVALID_SYNTAX;
 		break;
 	}
+	if (err > 0) {
+		/* A work is out (sa->work): no answer yet, the window stays. */
+		ike_sa_schedule(sa);
+		return;
+	}
 	if (err < 0) {
 		if (!notify || notify == IKEV2_N_INVALID_SYNTAX)
 			e->stats.rx_malformed++;
@@ -377,6 +397,14 @@ static void handle_request(struct ike_sa *sa, const struct ike_rx *rx, struct ik
 		ike_sa_kill(sa, 0, "deleted by peer");
 	else
 		ike_sa_schedule(sa);
+}
+
+void ike_sa_request_resume(struct ike_sa *sa, const struct ike_msg *m)
+{
+	/* The peer's address as last heard (peer_heard followed it). */
+	struct ike_rx rx = { &sa->local, &sa->remote };
+
+	respond(sa, &rx, m);
 }
 
 static void handle_response(struct ike_sa *sa, const struct ike_rx *rx, struct ike_msg *msg,

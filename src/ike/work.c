@@ -51,6 +51,19 @@ out:
 }
 
 /*
+ * OCSP is I/O: the embedder asks and stores the answer
+ * (ike_work_ocsp_answer) before completing.  Run without one (no submit,
+ * or an embedder that runs it anyway), the status is unknown.
+ */
+static void run_ocsp(struct ike_work *w)
+{
+	if (w->answered)
+		return;
+	w->answered = true;
+	w->ocsp_err = -ENOTSUP;
+}
+
+/*
  * One row per kind: its name and its computation (NULL: not done by this
  * engine yet; the work fails with -ENOTSUP).  A new kind adds a row here
  * and a continuation in `resumes` below.
@@ -62,7 +75,7 @@ static const struct {
 	[IKE_WORK_DH] = { "dh", run_dh },
 	[IKE_WORK_SIGN] = { "sign", NULL },
 	[IKE_WORK_VERIFY] = { "verify", NULL },
-	[IKE_WORK_OCSP] = { "ocsp", NULL },
+	[IKE_WORK_OCSP] = { "ocsp", run_ocsp },
 };
 
 enum ike_work_kind ike_work_kind(const struct ike_work *w)
@@ -90,7 +103,58 @@ void ike_work_run(struct ike_work *w)
 static void (*const resumes[IKE_RESUME_COUNT])(struct ike_sa *sa, struct ike_work *w) = {
 	[IKE_RESUME_INIT_RESPOND] = task_init_respond_resume,
 	[IKE_RESUME_INIT_REPLY] = task_init_reply_resume,
+	[IKE_RESUME_AUTH_RESPOND] = task_auth_respond_resume,
+	[IKE_RESUME_AUTH_REPLY] = task_auth_reply_resume,
 };
+
+int ike_work_ocsp_query(const struct ike_work *w, struct ike_der *cert,
+			struct ike_der *issuer, const char **cert_uri, const char **conn)
+{
+	if (w->kind != IKE_WORK_OCSP)
+		return -EINVAL;
+	*cert = (struct ike_der){ w->cert.p, w->cert.len };
+	*issuer = (struct ike_der){ w->issuer.p, w->issuer.len };
+	*cert_uri = w->uri;
+	*conn = w->conn;
+	return 0;
+}
+
+void ike_work_ocsp_answer(struct ike_work *w, int err, const struct ike_ocsp_result *r)
+{
+	if (w->kind != IKE_WORK_OCSP)
+		return;
+	w->answered = true;
+	w->ocsp_err = err < 0 ? err : 0;
+	if (err >= 0 && r)
+		w->ocsp = *r;
+	else if (err >= 0)
+		w->ocsp_err = -EINVAL;
+}
+
+enum ike_revocation_outcome ike_work_ocsp_outcome(const struct ike_work *w)
+{
+	/* Section 4 of ike/ocsp.h's rules: an error is no answer. */
+	if (!w->answered || w->ocsp_err < 0)
+		return IKE_REVOCATION_NONE;
+	switch (w->ocsp.status) {
+	case IKE_OCSP_GOOD:
+		return IKE_REVOCATION_GOOD;
+	case IKE_OCSP_REVOKED:
+		return IKE_REVOCATION_REVOKED;
+	default:
+		return IKE_REVOCATION_NONE;
+	}
+}
+
+int ike_work_msg(const struct ike_work *w, struct ike_msg *m)
+{
+	*m = (struct ike_msg){ .hdr = w->hdr, .has_sk = true, .sk_first = w->sk_first,
+			       .authenticated = true };
+	memcpy(m->req_key, w->req_key, sizeof(m->req_key));
+	if (!w->msg)
+		return -EINVAL;
+	return ike_msg_parse_inner(m, w->msg, w->msg_len);
+}
 
 struct ike_work *ike_work_new(struct ike_sa *sa, enum ike_work_kind kind,
 			      enum ike_work_resume resume)
@@ -106,9 +170,9 @@ struct ike_work *ike_work_new(struct ike_sa *sa, enum ike_work_kind kind,
 	return w;
 }
 
-bool ike_work_async(const struct ike_engine *e)
+bool ike_work_async(const struct ike_engine *e, enum ike_work_kind kind)
 {
-	return e->ops.submit != NULL;
+	return e->ops.submit && (!e->ops.submit_takes || e->ops.submit_takes(e->ops.ctx, kind));
 }
 
 int ike_work_start(struct ike_work *w)
@@ -116,7 +180,7 @@ int ike_work_start(struct ike_work *w)
 	struct ike_engine *e = w->eng;
 	struct ike_sa *sa = w->sa;
 
-	if (!e->ops.submit) {
+	if (!ike_work_async(e, w->kind)) {
 		/* No one to hand it to: done here, as the caller waits. */
 		ike_work_run(w);
 		w->sa = NULL;
@@ -183,6 +247,8 @@ void ike_work_free(struct ike_work *w)
 	ike_dh_free(w->dh);
 	ike_keys_wipe(&w->keys);
 	free(w->msg);
+	free(w->cert.p);
+	free(w->issuer.p);
 	/* Nonces and keys went through it. */
 	xk_wipe(w, sizeof(*w));
 	free(w);

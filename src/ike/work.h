@@ -9,11 +9,15 @@
 #define XK_IKE_WORK_H
 
 #include "ike/ike_sa.h"
+#include "ike/ocsp.h"
+#include "ike/payload.h"
 
 /* Where the exchange goes on once the work is done (the table in work.c). */
 enum ike_work_resume {
 	IKE_RESUME_INIT_RESPOND, /* responder: answer IKE_SA_INIT (task_init.c) */
 	IKE_RESUME_INIT_REPLY,   /* initiator: the IKE_SA_INIT response (task_init.c) */
+	IKE_RESUME_AUTH_RESPOND, /* responder: answer IKE_AUTH (task_auth.c) */
+	IKE_RESUME_AUTH_REPLY,   /* initiator: the IKE_AUTH response (task_auth.c) */
 	IKE_RESUME_COUNT,
 };
 
@@ -50,10 +54,31 @@ struct ike_work {
 	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];
 	uint16_t ni_len, nr_len;
 	struct ike_keys keys; /* out */
-	/* The message the exchange stopped at, when it needs it again. */
+	/*
+	 * The message the exchange stopped at, when it needs it again: as
+	 * received (IKE_SA_INIT), or (IKE_AUTH) the decrypted inner payloads
+	 * with the header, the first inner type and the request's cache key.
+	 */
 	uint8_t *msg;
 	size_t msg_len;
+	struct ike_hdr hdr;
+	uint8_t sk_first;
+	uint8_t req_key[16];
+	/* IKE_WORK_OCSP: what is asked (cert and issuer DER, the
+	 * certificate's own responder URI or "", the connection), and the
+	 * answer the embedder gives (ike_work_ocsp_answer). */
+	struct ike_blob cert, issuer;
+	char uri[256];
+	char conn[IKE_NAME_MAX];
+	bool answered;
+	int ocsp_err;
+	struct ike_ocsp_result ocsp;
 };
+
+/* IKE_WORK_OCSP: what the answer says for the revocation policy. */
+enum ike_revocation_outcome ike_work_ocsp_outcome(const struct ike_work *w);
+/* The decrypted message w stopped at (IKE_AUTH), parsed again into m. */
+int ike_work_msg(const struct ike_work *w, struct ike_msg *m);
 
 /* A work of this kind for sa, to resume at `resume`; NULL without memory. */
 struct ike_work *ike_work_new(struct ike_sa *sa, enum ike_work_kind kind,
@@ -64,8 +89,8 @@ struct ike_work *ike_work_new(struct ike_sa *sa, enum ike_work_kind kind,
  * results in w and frees it).
  */
 int ike_work_start(struct ike_work *w);
-/* Does the engine hand work out (ops.submit), or do it inline? */
-bool ike_work_async(const struct ike_engine *e);
+/* Does the engine hand work of this kind out (ops.submit), or do it inline? */
+bool ike_work_async(const struct ike_engine *e, enum ike_work_kind kind);
 /* The SA dies or stops waiting: the work, if any, no longer names it. */
 void ike_work_detach(struct ike_sa *sa);
 /* ike_engine_free: every work out forgets the engine. */
@@ -74,11 +99,18 @@ void ike_work_orphan_all(struct ike_engine *e);
 /* The continuations (task_init.c), called by ike_engine_complete. */
 void task_init_respond_resume(struct ike_sa *sa, struct ike_work *w);
 void task_init_reply_resume(struct ike_sa *sa, struct ike_work *w);
+void task_auth_respond_resume(struct ike_sa *sa, struct ike_work *w);
+void task_auth_reply_resume(struct ike_sa *sa, struct ike_work *w);
 
 /*
  * window.c: act on an initiator task's result as a response does (move
  * the window, next task, retry, kill).
  */
 void ike_sa_task_result(struct ike_sa *sa, enum ike_task_result res);
+/*
+ * window.c: answer the request m again, from where its processing
+ * stopped for a work (the peer's retransmissions were dropped meanwhile).
+ */
+void ike_sa_request_resume(struct ike_sa *sa, const struct ike_msg *m);
 
 #endif

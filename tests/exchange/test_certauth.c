@@ -13,11 +13,14 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 
 #include "certs.h"
 #include "check.h"
 #include "ike/cert.h"
 #include "ike/engine.h"
+#include "ike/ocsp.h"
+#include "ike/payload.h"
 #include "world.h"
 
 #define IKE "aes128gcm16-prfsha256-x25519"
@@ -571,6 +574,331 @@ static void test_cred_lifetime(void)
 	EVP_PKEY_free(k1);
 }
 
+
+/* ---- OCSP asked during IKE_AUTH (IKE_WORK_OCSP) ---- */
+
+/* How the test's "responder" answers the OCSP works the verifier hands out. */
+enum answer {
+	ANS_GOOD,
+	ANS_REVOKED,
+	ANS_UNKNOWN,
+	ANS_ERROR, /* tryLater: no status */
+	ANS_HOLD,  /* kept by the test, answered later or never */
+};
+
+static struct {
+	enum answer ans;
+	unsigned n_ocsp;             /* OCSP works handed out */
+	struct ike_work *held;       /* ANS_HOLD */
+	int held_idx;
+	bool query_ok;               /* the work named the right issuer and URI */
+} oc;
+
+/* A real response from certs_ocsp_response, checked as the daemon would. */
+static void ocsp_answer(struct ike_work *wk, int status)
+{
+	struct ike_der cert, issuer;
+	const char *uri, *conn, *why = NULL;
+	struct ike_ocsp_result r;
+	size_t ilen, rlen;
+	uint8_t *ider = certs_der(pki.inter, &ilen), *resp;
+	const unsigned char *q;
+	X509 *x;
+	int err;
+
+	CHECK_INT(ike_work_ocsp_query(wk, &cert, &issuer, &uri, &conn), 0);
+	/* The issuer from the validated chain, the certificate's own URI. */
+	oc.query_ok = issuer.len == ilen && memcmp(issuer.p, ider, ilen) == 0 &&
+		      strcmp(uri, "http://192.0.2.9:2560/") == 0 && strcmp(conn, "c") == 0;
+	q = cert.p;
+	x = d2i_X509(NULL, &q, (long)cert.len);
+	CHECK(x != NULL);
+	resp = certs_ocsp_response(
+		&(struct certs_ocsp_spec){ .cert = x, .issuer = pki.inter, .signer = pki.inter,
+					   .skey = pki.int_key, .status = status, .reason = 1,
+					   .this_off = -60, .next_off = 3600,
+					   .resp_status = oc.ans == ANS_ERROR ?
+							  OCSP_RESPONSE_STATUS_TRYLATER : 0 },
+		&rlen);
+	err = ike_ocsp_check(&(struct ike_ocsp_query){ .cert = cert, .issuer = issuer }, resp,
+			     rlen, CERTS_NOW, &r, &why);
+	ike_work_ocsp_answer(wk, err, &r);
+	free(resp);
+	free(ider);
+	X509_free(x);
+}
+
+static void ocsp_hook(struct world *w, int idx, struct ike_work *wk)
+{
+	static const int st[] = { [ANS_GOOD] = V_OCSP_CERTSTATUS_GOOD,
+				  [ANS_REVOKED] = V_OCSP_CERTSTATUS_REVOKED,
+				  [ANS_UNKNOWN] = V_OCSP_CERTSTATUS_UNKNOWN,
+				  [ANS_ERROR] = V_OCSP_CERTSTATUS_GOOD };
+	struct w_peer *p = &w->p[idx];
+
+	if (ike_work_kind(wk) == IKE_WORK_OCSP) {
+		oc.n_ocsp++;
+		if (oc.ans == ANS_HOLD) {
+			CHECK(oc.held == NULL);
+			oc.held = wk;
+			oc.held_idx = idx;
+			return;
+		}
+		/* Answered now, completed by world_run (never from inside submit). */
+		ocsp_answer(wk, st[oc.ans]);
+	}
+	CHECK(p->n_work < W_MAX_WORK);
+	p->work[p->n_work++] = wk;
+}
+
+/* Peer 0 initiates; `verifier` asks about the other's certificate (AIA, no CRL). */
+static void ocsp_world(struct world *w, struct side sides[2], int verifier,
+		       enum ike_revocation_policy rev, enum answer ans)
+{
+	static struct ike_engine_cfg cfg;
+	EVP_PKEY *k0 = certs_key("EC", "P-256", 0), *k1 = certs_key("EC", "P-256", 0);
+
+	memset(&oc, 0, sizeof(oc));
+	oc.ans = ans;
+	sides_cert(sides, k0, k1, verifier ? FLAW_INTER_AIA : FLAW_NONE,
+		   verifier ? FLAW_NONE : FLAW_INTER_AIA);
+	sides[verifier].rev = rev;
+	ike_engine_cfg_defaults(&cfg);
+	world_init(w, &cfg, &cfg, false);
+	w->wall = CERTS_NOW;
+	w->submit_hook = ocsp_hook;
+	world_async(w, 0, &cfg);
+	world_async(w, 1, &cfg);
+	for (int i = 0; i < 2; i++)
+		CHECK_INT(world_conn_edit(w, i, "c", IKE, ESP, NULL, false, edit, &sides[i]), 0);
+	CHECK_INT(ike_engine_initiate(w->p[0].e, "c", NULL), 0);
+	EVP_PKEY_free(k0);
+	EVP_PKEY_free(k1);
+}
+
+/* The held work answered good and completed on peer v's engine. */
+static void ocsp_release(struct world *w, int v)
+{
+	ocsp_answer(oc.held, V_OCSP_CERTSTATUS_GOOD);
+	ike_engine_complete(w->p[v].e, oc.held);
+	oc.held = NULL;
+}
+
+static struct outcome ocsp_outcome(struct world *w)
+{
+	struct outcome o;
+
+	for (int i = 0; i < 2; i++) {
+		o.up[i] = world_events(&w->p[i], IKE_EV_IKE_UP);
+		o.child_up[i] = world_events(&w->p[i], IKE_EV_CHILD_UP);
+		o.auth_failed[i] = world_events(&w->p[i], IKE_EV_AUTH_FAILED);
+		o.empty[i] = w->p[i].k.n_sas == 0;
+	}
+	return o;
+}
+
+/* Each answer under each policy, the responder and then the initiator asking. */
+static void test_ocsp_answers(void)
+{
+	static const struct {
+		enum answer ans;
+		enum ike_revocation_policy rev;
+		bool up;
+	} t[] = {
+		{ ANS_GOOD, IKE_REVOCATION_STRICT, true },
+		{ ANS_GOOD, IKE_REVOCATION_IFURI, true },
+		{ ANS_GOOD, IKE_REVOCATION_RELAXED, true },
+		{ ANS_REVOKED, IKE_REVOCATION_STRICT, false },
+		{ ANS_REVOKED, IKE_REVOCATION_IFURI, false },
+		{ ANS_REVOKED, IKE_REVOCATION_RELAXED, false },
+		{ ANS_UNKNOWN, IKE_REVOCATION_STRICT, false },
+		{ ANS_UNKNOWN, IKE_REVOCATION_IFURI, false },
+		{ ANS_UNKNOWN, IKE_REVOCATION_RELAXED, true },
+		{ ANS_ERROR, IKE_REVOCATION_STRICT, false },
+		{ ANS_ERROR, IKE_REVOCATION_IFURI, false },
+		{ ANS_ERROR, IKE_REVOCATION_RELAXED, true },
+	};
+	static const char *const an[] = { "good", "revoked", "unknown", "error" };
+
+	for (int v = 1; v >= 0; v--) {
+		for (size_t n = 0; n < sizeof(t) / sizeof(t[0]); n++) {
+			static struct world w;
+			struct side sides[2];
+			struct outcome o;
+			char what[96];
+
+			snprintf(what, sizeof(what), "OCSP %s, %s, %s asks", an[t[n].ans],
+				 ike_revocation_policy_name(t[n].rev), v ? "responder" : "initiator");
+			ocsp_world(&w, sides, v, t[n].rev, t[n].ans);
+			world_run(&w, 60000);
+			o = ocsp_outcome(&w);
+			CHECK_MSG(oc.n_ocsp == 1, "%s: %u OCSP works", what, oc.n_ocsp);
+			CHECK_MSG(oc.query_ok, "%s: wrong issuer, URI or conn in the work", what);
+			if (t[n].up)
+				expect_up(&o, what);
+			else
+				expect_refused(&o, v, what);
+			world_free(&w);
+			sides_free(sides);
+		}
+	}
+}
+
+/*
+ * The answer held back: the peer's retransmissions meanwhile are dropped
+ * (no second OCSP work, no answer to the request, nothing installed),
+ * and the exchange goes on once it comes.
+ */
+static void test_ocsp_retransmit(void)
+{
+	for (int v = 1; v >= 0; v--) {
+		static struct world w;
+		struct side sides[2];
+		struct ike_stats s;
+		struct outcome o;
+		const char *what = v ? "responder waits" : "initiator waits";
+
+		ocsp_world(&w, sides, v, IKE_REVOCATION_STRICT, ANS_HOLD);
+		/* Run past two retransmissions of IKE_AUTH (4 s, then 7.2 s). */
+		world_run(&w, 12000);
+		CHECK_MSG(oc.held != NULL, "%s: no OCSP work", what);
+		if (!oc.held) {
+			world_free(&w);
+			sides_free(sides);
+			continue;
+		}
+		ike_engine_stats(w.p[0].e, &s);
+		CHECK_MSG(s.retransmits >= 2, "%s: %llu retransmits", what,
+			  (unsigned long long)s.retransmits);
+		o = ocsp_outcome(&w);
+		CHECK_MSG(o.up[v] == 0 && o.empty[v], "%s: up before the answer", what);
+		/* The copies that came meanwhile were dropped, not processed. */
+		ike_engine_stats(w.p[v].e, &s);
+		CHECK_MSG(s.rx_unexpected >= 2, "%s: %llu dropped", what,
+			  (unsigned long long)s.rx_unexpected);
+		CHECK_INT(s.work_pending, 1);
+		/* The waiting side left its state alone. */
+		CHECK_INT(world_sa_count(&w.p[v]), 1);
+		ocsp_release(&w, v);
+		world_run(&w, 60000);
+		o = ocsp_outcome(&w);
+		expect_up(&o, what);
+		CHECK_MSG(oc.n_ocsp == 1, "%s: %u OCSP works", what, oc.n_ocsp);
+		ike_engine_stats(w.p[v].e, &s);
+		CHECK_INT(s.work_pending, 0);
+		CHECK_INT(s.work_dropped, 0);
+		world_free(&w);
+		sides_free(sides);
+	}
+}
+
+/*
+ * Never answered: the responder's half-open SA times out, the initiator
+ * gives up; an answer after that is dropped, and nothing was installed.
+ */
+static void test_ocsp_never(void)
+{
+	for (int v = 1; v >= 0; v--) {
+		static struct world w;
+		struct side sides[2];
+		struct ike_stats s;
+		struct outcome o;
+		const char *what = v ? "responder never answered" : "initiator never answered";
+
+		ocsp_world(&w, sides, v, IKE_REVOCATION_RELAXED, ANS_HOLD);
+		world_run(&w, 400000);
+		o = ocsp_outcome(&w);
+		CHECK_MSG(oc.held != NULL, "%s: no OCSP work", what);
+		CHECK_MSG(o.up[0] + o.up[1] == 0 || !o.up[v], "%s: the verifier came up", what);
+		CHECK_MSG(o.empty[v], "%s: SAs installed by the verifier", what);
+		CHECK_MSG(world_sa_count(&w.p[v]) == 0, "%s: the waiting SA lives on", what);
+		/* Answered after the SA died: dropped. */
+		if (oc.held)
+			ocsp_release(&w, v);
+		world_run(&w, 60000);
+		ike_engine_stats(w.p[v].e, &s);
+		CHECK_INT(s.work_dropped, 1);
+		CHECK_INT(s.work_pending, 0);
+		o = ocsp_outcome(&w);
+		CHECK_MSG(o.up[v] == 0 && o.empty[v], "%s: up after a late answer", what);
+		world_free(&w);
+		sides_free(sides);
+	}
+}
+
+static void b_delete_ike(struct ike_mb *mb, void *ctx)
+{
+	(void)ctx;
+	ike_mb_delete(mb, IKEV2_PROTO_IKE, 0, NULL, 0);
+}
+
+static void b_auth_failed(struct ike_mb *mb, void *ctx)
+{
+	(void)ctx;
+	ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_AUTHENTICATION_FAILED, NULL, 0);
+}
+
+/*
+ * While one side waits for its OCSP answer, the other (holding the SA's
+ * keys) sends what it may not: a DELETE of the IKE SA and a
+ * CREATE_CHILD_SA at the next message IDs, a refusal as a second IKE_AUTH
+ * response, an INFORMATIONAL response.  None moves the waiting SA: it
+ * still waits, and comes up once answered.
+ */
+static void test_ocsp_hostile(void)
+{
+	for (int v = 1; v >= 0; v--) {
+		static struct world w;
+		struct side sides[2];
+		struct ike_stats s0, s1;
+		struct outcome o;
+		const char *what = v ? "responder waits, hostile" : "initiator waits, hostile";
+		int other = 1 - v;
+		uint64_t spi;
+
+		ocsp_world(&w, sides, v, IKE_REVOCATION_STRICT, ANS_HOLD);
+		/* Deliver until the work is out, before any retransmission. */
+		for (int i = 0; i < 200 && !oc.held; i++) {
+			if (w.q_len)
+				world_deliver(&w, 0);
+			else
+				world_work_all(&w);
+		}
+		CHECK_MSG(oc.held != NULL, "%s: no OCSP work", what);
+		if (!oc.held) {
+			world_free(&w);
+			sides_free(sides);
+			continue;
+		}
+		ike_engine_stats(w.p[v].e, &s0);
+		spi = world_sa_spi(&w.p[other]);
+		CHECK_INT(world_forge(&w, other, spi, IKEV2_EXCH_INFORMATIONAL, false, v ? 1 : 0,
+				      b_delete_ike, NULL), 0);
+		CHECK_INT(world_forge(&w, other, spi, IKEV2_EXCH_INFORMATIONAL, false, v ? 2 : 1,
+				      b_delete_ike, NULL), 0);
+		CHECK_INT(world_forge(&w, other, spi, IKEV2_EXCH_CREATE_CHILD_SA, false, v ? 1 : 0,
+				      b_auth_failed, NULL), 0);
+		CHECK_INT(world_forge(&w, other, spi, IKEV2_EXCH_IKE_AUTH, true, 1, b_auth_failed,
+				      NULL), 0);
+		CHECK_INT(world_forge(&w, other, spi, IKEV2_EXCH_INFORMATIONAL, true, v ? 1 : 2,
+				      b_delete_ike, NULL), 0);
+		while (w.q_len)
+			world_deliver(&w, 0);
+		ike_engine_stats(w.p[v].e, &s1);
+		CHECK_MSG(s1.rx_unexpected >= s0.rx_unexpected + 5, "%s: %llu of 5 dropped", what,
+			  (unsigned long long)(s1.rx_unexpected - s0.rx_unexpected));
+		CHECK_INT(s1.work_pending, 1);
+		CHECK_INT(world_sa_count(&w.p[v]), 1);
+		CHECK_INT(world_events(&w.p[v], IKE_EV_AUTH_FAILED), 0);
+		ocsp_release(&w, v);
+		world_run(&w, 60000);
+		o = ocsp_outcome(&w);
+		CHECK_MSG(o.up[v] == 1 && o.child_up[v] == 1, "%s: not up after the answer", what);
+		world_free(&w);
+		sides_free(sides);
+	}
+}
+
 int main(void)
 {
 	pki_init();
@@ -582,6 +910,10 @@ int main(void)
 	test_mixed();
 	test_pick_by_method();
 	test_cred_lifetime();
+	test_ocsp_answers();
+	test_ocsp_retransmit();
+	test_ocsp_never();
+	test_ocsp_hostile();
 	pki_free();
 	return check_done("certauth");
 }
