@@ -12,15 +12,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xiked-lib.sh"
 . "$(dirname "$0")/interop/certs.sh"
-require_root
-require_cmd ping getent openssl
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-getent passwd xike >/dev/null || skip "no user xike (tools/bootstrap adds it)"
-netns_setup
+xiked_xike_setup ping openssl
 
 pki=$XK_DIR/pki
-mkdir -p "$pki"
-chgrp xike "$pki" && chmod 0750 "$pki"
+xiked_key_dir "$pki"
 pki_ca "$pki" ca ecp256 || fail "cannot make the CA"
 pki_host "$pki" p1 ecp256 ca p1.test || fail "cannot make peer 1's certificate"
 pki_host "$pki" p2-old ecp256 ca p2.test || fail "cannot make peer 2's certificate"

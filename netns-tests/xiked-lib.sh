@@ -202,3 +202,18 @@ child_up() {
 sas_field() {
 	ctl "$1" --json list-sas | sed -n "s/.*\"$2\": *\"\\([^\"]*\\)\".*/\\1/p"
 }
+
+# The start of a test of two xiked with userspace ESP running as user xike:
+# root, the commands named, a TUN device, the user, then the namespaces.
+xiked_xike_setup() {
+	require_root
+	require_cmd getent "$@"
+	[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+	getent passwd xike >/dev/null || skip "no user xike (tools/bootstrap adds it)"
+	netns_setup
+}
+
+# A directory of keys the daemons read after the drop to xike (root:xike 0750).
+xiked_key_dir() {
+	mkdir -p "$1" && chgrp xike "$1" && chmod 0750 "$1" || fail "cannot make $1"
+}

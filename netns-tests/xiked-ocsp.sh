@@ -14,15 +14,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xiked-lib.sh"
 . "$(dirname "$0")/ocsp-lib.sh"
-require_root
-require_cmd openssl getent
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-getent passwd xike >/dev/null || skip "no user xike (tools/bootstrap adds it)"
-netns_setup
+xiked_xike_setup openssl
 
 pki=$XK_DIR/pki
-mkdir -p "$pki"
-chgrp xike "$pki" && chmod 0750 "$pki"
+xiked_key_dir "$pki"
 cd "$pki" || fail "cd $pki"
 # Over IPv6: the tunnel's selectors (IPv4, host to host) must not take
 # the responder's answers into an SA the asking side has not installed yet.

@@ -12,13 +12,9 @@
 # names the file, the line and the key.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xiked-lib.sh"
-require_root
-require_cmd ping getent
-[ -c /dev/net/tun ] || skip "no /dev/net/tun"
-getent passwd xike >/dev/null || skip "no user xike (tools/bootstrap adds it)"
+xiked_xike_setup ping
 XIKE_UID=$(id -u xike)
 XIKE_GID=$(id -g xike)
-netns_setup
 
 # task_field PID TID FIELD: one line of a task's status, the values only.
 task_field() {
