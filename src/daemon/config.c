@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "common/secret.h"
+#include "daemon/config_value.h"
 #include "daemon/http.h"
 #include "ike/ocsp.h"
 #include "ike/ikev2.h"
@@ -98,131 +99,6 @@ static bool find_user(struct xd_config *cfg, const char *name)
 	return pw != NULL;
 }
 
-/* A count of at most max: 0 included, no sign, no trailing junk. */
-static bool parse_count(const char *v, unsigned long max, uint32_t *out)
-{
-	char *end;
-	unsigned long n;
-
-	if (!*v || *v == '-')
-		return false;
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (*end || errno || n > max)
-		return false;
-	*out = (uint32_t)n;
-	return true;
-}
-
-long xd_parse_duration(const char *s)
-{
-	char *end;
-	long v, unit;
-
-	if (!isdigit((unsigned char)*s))
-		return -1;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || v < 0)
-		return -1;
-	switch (*end) {
-	case '\0':
-	case 's': unit = 1; break;
-	case 'm': unit = 60; break;
-	case 'h': unit = 3600; break;
-	case 'd': unit = 86400; break;
-	default: return -1;
-	}
-	if (*end && end[1])
-		return -1;
-	/* 106751991167301d would not fit a long in seconds: refused, not wrapped. */
-	if (v > LONG_MAX / unit)
-		return -1;
-	return v * unit;
-}
-
-/* A 32-bit number, decimal or 0x-hex: no sign, no trailing junk. */
-/* What the kernel takes as a device name (dev_valid_name()). */
-static bool iface_name_ok(const char *v)
-{
-	size_t n = strlen(v);
-
-	if (n == 0 || n > 15 || !strcmp(v, ".") || !strcmp(v, ".."))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (v[i] == '/' || v[i] == ':' || isspace((unsigned char)v[i]))
-			return false;
-	return true;
-}
-
-static bool parse_u32(const char *v, uint32_t *out)
-{
-	char *end;
-	unsigned long long n;
-
-	if (!isdigit((unsigned char)*v))
-		return false;
-	errno = 0;
-	n = strtoull(v, &end, 0);
-	if (*end || errno || n > UINT32_MAX)
-		return false;
-	*out = (uint32_t)n;
-	return true;
-}
-
-/* VALUE[/MASK] of a mark; the mask defaults to every bit. */
-static bool parse_mark(char *v, struct xk_tag *t)
-{
-	char *slash = strchr(v, '/');
-
-	t->mark_mask = UINT32_MAX;
-	if (slash) {
-		*slash = '\0';
-		if (!parse_u32(slash + 1, &t->mark_mask) || !t->mark_mask)
-			return false;
-	}
-	return parse_u32(v, &t->mark) && (t->mark & ~t->mark_mask) == 0;
-}
-
-/* none | start | trap: start, and close-action, which takes the same words. */
-static bool start_word(const char *v, enum xd_start *out)
-{
-	if (!strcmp(v, "none"))
-		*out = XD_START_NONE;
-	else if (!strcmp(v, "start"))
-		*out = XD_START_START;
-	else if (!strcmp(v, "trap"))
-		*out = XD_START_TRAP;
-	else
-		return false;
-	return true;
-}
-
-static bool parse_bool(const char *v, bool *out)
-{
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1")) {
-		*out = true;
-		return true;
-	}
-	if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "0")) {
-		*out = false;
-		return true;
-	}
-	return false;
-}
-
-static bool parse_port(const char *v, uint16_t *out)
-{
-	char *end;
-	long n = strtol(v, &end, 10);
-
-	if (*v == '\0' || *end || n < 1 || n > 65535)
-		return false;
-	*out = (uint16_t)n;
-	return true;
-}
-
-/* Split a comma-separated list in place; calls fn on each trimmed item. */
 static int each_item(char *list, int (*fn)(const char *item, void *ctx), void *ctx)
 {
 	char *save = NULL;
@@ -482,7 +358,7 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		else
 			return fail(p, c->name, k, "'%s' is not tunnel or transport", v);
 	} else if (!strcmp(k, "start")) {
-		if (!start_word(v, &c->start))
+		if (!xd_cfg_start(v, &c->start))
 			return fail(p, c->name, k, "'%s' is not none, start or trap", v);
 	} else if (!strcmp(k, "dpd") || !strcmp(k, "rekey-time") || !strcmp(k, "ike-rekey-time") ||
 		   !strcmp(k, "life-time") || !strcmp(k, "dpd-timeout") || !strcmp(k, "reauth-time")) {
@@ -504,7 +380,7 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 			c->life_set = true;
 		}
 	} else if (!strcmp(k, "close-action")) {
-		if (!start_word(v, &c->close_action))
+		if (!xd_cfg_start(v, &c->close_action))
 			return fail(p, c->name, k, "'%s' is not none, start or trap", v);
 		c->close_set = true;
 	} else if (!strcmp(k, "dpd-action")) {
@@ -517,16 +393,16 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		else
 			return fail(p, c->name, k, "'%s' is not clear, restart or trap", v);
 	} else if (!strcmp(k, "encap")) {
-		if (!parse_bool(v, &c->encap))
+		if (!xd_cfg_bool(v, &c->encap))
 			return fail(p, c->name, k, "'%s' is not yes or no", v);
 	} else if (!strcmp(k, "fragmentation")) {
 		/* "force" (fragments without the peer's notify) is not offered. */
-		if (!parse_bool(v, &c->fragmentation))
+		if (!xd_cfg_bool(v, &c->fragmentation))
 			return fail(p, c->name, k, "'%s' is not yes or no", v);
 	} else if (!strcmp(k, "fragment-size")) {
 		uint32_t n;
 
-		if (!parse_count(v, 65535, &n) || n < IKE_FRAG_SIZE_MIN)
+		if (!xd_cfg_count(v, 65535, &n) || n < IKE_FRAG_SIZE_MIN)
 			return fail(p, c->name, k, "'%s' is not a size from %d to 65535 bytes", v,
 				    IKE_FRAG_SIZE_MIN);
 		c->fragment_size = (uint16_t)n;
@@ -536,22 +412,22 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		/* A value cut short to fit would be read as another number. */
 		int n = snprintf(buf, sizeof(buf), "%s", v);
 
-		if (n < 0 || (size_t)n >= sizeof(buf) || !parse_mark(buf, t))
+		if (n < 0 || (size_t)n >= sizeof(buf) || !xd_cfg_mark(buf, t))
 			return fail(p, c->name, k,
 				    "'%s' is not VALUE[/MASK] (32-bit numbers, the value within the mask)",
 				    v);
 	} else if (!strcmp(k, "if-id")) {
-		if (!parse_u32(v, &c->tag_in.if_id) || !c->tag_in.if_id)
+		if (!xd_cfg_u32(v, &c->tag_in.if_id) || !c->tag_in.if_id)
 			return fail(p, c->name, k, "'%s' is not a number from 1 to 4294967295", v);
 		c->tag_out.if_id = c->tag_in.if_id;
 	} else if (!strcmp(k, "interface")) {
-		if (!iface_name_ok(v))
+		if (!xd_cfg_iface_name(v))
 			return fail(p, c->name, k,
 				    "'%s' is not an interface name (1 to 15 bytes, no '/', ':' or blank)",
 				    v);
 		snprintf(c->iface, sizeof(c->iface), "%s", v);
 	} else if (!strcmp(k, "mtu")) {
-		if (!parse_count(v, 65535, &c->mtu) || c->mtu < 576)
+		if (!xd_cfg_count(v, 65535, &c->mtu) || c->mtu < 576)
 			return fail(p, c->name, k, "'%s' is not an MTU from 576 to 65535 bytes", v);
 	} else {
 		return fail(p, c->name, k, "unknown key");
@@ -604,10 +480,10 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		free(copy);
 		return !err;
 	} else if (!strcmp(k, "port")) {
-		if (!parse_port(v, &cfg->port))
+		if (!xd_cfg_port(v, &cfg->port))
 			return fail(p, "global", k, "'%s' is not a port", v);
 	} else if (!strcmp(k, "nat-port")) {
-		if (!parse_port(v, &cfg->nat_port))
+		if (!xd_cfg_port(v, &cfg->nat_port))
 			return fail(p, "global", k, "'%s' is not a port", v);
 	} else if (!strcmp(k, "socket")) {
 		if (strlen(v) >= sizeof(cfg->socket) || v[0] != '/')
@@ -616,7 +492,7 @@ static int global_key(struct parser *p, const char *k, const char *v)
 	} else if (!strcmp(k, "socket-group")) {
 		return socket_group(p, k, v);
 	} else if (!strcmp(k, "socket-clients")) {
-		if (!parse_count(v, 10000, &cfg->socket_clients) || !cfg->socket_clients)
+		if (!xd_cfg_count(v, 10000, &cfg->socket_clients) || !cfg->socket_clients)
 			return fail(p, "global", k, "'%s' is not a number from 1 to 10000", v);
 	} else if (!strcmp(k, "user")) {
 		if (strlen(v) >= sizeof(cfg->user) || !find_user(cfg, v))
@@ -645,7 +521,7 @@ static int global_key(struct parser *p, const char *k, const char *v)
 				    "'%s' is not debug, info, notice, warning or error", v);
 		cfg->log_level = (enum xk_log_level)l;
 	} else if (!strcmp(k, "install-routes")) {
-		if (!parse_bool(v, &cfg->install_routes))
+		if (!xd_cfg_bool(v, &cfg->install_routes))
 			return fail(p, "global", k, "'%s' is not yes or no", v);
 	} else if (!strcmp(k, "keepalive")) {
 		long d = xd_parse_duration(v);
@@ -660,22 +536,22 @@ static int global_key(struct parser *p, const char *k, const char *v)
 			       : !strcmp(k, "cookie-threshold") ? &cfg->cookie_threshold
 								: &cfg->cookie_threshold_ip;
 
-		if (!parse_count(v, 10000000, to))
+		if (!xd_cfg_count(v, 10000000, to))
 			return fail(p, "global", k, "'%s' is not a number from 0 to 10000000", v);
 	} else if (!strcmp(k, "ike-sa-init-max")) {
-		if (!parse_count(v, 65535, &cfg->init_max_len) ||
+		if (!xd_cfg_count(v, 65535, &cfg->init_max_len) ||
 		    (cfg->init_max_len && cfg->init_max_len < 256))
 			return fail(p, "global", k, "'%s' is not 0 or a size from 256 to 65535 bytes", v);
 	} else if (!strcmp(k, "kernel-event-buffer")) {
-		if (!parse_count(v, 1u << 30, &cfg->event_buffer) ||
+		if (!xd_cfg_count(v, 1u << 30, &cfg->event_buffer) ||
 		    (cfg->event_buffer && cfg->event_buffer < 1024))
 			return fail(p, "global", k, "'%s' is not 0 or a size from 1024 to 2^30 bytes", v);
 	} else if (!strcmp(k, "threads")) {
-		if (!parse_count(v, XD_THREADS_MAX, &cfg->threads) || !cfg->threads)
+		if (!xd_cfg_count(v, XD_THREADS_MAX, &cfg->threads) || !cfg->threads)
 			return fail(p, "global", k, "'%s' is not a number from 1 to %d", v,
 				    XD_THREADS_MAX);
 	} else if (!strcmp(k, "cert-expiry-warning")) {
-		if (!parse_count(v, 3650, &cfg->cert_expiry_days))
+		if (!xd_cfg_count(v, 3650, &cfg->cert_expiry_days))
 			return fail(p, "global", k, "'%s' is not a number of days from 0 to 3650", v);
 	} else if (!strcmp(k, "route-table")) {
 		char *end;
