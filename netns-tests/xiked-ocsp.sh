@@ -91,11 +91,25 @@ wait_for 10 child_up 2 || fail "no CHILD SA on peer 2"
 logs 1 "OCSP conn=t: good from $uri" || fail "peer 1 did not ask the responder"
 logs 2 "OCSP conn=t: good from $uri" || fail "peer 2 did not ask the responder"
 [ "$(ctl_stat 2 ocsp-requests)" -ge 1 ] || fail "peer 2 counted no OCSP request"
+# list-certs shows the answer kept: peer 1's certificate, good, from the URI.
+ocsp_listed() { # N STATUS SERIAL
+	ctl "$1" --json list-certs | python3 -c '
+import json, sys
+want_status, want_serial, uri = sys.argv[1:4]
+for o in json.load(sys.stdin)["ocsp"]:
+    if o["status"] == want_status and o["serial"] == want_serial and o["responder"] == uri:
+        sys.exit(0)
+sys.exit(1)' "$2" "$3" "$uri"
+}
+ocsp_listed 2 good 10 || fail "peer 2's list-certs lacks the good answer about serial 10"
+ocsp_listed 1 good 11 || fail "peer 1's list-certs lacks the good answer about serial 11"
+ctl 2 list-certs | grep -q "^ocsp .*p1.test" || fail "xikectl list-certs shows no ocsp block"
 
 say "peer 1's certificate revoked: AUTHENTICATION_FAILED, nothing installed"
 pair p1r strict strict
 refused revoked
 logs 2 "OCSP conn=t: revoked from $uri" || fail "peer 2 did not log the revocation"
+ocsp_listed 2 revoked 12 || fail "peer 2's list-certs lacks the revoked answer about serial 12"
 
 say "the responder gone: strict refuses"
 kill "$rpid"

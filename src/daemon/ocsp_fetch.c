@@ -12,12 +12,14 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "ike/cert.h"
 #include "ike/crypto.h"
 
 #define member_owner(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -257,8 +259,9 @@ const struct xd_ocsp_entry *xd_ocsp_cached(struct xd_ocsp *o, const struct ike_d
 
 void xd_ocsp_cache_put(struct xd_ocsp *o, const struct ike_der *cert,
 		       const struct ike_der *issuer, const uint8_t *der, size_t len,
-		       const struct ike_ocsp_result *r, int64_t now)
+		       const struct ike_ocsp_result *r, const char *responder, int64_t now)
 {
+	struct ike_cert_info info;
 	struct xd_ocsp_entry *e;
 	uint8_t *copy;
 	uint8_t key[32];
@@ -289,7 +292,15 @@ void xd_ocsp_cache_put(struct xd_ocsp *o, const struct ike_der *cert,
 	e->len = len;
 	e->result = *r;
 	e->used = now;
+	if (ike_cert_der_info(cert, &info) == 0) {
+		snprintf(e->subject, sizeof(e->subject), "%s", info.subject);
+		snprintf(e->serial, sizeof(e->serial), "%s", info.serial);
+	} else {
+		e->subject[0] = e->serial[0] = '\0';
+	}
+	snprintf(e->responder, sizeof(e->responder), "%s", responder ? responder : "");
 }
+
 
 /* --- queries -------------------------------------------------------------------- */
 
@@ -299,6 +310,7 @@ struct xd_ocsp_query {
 	struct xd_http_fetch *fetch;
 	struct ike_ocsp_query q;
 	struct ike_der trusted[IKE_OCSP_TRUSTED_MAX];
+	char responder[2 * XD_HTTP_URI_MAX + 16];
 	xd_ocsp_done cb;
 	void *ctx;
 };
@@ -360,7 +372,8 @@ static void query_done(void *ctx, int err, const uint8_t *body, size_t len)
 		qq->cb(qq->ctx, err, NULL, false, why);
 	} else {
 		count(o, &r);
-		xd_ocsp_cache_put(o, &qq->q.cert, &qq->q.issuer, body, len, &r, now);
+		xd_ocsp_cache_put(o, &qq->q.cert, &qq->q.issuer, body, len, &r, qq->responder,
+				  now);
 		qq->cb(qq->ctx, 0, &r, false, NULL);
 	}
 	free(qq);
@@ -420,6 +433,8 @@ int xd_ocsp_query(struct xd_ocsp *o, const struct ike_der *cert, const struct ik
 		free(qq);
 		return -EBUSY;
 	}
+	snprintf(qq->responder, sizeof(qq->responder), "http://%s%s%s:%s%s", uri->ipv6 ? "[" : "",
+		 uri->host, uri->ipv6 ? "]" : "", uri->port, uri->path);
 	qq->q.nonce_len = IKE_OCSP_NONCE_LEN;
 	err = ike_random(qq->q.nonce, qq->q.nonce_len);
 	if (!err)

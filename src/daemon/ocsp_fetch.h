@@ -80,6 +80,9 @@ struct xd_ocsp_entry {
 	size_t len;
 	struct ike_ocsp_result result;
 	int64_t used;        /* last lookup, for eviction */
+	/* For list-certs: whose status it is and who answered. */
+	char subject[256], serial[96];
+	char responder[2 * XD_HTTP_URI_MAX + 16];
 };
 
 struct xd_ocsp_query;
@@ -120,9 +123,13 @@ int xd_ocsp_query(struct xd_ocsp *o, const struct ike_der *cert, const struct ik
 /* The cache alone (for tests and list-certs): the entry of cert, or NULL. */
 const struct xd_ocsp_entry *xd_ocsp_cached(struct xd_ocsp *o, const struct ike_der *cert,
 					   const struct ike_der *issuer, int64_t now);
-/* Keep a checked answer (a copy of der); the least recently used goes when full. */
+/*
+ * Keep a checked answer (a copy of der) from responder (a URI, may be
+ * NULL); the least recently used goes when full.
+ */
 void xd_ocsp_cache_put(struct xd_ocsp *o, const struct ike_der *cert,
 		       const struct ike_der *issuer, const uint8_t *der, size_t len,
-		       const struct ike_ocsp_result *r, int64_t now);
+		       const struct ike_ocsp_result *r, const char *responder, int64_t now);
+
 
 #endif
