@@ -10,7 +10,8 @@
 #   - a responder whose certificate another CA issued: refused (EBADMSG);
 #   - responders by host name, IPv4 and IPv6 (peer 1's /etc/hosts, which
 #     `ip netns exec` takes from /etc/netns/NS/), looked up off the loop;
-#     a name that does not resolve ends with ENXIO;
+#     a name that does not resolve ends with ENXIO, one whose name server
+#     never answers with ETIMEDOUT (the lookup given up while it runs);
 #   - no listener: ECONNREFUSED at once; a stopped responder (the kernel
 #     accepts, nobody answers) and a port whose SYNs are dropped: each
 #     ends with ETIMEDOUT after the timeout given, counted in timeouts.
@@ -90,10 +91,15 @@ table inet drop_ocsp {
 	chain input {
 		type filter hook input priority 0; policy accept;
 		tcp dport 8891 drop
+		udp dport 53 drop
 	}
 }
 NFT
 ask 3 '^error ETIMEDOUT' -t 2 "$v4:8891/" good.pem ca.pem
+# A name server that never answers: the question times out while the
+# name is still being looked up, and the lookup is given up.
+echo "nameserver $IP2_4" >"/etc/netns/$NS1/resolv.conf"
+ask 3 '^error ETIMEDOUT' -t 1 "http://slow.xike.test:8888/" good.pem ca.pem
 # The responder answers again once it runs again.
 ask 0 '^good$' "$v4:8888/" good.pem ca.pem
 say "PASS"
