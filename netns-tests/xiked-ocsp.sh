@@ -7,6 +7,8 @@
 #   - both good: the tunnel comes up, both logs say "good from" the URI;
 #   - peer 1's certificate revoked: AUTHENTICATION_FAILED on both sides,
 #     no CHILD SA on either;
+#   - a responder certified by another CA: good for peer 2 only with
+#     ocsp-trust naming its certificate;
 #   - the responder gone: peer 2 with revocation = strict refuses, with
 #     relaxed lets the tunnel up.
 # Both daemons start afresh for each case (the OCSP cache starts empty);
@@ -30,6 +32,9 @@ at_exit "rm -rf '/etc/netns/$NS1'"
 echo "$IP2_6 ocsp.xike.test" >"/etc/netns/$NS1/hosts"
 ocsp_ca ca "xike OCSP test CA"
 ocsp_cert responder "OCSP responder" 0x20 ca "extendedKeyUsage=OCSPSigning"
+# A responder another CA certified: only ocsp-trust makes its answers count.
+ocsp_ca other "xike OCSP other CA"
+ocsp_cert foreign "Foreign OCSP responder" 0x21 other "extendedKeyUsage=OCSPSigning"
 host_ext() {
 	printf 'keyUsage=critical,digitalSignature\nsubjectAltName=DNS:%s\nauthorityInfoAccess=OCSP;URI:%s\n' "$1" "$uri"
 }
@@ -42,8 +47,11 @@ for k in p1 p2 p1r; do
 done
 chmod 0644 ./*.pem
 ocsp_responder 8888 responder
+main_pid=$rpid
+ocsp_responder 8889 foreign
 
-# conf N CERT REVOCATION: peer N with certificates both ways, asking the responder.
+# conf N CERT REVOCATION [URI [LINE]]: peer N with certificates both ways,
+# asking the responder (URI instead of the usual one, LINE one more key).
 conf() {
 	# Peer 1 without worker threads (OCSP is still handed out), peer 2 with.
 	if [ "$1" = 1 ]; then
@@ -53,9 +61,11 @@ threads = 1"
 		_me=p2.test _peer=p1.test _u=$uri _g="backend = soft
 threads = 2"
 	fi
+	[ -n "${4:-}" ] && _u=$4
 	xiked_conf_t "$1" "$_g" "auth = pubkey" "remote-auth = pubkey" \
 		"local-id = $_me" "remote-id = $_peer" "cert = $pki/$2.pem" \
-		"key = $pki/$2.key" "ca = $pki/ca.pem" "revocation = $3" "ocsp-uri = $_u"
+		"key = $pki/$2.key" "ca = $pki/ca.pem" "revocation = $3" "ocsp-uri = $_u" \
+		${5:+"$5"}
 }
 # stop_both: both daemons stopped, each log free of sanitizer reports.
 stop_both() {
@@ -63,11 +73,11 @@ stop_both() {
 	xiked_stop 2
 	sanitizer_clean 1 2
 }
-# pair CERT1 REV1 REV2: both daemons afresh, peer 1 initiating.
+# pair CERT1 REV1 REV2 [URI2 LINE2]: both daemons afresh, peer 1 initiating.
 pair() {
 	[ -f "$XK_DIR/peer1.pid" ] && stop_both
 	conf 1 "$1" "$2" | xiked_start 1
-	conf 2 p2 "$3" | xiked_start 2
+	conf 2 p2 "$3" "${4:-}" "${5:-}" | xiked_start 2
 	check ctl 1 initiate t
 }
 logs() {
@@ -118,8 +128,15 @@ refused revoked
 logs 2 "OCSP conn=t: revoked from $uri" || fail "peer 2 did not log the revocation"
 ocsp_listed 2 revoked 12 "$uri" || fail "peer 2's list-certs lacks the revoked answer about serial 12"
 
+say "a responder of another CA, trusted by peer 2's ocsp-trust: up"
+foreign_uri=http://[$IP2_6]:8889/
+pair p1 strict strict "$foreign_uri" "ocsp-trust = $pki/foreign.pem"
+wait_for 20 child_up 1 || fail "no CHILD SA on peer 1 (ocsp-trust)"
+wait_for 10 child_up 2 || fail "no CHILD SA on peer 2 (ocsp-trust)"
+logs 2 "OCSP conn=t: good from $foreign_uri" || fail "peer 2 did not take the trusted answer"
+
 say "the responder gone: strict refuses"
-kill "$rpid"
+kill "$main_pid"
 pair p1 relaxed strict
 refused "revocation status unknown (revocation = strict)"
 logs 2 "OCSP conn=t: no answer from $uri" || fail "peer 2 did not log the failed query"

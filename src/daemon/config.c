@@ -245,18 +245,20 @@ static int proposals(struct parser *p, struct xd_conn *c, const char *key, const
 	return 1;
 }
 
-/* cert, key, ca (a comma-separated list), crl: read in finish(). */
+/* cert, key, ca (a comma-separated list), crl, ocsp-trust: read in finish(). */
 static int cred_path(struct parser *p, struct xd_conn *c, const char *k, const char *v)
 {
 	char *dst = !strcmp(k, "cert") ? c->cert_file :
 		    !strcmp(k, "key")  ? c->key_file :
 		    !strcmp(k, "ca")   ? c->ca_files :
-					 c->crl_file;
+		    !strcmp(k, "crl")  ? c->crl_file :
+					 c->ocsp_trust_file;
 	size_t cap = dst == c->ca_files ? sizeof(c->ca_files) : sizeof(c->cert_file);
 	unsigned *line = dst == c->cert_file ? &c->cert_line :
 			 dst == c->key_file  ? &c->key_line :
 			 dst == c->ca_files  ? &c->ca_line :
-					       &c->crl_line;
+			 dst == c->crl_file  ? &c->crl_line :
+					       &c->ocsp_trust_line;
 
 	if (!*v || strlen(v) >= cap)
 		return fail(p, c->name, k, "empty or longer than %zu characters", cap - 1);
@@ -316,7 +318,7 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 			return fail(p, c->name, k, "'%s' is not http://HOST[:PORT][/PATH]", v);
 		memcpy(c->ocsp_uri, v, strlen(v) + 1);
 	} else if (!strcmp(k, "cert") || !strcmp(k, "key") || !strcmp(k, "ca") ||
-		   !strcmp(k, "crl")) {
+		   !strcmp(k, "crl") || !strcmp(k, "ocsp-trust")) {
 		return cred_path(p, c, k, v);
 	} else if (!strcmp(k, "psk")) {
 		if (set_psk(c, v, strlen(v)) < 0)

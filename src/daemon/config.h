@@ -86,9 +86,9 @@ struct xd_conn {
 	 * ("" none); the address numeric, since a name lookup would block. */
 	char ocsp_uri[256];
 	/* Credential files (xd_conn_load_creds), and the lines that named them. */
-	char cert_file[256], key_file[256], crl_file[256];
+	char cert_file[256], key_file[256], crl_file[256], ocsp_trust_file[256];
 	char ca_files[1024]; /* comma-separated */
-	unsigned cert_line, key_line, ca_line, crl_line;
+	unsigned cert_line, key_line, ca_line, crl_line, ocsp_trust_line;
 	/* Owned (xd_config_free); the engine's conn points to them. */
 	struct ike_cred *cred;
 	struct ike_trust *trust;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The credential files of a [conn] (cert, key, ca, crl): read when the
+ * The credential files of a [conn] (cert, key, ca, crl, ocsp-trust): read when the
  * configuration is loaded (as root, before privileges are dropped, and
  * again on each reload) into the engine's objects (ike/cert.h), which the
  * connection owns.  A key file other users may read is refused, as a
@@ -119,6 +119,11 @@ static int use_crl(void *obj, const uint8_t *blob, size_t len, const char **why)
 	return ike_trust_add_crl(obj, blob, len, why);
 }
 
+static int use_ocsp_signer(void *obj, const uint8_t *blob, size_t len, const char **why)
+{
+	return ike_trust_add_ocsp_signer(obj, blob, len, why);
+}
+
 struct own_expiry {
 	bool seen;
 	int64_t not_after;
@@ -192,8 +197,12 @@ static int load_trust(struct xd_conn *c, struct xd_cred_err *e)
 	}
 	if (!ike_trust_ca_count(c->trust))
 		return cred_fail(e, "ca", c->ca_line, NULL, "no CA certificate");
-	if (*c->crl_file)
-		return load_one(c, "crl", c->crl_line, c->crl_file, false, use_crl, c->trust, e);
+	if (*c->crl_file &&
+	    load_one(c, "crl", c->crl_line, c->crl_file, false, use_crl, c->trust, e) < 0)
+		return -EINVAL;
+	if (*c->ocsp_trust_file)
+		return load_one(c, "ocsp-trust", c->ocsp_trust_line, c->ocsp_trust_file, false,
+				use_ocsp_signer, c->trust, e);
 	return 0;
 }
 

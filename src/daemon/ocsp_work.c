@@ -27,6 +27,7 @@ struct xd_ocsp_work {
 	struct ike_work *w;
 	ev_timer done; /* completes the work on the loop's next turn */
 	struct xd_ocsp_work *next, **prev;
+	const struct ike_trust *trust; /* held: its ocsp-trust certificates are in the query */
 	char conn[IKE_NAME_MAX];
 	char uri[256];
 };
@@ -47,6 +48,7 @@ static void on_done(struct ev_loop *loop, ev_timer *t, int revents)
 	(void)revents;
 	unlink_q(q);
 	ike_engine_complete(d->eng, q->w);
+	ike_trust_free(q->trust);
 	free(q);
 	xd_engine_kick(d);
 }
@@ -85,6 +87,8 @@ static void ocsp_submit(struct xiked *d, struct ike_work *w)
 	struct ike_der cert, issuer;
 	const char *cert_uri, *conn;
 	const struct xd_conn *c;
+	const struct ike_der *trusted;
+	size_t n_trusted;
 	struct xd_http_uri u;
 	int err;
 
@@ -115,7 +119,13 @@ static void ocsp_submit(struct xiked *d, struct ike_work *w)
 		finish(q, -EINVAL, NULL, false, "the responder's URI is not http://HOST[:PORT][/PATH]");
 		return;
 	}
-	err = xd_ocsp_query(&d->ocsp, &cert, &issuer, NULL, 0, &u, on_answer, q);
+	/* The connection's ocsp-trust responders, held until the answer (a reload may go on). */
+	if (c && c->trust) {
+		ike_trust_hold(c->trust);
+		q->trust = c->trust;
+	}
+	trusted = ike_trust_ocsp_signers(q->trust, &n_trusted);
+	err = xd_ocsp_query(&d->ocsp, &cert, &issuer, trusted, n_trusted, &u, on_answer, q);
 	if (err < 0)
 		finish(q, err, NULL, false, NULL);
 }
@@ -145,6 +155,7 @@ void xd_ocsp_works_free(struct xiked *d)
 		ev_timer_stop(d->loop, &q->done);
 		unlink_q(q);
 		ike_work_free(q->w);
+		ike_trust_free(q->trust);
 		free(q);
 	}
 }

@@ -489,6 +489,33 @@ int ike_trust_add_crl(struct ike_trust *t, const uint8_t *blob, size_t len, cons
 	return ret;
 }
 
+static int trust_add_signer(void *to, X509 *x, const char **why)
+{
+	struct ike_trust *t = to;
+	unsigned char *der = NULL;
+	int n;
+
+	if (t->n_ocsp_signer == IKE_TRUST_OCSP_SIGNERS_MAX)
+		return cert_fail(why, "more than 8 OCSP responder certificates", -E2BIG);
+	n = i2d_X509(x, &der);
+	if (n <= 0)
+		return cert_fail(why, "cannot encode the certificate", -EIO);
+	t->ocsp_signer[t->n_ocsp_signer++] = (struct ike_der){ der, (size_t)n };
+	return 0;
+}
+
+int ike_trust_add_ocsp_signer(struct ike_trust *t, const uint8_t *blob, size_t len,
+			      const char **why)
+{
+	return certs_each(blob, len, trust_add_signer, t, why);
+}
+
+const struct ike_der *ike_trust_ocsp_signers(const struct ike_trust *t, size_t *n)
+{
+	*n = t ? t->n_ocsp_signer : 0;
+	return t ? t->ocsp_signer : NULL;
+}
+
 int ike_trust_certreq(const struct ike_trust *t, uint8_t *out, size_t *len)
 {
 	size_t need = t->n_ca * IKE_CERTREQ_HASH_LEN;
@@ -520,6 +547,8 @@ void ike_trust_free(const struct ike_trust *ct)
 		return;
 	X509_STORE_free(t->store);
 	OPENSSL_free(t->ca_hash);
+	for (size_t i = 0; i < t->n_ocsp_signer; i++)
+		OPENSSL_free((void *)t->ocsp_signer[i].p);
 	OPENSSL_free(t);
 }
 

@@ -147,6 +147,15 @@ int ike_trust_add_crl(struct ike_trust *t, const uint8_t *blob, size_t len, cons
 /* CERTREQ data: 20 octets per CA; *len in: size of out, out: written. */
 int ike_trust_certreq(const struct ike_trust *t, uint8_t *out, size_t *len);
 size_t ike_trust_ca_count(const struct ike_trust *t);
+/*
+ * OCSP responder certificates trusted to sign answers about this trust's
+ * certificates whoever issued them (PEM, one or several; or one DER), at
+ * most IKE_TRUST_OCSP_SIGNERS_MAX in all; and the DER of those added.
+ */
+#define IKE_TRUST_OCSP_SIGNERS_MAX 8
+int ike_trust_add_ocsp_signer(struct ike_trust *t, const uint8_t *blob, size_t len,
+			      const char **why);
+const struct ike_der *ike_trust_ocsp_signers(const struct ike_trust *t, size_t *n);
 void ike_trust_hold(const struct ike_trust *t);
 void ike_trust_free(const struct ike_trust *t);
 

@@ -38,6 +38,8 @@ struct ike_trust {
 	uint8_t (*ca_hash)[IKE_CERTREQ_HASH_LEN];
 	size_t n_ca, cap;
 	size_t n_crl;
+	struct ike_der ocsp_signer[IKE_TRUST_OCSP_SIGNERS_MAX]; /* DER, owned */
+	size_t n_ocsp_signer;
 };
 
 /* Set *why (if asked for) and return err: every refusal goes through it. */

@@ -50,7 +50,7 @@
 #define IKE_OCSP_REQ_MAX 1024         /* a request, DER, SHA-1 certID and a nonce */
 #define IKE_OCSP_SKEW 300             /* seconds of clock skew tolerated */
 #define IKE_OCSP_NO_NEXT (24 * 3600)  /* validity of an answer without nextUpdate */
-#define IKE_OCSP_TRUSTED_MAX 8        /* locally trusted responder certificates */
+#define IKE_OCSP_TRUSTED_MAX IKE_TRUST_OCSP_SIGNERS_MAX /* locally trusted responders */
 
 /* What is asked: one certificate, and what its answer must show. */
 struct ike_ocsp_query {

@@ -440,6 +440,31 @@ static void test_pubkey(void)
 		xd_config_free(&cfg);
 	}
 
+	/* ocsp-trust: responder certificates beside the CAs; a file of none named. */
+	snprintf(text, sizeof(text),
+		 "[conn a]\nauth = psk\npsk = a shared secret of 16+\nremote-auth = pubkey\n"
+		 "ca = %s\nocsp-trust = %s\n",
+		 f.ca, f.cert);
+	r = xd_config_parse(text, "t.conf", &cfg, err, sizeof(err));
+	CHECK_MSG(r == 0, "ocsp-trust refused: %s", err);
+	if (r == 0) {
+		size_t n = 0;
+		const struct ike_der *s = ike_trust_ocsp_signers(cfg.conns[0].trust, &n);
+
+		CHECK_INT(n, 1);
+		CHECK(s && s[0].len > 100 && s[0].p[0] == 0x30);
+		xd_config_free(&cfg);
+	}
+	snprintf(text, sizeof(text),
+		 "[conn a]\nauth = psk\npsk = a shared secret of 16+\nremote-auth = pubkey\n"
+		 "ca = %s\nocsp-trust = %s\n",
+		 f.ca, f.crl);
+	r = xd_config_parse(text, "t.conf", &cfg, err, sizeof(err));
+	CHECK_MSG(r < 0 && strstr(err, "t.conf:6: [a] ocsp-trust: ") && strstr(err, f.crl),
+		  "ocsp-trust of a CRL: %s", err);
+	if (r == 0)
+		xd_config_free(&cfg);
+
 	/* The certificate is not this key's. */
 	snprintf(text, sizeof(text),
 		 "[conn a]\nauth = pubkey\nremote-auth = psk\npsk = a shared secret of 16+\n"
