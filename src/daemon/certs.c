@@ -17,6 +17,7 @@ const char *xd_cert_role_name(enum ike_cert_role role)
 	case IKE_CERT_CA: return "ca";
 	case IKE_CERT_CRL: return "crl";
 	case IKE_CERT_PEER: return "peer";
+	case IKE_CERT_OCSP_SIGNER: return "ocsp-trust";
 	}
 	return "?";
 }

@@ -18,7 +18,7 @@
 
 #define XD_CERT_EXPIRY_WARNING_DAYS 30 /* [global] cert-expiry-warning */
 
-/* "own", "intermediate", "ca", "crl" or "peer". */
+/* "own", "intermediate", "ca", "crl", "peer" or "ocsp-trust". */
 const char *xd_cert_role_name(enum ike_cert_role role);
 
 /* Whole days from now to t, rounded down (-1 for "expired a moment ago"). */

@@ -173,5 +173,15 @@ void ike_trust_visit(const struct ike_trust *t,
 			continue;
 		f(ctx, &in);
 	}
+	for (size_t i = 0; i < t->n_ocsp_signer; i++) {
+		const unsigned char *p = t->ocsp_signer[i].p;
+		X509 *x = d2i_X509(NULL, &p, (long)t->ocsp_signer[i].len);
+
+		if (!x)
+			continue;
+		cert_describe(x, IKE_CERT_OCSP_SIGNER, &in);
+		X509_free(x);
+		f(ctx, &in);
+	}
 	ERR_clear_error();
 }

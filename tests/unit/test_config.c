@@ -374,6 +374,12 @@ static void rewrite_ca(const char *path)
 	EVP_PKEY_free(k);
 }
 
+static void count_signer(void *ctx, const struct ike_cert_info *in)
+{
+	if (in->role == IKE_CERT_OCSP_SIGNER)
+		++*(size_t *)ctx;
+}
+
 /*
  * auth = pubkey: the files become the engine's credential and trust; a
  * key file others can read is refused; a changed file makes the conn
@@ -453,6 +459,10 @@ static void test_pubkey(void)
 
 		CHECK_INT(n, 1);
 		CHECK(s && s[0].len > 100 && s[0].p[0] == 0x30);
+		/* list-certs names it beside the CA. */
+		n = 0;
+		ike_trust_visit(cfg.conns[0].trust, count_signer, &n);
+		CHECK_INT(n, 1);
 		xd_config_free(&cfg);
 	}
 	snprintf(text, sizeof(text),
