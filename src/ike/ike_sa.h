@@ -194,6 +194,12 @@ struct ike_hs {
 	 */
 	bool ocsp_known;
 	enum ike_revocation_outcome ocsp_outcome;
+	/*
+	 * What the signature works of IKE_AUTH (IKE_WORK_VERIFY/SIGN) gave,
+	 * once back: the message is processed, or our request built, again
+	 * with it (auth.c).  NULL until then.
+	 */
+	struct auth_kept *auth_kept;
 	uint8_t cookie[IKEV2_COOKIE_MAX];
 	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];
 };

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/auth.h"
 #include "ike/engine_int.h"
 
 /* ---- the computations: any thread ---- */
@@ -51,6 +52,61 @@ out:
 }
 
 /*
+ * Our AUTH signature over our_octets, with the credential the work holds
+ * (EVP_PKEY signing is safe from several threads on one key).
+ */
+static void run_sign(struct ike_work *w)
+{
+	w->sign_why = "cannot compute our AUTH";
+	w->sig_len = AUTH_DATA_MAX;
+	if (!w->sig || !w->cred || !w->our_octets)
+		w->sign_err = -EINVAL;
+	else
+		w->sign_err = ike_auth_sign(w->cred, w->peer_hashes, 0, w->our_octets,
+					    w->our_octets_len, &w->sig_method, w->sig, &w->sig_len,
+					    &w->sign_why);
+	if (w->sign_err < 0)
+		w->sig_len = 0;
+	if (w->kind == IKE_WORK_SIGN)
+		w->err = w->sign_err;
+}
+
+/*
+ * The peer's certificate, then its ID, then its signature (auth.c says
+ * why in this order); the responder's own signature only for a peer that
+ * passed, so that a forged AUTH costs us no signature.
+ */
+static void run_verify(struct ike_work *w)
+{
+	struct ike_der im[IKE_CHAIN_MAX];
+	const char *why = "AUTH does not verify";
+	int err;
+
+	for (size_t i = 0; i < w->n_im; i++)
+		im[i] = (struct ike_der){ w->im[i].p, w->im[i].len };
+	if (!w->ee || !w->trust || !w->peer_octets) {
+		err = -EINVAL;
+		goto out;
+	}
+	err = ike_trust_validate_issuer(w->trust, w->ee, im, w->n_im, (time_t)w->now,
+					IKE_PURPOSE_ANY, &w->chain_issuer, &why);
+	if (err < 0)
+		goto out;
+	why = "the peer's ID is not in its certificate";
+	err = ike_cert_has_id(w->ee, &w->peer_id) < 0 ? -ENOENT : 0;
+	if (err < 0)
+		goto out;
+	why = "the signature does not verify";
+	err = ike_auth_verify(w->ee, w->auth_method, w->auth_data, w->auth_len, w->peer_octets,
+			      w->peer_octets_len, &why);
+out:
+	w->err = err < 0 ? err : 0;
+	w->why = why;
+	if (w->err == 0 && w->our_octets)
+		run_sign(w);
+}
+
+/*
  * OCSP is I/O: the embedder asks and stores the answer
  * (ike_work_ocsp_answer) before completing.  Run without one (no submit,
  * or an embedder that runs it anyway), the status is unknown.
@@ -73,8 +129,8 @@ static const struct {
 	void (*run)(struct ike_work *w);
 } kinds[IKE_WORK_KINDS] = {
 	[IKE_WORK_DH] = { "dh", run_dh },
-	[IKE_WORK_SIGN] = { "sign", NULL },
-	[IKE_WORK_VERIFY] = { "verify", NULL },
+	[IKE_WORK_SIGN] = { "sign", run_sign },
+	[IKE_WORK_VERIFY] = { "verify", run_verify },
 	[IKE_WORK_OCSP] = { "ocsp", run_ocsp },
 };
 
@@ -105,6 +161,7 @@ static void (*const resumes[IKE_RESUME_COUNT])(struct ike_sa *sa, struct ike_wor
 	[IKE_RESUME_INIT_REPLY] = task_init_reply_resume,
 	[IKE_RESUME_AUTH_RESPOND] = task_auth_respond_resume,
 	[IKE_RESUME_AUTH_REPLY] = task_auth_reply_resume,
+	[IKE_RESUME_AUTH_SIGN] = task_auth_sign_resume,
 };
 
 int ike_work_ocsp_query(const struct ike_work *w, struct ike_der *cert,
@@ -154,6 +211,20 @@ int ike_work_msg(const struct ike_work *w, struct ike_msg *m)
 	if (!w->msg)
 		return -EINVAL;
 	return ike_msg_parse_inner(m, w->msg, w->msg_len);
+}
+
+int ike_work_keep_msg(struct ike_work *w, const struct ike_msg *m)
+{
+	free(w->msg);
+	w->msg = malloc(m->inner_len + 1);
+	if (!w->msg)
+		return -ENOMEM;
+	memcpy(w->msg, m->inner, m->inner_len);
+	w->msg_len = m->inner_len;
+	w->hdr = m->hdr;
+	w->sk_first = m->sk_first;
+	memcpy(w->req_key, m->req_key, sizeof(w->req_key));
+	return 0;
 }
 
 struct ike_work *ike_work_new(struct ike_sa *sa, enum ike_work_kind kind,
@@ -249,6 +320,20 @@ void ike_work_free(struct ike_work *w)
 	free(w->msg);
 	free(w->cert.p);
 	free(w->issuer.p);
+	ike_cert_free(w->ee);
+	for (size_t i = 0; i < w->n_im; i++)
+		free(w->im[i].p);
+	/* Releases of what the work held: on the engine's thread, as ever. */
+	if (w->trust)
+		ike_trust_free(w->trust);
+	if (w->cred)
+		ike_cred_free(w->cred);
+	free(w->auth_data);
+	free(w->chain_issuer.p);
+	/* The octets hold prf(SK_p, ID): as secret as the key. */
+	xk_free_secret(w->peer_octets, w->peer_octets_len);
+	xk_free_secret(w->our_octets, w->our_octets_len);
+	xk_free_secret(w->sig, AUTH_DATA_MAX);
 	/* Nonces and keys went through it. */
 	xk_wipe(w, sizeof(*w));
 	free(w);

@@ -8,6 +8,7 @@
 #ifndef XK_IKE_WORK_H
 #define XK_IKE_WORK_H
 
+#include "ike/cert.h"
 #include "ike/ike_sa.h"
 #include "ike/ocsp.h"
 #include "ike/payload.h"
@@ -18,6 +19,7 @@ enum ike_work_resume {
 	IKE_RESUME_INIT_REPLY,   /* initiator: the IKE_SA_INIT response (task_init.c) */
 	IKE_RESUME_AUTH_RESPOND, /* responder: answer IKE_AUTH (task_auth.c) */
 	IKE_RESUME_AUTH_REPLY,   /* initiator: the IKE_AUTH response (task_auth.c) */
+	IKE_RESUME_AUTH_SIGN,    /* initiator: send IKE_AUTH once it is signed (task_auth.c) */
 	IKE_RESUME_COUNT,
 };
 
@@ -73,6 +75,41 @@ struct ike_work {
 	bool answered;
 	int ocsp_err;
 	struct ike_ocsp_result ocsp;
+	/*
+	 * IKE_WORK_VERIFY: the peer's certificate (parsed, owned) and the
+	 * intermediates it sent (DER copies), validated against trust (held)
+	 * at the wall-clock time `now`; its ID bound to the certificate; its
+	 * AUTH data over the octets it signed.  Out: err and why (a static
+	 * string), and the certificate's issuer (DER) for OCSP.
+	 */
+	struct ike_cert *ee;
+	struct ike_blob im[IKE_CHAIN_MAX];
+	size_t n_im;
+	const struct ike_trust *trust;
+	int64_t now;
+	struct ike_id peer_id;
+	uint8_t auth_method;
+	uint8_t *auth_data;
+	size_t auth_len;
+	uint8_t *peer_octets;
+	size_t peer_octets_len;
+	const char *why;
+	struct ike_blob chain_issuer;
+	/*
+	 * IKE_WORK_SIGN, and IKE_WORK_VERIFY with our_octets (the responder
+	 * signs once the peer's AUTH verified): our credential (held), the
+	 * peer's hashes, the octets to sign.  Out: sign_err, sign_why, the
+	 * method and the AUTH data (sig: AUTH_DATA_MAX octets, ours).
+	 */
+	const struct ike_cred *cred;
+	uint32_t peer_hashes;
+	uint8_t *our_octets;
+	size_t our_octets_len;
+	int sign_err;
+	const char *sign_why;
+	uint8_t sig_method;
+	uint8_t *sig;
+	size_t sig_len;
 };
 
 /* IKE_WORK_OCSP: what the answer says for the revocation policy. */
@@ -101,6 +138,7 @@ void task_init_respond_resume(struct ike_sa *sa, struct ike_work *w);
 void task_init_reply_resume(struct ike_sa *sa, struct ike_work *w);
 void task_auth_respond_resume(struct ike_sa *sa, struct ike_work *w);
 void task_auth_reply_resume(struct ike_sa *sa, struct ike_work *w);
+void task_auth_sign_resume(struct ike_sa *sa, struct ike_work *w);
 
 /*
  * window.c: act on an initiator task's result as a response does (move
@@ -112,5 +150,9 @@ void ike_sa_task_result(struct ike_sa *sa, enum ike_task_result res);
  * stopped for a work (the peer's retransmissions were dropped meanwhile).
  */
 void ike_sa_request_resume(struct ike_sa *sa, const struct ike_msg *m);
+/* window.c: send the next queued request, if none is out (a work held it back). */
+void ike_sa_request_next(struct ike_sa *sa);
+/* Keep the message m in w, to be processed again when w is back (ike_work_msg). */
+int ike_work_keep_msg(struct ike_work *w, const struct ike_msg *m);
 
 #endif
