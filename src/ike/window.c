@@ -119,7 +119,8 @@ static void send_request(struct ike_sa *sa)
 
 static void next_task(struct ike_sa *sa)
 {
-	if (!sa->req_out && sa->tasks && sa->state != IKE_S_DEAD)
+	/* A work out holds the request back (our IKE_AUTH waits for its signature). */
+	if (!sa->req_out && !sa->work && sa->tasks && sa->state != IKE_S_DEAD)
 		send_request(sa);
 }
 
