@@ -287,6 +287,12 @@ struct ike_sa {
 	 */
 	struct ike_work *work;
 	/*
+	 * While ike_engine_complete resumes the SA's request with a finished
+	 * work, that work (for the continuation to take its results); NULL
+	 * otherwise.
+	 */
+	const struct ike_work *resumed;
+	/*
 	 * A lost CHILD_SA to make again (child_recreate.c): at recreate_ms (0:
 	 * none due), the attempts so far and the wait before the next.
 	 */

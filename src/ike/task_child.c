@@ -28,6 +28,7 @@
 #include "ike/child.h"
 #include "ike/engine.h"
 #include "ike/reauth.h"
+#include "ike/work.h"
 
 /* How long a replaced CHILD_SA keeps receiving, and the pending outbound
  * SA of a rekey responder waits at most for the initiator's DELETE. */
@@ -535,6 +536,73 @@ static bool new_child_collides(struct ike_sa *sa, const struct ike_child *c, con
 	return true;
 }
 
+/*
+ * The responder's key exchange for a CHILD_SA with PFS (section 1.3.1):
+ * our public value and g^ir into pub and gir.  0; 1 when it was handed
+ * out as a work (IKE_WORK_DH; the request is processed again when it is
+ * back, and this takes its results then); or -1 with *nt the refusal.
+ */
+static int child_ke(struct ike_sa *sa, const struct ike_msg *req, const struct ike_child *c,
+		    const struct ike_ke *ke, uint8_t *gir, size_t *girlen, uint8_t *pub,
+		    size_t *publen, uint16_t *nt)
+{
+	const struct ike_work *r = sa->resumed;
+	struct ike_work *w;
+	struct ike_dh *dh;
+	int err;
+
+	/* Back from the work made for this very KE: its results. */
+	if (r && r->kind == IKE_WORK_DH && r->want_secret && r->group == c->suite.dh &&
+	    r->peer_len == ke->len && memcmp(r->peer_pub, ke->data, ke->len) == 0) {
+		*nt = IKEV2_N_INVALID_SYNTAX;
+		if (r->err < 0 || r->gir_len > *girlen || r->pub_len > *publen)
+			return -1;
+		memcpy(gir, r->gir, r->gir_len);
+		*girlen = r->gir_len;
+		memcpy(pub, r->pub, r->pub_len);
+		*publen = r->pub_len;
+		return 0;
+	}
+	*nt = IKEV2_N_TEMPORARY_FAILURE;
+	if (ike_work_async(sa->eng, IKE_WORK_DH) && ke->len <= IKE_WORK_PUB_MAX) {
+		w = ike_work_new(sa, IKE_WORK_DH, IKE_RESUME_CHILD_RESPOND);
+		if (!w || ike_work_keep_msg(w, req) < 0) {
+			ike_work_free(w);
+			return -1;
+		}
+		w->group = c->suite.dh;
+		memcpy(w->peer_pub, ke->data, ke->len);
+		w->peer_len = ke->len;
+		w->want_secret = true;
+		if (ike_work_start(w))
+			return 1;
+		ike_work_free(w); /* not reached: async was asked first */
+		return -1;
+	}
+	dh = ike_dh_new(c->suite.dh);
+	if (!dh)
+		return -1;
+	err = ike_dh_derive(dh, ke->data, ke->len, gir, girlen);
+	if (err == 0)
+		err = ike_dh_public(dh, pub, publen);
+	ike_dh_free(dh);
+	*nt = IKEV2_N_INVALID_SYNTAX;
+	return err < 0 ? -1 : 0;
+}
+
+void task_child_respond_resume(struct ike_sa *sa, struct ike_work *w)
+{
+	struct ike_msg msg;
+
+	/* Still unanswered: the CREATE_CHILD_SA is the next request we take. */
+	if (sa->state != IKE_S_ESTABLISHED || w->hdr.mid != sa->mid_expect ||
+	    ike_work_msg(w, &msg) < 0)
+		return;
+	sa->resumed = w;
+	ike_sa_request_resume(sa, &msg);
+	sa->resumed = NULL;
+}
+
 int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb,
 		       uint16_t *notify)
 {
@@ -543,7 +611,6 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 	void *kctx;
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
 	struct ike_child *old = NULL, *c = NULL, *lost = NULL;
-	struct ike_dh *dh = NULL;
 	struct ike_notify n;
 	struct ike_ke ke = { 0 };
 	const uint8_t *ni;
@@ -632,13 +699,15 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 		return 0;
 	}
 	if (c->suite.dh) {
-		dh = ike_dh_new(c->suite.dh);
 		girlen = sizeof(gir);
-		if (!dh || ike_dh_derive(dh, ke.data, ke.len, gir, &girlen) < 0 ||
-		    ike_dh_public(dh, pub, &publen) < 0) {
-			nt = dh ? IKEV2_N_INVALID_SYNTAX : IKEV2_N_TEMPORARY_FAILURE;
-			goto refuse;
+		err = child_ke(sa, req, c, &ke, gir, &girlen, pub, &publen, &nt);
+		if (err == 1) {
+			/* Handed out: answered when the work is back (nothing kept till then). */
+			child_remove(c);
+			return 1;
 		}
+		if (err < 0)
+			goto refuse;
 	}
 	if (ike_nonce(sa->eng, nr, sizeof(nr)) < 0 ||
 	    k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in) < 0) {
@@ -683,15 +752,13 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 	}
 	child_reply_payloads(mb, c, num);
 	ike_mb_nonce(mb, nr, sizeof(nr));
-	if (dh)
+	if (c->suite.dh)
 		ike_mb_ke(mb, c->suite.dh, pub, publen);
 	child_ts_payloads(mb, c, false);
-	ike_dh_free(dh);
 	xk_wipe(gir, sizeof(gir));
 	xk_wipe(nr, sizeof(nr));
 	return 0;
 refuse:
-	ike_dh_free(dh);
 	xk_wipe(gir, sizeof(gir));
 	xk_notice("CREATE_CHILD_SA refused conn=%s notify=%s", sa->conn->name,
 		  ikev2_notify_name(nt));

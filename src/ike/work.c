@@ -41,6 +41,10 @@ static void run_dh(struct ike_work *w)
 		goto out;
 	w->pub_len = sizeof(w->pub);
 	err = ike_dh_public(w->dh, w->pub, &w->pub_len);
+	if (err == 0 && w->want_secret && girlen <= sizeof(w->gir)) {
+		memcpy(w->gir, gir, girlen);
+		w->gir_len = girlen;
+	}
 	if (err < 0 || !w->want_keys)
 		goto out;
 	err = ike_derive_ike_keys(w->prf, w->ni, w->ni_len, w->nr, w->nr_len, gir, girlen,
@@ -162,6 +166,7 @@ static void (*const resumes[IKE_RESUME_COUNT])(struct ike_sa *sa, struct ike_wor
 	[IKE_RESUME_AUTH_RESPOND] = task_auth_respond_resume,
 	[IKE_RESUME_AUTH_REPLY] = task_auth_reply_resume,
 	[IKE_RESUME_AUTH_SIGN] = task_auth_sign_resume,
+	[IKE_RESUME_CHILD_RESPOND] = task_child_respond_resume,
 };
 
 int ike_work_ocsp_query(const struct ike_work *w, struct ike_der *cert,
@@ -362,6 +367,9 @@ void ike_engine_complete(struct ike_engine *e, struct ike_work *w)
 	ike_work_detach(sa);
 	if ((unsigned)w->resume < IKE_RESUME_COUNT && resumes[w->resume])
 		resumes[w->resume](sa, w);
+	/* What was queued while it waited (a DELETE, a rekey) goes now. */
+	if (sa->state != IKE_S_DEAD && !sa->work)
+		ike_sa_request_next(sa);
 	ike_work_free(w);
 	ike_engine_reap(e);
 }

@@ -20,6 +20,7 @@ enum ike_work_resume {
 	IKE_RESUME_AUTH_RESPOND, /* responder: answer IKE_AUTH (task_auth.c) */
 	IKE_RESUME_AUTH_REPLY,   /* initiator: the IKE_AUTH response (task_auth.c) */
 	IKE_RESUME_AUTH_SIGN,    /* initiator: send IKE_AUTH once it is signed (task_auth.c) */
+	IKE_RESUME_CHILD_RESPOND, /* responder: answer CREATE_CHILD_SA with PFS (task_child.c) */
 	IKE_RESUME_COUNT,
 };
 
@@ -48,6 +49,10 @@ struct ike_work {
 	size_t peer_len;
 	uint8_t pub[IKE_WORK_PUB_MAX]; /* out: our public value */
 	size_t pub_len;
+	/* When want_secret, g^ir itself (CREATE_CHILD_SA's KEYMAT takes it). */
+	bool want_secret;
+	uint8_t gir[IKE_WORK_PUB_MAX];
+	size_t gir_len;
 	/* And, when want_keys, SKEYSEED and the keys (section 2.14) from g^ir. */
 	bool want_keys;
 	uint16_t prf;
@@ -139,6 +144,7 @@ void task_init_reply_resume(struct ike_sa *sa, struct ike_work *w);
 void task_auth_respond_resume(struct ike_sa *sa, struct ike_work *w);
 void task_auth_reply_resume(struct ike_sa *sa, struct ike_work *w);
 void task_auth_sign_resume(struct ike_sa *sa, struct ike_work *w);
+void task_child_respond_resume(struct ike_sa *sa, struct ike_work *w);
 
 /*
  * window.c: act on an initiator task's result as a response does (move
