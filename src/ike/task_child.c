@@ -536,60 +536,7 @@ static bool new_child_collides(struct ike_sa *sa, const struct ike_child *c, con
 	return true;
 }
 
-/*
- * The responder's key exchange for a CHILD_SA with PFS (section 1.3.1):
- * our public value and g^ir into pub and gir.  0; 1 when it was handed
- * out as a work (IKE_WORK_DH; the request is processed again when it is
- * back, and this takes its results then); or -1 with *nt the refusal.
- */
-static int child_ke(struct ike_sa *sa, const struct ike_msg *req, const struct ike_child *c,
-		    const struct ike_ke *ke, uint8_t *gir, size_t *girlen, uint8_t *pub,
-		    size_t *publen, uint16_t *nt)
-{
-	const struct ike_work *r = sa->resumed;
-	struct ike_work *w;
-	struct ike_dh *dh;
-	int err;
-
-	/* Back from the work made for this very KE: its results. */
-	if (r && r->kind == IKE_WORK_DH && r->want_secret && r->group == c->suite.dh &&
-	    r->peer_len == ke->len && memcmp(r->peer_pub, ke->data, ke->len) == 0) {
-		*nt = IKEV2_N_INVALID_SYNTAX;
-		if (r->err < 0 || r->gir_len > *girlen || r->pub_len > *publen)
-			return -1;
-		memcpy(gir, r->gir, r->gir_len);
-		*girlen = r->gir_len;
-		memcpy(pub, r->pub, r->pub_len);
-		*publen = r->pub_len;
-		return 0;
-	}
-	*nt = IKEV2_N_TEMPORARY_FAILURE;
-	if (ike_work_async(sa->eng, IKE_WORK_DH) && ke->len <= IKE_WORK_PUB_MAX) {
-		w = ike_work_new(sa, IKE_WORK_DH, IKE_RESUME_CHILD_RESPOND);
-		if (!w || ike_work_keep_msg(w, req) < 0) {
-			ike_work_free(w);
-			return -1;
-		}
-		w->group = c->suite.dh;
-		memcpy(w->peer_pub, ke->data, ke->len);
-		w->peer_len = ke->len;
-		w->want_secret = true;
-		if (ike_work_start(w))
-			return 1;
-		ike_work_free(w); /* not reached: async was asked first */
-		return -1;
-	}
-	dh = ike_dh_new(c->suite.dh);
-	if (!dh)
-		return -1;
-	err = ike_dh_derive(dh, ke->data, ke->len, gir, girlen);
-	if (err == 0)
-		err = ike_dh_public(dh, pub, publen);
-	ike_dh_free(dh);
-	*nt = IKEV2_N_INVALID_SYNTAX;
-	return err < 0 ? -1 : 0;
-}
-
+/* A CREATE_CHILD_SA's key exchange is back (ike_work_ke): the request again. */
 void task_child_respond_resume(struct ike_sa *sa, struct ike_work *w)
 {
 	struct ike_msg msg;
@@ -700,14 +647,16 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 	}
 	if (c->suite.dh) {
 		girlen = sizeof(gir);
-		err = child_ke(sa, req, c, &ke, gir, &girlen, pub, &publen, &nt);
+		err = ike_work_ke(sa, req, c->suite.dh, &ke, gir, &girlen, pub, &publen);
 		if (err == 1) {
 			/* Handed out: answered when the work is back (nothing kept till then). */
 			child_remove(c);
 			return 1;
 		}
-		if (err < 0)
+		if (err < 0) {
+			nt = err == -ENOMEM ? IKEV2_N_TEMPORARY_FAILURE : IKEV2_N_INVALID_SYNTAX;
 			goto refuse;
+		}
 	}
 	if (ike_nonce(sa->eng, nr, sizeof(nr)) < 0 ||
 	    k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in) < 0) {

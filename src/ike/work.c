@@ -166,7 +166,7 @@ static void (*const resumes[IKE_RESUME_COUNT])(struct ike_sa *sa, struct ike_wor
 	[IKE_RESUME_AUTH_RESPOND] = task_auth_respond_resume,
 	[IKE_RESUME_AUTH_REPLY] = task_auth_reply_resume,
 	[IKE_RESUME_AUTH_SIGN] = task_auth_sign_resume,
-	[IKE_RESUME_CHILD_RESPOND] = task_child_respond_resume,
+	[IKE_RESUME_CREATE_RESPOND] = task_child_respond_resume,
 };
 
 int ike_work_ocsp_query(const struct ike_work *w, struct ike_der *cert,
@@ -230,6 +230,51 @@ int ike_work_keep_msg(struct ike_work *w, const struct ike_msg *m)
 	w->sk_first = m->sk_first;
 	memcpy(w->req_key, m->req_key, sizeof(w->req_key));
 	return 0;
+}
+
+int ike_work_ke(struct ike_sa *sa, const struct ike_msg *req, uint16_t group,
+		const struct ike_ke *ke, uint8_t *gir, size_t *girlen, uint8_t *pub,
+		size_t *publen)
+{
+	const struct ike_work *r = sa->resumed;
+	struct ike_work *w;
+	struct ike_dh *dh;
+	int err;
+
+	/* Back from the work made for this very KE: its results. */
+	if (r && r->kind == IKE_WORK_DH && r->want_secret && r->group == group &&
+	    r->peer_len == ke->len && memcmp(r->peer_pub, ke->data, ke->len) == 0) {
+		if (r->err < 0 || r->gir_len > *girlen || r->pub_len > *publen)
+			return -EINVAL;
+		memcpy(gir, r->gir, r->gir_len);
+		*girlen = r->gir_len;
+		memcpy(pub, r->pub, r->pub_len);
+		*publen = r->pub_len;
+		return 0;
+	}
+	if (ike_work_async(sa->eng, IKE_WORK_DH) && ke->len <= IKE_WORK_PUB_MAX) {
+		w = ike_work_new(sa, IKE_WORK_DH, IKE_RESUME_CREATE_RESPOND);
+		if (!w || ike_work_keep_msg(w, req) < 0) {
+			ike_work_free(w);
+			return -ENOMEM;
+		}
+		w->group = group;
+		memcpy(w->peer_pub, ke->data, ke->len);
+		w->peer_len = ke->len;
+		w->want_secret = true;
+		if (ike_work_start(w))
+			return 1;
+		ike_work_free(w); /* not reached: async was asked first */
+		return -ENOMEM;
+	}
+	dh = ike_dh_new(group);
+	if (!dh)
+		return -ENOMEM;
+	err = ike_dh_derive(dh, ke->data, ke->len, gir, girlen);
+	if (err == 0)
+		err = ike_dh_public(dh, pub, publen);
+	ike_dh_free(dh);
+	return err < 0 ? -EINVAL : 0;
 }
 
 struct ike_work *ike_work_new(struct ike_sa *sa, enum ike_work_kind kind,

@@ -20,7 +20,7 @@ enum ike_work_resume {
 	IKE_RESUME_AUTH_RESPOND, /* responder: answer IKE_AUTH (task_auth.c) */
 	IKE_RESUME_AUTH_REPLY,   /* initiator: the IKE_AUTH response (task_auth.c) */
 	IKE_RESUME_AUTH_SIGN,    /* initiator: send IKE_AUTH once it is signed (task_auth.c) */
-	IKE_RESUME_CHILD_RESPOND, /* responder: answer CREATE_CHILD_SA with PFS (task_child.c) */
+	IKE_RESUME_CREATE_RESPOND, /* responder: answer CREATE_CHILD_SA with KE (task_child.c) */
 	IKE_RESUME_COUNT,
 };
 
@@ -158,6 +158,19 @@ void ike_sa_task_result(struct ike_sa *sa, enum ike_task_result res);
 void ike_sa_request_resume(struct ike_sa *sa, const struct ike_msg *m);
 /* window.c: send the next queued request, if none is out (a work held it back). */
 void ike_sa_request_next(struct ike_sa *sa);
+/*
+ * A responder's key exchange in CREATE_CHILD_SA for a CHILD_SA with PFS
+ * (section 1.3.1; an IKE SA rekey, 1.3.2, still does its own inline: the
+ * hostile orderings of test_hostile count on its answer coming at once):
+ * our public value and g^ir
+ * for the peer's ke into pub and gir (in: their sizes).  0; 1 when it
+ * was handed out as a work (IKE_WORK_DH: the request is processed again
+ * when it is back, and this call then takes the work's results); -EINVAL
+ * for a bad public value, -ENOMEM.
+ */
+int ike_work_ke(struct ike_sa *sa, const struct ike_msg *req, uint16_t group,
+		const struct ike_ke *ke, uint8_t *gir, size_t *girlen, uint8_t *pub,
+		size_t *publen);
 /* Keep the message m in w, to be processed again when w is back (ike_work_msg). */
 int ike_work_keep_msg(struct ike_work *w, const struct ike_msg *m);
 
