@@ -8,6 +8,10 @@
 #     cache_hits=1);
 #   - the CA answering itself: good;
 #   - a responder whose certificate another CA issued: refused (EBADMSG);
+#   - responders by host name, IPv4 and IPv6 (peer 1's /etc/hosts, which
+#     `ip netns exec` takes from /etc/netns/NS/), looked up off the loop;
+#     a name that does not resolve ends with ENXIO, one whose name server
+#     never answers with ETIMEDOUT (the lookup given up while it runs);
 #   - no listener: ECONNREFUSED at once; a stopped responder (the kernel
 #     accepts, nobody answers) and a port whose SYNs are dropped: each
 #     ends with ETIMEDOUT after the timeout given, counted in timeouts.
@@ -66,6 +70,17 @@ ask 3 '^error EBADMSG' "$v4:8890/" good.pem ca.pem
 # The foreign responder trusted locally (-r): accepted.
 ask 0 '^good$' -r foreign.pem "$v4:8890/" good.pem ca.pem
 
+# Responders by name: peer 1's own hosts file, and a name server that
+# refuses at once (nothing listens on its port 53) for any other name.
+mkdir -p "/etc/netns/$NS1" || fail "cannot make /etc/netns/$NS1"
+at_exit "rm -rf '/etc/netns/$NS1'"
+printf '%s ocsp4.xike.test\n%s ocsp6.xike.test\n' "$IP2_4" "$IP2_6" >"/etc/netns/$NS1/hosts"
+echo "nameserver 127.0.0.1" >"/etc/netns/$NS1/resolv.conf"
+ask 0 '^good$' "http://ocsp4.xike.test:8888/" good.pem ca.pem
+ask 1 '^revoked keyCompromise$' "http://ocsp6.xike.test:8888/" revoked.pem ca.pem
+ask 3 "^error ENXIO: the responder's host name does not resolve" -t 5 \
+	"http://nosuch.xike.test:8888/" good.pem ca.pem
+
 # Dead responders.
 ask 3 '^error ECONNREFUSED' -t 5 "$v4:8899/" good.pem ca.pem
 kill -STOP "$delegated_pid"
@@ -76,10 +91,15 @@ table inet drop_ocsp {
 	chain input {
 		type filter hook input priority 0; policy accept;
 		tcp dport 8891 drop
+		udp dport 53 drop
 	}
 }
 NFT
 ask 3 '^error ETIMEDOUT' -t 2 "$v4:8891/" good.pem ca.pem
+# A name server that never answers: the question times out while the
+# name is still being looked up, and the lookup is given up.
+echo "nameserver $IP2_4" >"/etc/netns/$NS1/resolv.conf"
+ask 3 '^error ETIMEDOUT' -t 1 "http://slow.xike.test:8888/" good.pem ca.pem
 # The responder answers again once it runs again.
 ask 0 '^good$' "$v4:8888/" good.pem ca.pem
 say "PASS"

@@ -10,7 +10,9 @@
 #   - the responder gone: peer 2 with revocation = strict refuses, with
 #     relaxed lets the tunnel up.
 # Both daemons start afresh for each case (the OCSP cache starts empty);
-# peer 1 runs without worker threads, peer 2 with one.
+# peer 1 runs without worker threads, peer 2 with one.  Peer 1 names the
+# responder by a host name (its /etc/hosts, from /etc/netns/NS/), peer 2
+# by its address.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/xiked-lib.sh"
 . "$(dirname "$0")/ocsp-lib.sh"
@@ -22,6 +24,10 @@ cd "$pki" || fail "cd $pki"
 # Over IPv6: the tunnel's selectors (IPv4, host to host) must not take
 # the responder's answers into an SA the asking side has not installed yet.
 uri=http://[$IP2_6]:8888/
+name_uri=http://ocsp.xike.test:8888/
+mkdir -p "/etc/netns/$NS1" || fail "cannot make /etc/netns/$NS1"
+at_exit "rm -rf '/etc/netns/$NS1'"
+echo "$IP2_6 ocsp.xike.test" >"/etc/netns/$NS1/hosts"
 ocsp_ca ca "xike OCSP test CA"
 ocsp_cert responder "OCSP responder" 0x20 ca "extendedKeyUsage=OCSPSigning"
 host_ext() {
@@ -41,15 +47,15 @@ ocsp_responder 8888 responder
 conf() {
 	# Peer 1 without worker threads (OCSP is still handed out), peer 2 with.
 	if [ "$1" = 1 ]; then
-		_me=p1.test _peer=p2.test _g="backend = soft
+		_me=p1.test _peer=p2.test _u=$name_uri _g="backend = soft
 threads = 1"
 	else
-		_me=p2.test _peer=p1.test _g="backend = soft
+		_me=p2.test _peer=p1.test _u=$uri _g="backend = soft
 threads = 2"
 	fi
 	xiked_conf_t "$1" "$_g" "auth = pubkey" "remote-auth = pubkey" \
 		"local-id = $_me" "remote-id = $_peer" "cert = $pki/$2.pem" \
-		"key = $pki/$2.key" "ca = $pki/ca.pem" "revocation = $3" "ocsp-uri = $uri"
+		"key = $pki/$2.key" "ca = $pki/ca.pem" "revocation = $3" "ocsp-uri = $_u"
 }
 # stop_both: both daemons stopped, each log free of sanitizer reports.
 stop_both() {
@@ -88,14 +94,29 @@ say "both certificates good: up, each side asked"
 pair p1 strict strict
 wait_for 20 child_up 1 || fail "no CHILD SA on peer 1"
 wait_for 10 child_up 2 || fail "no CHILD SA on peer 2"
-logs 1 "OCSP conn=t: good from $uri" || fail "peer 1 did not ask the responder"
+logs 1 "OCSP conn=t: good from $name_uri" || fail "peer 1 did not ask the responder by name"
 logs 2 "OCSP conn=t: good from $uri" || fail "peer 2 did not ask the responder"
 [ "$(ctl_stat 2 ocsp-requests)" -ge 1 ] || fail "peer 2 counted no OCSP request"
+# list-certs shows the answer kept: peer 1's certificate, good, from the URI.
+ocsp_listed() { # N STATUS SERIAL URI
+	ctl "$1" --json list-certs | python3 -c '
+import json, sys
+want_status, want_serial, uri = sys.argv[1:4]
+for o in json.load(sys.stdin)["ocsp"]:
+    if o["status"] == want_status and o["serial"] == want_serial and o["responder"] == uri:
+        sys.exit(0)
+sys.exit(1)' "$2" "$3" "$4"
+}
+ocsp_listed 2 good 10 "$uri" || fail "peer 2's list-certs lacks the good answer about serial 10"
+ocsp_listed 1 good 11 "$name_uri" ||
+	fail "peer 1's list-certs lacks the good answer about serial 11"
+ctl 2 list-certs | grep -q "^ocsp .*p1.test" || fail "xikectl list-certs shows no ocsp block"
 
 say "peer 1's certificate revoked: AUTHENTICATION_FAILED, nothing installed"
 pair p1r strict strict
 refused revoked
 logs 2 "OCSP conn=t: revoked from $uri" || fail "peer 2 did not log the revocation"
+ocsp_listed 2 revoked 12 "$uri" || fail "peer 2's list-certs lacks the revoked answer about serial 12"
 
 say "the responder gone: strict refuses"
 kill "$rpid"

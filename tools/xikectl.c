@@ -379,10 +379,11 @@ static int monitor(void)
 	return 0;
 }
 
-/* list-certs: one block per certificate or CRL, with who uses it. */
+/* list-certs: one block per certificate or CRL, with who uses it, then the OCSP answers kept. */
 static int list_certs(void)
 {
 	json_object *resp = call(request("list-certs", NULL)), *certs = get(resp, "certs");
+	json_object *ocsp = get(resp, "ocsp");
 
 	if (opt_json) {
 		print_json(resp);
@@ -416,6 +417,18 @@ static int list_certs(void)
 		}
 		printf("\n");
 	}
+	for (size_t i = 0; ocsp && i < json_object_array_length(ocsp); i++) {
+		json_object *o = json_object_array_get_idx(ocsp, i);
+
+		printf("ocsp     %s\n"
+		       "         serial %s: %s",
+		       str(o, "subject"), str(o, "serial"), str(o, "status"));
+		if (get(o, "reason"))
+			printf(" (%s, %s)", str(o, "reason"), str(o, "revoked-at"));
+		printf("\n         update %s .. %s\n"
+		       "         from %s\n",
+		       str(o, "this-update"), str(o, "next-update"), str(o, "responder"));
+	}
 	json_object_put(resp);
 	return 0;
 }
@@ -426,7 +439,7 @@ static void usage(FILE *f)
 		   "  status                 daemon status\n"
 		   "  list-conns             configured connections\n"
 		   "  list-sas [CONN]        IKE SAs and their CHILD SAs\n"
-		   "  list-certs             loaded certificates, CAs and CRLs\n"
+		   "  list-certs             loaded certificates, CAs, CRLs and OCSP answers\n"
 		   "  initiate CONN          start a connection\n"
 		   "  terminate CONN         delete its IKE SAs\n"
 		   "  rekey CONN [ike|reauth] rekey its CHILD SAs (or its IKE SA, or\n"

@@ -16,6 +16,7 @@ const char *xd_cert_role_name(enum ike_cert_role role)
 	case IKE_CERT_INTERMEDIATE: return "intermediate";
 	case IKE_CERT_CA: return "ca";
 	case IKE_CERT_CRL: return "crl";
+	case IKE_CERT_PEER: return "peer";
 	}
 	return "?";
 }
@@ -71,7 +72,7 @@ static void iso_time(int64_t t, char out[32])
 }
 
 struct list {
-	json_object *certs;
+	json_object *certs, *ocsp;
 	time_t now;
 	bool oom;
 };
@@ -169,19 +170,56 @@ static void list_use(void *ctx, const struct xd_conn *c, const struct ike_cert_i
 	}
 }
 
-json_object *xd_certs_json(const struct xd_config *cfg, time_t now)
+/* One OCSP answer of the cache, into l->ocsp. */
+static void list_ocsp(struct list *l, const struct xd_ocsp_entry *e)
 {
-	struct list l = {.certs = json_object_new_array(), .now = now};
+	json_object *o = json_object_new_object();
+	char t[32];
+
+	if (!o) {
+		l->oom = true;
+		return;
+	}
+	add(o, "subject", json_object_new_string(e->subject), l);
+	add(o, "serial", json_object_new_string(e->serial), l);
+	add(o, "status", json_object_new_string(ike_ocsp_status_name(e->result.status)), l);
+	if (e->result.status == IKE_OCSP_REVOKED) {
+		add(o, "reason", json_object_new_string(ike_ocsp_reason_name(e->result.reason)), l);
+		iso_time(e->result.revoked_at, t);
+		add(o, "revoked-at", json_object_new_string(t), l);
+	}
+	iso_time(e->result.this_update, t);
+	add(o, "this-update", json_object_new_string(t), l);
+	iso_time(e->result.next_update, t);
+	add(o, "next-update", json_object_new_string(t), l);
+	add(o, "responder", json_object_new_string(e->responder), l);
+	if (json_object_array_add(l->ocsp, o) < 0) {
+		json_object_put(o);
+		l->oom = true;
+	}
+}
+
+json_object *xd_certs_json(const struct xd_config *cfg, const struct xd_ocsp *ocsp,
+			   time_t now)
+{
+	struct list l = {.certs = json_object_new_array(), .ocsp = json_object_new_array(),
+			 .now = now};
 	json_object *resp = json_object_new_object();
 
-	if (!l.certs || !resp) {
+	if (!l.certs || !l.ocsp || !resp) {
 		json_object_put(l.certs);
+		json_object_put(l.ocsp);
 		json_object_put(resp);
 		return NULL;
 	}
 	each_use(cfg, list_use, &l);
+	/* The answers still fresh (the cache drops the others when next looked up). */
+	for (size_t i = 0; ocsp && i < ocsp->n_cache; i++)
+		if (ocsp->cache[i].result.next_update > (int64_t)now)
+			list_ocsp(&l, &ocsp->cache[i]);
 	add(resp, "ok", json_object_new_boolean(true), &l);
 	add(resp, "certs", l.certs, &l);
+	add(resp, "ocsp", l.ocsp, &l);
 	if (l.oom) {
 		json_object_put(resp);
 		return NULL;

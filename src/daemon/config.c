@@ -2,7 +2,6 @@
 #define _DEFAULT_SOURCE
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
@@ -312,13 +311,9 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 			return fail(p, c->name, k, "'%s' is not strict, ifuri or relaxed", v);
 	} else if (!strcmp(k, "ocsp-uri")) {
 		struct xd_http_uri u;
-		struct in6_addr a6;
 
 		if (xd_http_uri_parse(v, &u) < 0 || strlen(v) >= sizeof(c->ocsp_uri))
-			return fail(p, c->name, k, "'%s' is not http://ADDRESS[:PORT][/PATH]", v);
-		/* The daemon never waits for DNS: an address, not a name. */
-		if (inet_pton(u.ipv6 ? AF_INET6 : AF_INET, u.host, &a6) != 1)
-			return fail(p, c->name, k, "'%s': the host must be an IP address", u.host);
+			return fail(p, c->name, k, "'%s' is not http://HOST[:PORT][/PATH]", v);
 		memcpy(c->ocsp_uri, v, strlen(v) + 1);
 	} else if (!strcmp(k, "cert") || !strcmp(k, "key") || !strcmp(k, "ca") ||
 		   !strcmp(k, "crl")) {

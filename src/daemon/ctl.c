@@ -489,7 +489,7 @@ static json_object *run(struct xiked *d, struct xd_client *c, const struct xd_re
 	case XD_CMD_LIST_CONNS: return cmd_list_conns(d);
 	case XD_CMD_STATS: return cmd_stats(d, req->connections);
 	case XD_CMD_LIST_CERTS: {
-		json_object *r = xd_certs_json(&d->cfg, time(NULL));
+		json_object *r = xd_certs_json(&d->cfg, &d->ocsp, time(NULL));
 
 		return r ? r : error("out of memory");
 	}

@@ -12,18 +12,24 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
+#include "daemon/resolve.h"
+#include "ike/cert.h"
 #include "ike/crypto.h"
 
 #define member_owner(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 struct xd_http_fetch {
 	struct ev_loop *loop;
+	struct xd_lookup *lookup; /* the responder's name, while it is looked up */
+	bool starting;            /* inside xd_http_fetch_start: no callback yet */
+	int start_err;
 	int fd;
 	ev_io io;
 	ev_timer timer;
@@ -43,6 +49,8 @@ struct xd_http_fetch {
 
 static void fetch_end(struct xd_http_fetch *f, int err, const uint8_t *body, size_t len)
 {
+	xd_lookup_cancel(f->lookup);
+	f->lookup = NULL;
 	ev_io_stop(f->loop, &f->io);
 	ev_timer_stop(f->loop, &f->timer);
 	if (f->fd >= 0)
@@ -146,71 +154,84 @@ static void fetch_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 	fetch_end(member_owner(w, struct xd_http_fetch, timer), -ETIMEDOUT, NULL, 0);
 }
 
-int xd_http_numeric_addr(const struct xd_http_uri *u, struct sockaddr_storage *addr)
-{
-	struct addrinfo hints = {
-		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
-		.ai_socktype = SOCK_STREAM,
-	}, *res = NULL;
-
-	if (getaddrinfo(u->host, u->port, &hints, &res) != 0 || !res)
-		return -EINVAL;
-	memset(addr, 0, sizeof(*addr));
-	memcpy(addr, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	return 0;
-}
-
 static socklen_t addr_len(const struct sockaddr_storage *a)
 {
 	return a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 }
 
-int xd_http_fetch_start(struct ev_loop *loop, const struct sockaddr_storage *addr,
-			const struct xd_http_uri *uri, const uint8_t *req, size_t len,
-			double timeout, xd_http_done cb, void *ctx, struct xd_http_fetch **out)
+/* Connect to addr and wait until writable; a negative errno, no callback. */
+static int fetch_connect(struct xd_http_fetch *f, const struct sockaddr_storage *addr)
+{
+	f->fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (f->fd < 0)
+		return -errno;
+	if (connect(f->fd, (const struct sockaddr *)addr, addr_len(addr)) < 0 &&
+	    errno != EINPROGRESS)
+		return -errno;
+	/* Writable once connected (or failed: then SO_ERROR says why). */
+	ev_io_init(&f->io, fetch_io, f->fd, EV_WRITE);
+	ev_io_start(f->loop, &f->io);
+	return 0;
+}
+
+/* The responder's address: at once for a numeric host, else from the lookup. */
+static void fetch_resolved(void *ctx, int err, const struct sockaddr_storage *addr)
+{
+	struct xd_http_fetch *f = ctx;
+
+	f->lookup = NULL;
+	if (!err)
+		err = fetch_connect(f, addr);
+	if (!err)
+		return;
+	if (f->starting)
+		f->start_err = err;
+	else
+		fetch_end(f, err, NULL, 0);
+}
+
+int xd_http_fetch_start(struct ev_loop *loop, const struct xd_http_uri *uri, const uint8_t *req,
+			size_t len, double timeout, xd_http_done cb, void *ctx,
+			struct xd_http_fetch **out)
 {
 	char head[XD_HTTP_URI_MAX * 2 + 256];
 	int hl = xd_http_post_head(uri, len, head, sizeof(head));
 	struct xd_http_fetch *f;
+	int err;
 
 	if (hl < 0)
 		return hl;
-	if (addr->ss_family != AF_INET && addr->ss_family != AF_INET6)
-		return -EAFNOSUPPORT;
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
 	f->loop = loop;
+	f->fd = -1;
 	f->cb = cb;
 	f->ctx = ctx;
 	f->out_len = (size_t)hl + len;
 	f->out = malloc(f->out_len);
 	f->in_cap = FETCH_IN_MAX;
 	f->in = malloc(f->in_cap);
-	f->fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (!f->out || !f->in || f->fd < 0) {
-		int err = f->fd < 0 && f->out && f->in ? -errno : -ENOMEM;
-
+	if (!f->out || !f->in) {
 		f->cb = NULL;
-		fetch_end(f, err, NULL, 0);
-		return err;
+		fetch_end(f, -ENOMEM, NULL, 0);
+		return -ENOMEM;
 	}
 	memcpy(f->out, head, (size_t)hl);
 	memcpy(f->out + hl, req, len);
-	if (connect(f->fd, (const struct sockaddr *)addr, addr_len(addr)) < 0 &&
-	    errno != EINPROGRESS) {
-		int err = -errno;
-
+	/* One timeout for the whole exchange, the name lookup included. */
+	ev_timer_init(&f->timer, fetch_timeout, timeout, 0.0);
+	ev_timer_start(loop, &f->timer);
+	f->starting = true;
+	err = xd_lookup_start(loop, uri->host, uri->port, fetch_resolved, f, &f->lookup);
+	f->starting = false;
+	if (!err)
+		err = f->start_err;
+	if (err) {
 		f->cb = NULL;
 		fetch_end(f, err, NULL, 0);
 		return err;
 	}
-	/* Writable once connected (or failed: then SO_ERROR says why). */
-	ev_io_init(&f->io, fetch_io, f->fd, EV_WRITE);
-	ev_io_start(loop, &f->io);
-	ev_timer_init(&f->timer, fetch_timeout, timeout, 0.0);
-	ev_timer_start(loop, &f->timer);
 	*out = f;
 	return 0;
 }
@@ -257,8 +278,9 @@ const struct xd_ocsp_entry *xd_ocsp_cached(struct xd_ocsp *o, const struct ike_d
 
 void xd_ocsp_cache_put(struct xd_ocsp *o, const struct ike_der *cert,
 		       const struct ike_der *issuer, const uint8_t *der, size_t len,
-		       const struct ike_ocsp_result *r, int64_t now)
+		       const struct ike_ocsp_result *r, const char *responder, int64_t now)
 {
+	struct ike_cert_info info;
 	struct xd_ocsp_entry *e;
 	uint8_t *copy;
 	uint8_t key[32];
@@ -289,7 +311,15 @@ void xd_ocsp_cache_put(struct xd_ocsp *o, const struct ike_der *cert,
 	e->len = len;
 	e->result = *r;
 	e->used = now;
+	if (ike_cert_der_info(cert, &info) == 0) {
+		snprintf(e->subject, sizeof(e->subject), "%s", info.subject);
+		snprintf(e->serial, sizeof(e->serial), "%s", info.serial);
+	} else {
+		e->subject[0] = e->serial[0] = '\0';
+	}
+	snprintf(e->responder, sizeof(e->responder), "%s", responder ? responder : "");
 }
+
 
 /* --- queries -------------------------------------------------------------------- */
 
@@ -299,6 +329,7 @@ struct xd_ocsp_query {
 	struct xd_http_fetch *fetch;
 	struct ike_ocsp_query q;
 	struct ike_der trusted[IKE_OCSP_TRUSTED_MAX];
+	char responder[2 * XD_HTTP_URI_MAX + 16];
 	xd_ocsp_done cb;
 	void *ctx;
 };
@@ -332,6 +363,8 @@ static const char *fetch_why(int err)
 		return "malformed HTTP answer";
 	case -EMSGSIZE:
 		return "answer larger than 64 KiB";
+	case -ENXIO:
+		return "the responder's host name does not resolve";
 	case -EPROTO:
 		return "HTTP status other than 200 or not application/ocsp-response";
 	default:
@@ -360,7 +393,8 @@ static void query_done(void *ctx, int err, const uint8_t *body, size_t len)
 		qq->cb(qq->ctx, err, NULL, false, why);
 	} else {
 		count(o, &r);
-		xd_ocsp_cache_put(o, &qq->q.cert, &qq->q.issuer, body, len, &r, now);
+		xd_ocsp_cache_put(o, &qq->q.cert, &qq->q.issuer, body, len, &r, qq->responder,
+				  now);
 		qq->cb(qq->ctx, 0, &r, false, NULL);
 	}
 	free(qq);
@@ -389,8 +423,7 @@ static bool from_cache(struct xd_ocsp *o, const struct ike_ocsp_query *q, xd_ocs
 
 int xd_ocsp_query(struct xd_ocsp *o, const struct ike_der *cert, const struct ike_der *issuer,
 		  const struct ike_der *trusted, size_t n_trusted,
-		  const struct sockaddr_storage *addr, const struct xd_http_uri *uri,
-		  xd_ocsp_done cb, void *ctx)
+		  const struct xd_http_uri *uri, xd_ocsp_done cb, void *ctx)
 {
 	uint8_t req[IKE_OCSP_REQ_MAX];
 	size_t len = sizeof(req);
@@ -420,12 +453,14 @@ int xd_ocsp_query(struct xd_ocsp *o, const struct ike_der *cert, const struct ik
 		free(qq);
 		return -EBUSY;
 	}
+	snprintf(qq->responder, sizeof(qq->responder), "http://%s%s%s:%s%s", uri->ipv6 ? "[" : "",
+		 uri->host, uri->ipv6 ? "]" : "", uri->port, uri->path);
 	qq->q.nonce_len = IKE_OCSP_NONCE_LEN;
 	err = ike_random(qq->q.nonce, qq->q.nonce_len);
 	if (!err)
 		err = ike_ocsp_request(&qq->q, req, &len, &why);
 	if (!err)
-		err = xd_http_fetch_start(o->loop, addr, uri, req, len, o->timeout, query_done, qq,
+		err = xd_http_fetch_start(o->loop, uri, req, len, o->timeout, query_done, qq,
 					  &qq->fetch);
 	if (err) {
 		free(qq);

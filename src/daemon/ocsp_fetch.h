@@ -17,10 +17,9 @@
  * carries (certificate, issuer, URI); the daemon calls xd_ocsp_query and
  * hands the result back when its callback runs (docs/engine.md).
  *
- * Addresses: the responder's host must be an IP address here, since a
- * name lookup (getaddrinfo) blocks; a configured ocsp-uri with a name is
- * resolved when the configuration is loaded (config_cred.c) and passed
- * in `addr`.
+ * Addresses: a responder given by a host name is looked up off the loop
+ * (resolve.h), within the exchange's timeout; an IP address is used as it
+ * is.
  */
 #ifndef XD_OCSP_FETCH_H
 #define XD_OCSP_FETCH_H
@@ -47,18 +46,16 @@ struct xd_http_fetch;
 typedef void (*xd_http_done)(void *ctx, int err, const uint8_t *body, size_t len);
 
 /*
- * Start a POST of req to the responder at addr (uri gives the Host and
- * the path).  0 with *out set (for xd_http_fetch_cancel), or a negative
- * errno (then cb is not called).
+ * Start a POST of req to the responder of uri (its host, looked up if it
+ * is a name, and port; its path).  0 with *out set (for
+ * xd_http_fetch_cancel), or a negative errno (then cb is not called).  A
+ * name that does not resolve ends the fetch with -ENXIO.
  */
-int xd_http_fetch_start(struct ev_loop *loop, const struct sockaddr_storage *addr,
-			const struct xd_http_uri *uri, const uint8_t *req, size_t len,
-			double timeout, xd_http_done cb, void *ctx, struct xd_http_fetch **out);
+int xd_http_fetch_start(struct ev_loop *loop, const struct xd_http_uri *uri, const uint8_t *req,
+			size_t len, double timeout, xd_http_done cb, void *ctx,
+			struct xd_http_fetch **out);
 /* Stop it without calling its callback. */
 void xd_http_fetch_cancel(struct xd_http_fetch *f);
-
-/* A numeric host and port into addr: 0, or -EINVAL (not an IP address). */
-int xd_http_numeric_addr(const struct xd_http_uri *u, struct sockaddr_storage *addr);
 
 /* --- certificate status -------------------------------------------------------- */
 
@@ -80,6 +77,9 @@ struct xd_ocsp_entry {
 	size_t len;
 	struct ike_ocsp_result result;
 	int64_t used;        /* last lookup, for eviction */
+	/* For list-certs: whose status it is and who answered. */
+	char subject[256], serial[96];
+	char responder[2 * XD_HTTP_URI_MAX + 16];
 };
 
 struct xd_ocsp_query;
@@ -107,22 +107,25 @@ void xd_ocsp_free(struct xd_ocsp *o);
 
 /*
  * Ask about cert (issued by issuer; trusted: locally trusted responder
- * certificates, may be NULL) at the responder addr/uri.  The callback may
+ * certificates, may be NULL) at the responder of uri.  The callback may
  * run before this returns (a cached answer).  0, or -EBUSY (too many
  * pending), -ENOMEM, or an error of ike_ocsp_request; then no callback.
  * The DER the query points to must stay until the callback has run.
  */
 int xd_ocsp_query(struct xd_ocsp *o, const struct ike_der *cert, const struct ike_der *issuer,
 		  const struct ike_der *trusted, size_t n_trusted,
-		  const struct sockaddr_storage *addr, const struct xd_http_uri *uri,
-		  xd_ocsp_done cb, void *ctx);
+		  const struct xd_http_uri *uri, xd_ocsp_done cb, void *ctx);
 
 /* The cache alone (for tests and list-certs): the entry of cert, or NULL. */
 const struct xd_ocsp_entry *xd_ocsp_cached(struct xd_ocsp *o, const struct ike_der *cert,
 					   const struct ike_der *issuer, int64_t now);
-/* Keep a checked answer (a copy of der); the least recently used goes when full. */
+/*
+ * Keep a checked answer (a copy of der) from responder (a URI, may be
+ * NULL); the least recently used goes when full.
+ */
 void xd_ocsp_cache_put(struct xd_ocsp *o, const struct ike_der *cert,
 		       const struct ike_der *issuer, const uint8_t *der, size_t len,
-		       const struct ike_ocsp_result *r, int64_t now);
+		       const struct ike_ocsp_result *r, const char *responder, int64_t now);
+
 
 #endif

@@ -6,8 +6,8 @@
  * cache), the answer goes into the work, and the work is completed on the
  * next turn of the loop: never from inside ops.submit, where a cached
  * answer would otherwise land.  A responder that cannot be asked (none
- * named, a host name, too many queries) is an answer too: no status, for
- * the policy to decide on.
+ * named, a name that does not resolve, too many queries) is an answer
+ * too: no status, for the policy to decide on.
  */
 #include "daemon/ocsp_work.h"
 
@@ -86,7 +86,6 @@ static void ocsp_submit(struct xiked *d, struct ike_work *w)
 	const char *cert_uri, *conn;
 	const struct xd_conn *c;
 	struct xd_http_uri u;
-	struct sockaddr_storage addr;
 	int err;
 
 	if (!q || ike_work_ocsp_query(w, &cert, &issuer, &cert_uri, &conn) < 0) {
@@ -112,12 +111,11 @@ static void ocsp_submit(struct xiked *d, struct ike_work *w)
 		finish(q, -ENOENT, NULL, false, "no responder configured or named");
 		return;
 	}
-	/* A host name would need a lookup that blocks the loop. */
-	if (xd_http_uri_parse(q->uri, &u) < 0 || xd_http_numeric_addr(&u, &addr) < 0) {
-		finish(q, -EINVAL, NULL, false, "the responder's address is not numeric");
+	if (xd_http_uri_parse(q->uri, &u) < 0) {
+		finish(q, -EINVAL, NULL, false, "the responder's URI is not http://HOST[:PORT][/PATH]");
 		return;
 	}
-	err = xd_ocsp_query(&d->ocsp, &cert, &issuer, NULL, 0, &addr, &u, on_answer, q);
+	err = xd_ocsp_query(&d->ocsp, &cert, &issuer, NULL, 0, &u, on_answer, q);
 	if (err < 0)
 		finish(q, err, NULL, false, NULL);
 }

@@ -199,6 +199,7 @@ enum ike_cert_role {
 	IKE_CERT_INTERMEDIATE, /* sent with it */
 	IKE_CERT_CA,           /* a trusted CA */
 	IKE_CERT_CRL,          /* a CRL: not_before thisUpdate, not_after nextUpdate */
+	IKE_CERT_PEER,         /* a peer's, as it came in a CERT payload */
 };
 
 struct ike_cert_info {
@@ -215,6 +216,8 @@ struct ike_cert_info {
 /* f(ctx, info) for our certificates: the end-entity, then the intermediates. */
 void ike_cred_visit(const struct ike_cred *c,
 		    void (*f)(void *ctx, const struct ike_cert_info *info), void *ctx);
+/* A peer's certificate (role IKE_CERT_PEER): 0, or -EINVAL if it does not parse. */
+int ike_cert_der_info(const struct ike_der *der, struct ike_cert_info *info);
 /* f(ctx, info) for every CA certificate and CRL of a trust. */
 void ike_trust_visit(const struct ike_trust *t,
 		     void (*f)(void *ctx, const struct ike_cert_info *info), void *ctx);

@@ -6,6 +6,7 @@
  */
 #include "cert_int.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -134,6 +135,21 @@ void ike_cred_visit(const struct ike_cred *c,
 		f(ctx, &in);
 	}
 	ERR_clear_error();
+}
+
+int ike_cert_der_info(const struct ike_der *der, struct ike_cert_info *info)
+{
+	const unsigned char *p = der->p;
+	X509 *x = d2i_X509(NULL, &p, (long)der->len);
+
+	if (!x) {
+		ERR_clear_error();
+		return -EINVAL;
+	}
+	cert_describe(x, IKE_CERT_PEER, info);
+	X509_free(x);
+	ERR_clear_error();
+	return 0;
 }
 
 void ike_trust_visit(const struct ike_trust *t,

@@ -6,7 +6,8 @@
  *   xk-ocsp-fetch [-t SECONDS] [-n COUNT] [-r RESPONDER.pem] URI CERT ISSUER
  *
  * Asks COUNT times in a row (the cache answers after the first) about CERT
- * (PEM or DER), issued by ISSUER, at URI (http://ADDRESS[:PORT]/PATH);
+ * (PEM or DER), issued by ISSUER, at URI (http://HOST[:PORT]/PATH, HOST
+ * an address or a name);
  * -r trusts a responder certificate locally.  One line per answer:
  *   good | revoked REASON | unknown   [cached]
  *   error ERRNO-NAME: WHY
@@ -76,7 +77,6 @@ int main(int argc, char **argv)
 {
 	struct ev_loop *loop = ev_default_loop(0);
 	struct ike_der cert, issuer, trusted;
-	struct sockaddr_storage addr;
 	struct xd_http_uri uri;
 	struct run run = { .last = 3 };
 	double timeout = XD_OCSP_TIMEOUT;
@@ -98,8 +98,8 @@ int main(int argc, char **argv)
 				"URI CERT ISSUER\n");
 		return 4;
 	}
-	if (xd_http_uri_parse(argv[optind], &uri) || xd_http_numeric_addr(&uri, &addr)) {
-		fprintf(stderr, "xk-ocsp-fetch: %s: not http://ADDRESS[:PORT]/PATH\n",
+	if (xd_http_uri_parse(argv[optind], &uri)) {
+		fprintf(stderr, "xk-ocsp-fetch: %s: not http://HOST[:PORT]/PATH\n",
 			argv[optind]);
 		return 4;
 	}
@@ -114,7 +114,7 @@ int main(int argc, char **argv)
 
 		run.done = false;
 		err = xd_ocsp_query(&run.o, &cert, &issuer, rpath ? &trusted : NULL, rpath ? 1 : 0,
-				    &addr, &uri, done, &run);
+				    &uri, done, &run);
 		if (err) {
 			printf("error %s: query refused\n", strerrorname_np(-err));
 			run.last = 3;

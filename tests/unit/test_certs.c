@@ -159,7 +159,7 @@ static void test_list(void)
 
 	pki_make(&f, 10 * CERTS_DAY);
 	CHECK_MSG(load(&cfg, &f, err, sizeof(err)) == 0, "%s", err);
-	resp = xd_certs_json(&cfg, CERTS_NOW);
+	resp = xd_certs_json(&cfg, NULL, CERTS_NOW);
 	CHECK(resp != NULL);
 	CHECK(json_object_object_get_ex(resp, "certs", &certs));
 	/* ee, intermediate, root (twice in b's list, and in a's), CRL */
@@ -290,9 +290,66 @@ static void test_key(void)
 	CHECK_MSG(strstr(err, "t.conf:2: [global] cert-expiry-warning:") != NULL, "%s", err);
 }
 
+/* The OCSP answers kept: each fresh one listed with its status, a stale one not. */
+static void test_ocsp_cache(void)
+{
+	struct xd_config cfg;
+	struct pki f;
+	char err[512] = "";
+	struct xd_ocsp *o = calloc(1, sizeof(*o));
+	json_object *resp, *list, *e;
+
+	pki_make(&f, 10 * CERTS_DAY);
+	CHECK_MSG(load(&cfg, &f, err, sizeof(err)) == 0, "%s", err);
+	o->cache[0] = (struct xd_ocsp_entry){
+		.result = {.status = IKE_OCSP_GOOD, .reason = -1, .revoked_at = -1,
+			   .this_update = CERTS_NOW - 60, .next_update = CERTS_NOW + 3600},
+		.subject = "CN=peer one", .serial = "01:02",
+		.responder = "http://192.0.2.9:8080/",
+	};
+	o->cache[1] = (struct xd_ocsp_entry){
+		.result = {.status = IKE_OCSP_REVOKED, .reason = 1, .revoked_at = CERTS_NOW - 86400,
+			   .this_update = CERTS_NOW - 60, .next_update = CERTS_NOW + 60},
+		.subject = "CN=peer two", .serial = "03",
+		.responder = "http://[2001:db8::9]:80/ocsp",
+	};
+	o->cache[2] = (struct xd_ocsp_entry){
+		.result = {.status = IKE_OCSP_GOOD, .this_update = CERTS_NOW - 7200,
+			   .next_update = CERTS_NOW},
+		.subject = "CN=stale",
+	};
+	o->n_cache = 3;
+	resp = xd_certs_json(&cfg, o, CERTS_NOW);
+	CHECK(resp != NULL);
+	CHECK(json_object_object_get_ex(resp, "ocsp", &list));
+	CHECK_INT(json_object_array_length(list), 2);
+	e = json_object_array_get_idx(list, 0);
+	CHECK_MSG(!strcmp(s_of(e, "subject"), "CN=peer one"), "%s", s_of(e, "subject"));
+	CHECK_MSG(!strcmp(s_of(e, "status"), "good"), "%s", s_of(e, "status"));
+	CHECK(!json_object_object_get_ex(e, "reason", NULL));
+	CHECK_MSG(!strcmp(s_of(e, "next-update"), "2027-01-15T09:00:00Z"), "%s",
+		  s_of(e, "next-update"));
+	CHECK_MSG(!strcmp(s_of(e, "responder"), "http://192.0.2.9:8080/"), "%s",
+		  s_of(e, "responder"));
+	e = json_object_array_get_idx(list, 1);
+	CHECK_MSG(!strcmp(s_of(e, "status"), "revoked"), "%s", s_of(e, "status"));
+	CHECK_MSG(!strcmp(s_of(e, "reason"), "keyCompromise"), "%s", s_of(e, "reason"));
+	CHECK_MSG(!strcmp(s_of(e, "serial"), "03"), "%s", s_of(e, "serial"));
+	json_object_put(resp);
+	/* Without a cache the list is there and empty. */
+	resp = xd_certs_json(&cfg, NULL, CERTS_NOW);
+	CHECK(json_object_object_get_ex(resp, "ocsp", &list));
+	CHECK_INT(json_object_array_length(list), 0);
+	json_object_put(resp);
+	xd_config_free(&cfg);
+	pki_unlink(&f);
+	free(o);
+}
+
 int main(void)
 {
 	test_list();
+	test_ocsp_cache();
 	test_expiring();
 	test_expired_own();
 	test_key();

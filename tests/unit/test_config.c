@@ -225,7 +225,7 @@ static const struct {
 	{ "[conn a]\npsk = x\nsend-cert = sometimes\n", "t.conf:3: [a] send-cert: 'sometimes' is not always" },
 	{ "[conn a]\npsk = x\nrevocation = hard\n", "t.conf:3: [a] revocation: 'hard' is not strict, ifuri or relaxed" },
 	{ "[conn a]\npsk = x\nocsp-uri = https://192.0.2.1/\n", "t.conf:3: [a] ocsp-uri: 'https://192.0.2.1/' is not http://" },
-	{ "[conn a]\npsk = x\nocsp-uri = http://ocsp.example.com/\n", "t.conf:3: [a] ocsp-uri: 'ocsp.example.com': the host must be an IP address" },
+	{ "[conn a]\npsk = x\nocsp-uri = http://ocsp.example.com:99999/\n", "t.conf:3: [a] ocsp-uri: 'http://ocsp.example.com:99999/' is not http://HOST[:PORT][/PATH]" },
 	{ "[conn a]\npsk = x\nocsp-uri = http://[2001:db8::1:8080/\n", "t.conf:3: [a] ocsp-uri: " },
 	{ "[conn a]\npsk = x\nauth = pubkey\n", "t.conf:1: [a] key: missing (auth = pubkey needs key and cert)" },
 	{ "[conn a]\npsk = x\nremote-auth = pubkey\n", "t.conf:1: [a] ca: missing (remote-auth = pubkey needs ca)" },
@@ -393,6 +393,11 @@ static void test_pubkey(void)
 		 "send-cert = ifasked\nlocal-id = gw.example.org\nrevocation = strict\n"
 		 "ocsp-uri = http://[2001:db8::5]:2560/ocsp\n",
 		 f.cert, f.key, f.ca, f.ca, f.crl);
+	/* A responder by name: looked up when asked, not when loaded. */
+	CHECK(xd_config_parse("[conn n]\npsk = x\nocsp-uri = http://ocsp.example.com:8080/o\n",
+			      "t.conf", &again, err, sizeof(err)) == 0);
+	CHECK(strcmp(again.conns[0].ocsp_uri, "http://ocsp.example.com:8080/o") == 0);
+	xd_config_free(&again);
 	r = xd_config_parse(text, "t.conf", &cfg, err, sizeof(err));
 	CHECK_MSG(r == 0, "pubkey conn refused: %s", err);
 	if (r == 0) {

@@ -178,28 +178,28 @@ static void test_cache(void)
 	for (int i = 0; i <= XD_OCSP_CACHE_MAX; i++)
 		memcpy(certs[i], (uint8_t[4]){ 'C', (uint8_t)i, 0, 0 }, 4);
 	/* Kept until nextUpdate, not at it; an answer stale already is not kept. */
-	xd_ocsp_cache_put(&o, &c0, &issuer, der, sizeof(der), &r, 100);
+	xd_ocsp_cache_put(&o, &c0, &issuer, der, sizeof(der), &r, NULL, 100);
 	e = xd_ocsp_cached(&o, &c0, &issuer, 999);
 	CHECK(e != NULL && e->len == sizeof(der) && memcmp(e->der, der, sizeof(der)) == 0);
 	CHECK(xd_ocsp_cached(&o, &c0, &(struct ike_der){ (const uint8_t *)"ISX", 4 }, 999) == NULL);
 	CHECK(xd_ocsp_cached(&o, &c0, &issuer, 1000) == NULL);
 	CHECK_INT(o.n_cache, 0);
-	xd_ocsp_cache_put(&o, &c0, &issuer, der, sizeof(der), &r, 1000);
+	xd_ocsp_cache_put(&o, &c0, &issuer, der, sizeof(der), &r, NULL, 1000);
 	CHECK_INT(o.n_cache, 0);
 	/* Bounded: filling it, then one more, drops the least recently used (1). */
 	for (int i = 0; i < XD_OCSP_CACHE_MAX; i++)
 		xd_ocsp_cache_put(&o, &(struct ike_der){ certs[i], 4 }, &issuer, der, sizeof(der),
-				  &r, 10 + i);
+				  &r, NULL, 10 + i);
 	CHECK(xd_ocsp_cached(&o, &c0, &issuer, 50) != NULL);
 	xd_ocsp_cache_put(&o, &(struct ike_der){ certs[XD_OCSP_CACHE_MAX], 4 }, &issuer, der,
-			  sizeof(der), &r, 60);
+			  sizeof(der), &r, NULL, 60);
 	CHECK_INT(o.n_cache, XD_OCSP_CACHE_MAX);
 	CHECK(xd_ocsp_cached(&o, &c0, &issuer, 61) != NULL);
 	CHECK(xd_ocsp_cached(&o, &(struct ike_der){ certs[1], 4 }, &issuer, 61) == NULL);
 	CHECK(xd_ocsp_cached(&o, &(struct ike_der){ certs[2], 4 }, &issuer, 61) != NULL);
 	/* The same certificate again replaces its entry. */
 	r.status = IKE_OCSP_REVOKED;
-	xd_ocsp_cache_put(&o, &c0, &issuer, der, sizeof(der), &r, 62);
+	xd_ocsp_cache_put(&o, &c0, &issuer, der, sizeof(der), &r, NULL, 62);
 	CHECK_INT(o.n_cache, XD_OCSP_CACHE_MAX);
 	e = xd_ocsp_cached(&o, &c0, &issuer, 63);
 	CHECK(e != NULL && e->result.status == IKE_OCSP_REVOKED);
