@@ -191,28 +191,6 @@ bool auth_method_ok(const struct ike_conn *c, uint8_t method)
 	}
 }
 
-int auth_ours(struct ike_sa *sa, const uint8_t *id_body, size_t id_len, uint8_t *method,
-	      uint8_t *out, size_t *len, const char **why)
-{
-	uint8_t *octets = NULL;
-	size_t olen = 0;
-	int err;
-
-	*why = "cannot compute our AUTH";
-	if (sa->conn->local_auth == IKE_AUTH_PSK) {
-		*method = IKEV2_AUTH_SHARED_KEY_MIC;
-		return ike_psk_auth(sa, sa->initiator, id_body, id_len, out, len);
-	}
-	err = ike_auth_octets(sa, sa->initiator, id_body, id_len, &octets, &olen);
-	if (err < 0)
-		return err;
-	*len = AUTH_DATA_MAX;
-	err = ike_auth_sign(sa->conn->cred, sa->hs->peer_hashes, 0, octets, olen, method, out,
-			    len, why);
-	xk_free_secret(octets, olen);
-	return err;
-}
-
 static int verify_psk(struct ike_sa *sa, const struct ike_idp *id, const struct ike_auth *auth,
 		      const char **why)
 {
@@ -280,7 +258,7 @@ static int ocsp_ask(struct ike_sa *sa, const struct ike_msg *msg, const struct i
 	enum ike_revocation_outcome o;
 
 	*why = "out of memory";
-	if (!w || ike_cert_der(ee, &w->cert) < 0 || !(w->msg = malloc(msg->inner_len + 1))) {
+	if (!w || ike_cert_der(ee, &w->cert) < 0 || ike_work_keep_msg(w, msg) < 0) {
 		ike_work_free(w);
 		return -ENOMEM;
 	}
@@ -291,12 +269,7 @@ static int ocsp_ask(struct ike_sa *sa, const struct ike_msg *msg, const struct i
 			      NULL) < 0)
 		w->uri[0] = '\0';
 	snprintf(w->conn, sizeof(w->conn), "%s", sa->conn->name);
-	/* Processed again, as it is, once the answer is in. */
-	memcpy(w->msg, msg->inner, msg->inner_len);
-	w->msg_len = msg->inner_len;
-	w->hdr = msg->hdr;
-	w->sk_first = msg->sk_first;
-	memcpy(w->req_key, msg->req_key, sizeof(w->req_key));
+	/* The message (kept above) is processed again, as it is, once the answer is in. */
 	if (ike_work_start(w))
 		return AUTH_PENDING;
 	o = ike_work_ocsp_outcome(w);
@@ -304,54 +277,310 @@ static int ocsp_ask(struct ike_sa *sa, const struct ike_msg *msg, const struct i
 	return ike_revocation_decide(sa->conn->revocation, o, true, why);
 }
 
-/* Is the certificate the peer's (chain, ID) and the AUTH its signature? */
-static int verify_cert(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_cert *ee,
-		       const struct ike_der *im, size_t n_im, const struct ike_idp *idp,
-		       const struct ike_auth *auth, const char **why)
+/* ---- the signature works and what they leave (work.h) ---- */
+
+/*
+ * What the VERIFY and SIGN works of one IKE_AUTH gave, kept in sa->hs
+ * until the message is processed (or our request built) again: valid
+ * for the connection they were made for only (a message processed again
+ * may pick another one after a reload).
+ */
+struct auth_kept {
+	struct ike_conn *conn; /* held */
+	bool verified;
+	int verify_err;
+	const char *verify_why;
+	struct ike_cert *ee;
+	struct ike_blob issuer;
+	bool have_sig;
+	int sign_err;
+	const char *sign_why;
+	uint8_t method;
+	size_t sig_len;
+	uint8_t sig[AUTH_DATA_MAX];
+};
+
+void auth_kept_free(struct ike_sa *sa)
 {
-	struct ike_blob issuer = { 0 };
-	struct ike_id id;
-	uint8_t *octets = NULL;
-	size_t olen = 0;
+	struct auth_kept *k = sa->hs ? sa->hs->auth_kept : NULL;
+
+	if (!k)
+		return;
+	sa->hs->auth_kept = NULL;
+	ike_conn_put(sa->eng, k->conn);
+	ike_cert_free(k->ee);
+	free(k->issuer.p);
+	xk_free_secret(k, sizeof(*k));
+}
+
+/* What was kept for the SA's connection now, or NULL. */
+static struct auth_kept *kept_for(struct ike_sa *sa)
+{
+	struct auth_kept *k = sa->hs ? sa->hs->auth_kept : NULL;
+
+	if (k && k->conn != sa->conn) {
+		auth_kept_free(sa);
+		k = NULL;
+	}
+	return k;
+}
+
+bool auth_work_keep(struct ike_sa *sa, struct ike_work *w)
+{
+	struct auth_kept *k;
+
+	if (!sa->hs || !sa->conn)
+		return false;
+	k = kept_for(sa);
+	if (!k) {
+		k = calloc(1, sizeof(*k));
+		if (!k)
+			return false;
+		ike_conn_get(sa->conn);
+		k->conn = sa->conn;
+		sa->hs->auth_kept = k;
+	}
+	if (w->kind == IKE_WORK_VERIFY) {
+		k->verified = true;
+		k->verify_err = w->err;
+		k->verify_why = w->why ? w->why : "AUTH does not verify";
+		ike_cert_free(k->ee);
+		free(k->issuer.p);
+		k->ee = w->ee;
+		k->issuer = w->chain_issuer;
+		w->ee = NULL;
+		w->chain_issuer = (struct ike_blob){ 0 };
+	}
+	/* Signed only where asked for, and (with a check) after it passed. */
+	if (w->kind == IKE_WORK_SIGN || (w->our_octets && w->err == 0)) {
+		k->have_sig = true;
+		k->sign_err = w->sign_err;
+		k->sign_why = w->sign_why ? w->sign_why : "cannot compute our AUTH";
+		k->method = w->sig_method;
+		k->sig_len = w->sig_len <= sizeof(k->sig) ? w->sig_len : 0;
+		if (w->sig && k->sig_len)
+			memcpy(k->sig, w->sig, k->sig_len);
+		else if (!k->sign_err)
+			k->sign_err = -EINVAL;
+	}
+	return true;
+}
+
+/*
+ * Fill w's signing part: our credential (held), the peer's hashes, the
+ * octets of section 2.15 with our ID, and room for the signature.
+ */
+static int sign_part(struct ike_sa *sa, struct ike_work *w)
+{
+	uint8_t body[4 + 255];
+	struct ike_id lid;
+	size_t blen;
+	int err;
+
+	ike_sa_local_id(sa, &lid);
+	blen = auth_id_body(&lid, body);
+	err = ike_auth_octets(sa, sa->initiator, body, blen, &w->our_octets, &w->our_octets_len);
+	if (err < 0)
+		return err;
+	w->sig = malloc(AUTH_DATA_MAX);
+	if (!w->sig)
+		return -ENOMEM;
+	ike_cred_hold(sa->conn->cred);
+	w->cred = sa->conn->cred;
+	w->peer_hashes = sa->hs->peer_hashes;
+	return 0;
+}
+
+/*
+ * Hand w out, or run it here; either way its results end in sa->hs.
+ * AUTH_PENDING while it is out, else 0 (results kept) or an error.
+ */
+static int work_go(struct ike_sa *sa, struct ike_work *w)
+{
+	int err = 0;
+
+	if (ike_work_start(w))
+		return AUTH_PENDING;
+	if (!auth_work_keep(sa, w))
+		err = -ENOMEM;
+	ike_work_free(w);
+	return err;
+}
+
+/*
+ * The peer's certificate check and signature as a work (IKE_WORK_VERIFY):
+ * the work takes ee and copies what else it reads (intermediates, ID,
+ * AUTH data, the signed octets), and holds the trust store.  A responder
+ * that signs has its signature made by the same work, when the peer's
+ * passed: one trip to a worker per IKE_AUTH.
+ */
+static int verify_start(struct ike_sa *sa, const struct ike_msg *msg, struct ike_cert **ee,
+			const struct ike_der *im, size_t n_im, const struct ike_idp *idp,
+			const struct ike_auth *auth, const char **why)
+{
+	struct ike_work *w;
+	int err = -ENOMEM;
+
+	*why = "the peer's ID is not in its certificate";
+	w = ike_work_new(sa, IKE_WORK_VERIFY,
+			 sa->initiator ? IKE_RESUME_AUTH_REPLY : IKE_RESUME_AUTH_RESPOND);
+	if (!w) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	if (!idp_to_id(idp, &w->peer_id)) {
+		ike_work_free(w);
+		return -ENOENT;
+	}
+	*why = "out of memory";
+	w->ee = *ee;
+	*ee = NULL;
+	for (size_t i = 0; i < n_im; i++) {
+		w->im[i].p = malloc(im[i].len ? im[i].len : 1);
+		if (!w->im[i].p)
+			goto fail;
+		memcpy(w->im[i].p, im[i].p, im[i].len);
+		w->im[i].len = im[i].len;
+		w->n_im++;
+	}
+	ike_trust_hold(sa->conn->trust);
+	w->trust = sa->conn->trust;
+	w->now = ike_wall_time(sa->eng);
+	w->auth_method = auth->method;
+	w->auth_data = malloc(auth->len ? auth->len : 1);
+	if (!w->auth_data)
+		goto fail;
+	memcpy(w->auth_data, auth->data, auth->len);
+	w->auth_len = auth->len;
+	*why = "cannot compute the signed octets";
+	err = ike_auth_octets(sa, !sa->initiator, idp->body, idp->body_len, &w->peer_octets,
+			      &w->peer_octets_len);
+	if (err < 0)
+		goto fail;
+	*why = "cannot compute our AUTH";
+	if (!sa->initiator && sa->conn->local_auth == IKE_AUTH_PUBKEY &&
+	    (err = sign_part(sa, w)) < 0)
+		goto fail;
+	*why = "out of memory";
+	if (ike_work_keep_msg(w, msg) < 0) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	return work_go(sa, w);
+fail:
+	ike_work_free(w);
+	return err < 0 ? err : -ENOMEM;
+}
+
+/*
+ * The check's outcome, then the revocation policy, from what the CRLs
+ * settle, last: only a peer that proved it holds the key of a
+ * certificate our CAs issued may make us ask a responder.  Where only
+ * OCSP could settle it, the answer is asked for (a pending operation),
+ * and this message is processed again with it.
+ */
+static int verify_finish(struct ike_sa *sa, const struct ike_msg *msg, struct auth_kept *k,
+			 const char **why)
+{
 	bool need_ocsp = false;
 	int err;
 
-	err = ike_trust_validate_issuer(sa->conn->trust, ee, im, n_im,
-					(time_t)ike_wall_time(sa->eng), IKE_PURPOSE_ANY, &issuer,
-					why);
+	if (k->verify_err < 0) {
+		*why = k->verify_why;
+		return k->verify_err;
+	}
+	if (sa->hs->ocsp_known)
+		return ike_revocation_decide(sa->conn->revocation, sa->hs->ocsp_outcome, true, why);
+	if (!k->ee) {
+		*why = "no certificate from the peer";
+		return -ENOENT;
+	}
+	err = ike_trust_revocation(sa->conn->trust, k->ee, sa->conn->revocation,
+				   sa->conn->ocsp_uri, &need_ocsp, why);
+	if (need_ocsp && k->issuer.p)
+		err = ocsp_ask(sa, msg, k->ee, &k->issuer, why);
+	return err;
+}
+
+/*
+ * A responder that signs while the peer used a pre-shared key: the
+ * signature alone as a work, before anything is answered.
+ */
+static int sign_start(struct ike_sa *sa, const struct ike_msg *msg, enum ike_work_resume r)
+{
+	struct ike_work *w = ike_work_new(sa, IKE_WORK_SIGN, r);
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	err = sign_part(sa, w);
+	if (err == 0 && msg)
+		err = ike_work_keep_msg(w, msg);
+	if (err < 0) {
+		ike_work_free(w);
+		return err;
+	}
+	return work_go(sa, w);
+}
+
+/* Our signature here and now: a responder that found none made (no handshake kept it). */
+static int sign_inline(struct ike_sa *sa, const uint8_t *id_body, size_t id_len,
+		       uint8_t *method, uint8_t *out, size_t *len, const char **why)
+{
+	uint8_t *octets = NULL;
+	size_t olen = 0;
+	int err;
+
+	err = ike_auth_octets(sa, sa->initiator, id_body, id_len, &octets, &olen);
 	if (err < 0)
 		return err;
-	*why = "the peer's ID is not in its certificate";
-	err = -ENOENT;
-	if (!idp_to_id(idp, &id) || ike_cert_has_id(ee, &id) < 0)
-		goto out;
-	*why = "cannot compute the signed octets";
-	err = ike_auth_octets(sa, !sa->initiator, idp->body, idp->body_len, &octets, &olen);
-	if (err < 0)
-		goto out;
-	*why = "the signature does not verify";
-	err = ike_auth_verify(ee, auth->method, auth->data, auth->len, octets, olen, why);
+	*len = AUTH_DATA_MAX;
+	err = ike_auth_sign(sa->conn->cred, sa->hs->peer_hashes, 0, octets, olen, method, out,
+			    len, why);
 	xk_free_secret(octets, olen);
-	if (err < 0)
-		goto out;
-	/*
-	 * The revocation policy, from what the CRLs settle, last: only a peer
-	 * that proved it holds the key of a certificate our CAs issued may
-	 * make us ask a responder.  Where only OCSP could settle it, the
-	 * answer is asked for (a pending operation), and this message is
-	 * processed again with it.
-	 */
-	if (sa->hs && sa->hs->ocsp_known) {
-		err = ike_revocation_decide(sa->conn->revocation, sa->hs->ocsp_outcome, true, why);
-		goto out;
-	}
-	err = ike_trust_revocation(sa->conn->trust, ee, sa->conn->revocation, sa->conn->ocsp_uri,
-				   &need_ocsp, why);
-	if (need_ocsp && sa->hs && issuer.p)
-		err = ocsp_ask(sa, msg, ee, &issuer, why);
-out:
-	free(issuer.p);
 	return err;
+}
+
+int auth_ours(struct ike_sa *sa, const uint8_t *id_body, size_t id_len, uint8_t *method,
+	      uint8_t *out, size_t *len, const char **why)
+{
+	struct auth_kept *k;
+	int err;
+
+	*why = "cannot compute our AUTH";
+	if (sa->conn->local_auth == IKE_AUTH_PSK) {
+		*method = IKEV2_AUTH_SHARED_KEY_MIC;
+		return ike_psk_auth(sa, sa->initiator, id_body, id_len, out, len);
+	}
+	if (!sa->hs)
+		return -EINVAL;
+	k = kept_for(sa);
+	if ((!k || !k->have_sig) && !sa->initiator)
+		return sign_inline(sa, id_body, id_len, method, out, len, why);
+	if (!k || !k->have_sig) {
+		/*
+		 * The initiator signs before its request goes (the request
+		 * goes when the work is back); a responder's signature was
+		 * made with the check (verify_start, auth_verify).
+		 */
+		err = sign_start(sa, NULL, IKE_RESUME_AUTH_SIGN);
+		if (err)
+			return err;
+		k = kept_for(sa);
+		if (!k || !k->have_sig)
+			return -EINVAL;
+	}
+	/* Used once: a request built again signs again (fresh octets). */
+	k->have_sig = false;
+	if (k->sign_err < 0) {
+		*why = k->sign_why;
+		return k->sign_err;
+	}
+	*method = k->method;
+	*len = k->sig_len;
+	memcpy(out, k->sig, k->sig_len);
+	xk_wipe(k->sig, sizeof(k->sig));
+	return 0;
 }
 
 int auth_verify(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_idp *id,
@@ -359,6 +588,7 @@ int auth_verify(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_i
 {
 	struct ike_der im[IKE_CHAIN_MAX];
 	struct ike_cert *ee = NULL;
+	struct auth_kept *k;
 	size_t n_im = 0;
 	int err;
 
@@ -373,11 +603,36 @@ int auth_verify(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_i
 		*why = "the peer's ID is not the remote-id";
 		return -EPERM;
 	}
-	if (sa->conn->remote_auth == IKE_AUTH_PSK)
-		return verify_psk(sa, id, auth, why);
-	err = peer_certs(msg, &ee, im, &n_im, why);
-	if (err == 0)
-		err = verify_cert(sa, msg, ee, im, n_im, id, auth, why);
-	ike_cert_free(ee);
-	return err;
+	if (!sa->hs)
+		return -EINVAL;
+	if (sa->conn->remote_auth == IKE_AUTH_PSK) {
+		err = verify_psk(sa, id, auth, why);
+		/* A responder that signs does it now, while nothing is answered yet. */
+		k = kept_for(sa);
+		if (err == 0 && !sa->initiator && sa->conn->local_auth == IKE_AUTH_PUBKEY &&
+		    (!k || !k->have_sig))
+			err = sign_start(sa, msg, IKE_RESUME_AUTH_RESPOND);
+		return err;
+	}
+	k = kept_for(sa);
+	if (!k || !k->verified) {
+		err = peer_certs(msg, &ee, im, &n_im, why);
+		if (err == 0)
+			err = verify_start(sa, msg, &ee, im, n_im, id, auth, why);
+		ike_cert_free(ee);
+		if (err)
+			return err;
+		k = kept_for(sa);
+		if (!k || !k->verified)
+			return -ENOMEM;
+	}
+	return verify_finish(sa, msg, k, why);
+}
+
+size_t auth_id_body(const struct ike_id *id, uint8_t *out)
+{
+	out[0] = id->type;
+	out[1] = out[2] = out[3] = 0;
+	memcpy(out + 4, id->data, id->len);
+	return 4u + id->len;
 }

@@ -58,4 +58,19 @@ int auth_ours(struct ike_sa *sa, const uint8_t *id_body, size_t id_len, uint8_t 
 int auth_verify(struct ike_sa *sa, const struct ike_msg *msg, const struct ike_idp *id,
 		const struct ike_auth *auth, const char **why);
 
+/* The ID payload body as it is signed: type, three reserved zeros, data. */
+size_t auth_id_body(const struct ike_id *id, uint8_t *out);
+
+/*
+ * The signature works (IKE_WORK_VERIFY, IKE_WORK_SIGN; docs/engine.md):
+ * with an embedder that takes them, auth_verify and auth_ours hand the
+ * certificate check and the signatures out and return AUTH_PENDING; the
+ * work's results are kept in sa->hs (auth_work_keep, on its return), and
+ * the next call for the same connection takes them instead of starting
+ * again.  auth_work_keep is false when the SA has no handshake left to
+ * keep them in; auth_kept_free lets them go (ike_sa_drop_init).
+ */
+bool auth_work_keep(struct ike_sa *sa, struct ike_work *w);
+void auth_kept_free(struct ike_sa *sa);
+
 #endif

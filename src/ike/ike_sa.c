@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/auth.h"
 #include "ike/child.h"
 #include "ike/engine.h"
 #include "ike/reauth.h"
@@ -240,6 +241,7 @@ void ike_sa_drop_init(struct ike_sa *sa)
 	if (!hs)
 		return;
 	ike_sa_set_half_open(sa, false);
+	auth_kept_free(sa);
 	ike_dh_free(hs->dh);
 	ike_pkt_free(&hs->init_req);
 	ike_pkt_free(&hs->init_resp);

@@ -194,6 +194,12 @@ struct ike_hs {
 	 */
 	bool ocsp_known;
 	enum ike_revocation_outcome ocsp_outcome;
+	/*
+	 * What the signature works of IKE_AUTH (IKE_WORK_VERIFY/SIGN) gave,
+	 * once back: the message is processed, or our request built, again
+	 * with it (auth.c).  NULL until then.
+	 */
+	struct auth_kept *auth_kept;
 	uint8_t cookie[IKEV2_COOKIE_MAX];
 	uint8_t ni[IKEV2_NONCE_MAX], nr[IKEV2_NONCE_MAX];
 };
@@ -280,6 +286,12 @@ struct ike_sa {
 	 * names the SA back, and ike_sa_kill cuts both ties.
 	 */
 	struct ike_work *work;
+	/*
+	 * While ike_engine_complete resumes the SA's request with a finished
+	 * work, that work (for the continuation to take its results); NULL
+	 * otherwise.
+	 */
+	const struct ike_work *resumed;
 	/*
 	 * A lost CHILD_SA to make again (child_recreate.c): at recreate_ms (0:
 	 * none due), the attempts so far and the wait before the next.

@@ -38,15 +38,6 @@ static struct ike_child *own_child(struct ike_sa *sa, const struct task_auth *t)
 	return t->child_spi ? child_find_in(sa, t->child_spi, CHILD_OWN) : NULL;
 }
 
-/* The ID payload body as it is signed: type, three reserved zeros, data. */
-static size_t id_body(const struct ike_id *id, uint8_t *out)
-{
-	out[0] = id->type;
-	out[1] = out[2] = out[3] = 0;
-	memcpy(out + 4, id->data, id->len);
-	return 4u + id->len;
-}
-
 static bool id_matches(const struct ike_id *want, const struct ike_idp *got)
 {
 	return !want->type ||
@@ -114,8 +105,18 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 	int err;
 
 	ike_sa_local_id(sa, &lid);
-	blen = id_body(&lid, body);
+	blen = auth_id_body(&lid, body);
 	err = auth_ours(sa, body, blen, &method, auth, &alen, &why);
+	if (err == AUTH_PENDING) {
+		/*
+		 * Our signature is out (IKE_WORK_SIGN): the request goes when
+		 * it is back.  Nothing else waits for us meanwhile, so the
+		 * half-open timeout ends an SA whose work never comes.
+		 */
+		if (!sa->expire_ms)
+			sa->expire_ms = ike_now(sa->eng) + ike_cfg(sa->eng)->half_open_timeout_ms;
+		return AUTH_PENDING;
+	}
 	if (err < 0) {
 		xk_notice("IKE_AUTH conn=%s: %s", sa->conn->name, why);
 		return err;
@@ -280,6 +281,12 @@ static bool ocsp_keep(struct ike_sa *sa, const struct ike_work *w)
 	return true;
 }
 
+/* What a work of IKE_AUTH brought, kept for the message processed again. */
+static bool work_keep(struct ike_sa *sa, struct ike_work *w)
+{
+	return w->kind == IKE_WORK_OCSP ? ocsp_keep(sa, w) : auth_work_keep(sa, w);
+}
+
 void task_auth_reply_resume(struct ike_sa *sa, struct ike_work *w)
 {
 	struct ike_msg msg;
@@ -291,9 +298,21 @@ void task_auth_reply_resume(struct ike_sa *sa, struct ike_work *w)
 	 */
 	if (sa->state != IKE_S_AUTH_SENT || !sa->req_out || !sa->tasks ||
 	    sa->tasks->ops != &auth_ops || w->hdr.mid != sa->mid_next ||
-	    ike_work_msg(w, &msg) < 0 || !ocsp_keep(sa, w))
+	    ike_work_msg(w, &msg) < 0 || !work_keep(sa, w))
 		return;
 	ike_sa_task_result(sa, auth_process(sa->tasks, sa, &msg));
+}
+
+/*
+ * Our signature is back: IKE_AUTH goes out with it, if it is still the
+ * request to send (else it is dropped; a request built later signs anew).
+ */
+void task_auth_sign_resume(struct ike_sa *sa, struct ike_work *w)
+{
+	if (sa->state != IKE_S_INIT_SENT || sa->req_out || !sa->tasks ||
+	    sa->tasks->ops != &auth_ops || !auth_work_keep(sa, w))
+		return;
+	ike_sa_request_next(sa);
 }
 
 /*
@@ -369,7 +388,7 @@ void task_auth_respond_resume(struct ike_sa *sa, struct ike_work *w)
 
 	/* Still unanswered: IKE_AUTH is the next request we take. */
 	if (sa->state != IKE_S_INIT_DONE || w->hdr.mid != sa->mid_expect ||
-	    ike_work_msg(w, &msg) < 0 || !ocsp_keep(sa, w))
+	    ike_work_msg(w, &msg) < 0 || !work_keep(sa, w))
 		return;
 	ike_sa_request_resume(sa, &msg);
 }
@@ -522,7 +541,7 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 		return -EACCES;
 	}
 	ike_sa_local_id(sa, &lid);
-	blen = id_body(&lid, body);
+	blen = auth_id_body(&lid, body);
 	err = auth_ours(sa, body, blen, &method, mac, &mlen, &why);
 	if (err < 0) {
 		xk_notice("IKE_AUTH conn=%s: %s", sa->conn->name, why);

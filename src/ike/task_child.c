@@ -28,6 +28,7 @@
 #include "ike/child.h"
 #include "ike/engine.h"
 #include "ike/reauth.h"
+#include "ike/work.h"
 
 /* How long a replaced CHILD_SA keeps receiving, and the pending outbound
  * SA of a rekey responder waits at most for the initiator's DELETE. */
@@ -535,6 +536,20 @@ static bool new_child_collides(struct ike_sa *sa, const struct ike_child *c, con
 	return true;
 }
 
+/* A CREATE_CHILD_SA's key exchange is back (ike_work_ke): the request again. */
+void task_child_respond_resume(struct ike_sa *sa, struct ike_work *w)
+{
+	struct ike_msg msg;
+
+	/* Still unanswered: the CREATE_CHILD_SA is the next request we take. */
+	if (sa->state != IKE_S_ESTABLISHED || w->hdr.mid != sa->mid_expect ||
+	    ike_work_msg(w, &msg) < 0)
+		return;
+	sa->resumed = w;
+	ike_sa_request_resume(sa, &msg);
+	sa->resumed = NULL;
+}
+
 int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_mb *mb,
 		       uint16_t *notify)
 {
@@ -543,7 +558,6 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 	void *kctx;
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
 	struct ike_child *old = NULL, *c = NULL, *lost = NULL;
-	struct ike_dh *dh = NULL;
 	struct ike_notify n;
 	struct ike_ke ke = { 0 };
 	const uint8_t *ni;
@@ -632,11 +646,15 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 		return 0;
 	}
 	if (c->suite.dh) {
-		dh = ike_dh_new(c->suite.dh);
 		girlen = sizeof(gir);
-		if (!dh || ike_dh_derive(dh, ke.data, ke.len, gir, &girlen) < 0 ||
-		    ike_dh_public(dh, pub, &publen) < 0) {
-			nt = dh ? IKEV2_N_INVALID_SYNTAX : IKEV2_N_TEMPORARY_FAILURE;
+		err = ike_work_ke(sa, req, c->suite.dh, &ke, gir, &girlen, pub, &publen);
+		if (err == 1) {
+			/* Handed out: answered when the work is back (nothing kept till then). */
+			child_remove(c);
+			return 1;
+		}
+		if (err < 0) {
+			nt = err == -ENOMEM ? IKEV2_N_TEMPORARY_FAILURE : IKEV2_N_INVALID_SYNTAX;
 			goto refuse;
 		}
 	}
@@ -683,15 +701,13 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 	}
 	child_reply_payloads(mb, c, num);
 	ike_mb_nonce(mb, nr, sizeof(nr));
-	if (dh)
+	if (c->suite.dh)
 		ike_mb_ke(mb, c->suite.dh, pub, publen);
 	child_ts_payloads(mb, c, false);
-	ike_dh_free(dh);
 	xk_wipe(gir, sizeof(gir));
 	xk_wipe(nr, sizeof(nr));
 	return 0;
 refuse:
-	ike_dh_free(dh);
 	xk_wipe(gir, sizeof(gir));
 	xk_notice("CREATE_CHILD_SA refused conn=%s notify=%s", sa->conn->name,
 		  ikev2_notify_name(nt));

@@ -65,6 +65,11 @@ static void send_request(struct ike_sa *sa)
 	if (t->ops->exch != IKEV2_EXCH_IKE_SA_INIT)
 		ike_mb_sk_begin(&mb, ike_encr_iv_len(sa->suite.encr));
 	err = t->ops->build_i(t, sa, &mb);
+	/* A work is out for it (sa->work): the request goes when it is back. */
+	if (err > 0) {
+		ike_sa_schedule(sa);
+		return;
+	}
 	if (err < 0) {
 		struct ike_sa *succ = sa->moved_to_spi ? ike_engine_find_sa(sa->eng, sa->moved_to_spi) : NULL;
 
@@ -114,8 +119,14 @@ static void send_request(struct ike_sa *sa)
 
 static void next_task(struct ike_sa *sa)
 {
-	if (!sa->req_out && sa->tasks && sa->state != IKE_S_DEAD)
+	/* A work out holds the request back (our IKE_AUTH waits for its signature). */
+	if (!sa->req_out && !sa->work && sa->tasks && sa->state != IKE_S_DEAD)
 		send_request(sa);
+}
+
+void ike_sa_request_next(struct ike_sa *sa)
+{
+	next_task(sa);
 }
 
 void ike_sa_queue(struct ike_sa *sa, struct ike_task *t)

@@ -18,6 +18,7 @@
 
 #include "common/log.h"
 #include "common/secret.h"
+#include "ike/auth.h"
 #include "ike/engine_int.h"
 
 /* ---- the computations: any thread ---- */
@@ -40,6 +41,10 @@ static void run_dh(struct ike_work *w)
 		goto out;
 	w->pub_len = sizeof(w->pub);
 	err = ike_dh_public(w->dh, w->pub, &w->pub_len);
+	if (err == 0 && w->want_secret && girlen <= sizeof(w->gir)) {
+		memcpy(w->gir, gir, girlen);
+		w->gir_len = girlen;
+	}
 	if (err < 0 || !w->want_keys)
 		goto out;
 	err = ike_derive_ike_keys(w->prf, w->ni, w->ni_len, w->nr, w->nr_len, gir, girlen,
@@ -48,6 +53,61 @@ out:
 	/* g^ir lives on only in the keys made from it. */
 	xk_wipe(gir, sizeof(gir));
 	w->err = err < 0 ? err : 0;
+}
+
+/*
+ * Our AUTH signature over our_octets, with the credential the work holds
+ * (EVP_PKEY signing is safe from several threads on one key).
+ */
+static void run_sign(struct ike_work *w)
+{
+	w->sign_why = "cannot compute our AUTH";
+	w->sig_len = AUTH_DATA_MAX;
+	if (!w->sig || !w->cred || !w->our_octets)
+		w->sign_err = -EINVAL;
+	else
+		w->sign_err = ike_auth_sign(w->cred, w->peer_hashes, 0, w->our_octets,
+					    w->our_octets_len, &w->sig_method, w->sig, &w->sig_len,
+					    &w->sign_why);
+	if (w->sign_err < 0)
+		w->sig_len = 0;
+	if (w->kind == IKE_WORK_SIGN)
+		w->err = w->sign_err;
+}
+
+/*
+ * The peer's certificate, then its ID, then its signature (auth.c says
+ * why in this order); the responder's own signature only for a peer that
+ * passed, so that a forged AUTH costs us no signature.
+ */
+static void run_verify(struct ike_work *w)
+{
+	struct ike_der im[IKE_CHAIN_MAX];
+	const char *why = "AUTH does not verify";
+	int err;
+
+	for (size_t i = 0; i < w->n_im; i++)
+		im[i] = (struct ike_der){ w->im[i].p, w->im[i].len };
+	if (!w->ee || !w->trust || !w->peer_octets) {
+		err = -EINVAL;
+		goto out;
+	}
+	err = ike_trust_validate_issuer(w->trust, w->ee, im, w->n_im, (time_t)w->now,
+					IKE_PURPOSE_ANY, &w->chain_issuer, &why);
+	if (err < 0)
+		goto out;
+	why = "the peer's ID is not in its certificate";
+	err = ike_cert_has_id(w->ee, &w->peer_id) < 0 ? -ENOENT : 0;
+	if (err < 0)
+		goto out;
+	why = "the signature does not verify";
+	err = ike_auth_verify(w->ee, w->auth_method, w->auth_data, w->auth_len, w->peer_octets,
+			      w->peer_octets_len, &why);
+out:
+	w->err = err < 0 ? err : 0;
+	w->why = why;
+	if (w->err == 0 && w->our_octets)
+		run_sign(w);
 }
 
 /*
@@ -73,8 +133,8 @@ static const struct {
 	void (*run)(struct ike_work *w);
 } kinds[IKE_WORK_KINDS] = {
 	[IKE_WORK_DH] = { "dh", run_dh },
-	[IKE_WORK_SIGN] = { "sign", NULL },
-	[IKE_WORK_VERIFY] = { "verify", NULL },
+	[IKE_WORK_SIGN] = { "sign", run_sign },
+	[IKE_WORK_VERIFY] = { "verify", run_verify },
 	[IKE_WORK_OCSP] = { "ocsp", run_ocsp },
 };
 
@@ -105,6 +165,8 @@ static void (*const resumes[IKE_RESUME_COUNT])(struct ike_sa *sa, struct ike_wor
 	[IKE_RESUME_INIT_REPLY] = task_init_reply_resume,
 	[IKE_RESUME_AUTH_RESPOND] = task_auth_respond_resume,
 	[IKE_RESUME_AUTH_REPLY] = task_auth_reply_resume,
+	[IKE_RESUME_AUTH_SIGN] = task_auth_sign_resume,
+	[IKE_RESUME_CREATE_RESPOND] = task_child_respond_resume,
 };
 
 int ike_work_ocsp_query(const struct ike_work *w, struct ike_der *cert,
@@ -154,6 +216,65 @@ int ike_work_msg(const struct ike_work *w, struct ike_msg *m)
 	if (!w->msg)
 		return -EINVAL;
 	return ike_msg_parse_inner(m, w->msg, w->msg_len);
+}
+
+int ike_work_keep_msg(struct ike_work *w, const struct ike_msg *m)
+{
+	free(w->msg);
+	w->msg = malloc(m->inner_len + 1);
+	if (!w->msg)
+		return -ENOMEM;
+	memcpy(w->msg, m->inner, m->inner_len);
+	w->msg_len = m->inner_len;
+	w->hdr = m->hdr;
+	w->sk_first = m->sk_first;
+	memcpy(w->req_key, m->req_key, sizeof(w->req_key));
+	return 0;
+}
+
+int ike_work_ke(struct ike_sa *sa, const struct ike_msg *req, uint16_t group,
+		const struct ike_ke *ke, uint8_t *gir, size_t *girlen, uint8_t *pub,
+		size_t *publen)
+{
+	const struct ike_work *r = sa->resumed;
+	struct ike_work *w;
+	struct ike_dh *dh;
+	int err;
+
+	/* Back from the work made for this very KE: its results. */
+	if (r && r->kind == IKE_WORK_DH && r->want_secret && r->group == group &&
+	    r->peer_len == ke->len && memcmp(r->peer_pub, ke->data, ke->len) == 0) {
+		if (r->err < 0 || r->gir_len > *girlen || r->pub_len > *publen)
+			return -EINVAL;
+		memcpy(gir, r->gir, r->gir_len);
+		*girlen = r->gir_len;
+		memcpy(pub, r->pub, r->pub_len);
+		*publen = r->pub_len;
+		return 0;
+	}
+	if (ike_work_async(sa->eng, IKE_WORK_DH) && ke->len <= IKE_WORK_PUB_MAX) {
+		w = ike_work_new(sa, IKE_WORK_DH, IKE_RESUME_CREATE_RESPOND);
+		if (!w || ike_work_keep_msg(w, req) < 0) {
+			ike_work_free(w);
+			return -ENOMEM;
+		}
+		w->group = group;
+		memcpy(w->peer_pub, ke->data, ke->len);
+		w->peer_len = ke->len;
+		w->want_secret = true;
+		if (ike_work_start(w))
+			return 1;
+		ike_work_free(w); /* not reached: async was asked first */
+		return -ENOMEM;
+	}
+	dh = ike_dh_new(group);
+	if (!dh)
+		return -ENOMEM;
+	err = ike_dh_derive(dh, ke->data, ke->len, gir, girlen);
+	if (err == 0)
+		err = ike_dh_public(dh, pub, publen);
+	ike_dh_free(dh);
+	return err < 0 ? -EINVAL : 0;
 }
 
 struct ike_work *ike_work_new(struct ike_sa *sa, enum ike_work_kind kind,
@@ -249,6 +370,20 @@ void ike_work_free(struct ike_work *w)
 	free(w->msg);
 	free(w->cert.p);
 	free(w->issuer.p);
+	ike_cert_free(w->ee);
+	for (size_t i = 0; i < w->n_im; i++)
+		free(w->im[i].p);
+	/* Releases of what the work held: on the engine's thread, as ever. */
+	if (w->trust)
+		ike_trust_free(w->trust);
+	if (w->cred)
+		ike_cred_free(w->cred);
+	free(w->auth_data);
+	free(w->chain_issuer.p);
+	/* The octets hold prf(SK_p, ID): as secret as the key. */
+	xk_free_secret(w->peer_octets, w->peer_octets_len);
+	xk_free_secret(w->our_octets, w->our_octets_len);
+	xk_free_secret(w->sig, AUTH_DATA_MAX);
 	/* Nonces and keys went through it. */
 	xk_wipe(w, sizeof(*w));
 	free(w);
@@ -277,6 +412,9 @@ void ike_engine_complete(struct ike_engine *e, struct ike_work *w)
 	ike_work_detach(sa);
 	if ((unsigned)w->resume < IKE_RESUME_COUNT && resumes[w->resume])
 		resumes[w->resume](sa, w);
+	/* What was queued while it waited (a DELETE, a rekey) goes now. */
+	if (sa->state != IKE_S_DEAD && !sa->work)
+		ike_sa_request_next(sa);
 	ike_work_free(w);
 	ike_engine_reap(e);
 }

@@ -8,6 +8,7 @@
 #ifndef XK_IKE_WORK_H
 #define XK_IKE_WORK_H
 
+#include "ike/cert.h"
 #include "ike/ike_sa.h"
 #include "ike/ocsp.h"
 #include "ike/payload.h"
@@ -18,6 +19,8 @@ enum ike_work_resume {
 	IKE_RESUME_INIT_REPLY,   /* initiator: the IKE_SA_INIT response (task_init.c) */
 	IKE_RESUME_AUTH_RESPOND, /* responder: answer IKE_AUTH (task_auth.c) */
 	IKE_RESUME_AUTH_REPLY,   /* initiator: the IKE_AUTH response (task_auth.c) */
+	IKE_RESUME_AUTH_SIGN,    /* initiator: send IKE_AUTH once it is signed (task_auth.c) */
+	IKE_RESUME_CREATE_RESPOND, /* responder: answer CREATE_CHILD_SA with KE (task_child.c) */
 	IKE_RESUME_COUNT,
 };
 
@@ -46,6 +49,10 @@ struct ike_work {
 	size_t peer_len;
 	uint8_t pub[IKE_WORK_PUB_MAX]; /* out: our public value */
 	size_t pub_len;
+	/* When want_secret, g^ir itself (CREATE_CHILD_SA's KEYMAT takes it). */
+	bool want_secret;
+	uint8_t gir[IKE_WORK_PUB_MAX];
+	size_t gir_len;
 	/* And, when want_keys, SKEYSEED and the keys (section 2.14) from g^ir. */
 	bool want_keys;
 	uint16_t prf;
@@ -73,6 +80,41 @@ struct ike_work {
 	bool answered;
 	int ocsp_err;
 	struct ike_ocsp_result ocsp;
+	/*
+	 * IKE_WORK_VERIFY: the peer's certificate (parsed, owned) and the
+	 * intermediates it sent (DER copies), validated against trust (held)
+	 * at the wall-clock time `now`; its ID bound to the certificate; its
+	 * AUTH data over the octets it signed.  Out: err and why (a static
+	 * string), and the certificate's issuer (DER) for OCSP.
+	 */
+	struct ike_cert *ee;
+	struct ike_blob im[IKE_CHAIN_MAX];
+	size_t n_im;
+	const struct ike_trust *trust;
+	int64_t now;
+	struct ike_id peer_id;
+	uint8_t auth_method;
+	uint8_t *auth_data;
+	size_t auth_len;
+	uint8_t *peer_octets;
+	size_t peer_octets_len;
+	const char *why;
+	struct ike_blob chain_issuer;
+	/*
+	 * IKE_WORK_SIGN, and IKE_WORK_VERIFY with our_octets (the responder
+	 * signs once the peer's AUTH verified): our credential (held), the
+	 * peer's hashes, the octets to sign.  Out: sign_err, sign_why, the
+	 * method and the AUTH data (sig: AUTH_DATA_MAX octets, ours).
+	 */
+	const struct ike_cred *cred;
+	uint32_t peer_hashes;
+	uint8_t *our_octets;
+	size_t our_octets_len;
+	int sign_err;
+	const char *sign_why;
+	uint8_t sig_method;
+	uint8_t *sig;
+	size_t sig_len;
 };
 
 /* IKE_WORK_OCSP: what the answer says for the revocation policy. */
@@ -101,6 +143,8 @@ void task_init_respond_resume(struct ike_sa *sa, struct ike_work *w);
 void task_init_reply_resume(struct ike_sa *sa, struct ike_work *w);
 void task_auth_respond_resume(struct ike_sa *sa, struct ike_work *w);
 void task_auth_reply_resume(struct ike_sa *sa, struct ike_work *w);
+void task_auth_sign_resume(struct ike_sa *sa, struct ike_work *w);
+void task_child_respond_resume(struct ike_sa *sa, struct ike_work *w);
 
 /*
  * window.c: act on an initiator task's result as a response does (move
@@ -112,5 +156,22 @@ void ike_sa_task_result(struct ike_sa *sa, enum ike_task_result res);
  * stopped for a work (the peer's retransmissions were dropped meanwhile).
  */
 void ike_sa_request_resume(struct ike_sa *sa, const struct ike_msg *m);
+/* window.c: send the next queued request, if none is out (a work held it back). */
+void ike_sa_request_next(struct ike_sa *sa);
+/*
+ * A responder's key exchange in CREATE_CHILD_SA for a CHILD_SA with PFS
+ * (section 1.3.1; an IKE SA rekey, 1.3.2, still does its own inline: the
+ * hostile orderings of test_hostile count on its answer coming at once):
+ * our public value and g^ir
+ * for the peer's ke into pub and gir (in: their sizes).  0; 1 when it
+ * was handed out as a work (IKE_WORK_DH: the request is processed again
+ * when it is back, and this call then takes the work's results); -EINVAL
+ * for a bad public value, -ENOMEM.
+ */
+int ike_work_ke(struct ike_sa *sa, const struct ike_msg *req, uint16_t group,
+		const struct ike_ke *ke, uint8_t *gir, size_t *girlen, uint8_t *pub,
+		size_t *publen);
+/* Keep the message m in w, to be processed again when w is back (ike_work_msg). */
+int ike_work_keep_msg(struct ike_work *w, const struct ike_msg *m);
 
 #endif

@@ -414,6 +414,69 @@ static void test_bad_ke(void)
 	world_free(&w);
 }
 
+/*
+ * A CHILD_SA rekey with PFS (CREATE_CHILD_SA with KE): the responder
+ * hands its key pair and g^ir out and answers only when they are back.
+ * A retransmission meanwhile is dropped (one work, one answer), and the
+ * rekey ends as inline: one CHILD_SA pair each side, keys matching.  Then
+ * another rekey whose responder terminates the IKE SA while the work is
+ * out: the DELETE waits for the work (the request came first and is
+ * answered first), then goes, and both ends are left with nothing.
+ */
+static void test_child_pfs_pending(void)
+{
+	static struct world w;
+	struct ike_stats s1;
+	uint32_t spi_in = 0;
+	unsigned sent;
+	char why[160];
+
+	world_init(&w, NULL, NULL, false);
+	world_async(&w, 0, NULL);
+	world_async(&w, 1, NULL);
+	CHECK_INT(world_conn(&w, 0, "c", IKE, "aes128gcm16-x25519", PSK), 0);
+	CHECK_INT(world_conn(&w, 1, "c", IKE, "aes128gcm16-x25519", PSK), 0);
+	ike_engine_initiate(w.p[0].e, "c", NULL);
+	world_run(&w, 1000);
+	CHECK_INT(world_installed(&w.p[0], &spi_in), 1);
+	CHECK_INT(ike_engine_rekey_child(w.p[0].e, world_sa_spi(&w.p[0]), spi_in), 0);
+	flush(&w);
+	CHECK_INT(w.p[1].n_work, 1);
+	CHECK(w.p[1].n_work && ike_work_kind(w.p[1].work[0]) == IKE_WORK_DH);
+	sent = w.p[1].sent;
+	next_timer(&w); /* the initiator's retransmission */
+	CHECK_INT(w.q_len, 1);
+	flush(&w);
+	stats(&w, 1, &s1);
+	CHECK_INT(s1.rx_unexpected, 1);
+	CHECK_INT(w.p[1].n_work, 1);
+	CHECK_INT(w.p[1].sent, sent);
+	world_work_done(&w, 1, 0);
+	CHECK_INT(w.p[1].sent, sent + 1);
+	world_run(&w, 30000);
+	stats(&w, 1, &s1);
+	CHECK_INT(s1.work_submitted, 2);
+	CHECK_INT(s1.rekeys, 1);
+	CHECK_MSG(world_one_pair(&w, why, sizeof(why)), "after the rekey: %s", why);
+
+	CHECK_INT(world_installed(&w.p[0], &spi_in), 1);
+	CHECK_INT(ike_engine_rekey_child(w.p[0].e, world_sa_spi(&w.p[0]), spi_in), 0);
+	flush(&w);
+	CHECK_INT(w.p[1].n_work, 1);
+	sent = w.p[1].sent;
+	CHECK_INT(ike_engine_terminate(w.p[1].e, world_sa_spi(&w.p[1])), 0);
+	CHECK_INT(w.p[1].sent, sent); /* held back */
+	world_work_done(&w, 1, 0);
+	CHECK_INT(w.p[1].sent, sent + 2); /* the answer, then the DELETE */
+	world_run(&w, 30000);
+	stats(&w, 1, &s1);
+	CHECK_INT(s1.work_pending, 0);
+	CHECK_INT(world_sa_count(&w.p[0]), 0);
+	CHECK_INT(world_sa_count(&w.p[1]), 0);
+	CHECK_INT(w.p[0].k.n_sas + w.p[1].k.n_sas, 0);
+	world_free(&w);
+}
+
 int main(void)
 {
 	test_basic();
@@ -426,5 +489,6 @@ int main(void)
 	test_many_reverse();
 	test_bad_ke();
 	test_reload_pending();
+	test_child_pfs_pending();
 	return check_done("async");
 }

@@ -826,6 +826,257 @@ static void test_ocsp_never(void)
 	}
 }
 
+
+/* ---- the signatures as pending work (IKE_WORK_SIGN, IKE_WORK_VERIFY) ---- */
+
+/* Both engines hand every work out; peer 0 will initiate. */
+static void sig_world(struct world *w, struct side sides[2])
+{
+	static struct ike_engine_cfg cfg;
+	EVP_PKEY *k0 = certs_key("EC", "P-256", 0), *k1 = certs_key("RSA", NULL, 2048);
+
+	sides_cert(sides, k0, k1, FLAW_NONE, FLAW_INTERMEDIATE);
+	ike_engine_cfg_defaults(&cfg);
+	world_init(w, &cfg, &cfg, false);
+	w->wall = CERTS_NOW;
+	world_async(w, 0, &cfg);
+	world_async(w, 1, &cfg);
+	for (int i = 0; i < 2; i++)
+		CHECK_INT(world_conn_edit(w, i, "c", IKE, ESP, NULL, false, edit, &sides[i]), 0);
+	EVP_PKEY_free(k0);
+	EVP_PKEY_free(k1);
+}
+
+static void sig_flush(struct world *w)
+{
+	while (w->q_len)
+		world_deliver(w, 0);
+}
+
+/* Peer idx has exactly one work out, of kind k: complete it. */
+static void sig_done(struct world *w, int idx, enum ike_work_kind k, const char *what)
+{
+	CHECK_MSG(w->p[idx].n_work == 1 && ike_work_kind(w->p[idx].work[0]) == k,
+		  "%s: peer %d has %zu works, not one %s", what, idx, w->p[idx].n_work,
+		  ike_work_kind_name(k));
+	if (w->p[idx].n_work)
+		world_work_done(w, idx, 0);
+}
+
+/* Through IKE_SA_INIT: the initiator's signature is out, nothing sent yet. */
+static void sig_to_sign(struct world *w)
+{
+	CHECK_INT(ike_engine_initiate(w->p[0].e, "c", NULL), 0);
+	sig_flush(w);
+	sig_done(w, 1, IKE_WORK_DH, "responder's DH");
+	sig_flush(w);
+	sig_done(w, 0, IKE_WORK_DH, "initiator's DH");
+	CHECK_INT(w->p[0].n_work, 1);
+	CHECK_INT(w->q_len, 0); /* IKE_AUTH waits for its signature */
+}
+
+/*
+ * The initiator's check of the answer is out: complete it; both come up,
+ * with three works on the initiator (DH, signature, check) and two on
+ * the responder (DH, check-and-sign), none left.
+ */
+static void sig_finish(struct world *w, const char *what)
+{
+	struct ike_stats s0, s1;
+	struct outcome o;
+
+	sig_done(w, 0, IKE_WORK_VERIFY, "initiator's check");
+	world_run(w, 1000);
+	o = ocsp_outcome(w);
+	expect_up(&o, what);
+	ike_engine_stats(w->p[0].e, &s0);
+	ike_engine_stats(w->p[1].e, &s1);
+	CHECK_INT(s0.work_submitted, 3);
+	CHECK_INT(s1.work_submitted, 2);
+	CHECK_INT(s0.work_pending + s1.work_pending, 0);
+}
+
+/*
+ * Step by step: the initiator signs before IKE_AUTH goes, the responder
+ * checks and signs in one work, the initiator checks the answer; each
+ * side waits for its work and the handshake ends as it does inline.
+ */
+static void test_sig_work_steps(void)
+{
+	static struct world w;
+	struct side sides[2];
+	struct ike_stats s0;
+
+	sig_world(&w, sides);
+	sig_to_sign(&w);
+	sig_done(&w, 0, IKE_WORK_SIGN, "initiator's signature");
+	CHECK_INT(w.q_len, 1); /* IKE_AUTH */
+	sig_flush(&w);
+	CHECK_INT(w.q_len, 0); /* no answer before the check */
+	sig_done(&w, 1, IKE_WORK_VERIFY, "responder's check");
+	CHECK_INT(w.q_len, 1);
+	sig_flush(&w);
+	CHECK_INT(world_events(&w.p[0], IKE_EV_IKE_UP), 0);
+	sig_finish(&w, "signatures as work");
+	ike_engine_stats(w.p[0].e, &s0);
+	CHECK_INT(s0.retransmits, 0);
+	world_free(&w);
+	sides_free(sides);
+}
+
+/*
+ * A retransmitted IKE_AUTH while the responder's check is out, and a
+ * duplicate answer while the initiator's is: dropped, neither checked
+ * twice nor lost; the handshake completes with one work each.
+ */
+static void test_sig_work_retransmit(void)
+{
+	static struct world w;
+	struct side sides[2];
+	struct ike_stats s0, s1;
+	struct w_pkt *dup;
+	unsigned sent;
+
+	sig_world(&w, sides);
+	sig_to_sign(&w);
+	sig_done(&w, 0, IKE_WORK_SIGN, "initiator's signature");
+	sig_flush(&w);
+	CHECK_INT(w.p[1].n_work, 1);
+	sent = w.p[1].sent;
+	/* The initiator's retransmission timer, twice. */
+	for (int i = 0; i < 2; i++) {
+		w.now = ike_engine_next_timeout(w.p[0].e);
+		ike_engine_tick(w.p[0].e);
+		CHECK_INT(w.q_len, 1);
+		sig_flush(&w);
+	}
+	ike_engine_stats(w.p[1].e, &s1);
+	CHECK_INT(s1.rx_unexpected, 2);
+	CHECK_INT(w.p[1].n_work, 1);
+	CHECK_INT(w.p[1].sent, sent);
+	sig_done(&w, 1, IKE_WORK_VERIFY, "responder's check");
+	CHECK_INT(w.p[1].sent, sent + 1);
+	CHECK_INT(w.q_len, 1);
+	dup = malloc(sizeof(*dup));
+	*dup = *w.q[0];
+	sig_flush(&w);
+	world_put(&w, dup);
+	sig_flush(&w);
+	ike_engine_stats(w.p[0].e, &s0);
+	CHECK_INT(s0.rx_unexpected, 1);
+	sig_finish(&w, "retransmitted while checked");
+	ike_engine_stats(w.p[1].e, &s1);
+	CHECK_INT(s1.handshakes_ok, 1);
+	world_free(&w);
+	sides_free(sides);
+}
+
+/*
+ * Deleted while its signature is out (the initiator), or dead of its
+ * half-open timeout while its check is (the responder): the result comes
+ * back to nobody, is counted dropped, and nothing is sent.
+ */
+static void test_sig_work_dead(void)
+{
+	static struct world w;
+	struct side sides[2];
+	struct ike_stats s;
+	uint64_t spi;
+	unsigned sent;
+
+	sig_world(&w, sides);
+	sig_to_sign(&w);
+	spi = world_sa_spi(&w.p[0]);
+	CHECK_INT(ike_engine_terminate(w.p[0].e, spi), 0);
+	CHECK_INT(world_sa_count(&w.p[0]), 0);
+	sent = w.p[0].sent;
+	sig_done(&w, 0, IKE_WORK_SIGN, "signature of a deleted SA");
+	ike_engine_stats(w.p[0].e, &s);
+	CHECK_INT(s.work_dropped, 1);
+	CHECK_INT(s.work_pending, 0);
+	CHECK_INT(w.p[0].sent, sent);
+	world_free(&w);
+	sides_free(sides);
+
+	sig_world(&w, sides);
+	sig_to_sign(&w);
+	sig_done(&w, 0, IKE_WORK_SIGN, "initiator's signature");
+	sig_flush(&w);
+	CHECK_INT(w.p[1].n_work, 1);
+	w.now += ike_cfg(w.p[1].e)->half_open_timeout_ms;
+	ike_engine_tick(w.p[1].e);
+	CHECK_INT(world_sa_count(&w.p[1]), 0);
+	sent = w.p[1].sent;
+	sig_done(&w, 1, IKE_WORK_VERIFY, "check of a dead SA");
+	ike_engine_stats(w.p[1].e, &s);
+	CHECK_INT(s.work_dropped, 1);
+	CHECK_INT(s.half_open, 0);
+	CHECK_INT(w.p[1].sent, sent);
+	CHECK_INT(w.p[1].k.n_sas, 0);
+	world_free(&w);
+	sides_free(sides);
+}
+
+/*
+ * Both ends initiate at once and every work comes back newest first:
+ * two IKE SAs, each up on both ends, as inline.
+ */
+static void test_sig_work_collision(void)
+{
+	static struct world w;
+	struct side sides[2];
+
+	sig_world(&w, sides);
+	CHECK_INT(ike_engine_initiate(w.p[0].e, "c", NULL), 0);
+	CHECK_INT(ike_engine_initiate(w.p[1].e, "c", NULL), 0);
+	w.work_lifo = true;
+	world_run(&w, 5000);
+	for (int i = 0; i < 2; i++) {
+		CHECK_INT(world_events(&w.p[i], IKE_EV_IKE_UP), 2);
+		CHECK_INT(world_events(&w.p[i], IKE_EV_AUTH_FAILED), 0);
+		CHECK_INT(world_sa_count(&w.p[i]), 2);
+	}
+	world_free(&w);
+	sides_free(sides);
+}
+
+/*
+ * A reload while the responder's check is out, to a connection that no
+ * longer trusts the initiator's root: the check made for the old
+ * connection does not pass the peer on the new one; it is checked again
+ * and refused.
+ */
+static void test_sig_work_reload(void)
+{
+	static struct world w;
+	struct side sides[2], strict;
+	struct ike_stats s1;
+	const char *why = NULL;
+	size_t len;
+	uint8_t *der = certs_der(pki.other, &len);
+	struct outcome o;
+
+	sig_world(&w, sides);
+	sig_to_sign(&w);
+	sig_done(&w, 0, IKE_WORK_SIGN, "initiator's signature");
+	sig_flush(&w);
+	CHECK_INT(w.p[1].n_work, 1);
+	strict = sides[1];
+	strict.trust = ike_trust_new();
+	CHECK_INT(ike_trust_add_ca(strict.trust, der, len, &why), 0);
+	CHECK_INT(ike_engine_del_conn(w.p[1].e, "c"), 0);
+	CHECK_INT(world_conn_edit(&w, 1, "c", IKE, ESP, NULL, false, edit, &strict), 0);
+	world_run(&w, 60000);
+	o = ocsp_outcome(&w);
+	expect_refused(&o, 1, "reloaded while checked");
+	ike_engine_stats(w.p[1].e, &s1);
+	CHECK_INT(s1.work_submitted, 3); /* DH, the check, the check again */
+	world_free(&w);
+	ike_trust_free(strict.trust);
+	sides_free(sides);
+	free(der);
+}
+
 static void b_delete_ike(struct ike_mb *mb, void *ctx)
 {
 	(void)ctx;
@@ -914,6 +1165,11 @@ int main(void)
 	test_ocsp_retransmit();
 	test_ocsp_never();
 	test_ocsp_hostile();
+	test_sig_work_steps();
+	test_sig_work_retransmit();
+	test_sig_work_dead();
+	test_sig_work_collision();
+	test_sig_work_reload();
 	pki_free();
 	return check_done("certauth");
 }
