@@ -133,6 +133,7 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 		/* Section 2.8.3: the same CHILD_SA again, selectors and all. */
 		if (like)
 			t->carried = like->spi_in;
+		c->cfg = sa->auth_cfg;
 		err = child_init_like(sa, c, like);
 		if (err == 0)
 			err = k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in);
@@ -163,7 +164,7 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_INITIAL_CONTACT, NULL, 0);
 	if (c->mode == XK_MODE_TRANSPORT)
 		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
-	n = child_proposals(sa, c->spi_in, false, props, IKE_MAX_PROPOSALS);
+	n = child_proposals(child_cfg(c), c->spi_in, false, props, IKE_MAX_PROPOSALS);
 	ike_mb_sa(mb, props, n);
 	free(props);
 	child_ts_payloads(mb, c, true);
@@ -379,32 +380,35 @@ static bool addr_matches(const struct xk_addr *cfg, const struct xk_addr *a)
 	return !cfg->family || xk_addr_ip_eq(cfg, a);
 }
 
-/* Would conn c accept the traffic selectors the initiator asks for? */
+/* Would one of conn c's CHILD_SA configurations accept the selectors asked for? */
 static bool ts_fit(struct ike_sa *sa, struct ike_conn *c, const struct ike_msg *req)
 {
 	const struct ike_pl *pl_tsi = ike_msg_find(req, IKEV2_PL_TSI);
 	const struct ike_pl *pl_tsr = ike_msg_find(req, IKEV2_PL_TSR);
-	struct xk_ts theirs[IKE_MAX_TS], ours[IKE_MAX_TS], out[IKE_MAX_TS];
-	struct ike_conn *keep = sa->conn;
-	size_t n_ours;
+	struct xk_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS], ours[IKE_MAX_TS], out[IKE_MAX_TS];
+	size_t n_ours, n_tsi, n_tsr;
 	uint8_t n_out;
 	int cnt;
-	bool fit = false;
 
 	if (!pl_tsi || !pl_tsr)
 		return false;
-	sa->conn = c; /* child_*_ts read the conn of the SA */
-	cnt = ike_pl_ts(pl_tsi, theirs, IKE_MAX_TS);
-	n_ours = child_remote_ts(sa, ours);
-	if (cnt > 0 && child_narrow(ours, n_ours, theirs, cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt,
-				    out, &n_out)) {
-		cnt = ike_pl_ts(pl_tsr, theirs, IKE_MAX_TS);
-		n_ours = child_local_ts(sa, ours);
-		fit = cnt > 0 && child_narrow(ours, n_ours, theirs,
-					      cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt, out, &n_out);
+	cnt = ike_pl_ts(pl_tsi, tsi, IKE_MAX_TS);
+	if (cnt <= 0)
+		return false;
+	n_tsi = cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt;
+	cnt = ike_pl_ts(pl_tsr, tsr, IKE_MAX_TS);
+	if (cnt <= 0)
+		return false;
+	n_tsr = cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt;
+	for (size_t i = 0; i < c->n_child; i++) {
+		n_ours = child_remote_ts(sa, &c->child[i], ours);
+		if (!child_narrow(ours, n_ours, tsi, n_tsi, out, &n_out))
+			continue;
+		n_ours = child_local_ts(sa, &c->child[i], ours);
+		if (child_narrow(ours, n_ours, tsr, n_tsr, out, &n_out))
+			return true;
 	}
-	sa->conn = keep;
-	return fit;
+	return false;
 }
 
 /*
@@ -452,7 +456,7 @@ static int child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ik
 
 	if (!c)
 		return IKEV2_N_TEMPORARY_FAILURE;
-	notify = child_negotiate(sa, c, req, true, 0, &num);
+	notify = child_negotiate(sa, c, req, true, 0, &num, true);
 	if (!notify && (k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in) < 0 ||
 			child_install(sa, c,
 				      &(struct child_nonces){sa->hs->ni, sa->hs->nr, sa->hs->ni_len,
