@@ -470,6 +470,7 @@ static int initiate(struct ike_engine *e, const char *name, int cfg, uint64_t *s
 				cfg = (int)i;
 	sa = ike_sa_initiate(e, c, NULL);
 	if (sa) {
+		sa->auth_none = cfg < 0;
 		sa->auth_cfg = (uint8_t)(cfg < 0 ? 0 : cfg);
 		sa->start_others = true;
 		if (spi_out)

@@ -234,6 +234,11 @@ struct ike_engine_cfg {
 	uint32_t init_max_len;          /* 8192: the largest IKE_SA_INIT request kept */
 	uint32_t reqid_base;            /* first reqid handed out (ownership) */
 	uint32_t keepalive_ms;          /* 20000: NAT keepalives from behind a NAT, 0: off */
+	/*
+	 * Do not announce childless IKE SAs (RFC 6023), as a peer without
+	 * them would not: IKE_AUTH then always carries a CHILD_SA.
+	 */
+	bool no_childless;
 };
 
 /* Fills the defaults above. */

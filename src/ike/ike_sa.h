@@ -312,6 +312,10 @@ struct ike_sa {
 	 */
 	uint8_t auth_cfg;
 	bool start_others;
+	/* Initiator: no CHILD_SA configuration starts (IKE_AUTH childless if it may be). */
+	bool auth_none;
+	/* RFC 6023: both ends announced CHILDLESS_IKEV2_SUPPORTED in IKE_SA_INIT. */
+	bool childless;
 };
 
 /* ---- frag.c: RFC 7383 ---- */

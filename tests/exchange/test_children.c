@@ -26,6 +26,7 @@ struct ends {
 	bool b_start;    /* "b" starts with the IKE SA */
 	bool b_closed;   /* "b" comes back after the peer's DELETE */
 	bool only_a;     /* it has no "b" */
+	bool none_start; /* neither starts: childless if the responder takes it */
 };
 
 static struct ike_proposal esp128[2], esp256[2];
@@ -57,6 +58,8 @@ static void ends_edit(struct ike_conn_cfg *c, void *ctx)
 		child_set(&ch[b], "b", "10.3.0.0/16", "10.4.0.0/16", esp256);
 	}
 	ch[b].start = e->b_start;
+	if (e->none_start)
+		ch[a].start = ch[b].start = false;
 	ch[b].recreate_closed = e->b_closed;
 	c->children = ch;
 	c->n_children = 2;
@@ -324,6 +327,59 @@ static void test_bad_cfg(void)
 	world_free(&w);
 }
 
+/*
+ * Childless IKE SAs (RFC 6023): no configuration starts and the responder
+ * announced it, so IKE_AUTH carries no CHILD_SA; either end may be the
+ * initiator.  CHILD_SAs come later, on request.  A responder that did not
+ * announce it gets a CHILD_SA in IKE_AUTH (the first configuration).
+ */
+static void childless_run(int ini, bool announce)
+{
+	static struct world w;
+	struct ike_engine_cfg quiet;
+	struct ends e[2] = { { .none_start = true }, { .responder = true, .none_start = true } };
+	int resp = 1 - ini;
+
+	ike_engine_cfg_defaults(&quiet);
+	quiet.no_childless = true;
+	world_init(&w, announce || resp != 0 ? NULL : &quiet, announce || resp != 1 ? NULL : &quiet,
+		   false);
+	CHECK_INT(world_conn_edit(&w, 0, "c", IKEP, ESP, PSK, false, ends_edit, &e[0]), 0);
+	CHECK_INT(world_conn_edit(&w, 1, "c", IKEP, ESP, PSK, false, ends_edit, &e[1]), 0);
+	CHECK_INT(ike_engine_initiate(w.p[ini].e, "c", NULL), 0);
+	world_run(&w, 2000);
+	CHECK_INT(world_sa_count(&w.p[0]), 1);
+	CHECK_INT(world_sa_count(&w.p[1]), 1);
+	CHECK_INT(world_events(&w.p[0], IKE_EV_IKE_UP), 1);
+	CHECK_INT(world_events(&w.p[1], IKE_EV_IKE_UP), 1);
+	CHECK_INT(world_events(&w.p[ini], IKE_EV_FAILED), 0);
+	if (announce) {
+		check_n(&w, 0);
+		CHECK(fake_kernel_empty(&w.p[0].k) && fake_kernel_empty(&w.p[1].k));
+		CHECK_INT(ike_engine_create_child_cfg(w.p[ini].e, world_sa_spi(&w.p[ini]), "b"), 0);
+		world_run(&w, 3000);
+		check_n(&w, 1);
+		check_child(&w, "b");
+	} else {
+		/* Peer 0's list has "a" first; peer 1's has it second: by name, not index. */
+		check_n(&w, 1);
+		CHECK_INT(named(&w.p[ini], ini ? "b" : "a", &(struct ike_child_info){ 0 }), 0);
+	}
+	world_free(&w);
+}
+
+static void test_childless(void)
+{
+	childless_run(0, true);
+	childless_run(1, true);
+}
+
+static void test_childless_unannounced(void)
+{
+	childless_run(0, false);
+	childless_run(1, false);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -337,6 +393,8 @@ static const struct {
 	{ "initiate-child", test_initiate_child },
 	{ "no-fit", test_no_fit },
 	{ "bad-cfg", test_bad_cfg },
+	{ "childless", test_childless },
+	{ "childless-unannounced", test_childless_unannounced },
 };
 
 int main(int argc, char **argv)
