@@ -250,6 +250,22 @@ static int proposals(struct parser *p, struct xd_conn *c, const char *key, const
 	return 1;
 }
 
+/* local-ts, remote-ts: a comma-separated list of CIDRs into ts, *n. 1, or 0 failed. */
+static int ts_key(struct parser *p, const char *section, const char *k, const char *v,
+		  struct xk_ts *ts, size_t *n)
+{
+	struct ts_list l = { ts, n, NULL };
+	char *copy = strdup(v);
+	int err;
+
+	*n = 0;
+	err = copy ? each_item(copy, add_ts, &l) : -ENOMEM;
+	if (err)
+		fail(p, section, k, "'%s' is not a CIDR (like 10.0.0.0/24)", l.bad ? l.bad : v);
+	free(copy); /* l.bad points into it */
+	return err ? 0 : 1;
+}
+
 /* cert, key, ca (a comma-separated list), crl: read in finish(). */
 static int cred_path(struct parser *p, struct xd_conn *c, const char *k, const char *v)
 {
@@ -340,20 +356,9 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		return proposals(p, c, k, v, IKEV2_PROTO_ESP);
 	} else if (!strcmp(k, "local-ts") || !strcmp(k, "remote-ts")) {
 		bool local = k[0] == 'l';
-		struct ts_list l = { local ? c->local_ts : c->remote_ts,
-				     local ? &c->n_local_ts : &c->n_remote_ts, NULL };
-		char *copy = strdup(v);
-		int err;
 
-		*l.n = 0;
-		err = copy ? each_item(copy, add_ts, &l) : -ENOMEM;
-		if (err) {
-			fail(p, c->name, k, "'%s' is not a CIDR (like 10.0.0.0/24)",
-			     l.bad ? l.bad : v);
-			free(copy);
-			return 0;
-		}
-		free(copy);
+		return ts_key(p, c->name, k, v, local ? c->local_ts : c->remote_ts,
+			      local ? &c->n_local_ts : &c->n_remote_ts);
 	} else if (!strcmp(k, "mode")) {
 		if (!strcmp(v, "tunnel"))
 			c->mode = XK_MODE_TUNNEL;
@@ -465,18 +470,9 @@ static int child_key(struct parser *p, struct xd_child *ch, const char *k, const
 		snprintf(ch->esp_str, sizeof(ch->esp_str), "%s", v);
 	} else if (!strcmp(k, "local-ts") || !strcmp(k, "remote-ts")) {
 		bool local = k[0] == 'l';
-		struct ts_list l = { local ? ch->local_ts : ch->remote_ts,
-				     local ? &ch->n_local_ts : &ch->n_remote_ts, NULL };
-		char *copy = strdup(v);
-		int err;
 
-		*l.n = 0;
-		err = copy ? each_item(copy, add_ts, &l) : -ENOMEM;
-		if (err)
-			fail(p, ch->name, k, "'%s' is not a CIDR (like 10.0.0.0/24)",
-			     l.bad ? l.bad : v);
-		free(copy); /* l.bad points into it */
-		if (err)
+		if (!ts_key(p, ch->name, k, v, local ? ch->local_ts : ch->remote_ts,
+			    local ? &ch->n_local_ts : &ch->n_remote_ts))
 			return 0;
 		if (local)
 			ch->seen_local_ts = true;

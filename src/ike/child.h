@@ -44,6 +44,12 @@ size_t child_proposals(const struct ike_cconf *cc, uint32_t spi_in, bool keep_dh
 int child_accept_reply(struct ike_sa *sa, struct ike_child *c, const struct ike_msg *msg,
 		       bool no_dh, const char **why);
 /*
+ * The first of conn's CHILD_SA configurations whose selectors the
+ * request's TSi and TSr narrow to (section 2.9), -1 if none.
+ */
+int child_cfg_for_ts(const struct ike_sa *sa, const struct ike_conn *conn,
+		     const struct ike_msg *req);
+/*
  * Responder: choose the CHILD_SA configuration (c->cfg; with any_cfg the
  * first of the connection's whose selectors the request's narrow to, else
  * c->cfg as set, e.g. a rekey's), an ESP proposal of it, narrow the

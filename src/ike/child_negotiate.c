@@ -220,6 +220,29 @@ static bool narrow_for(const struct ike_sa *sa, const struct ike_cconf *cc,
 	return child_narrow(ours, n_ours, tsr, n_tsr, local, n_local);
 }
 
+int child_cfg_for_ts(const struct ike_sa *sa, const struct ike_conn *conn,
+		     const struct ike_msg *req)
+{
+	const struct ike_pl *pl_tsi = ike_msg_find(req, IKEV2_PL_TSI);
+	const struct ike_pl *pl_tsr = ike_msg_find(req, IKEV2_PL_TSR);
+	struct xk_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS], local[IKE_MAX_TS], remote[IKE_MAX_TS];
+	uint8_t n_local, n_remote;
+	int ni, nr;
+
+	if (!pl_tsi || !pl_tsr)
+		return -1;
+	ni = ike_pl_ts(pl_tsi, tsi, IKE_MAX_TS);
+	nr = ike_pl_ts(pl_tsr, tsr, IKE_MAX_TS);
+	if (ni <= 0 || nr <= 0)
+		return -1;
+	for (size_t i = 0; i < conn->n_child; i++)
+		if (narrow_for(sa, &conn->child[i], tsi, ni > IKE_MAX_TS ? IKE_MAX_TS : (size_t)ni,
+			       tsr, nr > IKE_MAX_TS ? IKE_MAX_TS : (size_t)nr, local, &n_local,
+			       remote, &n_remote))
+			return (int)i;
+	return -1;
+}
+
 uint16_t child_negotiate(struct ike_sa *sa, struct ike_child *c, const struct ike_msg *req,
 			 bool no_dh, uint16_t ke_group, uint8_t *prop_num, bool any_cfg)
 {

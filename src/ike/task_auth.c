@@ -398,32 +398,7 @@ static bool addr_matches(const struct xk_addr *cfg, const struct xk_addr *a)
 /* Would one of conn c's CHILD_SA configurations accept the selectors asked for? */
 static bool ts_fit(struct ike_sa *sa, struct ike_conn *c, const struct ike_msg *req)
 {
-	const struct ike_pl *pl_tsi = ike_msg_find(req, IKEV2_PL_TSI);
-	const struct ike_pl *pl_tsr = ike_msg_find(req, IKEV2_PL_TSR);
-	struct xk_ts tsi[IKE_MAX_TS], tsr[IKE_MAX_TS], ours[IKE_MAX_TS], out[IKE_MAX_TS];
-	size_t n_ours, n_tsi, n_tsr;
-	uint8_t n_out;
-	int cnt;
-
-	if (!pl_tsi || !pl_tsr)
-		return false;
-	cnt = ike_pl_ts(pl_tsi, tsi, IKE_MAX_TS);
-	if (cnt <= 0)
-		return false;
-	n_tsi = cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt;
-	cnt = ike_pl_ts(pl_tsr, tsr, IKE_MAX_TS);
-	if (cnt <= 0)
-		return false;
-	n_tsr = cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt;
-	for (size_t i = 0; i < c->n_child; i++) {
-		n_ours = child_remote_ts(sa, &c->child[i], ours);
-		if (!child_narrow(ours, n_ours, tsi, n_tsi, out, &n_out))
-			continue;
-		n_ours = child_local_ts(sa, &c->child[i], ours);
-		if (child_narrow(ours, n_ours, tsr, n_tsr, out, &n_out))
-			return true;
-	}
-	return false;
+	return child_cfg_for_ts(sa, c, req) >= 0;
 }
 
 /*
