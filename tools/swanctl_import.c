@@ -1048,7 +1048,7 @@ int sw_import(const struct sw_tree *t, FILE *out, const struct sw_import_opts *o
 		conn_skip = ns.skip;
 		if (nchild > 1)
 			note(&ns, "%d children: one xiked connection each, each with an IKE SA "
-				  "of its own (xiked has one CHILD SA per connection)", nchild);
+				  "of its own (the importer writes no [child] sections yet)", nchild);
 		for (const struct sw_node *ch = children ? children->child : NULL; ch; ch = ch->next) {
 			struct notes cn = { 0 };
 			char name[160], start[16];

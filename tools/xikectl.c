@@ -180,7 +180,8 @@ static void list_sas(json_object *resp)
 
 			join(get(c, "local-ts"), lt, sizeof(lt));
 			join(get(c, "remote-ts"), rt, sizeof(rt));
-			printf("  %s: %s, %s, %s_i %s_o, %s%s\n", str(c, "name"), str(c, "state"),
+			printf("  %s: %s, %s, %s_i %s_o, %s%s\n",
+			       *str(c, "child") ? str(c, "child") : str(c, "name"), str(c, "state"),
 			       str(c, "mode"), str(c, "spi-in"), str(c, "spi-out"),
 			       str(c, "esp-proposal"), json_object_get_boolean(get(c, "encap")) ?
 			       ", udp-encap" : "");
@@ -444,6 +445,8 @@ static void usage(FILE *f)
 		   "  terminate CONN         delete its IKE SAs\n"
 		   "  rekey CONN [ike|reauth] rekey its CHILD SAs (or its IKE SA, or\n"
 		   "                         reauthenticate its IKE SA)\n"
+		   "  (initiate, terminate and rekey take CONN/CHILD or a [child] name\n"
+		   "   too: that CHILD SA alone, on the connection's IKE SA)\n"
 		   "  reload                 re-read the configuration\n"
 		   "  stats [--connections] [--prometheus]\n"
 		   "                         counters; per connection and CHILD SA too\n"

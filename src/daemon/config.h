@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * xiked.conf: INI, one [global] section and one [conn NAME] section per
- * connection (xiked.conf(5)).  Errors name the file, the line and the key.
+ * xiked.conf: INI, one [global] section, one [conn NAME] section per
+ * connection and one [child NAME] section per CHILD_SA configuration of a
+ * connection that has several (xiked.conf(5)).  Errors name the file, the
+ * line and the key.
  */
 #ifndef XD_CONFIG_H
 #define XD_CONFIG_H
@@ -41,6 +43,27 @@ enum xd_start {
 };
 
 struct xd_iface;
+
+/*
+ * A [child NAME] section: one CHILD_SA configuration of the connection it
+ * names (conn = NAME).  A key it does not give is its connection's.
+ */
+struct xd_child {
+	char name[IKE_NAME_MAX];
+	char conn[IKE_NAME_MAX];
+	unsigned line, conn_line; /* its section, its conn key */
+	char esp_str[256];
+	struct ike_proposal *esp; /* owned; NULL: the connection's */
+	size_t n_esp;
+	struct xk_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];
+	size_t n_local_ts, n_remote_ts;
+	enum xk_mode mode;
+	enum xd_start start, close_action;
+	uint32_t rekey_s, life_s;
+	/* Which keys the section gave (the rest come from the connection). */
+	bool seen_local_ts, seen_remote_ts, seen_mode, seen_start, seen_close;
+	bool seen_rekey, seen_life;
+};
 
 struct xd_conn {
 	char name[IKE_NAME_MAX];
@@ -93,6 +116,14 @@ struct xd_conn {
 	struct ike_cred *cred;
 	struct ike_trust *trust;
 	uint8_t cred_digest[32]; /* of every file read: a reload sees a change */
+	/*
+	 * Its [child] sections (owned), completed from its own keys, and the
+	 * engine's view of them (names and proposals point into child).
+	 * n_child 0: the connection's own keys make its one CHILD_SA.
+	 */
+	struct xd_child *child;
+	struct ike_child_cfg *eng_child;
+	size_t n_child;
 };
 
 /* Where loading a credential file failed. */

@@ -75,20 +75,124 @@ static uint64_t childless_sa(struct xiked *d, const struct sa_walk *w)
 	return 0;
 }
 
-int xd_initiate(struct xiked *d, const char *name, char *err, size_t errlen)
+/*
+ * What a control request names: a connection ("CONN"), one CHILD_SA
+ * configuration of it ("CONN/CHILD"), or a [child] by its name alone
+ * (child names are unique in the file).  *child: NULL for the whole
+ * connection.  0, or -ENOENT with err set.
+ */
+static int target(struct xiked *d, const char *name, const struct xd_conn **conn,
+		  const char **child, char *cbuf, size_t cbuflen, char *err, size_t errlen)
 {
-	const struct xd_conn *c = conn_find(&d->cfg, name);
-	struct sa_walk w = { .conn = name };
-	int r;
+	const char *slash = strchr(name, '/');
 
-	if (!c) {
-		snprintf(err, errlen, "no such connection: %s", name);
+	*child = NULL;
+	if (slash) {
+		size_t n = (size_t)(slash - name);
+
+		if (n >= cbuflen) {
+			snprintf(err, errlen, "no such connection: %.*s", (int)n, name);
+			return -ENOENT;
+		}
+		memcpy(cbuf, name, n);
+		cbuf[n] = '\0';
+		*conn = conn_find(&d->cfg, cbuf);
+		if (!*conn) {
+			snprintf(err, errlen, "no such connection: %s", cbuf);
+			return -ENOENT;
+		}
+		*child = slash + 1;
+		for (size_t i = 0; i < (*conn)->n_child; i++)
+			if (!strcmp((*conn)->child[i].name, *child))
+				return 0;
+		snprintf(err, errlen, "connection %s has no child %s", cbuf, *child);
 		return -ENOENT;
 	}
+	*conn = conn_find(&d->cfg, name);
+	if (*conn)
+		return 0;
+	for (size_t i = 0; i < d->cfg.n_conns; i++)
+		for (size_t j = 0; j < d->cfg.conns[i].n_child; j++)
+			if (!strcmp(d->cfg.conns[i].child[j].name, name)) {
+				*conn = &d->cfg.conns[i];
+				*child = name;
+				return 0;
+			}
+	snprintf(err, errlen, "no such connection or child: %s", name);
+	return -ENOENT;
+}
+
+/* An established IKE SA of the connection, or 0. */
+static uint64_t established_sa(struct xiked *d, const struct sa_walk *w)
+{
+	struct ike_sa_info info;
+
+	for (size_t i = 0; i < w->n; i++)
+		if (ike_engine_sa_info(d->eng, w->spis[i], &info) == 0 &&
+		    info.state == IKE_S_ESTABLISHED)
+			return w->spis[i];
+	return 0;
+}
+
+/* Does the SA hold a live CHILD_SA of that configuration? */
+static bool child_live(struct xiked *d, uint64_t spi, const char *child)
+{
+	struct ike_child_info ci;
+
+	for (size_t j = 0; ike_engine_child_info(d->eng, spi, j, &ci) == 0; j++)
+		if (!strcmp(ci.name, child) && strcmp(ci.state, "DELETED") &&
+		    strcmp(ci.state, "DELETING"))
+			return true;
+	return false;
+}
+
+/*
+ * One CHILD_SA configuration up: on the connection's IKE SA with
+ * CREATE_CHILD_SA, or a new IKE SA whose IKE_AUTH carries it.
+ */
+static int initiate_child(struct xiked *d, const struct xd_conn *c, const char *child,
+			  char *err, size_t errlen)
+{
+	struct sa_walk w = { .conn = c->name };
+	uint64_t spi;
+	int r;
+
+	ike_engine_foreach_sa(d->eng, walk_conn, &w);
+	spi = established_sa(d, &w);
+	if (spi && child_live(d, spi, child)) {
+		snprintf(err, errlen, "already up or in progress");
+		return -EALREADY;
+	}
+	if (w.busy && !spi) {
+		snprintf(err, errlen, "the IKE SA of %s is being set up; try again", c->name);
+		return -EAGAIN;
+	}
+	r = spi ? ike_engine_create_child_cfg(d->eng, spi, child)
+		: ike_engine_initiate_child(d->eng, c->name, child, NULL);
+	if (r < 0)
+		snprintf(err, errlen, "cannot initiate %s/%s: %s", c->name, child, strerror(-r));
+	xd_engine_kick(d);
+	return r;
+}
+
+int xd_initiate(struct xiked *d, const char *target_name, char *err, size_t errlen)
+{
+	const struct xd_conn *c;
+	const char *child, *name;
+	char cbuf[IKE_NAME_MAX];
+	struct sa_walk w = { 0 };
+	int r;
+
+	r = target(d, target_name, &c, &child, cbuf, sizeof(cbuf), err, errlen);
+	if (r < 0)
+		return r;
+	name = w.conn = c->name;
 	if (!c->remote.family) {
 		snprintf(err, errlen, "connection %s has no remote address (responder only)", name);
 		return -EINVAL;
 	}
+	if (child)
+		return initiate_child(d, c, child, err, errlen);
 	ike_engine_foreach_sa(d->eng, walk_conn, &w);
 	if (w.busy) {
 		uint64_t spi = childless_sa(d, &w);
@@ -121,11 +225,46 @@ static size_t terminate_sas(struct xiked *d, const char *name)
 	return w.n;
 }
 
-int xd_terminate(struct xiked *d, const char *name, char *err, size_t errlen)
+/* Delete the CHILD_SAs of one configuration of the connection; how many. */
+static size_t terminate_children(struct xiked *d, const char *conn, const char *child)
 {
-	if (!conn_find(&d->cfg, name)) {
-		snprintf(err, errlen, "no such connection: %s", name);
-		return -ENOENT;
+	struct sa_walk w = { .conn = conn };
+	size_t n = 0;
+
+	ike_engine_foreach_sa(d->eng, walk_conn, &w);
+	for (size_t i = 0; i < w.n; i++) {
+		struct ike_child_info ci;
+		uint32_t spis[64];
+		size_t k = 0;
+
+		/* Collected first: a deletion may reorder the list. */
+		for (size_t j = 0; ike_engine_child_info(d->eng, w.spis[i], j, &ci) == 0 &&
+				   k < sizeof(spis) / sizeof(spis[0]); j++)
+			if (!strcmp(ci.name, child) && !strcmp(ci.state, "INSTALLED"))
+				spis[k++] = ci.spi_in;
+		for (size_t j = 0; j < k; j++)
+			n += ike_engine_delete_child(d->eng, w.spis[i], spis[j]) == 0;
+	}
+	return n;
+}
+
+int xd_terminate(struct xiked *d, const char *target_name, char *err, size_t errlen)
+{
+	const struct xd_conn *c;
+	const char *child, *name;
+	char cbuf[IKE_NAME_MAX];
+	int r = target(d, target_name, &c, &child, cbuf, sizeof(cbuf), err, errlen);
+
+	if (r < 0)
+		return r;
+	name = c->name;
+	if (child) {
+		if (!terminate_children(d, name, child)) {
+			snprintf(err, errlen, "no CHILD_SA %s/%s", name, child);
+			return -ENOENT;
+		}
+		xd_engine_kick(d);
+		return 0;
 	}
 	if (!terminate_sas(d, name)) {
 		snprintf(err, errlen, "no IKE SA for connection %s", name);
@@ -135,14 +274,23 @@ int xd_terminate(struct xiked *d, const char *name, char *err, size_t errlen)
 	return 0;
 }
 
-int xd_rekey(struct xiked *d, const char *name, enum xd_rekey what, char *err, size_t errlen)
+int xd_rekey(struct xiked *d, const char *target_name, enum xd_rekey what, char *err,
+	     size_t errlen)
 {
-	struct sa_walk w = { .conn = name };
+	struct sa_walk w = { 0 };
+	const struct xd_conn *c;
+	const char *child, *name;
+	char cbuf[IKE_NAME_MAX];
 	size_t n = 0;
+	int r = target(d, target_name, &c, &child, cbuf, sizeof(cbuf), err, errlen);
 
-	if (!conn_find(&d->cfg, name)) {
-		snprintf(err, errlen, "no such connection: %s", name);
-		return -ENOENT;
+	if (r < 0)
+		return r;
+	name = w.conn = c->name;
+	if (child && what != XD_REKEY_CHILD) {
+		snprintf(err, errlen, "%s/%s is a CHILD_SA: --ike and --reauth name a connection",
+			 name, child);
+		return -EINVAL;
 	}
 	ike_engine_foreach_sa(d->eng, walk_conn, &w);
 	for (size_t i = 0; i < w.n; i++) {
@@ -157,7 +305,7 @@ int xd_rekey(struct xiked *d, const char *name, enum xd_rekey what, char *err, s
 			continue;
 		}
 		for (size_t j = 0; ike_engine_child_info(d->eng, w.spis[i], j, &ci) == 0; j++)
-			if (!strcmp(ci.state, "INSTALLED"))
+			if (!strcmp(ci.state, "INSTALLED") && (!child || !strcmp(ci.name, child)))
 				n += ike_engine_rekey_child(d->eng, w.spis[i], ci.spi_in) == 0;
 	}
 	if (!n) {

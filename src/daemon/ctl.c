@@ -172,6 +172,8 @@ static json_object *child_json(struct xiked *d, const struct ike_sa_info *sa,
 
 	xd_backend_child_stats(d, c, &in, &out);
 	add(o, "name", json_object_new_string(sa->conn));
+	/* Its CHILD_SA configuration: the [child] section's, else the conn's name. */
+	add(o, "child", json_object_new_string(c->name));
 	add(o, "state", json_object_new_string(c->state));
 	add(o, "mode", json_object_new_string(c->mode == XK_MODE_TUNNEL ? "tunnel" : "transport"));
 	add(o, "reqid", json_object_new_int64(c->reqid));
@@ -914,6 +916,7 @@ void xd_ctl_event(struct xiked *d, const struct ike_event *ev)
 	if (ev->remote)
 		add(o, "remote", json_addr(ev->remote));
 	if (ev->child) {
+		add(o, "child", json_object_new_string(ev->child->name));
 		add(o, "spi-in", hex32(ev->child->spi_in));
 		add(o, "spi-out", hex32(ev->child->spi_out));
 	}

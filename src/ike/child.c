@@ -6,6 +6,7 @@
  */
 #include "ike/child.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,8 +153,9 @@ void child_fill_info(const struct ike_child *c, struct ike_child_info *info)
 		.end = c->end,
 	};
 	if (c->sa->conn) {
-		info->tag_in = c->sa->conn->tag_in;
-		info->tag_out = c->sa->conn->tag_out;
+		info->tag_in = child_cfg(c)->tag_in;
+		info->tag_out = child_cfg(c)->tag_out;
+		snprintf(info->name, sizeof(info->name), "%s", child_cfg(c)->name);
 	}
 	if (c->n_local_ts)
 		memcpy(info->local_ts, c->local_ts, c->n_local_ts * sizeof(*c->local_ts));

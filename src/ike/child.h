@@ -16,10 +16,26 @@ static inline bool child_rekeying(const struct ike_child *c)
 {
 	return c->succ == CHILD_SUCC_REKEYING || c->succ == CHILD_SUCC_COLLIDED;
 }
+/* The connection's CHILD_SA configuration i (the first if out of range). */
+static inline const struct ike_cconf *conn_child(const struct ike_conn *conn, size_t i)
+{
+	return &conn->child[i < conn->n_child ? i : 0];
+}
+
+/* The CHILD_SA configuration c was made from. */
+static inline const struct ike_cconf *child_cfg(const struct ike_child *c)
+{
+	return conn_child(c->sa->conn, c->cfg);
+}
+
+/* The index of the connection's CHILD_SA configuration named name, -1 if none. */
+int conn_child_find(const struct ike_conn *conn, const char *name);
+
+/* A new CHILD_SA, CREATING, of the SA's CHILD_SA configuration cfg. */
 struct ike_child *child_new(struct ike_sa *sa);
 void child_fill_info(const struct ike_child *c, struct ike_child_info *info);
 /* Our ESP proposals for the wire, with our inbound SPI filled in. */
-size_t child_proposals(const struct ike_sa *sa, uint32_t spi_in, bool keep_dh,
+size_t child_proposals(const struct ike_cconf *cc, uint32_t spi_in, bool keep_dh,
 		       struct ike_proposal *out, size_t max);
 /*
  * Initiator: take the responder's SA and TS for c (2.9: narrowed, never
@@ -28,11 +44,20 @@ size_t child_proposals(const struct ike_sa *sa, uint32_t spi_in, bool keep_dh,
 int child_accept_reply(struct ike_sa *sa, struct ike_child *c, const struct ike_msg *msg,
 		       bool no_dh, const char **why);
 /*
- * Responder: choose an ESP proposal, narrow the selectors, settle the mode.
- * 0, or the notify to refuse with.  *prop_num: the chosen proposal's number.
+ * The first of conn's CHILD_SA configurations whose selectors the
+ * request's TSi and TSr narrow to (section 2.9), -1 if none.
+ */
+int child_cfg_for_ts(const struct ike_sa *sa, const struct ike_conn *conn,
+		     const struct ike_msg *req);
+/*
+ * Responder: choose the CHILD_SA configuration (c->cfg; with any_cfg the
+ * first of the connection's whose selectors the request's narrow to, else
+ * c->cfg as set, e.g. a rekey's), an ESP proposal of it, narrow the
+ * selectors, settle the mode.  0, or the notify to refuse with.
+ * *prop_num: the chosen proposal's number.
  */
 uint16_t child_negotiate(struct ike_sa *sa, struct ike_child *c, const struct ike_msg *req,
-			 bool no_dh, uint16_t ke_group, uint8_t *prop_num);
+			 bool no_dh, uint16_t ke_group, uint8_t *prop_num, bool any_cfg);
 /* Responder: [N(USE_TRANSPORT_MODE),] SA with our SPI. */
 void child_reply_payloads(struct ike_mb *mb, const struct ike_child *c, uint8_t prop_num);
 /* TSi, TSr from c (ours or the narrowed ones). */
@@ -131,11 +156,14 @@ void child_follow_moves(struct ike_child *c);
 /* Set the CHILD_SA's selectors, allocated at their number. */
 int child_set_ts(struct ike_child *c, const struct xk_ts *local, size_t n_local,
 		 const struct xk_ts *remote, size_t n_remote);
-/* A new CHILD_SA's mode and selectors: those of `like`, or the connection's. */
+/*
+ * A new CHILD_SA's configuration, mode and selectors: those of `like`, or
+ * of its configuration (c->cfg, set by the caller).
+ */
 int child_init_like(struct ike_sa *sa, struct ike_child *c, const struct ike_child *like);
-/* The configured selectors, defaulting to the SA's addresses. */
-size_t child_local_ts(const struct ike_sa *sa, struct xk_ts *out);
-size_t child_remote_ts(const struct ike_sa *sa, struct xk_ts *out);
+/* The configured selectors of cc, defaulting to the SA's addresses. */
+size_t child_local_ts(const struct ike_sa *sa, const struct ike_cconf *cc, struct xk_ts *out);
+size_t child_remote_ts(const struct ike_sa *sa, const struct ike_cconf *cc, struct xk_ts *out);
 
 /* ---- child_recreate.c: CHILD_SAs that come back ---- */
 /*
@@ -143,12 +171,12 @@ size_t child_remote_ts(const struct ike_sa *sa, struct xk_ts *out);
  * note it, and make one again on its IKE SA if the connection says so.
  */
 void child_lost(struct ike_child *c, enum ike_child_end why);
-/* A CHILD_SA stands on sa: nothing to make again. */
-bool child_recreate_satisfied(const struct ike_sa *sa);
+/* A CHILD_SA of configuration cfg stands on sa: nothing to make again. */
+bool child_recreate_satisfied(const struct ike_sa *sa, uint8_t cfg);
 /* recreate_ms is due: queue the CREATE_CHILD_SA (timers.c). */
 void child_recreate_run(struct ike_sa *sa);
 /* The CREATE_CHILD_SA that made it again ended: done, or try later (back-off). */
-void child_recreate_result(struct ike_sa *sa, bool ok);
+void child_recreate_result(struct ike_sa *sa, uint8_t cfg, bool ok);
 /* An IKE SA rekey: what was to be made again is made on the new IKE SA. */
 void child_recreate_hand_over(struct ike_sa *from, struct ike_sa *to);
 /* Same mode and selectors: one's policies would be the other's. */

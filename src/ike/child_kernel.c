@@ -32,17 +32,18 @@ static uint32_t policy_priority(const struct xk_ts *l, const struct xk_ts *r)
 
 static const struct xk_tag no_tag;
 
-/* The connection's tag for c's inbound or outbound side. */
-static const struct xk_tag *child_tag(const struct ike_sa *sa, bool in)
+/* c's configured tag for its inbound or outbound side. */
+static const struct xk_tag *child_tag(const struct ike_sa *sa, const struct ike_child *c,
+				      bool in)
 {
 	if (!sa->conn)
 		return &no_tag;
-	return in ? &sa->conn->tag_in : &sa->conn->tag_out;
+	return in ? &conn_child(sa->conn, c->cfg)->tag_in : &conn_child(sa->conn, c->cfg)->tag_out;
 }
 
 struct xk_sa_id child_sa_id(const struct ike_sa *sa, const struct ike_child *c, bool in)
 {
-	const struct xk_tag *t = child_tag(sa, in);
+	const struct xk_tag *t = child_tag(sa, c, in);
 
 	return (struct xk_sa_id){
 		.dst = in ? sa->local : sa->remote,
@@ -58,7 +59,7 @@ static void make_policy(const struct ike_sa *sa, const struct ike_child *c,
 			struct xk_policy *p)
 {
 	bool out = dir == XK_DIR_OUT;
-	const struct xk_tag *t = child_tag(sa, !out);
+	const struct xk_tag *t = child_tag(sa, c, !out);
 
 	*p = (struct xk_policy){
 		.src = out ? *l : *r,
@@ -266,7 +267,8 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 	size_t total = 2 * (ekey + akey);
 	uint8_t keymat[4 * IKE_KEY_MAX];
 	struct xk_sa in = { 0 }, out = { 0 };
-	const struct xk_tag *tag_in = child_tag(sa, true), *tag_out = child_tag(sa, false);
+	const struct xk_tag *tag_in = child_tag(sa, c, true), *tag_out = child_tag(sa, c, false);
+	const struct ike_cconf *cc = conn_child(sa->conn, c->cfg);
 	const uint8_t *k_i, *k_r;
 	void *kctx;
 	const struct xk_kernel_ops *k = ike_kernel(sa->eng, &kctx);
@@ -301,7 +303,7 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 	if (inherit)
 		c->reqid = inherit->reqid;
 	else
-		c->reqid = sa->conn->reqid ? sa->conn->reqid : ike_alloc_reqid(sa->eng);
+		c->reqid = cc->reqid ? cc->reqid : ike_alloc_reqid(sa->eng);
 	c->encap = sa->nat_local || sa->nat_remote;
 
 	in = (struct xk_sa){
@@ -311,10 +313,10 @@ int child_install(struct ike_sa *sa, struct ike_child *c, const struct child_non
 		.integ = ike_xk_integ(s->integ), .integ_key_len = (uint16_t)akey,
 		.icv_len = (uint8_t)(s->integ ? ike_integ_icv_len(s->integ) : 16),
 		.esn = s->esn == IKEV2_ESN_YES,
-		.replay_window = sa->conn->replay_window,
+		.replay_window = cc->replay_window,
 		.encap = c->encap,
-		.life = { .soft_secs = soft_secs(sa->conn->rekey_time_s),
-			  .hard_secs = sa->conn->life_time_s },
+		.life = { .soft_secs = soft_secs(cc->rekey_time_s),
+			  .hard_secs = cc->life_time_s },
 	};
 	in.mark = tag_in->mark;
 	in.mark_mask = tag_in->mark_mask;

@@ -6,6 +6,7 @@
  * cookies in cookie.c.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -138,7 +139,9 @@ static void conn_free(struct ike_conn *c)
 	ike_cred_free(c->cred);
 	ike_trust_free(c->trust);
 	free(c->ike);
-	free(c->esp);
+	for (size_t i = 0; i < c->n_child; i++)
+		free(c->child[i].esp);
+	free(c->child);
 	free(c);
 }
 
@@ -163,13 +166,101 @@ static bool auth_cfg_ok(const struct ike_conn_cfg *cfg)
 	       (cfg->remote_auth != IKE_AUTH_PUBKEY || cfg->trust);
 }
 
+/* The CHILD_SA fields of a connection without ike_conn_cfg.children, as its one. */
+static struct ike_child_cfg conn_own_child(const struct ike_conn_cfg *cfg)
+{
+	struct ike_child_cfg cc = {
+		.name = cfg->name,
+		.esp = cfg->esp,
+		.n_esp = cfg->n_esp,
+		.n_local_ts = cfg->n_local_ts,
+		.n_remote_ts = cfg->n_remote_ts,
+		.mode = cfg->mode,
+		.replay_window = cfg->replay_window,
+		.life_time_s = cfg->life_time_s,
+		.rekey_time_s = cfg->rekey_time_s,
+		.reqid = cfg->reqid,
+		.tag_in = cfg->tag_in,
+		.tag_out = cfg->tag_out,
+		.recreate_closed = cfg->recreate_closed,
+		.recreate_lost = cfg->recreate_lost,
+		.start = true,
+	};
+
+	memcpy(cc.local_ts, cfg->local_ts, sizeof(cc.local_ts));
+	memcpy(cc.remote_ts, cfg->remote_ts, sizeof(cc.remote_ts));
+	return cc;
+}
+
+static bool child_cfg_ok(const struct ike_child_cfg *cc)
+{
+	return cc->n_esp && cc->n_local_ts <= IKE_MAX_TS && cc->n_remote_ts <= IKE_MAX_TS &&
+	       (!cc->name || strlen(cc->name) < IKE_NAME_MAX);
+}
+
+/* Copy one CHILD_SA configuration in; conn_name names it if it has no name. */
+static int cconf_copy(struct ike_cconf *to, const struct ike_child_cfg *from,
+		      const char *conn_name)
+{
+	to->esp = calloc(from->n_esp, sizeof(*to->esp));
+	if (!to->esp)
+		return -ENOMEM;
+	memcpy(to->esp, from->esp, from->n_esp * sizeof(*to->esp));
+	to->n_esp = from->n_esp;
+	snprintf(to->name, sizeof(to->name), "%s",
+		 from->name && *from->name ? from->name : conn_name);
+	memcpy(to->local_ts, from->local_ts, sizeof(to->local_ts));
+	memcpy(to->remote_ts, from->remote_ts, sizeof(to->remote_ts));
+	to->n_local_ts = from->n_local_ts;
+	to->n_remote_ts = from->n_remote_ts;
+	to->mode = from->mode;
+	to->replay_window = from->replay_window ? from->replay_window : 32;
+	to->life_time_s = from->life_time_s;
+	to->rekey_time_s = from->rekey_time_s;
+	to->reqid = from->reqid;
+	to->tag_in = from->tag_in;
+	to->tag_out = from->tag_out;
+	to->recreate_closed = from->recreate_closed;
+	to->recreate_lost = from->recreate_lost;
+	to->start = from->start;
+	return 0;
+}
+
+/* Valid, and names unique (a CHILD_SA is found by its configuration's name). */
+static bool children_ok(const struct ike_conn_cfg *cfg)
+{
+	if (!cfg->n_children) {
+		struct ike_child_cfg own = conn_own_child(cfg);
+
+		return child_cfg_ok(&own);
+	}
+	if (cfg->n_children > IKE_MAX_CHILD_CFG)
+		return false;
+	for (size_t i = 0; i < cfg->n_children; i++) {
+		const char *ni = cfg->children[i].name && *cfg->children[i].name
+					 ? cfg->children[i].name
+					 : cfg->name;
+
+		if (!child_cfg_ok(&cfg->children[i]))
+			return false;
+		for (size_t j = 0; j < i; j++) {
+			const char *nj = cfg->children[j].name && *cfg->children[j].name
+						 ? cfg->children[j].name
+						 : cfg->name;
+
+			if (!strcmp(ni, nj))
+				return false;
+		}
+	}
+	return true;
+}
+
 int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 {
 	struct ike_conn *c, **pp;
 
 	if (!cfg->name || !*cfg->name || strlen(cfg->name) >= IKE_NAME_MAX ||
-	    !cfg->n_ike || !cfg->n_esp || !auth_cfg_ok(cfg) || cfg->n_local_ts > IKE_MAX_TS ||
-	    cfg->n_remote_ts > IKE_MAX_TS ||
+	    !cfg->n_ike || !auth_cfg_ok(cfg) || !children_ok(cfg) ||
 	    (cfg->fragment_size && cfg->fragment_size < IKE_FRAG_SIZE_FLOOR))
 		return -EINVAL;
 	for (pp = &e->conns; *pp; pp = &(*pp)->next)
@@ -179,15 +270,27 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 	if (!c)
 		return -ENOMEM;
 	c->ike = calloc(cfg->n_ike, sizeof(*c->ike));
-	c->esp = calloc(cfg->n_esp, sizeof(*c->esp));
-	if (!c->ike || !c->esp) {
+	c->n_child = cfg->n_children ? cfg->n_children : 1;
+	c->child = calloc(c->n_child, sizeof(*c->child));
+	if (!c->ike || !c->child) {
 		conn_free(c);
 		return -ENOMEM;
 	}
+	for (size_t i = 0; i < c->n_child; i++) {
+		struct ike_child_cfg own;
+		const struct ike_child_cfg *from = cfg->children ? &cfg->children[i] : NULL;
+
+		if (!from) {
+			own = conn_own_child(cfg);
+			from = &own;
+		}
+		if (cconf_copy(&c->child[i], from, cfg->name) < 0) {
+			conn_free(c);
+			return -ENOMEM;
+		}
+	}
 	memcpy(c->ike, cfg->ike, cfg->n_ike * sizeof(*c->ike));
-	memcpy(c->esp, cfg->esp, cfg->n_esp * sizeof(*c->esp));
 	c->n_ike = cfg->n_ike;
-	c->n_esp = cfg->n_esp;
 	strcpy(c->name, cfg->name);
 	c->local = cfg->local;
 	c->remote = cfg->remote;
@@ -205,26 +308,13 @@ int ike_engine_add_conn(struct ike_engine *e, const struct ike_conn_cfg *cfg)
 	c->send_cert = cfg->send_cert;
 	c->revocation = cfg->revocation;
 	c->ocsp_uri = cfg->ocsp_uri;
-	memcpy(c->local_ts, cfg->local_ts, sizeof(c->local_ts));
-	memcpy(c->remote_ts, cfg->remote_ts, sizeof(c->remote_ts));
-	c->n_local_ts = cfg->n_local_ts;
-	c->n_remote_ts = cfg->n_remote_ts;
-	c->mode = cfg->mode;
-	c->replay_window = cfg->replay_window ? cfg->replay_window : 32;
-	c->life_time_s = cfg->life_time_s;
-	c->rekey_time_s = cfg->rekey_time_s;
 	c->ike_rekey_time_s = cfg->ike_rekey_time_s;
 	c->reauth_time_s = cfg->reauth_time_s;
 	c->dpd_s = cfg->dpd_s;
 	c->dpd_timeout_s = cfg->dpd_timeout_s;
-	c->reqid = cfg->reqid;
 	c->force_encap = cfg->force_encap;
-	c->recreate_closed = cfg->recreate_closed;
-	c->recreate_lost = cfg->recreate_lost;
 	c->fragmentation = cfg->fragmentation;
 	c->fragment_size = cfg->fragment_size ? cfg->fragment_size : IKE_FRAG_SIZE_DEFAULT;
-	c->tag_in = cfg->tag_in;
-	c->tag_out = cfg->tag_out;
 	c->refs = 1; /* the list's reference */
 	*pp = c;
 	return 0;
@@ -360,7 +450,11 @@ struct ike_sa *ike_sa_initiate(struct ike_engine *e, struct ike_conn *c, struct 
 	return sa;
 }
 
-int ike_engine_initiate(struct ike_engine *e, const char *name, uint64_t *spi_out)
+/*
+ * IKE_AUTH carries cfg (-1: the first configuration that starts, else the
+ * first); the others that start follow it with CREATE_CHILD_SA.
+ */
+static int initiate(struct ike_engine *e, const char *name, int cfg, uint64_t *spi_out)
 {
 	struct ike_conn *c = conn_find(e, name);
 	struct ike_sa *sa;
@@ -370,11 +464,36 @@ int ike_engine_initiate(struct ike_engine *e, const char *name, uint64_t *spi_ou
 	/* An initiator needs to know where to go. */
 	if (!c->remote.family)
 		return -EDESTADDRREQ;
+	if (cfg < 0)
+		for (size_t i = 0; i < c->n_child && cfg < 0; i++)
+			if (c->child[i].start)
+				cfg = (int)i;
 	sa = ike_sa_initiate(e, c, NULL);
-	if (sa && spi_out)
-		*spi_out = sa->spi_i;
+	if (sa) {
+		sa->auth_none = cfg < 0;
+		sa->auth_cfg = (uint8_t)(cfg < 0 ? 0 : cfg);
+		sa->start_others = true;
+		if (spi_out)
+			*spi_out = sa->spi_i;
+	}
 	ike_engine_reap(e);
 	return sa ? 0 : -ENOMEM;
+}
+
+int ike_engine_initiate(struct ike_engine *e, const char *name, uint64_t *spi_out)
+{
+	return initiate(e, name, -1, spi_out);
+}
+
+int ike_engine_initiate_child(struct ike_engine *e, const char *name, const char *child,
+			      uint64_t *spi_out)
+{
+	struct ike_conn *c = conn_find(e, name);
+	int i = c && child ? conn_child_find(c, child) : 0;
+
+	if (!c || i < 0)
+		return -ENOENT;
+	return initiate(e, name, i, spi_out);
 }
 
 static struct ike_sa *find_established(struct ike_engine *e, uint64_t spi)
@@ -433,11 +552,20 @@ int ike_engine_liveness(struct ike_engine *e, uint64_t spi)
 
 int ike_engine_create_child(struct ike_engine *e, uint64_t spi)
 {
+	return ike_engine_create_child_cfg(e, spi, NULL);
+}
+
+int ike_engine_create_child_cfg(struct ike_engine *e, uint64_t spi, const char *child)
+{
 	struct ike_sa *sa = find_established(e, spi);
+	int i;
 
 	if (!sa || sa->succ == IKE_SUCC_REPLACED)
 		return -ENOENT;
-	return queue_task(e, sa, task_child_new(0));
+	i = child ? conn_child_find(sa->conn, child) : 0;
+	if (i < 0)
+		return -ENOENT;
+	return queue_task(e, sa, task_child_cfg_new((uint8_t)i));
 }
 
 int ike_engine_rekey_ike(struct ike_engine *e, uint64_t spi)

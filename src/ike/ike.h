@@ -101,6 +101,37 @@ enum ike_revocation_policy {
 	IKE_REVOCATION_STRICT,
 };
 
+/*
+ * One CHILD_SA configuration of a connection: what its CHILD_SAs are made
+ * of.  A connection has one (the fields of ike_conn_cfg of the same names)
+ * or several (ike_conn_cfg.children); each CHILD_SA of an IKE SA remembers
+ * the one it was made from, and is rekeyed and made again by it.
+ */
+struct ike_child_cfg {
+	const char *name;       /* NULL or "": the connection's name */
+	const struct ike_proposal *esp;
+	size_t n_esp;
+	struct xk_ts local_ts[IKE_MAX_TS];
+	size_t n_local_ts;      /* 0: our address */
+	struct xk_ts remote_ts[IKE_MAX_TS];
+	size_t n_remote_ts;     /* 0: the peer's address */
+	enum xk_mode mode;
+	uint32_t replay_window; /* packets; 0: the default (32) */
+	uint32_t life_time_s;   /* hard lifetime, 0: none */
+	uint32_t rekey_time_s;  /* rekey (soft lifetime, jittered), 0: none */
+	uint32_t reqid;         /* 0: allocate */
+	struct xk_tag tag_in, tag_out;
+	bool recreate_closed, recreate_lost;
+	/*
+	 * Negotiated when ike_engine_initiate() brings the IKE SA up: the
+	 * first such in IKE_AUTH, the others with CREATE_CHILD_SA after it.
+	 */
+	bool start;
+};
+
+/* CHILD_SA configurations a connection may have. */
+#define IKE_MAX_CHILD_CFG 32
+
 struct ike_conn_cfg {
 	const char *name;
 	struct xk_addr local;   /* family 0: any local address */
@@ -164,6 +195,15 @@ struct ike_conn_cfg {
 	 * or a rekey the peer answered with CHILD_SA_NOT_FOUND (recreate_lost).
 	 */
 	bool recreate_closed, recreate_lost;
+	/*
+	 * Several CHILD_SA configurations (at most IKE_MAX_CHILD_CFG, names
+	 * unique): then the CHILD_SA fields above (esp to tag_out, the
+	 * recreate flags) are not used.  n_children 0: the connection has
+	 * one, made of those fields and named as the connection, which
+	 * ike_engine_initiate() starts.  The engine copies them.
+	 */
+	const struct ike_child_cfg *children;
+	size_t n_children;
 };
 
 /* Attempts to make a lost CHILD_SA again before giving up (IKE_EV_FAILED). */
@@ -194,6 +234,11 @@ struct ike_engine_cfg {
 	uint32_t init_max_len;          /* 8192: the largest IKE_SA_INIT request kept */
 	uint32_t reqid_base;            /* first reqid handed out (ownership) */
 	uint32_t keepalive_ms;          /* 20000: NAT keepalives from behind a NAT, 0: off */
+	/*
+	 * Do not announce childless IKE SAs (RFC 6023), as a peer without
+	 * them would not: IKE_AUTH then always carries a CHILD_SA.
+	 */
+	bool no_childless;
 };
 
 /* Fills the defaults above. */
@@ -352,8 +397,23 @@ int ike_engine_terminate(struct ike_engine *e, uint64_t local_spi);
 int ike_engine_delete_child(struct ike_engine *e, uint64_t local_spi, uint32_t spi_in);
 /* Send an empty INFORMATIONAL request (liveness check, section 1.4). */
 int ike_engine_liveness(struct ike_engine *e, uint64_t local_spi);
-/* A further CHILD_SA for the SA's connection (CREATE_CHILD_SA, 1.3.1). */
+/*
+ * A further CHILD_SA for the SA's connection (CREATE_CHILD_SA, 1.3.1), of
+ * its first CHILD_SA configuration.
+ */
 int ike_engine_create_child(struct ike_engine *e, uint64_t local_spi);
+/*
+ * The same of the CHILD_SA configuration named child (NULL: the first).
+ * -ENOENT: no such SA or configuration.
+ */
+int ike_engine_create_child_cfg(struct ike_engine *e, uint64_t local_spi, const char *child);
+/*
+ * Start IKE_SA_INIT + IKE_AUTH with the CHILD_SA configuration named child
+ * in IKE_AUTH (e.g. a trap policy's ACQUIRE), the connection's other ones
+ * with start after it.  0, -ENOENT (no such connection or child).
+ */
+int ike_engine_initiate_child(struct ike_engine *e, const char *conn, const char *child,
+			      uint64_t *spi_out);
 /* Rekey the IKE SA with CREATE_CHILD_SA (its CHILD_SAs move along). */
 int ike_engine_rekey_ike(struct ike_engine *e, uint64_t local_spi);
 /*
@@ -460,6 +520,7 @@ struct ike_child_info {
 	struct xk_sa_id id_in, id_out;
 	struct xk_tag tag_in, tag_out;
 	enum ike_child_end end; /* why it went (CHILD_DOWN) */
+	char name[IKE_NAME_MAX]; /* its CHILD_SA configuration's */
 };
 
 struct ike_sa_info {

@@ -18,6 +18,7 @@
 #include "ike/engine.h"
 #include "ike/reauth.h"
 #include "ike/task.h"
+#include "ike/task.h"
 #include "ike/work.h"
 
 static const char *const state_names[] = {
@@ -127,6 +128,28 @@ static uint64_t jittered(uint64_t now, uint32_t secs)
 	return now + (uint64_t)secs * 1000 - (secs >= 10 ? r % (secs * 100) : 0);
 }
 
+/*
+ * The connection's other CHILD_SA configurations that start follow the one
+ * IKE_AUTH carried, each with its CREATE_CHILD_SA (section 1.3.1).
+ */
+static void start_others(struct ike_sa *sa)
+{
+	sa->start_others = false;
+	for (size_t i = 0; i < sa->conn->n_child; i++) {
+		struct ike_task *t;
+
+		if (i == sa->auth_cfg || !sa->conn->child[i].start)
+			continue;
+		t = task_child_cfg_new((uint8_t)i);
+		if (!t) {
+			xk_warn("conn=%s child=%s: out of memory, not started", sa->conn->name,
+				sa->conn->child[i].name);
+			continue;
+		}
+		ike_sa_queue(sa, t);
+	}
+}
+
 void ike_sa_established(struct ike_sa *sa, bool by_rekey)
 {
 	struct ike_stats *st = ike_stats_mut(sa->eng);
@@ -169,6 +192,8 @@ void ike_sa_established(struct ike_sa *sa, bool by_rekey)
 		ike_emit(sa, IKE_EV_IKE_REAUTHENTICATED, NULL, 0, replaces + 1);
 	else
 		ike_emit(sa, by_rekey ? IKE_EV_IKE_REKEYED : IKE_EV_IKE_UP, NULL, 0, NULL);
+	if (!by_rekey && !old && sa->initiator && sa->start_others)
+		start_others(sa);
 	ike_sa_schedule(sa);
 }
 

@@ -15,6 +15,22 @@
 /* RFC 3948 section 4: NAT keepalives every 20 s by default. */
 #define IKE_KEEPALIVE_MS 20000
 
+/* One CHILD_SA configuration of a connection (ike_child_cfg, copied). */
+struct ike_cconf {
+	char name[IKE_NAME_MAX];
+	struct ike_proposal *esp;
+	size_t n_esp;
+	struct xk_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];
+	size_t n_local_ts, n_remote_ts;
+	enum xk_mode mode;
+	uint32_t replay_window;
+	uint32_t life_time_s, rekey_time_s;
+	uint32_t reqid;
+	struct xk_tag tag_in, tag_out;
+	bool recreate_closed, recreate_lost;
+	bool start;
+};
+
 struct ike_conn {
 	struct ike_conn *next;
 	char name[IKE_NAME_MAX];
@@ -28,22 +44,17 @@ struct ike_conn {
 	enum ike_send_cert send_cert;
 	enum ike_revocation_policy revocation;
 	bool ocsp_uri; /* an OCSP responder is configured (ike_trust_revocation) */
-	struct ike_proposal *ike, *esp;
-	size_t n_ike, n_esp;
-	struct xk_ts local_ts[IKE_MAX_TS], remote_ts[IKE_MAX_TS];
-	size_t n_local_ts, n_remote_ts;
-	enum xk_mode mode;
-	uint32_t replay_window;
-	uint32_t life_time_s;
-	uint32_t rekey_time_s, ike_rekey_time_s;
+	struct ike_proposal *ike;
+	size_t n_ike;
+	/* Its CHILD_SA configurations, at least one. */
+	struct ike_cconf *child;
+	size_t n_child;
+	uint32_t ike_rekey_time_s;
 	uint32_t reauth_time_s;
 	uint32_t dpd_s, dpd_timeout_s;
-	uint32_t reqid;
 	bool force_encap;
-	bool recreate_closed, recreate_lost;
 	bool fragmentation;
 	uint16_t fragment_size;
-	struct xk_tag tag_in, tag_out;
 	unsigned refs; /* SAs using it; freed when deleted and unused */
 	bool deleted;
 };
@@ -108,6 +119,12 @@ struct ike_child {
 	/* CREATING: an SPI the peer deleted meanwhile (its DELETE overtook its answer). */
 	uint32_t peer_deleted;
 	enum ike_child_end end; /* why it goes (child_lost) */
+	/*
+	 * Its CHILD_SA configuration: an index into the IKE SA's conn->child
+	 * (child_cfg() bounds it), kept as an index since the CHILD_SA may move
+	 * to an IKE SA of a reloaded connection of the same name.
+	 */
+	uint8_t cfg;
 };
 
 enum ike_task_result {
@@ -299,6 +316,18 @@ struct ike_sa {
 	uint64_t recreate_ms;
 	uint32_t recreate_wait_ms;
 	uint8_t recreate_tries;
+	/* The CHILD_SA configurations (bit i: conn->child[i]) to make again. */
+	uint32_t recreate_want;
+	/*
+	 * Initiator: the CHILD_SA configuration IKE_AUTH negotiates, and
+	 * whether the others that start follow it with CREATE_CHILD_SA.
+	 */
+	uint8_t auth_cfg;
+	bool start_others;
+	/* Initiator: no CHILD_SA configuration starts (IKE_AUTH childless if it may be). */
+	bool auth_none;
+	/* RFC 6023: both ends announced CHILDLESS_IKEV2_SUPPORTED in IKE_SA_INIT. */
+	bool childless;
 };
 
 /* ---- frag.c: RFC 7383 ---- */

@@ -30,7 +30,9 @@ struct ike_task *task_child_new(uint32_t old_spi_in);
  */
 struct ike_task *task_child_copy_new(uint32_t src_spi_in);
 /* A new CHILD_SA in place of one lost (child_recreate.c); tells it the outcome. */
-struct ike_task *task_child_recreate_new(void);
+struct ike_task *task_child_recreate_new(uint8_t cfg);
+/* A new CHILD_SA of the connection's CHILD_SA configuration cfg. */
+struct ike_task *task_child_cfg_new(uint8_t cfg);
 struct ike_task *task_liveness_new(void);
 struct ike_task *task_ike_rekey_new(void);
 /*

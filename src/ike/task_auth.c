@@ -91,6 +91,18 @@ static bool idr_to_send(const struct ike_conn *c)
 		 c->remote_id.data[0] == '*');
 }
 
+/*
+ * Initiator: IKE_AUTH carries no CHILD_SA when no configuration of the
+ * connection starts, the responder announced childless IKE SAs (RFC 6023)
+ * and this is no reauthentication that carries a CHILD_SA over.
+ */
+static bool childless_auth(struct ike_sa *sa)
+{
+	struct ike_sa *old = ike_reauth_old(sa);
+
+	return sa->auth_none && sa->childless && !(old && ike_reauth_first_child(old));
+}
+
 static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 {
 	struct task_auth *t = (struct task_auth *)tt;
@@ -122,7 +134,7 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 		return err;
 	}
 	c = own_child(sa, t);
-	if (!c) {
+	if (!c && !childless_auth(sa)) {
 		struct ike_sa *old = ike_reauth_old(sa);
 		const struct ike_child *like = old ? ike_reauth_first_child(old) : NULL;
 
@@ -134,6 +146,7 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 		/* Section 2.8.3: the same CHILD_SA again, selectors and all. */
 		if (like)
 			t->carried = like->spi_in;
+		c->cfg = sa->auth_cfg;
 		err = child_init_like(sa, c, like);
 		if (err == 0)
 			err = k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in);
@@ -162,12 +175,15 @@ static int auth_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb)
 	 */
 	if (sa->succ != IKE_SUCC_REAUTH_NEW && !ike_sa_has_sibling(sa))
 		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_INITIAL_CONTACT, NULL, 0);
-	if (c->mode == XK_MODE_TRANSPORT)
-		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
-	n = child_proposals(sa, c->spi_in, false, props, IKE_MAX_PROPOSALS);
-	ike_mb_sa(mb, props, n);
+	/* RFC 6023 section 3: a childless IKE_AUTH has no SA, TSi or TSr. */
+	if (c) {
+		if (c->mode == XK_MODE_TRANSPORT)
+			ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
+		n = child_proposals(child_cfg(c), c->spi_in, false, props, IKE_MAX_PROPOSALS);
+		ike_mb_sa(mb, props, n);
+		child_ts_payloads(mb, c, true);
+	}
 	free(props);
-	child_ts_payloads(mb, c, true);
 	ike_sa_set_state(sa, IKE_S_AUTH_SENT);
 out:
 	xk_wipe(auth, sizeof(auth));
@@ -398,32 +414,10 @@ static bool addr_matches(const struct xk_addr *cfg, const struct xk_addr *a)
 	return !cfg->family || xk_addr_ip_eq(cfg, a);
 }
 
-/* Would conn c accept the traffic selectors the initiator asks for? */
+/* Would one of conn c's CHILD_SA configurations accept the selectors asked for? */
 static bool ts_fit(struct ike_sa *sa, struct ike_conn *c, const struct ike_msg *req)
 {
-	const struct ike_pl *pl_tsi = ike_msg_find(req, IKEV2_PL_TSI);
-	const struct ike_pl *pl_tsr = ike_msg_find(req, IKEV2_PL_TSR);
-	struct xk_ts theirs[IKE_MAX_TS], ours[IKE_MAX_TS], out[IKE_MAX_TS];
-	struct ike_conn *keep = sa->conn;
-	size_t n_ours;
-	uint8_t n_out;
-	int cnt;
-	bool fit = false;
-
-	if (!pl_tsi || !pl_tsr)
-		return false;
-	sa->conn = c; /* child_*_ts read the conn of the SA */
-	cnt = ike_pl_ts(pl_tsi, theirs, IKE_MAX_TS);
-	n_ours = child_remote_ts(sa, ours);
-	if (cnt > 0 && child_narrow(ours, n_ours, theirs, cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt,
-				    out, &n_out)) {
-		cnt = ike_pl_ts(pl_tsr, theirs, IKE_MAX_TS);
-		n_ours = child_local_ts(sa, ours);
-		fit = cnt > 0 && child_narrow(ours, n_ours, theirs,
-					      cnt > IKE_MAX_TS ? IKE_MAX_TS : (size_t)cnt, out, &n_out);
-	}
-	sa->conn = keep;
-	return fit;
+	return child_cfg_for_ts(sa, c, req) >= 0;
 }
 
 /*
@@ -471,7 +465,7 @@ static int child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ik
 
 	if (!c)
 		return IKEV2_N_TEMPORARY_FAILURE;
-	notify = child_negotiate(sa, c, req, true, 0, &num);
+	notify = child_negotiate(sa, c, req, true, 0, &num, true);
 	if (!notify && (k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in) < 0 ||
 			child_install(sa, c,
 				      &(struct child_nonces){sa->hs->ni, sa->hs->nr, sa->hs->ni_len,
@@ -503,6 +497,7 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 	struct ike_id lid;
 	size_t blen, mlen;
 	uint16_t child_err;
+	bool childless;
 	const char *why = "no connection for this identity and AUTH method";
 	int err;
 
@@ -511,10 +506,18 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 		*notify = IKEV2_N_INVALID_SYNTAX;
 		return -EINVAL;
 	}
-	/* Section 1.2: IDi, AUTH, SAi2, TSi and TSr are required. */
+	/*
+	 * Section 1.2: IDi, AUTH, SAi2, TSi and TSr are required; RFC 6023
+	 * section 3: SAi2, TSi and TSr all absent once we announced childless
+	 * IKE SAs.  Without our announcement such a request is malformed:
+	 * INVALID_SYNTAX, as RFC 7296 has it.
+	 */
+	childless = sa->childless && !ike_msg_find(req, IKEV2_PL_SA) &&
+		    !ike_msg_find(req, IKEV2_PL_TSI) && !ike_msg_find(req, IKEV2_PL_TSR);
 	if (!pl_idi || !pl_auth || ike_pl_id(pl_idi, &idi) < 0 || ike_pl_auth(pl_auth, &auth) < 0 ||
-	    (pl_idr && ike_pl_id(pl_idr, &idr) < 0) || !ike_msg_find(req, IKEV2_PL_SA) ||
-	    !ike_msg_find(req, IKEV2_PL_TSI) || !ike_msg_find(req, IKEV2_PL_TSR)) {
+	    (pl_idr && ike_pl_id(pl_idr, &idr) < 0) ||
+	    (!childless && (!ike_msg_find(req, IKEV2_PL_SA) || !ike_msg_find(req, IKEV2_PL_TSI) ||
+			    !ike_msg_find(req, IKEV2_PL_TSR)))) {
 		*notify = IKEV2_N_INVALID_SYNTAX;
 		sa->kill_after_response = true;
 		return -EINVAL;
@@ -571,7 +574,7 @@ int task_auth_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_m
 	auth_certs_add(sa, mb, auth_certreq_in(req));
 	ike_mb_auth(mb, method, mac, mlen);
 	xk_wipe(mac, sizeof(mac));
-	child_err = (uint16_t)child_respond(sa, req, mb);
+	child_err = childless ? 0 : (uint16_t)child_respond(sa, req, mb);
 	if (child_err)
 		ike_mb_notify(mb, 0, NULL, 0, child_err, NULL, 0);
 	ike_sa_drop_init(sa);

@@ -41,6 +41,7 @@ struct task_child {
 	uint32_t old_spi_in; /* rekey of this CHILD_SA; 0: a new one */
 	bool copy;           /* ... or a new one like it on the reauthenticated SA */
 	bool recreate;       /* ... or a new one in place of one lost (child_recreate.c) */
+	uint8_t cfg;         /* a new one: of this CHILD_SA configuration of the conn */
 	/*
 	 * The CHILD_SA it makes, by its inbound SPI while CREATING: a handle,
 	 * never a pointer kept between calls (docs/architecture.md).
@@ -53,7 +54,7 @@ struct task_child {
 };
 
 /* The first DH group of our ESP proposals: with one, rekeys use PFS. */
-static uint16_t pfs_group(const struct ike_conn *c)
+static uint16_t pfs_group(const struct ike_cconf *c)
 {
 	for (size_t i = 0; i < c->n_esp; i++)
 		for (size_t j = 0; j < c->esp[i].n_xforms; j++)
@@ -122,8 +123,8 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	c = own_child(sa, t);
 	/* Made meanwhile (the peer's own request, one of ours): nothing to do. */
 	if (t->recreate && !c && !(sa->succ == IKE_SUCC_REPLACED && sa->moved_to_spi) &&
-	    child_recreate_satisfied(sa)) {
-		child_recreate_result(sa, true);
+	    child_recreate_satisfied(sa, t->cfg)) {
+		child_recreate_result(sa, t->cfg, true);
 		return -ECANCELED;
 	}
 	if (t->copy && !c) {
@@ -157,6 +158,7 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 		c = child_new(sa);
 		if (!c)
 			return -ENOMEM;
+		c->cfg = t->cfg;
 		err = child_init_like(sa, c, like);
 		if (err == 0)
 			err = k->alloc_spi(kctx, &sa->remote, &sa->local, &c->spi_in);
@@ -168,7 +170,7 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 		}
 		t->child_spi = c->spi_in;
 		if (!t->dh_group)
-			t->dh_group = pfs_group(sa->conn);
+			t->dh_group = pfs_group(child_cfg(c));
 	}
 	err = 0;
 	if (t->dh_group && (!t->dh || ike_dh_group(t->dh) != t->dh_group)) {
@@ -195,7 +197,7 @@ static int child_build(struct ike_task *tt, struct ike_sa *sa, struct ike_mb *mb
 	}
 	if (c->mode == XK_MODE_TRANSPORT)
 		ike_mb_notify(mb, 0, NULL, 0, IKEV2_N_USE_TRANSPORT_MODE, NULL, 0);
-	n = child_proposals(sa, c->spi_in, t->dh_group != 0, props, IKE_MAX_PROPOSALS);
+	n = child_proposals(child_cfg(c), c->spi_in, t->dh_group != 0, props, IKE_MAX_PROPOSALS);
 	ike_mb_sa(mb, props, n);
 	free(props);
 	ike_mb_nonce(mb, t->ni, sizeof(t->ni));
@@ -316,7 +318,7 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 		ike_emit(sa, IKE_EV_FAILED, c, err_n, "CREATE_CHILD_SA refused");
 		abort_child(sa, t);
 		if (t->recreate)
-			child_recreate_result(sa, false);
+			child_recreate_result(sa, t->cfg, false);
 		return IKE_TASK_DONE;
 	}
 	/* Ours went with the IKE SA that held it: nothing to install. */
@@ -339,7 +341,7 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 		if (old && old->state == CHILD_S_INSTALLED && old->succ == CHILD_SUCC_NONE)
 			child_rekey_later(old);
 		if (t->recreate)
-			child_recreate_result(sa, false);
+			child_recreate_result(sa, t->cfg, false);
 		return IKE_TASK_DONE;
 	}
 	if (c->suite.dh) {
@@ -366,7 +368,7 @@ static enum ike_task_result child_process(struct ike_task *tt, struct ike_sa *sa
 	/* Made on an IKE SA that a rekey replaced meanwhile: it goes where the others went. */
 	child_follow_moves(c);
 	if (t->recreate)
-		child_recreate_result(c->sa, true);
+		child_recreate_result(c->sa, t->cfg, true);
 	if (old) {
 		child_set_succ(old, CHILD_SUCC_REPLACED);
 		ike_stats_mut(sa->eng)->rekeys++;
@@ -400,7 +402,7 @@ fail:
 		child_remove(c);
 	peer_rekey_stands(old);
 	if (t->recreate)
-		child_recreate_result(sa, false);
+		child_recreate_result(sa, t->cfg, false);
 	return IKE_TASK_DONE;
 }
 
@@ -440,7 +442,7 @@ static void child_orphan(struct ike_task *tt, struct ike_sa *sa)
 		old = child_find_moved(sa, t->old_spi_in, CHILD_LIVE);
 	/* What was to be made again is made on the IKE SA that follows. */
 	if (t->recreate && home != sa && home->state == IKE_S_ESTABLISHED)
-		child_recreate_result(home, false);
+		child_recreate_result(home, t->cfg, false);
 	if (!old || old->sa == sa)
 		return;
 	if (child_rekeying(old))
@@ -469,9 +471,18 @@ struct ike_task *task_child_new(uint32_t old_spi_in)
 	return &t->t;
 }
 
-struct ike_task *task_child_recreate_new(void)
+struct ike_task *task_child_cfg_new(uint8_t cfg)
 {
 	struct ike_task *t = task_child_new(0);
+
+	if (t)
+		((struct task_child *)t)->cfg = cfg;
+	return t;
+}
+
+struct ike_task *task_child_recreate_new(uint8_t cfg)
+{
+	struct ike_task *t = task_child_cfg_new(cfg);
 
 	if (t)
 		((struct task_child *)t)->recreate = true;
@@ -622,7 +633,10 @@ int task_child_respond(struct ike_sa *sa, const struct ike_msg *req, struct ike_
 		*notify = IKEV2_N_TEMPORARY_FAILURE;
 		return -ENOMEM;
 	}
-	nt = child_negotiate(sa, c, req, false, pl_ke ? ke.group : 0, &num);
+	/* A rekey keeps the configuration; a new one is chosen by its selectors. */
+	if (old)
+		c->cfg = old->cfg;
+	nt = child_negotiate(sa, c, req, false, pl_ke ? ke.group : 0, &num, !old);
 	/*
 	 * A new CHILD_SA (no rekey) with the mode and selectors of one we
 	 * have: its policies would be the same.  Section 3.10.1's

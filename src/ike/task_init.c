@@ -270,6 +270,9 @@ static enum ike_task_result init_reply(struct ike_sa *sa, const struct ike_msg *
 	/* RFC 7383 section 2.3: used only if the responder answered the offer. */
 	sa->frag = sa->conn->fragmentation &&
 		   ike_msg_notify(msg, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, &n);
+	/* RFC 6023 section 3: a childless IKE_AUTH only to a responder that announced it. */
+	sa->childless = !ike_cfg(sa->eng)->no_childless &&
+			ike_msg_notify(msg, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED, &n);
 	auth_init_keep(sa, msg);
 	sa->keys = w->keys;
 	sa->keys_ready = true;
@@ -577,6 +580,12 @@ void task_init_respond(struct ike_engine *e, const struct ike_msg *msg,
 	/* RFC 7383 section 2.3: answered only to an initiator that offered it. */
 	sa->frag = conn->fragmentation &&
 		   ike_msg_notify(msg, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, &(struct ike_notify){ 0 });
+	/*
+	 * RFC 6023 section 3: the responder announces that it takes an
+	 * IKE_AUTH without a CHILD_SA; the initiator says nothing, it just
+	 * sends one (or not).
+	 */
+	sa->childless = !ike_cfg(e)->no_childless;
 	ike_pkt_set(&sa->hs->init_req, msg->raw, msg->raw_len);
 	w = ike_work_new(sa, IKE_WORK_DH, IKE_RESUME_INIT_RESPOND);
 	if (!sa->hs->init_req.buf || !w) {
@@ -644,6 +653,8 @@ void task_init_respond_resume(struct ike_sa *sa, struct ike_work *w)
 	auth_certreq_init(e, &sa->local, &sa->remote, &mb);
 	if (sa->frag)
 		ike_mb_notify(&mb, 0, NULL, 0, IKEV2_N_IKEV2_FRAGMENTATION_SUPPORTED, NULL, 0);
+	if (sa->childless)
+		ike_mb_notify(&mb, 0, NULL, 0, IKEV2_N_CHILDLESS_IKEV2_SUPPORTED, NULL, 0);
 	len = ike_mb_finish(&mb);
 	if (len < 0) {
 		ike_sa_kill(sa, 0, "response too large");

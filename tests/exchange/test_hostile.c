@@ -80,16 +80,16 @@ static struct ike_sa *sa_of(struct w_peer *p)
 static void new_child(struct world *w, int k)
 {
 	struct ike_sa *sa = sa_of(&w->p[0]);
-	struct xk_ts l = sa->conn->local_ts[0], r = sa->conn->remote_ts[0];
+	struct xk_ts l = sa->conn->child[0].local_ts[0], r = sa->conn->child[0].remote_ts[0];
 	char a[32], b[32];
 
 	snprintf(a, sizeof(a), "10.1.%d.0/24", k);
 	snprintf(b, sizeof(b), "10.2.%d.0/24", k);
-	xk_ts_parse(a, &sa->conn->local_ts[0]);
-	xk_ts_parse(b, &sa->conn->remote_ts[0]);
+	xk_ts_parse(a, &sa->conn->child[0].local_ts[0]);
+	xk_ts_parse(b, &sa->conn->child[0].remote_ts[0]);
 	CHECK_INT(ike_engine_create_child(w->p[0].e, world_sa_spi(&w->p[0])), 0);
-	sa->conn->local_ts[0] = l;
-	sa->conn->remote_ts[0] = r;
+	sa->conn->child[0].local_ts[0] = l;
+	sa->conn->child[0].remote_ts[0] = r;
 }
 
 static size_t installed(struct w_peer *p)

@@ -240,17 +240,17 @@ static void setup(size_t n, uint32_t reauth_s, uint32_t ike_rekey_s)
 	if (!sa)
 		return;
 	for (size_t k = 1; k < n; k++) {
-		struct xk_ts l = sa->conn->local_ts[0], rt = sa->conn->remote_ts[0];
+		struct xk_ts l = sa->conn->child[0].local_ts[0], rt = sa->conn->child[0].remote_ts[0];
 		char a[32], b[32];
 
 		snprintf(a, sizeof(a), "10.1.%zu.0/24", k);
 		snprintf(b, sizeof(b), "10.2.%zu.0/24", k);
-		xk_ts_parse(a, &sa->conn->local_ts[0]);
-		xk_ts_parse(b, &sa->conn->remote_ts[0]);
+		xk_ts_parse(a, &sa->conn->child[0].local_ts[0]);
+		xk_ts_parse(b, &sa->conn->child[0].remote_ts[0]);
 		CHECK_INT(ike_engine_create_child(w.p[0].e, sa->spi_i), 0);
 		world_run(&w, 1000);
-		sa->conn->local_ts[0] = l;
-		sa->conn->remote_ts[0] = rt;
+		sa->conn->child[0].local_ts[0] = l;
+		sa->conn->child[0].remote_ts[0] = rt;
 	}
 	CHECK_INT(installed(sa), n);
 	old_keys = sa->keys;

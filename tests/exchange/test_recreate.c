@@ -152,16 +152,16 @@ static void test_rekey_not_found(void)
 /* Peer 1's configuration changed under the IKE SA: it refuses what peer 0 asks. */
 static void refuse_ts(struct world *w)
 {
-	xk_ts_parse("10.99.0.0/16", &sa_of(&w->p[1])->conn->local_ts[0]);
+	xk_ts_parse("10.99.0.0/16", &sa_of(&w->p[1])->conn->child[0].local_ts[0]);
 }
 
 static void refuse_esp(struct world *w)
 {
 	struct ike_conn *c = sa_of(&w->p[1])->conn;
 
-	for (size_t i = 0; i < c->esp[0].n_xforms; i++)
-		if (c->esp[0].xf[i].type == IKEV2_XF_ENCR)
-			c->esp[0].xf[i].keybits = 256; /* peer 0 offers 128 only */
+	for (size_t i = 0; i < c->child[0].esp[0].n_xforms; i++)
+		if (c->child[0].esp[0].xf[i].type == IKEV2_XF_ENCR)
+			c->child[0].esp[0].xf[i].keybits = 256; /* peer 0 offers 128 only */
 }
 
 static size_t refusals(const struct w_peer *p, uint16_t notify)
@@ -222,13 +222,13 @@ static void test_backoff_reset(void)
 
 	establish(&w, (struct flags){ .closed = true }, (struct flags){ 0 });
 	c1 = sa_of(&w.p[1])->conn;
-	was = c1->local_ts[0];
+	was = c1->child[0].local_ts[0];
 	refuse_ts(&w);
 	CHECK_INT(world_installed(&w.p[1], &spi), 1);
 	CHECK_INT(ike_engine_delete_child(w.p[1].e, world_sa_spi(&w.p[1]), spi), 0);
 	world_run(&w, 2500);
 	CHECK_INT(refusals(&w.p[0], IKEV2_N_TS_UNACCEPTABLE), 2);
-	c1->local_ts[0] = was;
+	c1->child[0].local_ts[0] = was;
 	world_run(&w, 10000);
 	check_one_pair(&w, "after two refusals");
 	CHECK(sa_of(&w.p[0])->recreate_tries == 0 && sa_of(&w.p[0])->recreate_wait_ms == 0);

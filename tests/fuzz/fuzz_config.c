@@ -2,7 +2,7 @@
 /*
  * xiked.conf text through the daemon's parser (src/daemon/config.c): every
  * key, the proposals, the selectors, the route-based keys (marks, if-id,
- * interface, mtu).  What it accepts must hold together: an interface has
+ * interface, mtu), [child] sections.  What it accepts must hold together: an interface has
  * the tag that steers into it, an mtu has its interface, a name fits the
  * kernel's, and a connection is the same as itself.  Inputs naming a file
  * under /dev, /proc, /sys or /run are skipped: a key file there (a FIFO, a
@@ -59,6 +59,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			if (c->iface_live || !xd_conn_same(c, c))
 				abort();
+			/* [child] sections: complete, bounded, none trapping, named apart. */
+			if (c->n_child > IKE_MAX_CHILD_CFG || (c->n_child && !c->eng_child))
+				abort();
+			for (size_t j = 0; j < c->n_child; j++) {
+				const struct xd_child *ch = &c->child[j];
+
+				if (!ch->n_esp || !ch->esp || ch->start == XD_START_TRAP ||
+				    ch->close_action == XD_START_TRAP ||
+				    c->eng_child[j].name != ch->name ||
+				    c->eng_child[j].n_esp != ch->n_esp ||
+				    ch->n_local_ts > IKE_MAX_TS || ch->n_remote_ts > IKE_MAX_TS)
+					abort();
+				for (size_t k = 0; k < j; k++)
+					if (!strcmp(c->child[k].name, ch->name))
+						abort();
+			}
 		}
 		xd_config_free(&cfg);
 	} else if (!memchr(err, '\0', sizeof(err)) || !err[0]) {

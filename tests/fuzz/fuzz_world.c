@@ -632,7 +632,7 @@ static void forge_payload(struct ike_mb *mb, struct ike_sa *sa, struct rd *r)
 	case FW_PL_SA_ESP:
 		spi = pick_spi(sa, r);
 		f = rd8(r);
-		n = child_proposals(sa, spi, f & 1, props, IKE_MAX_PROPOSALS);
+		n = child_proposals(conn_child(sa->conn, 0), spi, f & 1, props, IKE_MAX_PROPOSALS);
 		ike_mb_sa(mb, props, f & 2 && n ? 1 : n);
 		break;
 	case FW_PL_SA_IKE:
@@ -668,8 +668,8 @@ static void forge_payload(struct ike_mb *mb, struct ike_sa *sa, struct rd *r)
 	case FW_PL_TS:
 		f = rd8(r);
 		if (f & 1) {
-			nl = child_local_ts(sa, l);
-			nr = child_remote_ts(sa, rt);
+			nl = child_local_ts(sa, conn_child(sa->conn, 0), l);
+			nr = child_remote_ts(sa, conn_child(sa->conn, 0), rt);
 		} else {
 			memset(l, 0, sizeof(l[0]));
 			xk_ts_parse(sa->local.family == XK_AF_INET6 ? "::/0" : "0.0.0.0/0", &l[0]);
@@ -1171,8 +1171,8 @@ static int conn(int side)
 		c->ike_rekey_time_s = 600;
 		c->reauth_time_s = 1800;
 		/* CHILD_SAs deleted or expired come back, crossing whatever else runs. */
-		c->recreate_closed = true;
-		c->recreate_lost = true;
+		c->child[0].recreate_closed = true;
+		c->child[0].recreate_lost = true;
 	}
 	if (fw.cfg & FW_CFG_FRAG) {
 		/* IKE_AUTH and CREATE_CHILD_SA go in fragments, through every fault. */

@@ -476,11 +476,11 @@ int sk_world_auth_reply(struct sk_world *w, uint8_t *first, uint8_t *out, size_t
 	if (n < 0)
 		return n;
 	/* The first of our proposals as IKE_AUTH offers it: without DH. */
-	if (child_proposals(sa, 0, false, &esp, 1) != 1)
+	if (child_proposals(conn_child(sa->conn, 0), 0, false, &esp, 1) != 1)
 		return -EINVAL;
 	put_be32(esp.spi, SK_WORLD_PEER_CHILD_SPI);
-	child_local_ts(sa, &tsi);
-	child_remote_ts(sa, &tsr);
+	child_local_ts(sa, conn_child(sa->conn, 0), &tsi);
+	child_remote_ts(sa, conn_child(sa->conn, 0), &tsr);
 
 	ike_mb_init(&mb, msg, sizeof(msg), &hdr);
 	ike_mb_id(&mb, IKEV2_PL_IDR, IKEV2_ID_FQDN, idr, sizeof(idr));

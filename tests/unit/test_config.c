@@ -262,9 +262,112 @@ static const struct {
 	{ "[conn a]\npsk = x\nif-id = 1\ninterface = x\nmtu = 575\n",
 	  "t.conf:5: [a] mtu: '575' is not an MTU from 576 to 65535" },
 	{ "[conn a]\npsk = x\nif-id = 1\ninterface = x\nmtu = 65536\n", "t.conf:5: [a] mtu: '65536' is not" },
+	{ "[child x]\nlocal-ts = 10.0.0.0/8\n", "t.conf:1: [x] conn: missing" },
+	{ "[child x]\nconn = nope\n", "t.conf:2: [x] conn: no [conn nope]" },
+	{ "[conn a]\npsk = x\n[child x]\nconn = a\n[child x]\nconn = a\n",
+	  "t.conf:6: [child x] conn: child defined twice" },
+	{ "[conn a]\npsk = x\n[child x]\nconn = a\nstart = trap\n",
+	  "t.conf:5: [x] start: trap is for a [conn] without [child] sections" },
+	{ "[conn a]\npsk = x\nremote = 192.0.2.1\nstart = trap\nlocal = 192.0.2.2\n"
+	  "[child x]\nconn = a\n",
+	  "t.conf:1: [a] start: trap is for a [conn] without [child] sections" },
+	{ "[conn a]\npsk = x\n[child x]\nconn = a\nstart = start\n",
+	  "t.conf:3: [x] start: needs a remote address in [conn a]" },
+	{ "[conn a]\npsk = x\n[child x]\nconn = a\nlocal-ts = 10.0.0.0/33\n",
+	  "t.conf:5: [x] local-ts: '10.0.0.0/33' is not a CIDR" },
+	{ "[conn a]\npsk = x\n[child x]\nconn = a\nesp = nonsense\n", "t.conf:5: [x] esp: " },
+	{ "[conn a]\npsk = x\n[child x]\nconn = a\nrekey-time = 1h\nlife-time = 30m\n",
+	  "t.conf:3: [x] life-time: must be longer than rekey-time (3600s)" },
+	{ "[conn a]\npsk = x\n[child x]\nconn = a\nif-id = 5\n",
+	  "t.conf:5: [x] if-id: unknown key" },
+	{ "[conn a]\npsk = x\n[child a/b]\nconn = a\n",
+	  "t.conf:4: [child a/b] conn: child names are" },
 	{ "[global\n", "t.conf:1: syntax error" },
 	{ "[conn a]\nno equals sign here\n", "t.conf:2: syntax error" },
 };
+
+/*
+ * [child] sections: each goes to the connection it names, in file order,
+ * its keys not given taken from the connection; the conn starts when one
+ * of them does; the engine's view carries them.
+ */
+static const char children_conf[] =
+	"[conn gw]\n"
+	"psk = 0x1234567890abcdef1234\n"
+	"remote = 192.0.2.1\n"
+	"local = 192.0.2.2\n"
+	"esp = aes256gcm16\n"
+	"rekey-time = 2h\n"
+	"if-id = 7\n"
+	"[child lan]\n"
+	"conn = gw\n"
+	"local-ts = 10.1.0.0/16\n"
+	"remote-ts = 10.2.0.0/16, 10.3.0.0/16\n"
+	"start = start\n"
+	"[conn other]\n"
+	"psk = 0x1234567890abcdef1234\n"
+	"[child voip]\n"
+	"conn = gw\n"
+	"local-ts = 10.9.0.0/24\n"
+	"remote-ts = 10.8.0.0/24\n"
+	"esp = aes128gcm16\n"
+	"mode = transport\n"
+	"rekey-time = 10m\n";
+
+static void test_children(void)
+{
+	struct xd_config cfg, again;
+	char err[256] = "";
+	const struct xd_conn *gw, *other;
+	struct ike_conn_cfg ec;
+
+	CHECK_INT(xd_config_parse(children_conf, "c.conf", &cfg, err, sizeof(err)), 0);
+	CHECK_MSG(err[0] == '\0', "unexpected error: %s", err);
+	CHECK_INT(cfg.n_conns, 2);
+	if (cfg.n_conns != 2)
+		return;
+	gw = &cfg.conns[0];
+	other = &cfg.conns[1];
+	CHECK_INT(other->n_child, 0);
+	CHECK_INT(gw->n_child, 2);
+	if (gw->n_child == 2) {
+		const struct xd_child *lan = &gw->child[0], *voip = &gw->child[1];
+
+		CHECK(!strcmp(lan->name, "lan") && !strcmp(voip->name, "voip"));
+		CHECK_INT(lan->n_remote_ts, 2);
+		CHECK_INT(lan->start, XD_START_START);
+		CHECK_INT(lan->close_action, XD_START_START);
+		/* Not given: the connection's. */
+		CHECK_INT(lan->rekey_s, 7200);
+		CHECK_INT(lan->esp[0].xf[0].keybits, 256);
+		CHECK_INT(lan->mode, XK_MODE_TUNNEL);
+		CHECK_INT(voip->start, XD_START_NONE);
+		CHECK_INT(voip->rekey_s, 600);
+		CHECK_INT(voip->life_s, 660);
+		CHECK_INT(voip->mode, XK_MODE_TRANSPORT);
+		CHECK_INT(voip->esp[0].xf[0].keybits, 128);
+	}
+	/* One child that starts starts the connection. */
+	CHECK_INT(gw->start, XD_START_START);
+	xd_conn_to_engine(gw, &ec);
+	CHECK_INT(ec.n_children, 2);
+	if (ec.n_children == 2) {
+		CHECK(!strcmp(ec.children[1].name, "voip"));
+		CHECK(ec.children[0].start && !ec.children[1].start);
+		CHECK(ec.children[0].recreate_closed && !ec.children[1].recreate_closed);
+		CHECK_INT(ec.children[1].tag_in.if_id, 7);
+	}
+	/* Reload: the same text is the same; a changed child is a changed conn. */
+	CHECK_INT(xd_config_parse(children_conf, "c.conf", &again, err, sizeof(err)), 0);
+	CHECK(xd_conn_same(&cfg.conns[0], &again.conns[0]));
+	again.conns[0].child[1].rekey_s = 601;
+	CHECK(!xd_conn_same(&cfg.conns[0], &again.conns[0]));
+	again.conns[0].n_child = 1;
+	CHECK(!xd_conn_same(&cfg.conns[0], &again.conns[0]));
+	again.conns[0].n_child = 2;
+	xd_config_free(&again);
+	xd_config_free(&cfg);
+}
 
 static void test_bad(void)
 {
@@ -527,6 +630,7 @@ int main(void)
 	xk_log_set_level(XK_LOG_ERROR);
 	test_good();
 	test_bad();
+	test_children();
 	test_psk_file_mode();
 	test_pubkey();
 	test_socket_defaults();
