@@ -73,6 +73,7 @@
 #                           two DoS settings above (empty: charon's defaults)
 #   bl_charon_stop
 #   sw CMD ARGS...          swanctl against it
+#   bl_load_auth            xike-load's authentication options (BL_AUTH)
 #   bl_load_start N ARGS... xike-load in $BL_L in the background, holding its
 #                           SAs (--hold -1, --delete); sets LOAD_PID, LOAD_OUT
 #   bl_load_wait_ready SECS wait until its opening is over
@@ -607,18 +608,24 @@ charon_ike_sas() {
 
 # ---- xike-load ----
 
+# bl_load_auth: xike-load's options for BL_AUTH.
+bl_load_auth() {
+	if [ "$BL_AUTH" = psk ]; then
+		echo "--psk $BL_PSK"
+	else
+		echo "--cert $BL_TMP/pki/load.pem --key $BL_TMP/pki/load.key" \
+			"--id $BL_PKI_LOAD_ID --ca $BL_TMP/pki/ca.pem"
+	fi
+}
+
 # bl_load_start N [ARGS...]: open N IKE SAs, hold them until bl_load_finish.
 bl_load_start() {
 	_n=$1
 	shift
 	LOAD_OUT=$BL_TMP/load.out
 	rm -f "$BL_TMP/ready"
-	if [ "$BL_AUTH" = psk ]; then
-		set -- --psk "$BL_PSK" "$@"
-	else
-		set -- --cert "$BL_TMP/pki/load.pem" --key "$BL_TMP/pki/load.key" \
-			--id "$BL_PKI_LOAD_ID" --ca "$BL_TMP/pki/ca.pem" "$@"
-	fi
+	# shellcheck disable=SC2046  # no blanks in the paths (mktemp's)
+	set -- $(bl_load_auth) "$@"
 	ip netns exec "$BL_L" "$XLOAD" -n "$_n" -w "$BL_WINDOW" \
 		--ike "$BL_IKE" --esp "$BL_ESP" --src "$BL_SRC" --sockets 254 \
 		--ts "$BL_TS_POOL" --remote-ts "$BL_RESP_TS" --hold -1 --delete \
