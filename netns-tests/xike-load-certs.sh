@@ -95,6 +95,13 @@ wait_for 10 no_child_sas ||
 	fail "xiked still holds CHILD SAs after the DELETEs"
 say "20 SAs up and down with ECDSA (ours) and RSA (xiked's) certificates"
 
+# The JSON report names both sides' method.
+load json.out -n 2 --cert "$P/load.pem" --key "$P/load.key" --id load.test \
+	--ca "$P/root.pem" --json
+[ "$LOAD_RC" = 0 ] || fail "xike-load --json with certificates: exit $LOAD_RC"
+grep -q '"local_auth": "pubkey"' "$XK_DIR/json.out" && grep -q '"remote_auth": "pubkey"' "$XK_DIR/json.out" ||
+	fail "the JSON report does not name pubkey for both sides: $(cat "$XK_DIR/json.out")"
+
 # 2. xike-load trusts another CA: xiked's certificate is refused.
 load wrongca.out -n 3 --cert "$P/load.pem" --key "$P/load.key" --id load.test \
 	--ca "$P/other.pem"

@@ -1073,6 +1073,9 @@ static void report_json(const struct load *ld, const struct summary *s)
 	json_object_object_add(j, "port", json_object_new_int(o->remote.port));
 	json_object_object_add(j, "ike", json_object_new_string(o->ike_str));
 	json_object_object_add(j, "esp", json_object_new_string(o->esp_str));
+	/* How each side authenticated: "psk" or "pubkey" (a certificate). */
+	json_object_object_add(j, "local_auth", json_object_new_string(o->cred ? "pubkey" : "psk"));
+	json_object_object_add(j, "remote_auth", json_object_new_string(o->trust ? "pubkey" : "psk"));
 	json_object_object_add(j, "sockets", json_object_new_int64((int64_t)ld->n_slots));
 	json_object_object_add(j, "addresses", json_object_new_int64((int64_t)ld->n_src_addrs));
 	json_object_object_add(j, "window", json_object_new_int64(o->window));
