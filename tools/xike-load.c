@@ -1284,7 +1284,7 @@ static void check_id_pattern(struct opts *o)
 
 /*
  * A key, certificate or CA file, whole (at most IKE_CRED_BLOB_MAX bytes).
- * The caller wipes and frees it: it may hold a private key.
+ * The caller frees it, and wipes it first if it holds a private key.
  */
 static uint8_t *read_blob(const char *opt, const char *path, size_t *len)
 {
