@@ -99,7 +99,7 @@ say "20 SAs up and down with ECDSA (ours) and RSA (xiked's) certificates"
 load json.out -n 2 --cert "$P/load.pem" --key "$P/load.key" --id load.test \
 	--ca "$P/root.pem" --json
 [ "$LOAD_RC" = 0 ] || fail "xike-load --json with certificates: exit $LOAD_RC"
-grep -q '"local_auth": "pubkey"' "$XK_DIR/json.out" && grep -q '"remote_auth": "pubkey"' "$XK_DIR/json.out" ||
+grep -Eq '"local_auth": ?"pubkey"' "$XK_DIR/json.out" && grep -Eq '"remote_auth": ?"pubkey"' "$XK_DIR/json.out" ||
 	fail "the JSON report does not name pubkey for both sides: $(cat "$XK_DIR/json.out")"
 
 # 2. xike-load trusts another CA: xiked's certificate is refused.
