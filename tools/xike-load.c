@@ -1324,6 +1324,7 @@ static void load_credentials(struct opts *o)
 		const uint8_t *der;
 		struct ike_cert *own;
 		struct ike_id id;
+		bool bad_id;
 
 		blob = read_blob("--key", o->key_file, &len);
 		err = ike_cred_new(blob, len, &o->cred, &why);
@@ -1339,10 +1340,11 @@ static void load_credentials(struct opts *o)
 		own = der ? ike_cert_parse(der, len, &why) : NULL;
 		if (!own)
 			die("--cert %s: %s", o->cert_file, der && why ? why : "no certificate");
-		if (make_id(o->id_pat, o->first, &id) < 0 || ike_cert_has_id(own, &id) < 0)
+		bad_id = make_id(o->id_pat, o->first, &id) < 0 || ike_cert_has_id(own, &id) < 0;
+		ike_cert_free(own);
+		if (bad_id)
 			die("--id %s is not an identity of the certificate in %s (its "
 			    "subjectAltNames, or its subject DN)", o->id_pat, o->cert_file);
-		ike_cert_free(own);
 	}
 	if (o->ca_file) {
 		o->trust = ike_trust_new();
