@@ -28,6 +28,17 @@
 # for SA i) <-> 10.2.0.1/32, so that no two SAs share a policy.  Suite
 # aes128gcm16-prfsha256-x25519 / aes128gcm16, PSK.
 #
+# --auth ecdsa-p256|rsa2048|rsa3072 (BL_AUTH; default psk): both sides sign
+# instead, with certificates of a PKI made for the run (bl_pki, in
+# $BL_TMP/pki): a CA and two end-entity certificates it signs, all with keys
+# of that type (subjectAltName DNS:resp.bench.test for the responder,
+# DNS:load.bench.test for xike-load, which every SA uses as its identity).
+# Each side sends its certificate and trusts the CA; no CRL, no OCSP.
+# Since every SA has the same identity, neither responder may act on
+# INITIAL_CONTACT: xiked has no remote-id (it then ignores it), charon has
+# unique = never.  charon loads pem, pkcs1, pkcs8, x509 and constraints
+# besides its PSK plugins.
+#
 # The daemons' settings beyond that (both written out by bl_xiked_conf and
 # bl_charon_start):
 #   xiked:  log-level = warning; install-routes = no (the soft backend
@@ -47,10 +58,12 @@
 #           (install_routes = no, like xiked there).
 #
 # Helpers:
-#   bl_setup NAME ARGS...   parse --uml/--host/--inside and --threads LIST
-#                           (BL_THREADS_LIST), find the build, re-run
-#                           inside UML when asked (does not return then)
-#   bl_topology             the two namespaces
+#   bl_setup NAME ARGS...   parse --uml/--host/--inside, --threads LIST
+#                           (BL_THREADS_LIST) and --auth (BL_AUTH), find
+#                           the build, re-run inside UML when asked (does
+#                           not return then)
+#   bl_topology             the two namespaces (and bl_pki unless psk)
+#   bl_pki                  the run's CA and certificates, for BL_AUTH
 #   bl_xiked_start [CONF]   xiked in $BL_R with bl_xiked_conf, or CONF; sets
 #                           XIKED_PID; BL_THREADS, if set, is its threads =
 #   bl_xiked_stop
@@ -60,6 +73,7 @@
 #                           two DoS settings above (empty: charon's defaults)
 #   bl_charon_stop
 #   sw CMD ARGS...          swanctl against it
+#   bl_load_auth            xike-load's authentication options (BL_AUTH)
 #   bl_load_start N ARGS... xike-load in $BL_L in the background, holding its
 #                           SAs (--hold -1, --delete); sets LOAD_PID, LOAD_OUT
 #   bl_load_wait_ready SECS wait until its opening is over
@@ -69,6 +83,7 @@
 #   bl_rss PID              resident set size, kB
 #   bl_now                  seconds since the epoch with nanoseconds
 #   bl_x25519               X25519 derive operations/s on one core
+#   bl_sig_speed            "SIGN/S VERIFY/S" of BL_AUTH's key type, one core
 #   rep_get FILE WHAT       fields of xike-load's text report
 
 BL_PSK=0x62656e63682d70736b2d30313233343536373839
@@ -131,6 +146,21 @@ bl_x25519() {
 		awk '/X25519/ { v = $NF } END { print v + 0 }'
 }
 
+# bl_sig_speed: `openssl speed` signatures and verifications per second on
+# one core for BL_AUTH's key type ("0 0" for psk).  RSA is timed with
+# PKCS#1 v1.5 padding; RSASSA-PSS (what xiked signs) costs the same modular
+# exponentiation plus a few hashes.
+bl_sig_speed() {
+	case $BL_AUTH in
+	ecdsa-p256) _alg=ecdsap256 _pat='ecdsa \\(nistp256\\)' ;;
+	rsa2048) _alg=rsa2048 _pat='^rsa 2048 bits' ;;
+	rsa3072) _alg=rsa3072 _pat='^rsa 3072 bits' ;;
+	*) echo "0 0"; return ;;
+	esac
+	openssl speed -seconds 2 "$_alg" 2>/dev/null |
+		awk -v pat="$_pat" '$0 ~ pat { s = $(NF - 1); v = $NF } END { print s + 0, v + 0 }'
+}
+
 # ---- setup: where to run ----
 
 # bl_soft_works: can xiked run with backend = soft here (host kernel)?
@@ -166,6 +196,7 @@ bl_setup() {
 	BL_INSIDE=0
 	BL_ARGS=
 	BL_THREADS_LIST=
+	BL_AUTH=psk
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--uml) BL_WHERE=uml ;;
@@ -174,6 +205,13 @@ bl_setup() {
 		--threads)
 			[ $# -ge 2 ] || bl_die "--threads needs a list, e.g. 1,2"
 			BL_THREADS_LIST=$2
+			shift ;;
+		--auth)
+			[ $# -ge 2 ] || bl_die "--auth needs psk, ecdsa-p256, rsa2048 or rsa3072"
+			case $2 in
+			psk|ecdsa-p256|rsa2048|rsa3072) BL_AUTH=$2 ;;
+			*) bl_die "--auth: $2 is not psk, ecdsa-p256, rsa2048 or rsa3072" ;;
+			esac
 			shift ;;
 		-h|--help) bl_usage; exit 0 ;;
 		-*) bl_usage >&2; exit 2 ;;
@@ -223,7 +261,7 @@ bl_setup() {
 		# shellcheck disable=SC2086
 		exec "$BL_TOP/netns-tests/uml-run" --mem "${BL_UML_MEM:-2048}" \
 			--timeout "${BL_UML_TIMEOUT:-3600}" "$0" --inside \
-			${BL_THREADS_LIST:+--threads "$BL_THREADS_LIST"} $BL_ARGS
+			${BL_THREADS_LIST:+--threads "$BL_THREADS_LIST"} --auth "$BL_AUTH" $BL_ARGS
 	fi
 	BL_HAVE_CHARON=1
 	if [ ! -x "$CHARON" ] || ! command -v swanctl >/dev/null; then
@@ -288,9 +326,78 @@ bl_topology() {
 	ip -n "$BL_R" addr add "$BL_RESP_TS" dev lo
 	# A neighbour entry each way before the first burst.
 	ip netns exec "$BL_L" ping -c 1 -W 2 "$BL_RESP_IP" >/dev/null || bl_die "the veth does not work"
+	[ "$BL_AUTH" = psk ] || bl_pki
+}
+
+# ---- certificates ----
+
+BL_PKI_RESP_ID=resp.bench.test
+BL_PKI_LOAD_ID=load.bench.test
+
+# bl_pki_key FILE: a private key of BL_AUTH's type, readable by its owner
+# and xiked's group only (xiked refuses keys others may read).
+bl_pki_key() {
+	_f=$1
+	case $BL_AUTH in
+	ecdsa-p256) set -- -algorithm EC -pkeyopt ec_paramgen_curve:P-256 ;;
+	rsa2048) set -- -algorithm RSA -pkeyopt rsa_keygen_bits:2048 ;;
+	rsa3072) set -- -algorithm RSA -pkeyopt rsa_keygen_bits:3072 ;;
+	esac
+	(umask 077 && openssl genpkey "$@" -out "$_f" 2>/dev/null) || bl_die "openssl genpkey $*"
+	if getent group xike >/dev/null; then
+		chgrp xike "$_f" && chmod 0640 "$_f"
+	fi
+}
+
+# bl_pki_ee NAME ID SERIAL: an end-entity certificate for ID (a DNS
+# subjectAltName), signed by the run's CA, valid for 30 days.
+bl_pki_ee() {
+	_p=$BL_TMP/pki
+	bl_pki_key "$_p/$1.key"
+	printf '%s\n' "basicConstraints = critical, CA:FALSE" \
+		"keyUsage = critical, digitalSignature" \
+		"subjectAltName = DNS:$2" >"$_p/$1.ext"
+	openssl req -new -key "$_p/$1.key" -subj "/O=xike bench/CN=$2" \
+		-out "$_p/$1.csr" 2>/dev/null || bl_die "openssl req ($1)"
+	openssl x509 -req -sha256 -days 30 -in "$_p/$1.csr" -CA "$_p/ca.pem" \
+		-CAkey "$_p/ca.key" -set_serial "$3" -extfile "$_p/$1.ext" \
+		-out "$_p/$1.pem" 2>/dev/null || bl_die "openssl x509 ($1)"
+}
+
+# bl_pki: $BL_TMP/pki/{ca,resp,load}.{key,pem}, all keys of BL_AUTH's type.
+bl_pki() {
+	_p=$BL_TMP/pki
+	mkdir -p "$_p"
+	if getent group xike >/dev/null; then
+		chgrp xike "$_p" && chmod 0750 "$_p"
+	fi
+	bl_pki_key "$_p/ca.key"
+	openssl req -new -x509 -sha256 -days 30 -key "$_p/ca.key" \
+		-subj "/O=xike bench/CN=xike bench CA" \
+		-addext "basicConstraints = critical, CA:TRUE" \
+		-addext "keyUsage = critical, keyCertSign, cRLSign" \
+		-out "$_p/ca.pem" 2>/dev/null || bl_die "openssl req (CA)"
+	bl_pki_ee resp "$BL_PKI_RESP_ID" 2
+	bl_pki_ee load "$BL_PKI_LOAD_ID" 3
 }
 
 # ---- xiked ----
+
+# bl_xiked_auth: the connection's authentication keys for BL_AUTH.
+bl_xiked_auth() {
+	if [ "$BL_AUTH" = psk ]; then
+		echo "psk = $BL_PSK"
+		return
+	fi
+	cat <<EOF
+local-id = $BL_PKI_RESP_ID
+auth = pubkey
+cert = $BL_TMP/pki/resp.pem
+key = $BL_TMP/pki/resp.key
+remote-auth = pubkey
+ca = $BL_TMP/pki/ca.pem
+EOF
+}
 
 # bl_xiked_conf: the global section and the one connection every SA uses.
 bl_xiked_conf() {
@@ -306,7 +413,7 @@ ${BL_THREADS:+threads = $BL_THREADS}
 [conn load]
 local = $BL_RESP_IP
 remote = %any
-psk = $BL_PSK
+$(bl_xiked_auth)
 ike = $BL_IKE
 esp = $BL_ESP
 mode = tunnel
@@ -363,19 +470,32 @@ sw() {
 		swanctl "$_cmd" --uri "unix://$BL_TMP/charon/charon.vici" "$@"
 }
 
-# bl_charon_conf_swanctl: the connection "load", the mirror of xiked's.
+# bl_charon_swanctl: the connection "load", the mirror of xiked's.
 bl_charon_swanctl() {
+	if [ "$BL_AUTH" = psk ]; then
+		_local="auth = psk"
+		_remote="auth = psk"
+		_unique=
+	else
+		_local="auth = pubkey
+			certs = $BL_TMP/pki/resp.pem
+			id = $BL_PKI_RESP_ID"
+		_remote="auth = pubkey
+			cacerts = $BL_TMP/pki/ca.pem"
+		_unique="unique = never"
+	fi
 	cat <<EOF
 connections {
 	load {
 		local_addrs = $BL_RESP_IP
 		remote_addrs = %any
 		proposals = $BL_IKE
+		$_unique
 		local {
-			auth = psk
+			$_local
 		}
 		remote {
-			auth = psk
+			$_remote
 		}
 		children {
 			c {
@@ -408,6 +528,9 @@ bl_charon_start() {
 		_plugins="random nonce openssl kdf kernel-libipsec kernel-netlink socket-default vici"
 		_routes=yes
 	fi
+	# Certificates: PEM files, keys in PKCS#1/SEC1 or PKCS#8, X.509 and its
+	# chain checks (basic constraints, name constraints).
+	[ "$BL_AUTH" = psk ] || _plugins="$_plugins pem pkcs1 pkcs8 x509 constraints"
 	# BL_CHARON_DOS: the DoS settings instead of these (empty: charon's defaults).
 	_dos=${BL_CHARON_DOS-"cookie_threshold = 30
 	block_threshold = 1000"}
@@ -446,6 +569,11 @@ EOF
 	else
 		bl_charon_swanctl >"$_d/swanctl.conf"
 	fi
+	# swanctl --load-all loads private keys from private/ beside its file.
+	if [ "$BL_AUTH" != psk ]; then
+		mkdir -p "$_d/private"
+		cp "$BL_TMP/pki/resp.key" "$_d/private/resp.key"
+	fi
 	ip netns exec "$BL_R" env STRONGSWAN_CONF="$_d/strongswan.conf" \
 		unshare -m sh -c "mount -t tmpfs -o mode=0755 tmpfs /run && exec $CHARON" \
 		>"$_d/charon.stderr" 2>&1 &
@@ -480,13 +608,25 @@ charon_ike_sas() {
 
 # ---- xike-load ----
 
+# bl_load_auth: xike-load's options for BL_AUTH.
+bl_load_auth() {
+	if [ "$BL_AUTH" = psk ]; then
+		echo "--psk $BL_PSK"
+	else
+		echo "--cert $BL_TMP/pki/load.pem --key $BL_TMP/pki/load.key" \
+			"--id $BL_PKI_LOAD_ID --ca $BL_TMP/pki/ca.pem"
+	fi
+}
+
 # bl_load_start N [ARGS...]: open N IKE SAs, hold them until bl_load_finish.
 bl_load_start() {
 	_n=$1
 	shift
 	LOAD_OUT=$BL_TMP/load.out
 	rm -f "$BL_TMP/ready"
-	ip netns exec "$BL_L" "$XLOAD" -n "$_n" -w "$BL_WINDOW" --psk "$BL_PSK" \
+	# shellcheck disable=SC2046  # no blanks in the paths (mktemp's)
+	set -- $(bl_load_auth) "$@"
+	ip netns exec "$BL_L" "$XLOAD" -n "$_n" -w "$BL_WINDOW" \
 		--ike "$BL_IKE" --esp "$BL_ESP" --src "$BL_SRC" --sockets 254 \
 		--ts "$BL_TS_POOL" --remote-ts "$BL_RESP_TS" --hold -1 --delete \
 		--timeout "${BL_LOAD_TIMEOUT:-600}" --ready-file "$BL_TMP/ready" \

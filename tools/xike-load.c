@@ -47,6 +47,7 @@
 #include <sys/resource.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -54,6 +55,7 @@
 #include "common/sa.h"
 #include "common/secret.h"
 #include "common/sockaddr.h"
+#include "ike/cert.h"
 #include "ike/ike.h"
 #include "ike/ikev2.h"
 
@@ -81,8 +83,15 @@ struct opts {
 	int n_ike, n_esp;
 	uint8_t psk[IKE_PSK_MAX];
 	size_t psk_len;
+	/*
+	 * Certificates: with cred we sign (local PUBKEY), with trust the
+	 * responder must (remote PUBKEY); each side without one uses the PSK.
+	 */
+	const char *cert_file, *key_file, *ca_file;
+	struct ike_cred *cred;
+	struct ike_trust *trust;
 	const char *id_pat;
-	bool id_has_index;
+	bool have_id, id_has_index;
 	struct ike_id remote_id;
 	bool have_ts;
 	struct xk_ts ts_pool;
@@ -596,8 +605,12 @@ static int start_one(struct load *ld)
 		.name = name,
 		.local = s->local,
 		.remote = o->remote,
+		.local_auth = o->cred ? IKE_AUTH_PUBKEY : IKE_AUTH_PSK,
+		.remote_auth = o->trust ? IKE_AUTH_PUBKEY : IKE_AUTH_PSK,
 		.psk = o->psk,
 		.psk_len = o->psk_len,
+		.cred = o->cred,
+		.trust = o->trust,
 		.ike = o->ike,
 		.n_ike = (size_t)o->n_ike,
 		.esp = o->esp,
@@ -1009,6 +1022,8 @@ static void report_text(const struct load *ld, const struct summary *s)
 		snprintf(buf, sizeof(buf), "unlimited");
 	printf("  ike %s, esp %s, %s mode, window %u, rate %s\n", o->ike_str, o->esp_str,
 	       o->mode == XK_MODE_TUNNEL ? "tunnel" : "transport", o->window, buf);
+	printf("  auth: we %s, the responder %s\n", o->cred ? "sign (certificate)" : "use the PSK",
+	       o->trust ? "signs (certificate checked against --ca)" : "uses the PSK");
 	printf("established  %llu of %llu in %.3f s: %.1f handshakes/s\n",
 	       (unsigned long long)ld->up, (unsigned long long)ld->started, s->open_s, s->rate);
 	printf("latency ms   p50 %.2f  p90 %.2f  p99 %.2f  max %.2f  (IKE_SA_INIT sent to CHILD_SA "
@@ -1058,6 +1073,9 @@ static void report_json(const struct load *ld, const struct summary *s)
 	json_object_object_add(j, "port", json_object_new_int(o->remote.port));
 	json_object_object_add(j, "ike", json_object_new_string(o->ike_str));
 	json_object_object_add(j, "esp", json_object_new_string(o->esp_str));
+	/* How each side authenticated: "psk" or "pubkey" (a certificate). */
+	json_object_object_add(j, "local_auth", json_object_new_string(o->cred ? "pubkey" : "psk"));
+	json_object_object_add(j, "remote_auth", json_object_new_string(o->trust ? "pubkey" : "psk"));
 	json_object_object_add(j, "sockets", json_object_new_int64((int64_t)ld->n_slots));
 	json_object_object_add(j, "addresses", json_object_new_int64((int64_t)ld->n_src_addrs));
 	json_object_object_add(j, "window", json_object_new_int64(o->window));
@@ -1112,6 +1130,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: " PROG " [OPTIONS] --psk SECRET RESPONDER\n"
+"       " PROG " [OPTIONS] --cert FILE --key FILE --id ID --ca FILE RESPONDER\n"
 "\n"
 "Open N IKE SAs, each with one CHILD_SA, against the IKEv2 responder at the\n"
 "address RESPONDER (xiked, strongSwan's charon, any RFC 7296 peer), and report\n"
@@ -1135,11 +1154,26 @@ static void usage(FILE *f)
 "      --ike PROPOSALS  IKE proposals, strongSwan syntax (default\n"
 "                       aes128gcm16-prfsha256-x25519)\n"
 "      --esp PROPOSALS  ESP proposals (default aes128gcm16)\n"
-"      --psk SECRET     pre-shared key; 0x... is hex (required)\n"
+	);
+	/* In parts: C11 promises string literals of 4095 characters only. */
+	fprintf(f,
+"      --psk SECRET     pre-shared key; 0x... is hex (required unless --cert\n"
+"                       and --ca are both given)\n"
+"      --cert FILE      sign with a certificate instead of the PSK: our\n"
+"                       certificate (PEM or DER), then any intermediate CA\n"
+"                       certificates (PEM, same file), sent in CERT payloads;\n"
+"                       needs --key and --id (an identity the certificate\n"
+"                       carries, the same for every SA)\n"
+"      --key FILE       the private key of --cert (PEM or DER, not encrypted)\n"
+"      --ca FILE        the responder must sign with a certificate that chains\n"
+"                       to a CA certificate of FILE (PEM, several allowed)\n"
+"                       instead of using the PSK\n"
 "      --id PATTERN     our identity; %%d is the SA's index (default\n"
 "                       load-%%d@xike.test).  Give every SA its own: an SA\n"
 "                       sends INITIAL_CONTACT, and a responder drops older SAs\n"
-"                       of the same identity\n"
+"                       of the same identity.  With --cert: one identity of\n"
+"                       the certificate, no %%d (the responder must then not\n"
+"                       act on INITIAL_CONTACT for it)\n"
 "      --remote-id ID   the responder's identity to insist on (default: any)\n"
 "      --ts CIDR        inner address pool: SA i proposes host i of CIDR as its\n"
 "                       local selector (default: our own address, the same for\n"
@@ -1248,8 +1282,84 @@ static void check_id_pattern(struct opts *o)
 		die("--id: '%s' does not make an identity", o->id_pat);
 }
 
+/*
+ * A key, certificate or CA file, whole (at most IKE_CRED_BLOB_MAX bytes).
+ * The caller frees it, and wipes it first if it holds a private key.
+ */
+static uint8_t *read_blob(const char *opt, const char *path, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		die("%s %s: %s", opt, path, strerror(errno));
+	if (fstat(fileno(f), &st) < 0 || !S_ISREG(st.st_mode))
+		die("%s %s: not a regular file", opt, path);
+	if (st.st_size <= 0 || (uint64_t)st.st_size > IKE_CRED_BLOB_MAX)
+		die("%s %s: empty, or larger than %u bytes", opt, path, IKE_CRED_BLOB_MAX);
+	buf = malloc((size_t)st.st_size);
+	if (!buf)
+		die("out of memory");
+	*len = fread(buf, 1, (size_t)st.st_size, f);
+	if (*len != (size_t)st.st_size)
+		die("%s %s: cannot read it", opt, path);
+	fclose(f);
+	return buf;
+}
+
+/*
+ * Our key and certificate (--key, --cert) and the responder's CAs (--ca),
+ * as the engine takes them.  Our identity must be in our certificate, or
+ * every responder refuses every SA: say so now, not N times later.
+ */
+static void load_credentials(struct opts *o)
+{
+	const char *why = NULL;
+	uint8_t *blob;
+	size_t len;
+	int err;
+
+	if (o->key_file) {
+		const uint8_t *der;
+		struct ike_cert *own;
+		struct ike_id id;
+		bool bad_id;
+
+		blob = read_blob("--key", o->key_file, &len);
+		err = ike_cred_new(blob, len, &o->cred, &why);
+		xk_free_secret(blob, len);
+		if (err < 0)
+			die("--key %s: %s", o->key_file, why ? why : strerror(-err));
+		blob = read_blob("--cert", o->cert_file, &len);
+		err = ike_cred_add_certs(o->cred, blob, len, &why);
+		free(blob);
+		if (err < 0)
+			die("--cert %s: %s", o->cert_file, why ? why : strerror(-err));
+		der = ike_cred_cert(o->cred, 0, &len);
+		own = der ? ike_cert_parse(der, len, &why) : NULL;
+		if (!own)
+			die("--cert %s: %s", o->cert_file, der && why ? why : "no certificate");
+		bad_id = make_id(o->id_pat, o->first, &id) < 0 || ike_cert_has_id(own, &id) < 0;
+		ike_cert_free(own);
+		if (bad_id)
+			die("--id %s is not an identity of the certificate in %s (its "
+			    "subjectAltNames, or its subject DN)", o->id_pat, o->cert_file);
+	}
+	if (o->ca_file) {
+		o->trust = ike_trust_new();
+		if (!o->trust)
+			die("out of memory");
+		blob = read_blob("--ca", o->ca_file, &len);
+		err = ike_trust_add_ca(o->trust, blob, len, &why);
+		free(blob);
+		if (err < 0)
+			die("--ca %s: %s", o->ca_file, why ? why : strerror(-err));
+	}
+}
+
 enum {
-	O_SPORT = 256, O_SRC, O_IKE, O_ESP, O_PSK, O_ID, O_REMOTE_ID, O_TS, O_REMOTE_TS, O_MODE,
+	O_SPORT = 256, O_SRC, O_IKE, O_ESP, O_PSK, O_CERT, O_KEY, O_CA, O_ID, O_REMOTE_ID, O_TS, O_REMOTE_TS, O_MODE,
 	O_FIRST, O_HOLD, O_TIMEOUT, O_RETRANSMIT, O_TRIES, O_READY, O_JSON,
 };
 
@@ -1266,6 +1376,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "ike", required_argument, NULL, O_IKE },
 		{ "esp", required_argument, NULL, O_ESP },
 		{ "psk", required_argument, NULL, O_PSK },
+		{ "cert", required_argument, NULL, O_CERT },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "ca", required_argument, NULL, O_CA },
 		{ "id", required_argument, NULL, O_ID },
 		{ "remote-id", required_argument, NULL, O_REMOTE_ID },
 		{ "ts", required_argument, NULL, O_TS },
@@ -1322,7 +1435,13 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case O_IKE: o->ike_str = optarg; break;
 		case O_ESP: o->esp_str = optarg; break;
 		case O_PSK: parse_psk(o, optarg); break;
-		case O_ID: o->id_pat = optarg; break;
+		case O_CERT: o->cert_file = optarg; break;
+		case O_KEY: o->key_file = optarg; break;
+		case O_CA: o->ca_file = optarg; break;
+		case O_ID:
+			o->id_pat = optarg;
+			o->have_id = true;
+			break;
 		case O_REMOTE_ID:
 			if (ike_id_parse(optarg, &o->remote_id) < 0)
 				die("--remote-id: '%s' is not an identity", optarg);
@@ -1370,8 +1489,13 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	if (xk_addr_parse(argv[optind], &o->remote) < 0)
 		die("'%s' is not an IP address", argv[optind]);
 	o->remote.port = port ? (uint16_t)parse_num("--port", port, 1, 65535) : 500;
-	if (!o->psk_len)
-		die("--psk is required");
+	if (!o->cert_file != !o->key_file)
+		die("--cert and --key go together");
+	if (o->cert_file && !o->have_id)
+		die("--cert needs --id: an identity the certificate carries (a subjectAltName, "
+		    "or its subject DN)");
+	if (!o->psk_len && !(o->cert_file && o->ca_file))
+		die("--psk is required (unless --cert and --ca are both given)");
 	if (o->have_src && o->src.family != o->remote.family)
 		die("--src and the responder are of different address families");
 	if (!have_sockets && o->sockets > o->count)
@@ -1387,6 +1511,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 	if (o->n_esp < 0)
 		die("--esp: %s", err);
 	check_id_pattern(o);
+	if (o->cert_file && o->id_has_index)
+		die("--id: with --cert every SA sends an identity of the certificate: no %%d");
+	load_credentials(o);
 	if (o->have_ts && (pool_size(&o->ts_pool) < o->count ||
 			   pool_size(&o->ts_pool) - o->count < o->first))
 		die("--ts: the pool has %llu addresses, %llu SAs from index %llu need more",
@@ -1407,7 +1534,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		}
 		free(copy);
 	}
-	if (o->count > 1 && !o->id_has_index && !o->quiet)
+	if (o->count > 1 && o->cred && !o->quiet)
+		fprintf(stderr, PROG ": note: every SA has the certificate's identity '%s': the "
+				"responder must not drop older SAs on INITIAL_CONTACT (xiked: no "
+				"remote-id; charon: unique = never)\n", o->id_pat);
+	else if (o->count > 1 && !o->id_has_index && !o->quiet)
 		fprintf(stderr, PROG ": warning: every SA has the identity '%s' (no %%d): a "
 				"responder may take each INITIAL_CONTACT as a restart and drop the "
 				"others\n", o->id_pat);
@@ -1465,6 +1596,11 @@ int main(int argc, char **argv)
 	close_slots(&ld);
 	close(ld.ep);
 	xk_wipe(ld.o.psk, sizeof(ld.o.psk));
+	/* The engines let go of theirs in close_slots(); this is the last. */
+	if (ld.o.cred)
+		ike_cred_free(ld.o.cred);
+	if (ld.o.trust)
+		ike_trust_free(ld.o.trust);
 	free(ld.recs);
 	return rc;
 }
