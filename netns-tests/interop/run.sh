@@ -90,7 +90,9 @@
 #   CHARON_SIGN charon's local auth (default pubkey)
 #   REFUSER     xike | charon: who refuses a failure case (default: the
 #               responder), so whose log has the notify as sent
-#   hooks: case_prepare (both daemons loaded, nothing initiated),
+#   hooks: case_setup (before either daemon has the run's configuration:
+#          devices the configuration names), case_prepare (both daemons
+#          loaded, nothing initiated),
 #          case_checks (the SAs are up and carried traffic; for ike-fail:
 #          the failure was checked)
 #
@@ -1012,7 +1014,7 @@ case_defaults() {
 	CERT_KEY='' XIKE_CERT_KEY='' CHARON_CERT_KEY='' CA_KEY='' XIKE_AUTH='' CHARON_AUTH=''
 	CERT_ID=fqdn CERT_CHAIN=direct XIKE_ISSUER=ca CHARON_ISSUER=ca REVOKED=''
 	XIKE_ID='' CHARON_ID='' CHARON_SIGN='' CHARON_LOCAL_EXTRA='' REFUSER=''
-	unset -f case_prepare case_checks 2>/dev/null || true
+	unset -f case_setup case_prepare case_checks 2>/dev/null || true
 }
 
 # shellcheck disable=SC2034  # XIKE_IN1 and the like are for the cases
@@ -1156,6 +1158,9 @@ run_case() {
 	# works on peer 1 ($NS1): make that xiked's namespace.
 	share_plan "$file"
 	at_exit shared_keep_logs
+	if command -v case_setup >/dev/null 2>&1; then
+		case_setup
+	fi
 	stage "starting both daemons"
 	if [ "$SHARE_CH" = 1 ]; then
 		shared_charon
