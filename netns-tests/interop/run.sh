@@ -883,6 +883,19 @@ share_plan() {
 	fi
 }
 
+# shared_prune: before either daemon starts, the shared ones this run will
+# not use go, so that neither holds the IKE ports in a namespace where the
+# other starts now (xiked behind the NAT in the last run, charon there now).
+shared_prune() {
+	CH_KEY="$CHARON_NS|$CHARON_PLUGINS|$STRONGSWAN_EXTRA|$CHARON_PLUGIN_CONF"
+	if [ "$SHARE_CH" != 1 ] || [ "$(shared_key ch)" != "$CH_KEY" ]; then
+		shared_stop ch
+	fi
+	if [ "$SHARE_XK" != 1 ] || [ "$(shared_key xk)" != "$XIKE_NS" ]; then
+		shared_stop xk
+	fi
+}
+
 # shared_alive ch|xk: the shared daemon runs (and is no zombie).  No
 # process: each costs a tenth of a second or more in the guest.
 shared_alive() {
@@ -918,7 +931,7 @@ shared_stop() {
 # started in the same namespace with the same strongswan.conf, else
 # started), seen from $XK_DIR/charon.
 shared_charon() {
-	_key="$CHARON_NS|$CHARON_PLUGINS|$STRONGSWAN_EXTRA|$CHARON_PLUGIN_CONF"
+	_key=$CH_KEY
 	if shared_alive ch && [ "$(shared_key ch)" = "$_key" ]; then
 		: >"$SHARED/charon/charon.log"
 		CH_REUSED=1
@@ -1157,6 +1170,7 @@ run_case() {
 	# charon starts first and comes up while xiked does.  xiked-lib.sh
 	# works on peer 1 ($NS1): make that xiked's namespace.
 	share_plan "$file"
+	shared_prune
 	at_exit shared_keep_logs
 	if command -v case_setup >/dev/null 2>&1; then
 		case_setup
