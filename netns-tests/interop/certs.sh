@@ -186,7 +186,10 @@ certs_setup() {
 	else
 		_xid=${XIKE_ID:-xike.test} _cid=${CHARON_ID:-charon.test}
 	fi
-	CHARON_PLUGINS="$CHARON_PLUGINS pem pkcs1 pkcs8 x509 constraints revocation"
+	case " $CHARON_PLUGINS " in
+	*" x509 "*) ;;
+	*) CHARON_PLUGINS="$CHARON_PLUGINS pem pkcs1 pkcs8 x509 constraints revocation" ;;
+	esac
 	XIKE_EXTRA="$XIKE_EXTRA
 auth = $XIKE_AUTH
 remote-auth = $CHARON_AUTH"

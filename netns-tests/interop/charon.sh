@@ -114,7 +114,9 @@ sw() {
 charon_load() {
 	# --file: swanctl also scans the credential dirs beside it (absent here,
 	# so it complains); the output goes to a file, the status counts.
-	if ! sw --load-all --noprompt --file "$CH_DIR/swanctl.conf" >"$CH_DIR/load.out" 2>&1; then
+	# --clear: a charon that runs on from an earlier run forgets the
+	# credentials that run loaded.
+	if ! sw --load-all --clear --noprompt --file "$CH_DIR/swanctl.conf" >"$CH_DIR/load.out" 2>&1; then
 		cat "$CH_DIR/load.out" >&2
 		fail "swanctl --load-all refused $CH_DIR/swanctl.conf"
 	fi

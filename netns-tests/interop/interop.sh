@@ -95,8 +95,29 @@ for name in ${INTEROP_IMPORT_CASES:-}; do
 		case $r in "$name".x[ir]) runs="$runs $name@import.${r##*.}" ;; esac
 	done
 done
+# Each run's group: runs of one group can share a guest's daemons (run.sh,
+# "daemons shared by the runs of a guest"; the tests there decide, these
+# only order).  A guest runs its share group by group, so that its charon
+# and xiked start again once a group rather than at every change: first
+# the runs with daemons of their own (kill, restart, counters), then NAT
+# (a daemon in the other namespace) by role, then each strongswan.conf of
+# its own, then certificates (their own xiked), then the rest.
+group_of() {
+	_f=$here/cases/${1%@import}.case
+	if grep -Eq 'xiked_kill|xiked_restart|charon_kill|charon_restart|kernel_flush|xstat' "$_f"; then
+		echo 0-own
+	elif grep -q '^NAT=yes' "$_f"; then
+		echo "1-nat-$2"
+	elif _x=$(grep '^STRONGSWAN_EXTRA=' "$_f"); then
+		echo "2-$(echo "$_x" | tr -c 'a-z0-9_\n' _)"
+	elif grep -Eq '^(CERT_KEY|XIKE_CERT_KEY|CHARON_CERT_KEY|XIKE_AUTH|CHARON_AUTH)=' "$_f"; then
+		echo 3-certs
+	else
+		echo 4-plain
+	fi
+}
 plan=$(
-	for r in $runs; do echo "$r"; done |
+	for r in $runs; do echo "$r $(group_of "${r%.*}" "${r##*.}")"; done |
 	awk -v jobs="$jobs" -v dflt="${INTEROP_DEFAULT_COST:-30}" -v costs="$here/costs" '
 		BEGIN {
 			while ((getline line < costs) > 0) {
@@ -104,7 +125,7 @@ plan=$(
 				cost[w[1] "." w[2]] = w[3]
 			}
 		}
-		{ n++; run[n] = $1; c[n] = ($1 in cost) ? cost[$1] : dflt }
+		{ n++; run[n] = $1; grp[$1] = $2; c[n] = ($1 in cost) ? cost[$1] : dflt }
 		END {
 			# longest first (a simple selection sort: n is small)
 			for (i = 1; i <= n; i++)
@@ -114,9 +135,22 @@ plan=$(
 				best = 1
 				for (g = 2; g <= jobs; g++) if (load[g] < load[best]) best = g
 				load[best] += c[i]
-				list[best] = list[best] " " run[i]
+				k[best]++
+				mine[best, k[best]] = run[i]
 			}
-			for (g = 1; g <= jobs; g++) printf "%d %d%s\n", g, load[g], list[g]
+			# each guest: its runs group by group, longest first in a group
+			for (g = 1; g <= jobs; g++) {
+				# (insertion sort: stable)
+				for (i = 2; i <= k[g]; i++) {
+					t = mine[g, i]
+					for (m = i; m > 1 && grp[mine[g, m - 1]] > grp[t]; m--)
+						mine[g, m] = mine[g, m - 1]
+					mine[g, m] = t
+				}
+				printf "%d %d", g, load[g]
+				for (i = 1; i <= k[g]; i++) printf " %s", mine[g, i]
+				printf "\n"
+			}
 		}')
 echo "$plan" | while read -r g load list; do
 	# shellcheck disable=SC2086

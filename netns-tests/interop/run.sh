@@ -90,7 +90,9 @@
 #   CHARON_SIGN charon's local auth (default pubkey)
 #   REFUSER     xike | charon: who refuses a failure case (default: the
 #               responder), so whose log has the notify as sent
-#   hooks: case_prepare (both daemons loaded, nothing initiated),
+#   hooks: case_setup (before either daemon has the run's configuration:
+#          devices the configuration names), case_prepare (both daemons
+#          loaded, nothing initiated),
 #          case_checks (the SAs are up and carried traffic; for ike-fail:
 #          the failure was checked)
 #
@@ -819,6 +821,178 @@ check_failure() {
 	echo "[$_test_name] check: nothing installed on either side"
 }
 
+# wait_for SECS CMD...: xiked-lib.sh's, with the clock read from
+# /proc/uptime instead of a `date` process each round.
+wait_for() {
+	_secs=$1
+	shift
+	uptime_now
+	_end=$(( ${UPTIME%.*} + _secs ))
+	while ! "$@" >/dev/null 2>&1; do
+		uptime_now
+		[ "${UPTIME%.*}" -ge "$_end" ] && return 1
+		sleep 0.2
+	done
+	return 0
+}
+
+# ---- daemons shared by the runs of a guest ------------------------------
+#
+# Starting charon and xiked costs 6-16 s a run inside User-Mode Linux, the
+# largest share of a plain run.  So, unless INTEROP_SHARE=0 (or in the host
+# mode, where it is off), the runs of a guest share one charon and one
+# xiked: each run loads its own swanctl.conf (swanctl --load-all --clear)
+# and its own xiked.conf (xikectl reload), and every run ends with the
+# check that nothing is left (check_clean: no kernel SA, no IPsec policy,
+# no IKE SA in either daemon), which fails the run if something is.  After a
+# run that did not pass, scrub kills both daemons, flushes the kernels, and
+# the next run starts new ones.  A daemon starts again when what it was
+# started with changes: its namespace (NAT puts the initiator into $NSIN),
+# charon's strongswan.conf (STRONGSWAN_EXTRA).  A run has its own daemons,
+# started and stopped as before the sharing, where sharing would change
+# what it tests (share_plan): a case that kills, restarts or flushes a
+# daemon (xiked_kill, xiked_restart, charon_kill, charon_restart,
+# kernel_flush), one that reads xiked's counters (xstat: they count since
+# the start), and for xiked a run with certificates (xiked re-reads its
+# files on reload as user xike, and the run's keys are root's).
+#
+# The shared daemons' files are in $SHARED (a tmpfs in the guest, not
+# under /run, which charon mounts over); each run
+# sees them under its own names ($XK_DIR/peer1.log, $CH_DIR/charon.log,
+# $CH_DIR/charon.vici, $CH_DIR/strongswan.conf are links there while it
+# runs), both logs are emptied as it starts (both daemons append) and copied
+# into the run's directory as it ends.
+SHARED=/tmp/xike-shared-$$
+if [ -n "$HOST" ]; then SHARE=${INTEROP_SHARE:-0}; else SHARE=${INTEROP_SHARE:-1}; fi
+# The shared charon has the certificate plugins from the start, so that a
+# run with certificates after one without needs no new charon.
+if [ "$SHARE" = 1 ]; then
+	CHARON_PLUGINS="$CHARON_PLUGINS pem pkcs1 pkcs8 x509 constraints revocation"
+fi
+
+# share_plan FILE: SHARE_CH / SHARE_XK say whether this run (its case
+# sourced) uses the shared charon / xiked.
+share_plan() {
+	SHARE_CH=$SHARE SHARE_XK=$SHARE
+	[ "$SHARE" = 1 ] || return 0
+	if grep -Eq 'xiked_kill|xiked_restart|charon_kill|charon_restart|kernel_flush|xstat' "$1"; then
+		SHARE_CH=0 SHARE_XK=0
+	fi
+	if [ "$XIKE_AUTH" = pubkey ] || [ "$CHARON_AUTH" = pubkey ]; then
+		SHARE_XK=0
+	fi
+}
+
+# shared_prune: before either daemon starts, the shared ones this run will
+# not use go, so that neither holds the IKE ports in a namespace where the
+# other starts now (xiked behind the NAT in the last run, charon there now).
+shared_prune() {
+	CH_KEY="$CHARON_NS|$CHARON_PLUGINS|$STRONGSWAN_EXTRA|$CHARON_PLUGIN_CONF"
+	if [ "$SHARE_CH" != 1 ] || [ "$(shared_key ch)" != "$CH_KEY" ]; then
+		shared_stop ch
+	fi
+	if [ "$SHARE_XK" != 1 ] || [ "$(shared_key xk)" != "$XIKE_NS" ]; then
+		shared_stop xk
+	fi
+}
+
+# shared_alive ch|xk: the shared daemon runs (and is no zombie).  No
+# process: each costs a tenth of a second or more in the guest.
+shared_alive() {
+	_sp=''
+	read -r _sp 2>/dev/null <"$SHARED/$1.pid" || return 1
+	[ -n "$_sp" ] || return 1
+	# /proc/PID/stat: pid (comm) state ...; the daemons' names hold no blank
+	read -r _ _ _st _ 2>/dev/null <"/proc/$_sp/stat" || return 1
+	[ "$_st" != Z ]
+}
+
+# shared_key ch|xk: what the shared daemon was started with
+shared_key() {
+	_sk=''
+	read -r _sk 2>/dev/null <"$SHARED/$1.key"
+	echo "$_sk"
+}
+
+# shared_stop ch|xk: the shared daemon goes (SIGKILL: it holds nothing by
+# now, every run that handed it on ended clean), its key with it.
+shared_stop() {
+	if shared_alive "$1"; then
+		kill -KILL "$(cat "$SHARED/$1.pid")" 2>/dev/null
+		wait_for 5 eval "! shared_alive $1" || fail "the shared daemon $1 does not end"
+	fi
+	rm -f "$SHARED/$1.pid" "$SHARED/$1.key"
+	if [ "$1" = xk ]; then
+		rm -f "/run/xike-test-$$-1.sock"
+	fi
+}
+
+# shared_charon: the guest's charon for this run (reused when it was
+# started in the same namespace with the same strongswan.conf, else
+# started), seen from $XK_DIR/charon.
+shared_charon() {
+	_key=$CH_KEY
+	if shared_alive ch && [ "$(shared_key ch)" = "$_key" ]; then
+		: >"$SHARED/charon/charon.log"
+		CH_REUSED=1
+	else
+		shared_stop ch
+		mkdir -p "$SHARED/charon"
+		: >"$SHARED/charon/charon.log"
+		charon_start "$CHARON_NS" "$SHARED/charon"
+		echo "$CH_PID" >"$SHARED/ch.pid"
+		echo "$_key" >"$SHARED/ch.key"
+		CH_REUSED=
+	fi
+	# Not this run's to stop (charon_stop does nothing without it).
+	CH_PID=
+	CH_DIR=$XK_DIR/charon
+	mkdir -p "$CH_DIR"
+	ln -sfn "$SHARED/charon/strongswan.conf" "$SHARED/charon/charon.vici" \
+		"$SHARED/charon/charon.log" "$CH_DIR/"
+}
+
+# shared_xiked: the guest's xiked for this run, with the configuration on
+# stdin (reloaded when the daemon runs in the run's namespace, else
+# started with it).
+shared_xiked() {
+	cat >"$SHARED/xiked.conf" || fail "cannot write xiked's configuration"
+	: >"$SHARED/xiked.log"
+	if shared_alive xk && [ "$(shared_key xk)" = "$XIKE_NS" ]; then
+		XK_REUSED=1
+		if ! xctl reload >"$XK_DIR/reload.out" 2>&1; then
+			cat "$XK_DIR/reload.out"
+			fail "xikectl reload refused the run's configuration"
+		fi
+	else
+		XK_REUSED=
+		shared_stop xk
+		ip netns exec "$XIKE_NS" "$XIKED" -c "$SHARED/xiked.conf" >>"$SHARED/xiked.log" 2>&1 &
+		echo $! >"$SHARED/xk.pid"
+		echo "$XIKE_NS" >"$SHARED/xk.key"
+		wait_for 60 xctl status || { cat "$SHARED/xiked.log"; fail "xiked did not start"; }
+	fi
+	read -r _sp <"$SHARED/xk.pid"
+	echo "$_sp" >"$XK_DIR/peer1.pid"
+	ln -sfn "$SHARED/xiked.log" "$XK_DIR/peer1.log"
+}
+
+# At the end of a run (at_exit): the shared daemons' logs of this run,
+# copied over the links into the run's directory.
+shared_keep_logs() {
+	if [ -L "$XK_DIR/peer1.log" ]; then
+		rm -f "$XK_DIR/peer1.log"
+		cp "$SHARED/xiked.log" "$XK_DIR/peer1.log"
+	fi
+	if [ -L "$XK_DIR/charon/charon.log" ]; then
+		rm -f "$XK_DIR/charon/charon.log" "$XK_DIR/charon/charon.vici"
+		cp "$SHARED/charon/charon.log" "$XK_DIR/charon/charon.log"
+		rm -f "$XK_DIR/charon/strongswan.conf"
+		cp "$SHARED/charon/strongswan.conf" "$XK_DIR/charon/strongswan.conf"
+	fi
+	return 0
+}
+
 # ---- one run -------------------------------------------------------------
 
 # Seconds since boot, to 1/100 s, without a process: $UPTIME
@@ -853,7 +1027,7 @@ case_defaults() {
 	CERT_KEY='' XIKE_CERT_KEY='' CHARON_CERT_KEY='' CA_KEY='' XIKE_AUTH='' CHARON_AUTH=''
 	CERT_ID=fqdn CERT_CHAIN=direct XIKE_ISSUER=ca CHARON_ISSUER=ca REVOKED=''
 	XIKE_ID='' CHARON_ID='' CHARON_SIGN='' CHARON_LOCAL_EXTRA='' REFUSER=''
-	unset -f case_prepare case_checks 2>/dev/null || true
+	unset -f case_setup case_prepare case_checks 2>/dev/null || true
 }
 
 # shellcheck disable=SC2034  # XIKE_IN1 and the like are for the cases
@@ -965,7 +1139,7 @@ run_case() {
 	_test_name="$(basename "$file" .case)/$ROLE"
 	uptime_now
 	RUN_T0=$UPTIME
-	INIT_PID=
+	INIT_PID='' XK_REUSED='' CH_REUSED=''
 	# Twice: the first pass learns FAMILY and NAT, the second sees the
 	# addresses that follow from them.
 	case_defaults
@@ -995,22 +1169,41 @@ run_case() {
 
 	# charon starts first and comes up while xiked does.  xiked-lib.sh
 	# works on peer 1 ($NS1): make that xiked's namespace.
+	share_plan "$file"
+	shared_prune
+	at_exit shared_keep_logs
+	if command -v case_setup >/dev/null 2>&1; then
+		case_setup
+	fi
 	stage "starting both daemons"
-	charon_start "$CHARON_NS" "$XK_DIR/charon"
-	at_exit charon_stop
+	if [ "$SHARE_CH" = 1 ]; then
+		shared_charon
+	else
+		shared_stop ch
+		charon_start "$CHARON_NS" "$XK_DIR/charon"
+		at_exit charon_stop
+	fi
 	charon_conf >"$CH_DIR/swanctl.conf"
 	NS1=$XIKE_NS
 	if [ -n "$IMPORTED" ]; then
 		xike_conf_imported >"$XK_DIR/xiked.conf"
-		xiked_start 1 <"$XK_DIR/xiked.conf"
 	else
-		xike_conf | xiked_start 1
+		xike_conf >"$XK_DIR/xiked.conf"
 	fi
-	stage "xiked answers"
+	if [ "$SHARE_XK" = 1 ]; then
+		shared_xiked <"$XK_DIR/xiked.conf"
+		ln -sfn xiked.conf "$XK_DIR/peer1.conf"
+	else
+		shared_stop xk
+		xiked_start 1 <"$XK_DIR/xiked.conf"
+	fi
+	stage "xiked answers${XK_REUSED:+ (reloaded)}"
 	xctl monitor >"$XK_DIR/events" 2>&1 &
 	at_exit "kill $! 2>/dev/null"
-	charon_wait
-	stage "charon answers"
+	# A charon that runs on answered the last run; the load below is the
+	# proof that it still does.
+	[ -n "$CH_REUSED" ] || charon_wait
+	stage "charon answers${CH_REUSED:+ (running)}"
 	charon_load
 	stage "both daemons loaded"
 	if command -v case_prepare >/dev/null 2>&1; then
@@ -1039,6 +1232,7 @@ run_case() {
 		check_failure
 		if command -v case_checks >/dev/null 2>&1; then
 			case_checks
+			check_clean
 		fi
 		;;
 	child-fail)
@@ -1058,7 +1252,26 @@ run_case() {
 SCRUB_RULES=$(printf 'rule del pref %s\n' 219 219 219 219 220 220 220 220)
 SCRUB_RULES="$SCRUB_RULES
 "
+# After a run that passed (RESULT PASS), the shared daemons stay, and so
+# does the kernel state (the run checked that nothing of it is left; the
+# flush would take xiked's own bypass policies too); after any other, they
+# go with everything else.
 scrub() {
+	keep=
+	if [ "$1" = PASS ]; then
+		for d in ch xk; do
+			shared_alive "$d" && keep="$keep $(cat "$SHARED/$d.pid")"
+		done
+	fi
+	if [ -n "$keep" ]; then
+		for ns in "$NS1" "$NS2" "$NSIN"; do
+			for p in $(ip netns pids "$ns" 2>/dev/null); do
+				case " $keep " in *" $p "*) ;; *) kill -KILL "$p" 2>/dev/null ;; esac
+			done
+		done
+		return 0
+	fi
+	rm -f "$SHARED"/*.pid "$SHARED"/*.key
 	for ns in "$NS1" "$NS2" "$NSIN"; do
 		pids=$(ip netns pids "$ns" 2>/dev/null)
 		# shellcheck disable=SC2086
@@ -1105,6 +1318,13 @@ if [ -z "$runs_given" ]; then
 fi
 
 mkdir -p "$LOGDIR" || fail "cannot create $LOGDIR"
+# The shared daemons' directory: xiked reads its configuration there again
+# on reload, as user xike (as /etc/xike, root:xike 0750).
+mkdir -p "$SHARED" || fail "cannot create $SHARED"
+if getent group xike >/dev/null; then
+	chgrp xike "$SHARED" && chmod 0750 "$SHARED"
+fi
+at_exit "for d in ch xk; do shared_alive \$d && kill -KILL \$(cat $SHARED/\$d.pid); done; rm -rf $SHARED"
 results=$LOGDIR/results.$shard_i
 : >"$results"
 passed=0 failed=0 skipped=0
@@ -1157,9 +1377,6 @@ for run in $runs; do
 		rc=$?
 		kill "$dog" 2>/dev/null
 		wait "$dog" 2>/dev/null
-		scrub
-		uptime_now
-		secs=$(elapsed "$t0" "$UPTIME")
 		why=
 		case $rc in
 		0) res=PASS passed=$((passed + 1)) ;;
@@ -1168,6 +1385,9 @@ for run in $runs; do
 		*) res=FAIL failed=$((failed + 1))
 		   why=$(sed -n 's/.*FAIL: //p' "$dir/output" | tail -n 1) ;;
 		esac
+		scrub "$res"
+		uptime_now
+		secs=$(elapsed "$t0" "$UPTIME")
 		printf '%s %s %s %s %s\n' "$name" "$role" "$res" "$secs" "$why" >>"$results"
 		printf '[interop] %-38s %-2s %-4s %5ss %s\n' "$name" "$role" "$res" "$secs" "$why"
 		if [ "$res" = FAIL ]; then
