@@ -839,8 +839,8 @@ wait_for() {
 # ---- daemons shared by the runs of a guest ------------------------------
 #
 # Starting charon and xiked costs 6-16 s a run inside User-Mode Linux, the
-# largest share of a plain run.  So, unless INTEROP_SHARE=0 (or in the host
-# mode, where it is off), the runs of a guest share one charon and one
+# largest share of a plain run.  So, with INTEROP_SHARE=1, the runs of a
+# guest share one charon and one
 # xiked: each run loads its own swanctl.conf (swanctl --load-all --clear)
 # and its own xiked.conf (xikectl reload), and every run ends with the
 # check that nothing is left (check_clean: no kernel SA, no IPsec policy,
@@ -863,7 +863,10 @@ wait_for() {
 # runs), both logs are emptied as it starts (both daemons append) and copied
 # into the run's directory as it ends.
 SHARED=/tmp/xike-shared-$$
-if [ -n "$HOST" ]; then SHARE=${INTEROP_SHARE:-0}; else SHARE=${INTEROP_SHARE:-1}; fi
+# Off by default: the sharing has passed every run only in parts (97 runs
+# in one loaded whole-suite run before a fix, the rest in subsets), not yet
+# in one whole suite; INTEROP_SHARE=1 turns it on (docs/interop.md).
+SHARE=${INTEROP_SHARE:-0}
 # The shared charon has the certificate plugins from the start, so that a
 # run with certificates after one without needs no new charon.
 if [ "$SHARE" = 1 ]; then
