@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "common/secret.h"
+#include "daemon/config_int.h"
 #include "daemon/config_value.h"
 #include "daemon/http.h"
 #include "ike/ocsp.h"
@@ -24,30 +25,7 @@
 #define DEFAULT_IKE "aes128gcm16-prfsha256-x25519"
 #define DEFAULT_ESP "aes128gcm16"
 
-struct parser {
-	struct xd_config *cfg;
-	const char *name;   /* file name for messages */
-	unsigned line;      /* current line, counted by our reader */
-	char *err;
-	size_t errlen;
-	bool failed;
-	struct xd_conn *cur; /* the conn section being read */
-	struct xd_child *cur_child; /* the child section being read */
-	/* The [child] sections until finish() hands them to their conns. */
-	struct xd_child *children;
-	size_t n_children, cap_children;
-	bool new_section;    /* the reader passed a [section] line */
-	unsigned section_line;
-	size_t cap;
-	/* The reader's source: a FILE or a string. */
-	FILE *f;
-	const char *text;
-};
-
-static int fail(struct parser *p, const char *section, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(struct parser *p, const char *section, const char *key, const char *fmt, ...)
+int xd_cfg_fail(struct parser *p, const char *section, const char *key, const char *fmt, ...)
 {
 	char what[256];
 	va_list ap;
@@ -204,14 +182,14 @@ static int read_psk_file(struct parser *p, struct xd_conn *c, const char *path)
 	int err;
 
 	if (!f)
-		return fail(p, c->name, "psk-file", "%s: %s", path, strerror(errno));
+		return xd_cfg_fail(p, c->name, "psk-file", "%s: %s", path, strerror(errno));
 	/*
 	 * A secret other users can read is no secret: refused.  The group
 	 * may read it (root:xike 0640, for the daemon's unprivileged user).
 	 */
 	if (fstat(fileno(f), &st) < 0 || (st.st_mode & S_IRWXO)) {
 		fclose(f);
-		return fail(p, c->name, "psk-file",
+		return xd_cfg_fail(p, c->name, "psk-file",
 			    "%s: mode %04o lets other users at it (chmod 640 or 600)", path,
 			    (unsigned)(st.st_mode & 07777));
 	}
@@ -224,34 +202,43 @@ static int read_psk_file(struct parser *p, struct xd_conn *c, const char *path)
 	err = set_psk(c, buf, n);
 	xk_wipe(buf, sizeof(buf));
 	if (err)
-		return fail(p, c->name, "psk-file", "%s: empty, too long or bad hex", path);
+		return xd_cfg_fail(p, c->name, "psk-file", "%s: empty, too long or bad hex", path);
+	return 1;
+}
+
+int xd_cfg_proposals(struct parser *p, const char *section, const char *key, const char *v,
+		     uint8_t proto, struct ike_proposal **dst, size_t *ndst, char *str,
+		     size_t strsize)
+{
+	struct ike_proposal tmp[IKE_MAX_PROPOSALS];
+	char err[128];
+	int n = ike_proposals_parse(v, proto, tmp, IKE_MAX_PROPOSALS, err, sizeof(err));
+
+	if (n < 0)
+		return xd_cfg_fail(p, section, key, "%s", err);
+	free(*dst);
+	*dst = malloc((size_t)n * sizeof(**dst));
+	if (!*dst)
+		return xd_cfg_fail(p, section, key, "out of memory");
+	memcpy(*dst, tmp, (size_t)n * sizeof(**dst));
+	*ndst = (size_t)n;
+	snprintf(str, strsize, "%s", v);
 	return 1;
 }
 
 static int proposals(struct parser *p, struct xd_conn *c, const char *key, const char *v,
 		     uint8_t proto)
 {
-	struct ike_proposal tmp[IKE_MAX_PROPOSALS];
-	char err[128];
-	int n = ike_proposals_parse(v, proto, tmp, IKE_MAX_PROPOSALS, err, sizeof(err));
-	struct ike_proposal **dst = proto == IKEV2_PROTO_IKE ? &c->ike : &c->esp;
-	size_t *ndst = proto == IKEV2_PROTO_IKE ? &c->n_ike : &c->n_esp;
-
-	if (n < 0)
-		return fail(p, c->name, key, "%s", err);
-	free(*dst);
-	*dst = malloc((size_t)n * sizeof(**dst));
-	if (!*dst)
-		return fail(p, c->name, key, "out of memory");
-	memcpy(*dst, tmp, (size_t)n * sizeof(**dst));
-	*ndst = (size_t)n;
-	snprintf(proto == IKEV2_PROTO_IKE ? c->ike_str : c->esp_str, sizeof(c->ike_str), "%s", v);
-	return 1;
+	if (proto == IKEV2_PROTO_IKE)
+		return xd_cfg_proposals(p, c->name, key, v, proto, &c->ike, &c->n_ike, c->ike_str,
+					sizeof(c->ike_str));
+	return xd_cfg_proposals(p, c->name, key, v, proto, &c->esp, &c->n_esp, c->esp_str,
+				sizeof(c->esp_str));
 }
 
 /* local-ts, remote-ts: a comma-separated list of CIDRs into ts, *n. 1, or 0 failed. */
-static int ts_key(struct parser *p, const char *section, const char *k, const char *v,
-		  struct xk_ts *ts, size_t *n)
+int xd_cfg_ts_key(struct parser *p, const char *section, const char *k, const char *v,
+		   struct xk_ts *ts, size_t *n)
 {
 	struct ts_list l = { ts, n, NULL };
 	char *copy = strdup(v);
@@ -260,7 +247,7 @@ static int ts_key(struct parser *p, const char *section, const char *k, const ch
 	*n = 0;
 	err = copy ? each_item(copy, add_ts, &l) : -ENOMEM;
 	if (err)
-		fail(p, section, k, "'%s' is not a CIDR (like 10.0.0.0/24)", l.bad ? l.bad : v);
+		xd_cfg_fail(p, section, k, "'%s' is not a CIDR (like 10.0.0.0/24)", l.bad ? l.bad : v);
 	free(copy); /* l.bad points into it */
 	return err ? 0 : 1;
 }
@@ -281,7 +268,7 @@ static int cred_path(struct parser *p, struct xd_conn *c, const char *k, const c
 					       &c->ocsp_trust_line;
 
 	if (!*v || strlen(v) >= cap)
-		return fail(p, c->name, k, "empty or longer than %zu characters", cap - 1);
+		return xd_cfg_fail(p, c->name, k, "empty or longer than %zu characters", cap - 1);
 	memcpy(dst, v, strlen(v) + 1);
 	*line = p->line;
 	return 1;
@@ -293,16 +280,16 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 
 	if (!strcmp(k, "local")) {
 		if (strcmp(v, "%any") && xk_addr_parse(v, &c->local) < 0)
-			return fail(p, c->name, k, "'%s' is not an IP address or %%any", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not an IP address or %%any", v);
 	} else if (!strcmp(k, "remote")) {
 		if (strcmp(v, "%any") && xk_addr_parse(v, &c->remote) < 0)
-			return fail(p, c->name, k, "'%s' is not an IP address or %%any", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not an IP address or %%any", v);
 	} else if (!strcmp(k, "local-id") || !strcmp(k, "remote-id")) {
 		/* %any: whatever identity the peer proves (the default). */
 		if (!strcmp(v, "%any") && k[0] == 'r')
 			memset(&c->remote_id, 0, sizeof(c->remote_id));
 		else if (ike_id_parse(v, k[0] == 'l' ? &c->local_id : &c->remote_id) < 0)
-			return fail(p, c->name, k, "'%s' is not an identity", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not an identity", v);
 	} else if (!strcmp(k, "auth") || !strcmp(k, "remote-auth")) {
 		enum ike_auth_method m;
 
@@ -311,7 +298,7 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		else if (!strcmp(v, "pubkey"))
 			m = IKE_AUTH_PUBKEY;
 		else
-			return fail(p, c->name, k, "'%s' is not psk or pubkey", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not psk or pubkey", v);
 		if (k[0] == 'a') {
 			c->auth = m;
 			c->seen_auth = true;
@@ -327,22 +314,22 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		else if (!strcmp(v, "never"))
 			c->send_cert = IKE_SEND_CERT_NEVER;
 		else
-			return fail(p, c->name, k, "'%s' is not always, ifasked or never", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not always, ifasked or never", v);
 	} else if (!strcmp(k, "revocation")) {
 		if (ike_revocation_policy_parse(v, &c->revocation) < 0)
-			return fail(p, c->name, k, "'%s' is not strict, ifuri or relaxed", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not strict, ifuri or relaxed", v);
 	} else if (!strcmp(k, "ocsp-uri")) {
 		struct xd_http_uri u;
 
 		if (xd_http_uri_parse(v, &u) < 0 || strlen(v) >= sizeof(c->ocsp_uri))
-			return fail(p, c->name, k, "'%s' is not http://HOST[:PORT][/PATH]", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not http://HOST[:PORT][/PATH]", v);
 		memcpy(c->ocsp_uri, v, strlen(v) + 1);
 	} else if (!strcmp(k, "cert") || !strcmp(k, "key") || !strcmp(k, "ca") ||
 		   !strcmp(k, "crl") || !strcmp(k, "ocsp-trust")) {
 		return cred_path(p, c, k, v);
 	} else if (!strcmp(k, "psk")) {
 		if (set_psk(c, v, strlen(v)) < 0)
-			return fail(p, c->name, k, "empty, longer than %d bytes or bad hex", IKE_PSK_MAX);
+			return xd_cfg_fail(p, c->name, k, "empty, longer than %d bytes or bad hex", IKE_PSK_MAX);
 		c->seen_psk = true;
 	} else if (!strcmp(k, "psk-file")) {
 		c->seen_psk = true;
@@ -354,7 +341,7 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 	} else if (!strcmp(k, "local-ts") || !strcmp(k, "remote-ts")) {
 		bool local = k[0] == 'l';
 
-		return ts_key(p, c->name, k, v, local ? c->local_ts : c->remote_ts,
+		return xd_cfg_ts_key(p, c->name, k, v, local ? c->local_ts : c->remote_ts,
 			      local ? &c->n_local_ts : &c->n_remote_ts);
 	} else if (!strcmp(k, "mode")) {
 		if (!strcmp(v, "tunnel"))
@@ -362,15 +349,15 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		else if (!strcmp(v, "transport"))
 			c->mode = XK_MODE_TRANSPORT;
 		else
-			return fail(p, c->name, k, "'%s' is not tunnel or transport", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not tunnel or transport", v);
 	} else if (!strcmp(k, "start")) {
 		if (!xd_cfg_start(v, &c->start))
-			return fail(p, c->name, k, "'%s' is not none, start or trap", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not none, start or trap", v);
 	} else if (!strcmp(k, "dpd") || !strcmp(k, "rekey-time") || !strcmp(k, "ike-rekey-time") ||
 		   !strcmp(k, "life-time") || !strcmp(k, "dpd-timeout") || !strcmp(k, "reauth-time")) {
 		d = xd_parse_duration(v);
 		if (d < 0 || d > 0x7fffffff)
-			return fail(p, c->name, k, "'%s' is not a duration (like 30s, 1h)", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not a duration (like 30s, 1h)", v);
 		if (!strcmp(k, "dpd"))
 			c->dpd_s = (uint32_t)d;
 		else if (!strcmp(k, "dpd-timeout"))
@@ -387,7 +374,7 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		}
 	} else if (!strcmp(k, "close-action")) {
 		if (!xd_cfg_start(v, &c->close_action))
-			return fail(p, c->name, k, "'%s' is not none, start or trap", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not none, start or trap", v);
 		c->close_set = true;
 	} else if (!strcmp(k, "dpd-action")) {
 		if (!strcmp(v, "clear"))
@@ -397,19 +384,19 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		else if (!strcmp(v, "trap"))
 			c->dpd_action = XD_DPD_TRAP;
 		else
-			return fail(p, c->name, k, "'%s' is not clear, restart or trap", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not clear, restart or trap", v);
 	} else if (!strcmp(k, "encap")) {
 		if (!xd_cfg_bool(v, &c->encap))
-			return fail(p, c->name, k, "'%s' is not yes or no", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not yes or no", v);
 	} else if (!strcmp(k, "fragmentation")) {
 		/* "force" (fragments without the peer's notify) is not offered. */
 		if (!xd_cfg_bool(v, &c->fragmentation))
-			return fail(p, c->name, k, "'%s' is not yes or no", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not yes or no", v);
 	} else if (!strcmp(k, "fragment-size")) {
 		uint32_t n;
 
 		if (!xd_cfg_count(v, 65535, &n) || n < IKE_FRAG_SIZE_MIN)
-			return fail(p, c->name, k, "'%s' is not a size from %d to 65535 bytes", v,
+			return xd_cfg_fail(p, c->name, k, "'%s' is not a size from %d to 65535 bytes", v,
 				    IKE_FRAG_SIZE_MIN);
 		c->fragment_size = (uint16_t)n;
 	} else if (!strcmp(k, "mark-in") || !strcmp(k, "mark-out")) {
@@ -419,121 +406,26 @@ static int conn_key(struct parser *p, struct xd_conn *c, const char *k, const ch
 		int n = snprintf(buf, sizeof(buf), "%s", v);
 
 		if (n < 0 || (size_t)n >= sizeof(buf) || !xd_cfg_mark(buf, t))
-			return fail(p, c->name, k,
+			return xd_cfg_fail(p, c->name, k,
 				    "'%s' is not VALUE[/MASK] (32-bit numbers, the value within the mask)",
 				    v);
 	} else if (!strcmp(k, "if-id")) {
 		if (!xd_cfg_u32(v, &c->tag_in.if_id) || !c->tag_in.if_id)
-			return fail(p, c->name, k, "'%s' is not a number from 1 to 4294967295", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not a number from 1 to 4294967295", v);
 		c->tag_out.if_id = c->tag_in.if_id;
 	} else if (!strcmp(k, "interface")) {
 		if (!xd_cfg_iface_name(v))
-			return fail(p, c->name, k,
+			return xd_cfg_fail(p, c->name, k,
 				    "'%s' is not an interface name (1 to 15 bytes, no '/', ':' or blank)",
 				    v);
 		snprintf(c->iface, sizeof(c->iface), "%s", v);
 	} else if (!strcmp(k, "mtu")) {
 		if (!xd_cfg_count(v, 65535, &c->mtu) || c->mtu < 576)
-			return fail(p, c->name, k, "'%s' is not an MTU from 576 to 65535 bytes", v);
+			return xd_cfg_fail(p, c->name, k, "'%s' is not an MTU from 576 to 65535 bytes", v);
 	} else {
-		return fail(p, c->name, k, "unknown key");
+		return xd_cfg_fail(p, c->name, k, "unknown key");
 	}
 	return 1;
-}
-
-static int child_key(struct parser *p, struct xd_child *ch, const char *k, const char *v)
-{
-	long d;
-
-	if (!strcmp(k, "conn")) {
-		if (!*v || strlen(v) >= sizeof(ch->conn))
-			return fail(p, ch->name, k, "'%s' is not a connection name", v);
-		snprintf(ch->conn, sizeof(ch->conn), "%s", v);
-		ch->conn_line = p->line;
-	} else if (!strcmp(k, "esp")) {
-		struct ike_proposal tmp[IKE_MAX_PROPOSALS];
-		char err[128];
-		int n = ike_proposals_parse(v, IKEV2_PROTO_ESP, tmp, IKE_MAX_PROPOSALS, err,
-					    sizeof(err));
-
-		if (n < 0)
-			return fail(p, ch->name, k, "%s", err);
-		free(ch->esp);
-		ch->esp = malloc((size_t)n * sizeof(*ch->esp));
-		if (!ch->esp)
-			return fail(p, ch->name, k, "out of memory");
-		memcpy(ch->esp, tmp, (size_t)n * sizeof(*ch->esp));
-		ch->n_esp = (size_t)n;
-		snprintf(ch->esp_str, sizeof(ch->esp_str), "%s", v);
-	} else if (!strcmp(k, "local-ts") || !strcmp(k, "remote-ts")) {
-		bool local = k[0] == 'l';
-
-		if (!ts_key(p, ch->name, k, v, local ? ch->local_ts : ch->remote_ts,
-			    local ? &ch->n_local_ts : &ch->n_remote_ts))
-			return 0;
-		if (local)
-			ch->seen_local_ts = true;
-		else
-			ch->seen_remote_ts = true;
-	} else if (!strcmp(k, "mode")) {
-		if (!strcmp(v, "tunnel"))
-			ch->mode = XK_MODE_TUNNEL;
-		else if (!strcmp(v, "transport"))
-			ch->mode = XK_MODE_TRANSPORT;
-		else
-			return fail(p, ch->name, k, "'%s' is not tunnel or transport", v);
-		ch->seen_mode = true;
-	} else if (!strcmp(k, "start") || !strcmp(k, "close-action")) {
-		enum xd_start *dst = k[0] == 's' ? &ch->start : &ch->close_action;
-
-		if (!xd_cfg_start(v, dst))
-			return fail(p, ch->name, k, "'%s' is not none, start or trap", v);
-		/* Trap policies are the connection's: one reqid, one ACQUIRE. */
-		if (*dst == XD_START_TRAP)
-			return fail(p, ch->name, k, "trap is for a [conn] without [child] sections");
-		if (k[0] == 's')
-			ch->seen_start = true;
-		else
-			ch->seen_close = true;
-	} else if (!strcmp(k, "rekey-time") || !strcmp(k, "life-time")) {
-		d = xd_parse_duration(v);
-		if (d < 0 || d > 0x7fffffff)
-			return fail(p, ch->name, k, "'%s' is not a duration (like 30s, 1h)", v);
-		if (k[0] == 'r') {
-			ch->rekey_s = (uint32_t)d;
-			ch->seen_rekey = true;
-		} else {
-			ch->life_s = (uint32_t)d;
-			ch->seen_life = true;
-		}
-	} else {
-		return fail(p, ch->name, k, "unknown key (a [child] takes conn, local-ts, "
-			    "remote-ts, mode, esp, start, close-action, rekey-time, life-time)");
-	}
-	return 1;
-}
-
-static struct xd_child *child_new_section(struct parser *p, const char *name)
-{
-	struct xd_child *ch;
-
-	for (size_t i = 0; i < p->n_children; i++)
-		if (!strcmp(p->children[i].name, name))
-			return NULL;
-	if (p->n_children == p->cap_children) {
-		size_t cap = p->cap_children ? p->cap_children * 2 : 8;
-		struct xd_child *n = realloc(p->children, cap * sizeof(*n));
-
-		if (!n)
-			return NULL;
-		p->children = n;
-		p->cap_children = cap;
-	}
-	ch = &p->children[p->n_children++];
-	memset(ch, 0, sizeof(*ch));
-	snprintf(ch->name, sizeof(ch->name), "%s", name);
-	ch->line = p->section_line;
-	return ch;
 }
 
 /* Resolved now: a group that does not exist is a mistake in the file. */
@@ -543,12 +435,12 @@ static int socket_group(struct parser *p, const char *k, const char *v)
 	const struct group *g;
 
 	if (strlen(v) >= sizeof(cfg->socket_group))
-		return fail(p, "global", k, "'%s' is longer than %zu bytes", v,
+		return xd_cfg_fail(p, "global", k, "'%s' is longer than %zu bytes", v,
 			    sizeof(cfg->socket_group) - 1);
 	errno = 0;
 	g = getgrnam(v);
 	if (!g)
-		return fail(p, "global", k, "'%s' is not a group on this host%s%s", v,
+		return xd_cfg_fail(p, "global", k, "'%s' is not a group on this host%s%s", v,
 			    errno ? ": " : "", errno ? strerror(errno) : "");
 	strcpy(cfg->socket_group, v);
 	cfg->socket_gid = g->gr_gid;
@@ -567,7 +459,7 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		else if (!strcmp(v, "soft"))
 			cfg->backend = XD_BACKEND_SOFT;
 		else
-			return fail(p, "global", k, "'%s' is not auto, xfrm or soft", v);
+			return xd_cfg_fail(p, "global", k, "'%s' is not auto, xfrm or soft", v);
 	} else if (!strcmp(k, "listen")) {
 		struct addr_list l = { cfg->listen, &cfg->n_listen, NULL };
 		char *copy = strdup(v);
@@ -576,59 +468,59 @@ static int global_key(struct parser *p, const char *k, const char *v)
 		cfg->n_listen = 0;
 		err = copy ? each_item(copy, add_listen, &l) : -ENOMEM;
 		if (err)
-			fail(p, "global", k, "'%s' is not an IP address (at most %d)",
+			xd_cfg_fail(p, "global", k, "'%s' is not an IP address (at most %d)",
 			     l.bad ? l.bad : v, XD_MAX_LISTEN);
 		free(copy);
 		return !err;
 	} else if (!strcmp(k, "port")) {
 		if (!xd_cfg_port(v, &cfg->port))
-			return fail(p, "global", k, "'%s' is not a port", v);
+			return xd_cfg_fail(p, "global", k, "'%s' is not a port", v);
 	} else if (!strcmp(k, "nat-port")) {
 		if (!xd_cfg_port(v, &cfg->nat_port))
-			return fail(p, "global", k, "'%s' is not a port", v);
+			return xd_cfg_fail(p, "global", k, "'%s' is not a port", v);
 	} else if (!strcmp(k, "socket")) {
 		if (strlen(v) >= sizeof(cfg->socket) || v[0] != '/')
-			return fail(p, "global", k, "'%s' is not an absolute path under 108 bytes", v);
+			return xd_cfg_fail(p, "global", k, "'%s' is not an absolute path under 108 bytes", v);
 		strcpy(cfg->socket, v);
 	} else if (!strcmp(k, "socket-group")) {
 		return socket_group(p, k, v);
 	} else if (!strcmp(k, "socket-clients")) {
 		if (!xd_cfg_count(v, 10000, &cfg->socket_clients) || !cfg->socket_clients)
-			return fail(p, "global", k, "'%s' is not a number from 1 to 10000", v);
+			return xd_cfg_fail(p, "global", k, "'%s' is not a number from 1 to 10000", v);
 	} else if (!strcmp(k, "user")) {
 		if (strlen(v) >= sizeof(cfg->user) || !find_user(cfg, v))
-			return fail(p, "global", k, "no such user '%s'", v);
+			return xd_cfg_fail(p, "global", k, "no such user '%s'", v);
 		cfg->user_set = true;
 	} else if (!strncmp(k, "log-level-", 10)) {
 		int sub = xk_log_sub_parse(k + 10), l = xk_log_level_parse(v);
 
 		if (sub < 0)
-			return fail(p, "global", k,
+			return xd_cfg_fail(p, "global", k,
 				    "unknown subsystem (daemon, engine, config, kernel, network, "
 				    "esp-soft or control)");
 		if (l < 0)
-			return fail(p, "global", k,
+			return xd_cfg_fail(p, "global", k,
 				    "'%s' is not debug, info, notice, warning or error", v);
 		cfg->sub_level[sub] = l;
 	} else if (!strcmp(k, "log-format")) {
 		if (strcmp(v, "text") && strcmp(v, "json"))
-			return fail(p, "global", k, "'%s' is not text or json", v);
+			return xd_cfg_fail(p, "global", k, "'%s' is not text or json", v);
 		cfg->log_json = !strcmp(v, "json");
 	} else if (!strcmp(k, "log-level")) {
 		int l = xk_log_level_parse(v);
 
 		if (l < 0)
-			return fail(p, "global", k,
+			return xd_cfg_fail(p, "global", k,
 				    "'%s' is not debug, info, notice, warning or error", v);
 		cfg->log_level = (enum xk_log_level)l;
 	} else if (!strcmp(k, "install-routes")) {
 		if (!xd_cfg_bool(v, &cfg->install_routes))
-			return fail(p, "global", k, "'%s' is not yes or no", v);
+			return xd_cfg_fail(p, "global", k, "'%s' is not yes or no", v);
 	} else if (!strcmp(k, "keepalive")) {
 		long d = xd_parse_duration(v);
 
 		if (d < 0 || d > 3600)
-			return fail(p, "global", k, "'%s' is not a duration up to 1h", v);
+			return xd_cfg_fail(p, "global", k, "'%s' is not a duration up to 1h", v);
 		cfg->keepalive_s = (uint32_t)d;
 	} else if (!strcmp(k, "half-open-max") || !strcmp(k, "half-open-max-ip") ||
 		   !strcmp(k, "cookie-threshold") || !strcmp(k, "cookie-threshold-ip")) {
@@ -638,31 +530,31 @@ static int global_key(struct parser *p, const char *k, const char *v)
 								: &cfg->cookie_threshold_ip;
 
 		if (!xd_cfg_count(v, 10000000, to))
-			return fail(p, "global", k, "'%s' is not a number from 0 to 10000000", v);
+			return xd_cfg_fail(p, "global", k, "'%s' is not a number from 0 to 10000000", v);
 	} else if (!strcmp(k, "ike-sa-init-max")) {
 		if (!xd_cfg_count(v, 65535, &cfg->init_max_len) ||
 		    (cfg->init_max_len && cfg->init_max_len < 256))
-			return fail(p, "global", k, "'%s' is not 0 or a size from 256 to 65535 bytes", v);
+			return xd_cfg_fail(p, "global", k, "'%s' is not 0 or a size from 256 to 65535 bytes", v);
 	} else if (!strcmp(k, "kernel-event-buffer")) {
 		if (!xd_cfg_count(v, 1u << 30, &cfg->event_buffer) ||
 		    (cfg->event_buffer && cfg->event_buffer < 1024))
-			return fail(p, "global", k, "'%s' is not 0 or a size from 1024 to 2^30 bytes", v);
+			return xd_cfg_fail(p, "global", k, "'%s' is not 0 or a size from 1024 to 2^30 bytes", v);
 	} else if (!strcmp(k, "threads")) {
 		if (!xd_cfg_count(v, XD_THREADS_MAX, &cfg->threads) || !cfg->threads)
-			return fail(p, "global", k, "'%s' is not a number from 1 to %d", v,
+			return xd_cfg_fail(p, "global", k, "'%s' is not a number from 1 to %d", v,
 				    XD_THREADS_MAX);
 	} else if (!strcmp(k, "cert-expiry-warning")) {
 		if (!xd_cfg_count(v, 3650, &cfg->cert_expiry_days))
-			return fail(p, "global", k, "'%s' is not a number of days from 0 to 3650", v);
+			return xd_cfg_fail(p, "global", k, "'%s' is not a number of days from 0 to 3650", v);
 	} else if (!strcmp(k, "route-table")) {
 		char *end;
 		unsigned long t = strtoul(v, &end, 10);
 
 		if (!*v || *end || t == 0 || t > 0xfffffffful)
-			return fail(p, "global", k, "'%s' is not a routing table number", v);
+			return xd_cfg_fail(p, "global", k, "'%s' is not a routing table number", v);
 		cfg->route_table = (uint32_t)t;
 	} else {
-		return fail(p, "global", k, "unknown key");
+		return xd_cfg_fail(p, "global", k, "unknown key");
 	}
 	return 1;
 }
@@ -717,12 +609,12 @@ static int handler(void *user, const char *section, const char *key, const char 
 		const char *name = section + 5;
 
 		if (!*name || strlen(name) >= IKE_NAME_MAX || strpbrk(name, " \t\"'"))
-			return fail(p, section, key, "connection names are 1-%d characters, no spaces",
+			return xd_cfg_fail(p, section, key, "connection names are 1-%d characters, no spaces",
 				    IKE_NAME_MAX - 1);
 		if (!p->cur || strcmp(p->cur->name, name)) {
 			p->cur = conn_new(p, name);
 			if (!p->cur)
-				return fail(p, section, key, "connection defined twice");
+				return xd_cfg_fail(p, section, key, "connection defined twice");
 		}
 		return conn_key(p, p->cur, key, value);
 	}
@@ -730,17 +622,17 @@ static int handler(void *user, const char *section, const char *key, const char 
 		const char *name = section + 6;
 
 		if (!*name || strlen(name) >= IKE_NAME_MAX || strpbrk(name, " \t\"'/"))
-			return fail(p, section, key,
+			return xd_cfg_fail(p, section, key,
 				    "child names are 1-%d characters, no spaces or '/'",
 				    IKE_NAME_MAX - 1);
 		if (!p->cur_child || strcmp(p->cur_child->name, name)) {
-			p->cur_child = child_new_section(p, name);
+			p->cur_child = xd_cfg_child_section(p, name);
 			if (!p->cur_child)
-				return fail(p, section, key, "child defined twice");
+				return xd_cfg_fail(p, section, key, "child defined twice");
 		}
-		return child_key(p, p->cur_child, key, value);
+		return xd_cfg_child_key(p, p->cur_child, key, value);
 	}
-	return fail(p, section, key,
+	return xd_cfg_fail(p, section, key,
 		    "unknown section (expected [global], [conn NAME] or [child NAME])");
 }
 
@@ -802,148 +694,7 @@ static int creds_load(struct parser *p, struct xd_conn *c)
 	if (xd_conn_load_creds(c, &e) == 0)
 		return 1;
 	p->line = e.line;
-	return fail(p, c->name, e.key, "%s", e.msg);
-}
-
-static void xd_conn_children_to_engine(struct xd_conn *c)
-{
-	for (size_t i = 0; i < c->n_child; i++) {
-		const struct xd_child *ch = &c->child[i];
-		struct ike_child_cfg *e = &c->eng_child[i];
-
-		*e = (struct ike_child_cfg){
-			.name = ch->name,
-			.esp = ch->esp,
-			.n_esp = ch->n_esp,
-			.n_local_ts = ch->n_local_ts,
-			.n_remote_ts = ch->n_remote_ts,
-			.mode = ch->mode,
-			.life_time_s = ch->life_s,
-			.rekey_time_s = ch->rekey_s,
-			/* Route-based tunnels: the connection's device, for all of them. */
-			.tag_in = c->tag_in,
-			.tag_out = c->tag_out,
-			/* As for a connection's one CHILD_SA (xd_conn_to_engine). */
-			.recreate_lost = ch->start == XD_START_START,
-			.recreate_closed = ch->close_action == XD_START_START,
-			.start = ch->start == XD_START_START,
-		};
-		memcpy(e->local_ts, ch->local_ts, sizeof(e->local_ts));
-		memcpy(e->remote_ts, ch->remote_ts, sizeof(e->remote_ts));
-	}
-}
-
-/* A child's keys not given are its connection's. */
-static int child_complete(struct parser *p, const struct xd_conn *c, struct xd_child *ch)
-{
-	p->line = ch->line;
-	if (!ch->esp) {
-		ch->esp = malloc(c->n_esp * sizeof(*ch->esp));
-		if (!ch->esp)
-			return fail(p, ch->name, "esp", "out of memory");
-		memcpy(ch->esp, c->esp, c->n_esp * sizeof(*ch->esp));
-		ch->n_esp = c->n_esp;
-		snprintf(ch->esp_str, sizeof(ch->esp_str), "%s", c->esp_str);
-	}
-	if (!ch->seen_local_ts) {
-		memcpy(ch->local_ts, c->local_ts, sizeof(ch->local_ts));
-		ch->n_local_ts = c->n_local_ts;
-	}
-	if (!ch->seen_remote_ts) {
-		memcpy(ch->remote_ts, c->remote_ts, sizeof(ch->remote_ts));
-		ch->n_remote_ts = c->n_remote_ts;
-	}
-	if (!ch->seen_mode)
-		ch->mode = c->mode;
-	if (!ch->seen_start)
-		ch->start = c->start;
-	if (!ch->seen_close)
-		ch->close_action = ch->start;
-	if (!ch->seen_rekey)
-		ch->rekey_s = c->rekey_s;
-	if (!ch->seen_life)
-		ch->life_s = ch->seen_rekey ? ch->rekey_s + ch->rekey_s / 10 : c->life_s;
-	else if (ch->life_s && ch->rekey_s && ch->life_s <= ch->rekey_s)
-		return fail(p, ch->name, "life-time", "must be longer than rekey-time (%us)",
-			    ch->rekey_s);
-	if ((ch->start != XD_START_NONE || ch->close_action != XD_START_NONE) &&
-	    !c->remote.family)
-		return fail(p, ch->name, ch->start ? "start" : "close-action",
-			    "needs a remote address in [conn %s]", c->name);
-	return 1;
-}
-
-/*
- * Each [child] goes to the [conn] it names, completed from its keys; a
- * conn with children starts when one of them does.  Trap policies and
- * dpd-action = trap stay with connections without children: the daemon's
- * trap is one reqid per connection, one ACQUIRE, one CHILD_SA.
- */
-static void attach_children(struct parser *p)
-{
-	struct xd_config *cfg = p->cfg;
-
-	for (size_t i = 0; i < p->n_children; i++) {
-		struct xd_child *ch = &p->children[i];
-		struct xd_conn *c = NULL;
-
-		for (size_t j = 0; j < cfg->n_conns && !c; j++)
-			if (!strcmp(cfg->conns[j].name, ch->conn))
-				c = &cfg->conns[j];
-		p->line = ch->conn_line ? ch->conn_line : ch->line;
-		if (!ch->conn[0]) {
-			fail(p, ch->name, "conn", "missing (the [conn NAME] it belongs to)");
-			return;
-		}
-		if (!c) {
-			fail(p, ch->name, "conn", "no [conn %s]", ch->conn);
-			return;
-		}
-		if (c->n_child >= IKE_MAX_CHILD_CFG) {
-			fail(p, ch->name, "conn", "[conn %s] has %d children already", c->name,
-			     IKE_MAX_CHILD_CFG);
-			return;
-		}
-		if (c->start == XD_START_TRAP || c->close_action == XD_START_TRAP ||
-		    c->dpd_action == XD_DPD_TRAP) {
-			p->line = c->line;
-			fail(p, c->name, c->start == XD_START_TRAP ? "start" :
-				c->close_action == XD_START_TRAP ? "close-action" : "dpd-action",
-			     "trap is for a [conn] without [child] sections");
-			return;
-		}
-		if (!child_complete(p, c, ch))
-			return;
-	}
-	for (size_t j = 0; j < cfg->n_conns; j++) {
-		struct xd_conn *c = &cfg->conns[j];
-		size_t n = 0;
-
-		for (size_t i = 0; i < p->n_children; i++)
-			n += !strcmp(p->children[i].conn, c->name);
-		if (!n)
-			continue;
-		c->child = calloc(n, sizeof(*c->child));
-		c->eng_child = calloc(n, sizeof(*c->eng_child));
-		if (!c->child || !c->eng_child) {
-			fail(p, c->name, "child", "out of memory");
-			return;
-		}
-		c->start = XD_START_NONE;
-		c->close_action = XD_START_NONE;
-		for (size_t i = 0; i < p->n_children; i++) {
-			struct xd_child *ch = &p->children[i];
-
-			if (strcmp(ch->conn, c->name))
-				continue;
-			/* The conn owns it (and its proposals) from here. */
-			c->child[c->n_child++] = *ch;
-			ch->esp = NULL;
-			if (ch->start == XD_START_START)
-				c->start = XD_START_START;
-		}
-		xd_conn_children_to_engine(c);
-	}
+	return xd_cfg_fail(p, c->name, e.key, "%s", e.msg);
 }
 
 /* What can only be checked once a section is complete. */
@@ -959,7 +710,7 @@ static void finish(struct parser *p)
 		if (!c->seen_remote_auth)
 			c->remote_auth = c->auth;
 		if (!c->psk_len && (c->auth == IKE_AUTH_PSK || c->remote_auth == IKE_AUTH_PSK)) {
-			fail(p, c->name, "psk", "missing (set psk or psk-file)");
+			xd_cfg_fail(p, c->name, "psk", "missing (set psk or psk-file)");
 			break;
 		}
 		if (!creds_load(p, c))
@@ -972,7 +723,7 @@ static void finish(struct parser *p)
 		if (!c->n_esp && proposals(p, c, "esp", DEFAULT_ESP, IKEV2_PROTO_ESP) == 0)
 			break;
 		if (c->start != XD_START_NONE && !c->remote.family) {
-			fail(p, c->name, "remote", "start = %s needs a remote address",
+			xd_cfg_fail(p, c->name, "remote", "start = %s needs a remote address",
 			     c->start == XD_START_START ? "start" : "trap");
 			break;
 		}
@@ -980,44 +731,44 @@ static void finish(struct parser *p)
 		if (!c->life_set)
 			c->life_s = c->rekey_s + c->rekey_s / 10;
 		else if (c->life_s && c->rekey_s && c->life_s <= c->rekey_s) {
-			fail(p, c->name, "life-time", "must be longer than rekey-time (%us)", c->rekey_s);
+			xd_cfg_fail(p, c->name, "life-time", "must be longer than rekey-time (%us)", c->rekey_s);
 			break;
 		}
 		if (c->local.family && c->remote.family && c->local.family != c->remote.family) {
-			fail(p, c->name, "remote", "local and remote are of different families");
+			xd_cfg_fail(p, c->name, "remote", "local and remote are of different families");
 			break;
 		}
 		/* Only the end that knows where the peer is starts a new IKE_SA_INIT. */
 		if (c->reauth_s && !c->remote.family) {
-			fail(p, c->name, "reauth-time", "needs a remote address");
+			xd_cfg_fail(p, c->name, "reauth-time", "needs a remote address");
 			break;
 		}
 		if (c->dpd_action != XD_DPD_CLEAR && !c->remote.family) {
-			fail(p, c->name, "dpd-action", "%s needs a remote address",
+			xd_cfg_fail(p, c->name, "dpd-action", "%s needs a remote address",
 			     c->dpd_action == XD_DPD_RESTART ? "restart" : "trap");
 			break;
 		}
 		if (!c->close_set)
 			c->close_action = c->start;
 		if (c->close_action != XD_START_NONE && !c->remote.family) {
-			fail(p, c->name, "close-action", "%s needs a remote address",
+			xd_cfg_fail(p, c->name, "close-action", "%s needs a remote address",
 			     c->close_action == XD_START_START ? "start" : "trap");
 			break;
 		}
 		if ((c->start == XD_START_TRAP || c->dpd_action == XD_DPD_TRAP ||
 		     c->close_action == XD_START_TRAP) &&
 		    (!c->n_local_ts && !c->local.family)) {
-			fail(p, c->name, "local", "trapping needs local (or local-ts)");
+			xd_cfg_fail(p, c->name, "local", "trapping needs local (or local-ts)");
 			break;
 		}
 		/* A device of ours needs the tag that steers its traffic. */
 		if (c->iface[0] && !xk_tag_set(&c->tag_in) && !xk_tag_set(&c->tag_out)) {
-			fail(p, c->name, "interface", "needs if-id (an XFRM interface) or "
+			xd_cfg_fail(p, c->name, "interface", "needs if-id (an XFRM interface) or "
 			     "mark-in and mark-out (a VTI device)");
 			break;
 		}
 		if (c->mtu && !c->iface[0]) {
-			fail(p, c->name, "mtu", "needs interface");
+			xd_cfg_fail(p, c->name, "mtu", "needs interface");
 			break;
 		}
 		/* One device, one way into it. */
@@ -1027,7 +778,7 @@ static void finish(struct parser *p)
 			if (!strcmp(o->iface, c->iface) &&
 			    (memcmp(&o->tag_in, &c->tag_in, sizeof(c->tag_in)) ||
 			     memcmp(&o->tag_out, &c->tag_out, sizeof(c->tag_out)) || o->mtu != c->mtu)) {
-				fail(p, c->name, "interface", "%s is [conn %s]'s too, with other marks, "
+				xd_cfg_fail(p, c->name, "interface", "%s is [conn %s]'s too, with other marks, "
 				     "if-id or mtu", c->iface, o->name);
 				break;
 			}
@@ -1037,7 +788,7 @@ static void finish(struct parser *p)
 		(void)err;
 	}
 	if (!p->failed)
-		attach_children(p);
+		xd_cfg_attach_children(p);
 }
 
 static int run(struct parser *p, ini_reader reader)
@@ -1113,31 +864,11 @@ void xd_config_free(struct xd_config *cfg)
 	cfg->n_conns = 0;
 }
 
-/* The same [child] sections, in the same order, after completion. */
-static bool children_same(const struct xd_conn *a, const struct xd_conn *b)
-{
-	if (a->n_child != b->n_child)
-		return false;
-	for (size_t i = 0; i < a->n_child; i++) {
-		const struct xd_child *x = &a->child[i], *y = &b->child[i];
-
-		if (strcmp(x->name, y->name) || x->n_esp != y->n_esp ||
-		    memcmp(x->esp, y->esp, x->n_esp * sizeof(*x->esp)) ||
-		    x->n_local_ts != y->n_local_ts || x->n_remote_ts != y->n_remote_ts ||
-		    memcmp(x->local_ts, y->local_ts, x->n_local_ts * sizeof(x->local_ts[0])) ||
-		    memcmp(x->remote_ts, y->remote_ts, x->n_remote_ts * sizeof(x->remote_ts[0])) ||
-		    x->mode != y->mode || x->start != y->start ||
-		    x->close_action != y->close_action || x->rekey_s != y->rekey_s ||
-		    x->life_s != y->life_s)
-			return false;
-	}
-	return true;
-}
-
 bool xd_conn_same(const struct xd_conn *a, const struct xd_conn *b)
 {
-	return children_same(a, b) && !strcmp(a->name, b->name) && xk_addr_eq(&a->local, &b->local) &&
-	       xk_addr_eq(&a->remote, &b->remote) && ike_id_eq(&a->local_id, &b->local_id) &&
+	return xd_cfg_children_same(a, b) && !strcmp(a->name, b->name) &&
+	       xk_addr_eq(&a->local, &b->local) && xk_addr_eq(&a->remote, &b->remote) &&
+	       ike_id_eq(&a->local_id, &b->local_id) &&
 	       ike_id_eq(&a->remote_id, &b->remote_id) && a->psk_len == b->psk_len &&
 	       xk_ct_equal(a->psk, b->psk, a->psk_len) && a->n_ike == b->n_ike &&
 	       a->n_esp == b->n_esp &&
